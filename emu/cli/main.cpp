@@ -1,0 +1,53 @@
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "emu/cli/commands.h"
+#include "emu/cli/options.h"
+
+namespace {
+
+void usage(FILE* f) {
+  std::fputs(
+      "usage: softvt COMMAND [OPTIONS]\n"
+      "\n"
+      "commands:\n"
+      "  run --flat FILE [--load ADDR] [--mode long64|prot32|real16]\n"
+      "      [--accel interp|kvm] [-m MiB] [--max-insns N]\n"
+      "      [--dump-state FILE|-] [--dump-mem ADDR:LEN] [--trace FILE]\n"
+      "      [--debugcon stdio|stderr|FILE]\n"
+      "                       run a flat binary (see README for the contract)\n"
+      "  demo                 run the built-in demonstration guest\n"
+      "  fuzz --a ACCEL --b ACCEL [--seed S] [--count N] [--mode M]\n"
+      "                       differential fuzzing between two backends\n"
+      "  help                 this text\n",
+      f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char* cmd = argv[1];
+  try {
+    if (!std::strcmp(cmd, "run")) return softvt::run_command(argc, argv);
+    if (!std::strcmp(cmd, "demo")) return softvt::demo_command(argc, argv);
+    if (!std::strcmp(cmd, "fuzz")) return softvt::fuzz_command(argc, argv);
+    if (!std::strcmp(cmd, "help") || !std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "softvt: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+  } catch (const softvt::UsageError& e) {
+    std::fprintf(stderr, "softvt %s: %s\n", cmd, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "softvt %s: error: %s\n", cmd, e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,134 @@
+// softvt run --flat ...: the flat-binary runner (README, "The flat-binary
+// runner"). Exit 0 when the run ended by HLT, shutdown or the instruction
+// limit; 2 for bad input; 3 when the KVM backend is unavailable; 1 when the
+// backend failed to run the guest.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "emu/accel/accel.h"
+#include "emu/cli/commands.h"
+#include "emu/cli/options.h"
+#include "emu/cli/state_json.h"
+#include "emu/loader/flat.h"
+#include "traces/text_trace.h"
+
+namespace softvt {
+namespace {
+
+struct RunConfig {
+  std::string flat;
+  uint64_t load = FLAT_DEFAULT_LOAD;
+  FlatMode mode = FlatMode::Long64;
+  std::string accel = "interp";
+  uint64_t ram_mib = 64;
+  uint64_t max_insns = ~uint64_t(0);
+  std::string dump_state;
+  std::optional<MemRange> dump_mem;
+  std::string trace;
+  std::string debugcon;
+};
+
+RunConfig parse(int argc, char** argv) {
+  RunConfig c;
+  ArgReader a(argc, argv, 2);
+  while (!a.done()) {
+    std::string o = a.next();
+    if (o == "--flat") c.flat = a.value(o);
+    else if (o == "--load") c.load = parse_number(a.value(o), "--load");
+    else if (o == "--mode") {
+      std::string m = a.value(o);
+      if (!parse_flat_mode(m, c.mode))
+        throw UsageError("--mode: unknown mode '" + m + "' (expected long64, prot32 or real16)");
+    } else if (o == "--accel") {
+      c.accel = a.value(o);
+      if (c.accel != "interp" && c.accel != "kvm")
+        throw UsageError("--accel: unknown accelerator '" + c.accel + "' (expected interp or kvm)");
+    } else if (o == "-m") c.ram_mib = parse_mib(a.value(o), "-m");
+    else if (o == "--max-insns") c.max_insns = parse_number(a.value(o), "--max-insns");
+    else if (o == "--dump-state") c.dump_state = a.value(o);
+    else if (o == "--dump-mem") {
+      std::string v = a.value(o);
+      size_t colon = v.find(':');
+      if (colon == std::string::npos) throw UsageError("--dump-mem: expected ADDR:LEN, got '" + v + "'");
+      c.dump_mem = MemRange{parse_number(v.substr(0, colon), "--dump-mem address"),
+                            parse_number(v.substr(colon + 1), "--dump-mem length")};
+    } else if (o == "--trace") c.trace = a.value(o);
+    else if (o == "--debugcon") c.debugcon = a.value(o);
+    else throw UsageError("unknown option '" + o + "'");
+  }
+  if (c.flat.empty()) throw UsageError("missing --flat FILE (the image to run)");
+  return c;
+}
+
+}  // namespace
+
+int run_command(int argc, char** argv) {
+  RunConfig c = parse(argc, argv);
+  std::vector<uint8_t> image = read_file(c.flat, "--flat");
+  const uint64_t ram = c.ram_mib << 20;
+  std::string problem = check_flat_layout(c.load, image.size(), c.mode, ram);
+  if (!problem.empty()) throw UsageError("--flat '" + c.flat + "': " + problem);
+  if (c.dump_mem && (c.dump_mem->addr > ram || c.dump_mem->len > ram - c.dump_mem->addr))
+    throw UsageError("--dump-mem: range lies outside RAM");
+
+  Memory mem(ram);
+  CpuState init = setup_flat(mem, image, c.load, c.mode);
+  const CpuModel& model = default_cpu_model();
+
+  RunOptions opt;
+  opt.max_insns = c.max_insns;
+  std::unique_ptr<TextTrace> trace;
+  if (!c.trace.empty()) {
+    try {
+      trace = std::make_unique<TextTrace>(c.trace);
+    } catch (const std::exception& e) {
+      throw UsageError(std::string("--trace: ") + e.what());
+    }
+    opt.tracer = trace.get();
+  }
+  FILE* debugcon = nullptr;
+  if (c.debugcon == "stdio") debugcon = stdout;
+  else if (c.debugcon == "stderr") debugcon = stderr;
+  else if (!c.debugcon.empty()) {
+    debugcon = std::fopen(c.debugcon.c_str(), "w");
+    if (!debugcon) throw UsageError("--debugcon: cannot write '" + c.debugcon + "'");
+  }
+  if (debugcon)
+    opt.io_write = [debugcon](uint16_t port, unsigned, uint64_t v) {
+      if (port == 0xe9) std::fputc(int(v & 0xff), debugcon);
+    };
+
+  RunOutcome out;
+  if (c.accel == "kvm") {
+    std::string why = kvm_unavailable_reason();
+    if (!why.empty()) {
+      std::fprintf(stderr, "softvt run: --accel kvm: %s\n", why.c_str());
+      return 3;
+    }
+    out = run_kvm(mem, init, model, opt);
+  } else {
+    out = run_interp(mem, init, model, opt);
+  }
+  if (debugcon && debugcon != stdout && debugcon != stderr) std::fclose(debugcon);
+  else if (debugcon) std::fflush(debugcon);
+
+  if (!c.dump_state.empty()) {
+    std::string j = state_json(out, mem, c.dump_mem);
+    if (c.dump_state == "-") {
+      std::fputs(j.c_str(), stdout);
+    } else {
+      std::ofstream f(c.dump_state);
+      if (!f) throw UsageError("--dump-state: cannot write '" + c.dump_state + "'");
+      f << j;
+    }
+  }
+  if (out.stop == StopReason::Error) {
+    std::fprintf(stderr, "softvt run: %s backend error: %s\n", c.accel.c_str(), out.detail.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace softvt

@@ -1,0 +1,211 @@
+// One CPU: the architectural state plus what executes it (software TLB,
+// memory access paths with segmentation and paging, fault raising, the run
+// loop). Handlers in emu/interp/ receive a Cpu&.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "emu/cpu_model.h"
+#include "emu/cpu_state.h"
+#include "emu/memory.h"
+
+namespace softvt {
+
+class BlockCache;
+struct Insn;
+
+// Exception vectors (SDM Vol. 3A Table 6-1).
+namespace vec {
+constexpr uint8_t DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8;
+constexpr uint8_t TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17, MC = 18;
+constexpr uint8_t XM = 19, VE = 20, CP = 21;
+}  // namespace vec
+
+constexpr uint32_t NO_ERROR_CODE = 0xffffffffu;
+
+// A guest exception raised while executing an instruction. Thrown by
+// Cpu::raise and caught by the run loop, which delivers it.
+struct GuestException {
+  uint8_t vector;
+  uint32_t error_code;  // NO_ERROR_CODE if the vector pushes none
+  uint64_t cr2;         // faulting linear address for #PF
+};
+
+// The kind of event being delivered through the IDT/IVT (SDM 6.4, and the
+// VMX interruption types of SDM 24.8.3).
+enum class EventType : uint8_t {
+  ExternalInterrupt = 0,
+  Nmi = 2,
+  HardwareException = 3,
+  SoftwareInterrupt = 4,   // INT n
+  PrivilegedSoftware = 5,  // INT1 (ICEBP)
+  SoftwareException = 6,   // INT3, INTO
+};
+
+enum class Acc : uint8_t { Read = 0, Write = 1, Exec = 2 };
+
+// Why a run stopped.
+enum class StopReason : uint8_t { None, Hlt, Shutdown, Limit, Error };
+const char* stop_reason_name(StopReason r);
+
+struct TlbEntry {
+  uint64_t tag;   // linear page number + 1 (0 = invalid)
+  uint8_t* host;  // host address of the page (RAM), or nullptr (MMIO)
+  uint64_t phys;  // physical page address
+  uint32_t perm;  // tlb_perm bits
+};
+
+namespace tlb_perm {
+// Bit (acc + 3*user): what this cached translation allows without a walk.
+constexpr uint32_t READ_S = 1, WRITE_S = 2, EXEC_S = 4, READ_U = 8, WRITE_U = 16, EXEC_U = 32;
+}
+
+class Cpu {
+ public:
+  Cpu(Memory& mem, const CpuModel& model);
+
+  CpuState s{};
+  Memory& mem;
+  const CpuModel& model;
+
+  // ---- run ---------------------------------------------------------------
+  // Executes until HLT, shutdown or `max_insns` retired instructions.
+  StopReason run(uint64_t max_insns);
+  uint64_t next_rip = 0;     // set before each handler; branches overwrite it
+  bool end_block = false;    // a handler changed state the block depends on
+  StopReason stop = StopReason::None;
+  std::string stop_detail;   // human-readable reason for Shutdown/Error
+  BlockCache* blocks = nullptr;
+  // Observer of executed instructions and exceptions (the --trace option).
+  struct Tracer {
+    virtual ~Tracer() = default;
+    virtual void insn(const Cpu&, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) = 0;
+    virtual void exception(const Cpu&, const GuestException&) = 0;
+    virtual void note(const Cpu&, const std::string&) = 0;
+  };
+  Tracer* tracer = nullptr;
+
+  // ---- port I/O (IN/OUT/INS/OUTS after their permission checks) ---------
+  // Unclaimed ports read as all ones; writes to them are dropped.
+  std::function<uint64_t(uint16_t port, unsigned size)> io_read;
+  std::function<void(uint16_t port, unsigned size, uint64_t value)> io_write;
+
+  // ---- mode --------------------------------------------------------------
+  // Recomputes s.mode, s.cpl-derived sizes after CR0/EFER/CS/RFLAGS.VM change.
+  void update_mode();
+  bool long_mode() const { return s.efer & efer::LMA; }
+  bool in_64bit() const { return s.mode == Mode::Long64; }
+  bool protected_mode() const { return s.cr0 & cr0::PE; }
+
+  // ---- registers ---------------------------------------------------------
+  uint64_t get_reg(uint8_t r, unsigned size) const;
+  void set_reg(uint8_t r, unsigned size, uint64_t v);
+  uint64_t flag(uint64_t bit) const { return (s.rflags & bit) ? 1 : 0; }
+  void set_flag(uint64_t bit, bool v) { s.rflags = v ? (s.rflags | bit) : (s.rflags & ~bit); }
+
+  // ---- exceptions --------------------------------------------------------
+  [[noreturn]] void raise(uint8_t vector, uint32_t error_code = NO_ERROR_CODE);
+  [[noreturn]] void raise_pf(uint64_t lin, uint32_t error_code);
+  [[noreturn]] void raise_gp0() { raise(vec::GP, 0); }
+  [[noreturn]] void raise_ud() { raise(vec::UD); }
+  // Delivers an event through the IVT/IDT (emu/interrupts.cpp), handling
+  // double fault and triple fault (shutdown). `next` is the return address
+  // pushed for software interrupts and traps.
+  void deliver_event(uint8_t vector, EventType type, uint32_t error_code, uint64_t next);
+  void shutdown(const std::string& why);
+
+  // ---- memory ------------------------------------------------------------
+  // Segmentation: offset -> linear address, with the limit, type and
+  // canonical checks of SDM 5.3 / 3.4.5 (raises #GP(0) or #SS(0)).
+  uint64_t linear(uint8_t seg, uint64_t offset, unsigned size, Acc acc);
+  // Paging: linear -> physical for an access by CPL (or a supervisor-mode
+  // implicit access such as a descriptor-table read), filling the TLB.
+  const TlbEntry& translate(uint64_t lin, Acc acc, bool user);
+  void flush_tlb();
+  void flush_tlb_page(uint64_t lin);
+
+  uint64_t read_lin(uint64_t lin, unsigned size, Acc acc, bool user);
+  void write_lin(uint64_t lin, unsigned size, uint64_t value, bool user);
+  // Checks that a write of `size` bytes at `lin` would succeed (used before
+  // read-modify-write and multi-part stores so faults come before effects).
+  void probe_write_lin(uint64_t lin, unsigned size, bool user);
+
+  bool user_access() const { return s.cpl == 3; }
+  uint64_t read(uint8_t seg, uint64_t off, unsigned size) {
+    return read_lin(linear(seg, off, size, Acc::Read), size, Acc::Read, user_access());
+  }
+  void write(uint8_t seg, uint64_t off, unsigned size, uint64_t v) {
+    write_lin(linear(seg, off, size, Acc::Write), size, v, user_access());
+  }
+  // Read for a read-modify-write: faults as a write (SDM: the access is a
+  // write for the purposes of the #PF error code).
+  uint64_t read_rmw(uint8_t seg, uint64_t off, unsigned size) {
+    uint64_t lin = linear(seg, off, size, Acc::Write);
+    probe_write_lin(lin, size, user_access());
+    return read_lin(lin, size, Acc::Read, user_access());
+  }
+  // Supervisor ("implicit") accesses: descriptor tables, TSS, IDT.
+  uint64_t read_sys(uint64_t lin, unsigned size) { return read_lin(lin, size, Acc::Read, false); }
+  void write_sys(uint64_t lin, unsigned size, uint64_t v) { write_lin(lin, size, v, false); }
+
+  // ---- stack -------------------------------------------------------------
+  uint64_t sp_mask() const;
+  // Push/pop with the current stack-address size; RSP changes only after the
+  // access succeeded.
+  void push(uint64_t value, unsigned size);
+  uint64_t pop(unsigned size);
+  uint64_t read_stack(uint64_t offset_from_sp, unsigned size);
+
+  // ---- segments (emu/segments.cpp) ----------------------------------------
+  // Loads a segment register from a selector with the checks of MOV/POP
+  // Sreg (SDM Vol. 2 MOV, Vol. 3A 5.5-5.8) or as real mode / V86 does.
+  void load_segment(uint8_t seg, uint16_t selector);
+  // Loads CS for a far transfer after the caller checked the descriptor.
+  void load_cs_from_descriptor(uint16_t selector, uint64_t descriptor, uint8_t new_cpl);
+  // Reads the 8-byte descriptor for `selector` from the GDT/LDT; raises
+  // `fault_vector`(selector & ~3) if it lies outside the table limit.
+  uint64_t read_descriptor(uint16_t selector, uint8_t fault_vector);
+  void set_descriptor_accessed(uint16_t selector, uint64_t descriptor);
+  static SegReg segment_from_descriptor(uint16_t selector, uint64_t descriptor);
+  void load_real_segment(uint8_t seg, uint16_t selector);
+
+  // Deterministic time: TSC derives from the retired-instruction count.
+  uint64_t tsc() const { return s.insn_count + s.tsc_offset; }
+
+  static constexpr unsigned TLB_SIZE = 1024;
+  TlbEntry tlb[TLB_SIZE];
+
+ private:
+  const TlbEntry& fill_tlb(uint64_t lin, Acc acc, bool user);
+  uint64_t read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user);
+  void write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user);
+  bool execute_one_event_loop(uint64_t& budget);
+  void handle_exception(const GuestException& e);
+};
+
+inline uint32_t tlb_need(Acc acc, bool user) { return 1u << (unsigned(acc) + (user ? 3 : 0)); }
+
+inline uint64_t Cpu::read_lin(uint64_t lin, unsigned size, Acc acc, bool user) {
+  const TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
+  if (e.tag == (lin >> 12) + 1 && (e.perm & tlb_need(acc, user)) && e.host &&
+      (lin & 0xfff) + size <= 0x1000) {
+    uint64_t v = 0;
+    std::memcpy(&v, e.host + (lin & 0xfff), size);
+    return v;
+  }
+  return read_lin_slow(lin, size, acc, user);
+}
+
+inline void Cpu::write_lin(uint64_t lin, unsigned size, uint64_t value, bool user) {
+  const TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
+  if (e.tag == (lin >> 12) + 1 && (e.perm & tlb_need(Acc::Write, user)) && e.host &&
+      (lin & 0xfff) + size <= 0x1000) {
+    std::memcpy(e.host + (lin & 0xfff), &value, size);
+    return;
+  }
+  write_lin_slow(lin, size, value, user);
+}
+
+}  // namespace softvt

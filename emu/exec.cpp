@@ -1,0 +1,214 @@
+// The run loop and the block cache: fetch/decode once per physical address
+// and mode, then execute each record through its pre-resolved handler.
+#include "emu/block_cache.h"
+#include "emu/cpu.h"
+
+namespace softvt {
+
+DecodeMode decode_mode_of(const Cpu& cpu) {
+  switch (cpu.s.mode) {
+    case Mode::Real:
+    case Mode::V86: return DecodeMode::Real16;
+    case Mode::Prot16: return DecodeMode::Prot16;
+    case Mode::Prot32: return DecodeMode::Prot32;
+    case Mode::Compat16: return DecodeMode::Compat16;
+    case Mode::Compat32: return DecodeMode::Compat32;
+    default: return DecodeMode::Long64;
+  }
+}
+
+namespace {
+
+// Linear address of the instruction byte at `offset` (RIP + i), with the
+// CS limit check of SDM 5.3 / canonical check of 3.3.7.1 (#GP(0)).
+uint64_t fetch_linear(Cpu& cpu, uint64_t offset) {
+  if (cpu.s.mode == Mode::Long64) {
+    unsigned bits = (cpu.s.cr4 & cr4::LA57) ? 57 : 48;
+    int64_t sx = int64_t(offset << (64 - bits)) >> (64 - bits);
+    if (uint64_t(sx) != offset) cpu.raise_gp0();
+    return offset;
+  }
+  if (offset > cpu.s.seg[CS].limit) cpu.raise_gp0();
+  return (cpu.s.seg[CS].base + offset) & 0xffffffffull;
+}
+
+}  // namespace
+
+Block* BlockCache::build(Cpu& cpu, uint64_t lin, uint64_t phys, DecodeMode mode) {
+  auto b = std::make_unique<Block>();
+  b->phys = phys;
+  b->key = (phys << 3) | uint64_t(mode);
+  const bool user = cpu.s.cpl == 3;
+  const uint64_t ip_mask = cpu.s.code_size == 8 ? ~uint64_t(0)
+                           : cpu.s.code_size == 4 ? 0xffffffffull : 0xffffull;
+  uint64_t rip = cpu.s.rip;
+  uint64_t cur_lin = lin;
+  uint64_t cur_phys = phys;
+  bool crossing = false;
+  constexpr unsigned MAX_BLOCK = 64;
+  for (unsigned n = 0; n < MAX_BLOCK; ++n) {
+    const bool first = n == 0;
+    uint8_t buf[16];
+    unsigned in_page = 0x1000 - unsigned(cur_lin & 0xfff);
+    unsigned avail = in_page < 15 ? in_page : 15;
+    // CS limit: bytes beyond it cannot be fetched (non-64-bit modes).
+    if (cpu.s.mode != Mode::Long64) {
+      uint64_t room = uint64_t(cpu.s.seg[CS].limit) - rip + 1;
+      if (rip > cpu.s.seg[CS].limit) room = 0;
+      if (room < avail) avail = unsigned(room);
+    }
+    if (avail == 0) {
+      if (first) cpu.raise_gp0();
+      break;
+    }
+    const uint8_t* host = cpu.mem.ram_page(cur_phys);
+    for (unsigned i = 0; i < avail; ++i)
+      buf[i] = host ? host[(cur_phys & 0xfff) + i]
+                    : uint8_t(cpu.mem.read_phys(cur_phys + i, 1));
+    Insn in;
+    DecodeStatus st = decoder_.decode(buf, avail, mode, in);
+    unsigned got = avail;
+    if (st == DecodeStatus::NeedMore && avail == in_page) {
+      // The instruction continues on the next page: fetch it (this may
+      // fault, which is right only for the instruction about to execute).
+      if (!first) break;
+      uint64_t want = 15 - avail;
+      if (cpu.s.mode != Mode::Long64) {
+        uint64_t lim = cpu.s.seg[CS].limit;
+        uint64_t next_off = rip + avail;
+        uint64_t room = next_off > lim ? 0 : lim - next_off + 1;
+        if (room < want) want = room;
+      }
+      if (want == 0) cpu.raise_gp0();
+      uint64_t lin2 = fetch_linear(cpu, (rip + avail) & ip_mask);
+      uint64_t phys2 = cpu.translate(lin2, Acc::Exec, user).phys;
+      for (unsigned i = 0; i < want; ++i) buf[avail + i] = uint8_t(cpu.mem.read_phys(phys2 + i, 1));
+      got = avail + unsigned(want);
+      st = decoder_.decode(buf, got, mode, in);
+      crossing = true;
+    }
+    if (st != DecodeStatus::Ok) {
+      if (!first) break;
+      // Bytes end at the CS limit inside the instruction: #GP(0); an
+      // instruction longer than 15 bytes: #GP(0); otherwise #UD.
+      if (st == DecodeStatus::NeedMore || st == DecodeStatus::TooLong) cpu.raise_gp0();
+      cpu.raise_ud();
+    }
+    b->insns.push_back(in);
+    b->bytes.insert(b->bytes.end(), buf, buf + in.len);
+    rip = (rip + in.len) & ip_mask;
+    if (crossing || in.ends_block) break;
+    cur_lin += in.len;
+    cur_phys += in.len;
+    if ((cur_lin & 0xfff) == 0 || (cur_phys & 0xfff) < in.len) break;
+  }
+  ++built_;
+  if (crossing) {
+    // Depends on two pages whose mapping may change independently: keep it
+    // out of the cache and decode it afresh each time.
+    b->cached = false;
+    uncached_ = std::move(b);
+    return uncached_.get();
+  }
+  Block* raw = b.get();
+  const uint64_t page = phys >> 12;
+  if (!cpu.mem.is_code_page(phys)) {
+    cpu.mem.set_code_page(phys, true);
+    // Cached translations must stop allowing fast writes to this page.
+    for (auto& e : cpu.tlb)
+      if (e.phys == (phys & ~uint64_t(0xfff))) e.perm &= ~(tlb_perm::WRITE_S | tlb_perm::WRITE_U);
+  }
+  keys_by_page_[page].push_back(raw->key);
+  blocks_[raw->key] = std::move(b);
+  return raw;
+}
+
+const Block& BlockCache::lookup(Cpu& cpu) {
+  retired_.clear();
+  const uint64_t lin = fetch_linear(cpu, cpu.s.rip);
+  const uint64_t phys = cpu.translate(lin, Acc::Exec, cpu.s.cpl == 3).phys | (lin & 0xfff);
+  const DecodeMode mode = decode_mode_of(cpu);
+  const uint64_t key = (phys << 3) | uint64_t(mode);
+  FastEntry& f = fast_[(key >> 3) & (FAST_SIZE - 1)];
+  if (f.key == key) return *f.block;
+  auto it = blocks_.find(key);
+  Block* b = it != blocks_.end() ? it->second.get() : build(cpu, lin, phys, mode);
+  if (b->cached) f = FastEntry{key, b};
+  return *b;
+}
+
+void BlockCache::invalidate_page(uint64_t page) {
+  auto it = keys_by_page_.find(page);
+  if (it == keys_by_page_.end()) return;
+  for (uint64_t key : it->second) {
+    auto bit = blocks_.find(key);
+    if (bit == blocks_.end()) continue;
+    FastEntry& f = fast_[(key >> 3) & (FAST_SIZE - 1)];
+    if (f.key == key) f = FastEntry{};
+    retired_.push_back(std::move(bit->second));
+    blocks_.erase(bit);
+  }
+  keys_by_page_.erase(it);
+}
+
+void BlockCache::clear() {
+  for (auto& [k, b] : blocks_) retired_.push_back(std::move(b));
+  blocks_.clear();
+  keys_by_page_.clear();
+  for (auto& f : fast_) f = FastEntry{};
+}
+
+void Cpu::handle_exception(const GuestException& e) {
+  if (tracer) tracer->exception(*this, e);
+  if (e.vector == vec::PF) s.cr2 = e.cr2;
+  deliver_event(e.vector, EventType::HardwareException, e.error_code, s.rip);
+}
+
+StopReason Cpu::run(uint64_t max_insns) {
+  stop = StopReason::None;
+  if (!blocks) {
+    stop = StopReason::Error;
+    stop_detail = "no block cache attached";
+    return stop;
+  }
+  mem.on_code_write = [this](uint64_t page) {
+    blocks->invalidate_page(page);
+    mem.set_code_page(page << 12, false);
+    end_block = true;
+  };
+  while (stop == StopReason::None) {
+    if (s.halted) {
+      stop = StopReason::Hlt;
+      break;
+    }
+    if (s.insn_count >= max_insns) {
+      stop = StopReason::Limit;
+      break;
+    }
+    try {
+      const Block& b = blocks->lookup(*this);
+      const uint64_t ip_mask = s.code_size == 8 ? ~uint64_t(0)
+                               : s.code_size == 4 ? 0xffffffffull : 0xffffull;
+      const uint8_t* bytes = b.bytes.data();
+      for (const Insn& in : b.insns) {
+        if (s.insn_count >= max_insns) break;
+        next_rip = (s.rip + in.len) & ip_mask;
+        if (tracer) tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
+        bytes += in.len;
+        in.handler(*this, in);
+        s.rip = next_rip;
+        ++s.insn_count;
+        if (end_block || stop != StopReason::None) {
+          end_block = false;
+          break;
+        }
+      }
+    } catch (const GuestException& e) {
+      end_block = false;
+      handle_exception(e);
+    }
+  }
+  return stop;
+}
+
+}  // namespace softvt

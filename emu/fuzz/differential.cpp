@@ -1,0 +1,1 @@
+// Running one generated case on two backends and comparing the results.

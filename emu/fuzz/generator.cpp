@@ -1,0 +1,1 @@
+// Random instruction-sequence generator for differential testing.

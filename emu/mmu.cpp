@@ -1,0 +1,171 @@
+// Memory access paths of a CPU: segmentation checks (SDM Vol. 3A 5.3,
+// 3.4.5), the software TLB in front of the page walker, page-crossing and
+// MMIO slow paths, and the stack.
+#include "emu/cpu.h"
+#include "emu/paging.h"
+
+namespace softvt {
+
+namespace {
+inline bool canonical(uint64_t a, unsigned bits) {
+  int64_t s = int64_t(a << (64 - bits)) >> (64 - bits);
+  return uint64_t(s) == a;
+}
+}  // namespace
+
+uint64_t Cpu::linear(uint8_t seg, uint64_t off, unsigned size, Acc acc) {
+  const uint8_t fault_vec = seg == SS ? vec::SS : vec::GP;
+  if (s.mode == Mode::Long64) {
+    // 64-bit mode: no limit or type checks; FS/GS keep their base; the
+    // address must be canonical (SDM 3.3.7.1, 5.3.1).
+    uint64_t lin = off + ((seg == FS || seg == GS) ? s.seg[seg].base : 0);
+    unsigned bits = (s.cr4 & cr4::LA57) ? 57 : 48;
+    if (!canonical(lin, bits) || !canonical(lin + size - 1, bits)) raise(fault_vec, 0);
+    return lin;
+  }
+  const SegReg& sr = s.seg[seg];
+  if (s.mode != Mode::Real && s.mode != Mode::V86) {
+    if (sr.attr & ar::UNUSABLE) raise(fault_vec, 0);
+    const uint32_t type = sr.attr & ar::TYPE_MASK;
+    const bool code = type & ar::TYPE_CODE;
+    if (acc == Acc::Write && (code || !(type & ar::TYPE_RW))) raise(fault_vec, 0);
+    if (acc == Acc::Read && code && !(type & ar::TYPE_RW)) raise(fault_vec, 0);
+  }
+  const uint32_t type = sr.attr & ar::TYPE_MASK;
+  const bool expand_down = !(type & ar::TYPE_CODE) && (type & ar::TYPE_DC) &&
+                           s.mode != Mode::Real && s.mode != Mode::V86;
+  const uint64_t last = off + size - 1;
+  if (expand_down) {
+    // Valid offsets are limit+1 .. 0xffff or 0xffffffff (SDM 5.3).
+    uint64_t upper = (sr.attr & ar::DB) ? 0xffffffffull : 0xffffull;
+    if (off <= sr.limit || last > upper) raise(fault_vec, 0);
+  } else if (last > sr.limit) {
+    raise(fault_vec, 0);
+  }
+  return (sr.base + off) & 0xffffffffull;
+}
+
+void Cpu::flush_tlb() {
+  for (auto& e : tlb) e = TlbEntry{0, nullptr, 0, 0};
+}
+
+void Cpu::flush_tlb_page(uint64_t lin) {
+  TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
+  if (e.tag == (lin >> 12) + 1) e = TlbEntry{0, nullptr, 0, 0};
+}
+
+const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
+  using namespace tlb_perm;
+  uint64_t phys;
+  uint32_t perm;
+  if (!(s.cr0 & cr0::PG)) {
+    phys = lin & ~uint64_t(0xfff);
+    perm = READ_S | WRITE_S | EXEC_S | READ_U | WRITE_U | EXEC_U;
+  } else {
+    Translation t = walk_page_tables(*this, lin, acc, user);
+    phys = t.phys & ~uint64_t(0xfff);
+    const bool smap_blocks = t.user && (s.cr4 & cr4::SMAP);
+    const bool sup_write = t.dirty && (t.writable || !(s.cr0 & cr0::WP));
+    perm = 0;
+    // Supervisor access to user pages under SMAP depends on EFLAGS.AC:
+    // never cache it, so every such access re-checks.
+    if (!smap_blocks) perm |= READ_S | (sup_write ? WRITE_S : 0);
+    if (!t.nx && !(t.user && (s.cr4 & cr4::SMEP))) perm |= EXEC_S;
+    if (t.user) {
+      perm |= READ_U;
+      if (t.writable && t.dirty) perm |= WRITE_U;
+      if (!t.nx) perm |= EXEC_U;
+    }
+  }
+  // Writes to pages holding decoded code take the slow path so that the
+  // blocks on them are invalidated (self-modifying code).
+  if (mem.is_code_page(phys)) perm &= ~(WRITE_S | WRITE_U);
+  TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
+  e.tag = (lin >> 12) + 1;
+  e.phys = phys;
+  e.host = mem.ram_page(phys);
+  e.perm = perm;
+  return e;
+}
+
+const TlbEntry& Cpu::translate(uint64_t lin, Acc acc, bool user) {
+  const TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
+  if (e.tag == (lin >> 12) + 1 && (e.perm & tlb_need(acc, user))) return e;
+  // A miss, or a cached entry that does not allow this access: walk again
+  // (the walk raises #PF, or sets the D bit for a first write).
+  return fill_tlb(lin, acc, user);
+}
+
+namespace {
+// Linear address of the second page of a page-crossing access; linear
+// addresses wrap at 4 GiB outside IA-32e mode.
+inline uint64_t next_page_lin(const Cpu& c, uint64_t lin) {
+  uint64_t n = (lin | 0xfff) + 1;
+  return (c.s.efer & efer::LMA) ? n : (n & 0xffffffffull);
+}
+}  // namespace
+
+uint64_t Cpu::read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user) {
+  unsigned in_page = 0x1000 - unsigned(lin & 0xfff);
+  if (size <= in_page) {
+    uint64_t phys = translate(lin, acc, user).phys | (lin & 0xfff);
+    return mem.read_phys(phys, size);
+  }
+  uint64_t lin2 = next_page_lin(*this, lin);
+  uint64_t p1 = translate(lin, acc, user).phys | (lin & 0xfff);
+  uint64_t p2 = translate(lin2, acc, user).phys;
+  uint64_t lo = mem.read_phys(p1, in_page);
+  uint64_t hi = mem.read_phys(p2, size - in_page);
+  return lo | (hi << (8 * in_page));
+}
+
+void Cpu::probe_write_lin(uint64_t lin, unsigned size, bool user) {
+  translate(lin, Acc::Write, user);
+  if ((lin & 0xfff) + size > 0x1000) translate(next_page_lin(*this, lin), Acc::Write, user);
+}
+
+void Cpu::write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user) {
+  unsigned in_page = 0x1000 - unsigned(lin & 0xfff);
+  if (size <= in_page) {
+    uint64_t phys = translate(lin, Acc::Write, user).phys | (lin & 0xfff);
+    mem.write_phys(phys, size, value);
+    return;
+  }
+  // Both pages are checked before either is written, so a fault on the
+  // second page leaves memory unchanged.
+  uint64_t lin2 = next_page_lin(*this, lin);
+  uint64_t p1 = translate(lin, Acc::Write, user).phys | (lin & 0xfff);
+  uint64_t p2 = translate(lin2, Acc::Write, user).phys;
+  mem.write_phys(p1, in_page, value);
+  mem.write_phys(p2, size - in_page, value >> (8 * in_page));
+}
+
+uint64_t Cpu::sp_mask() const {
+  switch (s.stack_size) {
+    case 8: return ~uint64_t(0);
+    case 4: return 0xffffffffull;
+    default: return 0xffffull;
+  }
+}
+
+void Cpu::push(uint64_t value, unsigned size) {
+  const uint64_t m = sp_mask();
+  const uint64_t nsp = (s.gpr[RSP] - size) & m;
+  write(SS, nsp, size, value);
+  s.gpr[RSP] = (s.gpr[RSP] & ~m) | nsp;
+}
+
+uint64_t Cpu::pop(unsigned size) {
+  const uint64_t m = sp_mask();
+  const uint64_t sp = s.gpr[RSP] & m;
+  uint64_t v = read(SS, sp, size);
+  s.gpr[RSP] = (s.gpr[RSP] & ~m) | ((sp + size) & m);
+  return v;
+}
+
+uint64_t Cpu::read_stack(uint64_t offset_from_sp, unsigned size) {
+  const uint64_t m = sp_mask();
+  return read(SS, (s.gpr[RSP] + offset_from_sp) & m, size);
+}
+
+}  // namespace softvt
