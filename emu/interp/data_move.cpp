@@ -41,8 +41,6 @@ Handler select_mov(const Insn& in) {
 
 // ---- MOVZX / MOVSX / MOVSXD ---------------------------------------------
 // The source (S bytes) is zero- or sign-extended to the operand size N.
-// MOVSXD without REX.W (S == N) is a plain move (SDM MOVSXD: "r16, r/m16"
-// and "r32, r/m32" forms).
 
 template <unsigned N, unsigned S, bool Signed>
 void move_extend(Cpu& cpu, const Insn& in) {
@@ -70,6 +68,19 @@ Handler select_extend(const Insn& in) {
     case 2: return extend_from<Signed, 2>(in.op[1].size);
     case 4: return extend_from<Signed, 4>(in.op[1].size);
     case 8: return extend_from<Signed, 8>(in.op[1].size);
+    default: return nullptr;
+  }
+}
+
+// SDM MOVSX/MOVSXD: MOVSXD r64, r/m32 sign-extends; without REX.W the
+// forms are MOVSXD r32, r/m32 and MOVSXD r16, r/m16, plain moves. (Zydis
+// reports a 32-bit memory source for the 16-bit form; the SDM's r/m16 is
+// what is accessed here.)
+Handler select_movsxd(const Insn& in) {
+  switch (in.opsize) {
+    case 2: return move_extend<2, 2, true>;
+    case 4: return move_extend<4, 4, true>;
+    case 8: return move_extend<8, 4, true>;
     default: return nullptr;
   }
 }
@@ -244,7 +255,7 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_MOV, select_mov, NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_MOVZX, select_extend<false>, NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_MOVSX, select_extend<true>, NONE, NONE, Feature::Base, 0},
-    {ZYDIS_MNEMONIC_MOVSXD, select_extend<true>, NONE, NONE, Feature::Base, 0},
+    {ZYDIS_MNEMONIC_MOVSXD, select_movsxd, NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_XCHG, SOFTVT_SIZED(xchg), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_BSWAP, SOFTVT_SIZED_WDQ(bswap), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_MOVBE, SOFTVT_SIZED_WDQ(movbe), NONE, NONE, Feature::Movbe, 0},
