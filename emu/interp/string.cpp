@@ -16,6 +16,9 @@
 // so a fault in iteration k is delivered with RIP at the instruction and
 // the registers describing the k iterations done: the instruction restarts
 // where it stopped (SDM Vol. 3A 6.6, "instruction restart").
+#include <algorithm>
+#include <cstring>
+
 #include "emu/interp/flags.h"
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
@@ -70,16 +73,112 @@ void check_io(Cpu& cpu, unsigned size) {
   if (!io_permitted(cpu, io_port(cpu), size)) cpu.raise_gp0();
 }
 
+// ---- the REP MOVS/STOS fast path ---------------------------------------------
+// Runs of elements lying in one page of plain RAM are moved through host
+// pointers, after the segment and paging checks the element loop would
+// make for them; the registers are updated once per run. Whatever is not
+// such a run (DF = 1, 16-bit addresses, an element crossing a page or about
+// to wrap the address size, MMIO, a page holding decoded code, any fault)
+// takes one exact step of the element loop, which raises faults at the
+// right element. Elements are copied one at a time in order, so overlapping
+// MOVS behaves exactly like the element loop.
+
+// Host address of `len` bytes at seg:off if the whole range is RAM in one
+// page that allows `acc` now; nullptr otherwise (nothing is raised).
+uint8_t* host_run(Cpu& cpu, uint8_t seg, uint64_t off, uint64_t len, Acc acc) {
+  try {
+    const uint64_t lin = cpu.linear(seg, off, len, acc);
+    if ((lin & 0xfff) + len > 0x1000) return nullptr;
+    const bool user = cpu.user_access();
+    const TlbEntry& e = cpu.translate(lin, acc, user);
+    if (!e.host || !(e.perm & tlb_need(acc, user))) return nullptr;
+    return e.host + (lin & 0xfff);
+  } catch (const GuestException&) {
+    return nullptr;
+  }
+}
+
+// How many elements of N bytes from seg:off fit before the end of its page
+// and before the offset wraps at a 32-bit address size.
+template <unsigned N>
+uint64_t run_room(Cpu& cpu, uint8_t seg, uint64_t off, const Insn& in) {
+  uint64_t lin;
+  try {
+    lin = cpu.linear(seg, off, N, Acc::Read);
+  } catch (const GuestException&) {
+    return 0;
+  }
+  uint64_t room = (0x1000 - (lin & 0xfff)) / N;
+  if (in.addrsize == 4) room = std::min(room, ((uint64_t(1) << 32) - off) / N);
+  return room;
+}
+
+bool fast_path_applies(const Cpu& cpu, const Insn& in) {
+  return has_rep(in) && in.addrsize != 2 && !(cpu.s.rflags & fl::DF);
+}
+
+// One run of REP STOS; returns the number of elements stored (0: none).
+template <unsigned N>
+uint64_t stos_run(Cpu& cpu, const Insn& in) {
+  const uint64_t count = cpu.get_reg(RCX, in.addrsize);
+  const uint64_t di = index_reg(cpu, RDI, in);
+  const uint64_t k = std::min(count, run_room<N>(cpu, ES, di, in));
+  if (k == 0) return 0;
+  uint8_t* dst = host_run(cpu, ES, di, k * N, Acc::Write);
+  if (!dst) return 0;
+  const uint64_t v = cpu.get_reg(RAX, N);
+  for (uint64_t i = 0; i < k; ++i) std::memcpy(dst + i * N, &v, N);
+  cpu.set_reg(RDI, in.addrsize, cpu.s.gpr[RDI] + k * N);
+  cpu.set_reg(RCX, in.addrsize, count - k);
+  return k;
+}
+
+// One run of REP MOVS; returns the number of elements moved (0: none).
+template <unsigned N>
+uint64_t movs_run(Cpu& cpu, const Insn& in) {
+  const uint64_t count = cpu.get_reg(RCX, in.addrsize);
+  const uint64_t si = index_reg(cpu, RSI, in), di = index_reg(cpu, RDI, in);
+  const uint64_t k =
+      std::min({count, run_room<N>(cpu, in.seg, si, in), run_room<N>(cpu, ES, di, in)});
+  if (k == 0) return 0;
+  const uint8_t* src = host_run(cpu, in.seg, si, k * N, Acc::Read);
+  if (!src) return 0;
+  uint8_t* dst = host_run(cpu, ES, di, k * N, Acc::Write);
+  if (!dst) return 0;
+  for (uint64_t i = 0; i < k; ++i) {
+    uint64_t v;
+    std::memcpy(&v, src + i * N, N);
+    std::memcpy(dst + i * N, &v, N);
+  }
+  cpu.set_reg(RSI, in.addrsize, cpu.s.gpr[RSI] + k * N);
+  cpu.set_reg(RDI, in.addrsize, cpu.s.gpr[RDI] + k * N);
+  cpu.set_reg(RCX, in.addrsize, count - k);
+  return k;
+}
+
+// REP with runs: a run when one applies, otherwise one exact element.
+template <class Run, class Step>
+void repeat_in_runs(Cpu& cpu, const Insn& in, Run run, Step step) {
+  const unsigned a = in.addrsize;
+  while (cpu.get_reg(RCX, a) != 0) {
+    if (run() != 0) continue;
+    step();
+    cpu.set_reg(RCX, a, cpu.s.gpr[RCX] - 1);
+  }
+}
+
 // ---- the instructions --------------------------------------------------------
 
 template <unsigned N>
 void movs(Cpu& cpu, const Insn& in) {
-  repeat(cpu, in, false, [&] {
+  auto step = [&] {
     const uint64_t v = cpu.read(in.seg, index_reg(cpu, RSI, in), N);
     cpu.write(ES, index_reg(cpu, RDI, in), N, v);
     advance(cpu, RSI, in, N);
     advance(cpu, RDI, in, N);
-  });
+  };
+  if (fast_path_applies(cpu, in)) repeat_in_runs(cpu, in, [&] { return movs_run<N>(cpu, in); }, step);
+  else repeat(cpu, in, false, step);
 }
 
 // Flags as CMP [seg:rSI], [ES:rDI] (SDM CMPS: SRC1 - SRC2).
@@ -116,10 +215,12 @@ void lods(Cpu& cpu, const Insn& in) {
 
 template <unsigned N>
 void stos(Cpu& cpu, const Insn& in) {
-  repeat(cpu, in, false, [&] {
+  auto step = [&] {
     cpu.write(ES, index_reg(cpu, RDI, in), N, cpu.get_reg(RAX, N));
     advance(cpu, RDI, in, N);
-  });
+  };
+  if (fast_path_applies(cpu, in)) repeat_in_runs(cpu, in, [&] { return stos_run<N>(cpu, in); }, step);
+  else repeat(cpu, in, false, step);
 }
 
 // INS: [ES:rDI] := port DX. The I/O permission check comes first (SDM INS

@@ -1493,6 +1493,56 @@ TEST_CASE("REP MOVS/STOS over host buffers match the host, including overlap") {
   }
 }
 
+TEST_CASE("Overlapping REP MOVSB forward replicates the first byte, as element by element") {
+  Guest g(FlatMode::Long64, R"(
+    mov rsi, 0x30000
+    mov rdi, 0x30001
+    mov ecx, 8
+    rep movsb
+    hlt
+  )");
+  g.poke(0x30000, 0x4142434445464748, 8);
+  g.poke(0x30008, 0x49, 1);
+  g.run();
+  REQUIRE(g.halted());
+  CHECK(g.peek(0x30000, 8) == 0x4848484848484848);
+  CHECK(g.peek(0x30008, 1) == 0x48);
+}
+
+TEST_CASE("REP STOSB over the instructions that follow it: the new bytes execute") {
+  // Self-modifying code: the stores hit the page of the running block, which
+  // must be dropped so the overwritten MOV never executes.
+  Guest g(FlatMode::Long64, R"(
+    lea rdi, [rel patch]
+    mov ecx, 5
+    mov eax, 0x90
+    rep stosb
+  patch:
+    mov eax, 0x12345678        ; 5 bytes, replaced by NOPs
+    hlt
+  )");
+  g.run();
+  REQUIRE(g.halted());
+  CHECK(g.r(RAX) == 0x90);
+  CHECK(g.out.state.insn_count == 4 + 5 + 1);
+}
+
+TEST_CASE("REP STOSB with a 32-bit address wraps EDI at 4 GiB (prot32)") {
+  Guest g(FlatMode::Prot32, R"(
+    mov edi, 0xfffffffe
+    mov ecx, 4
+    mov al, 0xab
+    rep stosb                  ; 0xfffffffe, 0xffffffff (no RAM), then 0, 1
+    hlt
+  )");
+  g.run();
+  REQUIRE(g.halted());
+  CHECK(g.peek(0, 2) == 0xabab);
+  CHECK(g.peek(2, 1) == 0);
+  CHECK(g.r(RDI) == 2);
+  CHECK(g.r(RCX) == 0);
+}
+
 TEST_CASE("A fault in the middle of REP MOVSB leaves rCX/rSI/rDI describing the progress") {
   Guest g(FlatMode::Long64, R"(
     mov rsi, 0x30000
