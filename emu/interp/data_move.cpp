@@ -30,7 +30,9 @@ void mov(Cpu& cpu, const Insn& in) {
 }
 
 // GPR, memory, immediate and moffs forms are handled here; the segment,
-// control and debug register forms belong to the system group.
+// control and debug register forms belong to the system group. The MOV row
+// does not end blocks (that would cut every block at every MOV): those
+// handlers set cpu.end_block when they change CS, the mode or paging.
 Handler select_mov(const Insn& in) {
   for (unsigned i = 0; i < 2; ++i) {
     if (is_reg_in(in.op[i], reg::SEG0, 6)) return mov_sreg_handler(in);
