@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -866,4 +867,77 @@ TEST_CASE("LAR, LSL, VERR, VERW report access by ZF") {
   for (uint64_t a = 0x60040; a <= 0x60046; ++a) CHECK(m.get8(a) == 1);
   CHECK((m.cpu.s.rflags & fl::ZF));       // the LSL on the TSS succeeded
   CHECK(m.cpu.s.gpr[RSI] == 0x67);
+}
+
+// ---------------------------------------------------------------------------
+// The system guest programs (tests/guest/sys_*.asm), run on the stepping
+// loop above and checked against their "; expect:" headers. The guest
+// corpus runner runs the same programs through `softvt run`.
+// ---------------------------------------------------------------------------
+
+namespace {
+
+struct Expectation {
+  FlatMode mode = FlatMode::Long64;
+  std::vector<std::pair<std::string, uint64_t>> regs;
+  std::string exit = "hlt";
+};
+
+Expectation parse_header(const std::string& path) {
+  Expectation e;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("; expect-mode:", 0) == 0) {
+      std::string m = line.substr(14);
+      m.erase(0, m.find_first_not_of(' '));
+      REQUIRE(parse_flat_mode(m, e.mode));
+    } else if (line.rfind("; expect:", 0) == 0) {
+      std::istringstream words(line.substr(9));
+      std::string w;
+      while (words >> w) {
+        const size_t eq = w.find('=');
+        const std::string k = w.substr(0, eq), v = w.substr(eq + 1);
+        if (k == "exit") e.exit = v;
+        else e.regs.push_back({k, std::stoull(v, nullptr, 0)});
+      }
+    }
+  }
+  return e;
+}
+
+uint64_t reg_named(const CpuState& s, const std::string& n) {
+  static const char* names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                  "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+  for (unsigned i = 0; i < 16; ++i)
+    if (n == names[i]) return s.gpr[i];
+  FAIL("unknown register " << n);
+  return 0;
+}
+
+void run_guest(const std::string& name) {
+  const char* src_dir = std::getenv("SOFTVT_SOURCE_DIR");
+  const char* bin_dir = std::getenv("SOFTVT_GUEST_DIR");
+  REQUIRE(src_dir != nullptr);
+  REQUIRE(bin_dir != nullptr);
+  const Expectation e = parse_header(std::string(src_dir) + "/tests/guest/" + name + ".asm");
+  std::ifstream f(std::string(bin_dir) + "/" + name + ".bin", std::ios::binary);
+  REQUIRE(f.good());
+  std::vector<uint8_t> image((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Machine m(e.mode);
+  m.cpu.s = setup_flat(m.mem, image, CODE, e.mode);
+  m.cpu.update_mode();
+  const StopReason r = m.run(200000);
+  INFO(name << ": " << m.cpu.stop_detail);
+  CHECK(std::string(stop_reason_name(r)) == e.exit);
+  for (const auto& [k, v] : e.regs) {
+    INFO(name << " " << k);
+    CHECK(reg_named(m.cpu.s, k) == v);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("guest programs: sys_*.asm reach their expected state") {
+  for (const char* name : {"sys_exceptions_long64"}) run_guest(name);
 }
