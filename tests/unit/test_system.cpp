@@ -939,5 +939,7 @@ void run_guest(const std::string& name) {
 }  // namespace
 
 TEST_CASE("guest programs: sys_*.asm reach their expected state") {
-  for (const char* name : {"sys_exceptions_long64"}) run_guest(name);
+  for (const char* name : {"sys_exceptions_long64", "sys_double_fault_long64", "sys_triple_fault_long64",
+                           "sys_real_ivt_real16", "sys_mode_switch_real16", "sys_call_gate_prot32"})
+    run_guest(name);
 }
