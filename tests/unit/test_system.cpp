@@ -723,6 +723,54 @@ TEST_CASE("prot32: IN/OUT at CPL 3 follow IOPL and the TSS I/O bitmap") {
   CHECK(io_permitted(cpu, 0xea, 4));
 }
 
+TEST_CASE("prot32: IRETD into virtual-8086 mode, INT n out of it and back, #GP from HLT") {
+  Machine m(FlatMode::Prot32);
+  prot32_tables(m);
+  m.load(stubs(32) +
+         " mov ax, 0x30\n ltr ax\n mov esp, 0x3ff00\n"
+         " mov dword [esp], v86code - 0x10000\n mov dword [esp+4], 0x1000\n"
+         " mov dword [esp+8], 0x23002\n"              // VM | IOPL 3 | bit 1
+         " mov dword [esp+12], 0xfff0\n mov dword [esp+16], 0x2000\n"
+         " mov dword [esp+20], 0x3000\n mov dword [esp+24], 0x4000\n"
+         " mov dword [esp+28], 0x5000\n mov dword [esp+32], 0x6000\n"
+         " iretd\n"
+         " times 0x800 - ($ - $$) nop\n"
+         "h30: mov ax, 0x10\n mov ds, ax\n mov [0x60040], esp\n"   // CODE + 0x800
+         "%assign i 0\n%rep 9\n mov eax, [esp+i]\n mov [0x60080+i], eax\n%assign i i+4\n%endrep\n"
+         " iretd\n"
+         " times 0x900 - ($ - $$) nop\n"
+         "h13: mov ax, 0x10\n mov ds, ax\n mov [0x60048], esp\n"   // CODE + 0x900
+         "%assign i 0\n%rep 10\n mov eax, [esp+i]\n mov [0x600c0+i], eax\n%assign i i+4\n%endrep\n"
+         " hlt\n"
+         " times 0xa00 - ($ - $$) nop\n"
+         "bits 16\n"
+         "v86code: mov ax, 0x1234\n int 0x2f\n mov bx, 0x5678\n hlt\n");  // CODE + 0xa00
+  m.put64(IDT + 8 * 0x2f, gate_lo(0x18, CODE + 0x800, 0xe, 3));
+  m.put64(IDT + 8 * 13, gate_lo(0x18, CODE + 0x900, 0xe, 0));
+  REQUIRE(m.run() == StopReason::Hlt);
+  // INT 0x2f from virtual-8086 mode: GS, FS, DS, ES, SS, ESP, EFLAGS, CS,
+  // EIP on the ring-0 stack (SDM 20.3.1.1).
+  CHECK(m.get32(0x60040) == STACK0 - 36);
+  CHECK(m.get32(0x60080) == 0xa00 + 3 + 2);  // after "mov ax, imm16" and "int 0x2f"
+  CHECK(m.get32(0x60084) == 0x1000);
+  CHECK(m.get32(0x60088) == 0x23002);
+  CHECK(m.get32(0x6008c) == 0xfff0);
+  CHECK(m.get32(0x60090) == 0x2000);
+  CHECK(m.get32(0x60094) == 0x3000);
+  CHECK(m.get32(0x60098) == 0x4000);
+  CHECK(m.get32(0x6009c) == 0x5000);
+  CHECK(m.get32(0x600a0) == 0x6000);
+  // IRETD returned to virtual-8086 mode; HLT there is #GP(0).
+  CHECK(m.get32(0x60048) == STACK0 - 40);
+  CHECK(m.get32(0x600c0) == 0);                  // error code
+  CHECK(m.get32(0x600c4) == 0xa00 + 3 + 2 + 3);  // the HLT after "mov bx, imm16"
+  CHECK(m.get32(0x600cc) == (0x23002 | fl::RF));
+  CHECK(m.get32(0x600dc) == 0x4000);             // DS restored by IRETD
+  CHECK((m.cpu.s.gpr[RBX] & 0xffff) == 0x5678);
+  CHECK(m.cpu.s.mode == Mode::Prot32);
+  CHECK(m.cpu.s.seg[ES].sel == 0);               // nulled on entry from V86
+}
+
 // ---------------------------------------------------------------------------
 // System instructions
 // ---------------------------------------------------------------------------
