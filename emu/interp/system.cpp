@@ -173,8 +173,15 @@ void write_cr8(Cpu& cpu, uint64_t v) {
   cpu.s.cr8 = v;
 }
 
+// CR8 exists only in 64-bit mode (SDM 2.5; the LOCK MOV CR0 alias is AMD's).
+template <unsigned CR>
+void check_cr_exists(Cpu& cpu) {
+  if (CR == 8 && !cpu.in_64bit()) cpu.raise_ud();
+}
+
 template <unsigned CR>
 void mov_to_cr(Cpu& cpu, const Insn& in) {
+  check_cr_exists<CR>(cpu);
   require_cpl0(cpu);
   const uint64_t v = cpu.get_reg(in.op[1].reg, crdr_size(cpu));
   switch (CR) {
@@ -189,6 +196,7 @@ void mov_to_cr(Cpu& cpu, const Insn& in) {
 
 template <unsigned CR>
 void mov_from_cr(Cpu& cpu, const Insn& in) {
+  check_cr_exists<CR>(cpu);
   require_cpl0(cpu);
   uint64_t v;
   switch (CR) {

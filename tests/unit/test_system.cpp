@@ -771,6 +771,65 @@ TEST_CASE("prot32: IRETD into virtual-8086 mode, INT n out of it and back, #GP f
   CHECK(m.cpu.s.seg[ES].sel == 0);               // nulled on entry from V86
 }
 
+TEST_CASE("prot32: JMP through a call gate, LLDT and an LDT selector, SLDT/STR, RET imm16, INTO") {
+  Machine m(FlatMode::Prot32);
+  prot32_tables(m);
+  constexpr uint64_t LDT = 0x23000;
+  m.put64(GDT + 0x48, seg_desc(uint32_t(LDT), 0xf, 0x82, 0));       // LDT, 2 entries
+  m.put64(LDT + 8, seg_desc(0x1000, 0xfffff, 0x93, 0xc));          // LDT[1]: data base 0x1000
+  m.load(stubs(32) +
+         " mov esp, 0x3ff00\n mov ax, 0x30\n ltr ax\n"
+         " jmp 0x38:0\n"
+         " times 0x800 - ($ - $$) nop\n"
+         "gate_target:\n"                                       // CODE + 0x800
+         " mov ax, 0x48\n lldt ax\n"
+         " mov ax, 0x0c\n mov ds, ax\n"                         // LDT[1], TI = 1
+         " mov dword [0x5f200], 0xabcd\n"                       // DS base 0x1000: linear 0x60200
+         " sldt [es:0x60100]\n str [es:0x60102]\n"
+         " mov ax, 0x10\n mov ds, ax\n"
+         " call near_sub\n"
+         " mov [0x60104], esp\n"
+         " mov eax, 0x7fffffff\n add eax, 1\n"                  // OF = 1
+         " into\n"
+         "after_into: hlt\n"
+         "near_sub: ret 4\n");
+  m.put64(GDT + 0x38, gate_lo(0x18, CODE + 0x800, 0xc, 0));
+  REQUIRE(m.run() == StopReason::Hlt);
+  CHECK(m.get32(0x60200) == 0xabcd);     // written through the LDT segment
+  CHECK(m.get16(0x60100) == 0x48);
+  CHECK(m.get16(0x60102) == 0x30);
+  CHECK(m.get32(0x60104) == 0x3ff00 + 4);  // RET 4 released 4 bytes
+  CHECK((m.get8(LDT + 8 + 5) & 1) == 1);   // accessed bit set in the LDT entry
+  // INTO is a trap: the pushed EIP is the instruction after it (HLT).
+  CHECK(m.recorded_vector() == vec::OF);
+  CHECK(m.get8(m.get32(m.recorded_rsp())) == 0xf4);
+  CHECK(m.get32(m.recorded_rsp() + 4) == 0x18);
+}
+
+TEST_CASE("INT1 delivers #DB as a trap; INT3 is checked against the gate DPL") {
+  Machine m(FlatMode::Long64);
+  m.long_mode_tables();
+  m.load(stubs(64) + " mov rsp, 0x3ff00\n int1\n hlt\n");
+  REQUIRE(m.run() == StopReason::Hlt);
+  CHECK(m.recorded_vector() == vec::DB);
+  CHECK(m.get8(m.get64(m.recorded_rsp())) == 0xf4);  // return to the HLT after INT1
+  CHECK(m.recorded_rsp() == 0x3ff00 - 40);          // no error code
+
+  // INT1 ignores the gate's DPL (SDM 6.12.1.1); INT3 from ring 3 through a
+  // DPL-0 gate is #GP(3*8+2).
+  Machine r(FlatMode::Long64);
+  r.long_mode_tables();
+  r.load(stubs(64) + kToRing3 + " int3\n");
+  REQUIRE(r.run() == StopReason::Hlt);
+  CHECK(r.recorded_vector() == vec::GP);
+  CHECK(r.get64(r.recorded_rsp()) == 3 * 8 + 2);
+  Machine d(FlatMode::Long64);
+  d.long_mode_tables();
+  d.load(stubs(64) + kToRing3 + " int1\n");
+  REQUIRE(d.run() == StopReason::Hlt);
+  CHECK(d.recorded_vector() == vec::DB);
+}
+
 // ---------------------------------------------------------------------------
 // System instructions
 // ---------------------------------------------------------------------------
