@@ -134,20 +134,20 @@ void write_cr3(Cpu& cpu, uint64_t v) {
   cpu.flush_tlb();
 }
 
-// CR4 bits this CPU model allows: each needs its CPUID feature flag
-// (SDM 2.5: setting a bit for an unsupported feature is #GP(0)).
+// CR4 bits this CPU model allows (SDM 2.5: setting a bit for an unsupported
+// feature is #GP(0)). The bits of features every x86-64 processor has (DE,
+// PSE, TSD, PAE, MCE, PGE, PCE, and OSFXSR/OSXMMEXCPT for FXSR/SSE) are
+// always writable; the others need their CPUID feature flag.
 uint64_t cr4_allowed(const Cpu& cpu) {
   struct Bit { uint64_t cr4bit; uint32_t leaf; int reg; unsigned bit; };
   static const Bit bits[] = {
-      {cr4::VME, 1, EDX_, 1},    {cr4::PVI, 1, EDX_, 1},     {cr4::TSD, 1, EDX_, 4},
-      {cr4::DE, 1, EDX_, 2},     {cr4::PSE, 1, EDX_, 3},     {cr4::PAE, 1, EDX_, 6},
-      {cr4::MCE, 1, EDX_, 7},    {cr4::PGE, 1, EDX_, 13},    {cr4::OSFXSR, 1, EDX_, 24},
-      {cr4::OSXMMEXCPT, 1, EDX_, 25}, {cr4::VMXE, 1, ECX_, 5}, {cr4::SMXE, 1, ECX_, 6},
-      {cr4::PCIDE, 1, ECX_, 17}, {cr4::OSXSAVE, 1, ECX_, 26}, {cr4::FSGSBASE, 7, EBX_, 0},
-      {cr4::SMEP, 7, EBX_, 7},   {cr4::SMAP, 7, EBX_, 20},   {cr4::UMIP, 7, ECX_, 2},
-      {cr4::PKE, 7, ECX_, 3},    {cr4::LA57, 7, ECX_, 16},
+      {cr4::VME, 1, EDX_, 1},    {cr4::PVI, 1, EDX_, 1},     {cr4::VMXE, 1, ECX_, 5},
+      {cr4::SMXE, 1, ECX_, 6},   {cr4::PCIDE, 1, ECX_, 17},  {cr4::OSXSAVE, 1, ECX_, 26},
+      {cr4::FSGSBASE, 7, EBX_, 0}, {cr4::SMEP, 7, EBX_, 7},  {cr4::SMAP, 7, EBX_, 20},
+      {cr4::UMIP, 7, ECX_, 2},   {cr4::PKE, 7, ECX_, 3},     {cr4::LA57, 7, ECX_, 16},
   };
-  uint64_t allowed = cr4::PCE;  // RDPMC gate: architectural on every x86-64
+  uint64_t allowed = cr4::DE | cr4::PSE | cr4::TSD | cr4::PAE | cr4::MCE | cr4::PGE | cr4::PCE |
+                     cr4::OSFXSR | cr4::OSXMMEXCPT;
   for (const Bit& b : bits)
     if (cpuid_bit(cpu, b.leaf, b.reg, b.bit)) allowed |= b.cr4bit;
   return allowed;

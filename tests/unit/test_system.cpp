@@ -844,7 +844,9 @@ TEST_CASE("MOV CR: reserved and inconsistent values are #GP(0)") {
       {"mov rax, 1 << 63\n mov cr3, rax\n", true},               // reserved (no PCID)
       {"mov rax, 0x10\n mov cr8, rax\n", true},                  // TPR bits 63:4
       {"mov rax, 0x2020\n mov cr4, rax\n", true},                // VMXE not offered
-      {"mov rax, 0x28\n mov cr4, rax\n", true},                  // DE not in this model's CPUID
+      {"mov rax, 0x1020\n mov cr4, rax\n", true},                // LA57 change while LMA
+      {"mov rax, 0x10020\n mov cr4, rax\n", true},               // FSGSBASE not offered
+      {"mov rax, 0x6a8\n mov cr4, rax\n mov rbx, 0xf\n", false}, // DE PGE OSFXSR OSXMMEXCPT
       {"mov rax, 0xf\n mov cr8, rax\n mov rbx, cr8\n", false},
       {"mov rax, 0x80000011\n mov cr0, rax\n mov rbx, 0xf\n", false},  // WP/NE/MP/ET change
   };
@@ -876,8 +878,7 @@ TEST_CASE("MOV DR: DR4/DR5 alias DR6/DR7 unless CR4.DE; reserved bits read fixed
   // With CR4.DE = 1, DR4/DR5 are #UD (the check precedes CPL).
   Machine d(FlatMode::Long64);
   d.long_mode_tables();
-  d.cpu.s.cr4 |= cr4::DE;
-  d.load(stubs(64) + " mov rsp, 0x3ff00\n mov rdx, dr4\n");
+  d.load(stubs(64) + " mov rsp, 0x3ff00\n mov rax, 0x628\n mov cr4, rax\n mov rdx, dr4\n");
   REQUIRE(d.run() == StopReason::Hlt);
   CHECK(d.recorded_vector() == vec::UD);
   // DR7.GD: any debug-register access is #DB with DR6.BD set, GD cleared.
