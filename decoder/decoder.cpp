@@ -109,6 +109,7 @@ DecodeStatus Decoder::decode(const uint8_t* bytes, size_t avail, DecodeMode mode
   out.seg = override_segment(zi);
   out.base = out.index = reg::NONE;
   out.mem_op = 0xff;
+  out.far_branch = zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR;
   out.nops = zi.operand_count_visible;
   if (out.nops > 4) out.nops = 4;
   bool have_imm = false;

@@ -53,7 +53,8 @@ struct Insn {
   uint8_t nops;        // number of visible operands
   uint8_t mem_op;      // index of the memory operand, or 0xff
   uint8_t ends_block;  // control transfer or state change: the block ends here
-  uint8_t pad;
+  uint8_t far_branch;  // 1: far JMP/CALL/RET (the forms share a mnemonic with
+                       // the near ones and differ only in the opcode)
   Operand op[4];
   int64_t disp;        // memory displacement
   uint64_t imm;        // first immediate (sign-extended to 64 bits where signed);

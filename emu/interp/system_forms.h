@@ -1,8 +1,7 @@
-// Forms of data-movement and string instructions whose semantics belong to
-// the system group (emu/interp/system.cpp defines these). data_move.cpp and
-// string.cpp call them; until system.cpp provides them, weak defaults in
-// those files stand in (a weak definition yields to the strong one at link
-// time).
+// System forms owned by emu/interp/system.cpp that other instruction groups
+// reach: the MOV forms with segment, control and debug register operands
+// (selected by data_move's MOV selector) and the I/O permission check
+// (used by IN/OUT and by the string group's INS/OUTS).
 #pragma once
 #include <cstdint>
 
@@ -12,16 +11,15 @@ namespace softvt {
 
 class Cpu;
 
-// MOV to/from a segment register (8C, 8E; SDM Vol. 2 MOV): the handler for
-// this decoded form, or nullptr for #UD.
-Handler mov_sreg_handler(const Insn& in);
-// MOV to/from a control or debug register (0F 20-23; SDM Vol. 2 "MOV—Move
-// to/from Control Registers", "MOV—Move to/from Debug Registers").
-Handler mov_crdr_handler(const Insn& in);
-
-// The I/O permission check of IN/OUT/INS/OUTS (SDM Vol. 1 19.5): true if
-// the access of `size` bytes at `port` is allowed at the current CPL/IOPL
-// (or by the TSS I/O permission bitmap). The caller raises #GP(0) when not.
-bool io_permitted(Cpu& cpu, uint16_t port, unsigned size);
+// MOV Sreg, r/m16 and MOV r/m, Sreg (SDM Vol. 2 MOV); nullptr: #UD.
+Handler mov_sreg_handler(const Insn&);
+// MOV to/from CR0-CR8 and DR0-DR7 (SDM Vol. 2 "MOV—Move to/from Control
+// Registers", "MOV—Move to/from Debug Registers"); nullptr: #UD.
+Handler mov_crdr_handler(const Insn&);
+// May the current code access `size` bytes of I/O space at `port`? True in
+// real mode and when CPL <= IOPL outside virtual-8086 mode; otherwise the
+// I/O permission bitmap of the current 32/64-bit TSS decides (SDM 19.5).
+// The caller raises #GP(0) when this returns false.
+bool io_permitted(Cpu&, uint16_t port, unsigned size);
 
 }  // namespace softvt
