@@ -195,7 +195,11 @@ StopReason Cpu::run(uint64_t max_insns) {
         next_rip = (s.rip + in.len) & ip_mask;
         if (tracer) tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
         bytes += in.len;
+        // Blocking by STI / MOV SS lasts for the one instruction after it
+        // (SDM 6.8.3, Table 25-3); a shadow set by this instruction survives.
+        const uint8_t shadow_before = s.interrupt_shadow;
         in.handler(*this, in);
+        if (shadow_before) s.interrupt_shadow = 0;
         s.rip = next_rip;
         ++s.insn_count;
         if (end_block || stop != StopReason::None) {

@@ -8,12 +8,6 @@
 
 namespace softvt {
 
-// Stand-ins until emu/interp/system.cpp defines the strong versions: a weak
-// definition yields to a strong one at link time, so the system group owns
-// MOV Sreg and MOV CRn/DRn without an edit here.
-__attribute__((weak)) Handler mov_sreg_handler(const Insn&) { return nullptr; }
-__attribute__((weak)) Handler mov_crdr_handler(const Insn&) { return nullptr; }
-
 namespace {
 
 constexpr uint64_t LAHF_FLAGS = fl::SF | fl::ZF | fl::AF | fl::PF | fl::CF;

@@ -25,15 +25,6 @@
 
 namespace softvt {
 
-// Stand-in until the system group's I/O permission check (CPL/IOPL, then
-// the TSS I/O bitmap) is linked in: allowed in real mode and at CPL <= IOPL
-// outside virtual-8086 mode; refused otherwise (the bitmap would decide).
-__attribute__((weak)) bool io_permitted(Cpu& cpu, uint16_t, unsigned) {
-  if (cpu.s.mode == Mode::Real) return true;
-  if (cpu.s.mode == Mode::V86) return false;
-  return cpu.s.cpl <= ((cpu.s.rflags & fl::IOPL) >> 12);
-}
-
 namespace {
 
 // The step of rSI/rDI per element: +N, or -N when DF = 1.
