@@ -95,17 +95,18 @@ template <unsigned N> void btc(Cpu& cpu, const Insn& in) { bit_test<N, BitOp::Co
 // A zero source sets ZF and leaves the destination unchanged, register
 // upper half included (AMD APM Vol. 3 BSF/BSR; Intel CPUs do the same
 // though the SDM calls the destination undefined). CF, OF, SF, AF, PF are
-// undefined.
+// undefined: Zen 4 clears them except PF, which it sets from the index
+// found (from 0 for a zero source).
 template <unsigned N, bool Reverse>
 void bit_scan(Cpu& cpu, const Insn& in) {
   const uint64_t src = read_operand<N>(cpu, in, 1);
   if (src == 0) {
-    update_flags(cpu, fl::ARITH, fl::ZF);
+    set_arith_flags(cpu, fl::ZF | fl::PF);
     return;
   }
   const unsigned index = Reverse ? 63 - unsigned(__builtin_clzll(src)) : unsigned(__builtin_ctzll(src));
   write_operand<N>(cpu, in, 0, index);
-  update_flags(cpu, fl::ARITH, 0);
+  set_arith_flags(cpu, parity_flag(index));
 }
 
 template <unsigned N> void bsf(Cpu& cpu, const Insn& in) { bit_scan<N, false>(cpu, in); }
@@ -122,7 +123,8 @@ void popcnt(Cpu& cpu, const Insn& in) {
 }
 
 // LZCNT/TZCNT: the count is the width for a zero source; CF = (source ==
-// 0), ZF = (result == 0); OF, SF, AF, PF undefined.
+// 0), ZF = (result == 0); OF, SF, AF, PF undefined (Zen 4 keeps OF and
+// clears the others).
 template <unsigned N>
 unsigned leading_zeros(uint64_t v) {
   return v == 0 ? kBits<N> : unsigned(__builtin_clzll(v)) - (64 - kBits<N>);
@@ -138,13 +140,15 @@ void zero_count(Cpu& cpu, const Insn& in) {
   const uint64_t src = read_operand<N>(cpu, in, 1);
   const unsigned r = Leading ? leading_zeros<N>(src) : trailing_zeros<N>(src);
   write_operand<N>(cpu, in, 0, r);
-  update_flags(cpu, fl::ARITH, flag_if(src == 0, fl::CF) | flag_if(r == 0, fl::ZF));
+  update_flags(cpu, fl::ARITH & ~fl::OF, flag_if(src == 0, fl::CF) | flag_if(r == 0, fl::ZF));
 }
 
 template <unsigned N> void lzcnt(Cpu& cpu, const Insn& in) { zero_count<N, true>(cpu, in); }
 template <unsigned N> void tzcnt(Cpu& cpu, const Insn& in) { zero_count<N, false>(cpu, in); }
 
 // ---- BMI1: ANDN, BEXTR, BLSI, BLSMSK, BLSR --------------------------------
+// Their PF (and AF) are undefined; Zen 4 sets PF from the result and
+// clears AF, except BEXTR, which sets AF.
 // VEX operands (Zydis, Intel order): ANDN DEST, SRC1 (vvvv), SRC2 (r/m);
 // BEXTR DEST, SRC (r/m), CONTROL (vvvv); BLSx DEST (vvvv), SRC (r/m).
 
@@ -155,7 +159,7 @@ void andn(Cpu& cpu, const Insn& in) {
   const uint64_t b = read_operand<N>(cpu, in, 2);
   const uint64_t r = ~a & b & size_mask<N>();
   write_operand<N>(cpu, in, 0, r);
-  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r));
+  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r) | parity_flag(r));
 }
 
 // BEXTR: START = CONTROL[7:0], LEN = CONTROL[15:8]; bits beyond the source
@@ -169,7 +173,7 @@ void bextr(Cpu& cpu, const Insn& in) {
   uint64_t r = start >= kBits<N> ? 0 : src >> start;
   if (len < 64) r &= (uint64_t(1) << len) - 1;
   write_operand<N>(cpu, in, 0, r);
-  update_flags(cpu, fl::ARITH, zf_of<N>(r));
+  update_flags(cpu, fl::ARITH, zf_of<N>(r) | parity_flag(r) | fl::AF);
 }
 
 // BLSI: lowest set bit. ZF, SF from the result; CF = (source != 0); OF
@@ -179,7 +183,7 @@ void blsi(Cpu& cpu, const Insn& in) {
   const uint64_t src = read_operand<N>(cpu, in, 1);
   const uint64_t r = (0 - src) & src & size_mask<N>();
   write_operand<N>(cpu, in, 0, r);
-  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r) | flag_if(src != 0, fl::CF));
+  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r) | flag_if(src != 0, fl::CF) | parity_flag(r));
 }
 
 // BLSMSK: mask up to the lowest set bit. SF from the result; CF = (source
@@ -189,7 +193,7 @@ void blsmsk(Cpu& cpu, const Insn& in) {
   const uint64_t src = read_operand<N>(cpu, in, 1);
   const uint64_t r = ((src - 1) ^ src) & size_mask<N>();
   write_operand<N>(cpu, in, 0, r);
-  update_flags(cpu, fl::ARITH, sf_of<N>(r) | flag_if(src == 0, fl::CF));
+  update_flags(cpu, fl::ARITH, sf_of<N>(r) | flag_if(src == 0, fl::CF) | parity_flag(r));
 }
 
 // BLSR: lowest set bit cleared. ZF, SF from the result; CF = (source ==
@@ -199,7 +203,7 @@ void blsr(Cpu& cpu, const Insn& in) {
   const uint64_t src = read_operand<N>(cpu, in, 1);
   const uint64_t r = (src - 1) & src & size_mask<N>();
   write_operand<N>(cpu, in, 0, r);
-  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r) | flag_if(src == 0, fl::CF));
+  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r) | flag_if(src == 0, fl::CF) | parity_flag(r));
 }
 
 // ---- BMI2: BZHI, PDEP, PEXT -----------------------------------------------
@@ -213,7 +217,8 @@ void bzhi(Cpu& cpu, const Insn& in) {
   const unsigned n = unsigned(read_operand<N>(cpu, in, 2) & 0xff);
   if (n < kBits<N>) r &= (uint64_t(1) << n) - 1;
   write_operand<N>(cpu, in, 0, r);
-  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r) | flag_if(n > kBits<N> - 1, fl::CF));
+  update_flags(cpu, fl::ARITH, sf_of<N>(r) | zf_of<N>(r) | flag_if(n > kBits<N> - 1, fl::CF) |
+                                   parity_flag(r));
 }
 
 // PDEP DEST, SRC (vvvv), MASK (r/m): the low bits of SRC deposited at the

@@ -50,10 +50,10 @@ void write_acc_halves(Cpu& cpu, uint64_t low, uint64_t high) {
 
 // ---- MUL, IMUL -----------------------------------------------------------
 
-// MUL: CF = OF = (high half != 0). SF, ZF, AF, PF are undefined.
-template <unsigned N>
-uint64_t mul_flags(uint64_t low, bool overflow) {
-  return zs_flags<N>(low) | flag_if(overflow, fl::CF | fl::OF);
+// MUL, IMUL: CF = OF = overflow (high half needed). SF, ZF, AF, PF are
+// undefined; Zen 4 leaves them unchanged.
+void set_mul_flags(Cpu& cpu, bool overflow) {
+  update_flags(cpu, fl::CF | fl::OF, flag_if(overflow, fl::CF | fl::OF));
 }
 
 template <unsigned N>
@@ -63,7 +63,7 @@ void mul(Cpu& cpu, const Insn& in) {
   const uint64_t low = uint64_t(p) & size_mask<N>();
   const uint64_t high = uint64_t(p >> kBits<N>) & size_mask<N>();
   write_acc_halves<N>(cpu, low, high);
-  set_arith_flags(cpu, mul_flags<N>(low, high != 0));
+  set_mul_flags(cpu, high != 0);
 }
 
 // IMUL: CF = OF = (the full signed product differs from the sign-extended
@@ -85,7 +85,7 @@ void imul_one(Cpu& cpu, const Insn& in) {
   const uint64_t low = uint64_t(p) & size_mask<N>();
   const uint64_t high = uint64_t(u128(p) >> kBits<N>) & size_mask<N>();
   write_acc_halves<N>(cpu, low, high);
-  set_arith_flags(cpu, mul_flags<N>(low, product_overflows<N>(p)));
+  set_mul_flags(cpu, product_overflows<N>(p));
 }
 
 // IMUL DEST, SRC and IMUL DEST, SRC1, SRC2/imm: the product truncated to
@@ -97,7 +97,7 @@ void imul_truncating(Cpu& cpu, const Insn& in) {
   const i128 p = signed_product<N>(a, b);
   const uint64_t low = uint64_t(p) & size_mask<N>();
   write_operand<N>(cpu, in, 0, low);
-  set_arith_flags(cpu, mul_flags<N>(low, product_overflows<N>(p)));
+  set_mul_flags(cpu, product_overflows<N>(p));
 }
 
 template <unsigned N> void imul_two(Cpu& cpu, const Insn& in) { imul_truncating<N, 0>(cpu, in); }
@@ -116,7 +116,10 @@ Handler select_imul(const Insn& in) {
 
 // #DE for a zero divisor and for a quotient that does not fit the
 // destination (SDM Vol. 2 DIV, IDIV); nothing is written then. All six
-// arithmetic flags are undefined; Zen 4 leaves them unchanged.
+// arithmetic flags are undefined; Zen 4 keeps CF and OF, sets AF and
+// clears SF, ZF and PF.
+void set_div_flags(Cpu& cpu) { update_flags(cpu, fl::SF | fl::ZF | fl::AF | fl::PF, fl::AF); }
+
 template <unsigned N>
 void div(Cpu& cpu, const Insn& in) {
   const uint64_t d = read_operand<N>(cpu, in, 0);
@@ -125,6 +128,7 @@ void div(Cpu& cpu, const Insn& in) {
   const u128 q = dividend / d;
   if (q > size_mask<N>()) cpu.raise(vec::DE);
   write_acc_halves<N>(cpu, uint64_t(q), uint64_t(dividend % d));
+  set_div_flags(cpu);
 }
 
 template <unsigned N>
@@ -148,6 +152,7 @@ void idiv(Cpu& cpu, const Insn& in) {
   const i128 limit = i128(1) << (kBits<N> - 1);
   if (q >= limit || q < -limit) cpu.raise(vec::DE);
   write_acc_halves<N>(cpu, uint64_t(q) & size_mask<N>(), uint64_t(dividend % d) & size_mask<N>());
+  set_div_flags(cpu);
 }
 
 // ---- BMI2 MULX, ADX ADCX/ADOX --------------------------------------------
@@ -188,7 +193,8 @@ void set_ax(Cpu& cpu, uint64_t v) { cpu.set_reg(RAX, 2, v); }
 bool low_nibble_adjust(const Cpu& cpu) { return (al_of(cpu) & 0xf) > 9 || cpu.flag(fl::AF); }
 
 // DAA (SDM Vol. 2 DAA "Operation"): CF and AF as computed, SF, ZF, PF from
-// AL, OF undefined.
+// AL. OF is undefined; Zen 4 sets it as the overflow of the byte addition
+// old AL + (the adjustment, 0, 6, 60H or 66H) that DAA performed.
 void daa(Cpu& cpu, const Insn&) {
   const uint64_t old_al = al_of(cpu);
   const bool old_cf = cpu.flag(fl::CF);
@@ -206,11 +212,14 @@ void daa(Cpu& cpu, const Insn&) {
     cf = false;
   }
   set_al(cpu, al);
-  set_arith_flags(cpu, zs_flags<1>(al) | flag_if(cf, fl::CF) | flag_if(af, fl::AF));
+  const uint64_t adjustment = (al - old_al) & 0xff;
+  const bool of = ((old_al ^ al) & (adjustment ^ al)) & 0x80;
+  set_arith_flags(cpu, zs_flags<1>(al) | flag_if(cf, fl::CF) | flag_if(af, fl::AF) | flag_if(of, fl::OF));
 }
 
 // DAS (SDM Vol. 2 DAS "Operation"). Unlike DAA the second step has no
-// ELSE: CF keeps the borrow of the first step.
+// ELSE: CF keeps the borrow of the first step. OF (undefined): Zen 4 gives
+// the overflow of old AL - adjustment.
 void das(Cpu& cpu, const Insn&) {
   const uint64_t old_al = al_of(cpu);
   const bool old_cf = cpu.flag(fl::CF);
@@ -226,32 +235,37 @@ void das(Cpu& cpu, const Insn&) {
     cf = true;
   }
   set_al(cpu, al);
-  set_arith_flags(cpu, zs_flags<1>(al) | flag_if(cf, fl::CF) | flag_if(af, fl::AF));
+  const uint64_t adjustment = (old_al - al) & 0xff;
+  const bool of = ((old_al ^ adjustment) & (old_al ^ al)) & 0x80;
+  set_arith_flags(cpu, zs_flags<1>(al) | flag_if(cf, fl::CF) | flag_if(af, fl::AF) | flag_if(of, fl::OF));
 }
 
-// AAA/AAS: AF = CF = whether the adjustment happened; OF, SF, ZF, PF
-// undefined. SDM Vol. 2 AAA: AX <- AX + 106H (the carry out of AL reaches
-// AH); AAS: AX <- AX - 6, AH <- AH - 1.
-void aaa(Cpu& cpu, const Insn&) {
+// AAA/AAS: AF = CF = whether the adjustment happened. SDM Vol. 2 AAA:
+// AX <- AX + 106H (the carry out of AL reaches AH); AAS: AX <- AX - 6,
+// AH <- AH - 1, i.e. AX - 106H; then AL <- AL AND 0FH. OF, SF, ZF and PF
+// are undefined; Zen 4 sets them as the 16-bit ADD/SUB AX, 106H would
+// (from the unmasked sum), or from the unchanged AX with OF = 0 when there
+// is no adjustment.
+template <bool Subtract>
+void ascii_adjust(Cpu& cpu) {
   const bool adjust = low_nibble_adjust(cpu);
-  uint64_t ax = cpu.get_reg(RAX, 2);
-  if (adjust) ax += 0x106;
-  ax = (ax & 0xff00) | (ax & 0x0f);
-  set_ax(cpu, ax);
-  set_arith_flags(cpu, zs_flags<1>(ax) | flag_if(adjust, fl::CF | fl::AF));
+  const uint64_t ax = cpu.get_reg(RAX, 2);
+  uint64_t f = zs_flags<2>(ax);
+  uint64_t r = ax;
+  if (adjust) {
+    r = (Subtract ? ax - 0x106 : ax + 0x106) & 0xffff;
+    f = (Subtract ? sub_flags<2>(ax, 0x106, r, 0) : add_flags<2>(ax, 0x106, r, 0)) & (fl::SF | fl::ZF | fl::PF | fl::OF);
+    f |= fl::CF | fl::AF;
+  }
+  set_ax(cpu, r & 0xff0f);
+  set_arith_flags(cpu, f);
 }
 
-void aas(Cpu& cpu, const Insn&) {
-  const bool adjust = low_nibble_adjust(cpu);
-  uint64_t ax = cpu.get_reg(RAX, 2);
-  if (adjust) ax = ax - 6 - 0x100;
-  ax &= 0xff0f;
-  set_ax(cpu, ax);
-  set_arith_flags(cpu, zs_flags<1>(ax) | flag_if(adjust, fl::CF | fl::AF));
-}
+void aaa(Cpu& cpu, const Insn&) { ascii_adjust<false>(cpu); }
+void aas(Cpu& cpu, const Insn&) { ascii_adjust<true>(cpu); }
 
 // AAM imm8: AH <- AL / imm8, AL <- AL MOD imm8; imm8 = 0 is #DE. SF, ZF,
-// PF from AL; OF, AF, CF undefined.
+// PF from AL; OF, AF, CF undefined (Zen 4 clears them).
 void aam(Cpu& cpu, const Insn& in) {
   const uint64_t base = in.imm & 0xff;
   if (base == 0) cpu.raise(vec::DE);
@@ -261,11 +275,14 @@ void aam(Cpu& cpu, const Insn& in) {
 }
 
 // AAD imm8: AL <- (AL + AH * imm8) AND FFH, AH <- 0. SF, ZF, PF from AL;
-// OF, AF, CF undefined.
+// OF, AF, CF undefined: Zen 4 sets all six as the byte addition
+// AL + (AH * imm8 AND FFH) would.
 void aad(Cpu& cpu, const Insn& in) {
-  const uint64_t al = (al_of(cpu) + ah_of(cpu) * (in.imm & 0xff)) & 0xff;
-  set_ax(cpu, al);
-  set_arith_flags(cpu, zs_flags<1>(al));
+  const uint64_t al = al_of(cpu);
+  const uint64_t addend = (ah_of(cpu) * (in.imm & 0xff)) & 0xff;
+  const uint64_t r = (al + addend) & 0xff;
+  set_ax(cpu, r);
+  set_arith_flags(cpu, add_flags<1>(al, addend, r, 0));
 }
 
 // VEX-encoded and ADX forms exist with 32- and 64-bit operands only.

@@ -55,26 +55,29 @@ struct Shifted {
 };
 
 // ---- SHL/SAL, SHR, SAR (count 1..63 already masked, never 0) -------------
+// AF is undefined for a non-zero count; Zen 4 sets it.
 
 // CF = the last bit shifted out: bit (W - count) of the source. For an 8-
 // or 16-bit operand the count can exceed the width; the bit shifted out
-// last then lies beyond the operand and is 0 (SDM: CF undefined there).
-// OF = MSB(result) XOR CF (defined for count 1).
+// last then lies beyond the operand and is 0 (SDM: CF undefined for a count
+// >= width; Zen 4 agrees with this). OF = MSB(result) XOR CF (defined for
+// count 1; Zen 4 uses the same formula for larger counts).
 template <unsigned N>
 Shifted shl_value(uint64_t a, unsigned c) {
   const uint64_t r = (a << c) & size_mask<N>();
   const uint64_t cf = c <= kBits<N> ? (a >> (kBits<N> - c)) & 1 : 0;
-  const uint64_t f = zs_flags<N>(r) | flag_if(cf, fl::CF) | flag_if(msb<N>(r) ^ cf, fl::OF);
+  const uint64_t f = zs_flags<N>(r) | fl::AF | flag_if(cf, fl::CF) | flag_if(msb<N>(r) ^ cf, fl::OF);
   return {r, f};
 }
 
-// CF = bit (count - 1) of the source; OF = MSB(original) (defined for
-// count 1).
+// CF = bit (count - 1) of the source; OF = MSB(original) for count 1. For
+// larger counts (OF undefined) Zen 4 gives the MSB of the value before the
+// last 1-bit step, which is 0.
 template <unsigned N>
 Shifted shr_value(uint64_t a, unsigned c) {
   const uint64_t r = a >> c;
   const uint64_t cf = c <= kBits<N> ? (a >> (c - 1)) & 1 : 0;
-  const uint64_t f = zs_flags<N>(r) | flag_if(cf, fl::CF) | flag_if(msb<N>(a), fl::OF);
+  const uint64_t f = zs_flags<N>(r) | fl::AF | flag_if(cf, fl::CF) | flag_if(c == 1 && msb<N>(a), fl::OF);
   return {r, f};
 }
 
@@ -85,7 +88,7 @@ Shifted sar_value(uint64_t a, unsigned c) {
   const int64_t sa = sext<N>(a);
   const uint64_t r = uint64_t(sa >> c) & size_mask<N>();
   const uint64_t cf = uint64_t(sa >> (c - 1)) & 1;
-  return {r, zs_flags<N>(r) | flag_if(cf, fl::CF)};
+  return {r, zs_flags<N>(r) | fl::AF | flag_if(cf, fl::CF)};
 }
 
 template <unsigned N, Shifted (*Compute)(uint64_t, unsigned)>
@@ -200,47 +203,51 @@ template <unsigned N> void rcr(Cpu& cpu, const Insn& in) { rotate<N, rcr_value<N
 
 // ---- SHLD, SHRD ----------------------------------------------------------
 
-// The bits SHLD/SHRD shift, as one value: DEST:SRC for SHLD and SRC:DEST
-// for SHRD with 32- and 64-bit operands (the count never exceeds the
-// width). A 16-bit operand can get a count of 17..31, whose result and
-// flags are undefined (SDM Vol. 2 SHLD, SHRD); Zen 4 then behaves as if the
-// bits were DEST:SRC:DEST for both, which the 48-bit value models.
+// SHLD/SHRD with a 16-bit operand can get a count of 17..31, whose result
+// and flags are undefined (SDM Vol. 2 SHLD, SHRD). Zen 4 then rotates SRC
+// by (count - 16) - left for SHLD, right for SHRD - into DEST, with CF = 0,
+// SF, ZF, PF from the result, and OF = 0 (SHLD) or MSB XOR MSB-1 of the
+// result (SHRD). AF (undefined for every count) is set.
 template <unsigned N>
-constexpr unsigned kPairBits = N == 2 ? 3 * kBits<N> : 2 * kBits<N>;
-
-template <unsigned N>
-u128 shld_pair(uint64_t dest, uint64_t src) {
-  if constexpr (N == 2) return (u128(dest) << 32) | (u128(src) << 16) | dest;
-  else return (u128(dest) << kBits<N>) | src;
+bool beyond_width(unsigned c) {
+  return c > kBits<N>;
 }
 
-template <unsigned N>
-u128 shrd_pair(uint64_t dest, uint64_t src) {
-  if constexpr (N == 2) return (u128(dest) << 32) | (u128(src) << 16) | dest;
-  else return (u128(src) << kBits<N>) | dest;
-}
-
-// SHLD DEST, SRC, count: the pair shifted left, DEST takes its top W bits.
-// CF = the last bit shifted out of DEST; OF = sign change (count 1).
+// SHLD DEST, SRC, count: DEST:SRC shifted left, DEST takes the high half.
+// CF = the last bit shifted out of DEST; OF = sign change for count 1.
+// Larger counts (OF undefined): Zen 4 gives MSB(result) XOR CF, except for
+// a 16-bit shift by exactly 16, where OF = CF.
 template <unsigned N>
 Shifted shld_value(uint64_t a, uint64_t b, unsigned c) {
-  constexpr unsigned P = kPairBits<N>;
-  const u128 v = shld_pair<N>(a, b);
-  const uint64_t r = uint64_t(v << c >> (P - kBits<N>)) & size_mask<N>();
-  const uint64_t cf = uint64_t(v << (c - 1) >> (P - 1)) & 1;
-  const uint64_t f = zs_flags<N>(r) | flag_if(cf, fl::CF) | flag_if(msb<N>(r) ^ msb<N>(a), fl::OF);
-  return {r, f};
+  constexpr unsigned W = kBits<N>;
+  if (beyond_width<N>(c)) {
+    const uint64_t r = rotl<N>(b, c - W);
+    return {r, zs_flags<N>(r) | fl::AF};
+  }
+  const u128 v = (u128(a) << W) | b;
+  const uint64_t r = uint64_t(v << c >> W) & size_mask<N>();
+  const uint64_t cf = uint64_t(v << (c - 1) >> (2 * W - 1)) & 1;
+  const uint64_t of = c == W ? cf : msb<N>(r) ^ cf;
+  return {r, zs_flags<N>(r) | fl::AF | flag_if(cf, fl::CF) | flag_if(of, fl::OF)};
 }
 
-// SHRD DEST, SRC, count: the pair SRC:DEST shifted right, DEST takes its
-// low W bits; CF = the last bit shifted out of DEST.
+// SHRD DEST, SRC, count: SRC:DEST shifted right, DEST takes the low half.
+// CF = the last bit shifted out of DEST; OF = sign change for count 1,
+// which equals MSB XOR MSB-1 of the result; Zen 4 uses that for every
+// count.
 template <unsigned N>
 Shifted shrd_value(uint64_t a, uint64_t b, unsigned c) {
-  const u128 v = shrd_pair<N>(a, b);
-  const uint64_t r = uint64_t(v >> c) & size_mask<N>();
-  const uint64_t cf = uint64_t(v >> (c - 1)) & 1;
-  const uint64_t f = zs_flags<N>(r) | flag_if(cf, fl::CF) | flag_if(msb<N>(r) ^ msb<N>(a), fl::OF);
-  return {r, f};
+  constexpr unsigned W = kBits<N>;
+  uint64_t r, cf = 0;
+  if (beyond_width<N>(c)) {
+    r = rotr<N>(b, c - W);
+  } else {
+    const u128 v = (u128(b) << W) | a;
+    r = uint64_t(v >> c) & size_mask<N>();
+    cf = uint64_t(v >> (c - 1)) & 1;
+  }
+  const uint64_t of = msb<N>(r) ^ ((r >> (W - 2)) & 1);
+  return {r, zs_flags<N>(r) | fl::AF | flag_if(cf, fl::CF) | flag_if(of, fl::OF)};
 }
 
 template <unsigned N, Shifted (*Compute)(uint64_t, uint64_t, unsigned)>
