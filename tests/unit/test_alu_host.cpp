@@ -126,14 +126,17 @@ constexpr uint64_t kDataBase = kDataStart + 0x2000;  // RSI points here
 
 sigjmp_buf g_jump;
 volatile sig_atomic_t g_signal = 0;
+void* volatile g_fault_addr = nullptr;
 
-void on_fault(int sig, siginfo_t*, void*) {
+void on_fault(int sig, siginfo_t* info, void*) {
   g_signal = sig;
+  g_fault_addr = info->si_addr;
   siglongjmp(g_jump, 1);
 }
 
 struct HostOutcome {
   int signal = 0;  // 0: ran to the end
+  uint64_t fault_addr = 0;  // SIGSEGV: the faulting address
   Regs regs{};
 };
 
@@ -172,6 +175,7 @@ class Host {
   Host& operator=(const Host&) = delete;
   bool usable() const { return code_ != MAP_FAILED && data_ && low_ != MAP_FAILED; }
   uint8_t* data() { return data_; }
+  void set_data_readonly(bool ro) { mprotect(data_, kDataSize, ro ? PROT_READ : PROT_READ | PROT_WRITE); }
 
   // Runs a 64-bit instruction.
   HostOutcome run64(const std::vector<uint8_t>& insn, const Regs& in) {
@@ -183,6 +187,7 @@ class Host {
     g_signal = 0;
     if (sigsetjmp(g_jump, 1) == 0) alu_host_exec64(&ctx, code_);
     out.signal = g_signal;
+    out.fault_addr = reinterpret_cast<uint64_t>(g_fault_addr);
     out.regs = ctx;
     return out;
   }
@@ -262,18 +267,24 @@ class Host {
 
 // ---- the softvt side ---------------------------------------------------------
 
+// The first exception the instruction raised.
 struct VectorRecorder : Cpu::Tracer {
   int vector = -1;
+  uint32_t error_code = 0;
+  uint64_t cr2 = 0;
   void insn(const Cpu&, uint64_t, uint64_t, const uint8_t*, unsigned) override {}
   void exception(const Cpu&, const GuestException& e) override {
-    if (vector < 0) vector = e.vector;
+    if (vector >= 0) return;
+    vector = e.vector;
+    error_code = e.error_code;
+    cr2 = e.cr2;
   }
   void note(const Cpu&, const std::string&) override {}
 };
 
 struct SoftvtOutcome {
   StopReason stop;
-  int vector;
+  VectorRecorder exception;
   CpuState state;
 };
 
@@ -284,6 +295,15 @@ class Softvt {
     base64_ = setup_flat(mem_, {0xf4}, kLoad, FlatMode::Long64);
   }
   uint8_t* data() { return mem_.ram() + kDataStart; }
+  // Clears R/W in the 2-MiB page-directory entry that maps the data region
+  // (the long64 flat runner's identity map; CR0.WP is set).
+  void set_data_readonly(bool ro) {
+    const uint64_t pde_addr = 0x3000 + 8 * (kDataStart >> 21);
+    uint64_t pde;
+    std::memcpy(&pde, mem_.ram() + pde_addr, 8);
+    pde = ro ? pde & ~uint64_t(2) : pde | 2;
+    std::memcpy(mem_.ram() + pde_addr, &pde, 8);
+  }
 
   SoftvtOutcome run(bool long64, const std::vector<uint8_t>& insn, const Regs& in) {
     std::memcpy(mem_.ram() + kLoad, insn.data(), insn.size());
@@ -297,7 +317,7 @@ class Softvt {
     opt.max_insns = 4;
     opt.tracer = &rec;
     RunOutcome o = run_interp(mem_, s, default_cpu_model(), opt);
-    return {o.stop, rec.vector, o.state};
+    return {o.stop, rec, o.state};
   }
 
  private:
@@ -918,7 +938,7 @@ std::string regs_text(const Regs& r, bool long64) {
 }
 
 struct Tally {
-  uint64_t cases = 0, defined_flag_checks = 0, de_cases = 0, ud_cases = 0;
+  uint64_t cases = 0, defined_flag_checks = 0, de_cases = 0, ud_cases = 0, pf_cases = 0;
   std::vector<std::string> failures;
   std::map<std::string, uint64_t> undefined_diffs;  // "form: FLAG" -> count
   std::map<std::string, uint64_t> undefined_seen;   // "form: FLAG" -> cases where undefined
@@ -944,7 +964,12 @@ class Runner {
     }
     size_t edges0 = f.inputs.empty() ? 0 : edge_count(f.inputs[0].role, f.bits);
     size_t edges1 = f.inputs.size() < 2 ? 1 : edge_count(f.inputs[1].role, f.bits);
-    for (unsigned i = 0; i < f.cases; ++i) run_case(f, *row, i, edges0, edges1, t);
+    for (unsigned i = 0; i < f.cases; ++i) run_case(f, *row, i, edges0, edges1, false, t);
+    // Memory forms again on a read-only page: instructions that write their
+    // memory operand fault as writes whether or not they change it (count
+    // 0, OR 0, ...); BT, CMP and TEST only read it.
+    if (f.mem && f.long64)
+      for (unsigned i = 0; i < kReadOnlyCases; ++i) run_case(f, *row, i, edges0, edges1, true, t);
   }
 
  private:
@@ -991,7 +1016,9 @@ class Runner {
       for (auto& g : r.gpr) g &= 0xffffffff;
   }
 
-  void run_case(const Form& f, const InsnRow& row, unsigned i, size_t e0, size_t e1, Tally& t) {
+  static constexpr unsigned kReadOnlyCases = 12;
+
+  void run_case(const Form& f, const InsnRow& row, unsigned i, size_t e0, size_t e1, bool readonly, Tally& t) {
     Regs in{};
     uint64_t imm;
     make_inputs(f, i, e0, e1, in, imm);
@@ -1003,8 +1030,10 @@ class Runner {
       data_in.assign(host_.data(), host_.data() + kDataSize);
       std::memcpy(softvt_.data(), data_in.data(), kDataSize);
     }
+    if (readonly) host_.set_data_readonly(true), softvt_.set_data_readonly(true);
     const HostOutcome h = f.long64 ? host_.run64(insn, in) : host_.run32(insn, in);
     const SoftvtOutcome s = softvt_.run(f.long64, insn, in);
+    if (readonly) host_.set_data_readonly(false), softvt_.set_data_readonly(false);
     ++t.cases;
     const std::string where = f.name + " [" + hex(insn) + "] in: " + regs_text(in, f.long64);
     if (dump_ && f.name.find(dump_) != std::string::npos) dump_case(f, insn, in, h, s);
@@ -1018,7 +1047,7 @@ class Runner {
     }
     if (s.stop != StopReason::Hlt) {
       t.fail(where + ": host completed, softvt stopped with " + stop_reason_name(s.stop) + " (vector " +
-             std::to_string(s.vector) + ")");
+             std::to_string(s.exception.vector) + ")");
       return;
     }
     Regs got{};
@@ -1105,22 +1134,32 @@ class Runner {
     } else if (h.signal == SIGILL) {
       want = vec::UD;
       ++t.ud_cases;
+    } else if (h.signal == SIGSEGV && f.mem) {
+      want = vec::PF;  // a write to the read-only data page
+      ++t.pf_cases;
     } else {
       t.fail(where + ": the host raised signal " + std::to_string(h.signal));
       return;
     }
-    if (s.vector != want || s.stop != StopReason::Shutdown) {
+    if (s.exception.vector != want || s.stop != StopReason::Shutdown) {
       t.fail(where + ": host vector " + std::to_string(want) + ", softvt stop " + stop_reason_name(s.stop) +
-             " vector " + std::to_string(s.vector));
+             " vector " + std::to_string(s.exception.vector));
       return;
+    }
+    // #PF(P=1, W=1, supervisor) at the address the host faulted on.
+    if (want == vec::PF && (s.exception.error_code != 3 || s.exception.cr2 != h.fault_addr)) {
+      char msg[128];
+      snprintf(msg, sizeof msg, ": #PF error code %#x at %#" PRIx64 ", host faulted at %#" PRIx64,
+               s.exception.error_code, s.exception.cr2, h.fault_addr);
+      t.fail(where + msg);
     }
     const uint64_t m = f.long64 ? ~uint64_t(0) : 0xffffffff;
     for (unsigned r = 0; r < 16; ++r)
-      if (r != RSP && (s.state.gpr[r] & m) != (in.gpr[r] & m)) t.fail(where + ": #DE but a register changed");
-    if (s.state.rip != kLoad) t.fail(where + ": #DE with RIP not at the instruction");
-    if ((s.state.rflags & kArith) != (in.flags & kArith)) t.fail(where + ": #DE but flags changed");
+      if (r != RSP && (s.state.gpr[r] & m) != (in.gpr[r] & m)) t.fail(where + ": fault but a register changed");
+    if (s.state.rip != kLoad) t.fail(where + ": fault with RIP not at the instruction");
+    if ((s.state.rflags & kArith) != (in.flags & kArith)) t.fail(where + ": fault but flags changed");
     if (f.mem && std::memcmp(softvt_.data(), data_in.data(), kDataSize) != 0)
-      t.fail(where + ": #DE but memory changed");
+      t.fail(where + ": fault but memory changed");
   }
 
   // SOFTVT_ALU_DUMP=<part of a form name> prints every case of the
@@ -1145,9 +1184,9 @@ class Runner {
 };
 
 void print_summary(const Tally& t) {
-  std::printf("alu_host: %" PRIu64 " cases, %" PRIu64 " defined-flag checks, %" PRIu64 " #DE and %" PRIu64
-              " #UD cases\n",
-              t.cases, t.defined_flag_checks, t.de_cases, t.ud_cases);
+  std::printf("alu_host: %" PRIu64 " cases, %" PRIu64 " defined-flag checks, %" PRIu64 " #DE, %" PRIu64
+              " #UD and %" PRIu64 " #PF cases\n",
+              t.cases, t.defined_flag_checks, t.de_cases, t.ud_cases, t.pf_cases);
   if (t.undefined_diffs.empty()) {
     std::printf("alu_host: every undefined flag and result matched the host\n");
     return;
