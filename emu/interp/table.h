@@ -21,7 +21,9 @@ struct InsnRow {
   ZydisMnemonic mnemonic;
   Selector select;       // returns nullptr for a form softvt rejects (#UD)
   uint32_t flags_def;    // RFLAGS bits the SDM defines as written
-  uint32_t flags_undef;  // RFLAGS bits the SDM leaves undefined
+  uint32_t flags_undef;  // RFLAGS bits the SDM leaves undefined for some
+                         // inputs (e.g. OF of a shift whose count is not 1:
+                         // such a flag is in both masks); comparisons mask them
   Feature feature;
   uint8_t ends_block;    // 1: may change RIP or the mode; the block ends here
 };
