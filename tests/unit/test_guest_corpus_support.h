@@ -12,6 +12,7 @@
 //   ; expect-flags-mask: 0x...                 rflags compared under this mask
 //   ; expect-mem: 0xADDR=hexbytes              repeatable
 //   ; kvm: skip REASON                         not run under --accel kvm
+//   ; native: skip REASON                      not run on the host CPU (test_guest_corpus_native.cpp)
 #pragma once
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ struct Program {
   std::optional<uint64_t> flags_mask;
   std::vector<MemExpect> mem;
   std::string kvm_skip;  // reason, empty when KVM runs it
+  std::string native_skip;  // reason, empty when the host CPU runs it
   std::vector<std::string> header_errors;  // malformed header lines
 };
 
@@ -113,11 +115,12 @@ inline void parse_header_line(Program& p, const std::string& key, const std::str
         !parse_hex_bytes(value.substr(eq + 1), m.bytes))
       bad("expected 0xADDR=hexbytes");
     else p.mem.push_back(m);
-  } else if (key == "kvm") {
+  } else if (key == "kvm" || key == "native") {
+    std::string& reason = key == "kvm" ? p.kvm_skip : p.native_skip;
     if (value.rfind("skip", 0) != 0) bad("expected 'skip REASON'");
     else {
-      p.kvm_skip = trim(value.substr(4));
-      if (p.kvm_skip.empty()) bad("'skip' needs a reason");
+      reason = trim(value.substr(4));
+      if (reason.empty()) bad("'skip' needs a reason");
     }
   }
   // Other "; word: ..." lines are ordinary comments.
