@@ -808,7 +808,7 @@ TEST_CASE("softvt's decoder agrees with Capstone 4 on random encodings, up to th
             break;
           }
         if (known) {
-          ++per_class[known->name];
+          ++per_class[std::string(known->name) + " (" + side_name(known->side) + ")"];
           continue;
         }
         ++unexplained;
@@ -824,7 +824,7 @@ TEST_CASE("softvt's decoder agrees with Capstone 4 on random encodings, up to th
       }
       std::printf("%s: %d samples, %u agree, %u unexplained disagreements\n", m.name, kSamplesPerMode,
                   agreed, unexplained);
-      for (const auto& [name, count] : per_class) std::printf("  %-40s %u\n", name.c_str(), count);
+      for (const auto& [name, count] : per_class) std::printf("  %7u  %s\n", count, name.c_str());
       for (const auto& [key, count] : unexplained_groups) std::printf("  unexplained: %-50s %u\n", key.c_str(), count);
       CHECK(unexplained == 0);
     }
