@@ -3,6 +3,9 @@
 ; `softvt run --flat` does:
 ;   nasm -f bin -DMODE_REAL16 : real mode, CS = DS = ES = SS = 0x1000,
 ;                               IP = 0, SP = 0xfff0
+;   nasm -f bin -DMODE_PROT32 : 32-bit protected mode, no paging, CS = 0x18
+;                               (flat 32-bit code), data segments 0x10,
+;                               EIP = ESP = 0x10000
 ;   nasm -f bin -DMODE_LONG64 : 64-bit mode, flat 64-bit code segment,
 ;                               the first 4 GiB identity-mapped with 2 MiB
 ;                               pages, RIP = RSP = 0x10000
@@ -38,6 +41,32 @@ org 0x7c00
     xor dx, dx
     xor si, si
     jmp 0x1000:0
+%elifdef MODE_PROT32
+    lgdt [gdtr]
+    mov eax, cr0
+    or eax, 0x33                        ; PE | MP | ET | NE, as the flat runner
+    mov cr0, eax
+    jmp dword 0x18:prot_entry
+bits 32
+prot_entry:
+    mov eax, 0x10
+    mov ds, eax
+    mov es, eax
+    mov ss, eax
+    mov fs, eax
+    mov gs, eax
+    mov esp, 0x10000
+    xor eax, eax
+    xor ebx, ebx
+    xor ecx, ecx
+    xor edx, edx
+    xor esi, esi
+    xor edi, edi
+    xor ebp, ebp
+    push 2
+    popfd
+    jmp 0x18:0x10000
+bits 16
 %else
     ; Page tables at 0x1000 (PML4), 0x2000 (PDPT), 0x3000-0x6fff (four page
     ; directories of 2 MiB pages) identity-map 4 GiB, as the flat runner does.
@@ -103,13 +132,17 @@ long_entry:
     mov rax, 0x10000
     jmp rax
 bits 16
+%endif
+
+%ifndef MODE_REAL16
 align 8
-gdt:
+gdt:                                    ; the flat runner's GDT
     dq 0
     dq 0x00af9b000000ffff               ; 0x08: 64-bit code
     dq 0x00cf93000000ffff               ; 0x10: data
+    dq 0x00cf9b000000ffff               ; 0x18: 32-bit code
 gdtr:
-    dw 3 * 8 - 1
+    dw 4 * 8 - 1
     dd gdt
 %endif
 

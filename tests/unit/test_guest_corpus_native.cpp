@@ -182,6 +182,7 @@ bool set_ldt_entry(unsigned entry, uint64_t base, bool code) {
 
 struct NativeResult {
   std::string error;
+  bool no_ldt = false;  // modify_ldt() is unavailable (CONFIG_MODIFY_LDT_SYSCALL=n)
   Report r{};
   std::vector<std::vector<uint8_t>> mem;
 };
@@ -223,6 +224,7 @@ NativeResult run_on_host(const corpus::Program& p) {
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
+  out.no_ldt = !got && WIFEXITED(status) && WEXITSTATUS(status) == 11;
   if (!got)
     out.error = "the child reported nothing (exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
                 "; 10 = cannot map the image, 11 = modify_ldt failed)";
@@ -250,6 +252,10 @@ TEST_CASE("guest corpus on the host CPU") {
       REQUIRE(p.header_errors.empty());
       const NativeResult n = run_on_host(p);
       INFO(p.name << " (" << p.mode << ") on the host CPU");
+      if (n.no_ldt) {
+        WARN(p.name << ": not run: this kernel has no modify_ldt(), needed for 16-bit segments");
+        continue;
+      }
       REQUIRE(n.error.empty());
       INFO("ended by signal " << n.r.sig << (n.r.at_hlt ? " at the HLT" : " NOT at a HLT") << ", ip "
                               << corpus::hex(n.r.ip));
