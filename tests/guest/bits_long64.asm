@@ -3,7 +3,7 @@
 ; RORX, SARX, SHLX, SHRX, MULX). After each step the flags the SDM defines
 ; for it (the mask given) are stored as a word in the `flg` table at
 ; 0x10500; results go to registers and to the `out` table at 0x10540.
-; kvm: skip the PVM-based host KVM runs CPL0 code through its emulator, which cannot emulate POPCNT/LZCNT/TZCNT/BMI
+; kvm: skip the PVM-based host KVM runs CPL0 code through its instruction emulator, which has no POPCNT, LZCNT/TZCNT or VEX-encoded BMI
 ; expect-mode: long64
 ; expect: exit=hlt rsp=0x10000
 ; expect: r8=0x10000000000 r9=0xf7 r10=4 r11=40 r12=32 r13=16 r14=16 r15=0xf000f0

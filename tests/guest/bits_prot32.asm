@@ -1,7 +1,7 @@
 ; Bit instructions in 32-bit protected mode (SDM Vol. 2 BT/BTS/BTR/BTC,
 ; BSF/BSR, POPCNT, LZCNT, TZCNT, ANDN, BLSR, PDEP, SHRX). Each step stores a
 ; result (dword) and the flags (word) the SDM defines for it.
-; kvm: skip the PVM-based host KVM runs CPL0 code through its emulator, which cannot emulate POPCNT/LZCNT/TZCNT/BMI
+; kvm: skip the PVM-based host KVM runs CPL0 code through its instruction emulator, which has no POPCNT, LZCNT/TZCNT or VEX-encoded BMI
 ; expect-mode: prot32
 ; expect: exit=hlt rsp=0x10000
 ; expect-mem: 0x10400=6400000001000300000000000100000001000000000001001000000000000800000000001000000000001f00000000001f0000000000200000000100000034120000000030120000000b00000000000000080000

@@ -2,7 +2,7 @@
 ; BTR/BTC, BSF/BSR, POPCNT, LZCNT, TZCNT; the VEX-encoded BMI instructions
 ; do not exist in real mode, SDM 2.3.5). Results and flags at
 ; offset 0x400 (linear 0x10400).
-; kvm: skip the PVM-based host KVM runs CPL0 code through its emulator, which cannot emulate POPCNT/LZCNT/TZCNT
+; kvm: skip the PVM-based host KVM runs CPL0 code through its instruction emulator, which has no POPCNT or LZCNT/TZCNT
 ; expect-mode: real16
 ; expect: exit=hlt rsp=0xfff0
 ; expect-mem: 0x10400=14000100008000000100010000000100060000000900000004000000080000000800000010000100

@@ -1,7 +1,6 @@
 ; Data movement in 64-bit mode (SDM Vol. 2 MOVZX, MOVSX, MOVSXD, XCHG,
 ; BSWAP, MOVBE, CMOVcc, SETcc, LEA, XLAT, CBW/CWDE/CDQE, CWD/CDQ/CQO, LAHF,
 ; SAHF). None of these changes a flag except SAHF.
-; kvm: skip the PVM-based host KVM runs CPL0 code through its emulator, which cannot emulate MOVBE
 ; expect-mode: long64
 ; expect: exit=hlt rsp=0x10000
 ; expect: r8=0xff80 r9=0xffffffffffffff80 r10=0xffffffff80000000 r11=0x0123456789abcdef

@@ -1,7 +1,6 @@
 ; Data movement in 32-bit protected mode (SDM Vol. 2 MOVZX, MOVSX, XCHG,
 ; BSWAP, MOVBE, CMOVcc, SETcc, LEA incl. the 16-bit addressing forms under
 ; 67, XLAT, CBW/CWDE, CWD/CDQ, LAHF/SAHF). Results go to `res` (dwords).
-; kvm: skip the PVM-based host KVM runs CPL0 code through its emulator, which cannot emulate MOVBE
 ; expect-mode: prot32
 ; expect: exit=hlt rsp=0x10000
 ; expect-mem: 0x10400=8100000080ffffff8180ffff81ff111111223344feca00004433221177000000010000002c1000002000000000000000c200000080ff341280ffffffffff00000000000000430000
