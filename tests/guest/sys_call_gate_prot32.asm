@@ -1,4 +1,5 @@
 ; expect-mode: prot32
+; native: skip privileged code (descriptor tables, IDT, control registers) cannot run as a host user process
 ; expect: rax=0x3fff8 rbx=0x22222222 rcx=0x11111111 rdx=0x2b rsi=0x40000 rdi=0x23 rbp=0xd exit=hlt
 ;
 ; 32-bit protected mode (SDM Vol. 3A 5.8, 6.12; Vol. 2 CALL, RET, IRET):

@@ -1,4 +1,5 @@
 ; expect-mode: long64
+; native: skip privileged code (descriptor tables, IDT, control registers) cannot run as a host user process
 ; expect: rax=0x0 rbx=0x10002 rcx=0x8 rdx=0x600 rsi=0x7 exit=hlt
 ;
 ; #DE (SDM Vol. 3A 6.15 "Interrupt 0"): DIV by zero is a fault: no error

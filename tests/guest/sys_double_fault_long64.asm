@@ -1,4 +1,5 @@
 ; expect-mode: long64
+; native: skip privileged code (descriptor tables, IDT, control registers) cannot run as a host user process
 ; expect: rax=0xdf rbx=0x0 rcx=0xaffd0 rdx=0x2 rsi=0xdf exit=hlt
 ;
 ; Double faults (SDM Vol. 3A 6.15, Table 6-5). First a #GP whose gate is not

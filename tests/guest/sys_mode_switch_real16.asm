@@ -1,4 +1,5 @@
 ; expect-mode: real16
+; native: skip privileged code (descriptor tables, IDT, control registers) cannot run as a host user process
 ; expect: rax=0x5aa5 rbx=0x20 rcx=0x40 rdx=0x10 rsi=0x1000 exit=hlt
 ;
 ; Real mode -> protected mode (32-bit) -> IA-32e mode (64-bit) ->

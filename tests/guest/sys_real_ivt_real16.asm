@@ -1,4 +1,5 @@
 ; expect-mode: real16
+; native: skip privileged code (descriptor tables, IDT, control registers) cannot run as a host user process
 ; expect: rax=0x3 rbx=0xffea rcx=0x0 rdx=0x1234 rsi=0x1000 rdi=0xfff0 rbp=0x9 exit=hlt
 ;
 ; Real-address mode (SDM Vol. 3A 20.1.4, Vol. 2 INT n / IRET / CALL far /

@@ -1,4 +1,5 @@
 ; expect-mode: long64
+; native: skip privileged code (descriptor tables, IDT, control registers) cannot run as a host user process
 ; expect: rax=0x1 exit=shutdown
 ;
 ; Triple fault (SDM Vol. 3A 6.15 "Interrupt 8"): #GP with its gate absent
