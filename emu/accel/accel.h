@@ -3,6 +3,7 @@
 // final architectural state.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@ struct RunOutcome {
   StopReason stop = StopReason::None;
   std::string detail;     // why, for "shutdown" and "error"
   CpuState state{};       // final state (valid unless stop == Error)
+  // Whether state.insn_count is the number of retired instructions. The
+  // KVM backend counts only when it single-steps (a finite max_insns);
+  // running freely it reports 0 and false.
+  bool insn_count_known = true;
 };
 
 struct RunOptions {
@@ -21,6 +26,9 @@ struct RunOptions {
   Cpu::Tracer* tracer = nullptr;   // interp only
   // Port I/O seen by the guest (the debug console on port 0xe9).
   std::function<void(uint16_t port, unsigned size, uint64_t value)> io_write;
+  // Wall-clock limit of a KVM run (a guest that never stops must not hang
+  // the caller): the run ends with stop == Error, detail "timeout: ...".
+  uint64_t timeout_ms = 10000;
 };
 
 // The reference interpreter.

@@ -1,0 +1,49 @@
+// Translation between softvt's CpuState and the register structures of the
+// Linux KVM API (Documentation/virt/kvm/api.rst: KVM_SET_REGS, KVM_SET_SREGS,
+// KVM_SET_FPU, KVM_SET_MSRS, KVM_SET_CPUID2), used by the KVM backend
+// (emu/accel/kvm.cpp).
+#pragma once
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "emu/cpu_model.h"
+#include "emu/cpu_state.h"
+
+namespace softvt::kvm {
+
+kvm_regs to_kvm_regs(const CpuState& s);
+void from_kvm_regs(const kvm_regs& r, CpuState& s);
+
+kvm_segment to_kvm_segment(const SegReg& seg);
+SegReg from_kvm_segment(const kvm_segment& k);
+
+kvm_sregs to_kvm_sregs(const CpuState& s);
+// Fills segments, descriptor tables, control registers, EFER and the APIC
+// base; the caller derives mode/CPL afterwards (Cpu::update_mode).
+void from_kvm_sregs(const kvm_sregs& k, CpuState& s);
+
+// x87/SSE state: CpuState keeps it in the FXSAVE layout (SDM Vol. 1
+// Table 10-2), kvm_fpu holds the same fields one by one.
+kvm_fpu to_kvm_fpu(const CpuState& s);
+void from_kvm_fpu(const kvm_fpu& f, CpuState& s);
+
+// The MSRs of CpuState that the backend transfers with KVM_SET/GET_MSRS.
+struct MsrField {
+  uint32_t index;            // SDM Vol. 4 MSR address
+  uint64_t CpuState::*field;
+  const char* name;
+};
+std::span<const MsrField> transferred_msrs();
+
+// The guest CPUID for `model`: every leaf of the model, with the registers
+// that hold feature flags ANDed with what the host KVM supports
+// (KVM_GET_SUPPORTED_CPUID), so the real CPU never advertises an
+// instruction the model lacks nor one KVM cannot run; vendor, signature,
+// brand and size fields are taken from the model unchanged.
+std::vector<kvm_cpuid_entry2> guest_cpuid(const CpuModel& model,
+                                          const std::vector<kvm_cpuid_entry2>& supported);
+
+}  // namespace softvt::kvm
