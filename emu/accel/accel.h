@@ -46,10 +46,20 @@ std::string kvm_unavailable_reason();
 // Runs a long64 flat image directly on the host CPU, as user-level (CPL 3)
 // code in a forked child: the image is mapped read/write/execute at `load`,
 // each extra region is mapped zero-filled at its address, execution starts
-// at `load` with every GPR 0 except RSP = load, and ends at the first HLT
-// (which faults at CPL 3) or any other fault, caught in the child.
+// at `load` and ends at the first HLT (which faults at CPL 3) or any other
+// fault, caught in the child. Initial state:
+//  - every GPR 0 except RSP = load: pushes go *below* the image, so a
+//    snippet that uses the stack needs a region below `load` (or must set
+//    RSP itself);
+//  - RFLAGS = 0x202: the interpreter's 0x2 plus IF, which CPL-3 code cannot
+//    clear; the final RFLAGS is the image the kernel saved at the fault,
+//    which also has RF set (SDM 17.3.1.1). IF and RF differ from a
+//    flat-runner state: callers compare the arithmetic flags;
+//  - x87 after FNINIT (FCW 0x37f), MXCSR 0x1f80, XMM0-15 zero.
+// The child runs under seccomp strict mode: a system call other than
+// read/write/exit kills it (reported as ran = false).
 struct NativeRegion {
-  uint64_t addr;  // page aligned, >= 0x10000 (vm.mmap_min_addr)
+  uint64_t addr;  // page aligned, >= vm.mmap_min_addr
   uint64_t len;   // page multiple
 };
 struct NativeOutcome {
@@ -57,7 +67,13 @@ struct NativeOutcome {
   std::string detail;        // why not, or which signal ended the run
   bool ended_by_hlt = false; // the run ended at a HLT instruction
   int signal = 0;            // the signal that ended it (SIGSEGV for HLT)
-  CpuState state{};          // gpr, rip (after the HLT, as hardware leaves it), rflags
+  int vector = -1;           // the exception vector the kernel reports (trapno)
+  uint64_t error_code = 0;   // its error code (0 for vectors without one)
+  uint64_t fault_addr = 0;   // siginfo si_addr (the #PF address for SIGSEGV)
+  // gpr, rip (after the HLT, as hardware leaves it; at the faulting
+  // instruction for faults; after INT3 for SIGTRAP), rflags, and the
+  // FXSAVE image (x87, MXCSR, XMM0-15) in xsave[0..512).
+  CpuState state{};
   std::vector<std::vector<uint8_t>> regions;  // final contents of each region
 };
 NativeOutcome run_native(const std::vector<uint8_t>& image, uint64_t load,
