@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "decoder/decoder.h"
@@ -79,6 +80,13 @@ std::string hex(uint64_t v) {
   return b;
 }
 
+// The KVM device: /dev/kvm unless SOFTVT_KVM_DEVICE names another path
+// (tests use it to see the backend's behaviour where KVM is missing).
+std::string kvm_device() {
+  const char* env = std::getenv("SOFTVT_KVM_DEVICE");
+  return env && *env ? env : "/dev/kvm";
+}
+
 class Fd {
  public:
   Fd() = default;
@@ -110,13 +118,17 @@ class KvmVm {
   }
 
   std::string create() {
-    kvm_ = Fd(open("/dev/kvm", O_RDWR | O_CLOEXEC));
-    if (!kvm_.ok()) return sys_error("/dev/kvm");
+    const std::string dev = kvm_device();
+    kvm_ = Fd(open(dev.c_str(), O_RDWR | O_CLOEXEC));
+    if (!kvm_.ok()) return sys_error(dev);
     const int version = ioctl(kvm_.get(), KVM_GET_API_VERSION, 0);
     if (version != KVM_STABLE_API_VERSION)
-      return "/dev/kvm: KVM_GET_API_VERSION returned " + std::to_string(version) + ", expected 12";
+      return dev + ": KVM_GET_API_VERSION returned " + std::to_string(version) + ", expected 12";
     if (ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
-      return "/dev/kvm: KVM_CAP_IMMEDIATE_EXIT is missing (needed for the run timeout)";
+      return dev + ": KVM_CAP_IMMEDIATE_EXIT is missing (needed for the run timeout)";
+    constexpr int SYNC = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    if ((ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & SYNC) != SYNC)
+      return dev + ": KVM_CAP_SYNC_REGS is missing (needed for single-stepping)";
     vm_ = Fd(ioctl(kvm_.get(), KVM_CREATE_VM, 0));
     if (!vm_.ok()) return sys_error("KVM_CREATE_VM");
     if (ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
