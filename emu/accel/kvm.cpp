@@ -32,6 +32,9 @@ constexpr uint32_t MAX_CPUID_ENTRIES = 256;
 // KVM_SET_TSS_ADDR: three pages, not overlapping guest memory), placed just
 // below 4 GiB like other VMMs do.
 constexpr uint64_t TSS_ADDR = 0xfffbd000;
+// DR7 (SDM 17.2.4): L0 enables breakpoint 0 (R/W0 = 00: instruction
+// execution, LEN0 = 00); bit 10 reads as 1.
+constexpr uint64_t DR7_L0 = 1, DR7_FIXED1 = 1u << 10;
 
 // linux/kvm.h declares kvm_cpuid2's and kvm_msrs's entry arrays with
 // __DECLARE_FLEX_ARRAY, which in C++ adds a byte of empty struct: sizeof and
@@ -243,8 +246,7 @@ class KvmRun {
   RunOutcome run() {
     out_.state = init_;
     out_.insn_count_known = stepping_;
-    if (!fail(load_state()) && !fail(stepping_ ? enable_single_step() : "") &&
-        !fail(watchdog_.arm(run_, opt_.timeout_ms))) {
+    if (!fail(load_state()) && !fail(watchdog_.arm(run_, opt_.timeout_ms))) {
       cur_ = init_;
       loop();
     }
@@ -314,9 +316,20 @@ class KvmRun {
     return "";
   }
 
-  std::string enable_single_step() {
+  // Single-stepping (KVM_GUESTDBG_SINGLESTEP) plus a hardware execution
+  // breakpoint (DR0, R/W = 00, len 1: SDM 17.2.4) on the fall-through
+  // address of the instruction about to run. This host's KVM finishes some
+  // instructions (LFENCE, MFENCE, SFENCE, RDRAND, RDSEED, SWAPGS) without
+  // the single-step trap; the breakpoint then stops the vCPU before the
+  // next instruction, so a step is still exactly one instruction.
+  std::string arm_step(uint64_t breakpoint) {
     kvm_guest_debug dbg{};
     dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+    if (breakpoint) {
+      dbg.control |= KVM_GUESTDBG_USE_HW_BP;
+      dbg.arch.debugreg[0] = breakpoint;
+      dbg.arch.debugreg[7] = DR7_L0 | DR7_FIXED1;
+    }
     return vcpu_ioctl(KVM_SET_GUEST_DEBUG, &dbg, "KVM_SET_GUEST_DEBUG");
   }
 
@@ -380,7 +393,10 @@ class KvmRun {
         stop(StopReason::Limit);
         break;
       }
-      if (stepping_ && step_starts) steps_.before_step(cur_);
+      if (stepping_ && step_starts) {
+        steps_.before_step(cur_);
+        if (fail(arm_step(steps_.breakpoint()))) break;
+      }
       run_->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
       if (ioctl(vm_.vcpu(), KVM_RUN, 0) < 0) {
         if (errno == EINTR && !watchdog_.fired()) continue;

@@ -110,6 +110,11 @@ StepKind StepCounter::after_step(uint64_t pc, const CpuState& s) {
   return handler_starts_with_hlt_ending_at(pc, s) ? StepKind::Halted : StepKind::Retired;
 }
 
+uint64_t StepCounter::breakpoint() const {
+  const Pending& p = pending_;
+  return p.known && !p.transfers_control ? p.fallthrough : 0;
+}
+
 bool StepCounter::finished_at(uint64_t pc) const {
   const Pending& p = pending_;
   return p.known && pc == p.fallthrough && !(p.rep_string && pc == p.start);

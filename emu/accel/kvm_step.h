@@ -5,6 +5,8 @@
 //  - a REP string instruction traps after every iteration with RIP still
 //    on it (SDM Vol. 2 "REP", Vol. 3B 17.3.1.4): it counts once, when RIP
 //    moves past it;
+//  - some instructions finish without the trap on this host; an execution
+//    breakpoint on the fall-through address stops the next one (kvm.cpp);
 //  - a HLT stepped by KVM retires without halting (KVM reports the trap,
 //    not KVM_EXIT_HLT): the counter recognises it so the run stops there;
 //  - an OUT or MMIO store may complete at its I/O exit, with no trap;
@@ -65,6 +67,10 @@ class StepCounter {
   // RIP is `pc` at an I/O or MMIO exit (some KVMs advance RIP past an OUT
   // or an MMIO store before the exit and then deliver no trap for it).
   bool finished_at(uint64_t pc) const;
+  // Where an execution breakpoint should stop the vCPU should KVM not trap
+  // after the pending instruction: its fall-through address, or 0 when it
+  // transfers control or could not be decoded.
+  uint64_t breakpoint() const;
 
  private:
   bool handler_starts_with_hlt_ending_at(uint64_t pc, const CpuState& s);
