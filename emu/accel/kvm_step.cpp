@@ -131,7 +131,11 @@ bool StepCounter::handler_starts_with_hlt_ending_at(uint64_t pc, const CpuState&
   const bool long_mode = s.efer & efer::LMA;
   // Entry sizes: IVT 4 (SDM 20.1.4), 32-bit IDT 8, 64-bit IDT 16 (SDM 6.14.1).
   const unsigned entry = real ? 4 : long_mode ? 16 : 8;
-  const uint64_t count = std::min<uint64_t>((uint64_t(s.idtr.limit) + 1) / entry, 256);
+  // KVM's real-mode delivery does not check the IVT limit (measured: a
+  // flat real16 guest with IDTR.limit 0 still dispatches through 0:0), so
+  // in real mode every one of the 256 entries may be the handler.
+  const uint64_t listed = real ? 256 : (uint64_t(s.idtr.limit) + 1) / entry;
+  const uint64_t count = std::min<uint64_t>(listed, 256);
   for (uint64_t v = 0; v < count; ++v) {
     uint8_t g[16] = {};
     if (view_.read(s.idtr.base + v * entry, g, entry) != entry) continue;

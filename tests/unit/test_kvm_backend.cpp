@@ -393,6 +393,63 @@ TEST_CASE("kvm: a faulting instruction does not retire; a handler's first HLT st
   }
 }
 
+TEST_CASE("kvm: fences count as one instruction each") {
+  // This host's KVM finishes LFENCE/MFENCE/SFENCE without a single-step
+  // trap (docs/oracles.md); the count must still be exact.
+  const Bytes img = cat({NOP, {0x0f, 0xae, 0xe8}, {0x0f, 0xae, 0xf0}, {0x0f, 0xae, 0xf8}, NOP, HLT});
+  const uint64_t ends[] = {0, 1, 4, 7, 10, 11};
+  for (FlatMode mode : {FlatMode::Long64, FlatMode::Prot32}) {
+    INFO(flat_mode_name(mode));
+    for (uint64_t n = 0; n <= 5; ++n) {
+      INFO("max_insns " << n);
+      RunOutcome k = on_kvm(img, mode, limit(n));
+      REQUIRE(k.stop == StopReason::Limit);
+      CHECK(k.state.insn_count == n);
+      CHECK(k.state.rip == LOAD + ends[n]);
+    }
+    RunOutcome k = on_kvm(img, mode, limit(6));
+    CHECK(k.stop == StopReason::Hlt);
+    CHECK(k.state.rip == LOAD + 12);
+  }
+}
+
+TEST_CASE("kvm: real-mode INT n and a fault through the IVT count exactly") {
+  constexpr uint8_t H21 = 35, H0 = 39;
+  const Bytes img = cat({{0x31, 0xc0},                                // 0: xor ax, ax
+                         {0x8e, 0xc0},                                // 2: mov es, ax
+                         {0x26, 0xc7, 0x06, 0x84, 0x00, H21, 0x00},   // 4: mov word [es:0x84], H21
+                         {0x26, 0x8c, 0x0e, 0x86, 0x00},              // 11: mov [es:0x86], cs
+                         {0x26, 0xc7, 0x06, 0x00, 0x00, H0, 0x00},    // 16: mov word [es:0], H0
+                         {0x26, 0x8c, 0x0e, 0x02, 0x00},              // 23: mov [es:2], cs
+                         {0xcd, 0x21},                                // 28: int 0x21
+                         {0x31, 0xc9},                                // 30: xor cx, cx
+                         {0xf7, 0xf1},                                // 32: div cx -> #DE
+                         NOP,                                         // 34
+                         {0xbb, 0x77, 0x00},                          // 35: H21: mov bx, 0x77
+                         {0xcf},                                      // 38: iret
+                         HLT});                                       // 39: H0: hlt
+  REQUIRE(img.size() == 40);
+  // INT n retires and the handler starts (SDM 20.1.4); DIV by zero is a
+  // fault: it does not retire, the #DE handler's HLT does.
+  const std::pair<uint64_t, uint64_t> at[] = {{6, 28}, {7, H21}, {8, 38}, {9, 30}, {10, 32}};
+  for (auto [n, ip] : at) {
+    INFO("max_insns " << n);
+    RunOutcome k = on_kvm(img, FlatMode::Real16, limit(n));
+    REQUIRE(k.stop == StopReason::Limit);
+    CHECK(k.state.rip == ip);
+  }
+  for (uint64_t max : {UNLIMITED, uint64_t(11), uint64_t(100)}) {
+    RunOutcome k = on_kvm(img, FlatMode::Real16, limit(max));
+    INFO(k.detail);
+    REQUIRE(k.stop == StopReason::Hlt);
+    CHECK(k.state.rip == H0 + 1);
+    CHECK(k.state.gpr[RBX] == 0x77);
+    // The #DE frame: FLAGS, CS, IP of the DIV (three words).
+    CHECK(k.state.gpr[RSP] == 0xfff0 - 6);
+    if (max != UNLIMITED) CHECK(k.state.insn_count == 11);
+  }
+}
+
 TEST_CASE("kvm: a guest that never stops ends in a timeout error") {
   const Bytes img = {0xeb, 0xfe};  // jmp $
   for (uint64_t max : {UNLIMITED, uint64_t(1) << 40}) {
