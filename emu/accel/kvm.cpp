@@ -2,80 +2,27 @@
 // on /dev/kvm as the real-CPU oracle for differential testing (DESIGN.md
 // "Accelerators"). The KVM API used here is Documentation/virt/kvm/api.rst
 // of the Linux kernel; docs/oracles.md records what this host's KVM can run.
-#include <fcntl.h>
 #include <linux/kvm.h>
-#include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "decoder/decoder.h"
 #include "emu/accel/accel.h"
 #include "emu/accel/kvm_state.h"
 #include "emu/accel/kvm_step.h"
+#include "emu/accel/kvm_vm.h"
 #include "emu/block_cache.h"
 
 namespace softvt {
 namespace {
 
-// KVM_GET_API_VERSION must return 12 (api.rst 4.1: "applications should
-// refuse to run if KVM_GET_API_VERSION returns a value other than 12").
-constexpr int KVM_STABLE_API_VERSION = 12;
 constexpr uint32_t MAX_CPUID_ENTRIES = 256;
-// The real-mode TSS KVM needs on hosts without unrestricted guest (api.rst
-// KVM_SET_TSS_ADDR: three pages, not overlapping guest memory), placed just
-// below 4 GiB like other VMMs do.
-constexpr uint64_t TSS_ADDR = 0xfffbd000;
 // DR7 (SDM 17.2.4): L0 enables breakpoint 0 (R/W0 = 00: instruction
 // execution, LEN0 = 00); bit 10 reads as 1.
 constexpr uint64_t DR7_L0 = 1, DR7_FIXED1 = 1u << 10;
-
-// linux/kvm.h declares kvm_cpuid2's and kvm_msrs's entry arrays with
-// __DECLARE_FLEX_ARRAY, which in C++ adds a byte of empty struct: sizeof and
-// the entries' offset then differ from the kernel's C layout (and so do
-// the ioctl numbers, which encode the size). These follow the C layout:
-// an 8-byte header {count, padding}, entries right after it.
-constexpr size_t KVM_LIST_HEADER = 8;
-constexpr unsigned long IOCTL_GET_SUPPORTED_CPUID = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, KVM_LIST_HEADER);
-constexpr unsigned long IOCTL_SET_CPUID2 = _IOC(_IOC_WRITE, KVMIO, 0x90, KVM_LIST_HEADER);
-constexpr unsigned long IOCTL_GET_MSRS = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, KVM_LIST_HEADER);
-constexpr unsigned long IOCTL_SET_MSRS = _IOC(_IOC_WRITE, KVMIO, 0x89, KVM_LIST_HEADER);
-
-// A {count, padding, entries[]} list in the kernel's C layout.
-template <typename Entry>
-class KvmList {
- public:
-  explicit KvmList(size_t n) : bytes_(KVM_LIST_HEADER + n * sizeof(Entry), 0) { set_count(n); }
-  void* data() { return bytes_.data(); }
-  uint32_t count() const {
-    uint32_t n;
-    std::memcpy(&n, bytes_.data(), 4);
-    return n;
-  }
-  void set_count(size_t n) {
-    const uint32_t v = uint32_t(n);
-    std::memcpy(bytes_.data(), &v, 4);
-  }
-  Entry get(size_t i) const {
-    Entry e;
-    std::memcpy(&e, bytes_.data() + KVM_LIST_HEADER + i * sizeof(Entry), sizeof e);
-    return e;
-  }
-  void put(size_t i, const Entry& e) {
-    std::memcpy(bytes_.data() + KVM_LIST_HEADER + i * sizeof(Entry), &e, sizeof e);
-  }
-
- private:
-  std::vector<uint8_t> bytes_;
-};
-
-std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 std::string hex(uint64_t v) {
   char b[24];
@@ -83,147 +30,7 @@ std::string hex(uint64_t v) {
   return b;
 }
 
-// The KVM device: /dev/kvm unless SOFTVT_KVM_DEVICE names another path
-// (tests use it to see the backend's behaviour where KVM is missing).
-std::string kvm_device() {
-  const char* env = std::getenv("SOFTVT_KVM_DEVICE");
-  return env && *env ? env : "/dev/kvm";
-}
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
-
-// /dev/kvm with one VM, one vCPU and the vCPU's shared kvm_run area.
-class KvmVm {
- public:
-  KvmVm() = default;
-  KvmVm(const KvmVm&) = delete;
-  KvmVm& operator=(const KvmVm&) = delete;
-  ~KvmVm() {
-    if (run_) munmap(run_, run_size_);
-  }
-
-  std::string create() {
-    const std::string dev = kvm_device();
-    kvm_ = Fd(open(dev.c_str(), O_RDWR | O_CLOEXEC));
-    if (!kvm_.ok()) return sys_error(dev);
-    const int version = ioctl(kvm_.get(), KVM_GET_API_VERSION, 0);
-    if (version != KVM_STABLE_API_VERSION)
-      return dev + ": KVM_GET_API_VERSION returned " + std::to_string(version) + ", expected 12";
-    if (ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
-      return dev + ": KVM_CAP_IMMEDIATE_EXIT is missing (needed for the run timeout)";
-    constexpr int SYNC = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
-    if ((ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & SYNC) != SYNC)
-      return dev + ": KVM_CAP_SYNC_REGS is missing (needed for single-stepping)";
-    vm_ = Fd(ioctl(kvm_.get(), KVM_CREATE_VM, 0));
-    if (!vm_.ok()) return sys_error("KVM_CREATE_VM");
-    if (ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
-        ioctl(vm_.get(), KVM_SET_TSS_ADDR, TSS_ADDR) < 0)
-      return sys_error("KVM_SET_TSS_ADDR");
-    vcpu_ = Fd(ioctl(vm_.get(), KVM_CREATE_VCPU, 0));
-    if (!vcpu_.ok()) return sys_error("KVM_CREATE_VCPU");
-    const int size = ioctl(kvm_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (size < int(sizeof(kvm_run))) return sys_error("KVM_GET_VCPU_MMAP_SIZE");
-    void* p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_.get(), 0);
-    if (p == MAP_FAILED) return sys_error("mmap of the vCPU's kvm_run area");
-    run_ = static_cast<kvm_run*>(p);
-    run_size_ = size_t(size);
-    return "";
-  }
-
-  // Guest RAM is slot 0 at guest-physical 0, backed by Memory's mapping
-  // itself, so the guest's stores are visible to the caller afterwards.
-  std::string map_ram(Memory& mem) {
-    kvm_userspace_memory_region r{};
-    r.slot = 0;
-    r.guest_phys_addr = 0;
-    r.memory_size = mem.ram_size();
-    r.userspace_addr = reinterpret_cast<uint64_t>(mem.ram());
-    if (mem.ram_size() > TSS_ADDR) return "guest RAM above " + hex(TSS_ADDR) + " is not supported";
-    if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &r) < 0)
-      return sys_error("KVM_SET_USER_MEMORY_REGION");
-    return "";
-  }
-
-  int kvm() const { return kvm_.get(); }
-  int vcpu() const { return vcpu_.get(); }
-  kvm_run* run() const { return run_; }
-
- private:
-  Fd kvm_, vm_, vcpu_;
-  kvm_run* run_ = nullptr;
-  size_t run_size_ = 0;
-};
-
-// ---- wall-clock limit -------------------------------------------------------
-// A one-shot POSIX timer sends a signal to the vCPU thread; the handler sets
-// kvm_run.immediate_exit, so KVM_RUN returns EINTR whether the signal lands
-// inside KVM_RUN or just before it enters (api.rst, "immediate_exit").
-thread_local kvm_run* tls_kick_run __attribute__((tls_model("initial-exec"))) = nullptr;
-thread_local volatile sig_atomic_t tls_timed_out __attribute__((tls_model("initial-exec"))) = 0;
-
-void on_timeout_signal(int) {
-  tls_timed_out = 1;
-  if (tls_kick_run) tls_kick_run->immediate_exit = 1;
-}
-
-int timeout_signal() { return SIGRTMIN; }
-
-class Watchdog {
- public:
-  Watchdog() = default;
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-  ~Watchdog() {
-    if (armed_) timer_delete(timer_);
-    tls_kick_run = nullptr;
-  }
-
-  std::string arm(kvm_run* run, uint64_t ms) {
-    struct sigaction sa {};
-    sa.sa_handler = on_timeout_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(timeout_signal(), &sa, nullptr) < 0) return sys_error("sigaction");
-    tls_timed_out = 0;
-    tls_kick_run = run;
-    sigevent ev{};
-    ev.sigev_notify = SIGEV_THREAD_ID;
-    ev.sigev_signo = timeout_signal();
-    ev._sigev_un._tid = gettid();  // glibc's name for sigev_notify_thread_id
-    if (timer_create(CLOCK_MONOTONIC, &ev, &timer_) < 0) return sys_error("timer_create");
-    armed_ = true;
-    itimerspec t{};
-    t.it_value.tv_sec = time_t(ms / 1000);
-    t.it_value.tv_nsec = long(ms % 1000) * 1000000;
-    if (ms == 0) t.it_value.tv_nsec = 1;  // 0 would disarm the timer
-    if (timer_settime(timer_, 0, &t, nullptr) < 0) return sys_error("timer_settime");
-    return "";
-  }
-  bool fired() const { return tls_timed_out != 0; }
-
- private:
-  timer_t timer_{};
-  bool armed_ = false;
-};
-
-// ---- one run ----------------------------------------------------------------
 
 const char* internal_error_name(uint32_t suberror) {
   switch (suberror) {
@@ -237,10 +44,10 @@ const char* internal_error_name(uint32_t suberror) {
 
 class KvmRun {
  public:
-  KvmRun(KvmVm& vm, Memory& mem, const CpuState& init, const CpuModel& model,
+  KvmRun(kvm::Vm& vm, Memory& mem, const CpuState& init, const CpuModel& model,
          const RunOptions& opt)
       : vm_(vm), run_(vm.run()), mem_(mem), init_(init), model_(model), opt_(opt),
-        stepping_(opt.max_insns != ~uint64_t(0)), view_(vm.vcpu(), mem), decoder_(model),
+        stepping_(opt.max_insns != ~uint64_t(0)), view_(vm.vcpu_fd(), mem), decoder_(model),
         steps_(view_, mem, model), scratch_(mem, model) {}
 
   RunOutcome run() {
@@ -270,7 +77,7 @@ class KvmRun {
   }
 
   std::string vcpu_ioctl(unsigned long req, void* arg, const char* name) {
-    return ioctl(vm_.vcpu(), req, arg) < 0 ? sys_error(name) : "";
+    return ioctl(vm_.vcpu_fd(), req, arg) < 0 ? kvm::sys_error(name) : "";
   }
 
   // ---- state in ------------------------------------------------------------
@@ -287,29 +94,29 @@ class KvmRun {
   }
 
   std::string load_cpuid() {
-    KvmList<kvm_cpuid_entry2> host(MAX_CPUID_ENTRIES);
-    if (ioctl(vm_.kvm(), IOCTL_GET_SUPPORTED_CPUID, host.data()) < 0)
-      return sys_error("KVM_GET_SUPPORTED_CPUID");
+    kvm::List<kvm_cpuid_entry2> host(MAX_CPUID_ENTRIES);
+    if (ioctl(vm_.system_fd(), kvm::IOCTL_GET_SUPPORTED_CPUID, host.data()) < 0)
+      return kvm::sys_error("KVM_GET_SUPPORTED_CPUID");
     std::vector<kvm_cpuid_entry2> supported;
     for (size_t i = 0; i < host.count(); ++i) supported.push_back(host.get(i));
     const std::vector<kvm_cpuid_entry2> guest = kvm::guest_cpuid(model_, supported);
-    KvmList<kvm_cpuid_entry2> list(guest.size());
+    kvm::List<kvm_cpuid_entry2> list(guest.size());
     for (size_t i = 0; i < guest.size(); ++i) list.put(i, guest[i]);
-    return vcpu_ioctl(IOCTL_SET_CPUID2, list.data(), "KVM_SET_CPUID2");
+    return vcpu_ioctl(kvm::IOCTL_SET_CPUID2, list.data(), "KVM_SET_CPUID2");
   }
 
-  KvmList<kvm_msr_entry> msr_list(const CpuState& s) {
+  kvm::List<kvm_msr_entry> msr_list(const CpuState& s) {
     auto msrs = kvm::transferred_msrs();
-    KvmList<kvm_msr_entry> list(msrs.size());
+    kvm::List<kvm_msr_entry> list(msrs.size());
     for (size_t i = 0; i < msrs.size(); ++i) list.put(i, kvm_msr_entry{msrs[i].index, 0, s.*msrs[i].field});
     return list;
   }
 
   std::string load_msrs() {
     auto msrs = kvm::transferred_msrs();
-    KvmList<kvm_msr_entry> list = msr_list(init_);
-    const int n = ioctl(vm_.vcpu(), IOCTL_SET_MSRS, list.data());
-    if (n < 0) return sys_error("KVM_SET_MSRS");
+    kvm::List<kvm_msr_entry> list = msr_list(init_);
+    const int n = ioctl(vm_.vcpu_fd(), kvm::IOCTL_SET_MSRS, list.data());
+    if (n < 0) return kvm::sys_error("KVM_SET_MSRS");
     if (size_t(n) < msrs.size())
       return std::string("KVM_SET_MSRS: KVM refused ") + msrs[size_t(n)].name + " = " +
              hex(init_.*msrs[size_t(n)].field);
@@ -351,9 +158,9 @@ class KvmRun {
 
   std::string read_msrs(CpuState& s) {
     auto msrs = kvm::transferred_msrs();
-    KvmList<kvm_msr_entry> list = msr_list(s);
-    const int n = ioctl(vm_.vcpu(), IOCTL_GET_MSRS, list.data());
-    if (n < 0) return sys_error("KVM_GET_MSRS");
+    kvm::List<kvm_msr_entry> list = msr_list(s);
+    const int n = ioctl(vm_.vcpu_fd(), kvm::IOCTL_GET_MSRS, list.data());
+    if (n < 0) return kvm::sys_error("KVM_GET_MSRS");
     if (size_t(n) < msrs.size()) return std::string("KVM_GET_MSRS failed at ") + msrs[size_t(n)].name;
     for (size_t i = 0; i < msrs.size(); ++i) s.*msrs[i].field = list.get(i).data;
     return "";
@@ -369,7 +176,7 @@ class KvmRun {
 
   // Mode, CPL and the default sizes follow from the registers exactly as in
   // the interpreter (Cpu::update_mode); CPL is SS.DPL in protected mode
-  // (SDM 5.5: the stack segment's DPL always equals CPL).
+  // (SDM Vol. 3A 5.7: a stack segment is loaded only with DPL = CPL).
   void derive_mode(CpuState& s) {
     CpuState& t = scratch_.s;
     t.cr0 = s.cr0;
@@ -398,12 +205,12 @@ class KvmRun {
         if (fail(arm_step(steps_.breakpoint()))) break;
       }
       run_->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
-      if (ioctl(vm_.vcpu(), KVM_RUN, 0) < 0) {
+      if (ioctl(vm_.vcpu_fd(), KVM_RUN, 0) < 0) {
         if (errno == EINTR && !watchdog_.fired()) continue;
         if (errno == EINTR)
           stop(StopReason::Error, "timeout: the guest ran for more than " +
                                       std::to_string(opt_.timeout_ms) + " ms" + site());
-        else stop(StopReason::Error, sys_error("KVM_RUN") + site());
+        else stop(StopReason::Error, kvm::sys_error("KVM_RUN") + site());
         break;
       }
       on_exit();
@@ -556,7 +363,7 @@ class KvmRun {
     return d;
   }
 
-  KvmVm& vm_;
+  kvm::Vm& vm_;
   kvm_run* run_;
   Memory& mem_;
   const CpuState& init_;
@@ -567,7 +374,7 @@ class KvmRun {
   Decoder decoder_;
   kvm::StepCounter steps_;
   Cpu scratch_;      // derives mode/CPL from registers (Cpu::update_mode)
-  Watchdog watchdog_;
+  kvm::Watchdog watchdog_;
   RunOutcome out_;
   CpuState cur_{};   // the state at the last exit (while single-stepping)
   uint64_t counted_ = 0;
@@ -576,19 +383,19 @@ class KvmRun {
 }  // namespace
 
 std::string kvm_unavailable_reason() {
-  KvmVm vm;
+  kvm::Vm vm;
   return vm.create();
 }
 
 RunOutcome run_kvm(Memory& mem, const CpuState& init, const CpuModel& model,
                    const RunOptions& opt) {
-  KvmVm vm;
+  kvm::Vm vm;
   std::string err = vm.create();
   if (err.empty()) err = vm.map_ram(mem);
   if (!err.empty()) {
     RunOutcome o;
     o.stop = StopReason::Error;
-    o.detail = "KVM unavailable: " + err;
+    o.detail = "KVM set-up failed: " + err;
     return o;
   }
   return KvmRun(vm, mem, init, model, opt).run();

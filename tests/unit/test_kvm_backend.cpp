@@ -5,6 +5,8 @@
 // errors) is checked against the SDM. The interpreter implements MOV, ADD,
 // JMP, NOP and HLT here; programs that need more run on KVM alone with
 // expectations derived from the manual. Skipped (exit 77) without KVM.
+#include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -464,6 +466,19 @@ TEST_CASE("kvm: a guest that never stops ends in a timeout error") {
     CHECK(ms >= 300);
     CHECK(ms < 5000);
   }
+  // A caller that blocks the timer's signal still gets its timeout, and
+  // its signal mask back.
+  sigset_t block, before, after;
+  sigemptyset(&block);
+  sigaddset(&block, SIGRTMIN);
+  pthread_sigmask(SIG_BLOCK, &block, &before);
+  RunOptions opt;
+  opt.timeout_ms = 200;
+  RunOutcome blocked = on_kvm(img, FlatMode::Long64, opt);
+  pthread_sigmask(SIG_SETMASK, &before, &after);
+  CHECK(blocked.stop == StopReason::Error);
+  CHECK(blocked.detail.rfind("timeout", 0) == 0);
+  CHECK(sigismember(&after, SIGRTMIN) == 1);
   // A self-jump counts every time it executes.
   RunOutcome k = on_kvm(img, FlatMode::Long64, limit(1000));
   CHECK(k.stop == StopReason::Limit);
