@@ -88,8 +88,8 @@ class KvmRun {
     if (!(e = vcpu_ioctl(KVM_SET_SREGS, &sregs, "KVM_SET_SREGS")).empty()) return e;
     kvm_regs regs = kvm::to_kvm_regs(init_);
     if (!(e = vcpu_ioctl(KVM_SET_REGS, &regs, "KVM_SET_REGS")).empty()) return e;
-    kvm_fpu fpu = kvm::to_kvm_fpu(init_);
-    if (!(e = vcpu_ioctl(KVM_SET_FPU, &fpu, "KVM_SET_FPU")).empty()) return e;
+    std::vector<uint8_t> xsave = kvm::to_kvm_xsave(init_, vm_.xsave_size());
+    if (!(e = vcpu_ioctl(kvm::IOCTL_SET_XSAVE, xsave.data(), "KVM_SET_XSAVE")).empty()) return e;
     return load_msrs();
   }
 
@@ -144,14 +144,17 @@ class KvmRun {
   std::string read_state(CpuState& s) {
     kvm_regs regs{};
     kvm_sregs sregs{};
-    kvm_fpu fpu{};
+    std::vector<uint8_t> xsave(vm_.xsave_size());
+    const bool big = xsave.size() > kvm::XSAVE_REGION;
     std::string e;
     if (!(e = vcpu_ioctl(KVM_GET_REGS, &regs, "KVM_GET_REGS")).empty()) return e;
     if (!(e = vcpu_ioctl(KVM_GET_SREGS, &sregs, "KVM_GET_SREGS")).empty()) return e;
-    if (!(e = vcpu_ioctl(KVM_GET_FPU, &fpu, "KVM_GET_FPU")).empty()) return e;
+    if (!(e = vcpu_ioctl(big ? kvm::IOCTL_GET_XSAVE2 : kvm::IOCTL_GET_XSAVE, xsave.data(),
+                         big ? "KVM_GET_XSAVE2" : "KVM_GET_XSAVE")).empty())
+      return e;
     kvm::from_kvm_regs(regs, s);
     kvm::from_kvm_sregs(sregs, s);
-    kvm::from_kvm_fpu(fpu, s);
+    kvm::from_kvm_xsave(xsave, s);
     derive_mode(s);
     return read_msrs(s);
   }

@@ -1,6 +1,7 @@
 // CpuState <-> KVM register structures, and the guest CPUID (see kvm_state.h).
 #include "emu/accel/kvm_state.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace softvt::kvm {
@@ -41,16 +42,11 @@ constexpr MsrField kMsrs[] = {
     {MSR_KERNEL_GS_BASE, &CpuState::kernel_gs_base, "IA32_KERNEL_GS_BASE"},
 };
 
-// FXSAVE image offsets (SDM Vol. 1 Table 10-2, 64-bit format).
-constexpr size_t FX_FCW = 0, FX_FSW = 2, FX_FTW = 4, FX_FOP = 6, FX_FIP = 8, FX_FDP = 16;
-constexpr size_t FX_MXCSR = 24, FX_ST0 = 32;
+// XSAVE layout (SDM Vol. 1 13.4): legacy region, then the header whose
+// first quadword is XSTATE_BV; state-component bits 0 (x87) and 1 (SSE).
+constexpr size_t XSAVE_LEGACY_SIZE = 512, XSAVE_HEADER = 512;
+constexpr uint64_t XSTATE_X87 = 1, XSTATE_SSE = 2;
 
-template <typename T>
-T load(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 template <typename T>
 void store(uint8_t* p, T v) {
   std::memcpy(p, &v, sizeof v);
@@ -164,32 +160,16 @@ void from_kvm_sregs(const kvm_sregs& k, CpuState& s) {
   s.apic_base = k.apic_base;
 }
 
-kvm_fpu to_kvm_fpu(const CpuState& s) {
-  kvm_fpu f{};
-  const uint8_t* x = s.xsave;
-  for (int i = 0; i < 8; ++i) std::memcpy(f.fpr[i], x + FX_ST0 + 16 * i, 16);
-  f.fcw = load<uint16_t>(x + FX_FCW);
-  f.fsw = load<uint16_t>(x + FX_FSW);
-  f.ftwx = x[FX_FTW];
-  f.last_opcode = load<uint16_t>(x + FX_FOP);
-  f.last_ip = load<uint64_t>(x + FX_FIP);
-  f.last_dp = load<uint64_t>(x + FX_FDP);
-  for (int i = 0; i < 16; ++i) std::memcpy(f.xmm[i], x + XSAVE_XMM0_OFFSET + 16 * i, 16);
-  f.mxcsr = load<uint32_t>(x + FX_MXCSR);
-  return f;
+std::vector<uint8_t> to_kvm_xsave(const CpuState& s, size_t image_size) {
+  std::vector<uint8_t> image(std::max(image_size, XSAVE_HEADER + 64), 0);
+  std::memcpy(image.data(), s.xsave, XSAVE_LEGACY_SIZE);
+  // XSTATE_BV; XCOMP_BV stays 0 (standard format).
+  store<uint64_t>(image.data() + XSAVE_HEADER, XSTATE_X87 | XSTATE_SSE);
+  return image;
 }
 
-void from_kvm_fpu(const kvm_fpu& f, CpuState& s) {
-  uint8_t* x = s.xsave;
-  for (int i = 0; i < 8; ++i) std::memcpy(x + FX_ST0 + 16 * i, f.fpr[i], 16);
-  store<uint16_t>(x + FX_FCW, f.fcw);
-  store<uint16_t>(x + FX_FSW, f.fsw);
-  x[FX_FTW] = f.ftwx;
-  store<uint16_t>(x + FX_FOP, f.last_opcode);
-  store<uint64_t>(x + FX_FIP, f.last_ip);
-  store<uint64_t>(x + FX_FDP, f.last_dp);
-  for (int i = 0; i < 16; ++i) std::memcpy(x + XSAVE_XMM0_OFFSET + 16 * i, f.xmm[i], 16);
-  store<uint32_t>(x + FX_MXCSR, f.mxcsr);
+void from_kvm_xsave(const std::vector<uint8_t>& image, CpuState& s) {
+  std::memcpy(s.xsave, image.data(), std::min(image.size(), XSAVE_LEGACY_SIZE));
 }
 
 std::span<const MsrField> transferred_msrs() { return kMsrs; }

@@ -25,10 +25,19 @@ kvm_sregs to_kvm_sregs(const CpuState& s);
 // base; the caller derives mode/CPL afterwards (Cpu::update_mode).
 void from_kvm_sregs(const kvm_sregs& k, CpuState& s);
 
-// x87/SSE state: CpuState keeps it in the FXSAVE layout (SDM Vol. 1
-// Table 10-2), kvm_fpu holds the same fields one by one.
-kvm_fpu to_kvm_fpu(const CpuState& s);
-void from_kvm_fpu(const kvm_fpu& f, CpuState& s);
+// x87/SSE state as a KVM_SET_XSAVE/KVM_GET_XSAVE image (the standard,
+// non-compacted XSAVE layout of SDM Vol. 1 13.4; 4096 bytes or the larger
+// size KVM_CAP_XSAVE2 reports). KVM_SET_FPU
+// cannot be used: on an XSAVES host it writes the legacy bytes but leaves
+// XSTATE_BV alone, so the guest starts with x87/SSE in their init state
+// (measured on this host: XMM registers and MXCSR set with KVM_SET_FPU
+// read back through KVM_GET_XSAVE as zero / 0x1f80).
+// The legacy region (FXSAVE layout, SDM Vol. 1 Table 10-2) of CpuState's
+// xsave area, with XSTATE_BV = x87 | SSE so both are loaded.
+std::vector<uint8_t> to_kvm_xsave(const CpuState& s, size_t image_size);
+// Copies the legacy region back; KVM fills components the guest left in
+// their init state with the architectural init values.
+void from_kvm_xsave(const std::vector<uint8_t>& image, CpuState& s);
 
 // The MSRs of CpuState that the backend transfers with KVM_SET/GET_MSRS.
 struct MsrField {

@@ -78,6 +78,8 @@ std::string Vm::create() {
   if (ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
       ioctl(vm_.get(), KVM_SET_TSS_ADDR, TSS_ADDR) < 0)
     return sys_error("KVM_SET_TSS_ADDR");
+  const int xsave2 = ioctl(vm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+  if (xsave2 > int(XSAVE_REGION)) xsave_size_ = size_t(xsave2);
   vcpu_ = Fd(ioctl(vm_.get(), KVM_CREATE_VCPU, 0));
   if (!vcpu_.ok()) return sys_error("KVM_CREATE_VCPU");
   const int size = ioctl(kvm_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);

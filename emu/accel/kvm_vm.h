@@ -34,6 +34,12 @@ constexpr unsigned long IOCTL_GET_SUPPORTED_CPUID = _IOC(_IOC_READ | _IOC_WRITE,
 constexpr unsigned long IOCTL_SET_CPUID2 = _IOC(_IOC_WRITE, KVMIO, 0x90, LIST_HEADER);
 constexpr unsigned long IOCTL_GET_MSRS = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, LIST_HEADER);
 constexpr unsigned long IOCTL_SET_MSRS = _IOC(_IOC_WRITE, KVMIO, 0x89, LIST_HEADER);
+// struct kvm_xsave has the same problem (a flexible `extra` array after its
+// 4096-byte region).
+constexpr size_t XSAVE_REGION = 4096;
+constexpr unsigned long IOCTL_GET_XSAVE = _IOC(_IOC_READ, KVMIO, 0xa4, XSAVE_REGION);
+constexpr unsigned long IOCTL_SET_XSAVE = _IOC(_IOC_WRITE, KVMIO, 0xa5, XSAVE_REGION);
+constexpr unsigned long IOCTL_GET_XSAVE2 = _IOC(_IOC_READ, KVMIO, 0xcf, XSAVE_REGION);
 
 // A {count, padding, entries[]} list in the kernel's C layout.
 template <typename Entry>
@@ -92,6 +98,10 @@ class Vm {
   // mapping, so the guest's stores are visible to the caller afterwards.
   std::string map_ram(Memory& mem);
 
+  // Bytes of a KVM_GET/SET_XSAVE image: 4096, or more where
+  // KVM_CAP_XSAVE2 says the guest's state needs more (then read it with
+  // KVM_GET_XSAVE2).
+  size_t xsave_size() const { return xsave_size_; }
   int system_fd() const { return kvm_.get(); }
   int vcpu_fd() const { return vcpu_.get(); }
   kvm_run* run() const { return run_; }
@@ -100,6 +110,7 @@ class Vm {
   Fd kvm_, vm_, vcpu_;
   kvm_run* run_ = nullptr;
   size_t run_size_ = 0;
+  size_t xsave_size_ = XSAVE_REGION;
 };
 
 // Wall-clock limit of one run: a one-shot POSIX timer signals the calling

@@ -452,6 +452,34 @@ TEST_CASE("kvm: real-mode INT n and a fault through the IVT count exactly") {
   }
 }
 
+TEST_CASE("kvm: SSE state goes in and comes back") {
+  // movdqu [0x20000], xmm3; hlt with XMM3 and MXCSR preset in the initial
+  // FXSAVE image: the store shows what KVM loaded, the final state what
+  // it read back.
+  const uint8_t xmm3[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const uint32_t mxcsr = 0x1f80 | 0x6000;  // round toward zero (SDM 10.2.3)
+  for (FlatMode mode : {FlatMode::Long64, FlatMode::Prot32}) {
+    INFO(flat_mode_name(mode));
+    const Bytes store = mode == FlatMode::Long64
+                            ? Bytes{0xf3, 0x0f, 0x7f, 0x1c, 0x25, 0x00, 0x00, 0x02, 0x00}
+                            : Bytes{0xf3, 0x0f, 0x7f, 0x1d, 0x00, 0x00, 0x02, 0x00};
+    Machine m(cat({store, HLT}), mode);
+    std::memcpy(m.init.xsave + XSAVE_XMM0_OFFSET + 16 * 3, xmm3, 16);
+    std::memcpy(m.init.xsave + 24, &mxcsr, 4);
+    RunOutcome k = run_kvm(m.mem, m.init, default_cpu_model(), limit(10));
+    INFO(k.detail);
+    REQUIRE(k.stop == StopReason::Hlt);
+    CHECK(std::memcmp(m.mem.ram() + 0x20000, xmm3, 16) == 0);
+    CHECK(std::memcmp(k.state.xsave + XSAVE_XMM0_OFFSET + 16 * 3, xmm3, 16) == 0);
+    uint32_t back;
+    std::memcpy(&back, k.state.xsave + 24, 4);
+    CHECK(back == mxcsr);
+    uint16_t fcw;
+    std::memcpy(&fcw, k.state.xsave, 2);
+    CHECK(fcw == 0x37f);
+  }
+}
+
 TEST_CASE("kvm: a guest that never stops ends in a timeout error") {
   const Bytes img = {0xeb, 0xfe};  // jmp $
   for (uint64_t max : {UNLIMITED, uint64_t(1) << 40}) {
