@@ -35,8 +35,13 @@ struct RunOptions {
 RunOutcome run_interp(Memory& mem, const CpuState& init, const CpuModel& model,
                       const RunOptions& opt);
 
-// Host /dev/kvm (emu/accel/kvm.cpp). Returns stop == Error with the reason
-// when /dev/kvm is missing or unusable (kvm_unavailable_reason() says why).
+// Host /dev/kvm (emu/accel/kvm.cpp, docs/oracles.md): the same machine
+// with the CPU model's CPUID (masked by what KVM supports). A finite
+// max_insns single-steps and counts retired instructions exactly (slow);
+// otherwise the guest runs freely and the count is unknown. Returns stop ==
+// Error with the reason when /dev/kvm is missing or unusable
+// (kvm_unavailable_reason() says why), when KVM cannot run an instruction
+// (its internal errors: never reported as a result) and at the timeout.
 RunOutcome run_kvm(Memory& mem, const CpuState& init, const CpuModel& model,
                    const RunOptions& opt);
 // Empty when /dev/kvm can run guests; otherwise why not.
