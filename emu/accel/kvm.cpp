@@ -274,8 +274,9 @@ class KvmRun {
   // A single-step trap: see kvm_step.h for what a step is.
   void on_step() {
     sync_state(cur_);
-    switch (steps_.after_step(run_->debug.arch.pc, cur_)) {
+    switch (steps_.after_step(run_->debug.arch.pc, run_->debug.arch.dr6, cur_)) {
       case kvm::StepKind::RepIteration:
+      case kvm::StepKind::Delivered:
         break;
       case kvm::StepKind::Retired:
         ++counted_;

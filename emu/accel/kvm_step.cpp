@@ -42,6 +42,9 @@ bool transfers_control(const ZydisDecodedInstruction& insn) {
   }
 }
 
+// DR6 (SDM 17.2.3): B0 = breakpoint 0 matched, BS = single-step trap.
+constexpr uint64_t DR6_B0 = 1, DR6_BS = 1u << 14;
+
 uint64_t ip_mask(const CpuState& s) {
   return s.code_size == 8 ? ~uint64_t(0) : s.code_size == 4 ? 0xffffffffull : 0xffffull;
 }
@@ -99,8 +102,9 @@ void StepCounter::before_step(const CpuState& s) {
   pending_.transfers_control = transfers_control(insn);
 }
 
-StepKind StepCounter::after_step(uint64_t pc, const CpuState& s) {
+StepKind StepCounter::after_step(uint64_t pc, uint64_t dr6, const CpuState& s) {
   const Pending& p = pending_;
+  if ((dr6 & DR6_B0) && !(dr6 & DR6_BS)) return after_breakpoint(pc, s);
   if (p.known && p.rep_string && pc == p.start) return StepKind::RepIteration;
   if (p.known && pc == p.fallthrough) return p.hlt ? StepKind::Halted : StepKind::Retired;
   if (p.known && p.transfers_control) return StepKind::Retired;
@@ -108,6 +112,16 @@ StepKind StepCounter::after_step(uint64_t pc, const CpuState& s) {
   // did not retire, the exception was delivered and the handler's first
   // instruction retired in this same step.
   return handler_starts_with_hlt_ending_at(pc, s) ? StepKind::Halted : StepKind::Retired;
+}
+
+// The breakpoint on the fall-through address stopped the vCPU before the
+// instruction there. Either the pending instruction retired without a
+// single-step trap, or it faulted and the exception's handler starts right
+// at the fall-through address (then nothing retired yet).
+StepKind StepCounter::after_breakpoint(uint64_t pc, const CpuState& s) {
+  for (uint64_t entry : handler_entries(s))
+    if (entry == pc) return StepKind::Delivered;
+  return pending_.hlt ? StepKind::Halted : StepKind::Retired;
 }
 
 uint64_t StepCounter::breakpoint() const {
@@ -120,13 +134,10 @@ bool StepCounter::finished_at(uint64_t pc) const {
   return p.known && pc == p.fallthrough && !(p.rep_string && pc == p.start);
 }
 
-// Whether some IDT/IVT entry points at a HLT that ends at `pc`: the
-// handler's first instruction was that HLT. The entries' offsets are
-// relative to the handler's CS, which is the current CS after delivery.
-bool StepCounter::handler_starts_with_hlt_ending_at(uint64_t pc, const CpuState& s) {
-  uint8_t last = 0;
-  if (view_.read(pc - 1, &last, 1) != 1 || last != 0xf4) return false;
-  const DecodeMode mode = decode_mode(s);
+// The linear entry points of the IDT/IVT's handlers. Offsets are relative
+// to the handler's CS, which is the current CS after a delivery.
+std::vector<uint64_t> StepCounter::handler_entries(const CpuState& s) {
+  std::vector<uint64_t> out;
   const bool real = !(s.cr0 & cr0::PE);
   const bool long_mode = s.efer & efer::LMA;
   // Entry sizes: IVT 4 (SDM 20.1.4), 32-bit IDT 8, 64-bit IDT 16 (SDM 6.14.1).
@@ -139,17 +150,26 @@ bool StepCounter::handler_starts_with_hlt_ending_at(uint64_t pc, const CpuState&
   for (uint64_t v = 0; v < count; ++v) {
     uint8_t g[16] = {};
     if (view_.read(s.idtr.base + v * entry, g, entry) != entry) continue;
-    uint64_t start;
     if (real) {
-      start = (uint64_t(g[2] | g[3] << 8) << 4) + (g[0] | g[1] << 8);
-    } else {
-      if (!(g[5] & 0x80)) continue;  // gate not present
-      uint64_t off = uint64_t(g[0] | g[1] << 8) | uint64_t(g[6] | g[7] << 8) << 16;
-      if (long_mode) off |= uint64_t(g[8] | g[9] << 8 | g[10] << 16 | uint32_t(g[11]) << 24) << 32;
-      start = long_mode ? off : (s.seg[CS].base + off) & 0xffffffffull;
+      out.push_back((uint64_t(g[2] | g[3] << 8) << 4) + (g[0] | g[1] << 8));
+      continue;
     }
-    if (hlt_spans(start, pc, mode)) return true;
+    if (!(g[5] & 0x80)) continue;  // gate not present
+    uint64_t off = uint64_t(g[0] | g[1] << 8) | uint64_t(g[6] | g[7] << 8) << 16;
+    if (long_mode) off |= uint64_t(g[8] | g[9] << 8 | g[10] << 16 | uint32_t(g[11]) << 24) << 32;
+    out.push_back(long_mode ? off : (s.seg[CS].base + off) & 0xffffffffull);
   }
+  return out;
+}
+
+// Whether some IDT/IVT entry points at a HLT that ends at `pc`: the
+// handler's first instruction was that HLT.
+bool StepCounter::handler_starts_with_hlt_ending_at(uint64_t pc, const CpuState& s) {
+  uint8_t last = 0;
+  if (view_.read(pc - 1, &last, 1) != 1 || last != 0xf4) return false;
+  const DecodeMode mode = decode_mode(s);
+  for (uint64_t start : handler_entries(s))
+    if (hlt_spans(start, pc, mode)) return true;
   return false;
 }
 

@@ -6,7 +6,9 @@
 //    on it (SDM Vol. 2 "REP", Vol. 3B 17.3.1.4): it counts once, when RIP
 //    moves past it;
 //  - some instructions finish without the trap on this host; an execution
-//    breakpoint on the fall-through address stops the next one (kvm.cpp);
+//    breakpoint on the fall-through address stops the next one (kvm.cpp).
+//    That breakpoint also stops a fault's delivery to a handler that starts
+//    exactly there, before the handler's first instruction;
 //  - a HLT stepped by KVM retires without halting (KVM reports the trap,
 //    not KVM_EXIT_HLT): the counter recognises it so the run stops there;
 //  - an OUT or MMIO store may complete at its I/O exit, with no trap;
@@ -18,6 +20,7 @@
 #include <Zydis/Zydis.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "decoder/decoder.h"
 #include "emu/cpu.h"
@@ -50,6 +53,7 @@ bool decode_guest(const GuestView& view, const Decoder& dec, DecodeMode mode, ui
 enum class StepKind : uint8_t {
   Retired,       // one instruction retired
   RepIteration,  // a REP string iteration; the instruction has not finished
+  Delivered,     // an exception was delivered, its handler not yet started
   Halted,        // the retired instruction was a HLT: the run stops here
 };
 
@@ -60,9 +64,9 @@ class StepCounter {
   // Call before each step with the state the step starts from (mode, CS
   // and the mode-defining fields must be current).
   void before_step(const CpuState& s);
-  // Call at the step's KVM_EXIT_DEBUG with the trap's linear pc and the
-  // state after it.
-  StepKind after_step(uint64_t pc, const CpuState& s);
+  // Call at the step's KVM_EXIT_DEBUG with the trap's linear pc, its DR6
+  // (kvm_run.debug.arch) and the state after it.
+  StepKind after_step(uint64_t pc, uint64_t dr6, const CpuState& s);
   // Whether the pending instruction has completed when the vCPU's linear
   // RIP is `pc` at an I/O or MMIO exit (some KVMs advance RIP past an OUT
   // or an MMIO store before the exit and then deliver no trap for it).
@@ -73,6 +77,8 @@ class StepCounter {
   uint64_t breakpoint() const;
 
  private:
+  StepKind after_breakpoint(uint64_t pc, const CpuState& s);
+  std::vector<uint64_t> handler_entries(const CpuState& s);
   bool handler_starts_with_hlt_ending_at(uint64_t pc, const CpuState& s);
   bool hlt_spans(uint64_t start, uint64_t pc, DecodeMode mode);
   DecodeMode decode_mode(const CpuState& s);

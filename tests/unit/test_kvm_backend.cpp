@@ -156,14 +156,16 @@ Bytes idtr_image(uint16_t limit, uint64_t base) {
   return b;
 }
 
-// lidt [IDTR_IMAGE]; nop; ud2 -> handler: `handler`
-Bytes idt_program(FlatMode mode, const Bytes& handler) {
+// lidt [IDTR_IMAGE]; nop; ud2 -> handler: `handler`, placed at HANDLER or,
+// with `adjacent`, right after the UD2.
+Bytes idt_program(FlatMode mode, const Bytes& handler, bool adjacent = false) {
   const bool lm = mode == FlatMode::Long64;
   Bytes img = lm ? Bytes{0x0f, 0x01, 0x1c, 0x25} : Bytes{0x0f, 0x01, 0x1d};  // lidt [abs32]
   for (int i = 0; i < 4; ++i) img.push_back(uint8_t(IDTR_IMAGE >> (8 * i)));
   img = cat({img, NOP, UD2});
-  put(img, HANDLER, handler);
-  const Bytes idt = lm ? long_idt(HANDLER) : prot_idt(HANDLER);
+  const uint64_t at = adjacent ? LOAD + img.size() : HANDLER;
+  put(img, at, handler);
+  const Bytes idt = lm ? long_idt(at) : prot_idt(at);
   put(img, IDT, idt);
   put(img, IDTR_IMAGE, idtr_image(uint16_t(idt.size() - 1), IDT));
   return img;
@@ -392,6 +394,33 @@ TEST_CASE("kvm: a faulting instruction does not retire; a handler's first HLT st
     k = on_kvm(idt_program(mode, handler), mode);
     CHECK(k.stop == StopReason::Hlt);
     CHECK(k.state.rip == HANDLER + 6);
+  }
+}
+
+TEST_CASE("kvm: a fault whose handler starts right after the faulting instruction") {
+  // The step breakpoint on UD2's fall-through is the handler's entry: the
+  // delivery stops there before the handler's first instruction runs.
+  const Bytes handler = cat({{0xbb, 0x77, 0x00, 0x00, 0x00}, HLT});  // mov ebx, 0x77; hlt
+  for (FlatMode mode : {FlatMode::Long64, FlatMode::Prot32}) {
+    INFO(flat_mode_name(mode));
+    const Bytes img = idt_program(mode, handler, true);
+    const uint64_t entry = LOAD + (mode == FlatMode::Long64 ? 8 : 7) + 1 + 2;
+    RunOutcome k = on_kvm(img, mode, limit(2));  // lidt, nop
+    CHECK(k.stop == StopReason::Limit);
+    CHECK(k.state.rip == entry - 2);
+    k = on_kvm(img, mode, limit(3));  // + the handler's MOV (UD2 faults)
+    CHECK(k.stop == StopReason::Limit);
+    CHECK(k.state.rip == entry + 5);
+    CHECK(k.state.gpr[RBX] == 0x77);
+    k = on_kvm(img, mode, limit(100));
+    CHECK(k.stop == StopReason::Hlt);
+    CHECK(k.state.insn_count == 4);
+    CHECK(k.state.rip == entry + 6);
+    // A handler that is just a HLT.
+    k = on_kvm(idt_program(mode, HLT, true), mode, limit(100));
+    CHECK(k.stop == StopReason::Hlt);
+    CHECK(k.state.insn_count == 3);
+    CHECK(k.state.rip == entry + 1);
   }
 }
 
