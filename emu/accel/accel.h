@@ -3,6 +3,7 @@
 // final architectural state.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@ struct RunOutcome {
   StopReason stop = StopReason::None;
   std::string detail;     // why, for "shutdown" and "error"
   CpuState state{};       // final state (valid unless stop == Error)
+  // Whether state.insn_count is the number of retired instructions. The
+  // KVM backend counts only when it single-steps (a finite max_insns);
+  // running freely it reports 0 and false.
+  bool insn_count_known = true;
 };
 
 struct RunOptions {
@@ -21,14 +26,22 @@ struct RunOptions {
   Cpu::Tracer* tracer = nullptr;   // interp only
   // Port I/O seen by the guest (the debug console on port 0xe9).
   std::function<void(uint16_t port, unsigned size, uint64_t value)> io_write;
+  // Wall-clock limit of a KVM run (a guest that never stops must not hang
+  // the caller): the run ends with stop == Error, detail "timeout: ...".
+  uint64_t timeout_ms = 10000;
 };
 
 // The reference interpreter.
 RunOutcome run_interp(Memory& mem, const CpuState& init, const CpuModel& model,
                       const RunOptions& opt);
 
-// Host /dev/kvm (emu/accel/kvm.cpp). Returns stop == Error with the reason
-// when /dev/kvm is missing or unusable (kvm_unavailable_reason() says why).
+// Host /dev/kvm (emu/accel/kvm.cpp, docs/oracles.md): the same machine
+// with the CPU model's CPUID (masked by what KVM supports). A finite
+// max_insns single-steps and counts retired instructions exactly (slow);
+// otherwise the guest runs freely and the count is unknown. Returns stop ==
+// Error with the reason when /dev/kvm is missing or unusable
+// (kvm_unavailable_reason() says why), when KVM cannot run an instruction
+// (its internal errors: never reported as a result) and at the timeout.
 RunOutcome run_kvm(Memory& mem, const CpuState& init, const CpuModel& model,
                    const RunOptions& opt);
 // Empty when /dev/kvm can run guests; otherwise why not.
@@ -38,10 +51,20 @@ std::string kvm_unavailable_reason();
 // Runs a long64 flat image directly on the host CPU, as user-level (CPL 3)
 // code in a forked child: the image is mapped read/write/execute at `load`,
 // each extra region is mapped zero-filled at its address, execution starts
-// at `load` with every GPR 0 except RSP = load, and ends at the first HLT
-// (which faults at CPL 3) or any other fault, caught in the child.
+// at `load` and ends at the first HLT (which faults at CPL 3) or any other
+// fault, caught in the child. Initial state:
+//  - every GPR 0 except RSP = load: pushes go *below* the image, so a
+//    snippet that uses the stack needs a region below `load` (or must set
+//    RSP itself);
+//  - RFLAGS = 0x202: the interpreter's 0x2 plus IF, which CPL-3 code cannot
+//    clear; the final RFLAGS is the image the kernel saved at the fault,
+//    which also has RF set (SDM 17.3.1.1). IF and RF differ from a
+//    flat-runner state: callers compare the arithmetic flags;
+//  - x87 after FNINIT (FCW 0x37f), MXCSR 0x1f80, XMM0-15 zero.
+// The child runs under seccomp strict mode: a system call other than
+// read/write/exit kills it (reported as ran = false).
 struct NativeRegion {
-  uint64_t addr;  // page aligned, >= 0x10000 (vm.mmap_min_addr)
+  uint64_t addr;  // page aligned, >= vm.mmap_min_addr
   uint64_t len;   // page multiple
 };
 struct NativeOutcome {
@@ -49,7 +72,13 @@ struct NativeOutcome {
   std::string detail;        // why not, or which signal ended the run
   bool ended_by_hlt = false; // the run ended at a HLT instruction
   int signal = 0;            // the signal that ended it (SIGSEGV for HLT)
-  CpuState state{};          // gpr, rip (after the HLT, as hardware leaves it), rflags
+  int vector = -1;           // the exception vector the kernel reports (trapno)
+  uint64_t error_code = 0;   // its error code (0 for vectors without one)
+  uint64_t fault_addr = 0;   // siginfo si_addr (the #PF address for SIGSEGV)
+  // gpr, rip (after the HLT, as hardware leaves it; at the faulting
+  // instruction for faults; after INT3 for SIGTRAP), rflags, and the
+  // FXSAVE image (x87, MXCSR, XMM0-15) in xsave[0..512).
+  CpuState state{};
   std::vector<std::vector<uint8_t>> regions;  // final contents of each region
 };
 NativeOutcome run_native(const std::vector<uint8_t>& image, uint64_t load,

@@ -1,0 +1,143 @@
+// KVM device, VM, vCPU and watchdog (see kvm_vm.h).
+#include "emu/accel/kvm_vm.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+namespace softvt::kvm {
+namespace {
+
+// KVM_GET_API_VERSION must return 12 (api.rst 4.1: "applications should
+// refuse to run if KVM_GET_API_VERSION returns a value other than 12").
+constexpr int STABLE_API_VERSION = 12;
+// The real-mode TSS KVM needs on hosts without unrestricted guest (api.rst
+// KVM_SET_TSS_ADDR: three pages, not overlapping guest memory), placed just
+// below 4 GiB like other VMMs do.
+constexpr uint64_t TSS_ADDR = 0xfffbd000;
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+  return b;
+}
+
+thread_local kvm_run* tls_kick_run __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local volatile sig_atomic_t tls_timed_out __attribute__((tls_model("initial-exec"))) = 0;
+
+void on_timeout_signal(int) {
+  tls_timed_out = 1;
+  if (tls_kick_run) tls_kick_run->immediate_exit = 1;
+}
+
+int timeout_signal() { return SIGRTMIN; }
+
+}  // namespace
+
+std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+std::string device_path() {
+  const char* env = std::getenv("SOFTVT_KVM_DEVICE");
+  return env && *env ? env : "/dev/kvm";
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  std::swap(fd_, o.fd_);
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Vm::~Vm() {
+  if (run_) munmap(run_, run_size_);
+}
+
+std::string Vm::create() {
+  const std::string dev = device_path();
+  kvm_ = Fd(open(dev.c_str(), O_RDWR | O_CLOEXEC));
+  if (!kvm_.ok()) return sys_error(dev);
+  const int version = ioctl(kvm_.get(), KVM_GET_API_VERSION, 0);
+  if (version != STABLE_API_VERSION)
+    return dev + ": KVM_GET_API_VERSION returned " + std::to_string(version) + ", expected 12";
+  if (ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
+    return dev + ": KVM_CAP_IMMEDIATE_EXIT is missing (needed for the run timeout)";
+  constexpr int SYNC = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+  if ((ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & SYNC) != SYNC)
+    return dev + ": KVM_CAP_SYNC_REGS is missing (needed for single-stepping)";
+  vm_ = Fd(ioctl(kvm_.get(), KVM_CREATE_VM, 0));
+  if (!vm_.ok()) return sys_error("KVM_CREATE_VM");
+  if (ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
+      ioctl(vm_.get(), KVM_SET_TSS_ADDR, TSS_ADDR) < 0)
+    return sys_error("KVM_SET_TSS_ADDR");
+  const int xsave2 = ioctl(vm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+  if (xsave2 > int(XSAVE_REGION)) xsave_size_ = size_t(xsave2);
+  vcpu_ = Fd(ioctl(vm_.get(), KVM_CREATE_VCPU, 0));
+  if (!vcpu_.ok()) return sys_error("KVM_CREATE_VCPU");
+  const int size = ioctl(kvm_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
+  if (size < int(sizeof(kvm_run))) return sys_error("KVM_GET_VCPU_MMAP_SIZE");
+  void* p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_.get(), 0);
+  if (p == MAP_FAILED) return sys_error("mmap of the vCPU's kvm_run area");
+  run_ = static_cast<kvm_run*>(p);
+  run_size_ = size_t(size);
+  return "";
+}
+
+std::string Vm::map_ram(Memory& mem) {
+  if (mem.ram_size() > TSS_ADDR) return "guest RAM above " + hex(TSS_ADDR) + " is not supported";
+  kvm_userspace_memory_region r{};
+  r.slot = 0;
+  r.guest_phys_addr = 0;
+  r.memory_size = mem.ram_size();
+  r.userspace_addr = reinterpret_cast<uint64_t>(mem.ram());
+  if (ioctl(vm_.get(), KVM_SET_USER_MEMORY_REGION, &r) < 0)
+    return sys_error("KVM_SET_USER_MEMORY_REGION");
+  return "";
+}
+
+Watchdog::~Watchdog() {
+  if (armed_) timer_delete(timer_);
+  tls_kick_run = nullptr;
+  if (mask_saved_) pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+}
+
+// The handler stays installed afterwards: a signal still in flight when
+// the run ends must not meet the default action (terminate).
+std::string Watchdog::arm(kvm_run* run, uint64_t ms) {
+  struct sigaction sa {};
+  sa.sa_handler = on_timeout_signal;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(timeout_signal(), &sa, nullptr) < 0) return sys_error("sigaction");
+  // The caller's thread may block the signal; KVM_RUN must see it.
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, timeout_signal());
+  if (pthread_sigmask(SIG_UNBLOCK, &unblock, &old_mask_) != 0) return "pthread_sigmask failed";
+  mask_saved_ = true;
+  tls_timed_out = 0;
+  tls_kick_run = run;
+  sigevent ev{};
+  ev.sigev_notify = SIGEV_THREAD_ID;
+  ev.sigev_signo = timeout_signal();
+  ev._sigev_un._tid = gettid();  // glibc's name for sigev_notify_thread_id
+  if (timer_create(CLOCK_MONOTONIC, &ev, &timer_) < 0) return sys_error("timer_create");
+  armed_ = true;
+  itimerspec t{};
+  t.it_value.tv_sec = time_t(ms / 1000);
+  t.it_value.tv_nsec = long(ms % 1000) * 1000000;
+  if (ms == 0) t.it_value.tv_nsec = 1;  // 0 would disarm the timer
+  if (timer_settime(timer_, 0, &t, nullptr) < 0) return sys_error("timer_settime");
+  return "";
+}
+
+bool Watchdog::fired() const { return tls_timed_out != 0; }
+
+}  // namespace softvt::kvm

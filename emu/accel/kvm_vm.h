@@ -1,0 +1,137 @@
+// The KVM objects the backend (emu/accel/kvm.cpp) drives: the device, one
+// VM with guest RAM in slot 0, one vCPU with its kvm_run area, the
+// {count, entries[]} lists some ioctls take, and the watchdog that kicks
+// the vCPU out of KVM_RUN at the wall-clock limit. API reference: the
+// Linux kernel's Documentation/virt/kvm/api.rst.
+#pragma once
+#include <linux/kvm.h>
+#include <signal.h>
+#include <time.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "emu/memory.h"
+
+namespace softvt::kvm {
+
+// "what: strerror(errno)".
+std::string sys_error(const std::string& what);
+
+// The KVM device: /dev/kvm unless SOFTVT_KVM_DEVICE names another path
+// (tests use it to see the backend's behaviour where KVM is missing).
+std::string device_path();
+
+// linux/kvm.h declares kvm_cpuid2's and kvm_msrs's entry arrays with
+// __DECLARE_FLEX_ARRAY, which in C++ adds a byte of empty struct: sizeof and
+// the entries' offset then differ from the kernel's C layout (and so do
+// the ioctl numbers, which encode the size). These follow the C layout:
+// an 8-byte header {count, padding}, entries right after it.
+constexpr size_t LIST_HEADER = 8;
+constexpr unsigned long IOCTL_GET_SUPPORTED_CPUID = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, LIST_HEADER);
+constexpr unsigned long IOCTL_SET_CPUID2 = _IOC(_IOC_WRITE, KVMIO, 0x90, LIST_HEADER);
+constexpr unsigned long IOCTL_GET_MSRS = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, LIST_HEADER);
+constexpr unsigned long IOCTL_SET_MSRS = _IOC(_IOC_WRITE, KVMIO, 0x89, LIST_HEADER);
+// struct kvm_xsave has the same problem (a flexible `extra` array after its
+// 4096-byte region).
+constexpr size_t XSAVE_REGION = 4096;
+constexpr unsigned long IOCTL_GET_XSAVE = _IOC(_IOC_READ, KVMIO, 0xa4, XSAVE_REGION);
+constexpr unsigned long IOCTL_SET_XSAVE = _IOC(_IOC_WRITE, KVMIO, 0xa5, XSAVE_REGION);
+constexpr unsigned long IOCTL_GET_XSAVE2 = _IOC(_IOC_READ, KVMIO, 0xcf, XSAVE_REGION);
+
+// A {count, padding, entries[]} list in the kernel's C layout.
+template <typename Entry>
+class List {
+ public:
+  explicit List(size_t n) : bytes_(LIST_HEADER + n * sizeof(Entry), 0) {
+    const uint32_t v = uint32_t(n);
+    std::memcpy(bytes_.data(), &v, 4);
+  }
+  void* data() { return bytes_.data(); }
+  uint32_t count() const {
+    uint32_t n;
+    std::memcpy(&n, bytes_.data(), 4);
+    return n;
+  }
+  Entry get(size_t i) const {
+    Entry e;
+    std::memcpy(&e, bytes_.data() + LIST_HEADER + i * sizeof(Entry), sizeof e);
+    return e;
+  }
+  void put(size_t i, const Entry& e) {
+    std::memcpy(bytes_.data() + LIST_HEADER + i * sizeof(Entry), &e, sizeof e);
+  }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd& operator=(Fd&& o) noexcept;
+  ~Fd();
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// The device with one VM, one vCPU and the vCPU's shared kvm_run area.
+class Vm {
+ public:
+  Vm() = default;
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+  ~Vm();
+
+  // Opens the device, checks the API version and the capabilities the
+  // backend relies on, creates the VM and its vCPU. "" or the problem.
+  std::string create();
+  // Guest RAM is slot 0 at guest-physical 0, backed by Memory's own
+  // mapping, so the guest's stores are visible to the caller afterwards.
+  std::string map_ram(Memory& mem);
+
+  // Bytes of a KVM_GET/SET_XSAVE image: 4096, or more where
+  // KVM_CAP_XSAVE2 says the guest's state needs more (then read it with
+  // KVM_GET_XSAVE2).
+  size_t xsave_size() const { return xsave_size_; }
+  int system_fd() const { return kvm_.get(); }
+  int vcpu_fd() const { return vcpu_.get(); }
+  kvm_run* run() const { return run_; }
+
+ private:
+  Fd kvm_, vm_, vcpu_;
+  kvm_run* run_ = nullptr;
+  size_t run_size_ = 0;
+  size_t xsave_size_ = XSAVE_REGION;
+};
+
+// Wall-clock limit of one run: a one-shot POSIX timer signals the calling
+// thread; the handler sets kvm_run.immediate_exit, so KVM_RUN returns EINTR
+// whether the signal lands inside KVM_RUN or just before it enters
+// (api.rst, "immediate_exit"). The signal is SIGRTMIN; its handler stays
+// installed after the run.
+class Watchdog {
+ public:
+  Watchdog() = default;
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+  ~Watchdog();
+  std::string arm(kvm_run* run, uint64_t ms);
+  bool fired() const;
+
+ private:
+  timer_t timer_{};
+  bool armed_ = false;
+  sigset_t old_mask_{};
+  bool mask_saved_ = false;
+};
+
+}  // namespace softvt::kvm
