@@ -19,6 +19,11 @@ DecodeMode decode_mode_of(const Cpu& cpu) {
 
 namespace {
 
+bool is_iret(const Insn& in) {
+  return in.mnemonic == ZYDIS_MNEMONIC_IRET || in.mnemonic == ZYDIS_MNEMONIC_IRETD ||
+         in.mnemonic == ZYDIS_MNEMONIC_IRETQ;
+}
+
 // Linear address of the instruction byte at `offset` (RIP + i), with the
 // CS limit check of SDM 5.3 / canonical check of 3.3.7.1 (#GP(0)).
 uint64_t fetch_linear(Cpu& cpu, uint64_t offset) {
@@ -198,8 +203,13 @@ StopReason Cpu::run(uint64_t max_insns) {
         // Blocking by STI / MOV SS lasts for the one instruction after it
         // (SDM 6.8.3, Table 25-3); a shadow set by this instruction survives.
         const uint8_t shadow_before = s.interrupt_shadow;
+        const bool rf_before = s.rflags & fl::RF;
         in.handler(*this, in);
         if (shadow_before) s.interrupt_shadow = 0;
+        // RF suppresses instruction breakpoints for one instruction: it is
+        // cleared when an instruction completes, except by an IRET that
+        // loads it (SDM 17.3.1.1).
+        if (rf_before && !is_iret(in)) s.rflags &= ~fl::RF;
         s.rip = next_rip;
         ++s.insn_count;
         if (end_block || stop != StopReason::None) {

@@ -1,4 +1,5 @@
 ; BCD adjustments in 32-bit protected mode (SDM Vol. 2 DAA, DAS, AAA, AAS,
+; kvm: skip this host's PVM KVM emulator fails on DAA/DAS/AAA/AAS (internal error)
 ; AAM, AAD; invalid in 64-bit mode). Each step stores AX (word) and the flags
 ; (word) the SDM defines: DAA/DAS: CF AF SF ZF PF (0x0d5); AAA/AAS: CF AF
 ; (0x011); AAM/AAD: SF ZF PF (0x0c4).

@@ -1,4 +1,5 @@
 ; BCD adjustments in real mode (SDM Vol. 2 DAA, DAS, AAA, AAS, AAM, AAD):
+; kvm: skip this host's PVM KVM emulator fails on DAA/DAS/AAA/AAS (internal error)
 ; a two-digit packed-BCD addition and subtraction chain, and unpacked
 ; multiply/divide. Each step stores AX and the flags the SDM defines
 ; (DAA/DAS: 0x0d5, AAA/AAS: 0x011, AAM/AAD: 0x0c4) at offset 0x400.

@@ -1,4 +1,5 @@
 ; Data movement in 64-bit mode (SDM Vol. 2 MOVZX, MOVSX, MOVSXD, XCHG,
+; kvm: skip this host's PVM KVM emulator answers MOVBE with #UD although CPUID reports it (docs/oracles.md)
 ; BSWAP, MOVBE, CMOVcc, SETcc, LEA, XLAT, CBW/CWDE/CDQE, CWD/CDQ/CQO, LAHF,
 ; SAHF). None of these changes a flag except SAHF.
 ; expect-mode: long64

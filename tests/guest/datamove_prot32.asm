@@ -1,4 +1,5 @@
 ; Data movement in 32-bit protected mode (SDM Vol. 2 MOVZX, MOVSX, XCHG,
+; kvm: skip this host's PVM KVM emulator answers MOVBE with #UD although CPUID reports it (docs/oracles.md)
 ; BSWAP, MOVBE, CMOVcc, SETcc, LEA incl. the 16-bit addressing forms under
 ; 67, XLAT, CBW/CWDE, CWD/CDQ, LAHF/SAHF). Results go to `res` (dwords).
 ; expect-mode: prot32

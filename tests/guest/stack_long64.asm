@@ -1,4 +1,5 @@
 ; Stack instructions in 64-bit mode (SDM Vol. 2 PUSH, POP, PUSHF/POPF,
+; kvm: skip this host's PVM KVM emulates CPL0 code in its instruction emulator, which has no ENTER with a nesting level above 0 (internal error)
 ; ENTER, LEAVE). The stack starts at RSP = 0x10000 (the flat runner's
 ; contract); its contents are checked at 0xffc0-0xffff.
 ; expect-mode: long64

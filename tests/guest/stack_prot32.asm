@@ -1,4 +1,5 @@
 ; Stack instructions in 32-bit protected mode (SDM Vol. 2 PUSH, POP,
+; kvm: skip this host's PVM KVM emulates CPL0 code in its instruction emulator, which has no ENTER with a nesting level above 0 (internal error)
 ; PUSHAD/POPAD, PUSHFD/POPFD, ENTER, LEAVE). ESP starts at 0x10000.
 ; expect-mode: prot32
 ; expect: exit=hlt rsp=0x10000

@@ -1,4 +1,5 @@
 ; Stack instructions in real mode (SDM Vol. 2 PUSH/POP, PUSHA/POPA,
+; kvm: skip this host's PVM KVM emulates CPL0 code in its instruction emulator, which has no ENTER with a nesting level above 0 (internal error)
 ; PUSHAD/POPAD, PUSHF/POPF, ENTER/LEAVE) with SP = 0xfff0 (the flat
 ; runner's real16 contract). Results at offset 0x400 (linear 0x10400).
 ; expect-mode: real16
