@@ -2,6 +2,7 @@
 // when a write hits a page holding decoded code (DESIGN.md "Decoding").
 #pragma once
 #include <cstdint>
+#include <bitset>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -28,8 +29,10 @@ class BlockCache {
   // (#PF, #GP for CS limit or non-canonical RIP, #UD for an invalid first
   // instruction).
   const Block& lookup(Cpu& cpu);
-  // Drops every block on a physical page (called on writes to code pages).
+  // Drops every block on a physical page.
   void invalidate_page(uint64_t page);
+  // Does a write of `size` bytes at `phys` touch bytes of decoded code?
+  bool write_hits_code(uint64_t phys, unsigned size) const;
   void clear();
   const Decoder& decoder() const { return decoder_; }
   uint64_t blocks_built() const { return built_; }
@@ -39,7 +42,13 @@ class BlockCache {
 
   Decoder decoder_;
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;
-  std::unordered_map<uint64_t, std::vector<uint64_t>> keys_by_page_;
+  // Per physical page: the blocks decoded from it and which of its bytes
+  // they cover (a write elsewhere on the page keeps them).
+  struct CodePage {
+    std::vector<uint64_t> keys;
+    std::bitset<4096> bytes;
+  };
+  std::unordered_map<uint64_t, CodePage> pages_;
   // Blocks invalidated while one of them may still be executing: freed at
   // the next lookup.
   std::vector<std::unique_ptr<Block>> retired_;

@@ -60,6 +60,12 @@ struct TlbEntry {
 namespace tlb_perm {
 // Bit (acc + 3*user): what this cached translation allows without a walk.
 constexpr uint32_t READ_S = 1, WRITE_S = 2, EXEC_S = 4, READ_U = 8, WRITE_U = 16, EXEC_U = 32;
+constexpr uint32_t WRITE = WRITE_S | WRITE_U;
+// A page holding decoded code keeps its write permission in these bits
+// instead, so writes miss the inline fast path and reach the slow path,
+// which checks them against the decoded bytes (no page walk needed).
+constexpr uint32_t CODE_SHIFT = 5;
+constexpr uint32_t CODE_WRITE = WRITE << CODE_SHIFT;
 }
 
 class Cpu {
@@ -125,6 +131,9 @@ class Cpu {
   const TlbEntry& translate(uint64_t lin, Acc acc, bool user);
   void flush_tlb();
   void flush_tlb_page(uint64_t lin);
+  // Moves the write permission of cached translations of physical page
+  // `phys_page` out of (code = true) or back into the fast path.
+  void set_tlb_code_page(uint64_t phys_page, bool code);
 
   uint64_t read_lin(uint64_t lin, unsigned size, Acc acc, bool user);
   void write_lin(uint64_t lin, unsigned size, uint64_t value, bool user);

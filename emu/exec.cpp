@@ -120,10 +120,11 @@ Block* BlockCache::build(Cpu& cpu, uint64_t lin, uint64_t phys, DecodeMode mode)
   if (!cpu.mem.is_code_page(phys)) {
     cpu.mem.set_code_page(phys, true);
     // Cached translations must stop allowing fast writes to this page.
-    for (auto& e : cpu.tlb)
-      if (e.phys == (phys & ~uint64_t(0xfff))) e.perm &= ~(tlb_perm::WRITE_S | tlb_perm::WRITE_U);
+    cpu.set_tlb_code_page(phys & ~uint64_t(0xfff), true);
   }
-  keys_by_page_[page].push_back(raw->key);
+  CodePage& cp = pages_[page];
+  cp.keys.push_back(raw->key);
+  for (size_t i = 0, off = phys & 0xfff; i < raw->bytes.size() && off < 4096; ++i, ++off) cp.bytes.set(off);
   blocks_[raw->key] = std::move(b);
   return raw;
 }
@@ -143,9 +144,9 @@ const Block& BlockCache::lookup(Cpu& cpu) {
 }
 
 void BlockCache::invalidate_page(uint64_t page) {
-  auto it = keys_by_page_.find(page);
-  if (it == keys_by_page_.end()) return;
-  for (uint64_t key : it->second) {
+  auto it = pages_.find(page);
+  if (it == pages_.end()) return;
+  for (uint64_t key : it->second.keys) {
     auto bit = blocks_.find(key);
     if (bit == blocks_.end()) continue;
     FastEntry& f = fast_[(key >> 3) & (FAST_SIZE - 1)];
@@ -153,13 +154,21 @@ void BlockCache::invalidate_page(uint64_t page) {
     retired_.push_back(std::move(bit->second));
     blocks_.erase(bit);
   }
-  keys_by_page_.erase(it);
+  pages_.erase(it);
+}
+
+bool BlockCache::write_hits_code(uint64_t phys, unsigned size) const {
+  auto it = pages_.find(phys >> 12);
+  if (it == pages_.end()) return false;
+  for (unsigned i = 0, off = phys & 0xfff; i < size && off < 4096; ++i, ++off)
+    if (it->second.bytes.test(off)) return true;
+  return false;
 }
 
 void BlockCache::clear() {
   for (auto& [k, b] : blocks_) retired_.push_back(std::move(b));
   blocks_.clear();
-  keys_by_page_.clear();
+  pages_.clear();
   for (auto& f : fast_) f = FastEntry{};
 }
 
@@ -176,9 +185,12 @@ StopReason Cpu::run(uint64_t max_insns) {
     stop_detail = "no block cache attached";
     return stop;
   }
-  mem.on_code_write = [this](uint64_t page) {
+  mem.on_code_write = [this](uint64_t phys, unsigned size) {
+    if (!blocks->write_hits_code(phys, size)) return;
+    const uint64_t page = phys >> 12;
     blocks->invalidate_page(page);
-    mem.set_code_page(page << 12, false);
+    mem.set_code_page(phys, false);
+    set_tlb_code_page(page << 12, false);
     end_block = true;
   };
   while (stop == StopReason::None) {

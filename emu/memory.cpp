@@ -40,7 +40,7 @@ uint64_t Memory::read_phys(uint64_t phys, unsigned size) {
 
 void Memory::write_phys(uint64_t phys, unsigned size, uint64_t value) {
   if (phys + size <= ram_size_) {
-    if (is_code_page(phys) && on_code_write) on_code_write(phys >> 12);
+    if (is_code_page(phys) && on_code_write) on_code_write(phys, size);
     std::memcpy(ram_ + phys, &value, size);
     return;
   }

@@ -46,8 +46,8 @@ class Memory {
     uint64_t p = phys >> 12;
     if (p < code_pages_.size()) code_pages_[p] = v;
   }
-  // Called by the CPU when a write hits a code page.
-  std::function<void(uint64_t page)> on_code_write;
+  // Called for a write to a page holding decoded code, before the write.
+  std::function<void(uint64_t phys, unsigned size)> on_code_write;
 
  private:
   struct MmioRange {

@@ -79,7 +79,7 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   }
   // Writes to pages holding decoded code take the slow path so that the
   // blocks on them are invalidated (self-modifying code).
-  if (mem.is_code_page(phys)) perm &= ~(WRITE_S | WRITE_U);
+  if (mem.is_code_page(phys)) perm = (perm & ~WRITE) | ((perm & WRITE) << CODE_SHIFT);
   TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
   e.tag = (lin >> 12) + 1;
   e.phys = phys;
@@ -88,9 +88,20 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   return e;
 }
 
+void Cpu::set_tlb_code_page(uint64_t phys_page, bool code) {
+  using namespace tlb_perm;
+  for (auto& e : tlb) {
+    if (!e.tag || e.phys != phys_page) continue;
+    if (code) e.perm = (e.perm & ~WRITE) | ((e.perm & WRITE) << CODE_SHIFT);
+    else e.perm = (e.perm & ~CODE_WRITE) | ((e.perm & CODE_WRITE) >> CODE_SHIFT);
+  }
+}
+
 const TlbEntry& Cpu::translate(uint64_t lin, Acc acc, bool user) {
   const TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
-  if (e.tag == (lin >> 12) + 1 && (e.perm & tlb_need(acc, user))) return e;
+  const uint32_t need = tlb_need(acc, user);
+  if (e.tag == (lin >> 12) + 1 && (e.perm & (need | ((need << tlb_perm::CODE_SHIFT) & tlb_perm::CODE_WRITE))))
+    return e;
   // A miss, or a cached entry that does not allow this access: walk again
   // (the walk raises #PF, or sets the D bit for a first write).
   return fill_tlb(lin, acc, user);
