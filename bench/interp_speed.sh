@@ -93,7 +93,7 @@ else
     qemu_run() {  # image -> prints seconds
       local img=$1 disk="$WORK/disk.img" s0 s1
       cat "$WORK/boot.bin" "$img" >"$disk"
-      truncate -s $(( 9 * 512 )) "$disk"
+      truncate -s $(( 17 * 512 )) "$disk"
       s0=$(now)
       timeout 600 qemu-system-x86_64 -display none -accel tcg -m 64 -drive file="$disk",format=raw \
         -device isa-debug-exit,iobase=0xf4,iosize=1 -no-reboot -monitor none -serial none >/dev/null 2>&1
@@ -103,7 +103,7 @@ else
       [ "$st" -eq 1 ] || { echo "FAILED(status $st)"; return; }
       elapsed "$s0" "$s1"
     }
-    nasm -f bin -DMODE_LONG64 -DIMAGE_SECTORS=8 -o "$WORK/boot.bin" bench/qemu_boot.asm || exit 2
+    nasm -f bin -DMODE_LONG64 -DIMAGE_SECTORS=16 -o "$WORK/boot.bin" bench/qemu_boot.asm || exit 2
     nasm -f bin -DQEMU_EXIT -DITERATIONS="$ITER" -o "$WORK/wq.bin" "$SRC" || exit 2
     nasm -f bin -DQEMU_EXIT -DITERATIONS=0 -o "$WORK/wq0.bin" "$SRC" || exit 2
     BOOT_TIME=$(qemu_run "$WORK/wq0.bin")

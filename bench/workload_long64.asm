@@ -74,6 +74,13 @@ table: resq 256
     out 0xf4, al                        ; isa-debug-exit: QEMU exits with status 1
 %endif
     hlt
+; The table gets a page of its own: stores into a page that holds code make
+; every emulator check them against translated code (self-modifying-code
+; detection), which is a different benchmark (see SHARED_PAGE).
+%ifndef SHARED_PAGE
+align 4096
+%else
 align 8
+%endif
 table: times 256 dq 0
 %endif
