@@ -214,6 +214,14 @@ RuleResult apply_rules(ZydisEncoderRequest& req, const Decoded& d, RuleContext& 
       if (req.operand_count == 2) enter(r, req, d, ctx);
       break;
     case ZYDIS_MNEMONIC_LEAVE: leave(r, d, ctx); break;
+    case ZYDIS_MNEMONIC_NOP:
+      // Only the documented forms, 90 and 0F 1F /0 (SDM Vol. 2 NOP): the
+      // other "hint NOP" opcodes are vendor-specific (0F 0D is PREFETCH on
+      // AMD and #UD with a register operand).
+      if (!(d.zi.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && d.zi.opcode == 0x90) &&
+          !(d.zi.opcode_map == ZYDIS_OPCODE_MAP_0F && d.zi.opcode == 0x1f))
+        r.reject = "vendor-specific hint NOP encoding";
+      break;
     default: string_registers(r, d, ctx); break;
   }
   return r;

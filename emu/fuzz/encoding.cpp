@@ -38,6 +38,10 @@ ZydisEncoderRequest make_request(FlatMode mode, ZydisMnemonic m,
   ZydisEncoderRequest r;
   std::memset(&r, 0, sizeof r);
   r.machine_mode = machine_mode(mode);
+  // Legacy and VEX encodings only: XOP (AMD TBM's BEXTR r, r/m, imm), EVEX
+  // and the rest belong to extensions softvt's CPU model does not have.
+  r.allowed_encodings =
+      ZydisEncodableEncoding(ZYDIS_ENCODABLE_ENCODING_LEGACY | ZYDIS_ENCODABLE_ENCODING_VEX);
   r.mnemonic = m;
   for (const auto& o : ops) r.operands[r.operand_count++] = o;
   return r;
