@@ -36,17 +36,27 @@ std::string check_register(const ZydisDecodedOperand& o, bool forward_branch, An
   return std::string(writes(o) ? "writes " : "reads ") + ZydisRegisterGetString(r);
 }
 
-std::string check_memory(const Decoded& d, const ZydisDecodedOperand& o, FlatMode mode) {
+bool in_data_area(int64_t lin, unsigned bytes) {
+  return lin >= int64_t(kData) && lin + int64_t(bytes) <= int64_t(kData + kDataSize);
+}
+
+std::string check_memory(const Decoded& d, const ZydisDecodedOperand& o, FlatMode mode, uint64_t addr) {
   if (o.mem.type != ZYDIS_MEMOP_TYPE_MEM) return "";  // LEA's address generation
   if (mode == FlatMode::Long64 &&
       (o.mem.segment == ZYDIS_REGISTER_FS || o.mem.segment == ZYDIS_REGISTER_GS))
     return "FS/GS-relative access (bases differ natively)";
   const ZydisRegister base = o.mem.base;
-  if (is_ip_register(base)) return "";
+  const unsigned bytes = o.size / 8;
+  if (is_ip_register(base)) {
+    const int64_t lin = int64_t(addr + d.zi.length) + o.mem.disp.value;
+    return in_data_area(lin, bytes) ? "" : "RIP-relative access outside the data area";
+  }
   const int n = gpr_number(base);
   if (n == kPtrGpr) {
-    if (o.mem.index == ZYDIS_REGISTER_NONE || d.zi.mnemonic == ZYDIS_MNEMONIC_XLAT) return "";
-    return "indexed memory operand";
+    if (d.zi.mnemonic == ZYDIS_MNEMONIC_XLAT) return "";  // [RBX + AL]: 256 bytes above the pointer
+    if (o.mem.index != ZYDIS_REGISTER_NONE) return "indexed memory operand";
+    return in_data_area(int64_t(kDataPtr) + o.mem.disp.value, bytes) ? ""
+                                                                     : "access outside the data area";
   }
   if (!hidden(o)) return "memory operand not based on the data pointer";
   if (n == kSpGpr) return "";                              // the stack
@@ -57,13 +67,13 @@ std::string check_memory(const Decoded& d, const ZydisDecodedOperand& o, FlatMod
 
 }  // namespace
 
-Analysis analyze(const Decoded& d, FlatMode mode, bool forward_branch) {
+Analysis analyze(const Decoded& d, FlatMode mode, uint64_t addr, bool forward_branch) {
   Analysis a;
   for (unsigned i = 0; i < d.zi.operand_count && a.reject.empty(); ++i) {
     const ZydisDecodedOperand& o = d.zo[i];
     switch (o.type) {
       case ZYDIS_OPERAND_TYPE_REGISTER: a.reject = check_register(o, forward_branch, a); break;
-      case ZYDIS_OPERAND_TYPE_MEMORY: a.reject = check_memory(d, o, mode); break;
+      case ZYDIS_OPERAND_TYPE_MEMORY: a.reject = check_memory(d, o, mode, addr); break;
       case ZYDIS_OPERAND_TYPE_POINTER: a.reject = "far pointer operand"; break;
       default: break;
     }

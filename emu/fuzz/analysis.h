@@ -6,9 +6,11 @@
 //     write to RSP is allowed because the generator restores them right
 //     after; an implicit RSP update must be a stack operation whose amount
 //     is known in advance (emu/fuzz/constraints.h computes ENTER/LEAVE);
-//   - memory operands: based on the data pointer (XLAT adds AL), on RIP
-//     (absolute data-area addresses), on RSP for the stack operations, on
-//     RSI/RDI for string operations (set up by fixups), or RBP for LEAVE.
+//   - memory operands: based on the data pointer (XLAT adds AL) or on RIP,
+//     with every accessed byte inside the data area (the access size is
+//     Zydis's, which may differ from the size the form was requested
+//     with); hidden ones on RSP for the stack operations, on RSI/RDI for
+//     string operations (set up by fixups), or on RBP for LEAVE.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,7 +26,8 @@ struct Analysis {
   bool implicit_stack = false;  // a hidden operand updates RSP
 };
 
-Analysis analyze(const Decoded& d, FlatMode mode, bool forward_branch);
+// `addr`: the instruction's linear address (for RIP-relative operands).
+Analysis analyze(const Decoded& d, FlatMode mode, uint64_t addr, bool forward_branch);
 
 // The RSP change of PUSH, POP, PUSHA(D), POPA(D), PUSHF(D/Q) and CALL;
 // false for anything else (ENTER and LEAVE are handled by their rules).

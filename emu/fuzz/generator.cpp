@@ -304,7 +304,7 @@ class Builder {
     Decoded d;
     if (!decode(mode_, bytes.data(), bytes.size(), d) || d.zi.mnemonic != e.row->mnemonic)
       return std::nullopt;
-    const Analysis a = analyze(d, mode_, e.branch);
+    const Analysis a = analyze(d, mode_, here, e.branch);
     if (!a.reject.empty()) return std::nullopt;
 
     RuleContext ctx{rng_, mode_, sp_};

@@ -25,6 +25,12 @@ class Prng {
     uint64_t sm = seed;
     for (uint64_t& w : s_) w = splitmix64(sm);
   }
+  // A generator in a given state (tests check the reference outputs).
+  static Prng from_state(uint64_t s0, uint64_t s1, uint64_t s2, uint64_t s3) {
+    Prng p(0);
+    p.s_[0] = s0, p.s_[1] = s1, p.s_[2] = s2, p.s_[3] = s3;
+    return p;
+  }
 
   uint64_t next() {
     const uint64_t result = rotl(s_[1] * 5, 7) * 9;
