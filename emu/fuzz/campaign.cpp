@@ -100,6 +100,13 @@ class Runner {
 
   void mismatch(const TestCase& tc, const GenConfig& g, const std::vector<Difference>& diffs) {
     ++sum_.mismatched;
+    const std::string repro = reproducer(cfg_, tc.seed, g.mode, g.avoid);
+    sum_.reproducers.push_back(repro);
+    if (sum_.mismatched > cfg_.max_reports) {
+      say("MISMATCH seed %s mode %s (%zu differences; details suppressed)\n  reproduce: %s\n",
+          hex(tc.seed).c_str(), flat_mode_name(g.mode), diffs.size(), repro.c_str());
+      return;
+    }
     std::map<uint32_t, std::vector<Difference>> at;
     const Bisection b = bisect(tc, [&](uint32_t cut) {
       const CaseImage img = link(tc, cut);
@@ -110,8 +117,6 @@ class Runner {
       at[cut] = std::move(d);
       return Probe::Bad;
     });
-    const std::string repro = reproducer(cfg_, tc.seed, g.mode, g.avoid);
-    sum_.reproducers.push_back(repro);
     std::string r = "MISMATCH " + cfg_.name_a + " vs " + cfg_.name_b + ": seed " + hex(tc.seed) +
                     " mode " + flat_mode_name(g.mode) + "\n";
     if (b.found) {

@@ -30,6 +30,8 @@ struct CampaignConfig {
   bool learn_avoid = true;              // avoid what an oracle failed on
   bool verbose = false;
   FILE* out = stdout;                   // reports and progress; nullptr: silent
+  uint64_t max_reports = 20;            // detailed (bisected) mismatch reports;
+                                        // later mismatches get one line
   uint64_t progress_every = 0;          // 0: no progress lines
 };
 
