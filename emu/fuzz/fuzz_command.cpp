@@ -130,6 +130,15 @@ int fuzz_command(int argc, char** argv) {
       return 3;
     }
   }
+  for (FlatMode m : cfg.modes) {
+    fuzz::GenConfig g;
+    g.mode = m;
+    g.native_oracle = native;
+    g.avoid = o.avoid;
+    if (fuzz::eligible_mnemonics(g).empty())
+      throw UsageError(std::string("no implemented instruction is left to generate in ") +
+                       flat_mode_name(m) + (o.avoid.empty() ? "" : " (see --avoid)"));
+  }
   if (native && !o.mode_given)
     std::printf("fuzz: the native oracle runs long64 only; fuzzing long64\n");
   const fuzz::CampaignSummary s =
