@@ -15,9 +15,12 @@ std::string hex(uint64_t v) {
   return b;
 }
 
-// Numbers in a backend's error text vary from case to case (addresses,
-// exit codes): reasons are grouped with them replaced by '#'.
-std::string normalize(const std::string& s) {
+// A backend's error text names the failing address and bytes, which vary
+// from case to case: reasons are grouped by the text before " at " with
+// numbers replaced by '#' (the instruction is named separately).
+std::string normalize(std::string s) {
+  const size_t at = s.find(" at ");
+  if (at != std::string::npos) s.resize(at);
   std::string out;
   for (size_t i = 0; i < s.size();) {
     if (std::isdigit(static_cast<unsigned char>(s[i]))) {
@@ -69,7 +72,7 @@ class Runner {
     GenConfig g;
     g.mode = mode;
     g.insns = cfg_.insns;
-    g.native_oracle = cfg_.native_oracle;
+    g.oracles = cfg_.oracles;
     g.avoid = avoid_;
     const TestCase tc = generate(seed, g);
     const CaseImage img = link(tc);
@@ -124,7 +127,10 @@ class Runner {
       r += "  first differing instruction" +
            (m ? std::string(" (") + ZydisMnemonicGetString(m->mnemonic) + ")" : std::string()) + ":\n";
       r += describe_step(tc, link(tc, b.end), b);
-      r += "  differences after it:\n" + describe_differences(at[b.end], cfg_.name_a, cfg_.name_b);
+      // The last step ends the body: its differences are the full case's.
+      const auto found = at.find(b.end);
+      r += "  differences after it:\n" +
+           describe_differences(found != at.end() ? found->second : diffs, cfg_.name_a, cfg_.name_b);
     } else {
       r += "  (not bisected: " + b.note + ")\n";
     }

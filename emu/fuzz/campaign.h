@@ -21,7 +21,7 @@ namespace softvt::fuzz {
 
 struct CampaignConfig {
   std::string name_a = "interp", name_b = "kvm";
-  bool native_oracle = false;           // one side is the native oracle
+  Oracles oracles;                      // which oracles take part
   uint64_t seed = 1;
   uint64_t count = 100;
   std::vector<FlatMode> modes = {FlatMode::Long64};

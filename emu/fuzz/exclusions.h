@@ -14,10 +14,20 @@
 
 namespace softvt::fuzz {
 
+// When an exclusion applies: always, or only when a given oracle takes
+// part (what it cannot compare or mis-executes).
+enum class Scope : uint8_t { Always, Native, Kvm };
+
 struct Exclusion {
   ZydisMnemonic mnemonic;
-  bool native_only;     // only excluded when the native oracle takes part
+  Scope scope;
   const char* reason;
+};
+
+// The oracles taking part in a campaign.
+struct Oracles {
+  bool native = false;
+  bool kvm = false;
 };
 
 std::span<const Exclusion> exclusion_list();
@@ -26,8 +36,8 @@ std::span<const Exclusion> exclusion_list();
 // following instructions (never backwards, never out of the body).
 bool is_forward_branch(ZydisMnemonic m);
 
-// Why `row` is never generated in `mode` when the native oracle does (or
-// does not) take part; empty when it is generated.
-std::string exclusion_reason(const InsnRow& row, FlatMode mode, bool native_oracle);
+// Why `row` is never generated in `mode` with these oracles; empty when it
+// is generated.
+std::string exclusion_reason(const InsnRow& row, FlatMode mode, Oracles oracles);
 
 }  // namespace softvt::fuzz

@@ -1,7 +1,7 @@
 // softvt fuzz: differential campaigns between two backends.
 //   softvt fuzz --a interp --b kvm|native [--seed S] [--count N]
 //               [--mode long64|prot32|real16|all] [--insns K]
-//               [--avoid MNEMONIC,...] [--verbose]
+//               [--avoid MNEMONIC,...] [--max-reports N] [--verbose]
 // Exit status: 0 no mismatch, 1 mismatches, 2 bad options, 3 a requested
 // backend is unavailable on this host.
 #include <Zydis/Zydis.h>
@@ -27,6 +27,7 @@ struct FuzzOptions {
   bool mode_given = false;
   unsigned insns = fuzz::kDefaultInsns;
   std::set<ZydisMnemonic> avoid;
+  uint64_t max_reports = 20;
   bool verbose = false;
 };
 
@@ -82,6 +83,8 @@ FuzzOptions parse(int argc, char** argv) {
       o.insns = unsigned(k);
     } else if (opt == "--avoid") {
       for (ZydisMnemonic m : parse_mnemonics(r.value(opt))) o.avoid.insert(m);
+    } else if (opt == "--max-reports") {
+      o.max_reports = parse_number(r.value(opt), "--max-reports");
     } else if (opt == "--verbose") {
       o.verbose = true;
     } else {
@@ -115,13 +118,15 @@ int fuzz_command(int argc, char** argv) {
   fuzz::CampaignConfig cfg;
   cfg.name_a = o.a;
   cfg.name_b = o.b;
-  cfg.native_oracle = native;
+  cfg.oracles.native = native;
+  cfg.oracles.kvm = ka == fuzz::BackendKind::Kvm || kb == fuzz::BackendKind::Kvm;
   cfg.seed = o.seed;
   cfg.count = o.count;
   cfg.modes = campaign_modes(o, native);
   cfg.insns = o.insns;
   cfg.avoid = o.avoid;
   cfg.verbose = o.verbose;
+  cfg.max_reports = o.max_reports;
   cfg.progress_every = o.count >= 1000 ? o.count / 10 : 0;
   for (const auto& [option, name, kind] : {std::tuple{"--a", o.a, ka}, std::tuple{"--b", o.b, kb}}) {
     const std::string why = fuzz::backend_unavailable_reason(kind);
@@ -133,7 +138,7 @@ int fuzz_command(int argc, char** argv) {
   for (FlatMode m : cfg.modes) {
     fuzz::GenConfig g;
     g.mode = m;
-    g.native_oracle = native;
+    g.oracles = cfg.oracles;
     g.avoid = o.avoid;
     if (fuzz::eligible_mnemonics(g).empty())
       throw UsageError(std::string("no implemented instruction is left to generate in ") +

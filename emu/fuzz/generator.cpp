@@ -28,7 +28,7 @@ std::vector<Eligible> eligible_rows(const GenConfig& cfg) {
   std::vector<Eligible> out;
   for (const InsnRow& row : all_rows()) {
     if (cfg.avoid.count(row.mnemonic)) continue;
-    if (!exclusion_reason(row, cfg.mode, cfg.native_oracle).empty()) continue;
+    if (!exclusion_reason(row, cfg.mode, cfg.oracles).empty()) continue;
     Eligible e{&row, {}, is_forward_branch(row.mnemonic)};
     for (const Form& f : forms_of(row.mnemonic, cfg.mode).forms) {
       // A forward skip is a branch with one relative immediate and no

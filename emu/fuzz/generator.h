@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "emu/fuzz/encoding.h"
+#include "emu/fuzz/exclusions.h"
 #include "emu/fuzz/flag_model.h"
 #include "emu/loader/flat.h"
 
@@ -31,7 +32,7 @@ constexpr unsigned kDefaultInsns = 24;
 struct GenConfig {
   FlatMode mode = FlatMode::Long64;
   unsigned insns = kDefaultInsns;   // random instructions (units) in the body
-  bool native_oracle = false;       // restrict to what CPL 3 host execution can compare
+  Oracles oracles;                  // restrict to what the oracles can compare
   std::set<ZydisMnemonic> avoid;    // never generate these (an oracle cannot run them)
 };
 

@@ -222,11 +222,12 @@ TEST_CASE("a campaign counts oracle errors by reason, attributes and then avoids
   CHECK(s.mismatched == 0);
   CHECK(s.agreed == 0);
   CHECK(s.learned_avoid.count(blamed));
-  const std::string first = std::string("kvm: KVM_EXIT_INTERNAL_ERROR suberror # at rip # (first at ") +
+  // Grouped by the text before " at " (addresses vary), numbers as '#'.
+  const std::string first = std::string("kvm: KVM_EXIT_INTERNAL_ERROR suberror # (first at ") +
                             ZydisMnemonicGetString(blamed) + ")";
   CHECK(s.error_reasons.count(first));
   for (const auto& [reason, n] : s.error_reasons)
-    CHECK(reason.find("kvm: KVM_EXIT_INTERNAL_ERROR suberror # at rip #") == 0);
+    CHECK(reason.find("kvm: KVM_EXIT_INTERNAL_ERROR suberror # (") == 0);
   CHECK(s.line().find("4 oracle errors") != std::string::npos);
 }
 

@@ -37,7 +37,7 @@ DecodeMode decode_mode(FlatMode m) {
 GenConfig config(FlatMode m, bool native = false, unsigned insns = kDefaultInsns) {
   GenConfig g;
   g.mode = m;
-  g.native_oracle = native;
+  g.oracles.native = native;
   g.insns = insns;
   return g;
 }
@@ -159,7 +159,7 @@ TEST_CASE("over 1000 seeds every implemented, non-excluded row appears in each m
 TEST_CASE("every table row is either generated or excluded with a reason") {
   for (const InsnRow& row : all_rows()) {
     for (FlatMode m : kModes) {
-      const std::string why = exclusion_reason(row, m, m == FlatMode::Long64);
+      const std::string why = exclusion_reason(row, m, Oracles{m == FlatMode::Long64, false});
       const std::vector<ZydisMnemonic> e = eligible_mnemonics(config(m, m == FlatMode::Long64));
       const bool eligible = std::find(e.begin(), e.end(), row.mnemonic) != e.end();
       INFO(ZydisMnemonicGetString(row.mnemonic) << " in " << flat_mode_name(m) << ": " << why);
@@ -169,19 +169,22 @@ TEST_CASE("every table row is either generated or excluded with a reason") {
   for (const Exclusion& x : exclusion_list()) CHECK(std::string(x.reason).size() > 10);
 }
 
-TEST_CASE("exclusions: HLT never, CPUID only without the native oracle, JMP as a forward skip") {
+TEST_CASE("exclusions: HLT never, CPUID only without the native oracle, LZCNT without KVM, JMP as a skip") {
   const InsnRow* hlt = find_row(ZYDIS_MNEMONIC_HLT);
   REQUIRE(hlt);
-  CHECK(!exclusion_reason(*hlt, FlatMode::Long64, false).empty());
+  CHECK(!exclusion_reason(*hlt, FlatMode::Long64, Oracles{}).empty());
   const InsnRow* jmp = find_row(ZYDIS_MNEMONIC_JMP);
   REQUIRE(jmp);
   CHECK(is_forward_branch(ZYDIS_MNEMONIC_JMP));
-  CHECK(exclusion_reason(*jmp, FlatMode::Long64, true).empty());
+  CHECK(exclusion_reason(*jmp, FlatMode::Long64, Oracles{true, true}).empty());
   InsnRow cpuid{ZYDIS_MNEMONIC_CPUID, nullptr, 0, 0, Feature::Base, 0};
-  CHECK(exclusion_reason(cpuid, FlatMode::Long64, false).empty());
-  CHECK(!exclusion_reason(cpuid, FlatMode::Long64, true).empty());
+  CHECK(exclusion_reason(cpuid, FlatMode::Long64, Oracles{false, true}).empty());
+  CHECK(!exclusion_reason(cpuid, FlatMode::Long64, Oracles{true, false}).empty());
+  InsnRow lzcnt{ZYDIS_MNEMONIC_LZCNT, nullptr, 0, 0, Feature::Lzcnt, 0};
+  CHECK(exclusion_reason(lzcnt, FlatMode::Long64, Oracles{true, false}).empty());
+  CHECK(!exclusion_reason(lzcnt, FlatMode::Long64, Oracles{false, true}).empty());
   InsnRow ret{ZYDIS_MNEMONIC_RET, nullptr, 0, 0, Feature::Base, 1};
-  CHECK(!exclusion_reason(ret, FlatMode::Long64, false).empty());
+  CHECK(!exclusion_reason(ret, FlatMode::Long64, Oracles{}).empty());
   GenConfig g = config(FlatMode::Long64);
   g.avoid.insert(ZYDIS_MNEMONIC_ADD);
   const std::vector<ZydisMnemonic> e = eligible_mnemonics(g);

@@ -35,6 +35,7 @@ void fuzz_mode(FlatMode mode, uint64_t seed) {
   cfg.seed = seed;
   cfg.count = cases_per_mode();
   cfg.modes = {mode};
+  cfg.oracles.kvm = true;
   cfg.out = stdout;
   const CampaignSummary s =
       run_campaign(cfg, make_backend(BackendKind::Interp), make_backend(BackendKind::Kvm));

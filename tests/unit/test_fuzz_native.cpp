@@ -21,7 +21,7 @@ CampaignSummary campaign(const char* a, const char* b, bool native, uint64_t see
   CampaignConfig cfg;
   cfg.name_a = a;
   cfg.name_b = b;
-  cfg.native_oracle = native;
+  cfg.oracles.native = native;
   cfg.seed = seed;
   cfg.count = count;
   cfg.modes = std::move(modes);
