@@ -34,6 +34,12 @@ constexpr const char* kTsx = "transactional execution: aborts are model-specific
 constexpr const char* kKvmBsr =
     "KVM's instruction emulator executes F3 0F BD/BC as BSR/BSF (no LZCNT/TZCNT)";
 constexpr const char* kKvmMovbe = "KVM's instruction emulator raises #UD for MOVBE";
+constexpr const char* kKvmBcd =
+    "KVM's instruction emulator sets AAM/AAD's SF/ZF/PF unlike the CPU (checked on the host "
+    "CPU in a 32-bit LDT code segment: flags of the resulting AL, as the SDM says)";
+constexpr const char* kKvmEnter =
+    "KVM's instruction emulator pushes ENTER's frame pointer with the stack-address size "
+    "instead of the operand size (SDM Vol. 2 ENTER), and fails on nesting levels above 0";
 
 const Exclusion kList[] = {
     {ZYDIS_MNEMONIC_HLT, Scope::Always, "ends the test case: only the epilogue executes it"},
@@ -130,6 +136,9 @@ const Exclusion kList[] = {
     {ZYDIS_MNEMONIC_LZCNT, Scope::Kvm, kKvmBsr},
     {ZYDIS_MNEMONIC_TZCNT, Scope::Kvm, kKvmBsr},
     {ZYDIS_MNEMONIC_MOVBE, Scope::Kvm, kKvmMovbe},
+    {ZYDIS_MNEMONIC_AAM, Scope::Kvm, kKvmBcd},
+    {ZYDIS_MNEMONIC_AAD, Scope::Kvm, kKvmBcd},
+    {ZYDIS_MNEMONIC_ENTER, Scope::Kvm, kKvmEnter},
 };
 
 bool applies(Scope s, Oracles o) {
