@@ -210,6 +210,10 @@ RuleResult apply_rules(ZydisEncoderRequest& req, const Decoded& d, RuleContext& 
       }
       break;
     case ZYDIS_MNEMONIC_CMPXCHG16B: align16(r, op[0]); break;
+    case ZYDIS_MNEMONIC_CMPXCHG:
+      if (ctx.oracles.kvm && ctx.mode == FlatMode::Long64 && is_reg(op[0]) && op_bytes(d) == 4)
+        r.reject = "KVM's emulator zero-extends a failed CMPXCHG's 32-bit register destination";
+      break;
     case ZYDIS_MNEMONIC_ENTER:
       if (req.operand_count == 2) enter(r, req, d, ctx);
       break;

@@ -19,6 +19,11 @@
 //   ENTER         frame size <= 64 and nesting level <= 3, RBP set into the
 //                 stack when the level copies frame pointers
 //   LEAVE         RBP set into the stack near RSP
+//   NOP           only the documented encodings 90 and 0F 1F /0 (the other
+//                 hint-NOP opcodes are vendor-specific)
+//   CMPXCHG       with the KVM oracle in long64: no 32-bit register
+//                 destination (KVM's instruction emulator zero-extends it
+//                 when the comparison fails; the CPU leaves it unchanged)
 //   string ops    RSI/RDI set into the data area, RCX <= 8 with a REP prefix
 #pragma once
 #include <Zydis/Zydis.h>
@@ -28,6 +33,7 @@
 #include <vector>
 
 #include "emu/fuzz/encoding.h"
+#include "emu/fuzz/exclusions.h"
 #include "emu/fuzz/prng.h"
 
 namespace softvt::fuzz {
@@ -42,7 +48,8 @@ struct Fixup {
 struct RuleContext {
   Prng& rng;
   FlatMode mode;
-  uint64_t sp;  // RSP register value before the instruction
+  uint64_t sp;      // RSP register value before the instruction
+  Oracles oracles;  // some forms are excluded only for one oracle
 };
 
 struct RuleResult {

@@ -307,7 +307,7 @@ class Builder {
     const Analysis a = analyze(d, mode_, here, e.branch);
     if (!a.reject.empty()) return std::nullopt;
 
-    RuleContext ctx{rng_, mode_, sp_};
+    RuleContext ctx{rng_, mode_, sp_, cfg_.oracles};
     RuleResult rules = apply_rules(req, d, ctx);
     if (!rules.reject.empty()) return std::nullopt;
     if (rules.changed_request) {

@@ -265,7 +265,7 @@ RuleRun run_rule(FlatMode m, ZydisMnemonic mn, std::initializer_list<ZydisEncode
   REQUIRE(encode(r.req, kLoad, b));
   Decoded d;
   REQUIRE(decode(m, b.data(), b.size(), d));
-  RuleContext ctx{rng, m, sp};
+  RuleContext ctx{rng, m, sp, Oracles{}};
   r.result = apply_rules(r.req, d, ctx);
   return r;
 }
