@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "decoder/decoder.h"
+#include "emu/cpu_model.h"
 #include "emu/fuzz/layout.h"
 
 namespace softvt::fuzz {
@@ -75,15 +77,20 @@ bool encode(const ZydisEncoderRequest& req, uint64_t addr, Bytes& out) {
 
 namespace {
 
+// softvt's own decoder configuration (which opcodes mean LZCNT/TZCNT or
+// BSR/BSF for the CPU model, CET and MPX prefixes ignored), so the
+// generator sees every instruction exactly as the interpreter will.
 struct Decoders {
-  ZydisDecoder d[3];
+  Decoder dec{default_cpu_model()};
   ZydisFormatter fmt;
-  Decoders() {
-    const FlatMode modes[3] = {FlatMode::Long64, FlatMode::Prot32, FlatMode::Real16};
-    for (int i = 0; i < 3; ++i) ZydisDecoderInit(&d[i], machine_mode(modes[i]), stack_width(modes[i]));
-    ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+  Decoders() { ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL); }
+  static DecodeMode of(FlatMode m) {
+    switch (m) {
+      case FlatMode::Long64: return DecodeMode::Long64;
+      case FlatMode::Prot32: return DecodeMode::Prot32;
+      default: return DecodeMode::Real16;
+    }
   }
-  const ZydisDecoder& of(FlatMode m) const { return d[int(m)]; }
 };
 
 const Decoders& decoders() {
@@ -94,7 +101,7 @@ const Decoders& decoders() {
 }  // namespace
 
 bool decode(FlatMode mode, const uint8_t* bytes, size_t len, Decoded& out) {
-  return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoders().of(mode), bytes, len, &out.zi, out.zo));
+  return ZYAN_SUCCESS(decoders().dec.decode_raw(bytes, len, Decoders::of(mode), out.zi, out.zo));
 }
 
 std::string disassemble(FlatMode mode, const uint8_t* bytes, size_t len, uint64_t addr) {

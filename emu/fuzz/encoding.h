@@ -1,6 +1,7 @@
-// Thin helpers over the Zydis 4 encoder and decoder for the generator:
-// operand builders, encoding at an address (RIP-relative operands are given
-// as absolute addresses), full decoding for analysis, and disassembly text.
+// Thin helpers over the Zydis 4 encoder and softvt's decoder for the
+// generator: operand builders, encoding at an address (RIP-relative
+// operands are given as absolute addresses), full decoding for analysis
+// (with softvt's decoder configuration), and disassembly text.
 #pragma once
 #include <Zydis/Zydis.h>
 
