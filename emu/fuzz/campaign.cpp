@@ -152,7 +152,9 @@ class Runner {
     std::string reason = name + ": " + normalize(run.detail);
     const BodyInsn* m = b.found ? main_of(tc, b) : nullptr;
     if (m) reason += std::string(" (first at ") + ZydisMnemonicGetString(m->mnemonic) + ")";
-    else if (!b.found) reason += " (" + b.note + ")";
+    else if (b.found)  // a step of setup fixups only
+      reason += std::string(" (first at a setup ") + ZydisMnemonicGetString(tc.body[b.first].mnemonic) + ")";
+    else reason += " (" + b.note + ")";
     if (sum_.error_reasons[reason]++ == 0 && cfg_.out) {
       std::string s = "oracle error: " + name + " could not run seed " + hex(tc.seed) + ": " +
                       run.detail + "\n";
