@@ -105,11 +105,6 @@ class Runner {
     ++sum_.mismatched;
     const std::string repro = reproducer(cfg_, tc.seed, g.mode, g.avoid);
     sum_.reproducers.push_back(repro);
-    if (sum_.mismatched > cfg_.max_reports) {
-      say("MISMATCH seed %s mode %s (%zu differences; details suppressed)\n  reproduce: %s\n",
-          hex(tc.seed).c_str(), flat_mode_name(g.mode), diffs.size(), repro.c_str());
-      return;
-    }
     std::map<uint32_t, std::vector<Difference>> at;
     const Bisection b = bisect(tc, [&](uint32_t cut) {
       const CaseImage img = link(tc, cut);
@@ -120,10 +115,17 @@ class Runner {
       at[cut] = std::move(d);
       return Probe::Bad;
     });
+    const BodyInsn* m = b.found ? main_of(tc, b) : nullptr;
+    ++sum_.mismatch_at[m ? ZydisMnemonicGetString(m->mnemonic) : b.found ? "a setup fixup" : "?"];
+    if (sum_.mismatched > cfg_.max_reports) {
+      say("MISMATCH seed %s mode %s at %s (details suppressed)\n  reproduce: %s\n",
+          hex(tc.seed).c_str(), flat_mode_name(g.mode),
+          m ? ZydisMnemonicGetString(m->mnemonic) : "?", repro.c_str());
+      return;
+    }
     std::string r = "MISMATCH " + cfg_.name_a + " vs " + cfg_.name_b + ": seed " + hex(tc.seed) +
                     " mode " + flat_mode_name(g.mode) + "\n";
     if (b.found) {
-      const BodyInsn* m = main_of(tc, b);
       r += "  first differing instruction" +
            (m ? std::string(" (") + ZydisMnemonicGetString(m->mnemonic) + ")" : std::string()) + ":\n";
       r += describe_step(tc, link(tc, b.end), b);
@@ -183,6 +185,7 @@ std::string CampaignSummary::line() const {
                   " agreed, " + std::to_string(mismatched) + " mismatched, " +
                   std::to_string(oracle_errors) + " oracle errors";
   if (faulted) s += ", " + std::to_string(faulted) + " faulted on both";
+  for (const auto& [insn, n] : mismatch_at) s += "; " + std::to_string(n) + "x mismatch first at " + insn;
   for (const auto& [reason, n] : error_reasons) s += "; " + std::to_string(n) + "x " + reason;
   return s;
 }

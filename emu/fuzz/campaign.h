@@ -30,14 +30,16 @@ struct CampaignConfig {
   bool learn_avoid = true;              // avoid what an oracle failed on
   bool verbose = false;
   FILE* out = stdout;                   // reports and progress; nullptr: silent
-  uint64_t max_reports = 20;            // detailed (bisected) mismatch reports;
-                                        // later mismatches get one line
+  uint64_t max_reports = 20;            // detailed mismatch reports; later
+                                        // mismatches get one line (all are
+                                        // bisected, for the summary)
   uint64_t progress_every = 0;          // 0: no progress lines
 };
 
 struct CampaignSummary {
   uint64_t cases = 0, agreed = 0, mismatched = 0, oracle_errors = 0, faulted = 0;
   std::map<std::string, uint64_t> error_reasons;  // reason -> cases
+  std::map<std::string, uint64_t> mismatch_at;    // first differing instruction -> cases
   std::vector<std::string> reproducers;           // one per mismatch
   std::set<ZydisMnemonic> learned_avoid;
   std::string line() const;                       // the one-line summary

@@ -194,6 +194,10 @@ TEST_CASE("a campaign reports mismatches with the first differing instruction an
   std::snprintf(addr, sizeof addr, "0x%x", unsigned(kLoad + culprit.offset));
   CHECK(text.find(addr) != std::string::npos);
   CHECK(s.line().find("6 cases, 0 agreed, 6 mismatched, 0 oracle errors") != std::string::npos);
+  uint64_t attributed = 0;
+  for (const auto& [insn, n] : s.mismatch_at) attributed += n;
+  CHECK(attributed == 6);
+  CHECK(s.line().find("x mismatch first at ") != std::string::npos);
 }
 
 TEST_CASE("a campaign counts oracle errors by reason, attributes and then avoids the instruction") {
