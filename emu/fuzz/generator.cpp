@@ -175,7 +175,11 @@ class Builder {
                        {mem_operand(pointer_base(mode_), d, 4),
                         imm_operand(sign_extend(edge_value(rng_, 4), 4))}));
     // Random arithmetic flags, DF = 0 (SDM Vol. 1 3.4.3), through the stack.
-    const uint64_t flags = (rng_.next() & fl::ARITH) | fl::FIXED1;
+    // With the native oracle IF = 1, as it always is at CPL 3 (POPF there
+    // leaves IF alone), so PUSHF pushes the same image on both sides; the
+    // interpreter has no interrupt source. KVM keeps IF = 0: its machine
+    // may have interrupt sources, and the flat runner has no IDT.
+    const uint64_t flags = (rng_.next() & fl::ARITH) | fl::FIXED1 | (cfg_.oracles.native ? fl::IF : 0);
     put(make_request(mode_, ZYDIS_MNEMONIC_PUSH, {imm_operand(int64_t(flags))}));
     put(make_request(mode_, mode_ == FlatMode::Long64   ? ZYDIS_MNEMONIC_POPFQ
                             : mode_ == FlatMode::Prot32 ? ZYDIS_MNEMONIC_POPFD
