@@ -189,7 +189,8 @@ std::string exclusion_reason(const InsnRow& row, FlatMode mode, Oracles oracles)
   const FormSet& set = forms_of(row.mnemonic, mode);
   if (set.forms.empty())
     return std::string("no form with general-purpose register, memory and immediate operands "
-                       "encodes in ") + flat_mode_name(mode);
+                       "encodes in ") + flat_mode_name(mode) +
+           " and decodes back to it with softvt's decoder (e.g. ENDBR is a NOP without CET)";
   if (set.privileged) return kPrivileged;
   if (const char* r = category_reason(set.category)) return r;
   return "";
