@@ -27,9 +27,11 @@ struct Difference {
 
 std::vector<Difference> compare_runs(const CaseImage& img, const BackendRun& a, const BackendRun& b);
 
-// Result of bisecting: the body instructions [first, end) are the step
-// after which the property first holds (the runs differ, or a backend
-// fails), the property being false for the body cut at `first`.
+// Result of bisecting over the cut points: the body instructions
+// [first, end) are a step such that the property (the runs differ, or a
+// backend fails) is false for the body cut at `first` and true for the body
+// cut at `end`. Binary search finds the first such step when, as usual, a
+// divergence persists once it appears; otherwise it finds one of them.
 struct Bisection {
   bool found = false;
   uint32_t first = 0, end = 0;
