@@ -1,11 +1,155 @@
 // softvt fuzz: differential campaigns between two backends.
+//   softvt fuzz --a interp --b kvm|native [--seed S] [--count N]
+//               [--mode long64|prot32|real16|all] [--insns K]
+//               [--avoid MNEMONIC,...] [--max-reports N] [--verbose]
+// Exit status: 0 no mismatch, 1 mismatches, 2 bad options, 3 a requested
+// backend is unavailable on this host.
+#include <Zydis/Zydis.h>
+
+#include <cctype>
 #include <cstdio>
+#include <set>
+#include <strings.h>
 
 #include "emu/cli/commands.h"
 #include "emu/cli/options.h"
+#include "emu/fuzz/backends.h"
+#include "emu/fuzz/campaign.h"
 
 namespace softvt {
+namespace {
 
-int fuzz_command(int, char**) { throw UsageError("fuzzing is not implemented yet"); }
+struct FuzzOptions {
+  std::string a = "interp", b;
+  uint64_t seed = 1;
+  uint64_t count = 100;
+  std::string mode = "all";
+  bool mode_given = false;
+  unsigned insns = fuzz::kDefaultInsns;
+  std::set<ZydisMnemonic> avoid;
+  uint64_t max_reports = 20;
+  bool verbose = false;
+};
+
+ZydisMnemonic parse_mnemonic(const std::string& name) {
+  for (int m = 1; m <= ZYDIS_MNEMONIC_MAX_VALUE; ++m) {
+    const char* s = ZydisMnemonicGetString(ZydisMnemonic(m));
+    if (s && strcasecmp(s, name.c_str()) == 0) return ZydisMnemonic(m);
+  }
+  throw UsageError("--avoid: unknown instruction mnemonic '" + name + "'");
+}
+
+std::set<ZydisMnemonic> parse_mnemonics(const std::string& list) {
+  std::set<ZydisMnemonic> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = list.find(',', start);
+    const std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty()) throw UsageError("--avoid: empty mnemonic in '" + list + "'");
+    out.insert(parse_mnemonic(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+void check_backend(const std::string& option, const std::string& name) {
+  fuzz::BackendKind k;
+  if (!fuzz::parse_backend(name, k))
+    throw UsageError(option + ": unknown backend '" + name + "' (expected interp, kvm or native)");
+}
+
+FuzzOptions parse(int argc, char** argv) {
+  FuzzOptions o;
+  ArgReader r(argc, argv, 2);
+  while (!r.done()) {
+    const std::string opt = r.next();
+    if (opt == "--a") o.a = r.value(opt), check_backend(opt, o.a);
+    else if (opt == "--b") o.b = r.value(opt), check_backend(opt, o.b);
+    else if (opt == "--seed") o.seed = parse_number(r.value(opt), "--seed");
+    else if (opt == "--count") {
+      o.count = parse_number(r.value(opt), "--count");
+      if (o.count == 0) throw UsageError("--count: must be at least 1");
+    } else if (opt == "--mode") {
+      o.mode = r.value(opt);
+      o.mode_given = true;
+      FlatMode m;
+      if (o.mode != "all" && !parse_flat_mode(o.mode, m))
+        throw UsageError("--mode: unknown mode '" + o.mode + "' (expected long64, prot32, real16 or all)");
+    } else if (opt == "--insns") {
+      const uint64_t k = parse_number(r.value(opt), "--insns");
+      if (k == 0 || k > fuzz::kMaxInsns)
+        throw UsageError("--insns: must be between 1 and " + std::to_string(fuzz::kMaxInsns));
+      o.insns = unsigned(k);
+    } else if (opt == "--avoid") {
+      for (ZydisMnemonic m : parse_mnemonics(r.value(opt))) o.avoid.insert(m);
+    } else if (opt == "--max-reports") {
+      o.max_reports = parse_number(r.value(opt), "--max-reports");
+    } else if (opt == "--verbose") {
+      o.verbose = true;
+    } else {
+      throw UsageError("unknown option '" + opt + "'");
+    }
+  }
+  if (o.b.empty()) throw UsageError("missing --b BACKEND (the backend to compare with: kvm or native)");
+  return o;
+}
+
+std::vector<FlatMode> campaign_modes(const FuzzOptions& o, bool native) {
+  if (o.mode != "all") {
+    FlatMode m;
+    parse_flat_mode(o.mode, m);
+    if (native && m != FlatMode::Long64)
+      throw UsageError("--mode " + o.mode + ": the native oracle runs long64 code only");
+    return {m};
+  }
+  if (native) return {FlatMode::Long64};
+  return {FlatMode::Long64, FlatMode::Prot32, FlatMode::Real16};
+}
+
+}  // namespace
+
+int fuzz_command(int argc, char** argv) {
+  const FuzzOptions o = parse(argc, argv);
+  fuzz::BackendKind ka, kb;
+  fuzz::parse_backend(o.a, ka);
+  fuzz::parse_backend(o.b, kb);
+  const bool native = ka == fuzz::BackendKind::Native || kb == fuzz::BackendKind::Native;
+  fuzz::CampaignConfig cfg;
+  cfg.name_a = o.a;
+  cfg.name_b = o.b;
+  cfg.oracles.native = native;
+  cfg.oracles.kvm = ka == fuzz::BackendKind::Kvm || kb == fuzz::BackendKind::Kvm;
+  cfg.seed = o.seed;
+  cfg.count = o.count;
+  cfg.modes = campaign_modes(o, native);
+  cfg.insns = o.insns;
+  cfg.avoid = o.avoid;
+  cfg.verbose = o.verbose;
+  cfg.max_reports = o.max_reports;
+  cfg.progress_every = o.count >= 1000 ? o.count / 10 : 0;
+  for (const auto& [option, name, kind] : {std::tuple{"--a", o.a, ka}, std::tuple{"--b", o.b, kb}}) {
+    const std::string why = fuzz::backend_unavailable_reason(kind);
+    if (!why.empty()) {
+      std::fprintf(stderr, "softvt fuzz: %s %s: unavailable: %s\n", option, name.c_str(), why.c_str());
+      return 3;
+    }
+  }
+  for (FlatMode m : cfg.modes) {
+    fuzz::GenConfig g;
+    g.mode = m;
+    g.oracles = cfg.oracles;
+    g.avoid = o.avoid;
+    if (fuzz::eligible_mnemonics(g).empty())
+      throw UsageError(std::string("no implemented instruction is left to generate in ") +
+                       flat_mode_name(m) + (o.avoid.empty() ? "" : " (see --avoid)"));
+  }
+  if (native && !o.mode_given)
+    std::printf("fuzz: the native oracle runs long64 only; fuzzing long64\n");
+  const fuzz::CampaignSummary s =
+      fuzz::run_campaign(cfg, fuzz::make_backend(ka), fuzz::make_backend(kb));
+  std::printf("%s\n", s.line().c_str());
+  return s.mismatched ? 1 : 0;
+}
 
 }  // namespace softvt

@@ -1,0 +1,134 @@
+#include "emu/fuzz/backends.h"
+
+#include <cstring>
+
+#include "emu/accel/accel.h"
+#include "emu/fuzz/layout.h"
+
+namespace softvt::fuzz {
+
+bool parse_backend(const std::string& s, BackendKind& out) {
+  if (s == "interp") out = BackendKind::Interp;
+  else if (s == "kvm") out = BackendKind::Kvm;
+  else if (s == "native") out = BackendKind::Native;
+  else return false;
+  return true;
+}
+
+const char* backend_name(BackendKind k) {
+  switch (k) {
+    case BackendKind::Interp: return "interp";
+    case BackendKind::Kvm: return "kvm";
+    default: return "native";
+  }
+}
+
+const char* end_name(BackendRun::End e) {
+  switch (e) {
+    case BackendRun::End::Hlt: return "hlt";
+    case BackendRun::End::Fault: return "fault";
+    case BackendRun::End::Limit: return "limit";
+    default: return "error";
+  }
+}
+
+namespace {
+
+// Far more than any case needs (REP counts are at most 8): a runaway is a
+// verdict ("limit"), not a hang.
+constexpr uint64_t kMaxGuestInsns = 1'000'000;
+
+Bytes copy_ram(const Memory& mem, uint64_t addr, uint64_t len) {
+  return Bytes(mem.ram() + addr, mem.ram() + addr + len);
+}
+
+using RunFn = RunOutcome (*)(Memory&, const CpuState&, const CpuModel&, const RunOptions&);
+
+BackendRun run_flat(RunFn fn, const CaseImage& img) {
+  Memory mem(kRamBytes);
+  const CpuState init = setup_flat(mem, img.code, kLoad, img.mode);
+  RunOptions opt;
+  opt.max_insns = kMaxGuestInsns;
+  const RunOutcome o = fn(mem, init, default_cpu_model(), opt);
+  BackendRun r;
+  r.detail = o.detail;
+  switch (o.stop) {
+    case StopReason::Hlt: r.end = BackendRun::End::Hlt; break;
+    case StopReason::Shutdown: r.end = BackendRun::End::Fault; break;
+    case StopReason::Limit: r.end = BackendRun::End::Limit; break;
+    default:
+      r.end = BackendRun::End::Error;
+      if (r.detail.empty()) r.detail = stop_reason_name(o.stop);
+      return r;
+  }
+  std::memcpy(r.gpr, o.state.gpr, sizeof r.gpr);
+  r.rip = o.state.rip;
+  r.rflags = o.state.rflags;
+  r.stack = copy_ram(mem, kStackBase, kStackSize);
+  r.data = copy_ram(mem, kData, kDataSize);
+  r.result = copy_ram(mem, kResult, kResultSize);
+  return r;
+}
+
+std::vector<NativeRegion> native_regions() {
+  return {{kStackBase, kStackSize}, {kDataPage, kRegionPage}, {kResultPage, kRegionPage}};
+}
+
+Bytes prefix(const std::vector<uint8_t>& v, uint64_t len) {
+  return v.size() >= len ? Bytes(v.begin(), v.begin() + ptrdiff_t(len)) : Bytes();
+}
+
+BackendRun run_on_host(const CaseImage& img) {
+  BackendRun r;
+  if (img.mode != FlatMode::Long64) {
+    r.detail = "the native oracle runs long64 code only";
+    return r;
+  }
+  const NativeOutcome o = run_native(img.code, kLoad, native_regions());
+  r.detail = o.detail;
+  if (!o.ran) {
+    if (r.detail.empty()) r.detail = "the native oracle could not run the case";
+    return r;
+  }
+  if (o.regions.size() != 3 || o.regions[0].size() < kStackSize) {
+    r.detail = "the native oracle returned no region contents";
+    return r;
+  }
+  r.end = o.ended_by_hlt ? BackendRun::End::Hlt : BackendRun::End::Fault;
+  std::memcpy(r.gpr, o.state.gpr, sizeof r.gpr);
+  r.rip = o.state.rip;
+  r.rflags = o.state.rflags;
+  r.stack = prefix(o.regions[0], kStackSize);
+  r.data = prefix(o.regions[1], kDataSize);
+  r.result = prefix(o.regions[2], kResultSize);
+  return r;
+}
+
+}  // namespace
+
+Backend make_backend(BackendKind k) {
+  switch (k) {
+    case BackendKind::Interp: return [](const CaseImage& img) { return run_flat(run_interp, img); };
+    case BackendKind::Kvm: return [](const CaseImage& img) { return run_flat(run_kvm, img); };
+    default: return run_on_host;
+  }
+}
+
+std::string backend_unavailable_reason(BackendKind k) {
+  switch (k) {
+    case BackendKind::Interp: return "";
+    case BackendKind::Kvm: return kvm_unavailable_reason();
+    default: {
+      // A one-instruction probe: HLT, which ends every native run.
+      const NativeOutcome o = run_native({0xf4}, kLoad, {});
+      if (o.ran && o.ended_by_hlt) return "";
+      return o.detail.empty() ? "the native oracle cannot run code on this host" : o.detail;
+    }
+  }
+}
+
+bool backend_supports(BackendKind k, FlatMode m) {
+  return k != BackendKind::Native || m == FlatMode::Long64;
+}
+
+}  // namespace softvt::fuzz

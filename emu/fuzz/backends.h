@@ -1,0 +1,46 @@
+// Running a test case on one backend and collecting what the comparison
+// looks at: how the run ended, the GPRs, RIP, RFLAGS and the final contents
+// of the stack, data and result areas (emu/fuzz/layout.h).
+//   interp  the reference interpreter (emu/accel/interp.cpp)
+//   kvm     host /dev/kvm through the flat runner's machine (emu/accel/kvm.cpp)
+//   native  the host CPU at CPL 3 in a child process (emu/accel/native.cpp),
+//           long64 only
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "emu/fuzz/generator.h"
+
+namespace softvt::fuzz {
+
+enum class BackendKind : uint8_t { Interp, Kvm, Native };
+
+bool parse_backend(const std::string& s, BackendKind& out);
+const char* backend_name(BackendKind k);
+
+struct BackendRun {
+  enum class End : uint8_t {
+    Hlt,    // reached the epilogue's HLT
+    Fault,  // stopped by an exception (shutdown, or a signal natively)
+    Limit,  // instruction limit
+    Error,  // the backend itself could not run the case (not a verdict)
+  };
+  End end = End::Error;
+  std::string detail;
+  uint64_t gpr[16] = {};
+  uint64_t rip = 0;
+  uint64_t rflags = 0;
+  Bytes stack, data, result;
+};
+const char* end_name(BackendRun::End e);
+
+using Backend = std::function<BackendRun(const CaseImage&)>;
+
+Backend make_backend(BackendKind k);
+// Empty when the backend can run cases on this host; otherwise why not.
+std::string backend_unavailable_reason(BackendKind k);
+// Modes the backend can run.
+bool backend_supports(BackendKind k, FlatMode m);
+
+}  // namespace softvt::fuzz
