@@ -18,7 +18,9 @@ void usage(FILE* f) {
       "      [--debugcon stdio|stderr|FILE]\n"
       "                       run a flat binary (see README for the contract)\n"
       "  demo                 run the built-in demonstration guest\n"
-      "  fuzz --a ACCEL --b ACCEL [--seed S] [--count N] [--mode M]\n"
+      "  fuzz --a interp --b kvm|native [--seed S] [--count N]\n"
+      "       [--mode long64|prot32|real16|all] [--insns K] [--avoid MNEMONIC,...]\n"
+      "       [--max-reports N] [--verbose]\n"
       "                       differential fuzzing between two backends\n"
       "  help                 this text\n",
       f);
