@@ -13,16 +13,6 @@ namespace softvt {
 namespace {
 
 template <unsigned N>
-constexpr unsigned kBits = N * 8;
-
-inline uint64_t flag_if(bool cond, uint64_t bit) { return cond ? bit : 0; }
-
-// Replaces the flags in `touched` with `value` (other flags keep theirs).
-inline void update_flags(Cpu& cpu, uint64_t touched, uint64_t value) {
-  cpu.s.rflags = (cpu.s.rflags & ~touched) | (value & touched);
-}
-
-template <unsigned N>
 uint64_t sf_of(uint64_t r) {
   return flag_if(r & sign_bit<N>(), fl::SF);
 }
@@ -249,16 +239,6 @@ void pext(Cpu& cpu, const Insn& in) {
   }
   write_operand<N>(cpu, in, 0, r);
 }
-
-// VEX-encoded forms exist with 32- and 64-bit operands only.
-#define SOFTVT_SIZED_DQ(h)                           \
-  [](const ::softvt::Insn& i) -> ::softvt::Handler { \
-    switch (i.opsize) {                              \
-      case 4: return h<4>;                           \
-      case 8: return h<8>;                           \
-      default: return nullptr;                       \
-    }                                                \
-  }
 
 // BTS/BTR/BTC accept LOCK with a memory destination only (SDM Vol. 2 LOCK).
 #define SOFTVT_LOCKABLE_WDQ(h)                                   \

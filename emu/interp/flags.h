@@ -10,6 +10,16 @@
 
 namespace softvt {
 
+template <unsigned N>
+constexpr unsigned kBits = N * 8;
+
+inline uint64_t flag_if(bool cond, uint64_t bit) { return cond ? bit : 0; }
+
+// Replaces the flags in `touched` with `value` (other flags keep theirs).
+inline void update_flags(Cpu& cpu, uint64_t touched, uint64_t value) {
+  cpu.s.rflags = (cpu.s.rflags & ~touched) | (value & touched);
+}
+
 inline uint64_t parity_flag(uint64_t result) {
   return (__builtin_popcount(unsigned(result & 0xff)) & 1) ? 0 : fl::PF;
 }

@@ -16,16 +16,6 @@ namespace {
 using u128 = unsigned __int128;
 using i128 = __int128;
 
-template <unsigned N>
-constexpr unsigned kBits = N * 8;
-
-inline uint64_t flag_if(bool cond, uint64_t bit) { return cond ? bit : 0; }
-
-// Replaces the flags in `touched` with `value` (other flags keep theirs).
-inline void update_flags(Cpu& cpu, uint64_t touched, uint64_t value) {
-  cpu.s.rflags = (cpu.s.rflags & ~touched) | (value & touched);
-}
-
 // ---- the implicit accumulator pair ---------------------------------------
 
 // The double-width value AX (8-bit forms) or DX:AX, EDX:EAX, RDX:RAX.
@@ -285,16 +275,6 @@ void aad(Cpu& cpu, const Insn& in) {
   set_arith_flags(cpu, add_flags<1>(al, addend, r, 0));
 }
 
-// VEX-encoded and ADX forms exist with 32- and 64-bit operands only.
-#define SOFTVT_SIZED_DQ(h)                           \
-  [](const ::softvt::Insn& i) -> ::softvt::Handler { \
-    switch (i.opsize) {                              \
-      case 4: return h<4>;                           \
-      case 8: return h<8>;                           \
-      default: return nullptr;                       \
-    }                                                \
-  }
-
 constexpr uint32_t kMulDef = fl::CF | fl::OF;
 constexpr uint32_t kMulUndef = fl::SF | fl::ZF | fl::AF | fl::PF;
 constexpr uint32_t kSzp = fl::SF | fl::ZF | fl::PF;
@@ -304,6 +284,7 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_IMUL, select_imul, kMulDef, kMulUndef, Feature::Base, 0},
     {ZYDIS_MNEMONIC_DIV, SOFTVT_SIZED(div), 0, fl::ARITH, Feature::Base, 0},
     {ZYDIS_MNEMONIC_IDIV, SOFTVT_SIZED(idiv), 0, fl::ARITH, Feature::Base, 0},
+    // VEX-encoded and ADX forms exist with 32- and 64-bit operands only.
     {ZYDIS_MNEMONIC_MULX, SOFTVT_SIZED_DQ(mulx), 0, 0, Feature::Bmi2, 0},
     {ZYDIS_MNEMONIC_ADCX, SOFTVT_SIZED_DQ(adcx), fl::CF, 0, Feature::Adx, 0},
     {ZYDIS_MNEMONIC_ADOX, SOFTVT_SIZED_DQ(adox), fl::OF, 0, Feature::Adx, 0},

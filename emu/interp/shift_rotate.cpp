@@ -24,9 +24,6 @@
 namespace softvt {
 namespace {
 
-template <unsigned N>
-constexpr unsigned kBits = N * 8;
-
 // SDM: "The count is masked to 5 bits (or 6 bits if in 64-bit mode and
 // REX.W is used)" - i.e. 6 bits exactly for 64-bit operands.
 template <unsigned N>
@@ -40,13 +37,6 @@ unsigned masked_count(Cpu& cpu, const Insn& in, unsigned op) {
 template <unsigned N>
 uint64_t msb(uint64_t v) {
   return (v >> (kBits<N> - 1)) & 1;
-}
-
-inline uint64_t flag_if(bool cond, uint64_t bit) { return cond ? bit : 0; }
-
-// Replaces the flags in `touched` with `value` (other flags keep theirs).
-inline void update_flags(Cpu& cpu, uint64_t touched, uint64_t value) {
-  cpu.s.rflags = (cpu.s.rflags & ~touched) | (value & touched);
 }
 
 struct Shifted {
@@ -297,16 +287,6 @@ void rorx(Cpu& cpu, const Insn& in) {
   const unsigned c = unsigned(in.imm) & kCountMask<N>;
   write_operand<N>(cpu, in, 0, rotr<N>(a, c));
 }
-
-// VEX-encoded forms exist with 32- and 64-bit operands only.
-#define SOFTVT_SIZED_DQ(h)                           \
-  [](const ::softvt::Insn& i) -> ::softvt::Handler { \
-    switch (i.opsize) {                              \
-      case 4: return h<4>;                           \
-      case 8: return h<8>;                           \
-      default: return nullptr;                       \
-    }                                                \
-  }
 
 constexpr uint32_t kShiftDef = fl::CF | fl::OF | fl::SF | fl::ZF | fl::PF;
 constexpr uint32_t kShiftUndef = fl::OF | fl::AF | fl::CF;  // CF: SHL/SHR 8/16-bit, count > width

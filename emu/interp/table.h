@@ -67,6 +67,15 @@ uint16_t row_index(const InsnRow* r);
       default: return nullptr;                          \
     }                                                   \
   }
+// SOFTVT_SIZED_DQ(h): 32- and 64-bit forms only (the VEX-encoded BMI forms).
+#define SOFTVT_SIZED_DQ(h)                              \
+  [](const ::softvt::Insn& i) -> ::softvt::Handler {    \
+    switch (i.opsize) {                                 \
+      case 4: return h<4>;                              \
+      case 8: return h<8>;                              \
+      default: return nullptr;                          \
+    }                                                   \
+  }
 #define SOFTVT_FIXED(h) \
   [](const ::softvt::Insn&) -> ::softvt::Handler { return h; }
 
