@@ -59,6 +59,8 @@ RunConfig parse(int argc, char** argv) {
     else throw UsageError("unknown option '" + o + "'");
   }
   if (c.flat.empty()) throw UsageError("missing --flat FILE (the image to run)");
+  if (!c.trace.empty() && c.accel != "interp")
+    throw UsageError("--trace needs --accel interp (KVM does not report each instruction)");
   return c;
 }
 

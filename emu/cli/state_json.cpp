@@ -38,7 +38,9 @@ std::string state_json(const RunOutcome& out, const Memory& mem, std::optional<M
   };
   field("exit", stop_reason_name(out.stop));
   if (!out.detail.empty()) field(out.stop == StopReason::Error ? "error" : "detail", json_escape(out.detail));
-  field("insns", hex(s.insn_count));
+  // A free-running KVM guest is not counted: the key is left out rather
+  // than reported as a number that is not one.
+  if (out.insn_count_known) field("insns", hex(s.insn_count));
   for (int i = 0; i < 16; ++i) field(kGprNames[i], hex(s.gpr[i]));
   field("rip", hex(s.rip));
   field("rflags", hex(s.rflags));

@@ -1,10 +1,73 @@
-// The flat-runner contract (README): initial state, exits, JSON, bad input.
+// The flat-runner contract (README "The flat-binary runner"): the initial
+// state of each mode, how a run ends, the JSON dump, and bad input (exit 2
+// with a message naming the input).
 #include <catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "emu/accel/accel.h"
 #include "emu/loader/flat.h"
 
 using namespace softvt;
+
+namespace {
+
+struct CliResult {
+  int status;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// Runs build/softvt (env SOFTVT) with `args`, capturing stdout and stderr.
+CliResult softvt_cli(const std::string& args) {
+  const char* exe = std::getenv("SOFTVT");
+  REQUIRE(exe);
+  const std::string out = "/tmp/softvt_flat_out_" + std::to_string(getpid());
+  const std::string err = out + ".err";
+  const std::string cmd = std::string(exe) + " " + args + " >" + out + " 2>" + err;
+  const int raw = std::system(cmd.c_str());
+  CliResult r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return r;
+}
+
+std::string write_image(const std::vector<uint8_t>& bytes, const char* name) {
+  const std::string path = "/tmp/softvt_flat_" + std::to_string(getpid()) + "_" + name;
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  return path;
+}
+
+std::string json_value(const std::string& json, const std::string& key) {
+  const std::string k = "\"" + key + "\": \"";
+  const size_t p = json.find(k);
+  if (p == std::string::npos) return "<absent>";
+  const size_t b = p + k.size();
+  return json.substr(b, json.find('"', b) - b);
+}
+
+RunOutcome run_image(const std::vector<uint8_t>& img, FlatMode mode, uint64_t max = ~uint64_t(0)) {
+  Memory mem(64 << 20);
+  CpuState s = setup_flat(mem, img, FLAT_DEFAULT_LOAD, mode);
+  RunOptions o;
+  o.max_insns = max;
+  return run_interp(mem, s, default_cpu_model(), o);
+}
+
+}  // namespace
 
 TEST_CASE("long64 initial state follows the contract") {
   Memory mem(64 << 20);
@@ -12,12 +75,128 @@ TEST_CASE("long64 initial state follows the contract") {
   CpuState s = setup_flat(mem, img, 0x10000, FlatMode::Long64);
   CHECK(s.rip == 0x10000);
   CHECK(s.gpr[RSP] == 0x10000);
+  CHECK(s.rflags == 0x2);
   CHECK(s.cr0 == 0x80010033);
   CHECK(s.cr4 == 0x620);
   CHECK(s.efer == 0xd01);
   CHECK(s.cr3 == 0x1000);
+  CHECK(s.seg[CS].sel == 0x08);
+  CHECK(s.seg[SS].sel == 0x10);
+  CHECK(s.gdtr.base == 0x500);
+  CHECK(s.gdtr.limit == 31);
+  CHECK(s.idtr.limit == 0);
+  uint64_t gdt[4], pml4, pdpt0, pd_last;
+  std::memcpy(gdt, mem.ram() + 0x500, sizeof gdt);
+  CHECK(gdt[1] == 0x00af9b000000ffffull);
+  CHECK(gdt[2] == 0x00cf93000000ffffull);
+  CHECK(gdt[3] == 0x00cf9b000000ffffull);
+  std::memcpy(&pml4, mem.ram() + 0x1000, 8);
+  std::memcpy(&pdpt0, mem.ram() + 0x2000 + 3 * 8, 8);
+  std::memcpy(&pd_last, mem.ram() + 0x6ff8, 8);
+  CHECK(pml4 == (0x2000 | 0x7));
+  CHECK(pdpt0 == (0x6000 | 0x7));
+  CHECK(pd_last == ((uint64_t(2047) << 21) | 0x87));
   RunOutcome o = run_interp(mem, s, default_cpu_model(), RunOptions{});
   CHECK(o.stop == StopReason::Hlt);
-  CHECK(o.state.rip == 0x10001);
+  CHECK(o.state.rip == 0x10001);  // after the HLT, as hardware leaves it
   CHECK(o.state.insn_count == 1);
+}
+
+TEST_CASE("prot32 and real16 initial states follow the contract") {
+  Memory mem(64 << 20);
+  std::vector<uint8_t> img = {0xf4};
+  CpuState p = setup_flat(mem, img, 0x20000, FlatMode::Prot32);
+  CHECK(p.rip == 0x20000);
+  CHECK(p.seg[CS].sel == 0x18);
+  CHECK(p.seg[DS].sel == 0x10);
+  CHECK(p.cr0 == 0x33);
+  CHECK(p.cr4 == 0x600);
+  CHECK(p.efer == 0);
+  CHECK(p.gpr[RSP] == 0x20000);
+  CpuState r = setup_flat(mem, img, 0x20000, FlatMode::Real16);
+  CHECK(r.rip == 0);
+  for (int sg : {ES, CS, SS, DS, FS, GS}) {
+    CHECK(r.seg[sg].sel == 0x2000);
+    CHECK(r.seg[sg].base == 0x20000);
+  }
+  CHECK(r.gpr[RSP] == 0xfff0);
+  CHECK(r.cr0 == 0x60000010);
+}
+
+TEST_CASE("a run ends by HLT, shutdown or the instruction limit") {
+  // jmp $ : never ends by itself.
+  RunOutcome lim = run_image({0xeb, 0xfe}, FlatMode::Long64, 1000);
+  CHECK(lim.stop == StopReason::Limit);
+  CHECK(lim.state.insn_count == 1000);
+  CHECK(lim.state.rip == 0x10000);
+  // ud2 with IDTR limit 0: #UD -> #GP (gate beyond the limit) -> #DF -> shutdown.
+  for (FlatMode m : {FlatMode::Long64, FlatMode::Prot32, FlatMode::Real16}) {
+    RunOutcome sd = run_image({0x0f, 0x0b}, m);
+    INFO(flat_mode_name(m));
+    CHECK(sd.stop == StopReason::Shutdown);
+    CHECK(sd.state.insn_count == 0);
+  }
+}
+
+TEST_CASE("softvt run --dump-state writes the contract's JSON") {
+  // mov eax, 0x12345678 ; mov [0x20000], eax ; hlt
+  const std::string img = write_image(
+      {0xb8, 0x78, 0x56, 0x34, 0x12, 0xa3, 0x00, 0x00, 0x02, 0x00, 0xf4}, "json.bin");
+  CliResult r = softvt_cli("run --flat " + img + " --mode prot32 --dump-state - --dump-mem 0x20000:4");
+  CHECK(r.status == 0);
+  CHECK(json_value(r.out, "exit") == "hlt");
+  CHECK(json_value(r.out, "insns") == "0x3");
+  CHECK(json_value(r.out, "rax") == "0x12345678");
+  CHECK(json_value(r.out, "rip") == "0x1000b");
+  CHECK(json_value(r.out, "rflags") == "0x2");
+  CHECK(json_value(r.out, "cr0") == "0x33");
+  CHECK(json_value(r.out, "mem") == "78563412");
+  for (const char* k : {"rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r15", "cr2", "cr3",
+                        "cr4", "efer", "xmm0", "xmm15"})
+    CHECK(json_value(r.out, k) != "<absent>");
+  CHECK(json_value(r.out, "xmm0") == "0x00000000000000000000000000000000");
+  std::remove(img.c_str());
+}
+
+TEST_CASE("softvt run --trace writes each instruction and exception") {
+  const std::string img = write_image({0x31, 0xc0, 0x0f, 0x0b}, "trace.bin");  // xor eax,eax; ud2
+  const std::string trace = "/tmp/softvt_flat_trace_" + std::to_string(getpid());
+  CliResult r = softvt_cli("run --flat " + img + " --trace " + trace);
+  CHECK(r.status == 0);
+  const std::string t = slurp(trace);
+  CHECK(t.find("xor eax, eax") != std::string::npos);
+  CHECK(t.find("exception vector 6") != std::string::npos);
+  CHECK(t.find("shutdown") != std::string::npos);
+  std::remove(img.c_str());
+  std::remove(trace.c_str());
+}
+
+TEST_CASE("bad input gets a message naming it and exit status 2") {
+  const std::string img = write_image({0xf4}, "bad.bin");
+  struct Case {
+    std::string args, mentions;
+  };
+  const std::vector<Case> cases = {
+      {"run --flat /nonexistent/image.bin", "/nonexistent/image.bin"},
+      {"run --flat " + img + " --mode long32", "long32"},
+      {"run --flat " + img + " --load 0x1z", "--load"},
+      {"run --flat " + img + " -m 1 --load 0x100000", "does not fit"},
+      {"run --flat " + img + " --mode real16 --load 0x10008", "16-byte aligned"},
+      {"run --flat " + img + " --mode real16 --load 0x100000", "below 1 MiB"},
+      {"run --flat " + img + " --load 0x600", "overlaps"},
+      {"run --flat " + img + " --accel tcg", "tcg"},
+      {"run --flat " + img + " --max-insns many", "--max-insns"},
+      {"run --flat " + img + " --dump-mem 0x10000", "ADDR:LEN"},
+      {"run --flat " + img + " --dump-mem 0x3fffff0:0x100", "outside RAM"},
+      {"run --flat " + img + " --accel kvm --trace /tmp/x", "--trace"},
+      {"run --flat " + img + " --bogus", "--bogus"},
+      {"run", "--flat"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.args);
+    CliResult r = softvt_cli(c.args);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(c.mentions) != std::string::npos);
+  }
+  std::remove(img.c_str());
 }
