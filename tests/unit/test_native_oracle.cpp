@@ -72,6 +72,11 @@ TEST_CASE("native: entry state") {
   CHECK(fcw == 0x37f);
   CHECK(fsw == 0);
   CHECK(o.state.xsave[4] == 0);
+  // Linux's 64-bit user code and data segments (__USER_CS, __USER_DS).
+  CHECK(o.state.seg[CS].sel == 0x33);
+  CHECK(o.state.seg[SS].sel == 0x2b);
+  CHECK(o.state.mode == Mode::Long64);
+  CHECK(o.state.cpl == 3);
 }
 
 TEST_CASE("native: ADD flags for carry, zero, auxiliary carry and overflow") {
