@@ -130,14 +130,22 @@ int fuzz_command(int argc, char** argv) {
   cfg.verbose = o.verbose;
   cfg.max_reports = o.max_reports;
   cfg.progress_every = o.count >= 1000 ? o.count / 10 : 0;
-  // A mode a backend cannot run here: an error when asked for by name,
-  // left out (with a note) from --mode all.
+  // A backend that runs nothing here (it would run long64 if it ran at
+  // all) is an error; a mode it cannot run is an error when asked for by
+  // name, and left out (with a note) from --mode all.
+  for (const auto& [option, name, kind] : {std::tuple{"--a", o.a, ka}, std::tuple{"--b", o.b, kb}}) {
+    const std::string why = fuzz::backend_unavailable_reason(kind, FlatMode::Long64);
+    if (!why.empty()) {
+      std::fprintf(stderr, "softvt fuzz: %s %s: unavailable: %s\n", option, name.c_str(), why.c_str());
+      return 3;
+    }
+  }
   cfg.modes.clear();
   for (FlatMode m : campaign_modes(o)) {
     const std::string why = unavailable(o, ka, kb, m);
     if (why.empty()) {
       cfg.modes.push_back(m);
-    } else if (o.mode != "all" || m == FlatMode::Long64) {
+    } else if (o.mode != "all") {
       std::fprintf(stderr, "softvt fuzz: %s\n", why.c_str());
       return 3;
     } else {
