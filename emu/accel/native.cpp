@@ -205,7 +205,7 @@ uint64_t round_up(uint64_t v) { return (v + PAGE - 1) & ~(PAGE - 1); }
 // (prot32, real16): no glibc call that may touch thread-local storage (the
 // system-call wrappers set errno and test for cancellation through FS), and
 // no stack protector (its canary is read through FS).
-#define SOFTVT_NO_TLS __attribute__((no_stack_protector, noinline))
+#define SOFTVT_NO_TLS __attribute__((no_stack_protector))
 
 SOFTVT_NO_TLS long raw_syscall3(long nr, long a, long b, long c) {
   long ret;
