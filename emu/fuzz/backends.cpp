@@ -80,11 +80,9 @@ Bytes prefix(const std::vector<uint8_t>& v, uint64_t len) {
 
 BackendRun run_on_host(const CaseImage& img) {
   BackendRun r;
-  if (img.mode != FlatMode::Long64) {
-    r.detail = "the native oracle runs long64 code only";
-    return r;
-  }
-  const NativeOutcome o = run_native(img.code, kLoad, native_regions());
+  NativeOptions opt;
+  opt.mode = img.mode;
+  const NativeOutcome o = run_native(img.code, kLoad, native_regions(), opt);
   r.detail = o.detail;
   if (!o.ran) {
     if (r.detail.empty()) r.detail = "the native oracle could not run the case";
@@ -114,21 +112,12 @@ Backend make_backend(BackendKind k) {
   }
 }
 
-std::string backend_unavailable_reason(BackendKind k) {
+std::string backend_unavailable_reason(BackendKind k, FlatMode m) {
   switch (k) {
     case BackendKind::Interp: return "";
     case BackendKind::Kvm: return kvm_unavailable_reason();
-    default: {
-      // A one-instruction probe: HLT, which ends every native run.
-      const NativeOutcome o = run_native({0xf4}, kLoad, {});
-      if (o.ran && o.ended_by_hlt) return "";
-      return o.detail.empty() ? "the native oracle cannot run code on this host" : o.detail;
-    }
+    default: return native_unavailable_reason(m);
   }
-}
-
-bool backend_supports(BackendKind k, FlatMode m) {
-  return k != BackendKind::Native || m == FlatMode::Long64;
 }
 
 }  // namespace softvt::fuzz

@@ -3,8 +3,9 @@
 // of the stack, data and result areas (emu/fuzz/layout.h).
 //   interp  the reference interpreter (emu/accel/interp.cpp)
 //   kvm     host /dev/kvm through the flat runner's machine (emu/accel/kvm.cpp)
-//   native  the host CPU at CPL 3 in a child process (emu/accel/native.cpp),
-//           long64 only
+//   native  the host CPU at CPL 3 in a child process (emu/accel/native.cpp):
+//           long64 as 64-bit code, prot32 in compatibility mode, real16 in
+//           16-bit LDT segments based at kLoad
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -38,9 +39,8 @@ const char* end_name(BackendRun::End e);
 using Backend = std::function<BackendRun(const CaseImage&)>;
 
 Backend make_backend(BackendKind k);
-// Empty when the backend can run cases on this host; otherwise why not.
-std::string backend_unavailable_reason(BackendKind k);
-// Modes the backend can run.
-bool backend_supports(BackendKind k, FlatMode m);
+// Empty when the backend can run cases in mode `m` on this host; otherwise
+// why not (no /dev/kvm; for the native oracle in real16, no modify_ldt()).
+std::string backend_unavailable_reason(BackendKind k, FlatMode m);
 
 }  // namespace softvt::fuzz

@@ -185,10 +185,28 @@ void string_registers(RuleResult& r, const Decoded& d, RuleContext& ctx) {
     r.setup.push_back(set_gpr(1, w, ctx.rng.below(9)));
 }
 
+// Real mode lets any segment register be written through (SDM Vol. 3A
+// 20.1: no protection checks); the native oracle runs real16 code in a
+// protected-mode code segment, which is never writable (SDM Vol. 3A
+// 5.4.1: a write through CS raises #GP(0)).
+bool writes_through_cs(const Decoded& d) {
+  for (unsigned i = 0; i < d.zi.operand_count; ++i) {
+    const ZydisDecodedOperand& o = d.zo[i];
+    if (o.type == ZYDIS_OPERAND_TYPE_MEMORY && o.mem.segment == ZYDIS_REGISTER_CS &&
+        (o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 RuleResult apply_rules(ZydisEncoderRequest& req, const Decoded& d, RuleContext& ctx) {
   RuleResult r;
+  if (ctx.oracles.native && ctx.mode == FlatMode::Real16 && writes_through_cs(d)) {
+    r.reject = "the native oracle runs real16 code in a code segment, which is not writable";
+    return r;
+  }
   Op* op = req.operands;
   switch (d.zi.mnemonic) {
     case ZYDIS_MNEMONIC_DIV: divide(r, op[0], d, ctx, false); break;

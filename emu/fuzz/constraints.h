@@ -25,6 +25,9 @@
 //                 destination (KVM's instruction emulator zero-extends it
 //                 when the comparison fails; the CPU leaves it unchanged)
 //   string ops    RSI/RDI set into the data area, RCX <= 8 with a REP prefix
+//   any           with the native oracle in real16: no memory write through
+//                 a CS override (real mode allows it; the oracle's 16-bit
+//                 code segment is not writable)
 #pragma once
 #include <Zydis/Zydis.h>
 

@@ -24,7 +24,6 @@ struct FuzzOptions {
   uint64_t seed = 1;
   uint64_t count = 100;
   std::string mode = "all";
-  bool mode_given = false;
   unsigned insns = fuzz::kDefaultInsns;
   std::set<ZydisMnemonic> avoid;
   uint64_t max_reports = 20;
@@ -72,7 +71,6 @@ FuzzOptions parse(int argc, char** argv) {
       if (o.count == 0) throw UsageError("--count: must be at least 1");
     } else if (opt == "--mode") {
       o.mode = r.value(opt);
-      o.mode_given = true;
       FlatMode m;
       if (o.mode != "all" && !parse_flat_mode(o.mode, m))
         throw UsageError("--mode: unknown mode '" + o.mode + "' (expected long64, prot32, real16 or all)");
@@ -95,16 +93,22 @@ FuzzOptions parse(int argc, char** argv) {
   return o;
 }
 
-std::vector<FlatMode> campaign_modes(const FuzzOptions& o, bool native) {
+std::vector<FlatMode> campaign_modes(const FuzzOptions& o) {
   if (o.mode != "all") {
     FlatMode m;
     parse_flat_mode(o.mode, m);
-    if (native && m != FlatMode::Long64)
-      throw UsageError("--mode " + o.mode + ": the native oracle runs long64 code only");
     return {m};
   }
-  if (native) return {FlatMode::Long64};
   return {FlatMode::Long64, FlatMode::Prot32, FlatMode::Real16};
+}
+
+// Why the backends cannot run `m` here, or "".
+std::string unavailable(const FuzzOptions& o, fuzz::BackendKind ka, fuzz::BackendKind kb, FlatMode m) {
+  for (const auto& [option, name, kind] : {std::tuple{"--a", o.a, ka}, std::tuple{"--b", o.b, kb}}) {
+    const std::string why = fuzz::backend_unavailable_reason(kind, m);
+    if (!why.empty()) return std::string(option) + " " + name + ": unavailable in " + flat_mode_name(m) + ": " + why;
+  }
+  return "";
 }
 
 }  // namespace
@@ -114,25 +118,38 @@ int fuzz_command(int argc, char** argv) {
   fuzz::BackendKind ka, kb;
   fuzz::parse_backend(o.a, ka);
   fuzz::parse_backend(o.b, kb);
-  const bool native = ka == fuzz::BackendKind::Native || kb == fuzz::BackendKind::Native;
   fuzz::CampaignConfig cfg;
   cfg.name_a = o.a;
   cfg.name_b = o.b;
-  cfg.oracles.native = native;
+  cfg.oracles.native = ka == fuzz::BackendKind::Native || kb == fuzz::BackendKind::Native;
   cfg.oracles.kvm = ka == fuzz::BackendKind::Kvm || kb == fuzz::BackendKind::Kvm;
   cfg.seed = o.seed;
   cfg.count = o.count;
-  cfg.modes = campaign_modes(o, native);
   cfg.insns = o.insns;
   cfg.avoid = o.avoid;
   cfg.verbose = o.verbose;
   cfg.max_reports = o.max_reports;
   cfg.progress_every = o.count >= 1000 ? o.count / 10 : 0;
+  // A backend that runs nothing here (it would run long64 if it ran at
+  // all) is an error; a mode it cannot run is an error when asked for by
+  // name, and left out (with a note) from --mode all.
   for (const auto& [option, name, kind] : {std::tuple{"--a", o.a, ka}, std::tuple{"--b", o.b, kb}}) {
-    const std::string why = fuzz::backend_unavailable_reason(kind);
+    const std::string why = fuzz::backend_unavailable_reason(kind, FlatMode::Long64);
     if (!why.empty()) {
       std::fprintf(stderr, "softvt fuzz: %s %s: unavailable: %s\n", option, name.c_str(), why.c_str());
       return 3;
+    }
+  }
+  cfg.modes.clear();
+  for (FlatMode m : campaign_modes(o)) {
+    const std::string why = unavailable(o, ka, kb, m);
+    if (why.empty()) {
+      cfg.modes.push_back(m);
+    } else if (o.mode != "all") {
+      std::fprintf(stderr, "softvt fuzz: %s\n", why.c_str());
+      return 3;
+    } else {
+      std::printf("fuzz: not fuzzing %s: %s\n", flat_mode_name(m), why.c_str());
     }
   }
   for (FlatMode m : cfg.modes) {
@@ -144,8 +161,6 @@ int fuzz_command(int argc, char** argv) {
       throw UsageError(std::string("no implemented instruction is left to generate in ") +
                        flat_mode_name(m) + (o.avoid.empty() ? "" : " (see --avoid)"));
   }
-  if (native && !o.mode_given)
-    std::printf("fuzz: the native oracle runs long64 only; fuzzing long64\n");
   const fuzz::CampaignSummary s =
       fuzz::run_campaign(cfg, fuzz::make_backend(ka), fuzz::make_backend(kb));
   std::printf("%s\n", s.line().c_str());

@@ -1,8 +1,9 @@
 // The native execution oracle (emu/accel/native.cpp): snippets run on the
-// host CPU at CPL 3; the expected values follow from the SDM's definition
-// of each instruction, so these tests check the oracle's plumbing (entry
-// state, register and memory read-back, fault and HLT recognition,
-// timeout, refusal of bad layouts).
+// host CPU at CPL 3 as 64-bit code, as 32-bit code in compatibility mode
+// (prot32) and as 16-bit code in LDT segments (real16); the expected values
+// follow from the SDM's definition of each instruction, so these tests
+// check the oracle's plumbing (entry state, register and memory read-back,
+// fault and HLT recognition, timeout, refusal of bad layouts).
 #include <signal.h>
 
 #include <algorithm>
@@ -71,6 +72,11 @@ TEST_CASE("native: entry state") {
   CHECK(fcw == 0x37f);
   CHECK(fsw == 0);
   CHECK(o.state.xsave[4] == 0);
+  // Linux's 64-bit user code and data segments (__USER_CS, __USER_DS).
+  CHECK(o.state.seg[CS].sel == 0x33);
+  CHECK(o.state.seg[SS].sel == 0x2b);
+  CHECK(o.state.mode == Mode::Long64);
+  CHECK(o.state.cpl == 3);
 }
 
 TEST_CASE("native: ADD flags for carry, zero, auxiliary carry and overflow") {
@@ -216,8 +222,164 @@ TEST_CASE("native: bad layouts are refused with the reason") {
   CHECK_FALSE(o.ran);
   // An address this process already uses (the page holding this
   // function's code): the child's mapping fails with EEXIST.
-  const uint64_t taken = reinterpret_cast<uint64_t>(&run_native) & ~uint64_t(0xfff);
+  const uint64_t taken = reinterpret_cast<uint64_t>(&native_unavailable_reason) & ~uint64_t(0xfff);
   o = run_native(HLT, taken, {});
   CHECK_FALSE(o.ran);
   CHECK(o.detail.find("already in use") != std::string::npos);
+}
+
+// ---- prot32: 32-bit code in compatibility mode ------------------------------
+
+namespace {
+
+NativeOutcome run_mode(FlatMode mode, const Bytes& img, const std::vector<NativeRegion>& regions = {}) {
+  NativeOptions opt;
+  opt.mode = mode;
+  return run_native(img, LOAD, regions, opt);
+}
+
+uint16_t le16(const std::vector<uint8_t>& v, size_t off) { return uint16_t(v[off] | v[off + 1] << 8); }
+uint32_t le32(const std::vector<uint8_t>& v, size_t off) { return uint32_t(le16(v, off) | le16(v, off + 2) << 16); }
+
+}  // namespace
+
+TEST_CASE("native prot32: entry state") {
+  REQUIRE(native_unavailable_reason(FlatMode::Prot32).empty());
+  NativeOutcome o = run_mode(FlatMode::Prot32, HLT);
+  REQUIRE(o.ran);
+  CHECK(o.ended_by_hlt);
+  CHECK(o.state.rip == LOAD + 1);
+  for (int r = 0; r < 8; ++r) CHECK((o.state.gpr[r] & 0xffffffff) == (r == RSP ? LOAD : 0));
+  CHECK(o.state.rflags == (0x202 | fl::RF));
+  // Linux's compatibility-mode user code segment and its flat data segment
+  // in every data segment register.
+  CHECK(o.state.seg[CS].sel == 0x23);
+  for (int s : {SS, DS, ES, FS, GS}) CHECK(o.state.seg[s].sel == 0x2b);
+  CHECK(o.state.mode == Mode::Compat32);
+  CHECK(o.state.cpl == 3);
+}
+
+TEST_CASE("native prot32: the bytes run as 32-bit code") {
+  // 40 is INC EAX here (a REX prefix in 64-bit mode), 27 is DAA (#UD in
+  // 64-bit mode). mov eax, 0x0e; inc eax; daa: AL 0x0F has a low nibble
+  // above 9, so AL += 6 = 0x15 with AF set; AL was not above 0x99: CF clear
+  // (SDM Vol. 2 DAA). Then the result is stored through FS (base 0) and
+  // pushed (ESP = load: the page below holds the stack).
+  const Bytes img = cat({{0xb8, 0x0e, 0x00, 0x00, 0x00},             // mov eax, 0x0e
+                         {0x40},                                     // inc eax
+                         {0x27},                                     // daa
+                         {0x64, 0xa3, 0x00, 0x00, 0x02, 0x00},       // mov fs:[0x20000], eax
+                         {0x50},                                     // push eax
+                         HLT});
+  NativeOutcome o = run_mode(FlatMode::Prot32, img, {{DATA, 0x1000}, {LOAD - 0x1000, 0x1000}});
+  REQUIRE(o.ran);
+  REQUIRE(o.ended_by_hlt);
+  CHECK((o.state.gpr[RAX] & 0xffffffff) == 0x15);
+  CHECK((o.state.rflags & (fl::AF | fl::CF)) == fl::AF);
+  CHECK(le32(o.regions[0], 0) == 0x15);
+  CHECK((o.state.gpr[RSP] & 0xffffffff) == LOAD - 4);
+  CHECK(le32(o.regions[1], 0x1000 - 4) == 0x15);
+  CHECK(o.state.rip == LOAD + img.size());
+  // The image's pages come back too.
+  REQUIRE(o.image.size() == 0x1000);
+  CHECK(Bytes(o.image.begin(), o.image.begin() + long(img.size())) == img);
+}
+
+TEST_CASE("native prot32: faults are reported as faults") {
+  // UD2: #UD, SIGILL, EIP on the UD2.
+  NativeOutcome o = run_mode(FlatMode::Prot32, cat({{0xb0, 0x07}, {0x0f, 0x0b}}));
+  REQUIRE(o.ran);
+  CHECK_FALSE(o.ended_by_hlt);
+  CHECK(o.signal == SIGILL);
+  CHECK(o.vector == 6);
+  CHECK(o.state.rip == LOAD + 2);
+  // DIV by zero: #DE, SIGFPE.
+  o = run_mode(FlatMode::Prot32, cat({{0x31, 0xc9}, {0xf7, 0xf1}, HLT}));  // xor ecx, ecx; div ecx
+  REQUIRE(o.ran);
+  CHECK_FALSE(o.ended_by_hlt);
+  CHECK(o.signal == SIGFPE);
+  CHECK(o.vector == 0);
+  CHECK(o.state.rip == LOAD + 2);
+  // A store to an unmapped page: #PF with the address.
+  o = run_mode(FlatMode::Prot32, {0xc6, 0x05, 0x00, 0x00, 0x03, 0x00, 0x01});  // mov byte [0x30000], 1
+  REQUIRE(o.ran);
+  CHECK_FALSE(o.ended_by_hlt);
+  CHECK(o.vector == 14);
+  CHECK(o.fault_addr == 0x30000);
+  CHECK(o.state.rip == LOAD);
+}
+
+TEST_CASE("native prot32: layouts beyond 4 GiB are refused") {
+  NativeOutcome o = run_mode(FlatMode::Prot32, HLT, {{0x100000000ull, 0x1000}});
+  CHECK_FALSE(o.ran);
+  CHECK(o.detail.find("beyond 4 GiB") != std::string::npos);
+}
+
+// ---- real16: 16-bit code in LDT segments based at the load address ---------
+
+TEST_CASE("native real16: entry state") {
+  const std::string why = native_unavailable_reason(FlatMode::Real16);
+  if (!why.empty()) {
+    WARN("real16 not run natively: " << why);
+    return;
+  }
+  NativeOutcome o = run_mode(FlatMode::Real16, HLT);
+  REQUIRE(o.ran);
+  CHECK(o.ended_by_hlt);
+  // IP is the offset in CS (base = load): after the HLT at offset 0.
+  CHECK(o.state.rip == 1);
+  for (int r = 0; r < 8; ++r) CHECK((o.state.gpr[r] & 0xffffffff) == (r == RSP ? 0xfff0 : 0));
+  CHECK(o.state.rflags == (0x202 | fl::RF));
+  // LDT selectors (TI = 1, RPL 3): entry 0 the code, entry 1 the data.
+  CHECK(o.state.seg[CS].sel == 0x07);
+  for (int s : {SS, DS, ES, FS, GS}) CHECK(o.state.seg[s].sel == 0x0f);
+  CHECK(o.state.mode == Mode::Compat16);
+}
+
+TEST_CASE("native real16: 16-bit code addresses memory from the load address") {
+  if (!native_unavailable_reason(FlatMode::Real16).empty()) return;
+  // B8 takes a 16-bit immediate here. Offsets 0x2000 and [bx+si] are
+  // linear load + 0x2000 (+4); the push goes to load + 0xfff0 - 2.
+  const Bytes img = cat({{0xb8, 0x34, 0x12},        // mov ax, 0x1234
+                         {0xa3, 0x00, 0x20},        // mov [0x2000], ax
+                         {0xbb, 0x00, 0x20},        // mov bx, 0x2000
+                         {0xbe, 0x04, 0x00},        // mov si, 4
+                         {0xc6, 0x00, 0x55},        // mov byte [bx+si], 0x55
+                         {0x64, 0x88, 0x26, 0x05, 0x20},  // mov fs:[0x2005], ah
+                         {0x50},                    // push ax
+                         HLT});
+  NativeOutcome o = run_mode(FlatMode::Real16, img, {{LOAD + 0x2000, 0x1000}, {LOAD + 0xf000, 0x1000}});
+  REQUIRE(o.ran);
+  REQUIRE(o.ended_by_hlt);
+  CHECK((o.state.gpr[RAX] & 0xffff) == 0x1234);
+  CHECK(le16(o.regions[0], 0) == 0x1234);
+  CHECK(o.regions[0][4] == 0x55);
+  CHECK(o.regions[0][5] == 0x12);
+  CHECK((o.state.gpr[RSP] & 0xffffffff) == 0xffee);
+  CHECK(le16(o.regions[1], 0xfee) == 0x1234);
+  CHECK(o.state.rip == img.size());
+}
+
+TEST_CASE("native real16: faults are reported as faults") {
+  if (!native_unavailable_reason(FlatMode::Real16).empty()) return;
+  // A word at offset 0xFFFF crosses the 0xFFFF limit: #GP(0) (SDM Vol. 3A
+  // 5.3), SIGSEGV, not a HLT, IP on the MOV.
+  NativeOutcome o = run_mode(FlatMode::Real16, cat({{0x90}, {0xa3, 0xff, 0xff}, HLT}));
+  REQUIRE(o.ran);
+  CHECK_FALSE(o.ended_by_hlt);
+  CHECK(o.signal == SIGSEGV);
+  CHECK(o.vector == 13);
+  CHECK(o.error_code == 0);
+  CHECK(o.state.rip == 1);
+  // Unlike real mode, CS is not writable (SDM Vol. 3A 5.4.1): #GP(0).
+  o = run_mode(FlatMode::Real16, cat({{0x2e, 0xa3, 0x00, 0x02}, HLT}));  // mov cs:[0x200], ax
+  REQUIRE(o.ran);
+  CHECK_FALSE(o.ended_by_hlt);
+  CHECK(o.vector == 13);
+  CHECK(o.state.rip == 0);
+  // AAM 0: #DE, SIGFPE.
+  o = run_mode(FlatMode::Real16, cat({{0xd4, 0x00}, HLT}));
+  REQUIRE(o.ran);
+  CHECK(o.signal == SIGFPE);
+  CHECK(o.vector == 0);
 }
