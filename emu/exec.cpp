@@ -193,10 +193,13 @@ StopReason Cpu::run(uint64_t max_insns) {
     set_tlb_code_page(page << 12, false);
     end_block = true;
   };
-  // Steps already taken by a REP string instruction that has not finished
-  // (see Cpu::insn_unfinished). Each counts toward the limit like an
-  // instruction until the REP retires, so no instruction can run past
-  // max_insns for long; a REP that finishes counts once, as one instruction
+  // Steps since the last retired instruction that retired nothing: a REP
+  // string instruction stopping with iterations left (Cpu::insn_unfinished)
+  // or an exception delivered. They count toward the limit until an
+  // instruction retires, so neither a REP with a count of 2^64 - 1 nor a
+  // guest whose handlers fault before retiring anything (which hardware
+  // would deliver forever) can run past max_insns; a run whose steps all
+  // retire counts exactly one per instruction, a REP as one
   // (docs/decisions.md "REP string instructions and the instruction limit").
   uint64_t idle_steps = 0;
   bool resuming_rep = false;  // the next step continues an unfinished REP
@@ -255,7 +258,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       end_block = false;
       insn_unfinished = false;
       resuming_rep = false;
-      idle_steps = 0;
+      ++idle_steps;
       handle_exception(e);
     }
   }

@@ -2,9 +2,10 @@
 // never crashes, hangs past its instruction budget or touches host memory
 // outside guest RAM (DESIGN.md "Errors and bad input").
 //
-// - REP string instructions with huge counts: bounded by the run's
-//   instruction limit, a REP still retiring once (docs/decisions.md "REP
-//   string instructions and the instruction limit").
+// - REP string instructions with huge counts and exceptions that never let
+//   an instruction retire: bounded by the run's instruction limit, a REP
+//   still retiring once (docs/decisions.md "REP string instructions and
+//   the instruction limit").
 #include <catch.hpp>
 
 #include <unistd.h>
@@ -198,4 +199,27 @@ TEST_CASE("REP LODSD with a 32-bit count of 2^32 - 1 in prot32 is interrupted at
   CHECK(s.gpr[RCX] == 0xffffffffull - 998 * 4096);
   CHECK(s.gpr[RSI] == 0x200000 + 998 * 4096 * 4);
   CHECK(s.gpr[RAX] == 0xffffffffull);
+}
+
+TEST_CASE("A handler that faults before retiring anything cannot outlast the limit") {
+  // #UD's gate leads to the UD2 itself, on an IST stack that every
+  // delivery starts afresh: hardware would deliver #UD forever.
+  SmallGuest g(R"(
+    mov eax, 1
+    ud2
+  )");
+  const uint64_t ud2_at = LOAD + 5;
+  const uint64_t idt = 0x8000, tss = 0x9000, ist1 = 0x80000;
+  const uint64_t gate = (ud2_at & 0xffff) | (uint64_t(0x08) << 16) | (uint64_t(1) << 32) |
+                        (uint64_t(0x8e) << 40) | (((ud2_at >> 16) & 0xffff) << 48);
+  std::memcpy(g.mem.ram() + idt + 16 * 6, &gate, 8);
+  std::memcpy(g.mem.ram() + tss + 0x24, &ist1, 8);
+  g.init.idtr = DescTable{idt, 0xfff, 0};
+  g.init.tr = SegReg{0x40, 0, 0x8b, 0x67, 0, tss};
+  const CpuState& s = g.run(100);
+  REQUIRE(g.out.stop == StopReason::Limit);
+  CHECK(s.insn_count == 1);
+  CHECK(g.trace.exceptions.size() == 99);  // the limit counts each delivery
+  CHECK(s.rip == ud2_at);
+  CHECK(s.gpr[RSP] == ist1 - 40);
 }
