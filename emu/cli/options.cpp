@@ -39,9 +39,13 @@ uint64_t parse_mib(const std::string& text, const std::string& what) {
     t.pop_back();
     mult = 1024;
   }
-  uint64_t v = parse_number(t, what) * mult;
+  // At most 1 TiB (MAXPHYADDR 40); checked before the multiplication, which
+  // could otherwise wrap to a small size.
+  constexpr uint64_t MAX_MIB = 1024 * 1024;
+  const uint64_t n = parse_number(t, what);
+  if (n > MAX_MIB / mult) throw UsageError(what + ": RAM size '" + text + "' is too large (at most 1 TiB)");
+  const uint64_t v = n * mult;
   if (v == 0) throw UsageError(what + ": RAM size must be at least 1 MiB");
-  if (v > 1024 * 1024) throw UsageError(what + ": RAM size '" + text + "' is too large");
   return v;
 }
 

@@ -191,6 +191,19 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
       {"run --flat " + img + " --accel kvm --trace /tmp/x", "--trace"},
       {"run --flat " + img + " --bogus", "--bogus"},
       {"run", "--flat"},
+      {"run --flat " + img + " -m 0", "-m"},
+      {"run --flat " + img + " -m 1048577", "-m"},
+      {"run --flat " + img + " -m 99999999999999999999", "-m"},
+      // 2^54 + 1 GiB: the size in MiB wraps to 1024 when multiplied.
+      {"run --flat " + img + " -m 18014398509481985G", "-m"},
+      {"run --flat " + img + " -m G", "-m"},
+      {"run --flat " + img + " --load 0x10000000000000000", "--load"},
+      {"run --flat " + img + " --load 0xffffffffffffffff", "does not fit"},
+      {"run --flat " + img + " --max-insns -1", "--max-insns"},
+      {"run --flat " + img + " --dump-mem 0xffffffffffffffff:2", "--dump-mem"},
+      {"run --flat " + img + " --dump-mem 0x10:0xfffffffffffffff0", "--dump-mem"},
+      {"run --flat " + img + " --dump-mem 0x10:", "--dump-mem"},
+      {"run --flat " + img + " --mode", "--mode"},
   };
   for (const Case& c : cases) {
     INFO(c.args);
