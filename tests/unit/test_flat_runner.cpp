@@ -173,6 +173,7 @@ TEST_CASE("softvt run --trace writes each instruction and exception") {
 
 TEST_CASE("bad input gets a message naming it and exit status 2") {
   const std::string img = write_image({0xf4}, "bad.bin");
+  const std::string empty = write_image({}, "empty.bin");
   struct Case {
     std::string args, mentions;
   };
@@ -204,6 +205,10 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
       {"run --flat " + img + " --dump-mem 0x10:0xfffffffffffffff0", "--dump-mem"},
       {"run --flat " + img + " --dump-mem 0x10:", "--dump-mem"},
       {"run --flat " + img + " --mode", "--mode"},
+      {"run --flat " + empty, "empty"},
+      {"run --flat /tmp", "/tmp': is a directory"},
+      // Not a regular file, and endless: read only as far as RAM goes.
+      {"run --flat /dev/zero -m 1", "/dev/zero"},
   };
   for (const Case& c : cases) {
     INFO(c.args);
@@ -212,4 +217,5 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
     CHECK(r.err.find(c.mentions) != std::string::npos);
   }
   std::remove(img.c_str());
+  std::remove(empty.c_str());
 }
