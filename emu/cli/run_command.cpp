@@ -64,6 +64,14 @@ RunConfig parse(int argc, char** argv) {
   return c;
 }
 
+std::unique_ptr<Memory> allocate_ram(uint64_t mib) {
+  try {
+    return std::make_unique<Memory>(mib << 20);
+  } catch (const std::exception&) {
+    throw UsageError("-m: cannot allocate " + std::to_string(mib) + " MiB of guest RAM on this host");
+  }
+}
+
 }  // namespace
 
 int run_command(int argc, char** argv) {
@@ -75,7 +83,8 @@ int run_command(int argc, char** argv) {
   if (c.dump_mem && (c.dump_mem->addr > ram || c.dump_mem->len > ram - c.dump_mem->addr))
     throw UsageError("--dump-mem: range lies outside RAM");
 
-  Memory mem(ram);
+  std::unique_ptr<Memory> ram_owner = allocate_ram(c.ram_mib);
+  Memory& mem = *ram_owner;
   CpuState init = setup_flat(mem, image, c.load, c.mode);
   const CpuModel& model = default_cpu_model();
 

@@ -30,19 +30,23 @@ std::string slurp(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-// Runs build/softvt (env SOFTVT) with `args`, capturing stdout and stderr.
-CliResult softvt_cli(const std::string& args) {
+// Runs build/softvt (env SOFTVT) with `args` after `prefix` in the same
+// shell (e.g. a ulimit), capturing stdout and stderr.
+CliResult softvt_cli_in_shell(const std::string& prefix, const std::string& args) {
   const char* exe = std::getenv("SOFTVT");
   REQUIRE(exe);
   const std::string out = "/tmp/softvt_flat_out_" + std::to_string(getpid());
   const std::string err = out + ".err";
-  const std::string cmd = std::string(exe) + " " + args + " >" + out + " 2>" + err;
+  const std::string cmd = prefix + std::string(exe) + " " + args + " >" + out + " 2>" + err;
   const int raw = std::system(cmd.c_str());
   CliResult r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
   std::remove(out.c_str());
   std::remove(err.c_str());
   return r;
 }
+
+// Runs build/softvt (env SOFTVT) with `args`, capturing stdout and stderr.
+CliResult softvt_cli(const std::string& args) { return softvt_cli_in_shell("", args); }
 
 std::string write_image(const std::vector<uint8_t>& bytes, const char* name) {
   const std::string path = "/tmp/softvt_flat_" + std::to_string(getpid()) + "_" + name;
@@ -218,4 +222,22 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
   }
   std::remove(img.c_str());
   std::remove(empty.c_str());
+}
+
+TEST_CASE("RAM the host cannot give is bad input") {
+  // With the address space limited (ulimit -v), the first allocation of a
+  // large -m fails: exit 2 naming -m, not an exception's text and status 1.
+  // A sanitizer build cannot start under such a limit.
+  const std::string img = write_image({0xf4}, "limited.bin");
+  const std::string limit = "ulimit -v 1200000; ";
+  CliResult probe = softvt_cli_in_shell(limit, "help");
+  if (probe.status != 0) {
+    WARN("skipped: softvt does not start under 'ulimit -v' here (a sanitizer build?)");
+    std::remove(img.c_str());
+    return;
+  }
+  const CliResult r = softvt_cli_in_shell(limit, "run --flat " + img + " -m 4096");
+  CHECK(r.status == 2);
+  CHECK(r.err.find("-m: cannot allocate 4096 MiB") != std::string::npos);
+  std::remove(img.c_str());
 }
