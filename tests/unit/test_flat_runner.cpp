@@ -178,6 +178,8 @@ TEST_CASE("softvt run --trace writes each instruction and exception") {
 TEST_CASE("bad input gets a message naming it and exit status 2") {
   const std::string img = write_image({0xf4}, "bad.bin");
   const std::string empty = write_image({}, "empty.bin");
+  // mov al, 'x'; out 0xe9, al; hlt (long64)
+  const std::string debug = write_image({0xb0, 0x78, 0xe6, 0xe9, 0xf4}, "debugcon.bin");
   struct Case {
     std::string args, mentions;
   };
@@ -213,6 +215,14 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
       {"run --flat /tmp", "/tmp': is a directory"},
       // Not a regular file, and endless: read only as far as RAM goes.
       {"run --flat /dev/zero -m 1", "/dev/zero"},
+      {"run --flat " + img + " --dump-state /nonexistent/dir/s.json", "/nonexistent/dir/s.json"},
+      {"run --flat " + img + " --dump-state /tmp", "--dump-state"},
+      // Opens, but every write fails (ENOSPC): the JSON must not be lost silently.
+      {"run --flat " + img + " --dump-state /dev/full", "/dev/full"},
+      {"run --flat " + debug + " --debugcon /dev/full", "--debugcon"},
+      {"run --flat " + img + " --trace /dev/full", "--trace"},
+      {"run --flat " + img + " --trace /tmp", "--trace"},
+      {"run --flat " + img + " --debugcon /nonexistent/dir/con", "--debugcon"},
   };
   for (const Case& c : cases) {
     INFO(c.args);
@@ -220,8 +230,19 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
     CHECK(r.status == 2);
     CHECK(r.err.find(c.mentions) != std::string::npos);
   }
+  {
+    // Standard output that cannot take the JSON (softvt_cli redirects it).
+    const std::string err = "/tmp/softvt_flat_full_" + std::to_string(getpid()) + ".err";
+    const std::string cmd =
+        std::string(std::getenv("SOFTVT")) + " run --flat " + img + " --dump-state - >/dev/full 2>" + err;
+    const int raw = std::system(cmd.c_str());
+    CHECK((WIFEXITED(raw) ? WEXITSTATUS(raw) : -1) == 2);
+    CHECK(slurp(err).find("--dump-state") != std::string::npos);
+    std::remove(err.c_str());
+  }
   std::remove(img.c_str());
   std::remove(empty.c_str());
+  std::remove(debug.c_str());
 }
 
 TEST_CASE("RAM the host cannot give is bad input") {
