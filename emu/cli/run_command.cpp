@@ -163,7 +163,7 @@ int run_command(int argc, char** argv) {
   if (debugcon) debugcon->finish();
   if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
   if (dump_state) {
-    std::fputs(state_json(out, *mem, c.dump_mem).c_str(), dump_state->get());
+    write_state_json(dump_state->get(), out, *mem, c.dump_mem);
     dump_state->finish();
   }
   if (out.stop == StopReason::Error) {
