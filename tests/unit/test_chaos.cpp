@@ -6,12 +6,14 @@
 //   an instruction retire: bounded by the run's instruction limit, a REP
 //   still retiring once (docs/decisions.md "REP string instructions and
 //   the instruction limit").
+// - Regressions found by the chaos runs.
 #include <catch.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <initializer_list>
 #include <cstdio>
@@ -19,12 +21,14 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "emu/accel/accel.h"
 #include "emu/loader/flat.h"
+#include "traces/text_trace.h"
 
 using namespace softvt;
 
@@ -222,4 +226,30 @@ TEST_CASE("A handler that faults before retiring anything cannot outlast the lim
   CHECK(g.trace.exceptions.size() == 99);  // the limit counts each delivery
   CHECK(s.rip == ud2_at);
   CHECK(s.gpr[RSP] == ist1 - 40);
+}
+
+// ---- regressions found by the chaos runs --------------------------------------
+
+TEST_CASE("IRET to virtual-8086 mode loads no reserved EFLAGS bits") {
+  // prot32 seed 1199: an IRETD at CPL 0 popped 0x1ea376f7 and left bits
+  // 22-28 set in EFLAGS, which no x86 processor can hold (SDM Vol. 1 3.4.3).
+  SmallGuest g(R"(
+    push dword 0               ; GS, FS, DS, ES
+    push dword 0
+    push dword 0
+    push dword 0
+    push dword 0x2000          ; SS
+    push dword 0xfff0          ; ESP
+    push dword 0xffc2b22a      ; VM, IOPL 3, IF, and reserved bits 3, 5, 15, 22-31
+    push dword 0x1000          ; CS
+    push dword 0               ; EIP
+    iretd
+  )", FlatMode::Prot32);
+  const CpuState& s = g.run(10);
+  REQUIRE(g.out.stop == StopReason::Limit);
+  CHECK(s.insn_count == 10);
+  CHECK(s.mode == Mode::V86);
+  CHECK(s.rflags == 0x23202);
+  CHECK(s.seg[CS].base == 0x10000);
+  CHECK(s.gpr[RSP] == 0xfff0);
 }
