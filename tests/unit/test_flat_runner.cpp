@@ -223,6 +223,7 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
       {"run --flat " + img + " --trace /dev/full", "--trace"},
       {"run --flat " + img + " --trace /tmp", "--trace"},
       {"run --flat " + img + " --debugcon /nonexistent/dir/con", "--debugcon"},
+      {"demo --fast", "--fast"},
   };
   for (const Case& c : cases) {
     INFO(c.args);
