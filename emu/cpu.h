@@ -46,6 +46,10 @@ enum class EventType : uint8_t {
 
 enum class Acc : uint8_t { Read = 0, Write = 1, Exec = 2 };
 
+// Iterations a REP string instruction performs per execution step before
+// it yields to the run loop (emu/interp/string.cpp; docs/decisions.md).
+constexpr uint64_t REP_ITERATIONS_PER_STEP = 4096;
+
 // Why a run stopped.
 enum class StopReason : uint8_t { None, Hlt, Shutdown, Limit, Error };
 const char* stop_reason_name(StopReason r);
@@ -81,6 +85,10 @@ class Cpu {
   StopReason run(uint64_t max_insns);
   uint64_t next_rip = 0;     // set before each handler; branches overwrite it
   bool end_block = false;    // a handler changed state the block depends on
+  // Set by a REP string instruction that stopped between iterations with
+  // iterations left (next_rip = its own address): it did not retire, and
+  // the run loop executes it again.
+  bool insn_unfinished = false;
   StopReason stop = StopReason::None;
   std::string stop_detail;   // human-readable reason for Shutdown/Error
   BlockCache* blocks = nullptr;

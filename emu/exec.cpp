@@ -193,12 +193,23 @@ StopReason Cpu::run(uint64_t max_insns) {
     set_tlb_code_page(page << 12, false);
     end_block = true;
   };
+  // Steps since the last retired instruction that retired nothing: a REP
+  // string instruction stopping with iterations left (Cpu::insn_unfinished)
+  // or an exception delivered. They count toward the limit until an
+  // instruction retires, so neither a REP with a count of 2^64 - 1 nor a
+  // guest whose handlers fault before retiring anything (which hardware
+  // would deliver forever) can run past max_insns; a run whose steps all
+  // retire counts exactly one per instruction, a REP as one
+  // (docs/decisions.md "REP string instructions and the instruction limit").
+  uint64_t idle_steps = 0;
+  bool resuming_rep = false;  // the next step continues an unfinished REP
+  const auto budget_spent = [&] { return s.insn_count + idle_steps >= max_insns; };
   while (stop == StopReason::None) {
     if (s.halted) {
       stop = StopReason::Hlt;
       break;
     }
-    if (s.insn_count >= max_insns) {
+    if (budget_spent()) {
       stop = StopReason::Limit;
       break;
     }
@@ -208,15 +219,29 @@ StopReason Cpu::run(uint64_t max_insns) {
                                : s.code_size == 4 ? 0xffffffffull : 0xffffull;
       const uint8_t* bytes = b.bytes.data();
       for (const Insn& in : b.insns) {
-        if (s.insn_count >= max_insns) break;
+        if (budget_spent()) break;
         next_rip = (s.rip + in.len) & ip_mask;
-        if (tracer) tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
+        // A resumed REP instruction was traced when it started.
+        if (tracer && !resuming_rep)
+          tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
         bytes += in.len;
         // Blocking by STI / MOV SS lasts for the one instruction after it
         // (SDM 6.8.3, Table 25-3); a shadow set by this instruction survives.
         const uint8_t shadow_before = s.interrupt_shadow;
         const bool rf_before = s.rflags & fl::RF;
         in.handler(*this, in);
+        if (insn_unfinished) {
+          // Not retired: RIP stays on it, the count, RF and an interrupt
+          // shadow are left for its completion. Back to the top, where the
+          // limit is checked and the block at RIP looked up again.
+          insn_unfinished = false;
+          end_block = false;
+          resuming_rep = true;
+          ++idle_steps;
+          break;
+        }
+        resuming_rep = false;
+        idle_steps = 0;
         if (shadow_before) s.interrupt_shadow = 0;
         // RF suppresses instruction breakpoints for one instruction: it is
         // cleared when an instruction completes, except by an IRET that
@@ -231,6 +256,9 @@ StopReason Cpu::run(uint64_t max_insns) {
       }
     } catch (const GuestException& e) {
       end_block = false;
+      insn_unfinished = false;
+      resuming_rep = false;
+      ++idle_steps;
       handle_exception(e);
     }
   }

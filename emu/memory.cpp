@@ -6,16 +6,29 @@
 
 namespace softvt {
 
+namespace {
+// An inaccessible page on each side of RAM: a host access that strays
+// outside guest RAM (a bug: guest accesses beyond it are open bus) faults
+// at once instead of reading or corrupting a neighbouring mapping.
+constexpr uint64_t GUARD = 0x1000;
+
+uint64_t mapping_size(uint64_t ram_bytes) { return ((ram_bytes + 0xfff) & ~uint64_t(0xfff)) + 2 * GUARD; }
+}  // namespace
+
 Memory::Memory(uint64_t ram_bytes) : ram_size_(ram_bytes) {
   // Anonymous mapping: zero-filled, pages materialise on first touch.
-  void* p = mmap(nullptr, ram_bytes, PROT_READ | PROT_WRITE,
+  void* p = mmap(nullptr, mapping_size(ram_bytes), PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw std::runtime_error("cannot allocate guest RAM");
-  ram_ = static_cast<uint8_t*>(p);
+  ram_ = static_cast<uint8_t*>(p) + GUARD;
+  if (ram_bytes && mprotect(ram_, ram_bytes, PROT_READ | PROT_WRITE) != 0) {
+    munmap(p, mapping_size(ram_bytes));
+    throw std::runtime_error("cannot allocate guest RAM");
+  }
   code_pages_.assign((ram_bytes + 0xfff) >> 12, 0);
 }
 
-Memory::~Memory() { munmap(ram_, ram_size_); }
+Memory::~Memory() { munmap(ram_ - GUARD, mapping_size(ram_size_)); }
 
 const Memory::MmioRange* Memory::find_mmio(uint64_t phys, uint64_t& base) const {
   auto it = mmio_.upper_bound(phys);

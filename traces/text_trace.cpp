@@ -57,4 +57,6 @@ void TextTrace::note(const Cpu& cpu, const std::string& msg) {
   std::fprintf(f_, "%llu %s\n", (unsigned long long)cpu.s.insn_count, msg.c_str());
 }
 
+bool TextTrace::flush() { return std::fflush(f_) == 0 && !std::ferror(f_); }
+
 }  // namespace softvt

@@ -17,6 +17,8 @@ class TextTrace : public Cpu::Tracer {
   void insn(const Cpu&, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) override;
   void exception(const Cpu&, const GuestException&) override;
   void note(const Cpu&, const std::string&) override;
+  // Flushes the file; false if a write failed (a full disk).
+  bool flush();
 
  private:
   FILE* f_;

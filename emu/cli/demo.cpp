@@ -8,6 +8,7 @@
 
 #include "emu/accel/accel.h"
 #include "emu/cli/commands.h"
+#include "emu/cli/options.h"
 #include "emu/loader/flat.h"
 #include "demo_image.h"
 
@@ -29,7 +30,9 @@ const char* mode_description(Mode m) {
 
 }  // namespace
 
-int demo_command(int, char**) {
+int demo_command(int argc, char** argv) {
+  // The demo takes no options: anything after it is a mistake worth naming.
+  if (argc > 2) throw UsageError("unknown option '" + std::string(argv[2]) + "' (demo takes none)");
   std::vector<uint8_t> image(kDemoImage, kDemoImage + kDemoImageSize);
   Memory mem(64 << 20);
   CpuState init = setup_flat(mem, image, FLAT_DEFAULT_LOAD, FlatMode::Real16);

@@ -35,6 +35,9 @@ class ArgReader {
   size_t pos_ = 0;
 };
 
-std::vector<uint8_t> read_file(const std::string& path, const std::string& what);
+// Reads a whole file (or pipe) of at most `max_bytes`; throws UsageError
+// naming `what` and the path if it cannot be read, is a directory or is
+// larger.
+std::vector<uint8_t> read_file(const std::string& path, const std::string& what, uint64_t max_bytes);
 
 }  // namespace softvt

@@ -2,8 +2,9 @@
 // runner"). Exit 0 when the run ended by HLT, shutdown or the instruction
 // limit; 2 for bad input; 3 when the KVM backend is unavailable; 1 when the
 // backend failed to run the guest.
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -64,23 +65,70 @@ RunConfig parse(int argc, char** argv) {
   return c;
 }
 
+// An output file named by an option: opened before the run, so a path
+// that cannot be written is reported before any work; write errors (a full
+// disk) are reported when it is closed.
+class OutputFile {
+ public:
+  // `stream`: the standard stream `path` names, or nullptr for a file.
+  OutputFile(std::string option, const std::string& path, std::FILE* stream)
+      : option_(std::move(option)), path_(path), f_(stream) {
+    if (f_) return;
+    f_ = std::fopen(path.c_str(), "w");
+    if (!f_) throw UsageError(option_ + ": cannot write '" + path + "': " + std::strerror(errno));
+    owned_ = true;
+  }
+  ~OutputFile() {
+    if (owned_ && f_) std::fclose(f_);
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  std::FILE* get() const { return f_; }
+  // Flushes and closes; throws UsageError naming the option if any write failed.
+  void finish() {
+    errno = 0;
+    bool ok = std::fflush(f_) == 0 && !std::ferror(f_);
+    if (owned_) {
+      ok = std::fclose(f_) == 0 && ok;
+      f_ = nullptr;
+    }
+    const int err = errno ? errno : EIO;
+    if (!ok) throw UsageError(option_ + ": cannot write '" + path_ + "': " + std::strerror(err));
+  }
+
+ private:
+  std::string option_, path_;
+  std::FILE* f_ = nullptr;
+  bool owned_ = false;
+};
+
+std::unique_ptr<Memory> allocate_ram(uint64_t mib) {
+  try {
+    return std::make_unique<Memory>(mib << 20);
+  } catch (const std::exception&) {
+    throw UsageError("-m: cannot allocate " + std::to_string(mib) + " MiB of guest RAM on this host");
+  }
+}
+
 }  // namespace
 
 int run_command(int argc, char** argv) {
   RunConfig c = parse(argc, argv);
-  std::vector<uint8_t> image = read_file(c.flat, "--flat");
   const uint64_t ram = c.ram_mib << 20;
+  std::vector<uint8_t> image = read_file(c.flat, "--flat", ram);
   std::string problem = check_flat_layout(c.load, image.size(), c.mode, ram);
   if (!problem.empty()) throw UsageError("--flat '" + c.flat + "': " + problem);
   if (c.dump_mem && (c.dump_mem->addr > ram || c.dump_mem->len > ram - c.dump_mem->addr))
     throw UsageError("--dump-mem: range lies outside RAM");
 
-  Memory mem(ram);
-  CpuState init = setup_flat(mem, image, c.load, c.mode);
-  const CpuModel& model = default_cpu_model();
-
-  RunOptions opt;
-  opt.max_insns = c.max_insns;
+  std::unique_ptr<OutputFile> dump_state, debugcon;
+  if (!c.dump_state.empty())
+    dump_state = std::make_unique<OutputFile>("--dump-state", c.dump_state,
+                                              c.dump_state == "-" ? stdout : nullptr);
+  if (!c.debugcon.empty())
+    debugcon = std::make_unique<OutputFile>(
+        "--debugcon", c.debugcon,
+        c.debugcon == "stdio" ? stdout : c.debugcon == "stderr" ? stderr : nullptr);
   std::unique_ptr<TextTrace> trace;
   if (!c.trace.empty()) {
     try {
@@ -88,18 +136,17 @@ int run_command(int argc, char** argv) {
     } catch (const std::exception& e) {
       throw UsageError(std::string("--trace: ") + e.what());
     }
-    opt.tracer = trace.get();
   }
-  FILE* debugcon = nullptr;
-  if (c.debugcon == "stdio") debugcon = stdout;
-  else if (c.debugcon == "stderr") debugcon = stderr;
-  else if (!c.debugcon.empty()) {
-    debugcon = std::fopen(c.debugcon.c_str(), "w");
-    if (!debugcon) throw UsageError("--debugcon: cannot write '" + c.debugcon + "'");
-  }
+
+  std::unique_ptr<Memory> mem = allocate_ram(c.ram_mib);
+  CpuState init = setup_flat(*mem, image, c.load, c.mode);
+  const CpuModel& model = default_cpu_model();
+  RunOptions opt;
+  opt.max_insns = c.max_insns;
+  opt.tracer = trace.get();
   if (debugcon)
-    opt.io_write = [debugcon](uint16_t port, unsigned, uint64_t v) {
-      if (port == 0xe9) std::fputc(int(v & 0xff), debugcon);
+    opt.io_write = [f = debugcon->get()](uint16_t port, unsigned, uint64_t v) {
+      if (port == 0xe9) std::fputc(int(v & 0xff), f);
     };
 
   RunOutcome out;
@@ -109,22 +156,15 @@ int run_command(int argc, char** argv) {
       std::fprintf(stderr, "softvt run: --accel kvm: %s\n", why.c_str());
       return 3;
     }
-    out = run_kvm(mem, init, model, opt);
+    out = run_kvm(*mem, init, model, opt);
   } else {
-    out = run_interp(mem, init, model, opt);
+    out = run_interp(*mem, init, model, opt);
   }
-  if (debugcon && debugcon != stdout && debugcon != stderr) std::fclose(debugcon);
-  else if (debugcon) std::fflush(debugcon);
-
-  if (!c.dump_state.empty()) {
-    std::string j = state_json(out, mem, c.dump_mem);
-    if (c.dump_state == "-") {
-      std::fputs(j.c_str(), stdout);
-    } else {
-      std::ofstream f(c.dump_state);
-      if (!f) throw UsageError("--dump-state: cannot write '" + c.dump_state + "'");
-      f << j;
-    }
+  if (debugcon) debugcon->finish();
+  if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
+  if (dump_state) {
+    write_state_json(dump_state->get(), out, *mem, c.dump_mem);
+    dump_state->finish();
   }
   if (out.stop == StopReason::Error) {
     std::fprintf(stderr, "softvt run: %s backend error: %s\n", c.accel.c_str(), out.detail.c_str());

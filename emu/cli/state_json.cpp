@@ -1,5 +1,6 @@
 #include "emu/cli/state_json.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -30,7 +31,8 @@ std::string json_escape(const std::string& s) {
 
 }  // namespace
 
-std::string state_json(const RunOutcome& out, const Memory& mem, std::optional<MemRange> dump) {
+void write_state_json(std::FILE* f, const RunOutcome& out, const Memory& mem,
+                      std::optional<MemRange> dump) {
   const CpuState& s = out.state;
   std::string j = "{\n";
   auto field = [&](const std::string& k, const std::string& v) {
@@ -57,19 +59,30 @@ std::string state_json(const RunOutcome& out, const Memory& mem, std::optional<M
     snprintf(b, sizeof b, "0x%016llx%016llx", (unsigned long long)hi, (unsigned long long)lo);
     field("xmm" + std::to_string(i), b);
   }
-  if (dump) {
-    std::string h;
-    h.reserve(dump->len * 2);
-    for (uint64_t i = 0; i < dump->len; ++i) {
-      char b[4];
-      snprintf(b, sizeof b, "%02x", mem.ram()[dump->addr + i]);
-      h += b;
-    }
-    field("mem", h);
+  if (!dump) {
+    j.erase(j.size() - 2);  // trailing ",\n"
+    j += "\n}\n";
+    std::fputs(j.c_str(), f);
+    return;
   }
-  j.erase(j.size() - 2);  // trailing ",\n"
-  j += "\n}\n";
-  return j;
+  // The memory dump is written in pieces: it may be far larger than what
+  // the host can hold as one string (up to twice the guest's RAM).
+  j += "  \"mem\": \"";
+  std::fputs(j.c_str(), f);
+  static const char digits[] = "0123456789abcdef";
+  constexpr uint64_t PIECE = 1 << 16;
+  std::string h;
+  for (uint64_t at = 0; at < dump->len; at += PIECE) {
+    const uint64_t n = std::min(PIECE, dump->len - at);
+    const uint8_t* p = mem.ram() + dump->addr + at;
+    h.resize(2 * n);
+    for (uint64_t i = 0; i < n; ++i) {
+      h[2 * i] = digits[p[i] >> 4];
+      h[2 * i + 1] = digits[p[i] & 0xf];
+    }
+    if (std::fwrite(h.data(), 1, h.size(), f) != h.size()) return;  // the caller sees ferror
+  }
+  std::fputs("\"\n}\n", f);
 }
 
 }  // namespace softvt

@@ -1,6 +1,7 @@
 // The --dump-state JSON object of the flat-runner contract (README).
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,8 @@ struct MemRange {
   uint64_t len;
 };
 
-std::string state_json(const RunOutcome& out, const Memory& mem, std::optional<MemRange> dump);
+// Writes the JSON object to `f`; the caller checks ferror(f).
+void write_state_json(std::FILE* f, const RunOutcome& out, const Memory& mem,
+                      std::optional<MemRange> dump);
 
 }  // namespace softvt

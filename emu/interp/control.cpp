@@ -470,11 +470,15 @@ void iret_real(Cpu& cpu, const Insn& in) {
 // IRET from CPL 0 with VM = 1 in the popped EFLAGS (SDM Vol. 2 IRET
 // "RETURN-TO-VIRTUAL-8086-MODE"): 32-bit frame of EIP, CS, EFLAGS, ESP, SS,
 // ES, DS, FS, GS.
+// EFLAGS <- tempEFLAGS loads every defined flag; the reserved bits (1, 3,
+// 5, 15, 22-31) keep their fixed values (SDM Vol. 1 3.4.3).
 void iret_to_v86(Cpu& cpu, uint64_t eip, uint16_t cs, uint64_t flags) {
+  constexpr uint64_t DEFINED = fl::ARITH | fl::TF | fl::IF | fl::DF | fl::IOPL | fl::NT | fl::RF |
+                               fl::VM | fl::AC | fl::VIF | fl::VIP | fl::ID;
   uint64_t v[6];
   for (unsigned i = 0; i < 6; ++i) v[i] = cpu.read_stack(12 + 4 * uint64_t(i), 4);
   if ((eip & 0xffffffff) > 0xffff) cpu.raise_gp0();
-  cpu.s.rflags = (flags & 0xffffffffull) | fl::FIXED1;
+  cpu.s.rflags = (flags & DEFINED) | fl::FIXED1;
   cpu.update_mode();  // now V86: the segment loads below are 8086-style
   const uint8_t segs[4] = {ES, DS, FS, GS};
   for (unsigned i = 0; i < 4; ++i) cpu.load_real_segment(segs[i], uint16_t(v[2 + i]));

@@ -10,12 +10,20 @@
 // rSI/rDI step by the operand size, down when DF = 1.
 //
 // REP: while the count register is not zero, one iteration, then count -= 1,
-// then (CMPS/SCAS only) REPE stops on ZF = 0 and REPNE on ZF = 1. All
-// iterations run inside one handler call, so a REP instruction retires as
-// one instruction. Each iteration commits rSI/rDI/rCX after its accesses,
-// so a fault in iteration k is delivered with RIP at the instruction and
-// the registers describing the k iterations done: the instruction restarts
-// where it stopped (SDM Vol. 3A 6.6, "instruction restart").
+// then (CMPS/SCAS only) REPE stops on ZF = 0 and REPNE on ZF = 1. Each
+// iteration commits rSI/rDI/rCX after its accesses, so a fault in iteration
+// k is delivered with RIP at the instruction and the registers describing
+// the k iterations done: the instruction restarts where it stopped (SDM
+// Vol. 3A 6.6, "instruction restart"). The same property lets one handler
+// call do at most REP_ITERATIONS_PER_STEP iterations: with iterations left
+// it leaves RIP on the instruction and marks it unfinished (Cpu::
+// insn_unfinished), the run loop executes it again without counting it, and
+// it retires once, when the count runs out or REPE/REPNE ends it. Hardware
+// likewise suspends a repeated string operation for an exception or
+// interrupt between iterations and resumes it from the registers (SDM Vol. 2
+// REP), so a count of 2^64 - 1 can neither stall the run loop nor outlast
+// --max-insns
+// (docs/decisions.md "REP string instructions and the instruction limit").
 #include <algorithm>
 #include <cstring>
 
@@ -40,9 +48,17 @@ void advance(Cpu& cpu, uint8_t r, const Insn& in, unsigned n) {
 
 bool has_rep(const Insn& in) { return in.prefixes & (pfx::REP | pfx::REPNE); }
 
-// Runs `step` once, or as the REP prefix says. `zf_ends` marks CMPS/SCAS,
-// whose F3 means REPE and F2 REPNE; for the other string instructions
-// either prefix means REP.
+// Ends this handler call of a REP instruction with iterations left: RIP
+// stays on it and it does not retire yet (the run loop resumes it).
+void leave_unfinished(Cpu& cpu) {
+  cpu.next_rip = cpu.s.rip;
+  cpu.insn_unfinished = true;
+}
+
+// Runs `step` once, or as the REP prefix says, at most
+// REP_ITERATIONS_PER_STEP times per call. `zf_ends` marks CMPS/SCAS, whose
+// F3 means REPE and F2 REPNE; for the other string instructions either
+// prefix means REP.
 template <class Step>
 void repeat(Cpu& cpu, const Insn& in, bool zf_ends, Step step) {
   if (!has_rep(in)) {
@@ -51,7 +67,8 @@ void repeat(Cpu& cpu, const Insn& in, bool zf_ends, Step step) {
   }
   const unsigned a = in.addrsize;
   const bool repne = in.prefixes & pfx::REPNE;
-  while (cpu.get_reg(RCX, a) != 0) {
+  for (uint64_t done = 0; cpu.get_reg(RCX, a) != 0; ++done) {
+    if (done == REP_ITERATIONS_PER_STEP) return leave_unfinished(cpu);
     step();
     cpu.set_reg(RCX, a, cpu.s.gpr[RCX] - 1);
     if (zf_ends && bool(cpu.s.rflags & fl::ZF) == repne) break;
@@ -108,12 +125,13 @@ bool fast_path_applies(const Cpu& cpu, const Insn& in) {
   return has_rep(in) && in.addrsize != 2 && !(cpu.s.rflags & fl::DF);
 }
 
-// One run of REP STOS; returns the number of elements stored (0: none).
+// One run of at most `max` elements of REP STOS; returns the number of
+// elements stored (0: none).
 template <unsigned N>
-uint64_t stos_run(Cpu& cpu, const Insn& in) {
+uint64_t stos_run(Cpu& cpu, const Insn& in, uint64_t max) {
   const uint64_t count = cpu.get_reg(RCX, in.addrsize);
   const uint64_t di = index_reg(cpu, RDI, in);
-  const uint64_t k = std::min(count, run_room<N>(cpu, ES, di, in));
+  const uint64_t k = std::min({count, max, run_room<N>(cpu, ES, di, in)});
   if (k == 0) return 0;
   uint8_t* dst = host_run(cpu, ES, di, k * N, Acc::Write);
   if (!dst) return 0;
@@ -124,13 +142,14 @@ uint64_t stos_run(Cpu& cpu, const Insn& in) {
   return k;
 }
 
-// One run of REP MOVS; returns the number of elements moved (0: none).
+// One run of at most `max` elements of REP MOVS; returns the number of
+// elements moved (0: none).
 template <unsigned N>
-uint64_t movs_run(Cpu& cpu, const Insn& in) {
+uint64_t movs_run(Cpu& cpu, const Insn& in, uint64_t max) {
   const uint64_t count = cpu.get_reg(RCX, in.addrsize);
   const uint64_t si = index_reg(cpu, RSI, in), di = index_reg(cpu, RDI, in);
-  const uint64_t k =
-      std::min({count, run_room<N>(cpu, in.seg, si, in), run_room<N>(cpu, ES, di, in)});
+  const uint64_t k = std::min(
+      {count, max, run_room<N>(cpu, in.seg, si, in), run_room<N>(cpu, ES, di, in)});
   if (k == 0) return 0;
   const uint8_t* src = host_run(cpu, in.seg, si, k * N, Acc::Read);
   if (!src) return 0;
@@ -147,14 +166,21 @@ uint64_t movs_run(Cpu& cpu, const Insn& in) {
   return k;
 }
 
-// REP with runs: a run when one applies, otherwise one exact element.
+// REP with runs: a run when one applies, otherwise one exact element; at
+// most REP_ITERATIONS_PER_STEP elements per call, as `repeat` does.
 template <class Run, class Step>
 void repeat_in_runs(Cpu& cpu, const Insn& in, Run run, Step step) {
   const unsigned a = in.addrsize;
+  uint64_t left = REP_ITERATIONS_PER_STEP;
   while (cpu.get_reg(RCX, a) != 0) {
-    if (run() != 0) continue;
-    step();
-    cpu.set_reg(RCX, a, cpu.s.gpr[RCX] - 1);
+    if (left == 0) return leave_unfinished(cpu);
+    uint64_t k = run(left);
+    if (k == 0) {
+      step();
+      cpu.set_reg(RCX, a, cpu.s.gpr[RCX] - 1);
+      k = 1;
+    }
+    left -= k;
   }
 }
 
@@ -168,7 +194,8 @@ void movs(Cpu& cpu, const Insn& in) {
     advance(cpu, RSI, in, N);
     advance(cpu, RDI, in, N);
   };
-  if (fast_path_applies(cpu, in)) repeat_in_runs(cpu, in, [&] { return movs_run<N>(cpu, in); }, step);
+  if (fast_path_applies(cpu, in))
+    repeat_in_runs(cpu, in, [&](uint64_t max) { return movs_run<N>(cpu, in, max); }, step);
   else repeat(cpu, in, false, step);
 }
 
@@ -210,7 +237,8 @@ void stos(Cpu& cpu, const Insn& in) {
     cpu.write(ES, index_reg(cpu, RDI, in), N, cpu.get_reg(RAX, N));
     advance(cpu, RDI, in, N);
   };
-  if (fast_path_applies(cpu, in)) repeat_in_runs(cpu, in, [&] { return stos_run<N>(cpu, in); }, step);
+  if (fast_path_applies(cpu, in))
+    repeat_in_runs(cpu, in, [&](uint64_t max) { return stos_run<N>(cpu, in, max); }, step);
   else repeat(cpu, in, false, step);
 }
 

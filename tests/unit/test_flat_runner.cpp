@@ -30,19 +30,23 @@ std::string slurp(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-// Runs build/softvt (env SOFTVT) with `args`, capturing stdout and stderr.
-CliResult softvt_cli(const std::string& args) {
+// Runs build/softvt (env SOFTVT) with `args` after `prefix` in the same
+// shell (e.g. a ulimit), capturing stdout and stderr.
+CliResult softvt_cli_in_shell(const std::string& prefix, const std::string& args) {
   const char* exe = std::getenv("SOFTVT");
   REQUIRE(exe);
   const std::string out = "/tmp/softvt_flat_out_" + std::to_string(getpid());
   const std::string err = out + ".err";
-  const std::string cmd = std::string(exe) + " " + args + " >" + out + " 2>" + err;
+  const std::string cmd = prefix + std::string(exe) + " " + args + " >" + out + " 2>" + err;
   const int raw = std::system(cmd.c_str());
   CliResult r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
   std::remove(out.c_str());
   std::remove(err.c_str());
   return r;
 }
+
+// Runs build/softvt (env SOFTVT) with `args`, capturing stdout and stderr.
+CliResult softvt_cli(const std::string& args) { return softvt_cli_in_shell("", args); }
 
 std::string write_image(const std::vector<uint8_t>& bytes, const char* name) {
   const std::string path = "/tmp/softvt_flat_" + std::to_string(getpid()) + "_" + name;
@@ -173,6 +177,9 @@ TEST_CASE("softvt run --trace writes each instruction and exception") {
 
 TEST_CASE("bad input gets a message naming it and exit status 2") {
   const std::string img = write_image({0xf4}, "bad.bin");
+  const std::string empty = write_image({}, "empty.bin");
+  // mov al, 'x'; out 0xe9, al; hlt (long64)
+  const std::string debug = write_image({0xb0, 0x78, 0xe6, 0xe9, 0xf4}, "debugcon.bin");
   struct Case {
     std::string args, mentions;
   };
@@ -191,6 +198,32 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
       {"run --flat " + img + " --accel kvm --trace /tmp/x", "--trace"},
       {"run --flat " + img + " --bogus", "--bogus"},
       {"run", "--flat"},
+      {"run --flat " + img + " -m 0", "-m"},
+      {"run --flat " + img + " -m 1048577", "-m"},
+      {"run --flat " + img + " -m 99999999999999999999", "-m"},
+      // 2^54 + 1 GiB: the size in MiB wraps to 1024 when multiplied.
+      {"run --flat " + img + " -m 18014398509481985G", "-m"},
+      {"run --flat " + img + " -m G", "-m"},
+      {"run --flat " + img + " --load 0x10000000000000000", "--load"},
+      {"run --flat " + img + " --load 0xffffffffffffffff", "does not fit"},
+      {"run --flat " + img + " --max-insns -1", "--max-insns"},
+      {"run --flat " + img + " --dump-mem 0xffffffffffffffff:2", "--dump-mem"},
+      {"run --flat " + img + " --dump-mem 0x10:0xfffffffffffffff0", "--dump-mem"},
+      {"run --flat " + img + " --dump-mem 0x10:", "--dump-mem"},
+      {"run --flat " + img + " --mode", "--mode"},
+      {"run --flat " + empty, "empty"},
+      {"run --flat /tmp", "/tmp': is a directory"},
+      // Not a regular file, and endless: read only as far as RAM goes.
+      {"run --flat /dev/zero -m 1", "/dev/zero"},
+      {"run --flat " + img + " --dump-state /nonexistent/dir/s.json", "/nonexistent/dir/s.json"},
+      {"run --flat " + img + " --dump-state /tmp", "--dump-state"},
+      // Opens, but every write fails (ENOSPC): the JSON must not be lost silently.
+      {"run --flat " + img + " --dump-state /dev/full", "/dev/full"},
+      {"run --flat " + debug + " --debugcon /dev/full", "--debugcon"},
+      {"run --flat " + img + " --trace /dev/full", "--trace"},
+      {"run --flat " + img + " --trace /tmp", "--trace"},
+      {"run --flat " + img + " --debugcon /nonexistent/dir/con", "--debugcon"},
+      {"demo --fast", "--fast"},
   };
   for (const Case& c : cases) {
     INFO(c.args);
@@ -198,5 +231,40 @@ TEST_CASE("bad input gets a message naming it and exit status 2") {
     CHECK(r.status == 2);
     CHECK(r.err.find(c.mentions) != std::string::npos);
   }
+  {
+    // Standard output that cannot take the JSON (softvt_cli redirects it).
+    const std::string err = "/tmp/softvt_flat_full_" + std::to_string(getpid()) + ".err";
+    const std::string cmd =
+        std::string(std::getenv("SOFTVT")) + " run --flat " + img + " --dump-state - >/dev/full 2>" + err;
+    const int raw = std::system(cmd.c_str());
+    CHECK((WIFEXITED(raw) ? WEXITSTATUS(raw) : -1) == 2);
+    CHECK(slurp(err).find("--dump-state") != std::string::npos);
+    std::remove(err.c_str());
+  }
+  std::remove(img.c_str());
+  std::remove(empty.c_str());
+  std::remove(debug.c_str());
+}
+
+TEST_CASE("RAM the host cannot give and dumps larger than the host could hold as one string") {
+  // With the address space limited (ulimit -v), the first allocation of a
+  // large -m fails: exit 2 naming -m, not an exception's text and status 1.
+  // A --dump-mem of half the limit must still be written (the JSON is
+  // streamed): before, it was built as one string and failed with
+  // std::bad_alloc. A sanitizer build cannot start under such a limit.
+  const std::string img = write_image({0xf4}, "limited.bin");
+  const std::string limit = "ulimit -v 1200000; ";
+  CliResult probe = softvt_cli_in_shell(limit, "help");
+  if (probe.status != 0) {
+    WARN("skipped: softvt does not start under 'ulimit -v' here (a sanitizer build?)");
+    std::remove(img.c_str());
+    return;
+  }
+  CliResult r = softvt_cli_in_shell(limit, "run --flat " + img + " -m 4096");
+  CHECK(r.status == 2);
+  CHECK(r.err.find("-m: cannot allocate 4096 MiB") != std::string::npos);
+  r = softvt_cli_in_shell(limit, "run --flat " + img + " -m 512 --dump-mem 0:0x20000000 --dump-state /dev/null");
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
   std::remove(img.c_str());
 }
