@@ -205,9 +205,13 @@ uint64_t round_up(uint64_t v) { return (v + PAGE - 1) & ~(PAGE - 1); }
 // (prot32, real16): no glibc call that may touch thread-local storage (the
 // system-call wrappers set errno and test for cancellation through FS), and
 // no stack protector (its canary is read through FS).
+// AddressSanitizer also calls sigaltstack() before every call to a noreturn
+// function (__asan_handle_no_return); after seccomp strict mode that system
+// call kills the child, so the child's functions are left uninstrumented
+// and a sanitizer build can run the oracle.
 #define SOFTVT_NO_TLS __attribute__((no_stack_protector))
+#define SOFTVT_CHILD_NO_ASAN __attribute__((no_sanitize_address))
 
-<<<<<<< HEAD
 SOFTVT_NO_TLS long raw_syscall3(long nr, long a, long b, long c) {
   long ret;
   asm volatile("syscall" : "=a"(ret) : "0"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
@@ -215,15 +219,6 @@ SOFTVT_NO_TLS long raw_syscall3(long nr, long a, long b, long c) {
 }
 
 SOFTVT_NO_TLS void write_all(int fd, const void* p, size_t n) {
-=======
-// AddressSanitizer calls sigaltstack() before every call to a noreturn
-// function (__asan_handle_no_return); after seccomp strict mode that system
-// call kills the child. The functions that make such calls once the filter
-// is on are left uninstrumented, so a sanitizer build can run the oracle.
-#define SOFTVT_CHILD_NO_ASAN __attribute__((no_sanitize_address))
-
-void write_all(int fd, const void* p, size_t n) {
->>>>>>> chaos
   const uint8_t* b = static_cast<const uint8_t*>(p);
   while (n > 0) {
     const long w = raw_syscall3(SYS_write, fd, long(b), long(n));
@@ -289,11 +284,7 @@ constexpr int kGregSlot[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_
 // (UC_SIGCONTEXT_SS, arch/x86/include/uapi/asm/ucontext.h).
 constexpr unsigned long kUcSigcontextSs = 0x2;
 
-<<<<<<< HEAD
-SOFTVT_NO_TLS void on_fault(int sig, siginfo_t* si, void* ctx) {
-=======
-SOFTVT_CHILD_NO_ASAN void on_fault(int sig, siginfo_t* si, void* ctx) {
->>>>>>> chaos
+SOFTVT_NO_TLS SOFTVT_CHILD_NO_ASAN void on_fault(int sig, siginfo_t* si, void* ctx) {
   const auto* uc = static_cast<const ucontext_t*>(ctx);
   const greg_t* g = uc->uc_mcontext.gregs;
   Report r{};
@@ -366,7 +357,6 @@ void install_fault_handlers() {
   sigprocmask(SIG_SETMASK, &mask, nullptr);
 }
 
-<<<<<<< HEAD
 // A present, readable/writable, byte-granular 16-bit segment of the
 // process's LDT (modify_ldt(2), func 1) with limit 0xFFFF: a code segment
 // with D = 0 or a data segment with B = 0, DPL 3.
@@ -384,7 +374,7 @@ int set_ldt_segment16(unsigned entry, uint64_t base, bool code) {
   return syscall(SYS_modify_ldt, 1, &d, sizeof d) == 0 ? 0 : errno;
 }
 
-[[noreturn]] void enter_snippet(const ChildPlan& plan) {
+[[noreturn]] SOFTVT_CHILD_NO_ASAN void enter_snippet(const ChildPlan& plan) {
   switch (plan.mode) {
     case FlatMode::Long64: softvt_native_enter(plan.load, plan.load);
     case FlatMode::Prot32: softvt_native_enter_far(uint32_t(plan.load), USER32_CS, USER_DS, plan.load);
@@ -392,10 +382,7 @@ int set_ldt_segment16(unsigned entry, uint64_t base, bool code) {
   }
 }
 
-[[noreturn]] void child_main(const ChildPlan& plan) {
-=======
 [[noreturn]] SOFTVT_CHILD_NO_ASAN void child_main(const ChildPlan& plan) {
->>>>>>> chaos
   g_plan = &plan;
   if (int e = map_exact(plan.load, plan.image_map_len)) report_setup_error(plan.fd, SETUP_IMAGE, e);
   std::memcpy(reinterpret_cast<void*>(plan.load), plan.image, plan.image_size);
