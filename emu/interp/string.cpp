@@ -22,8 +22,8 @@
 // likewise suspends a repeated string operation for an exception or
 // interrupt between iterations and resumes it from the registers (SDM Vol. 2
 // REP), so a count of 2^64 - 1 can neither stall the run loop nor outlast
-// --max-insns
-// (docs/decisions.md "REP string instructions and the instruction limit").
+// --max-insns (docs/decisions.md "REP string instructions and the
+// instruction limit").
 #include <algorithm>
 #include <cstring>
 
