@@ -70,15 +70,8 @@ softvt_native_reset_fpu:
     ret
     .size softvt_native_reset_fpu, .-softvt_native_reset_fpu
 
-    .globl softvt_native_enter
-    .hidden softvt_native_enter
-    .type softvt_native_enter, @function
-softvt_native_enter:
-    movq %rdi, softvt_native_entry(%rip)
-    call softvt_native_reset_fpu
-    pushq $0x202
-    popfq
-    movq %rsi, %rsp
+    # Every GPR but RSP to 0 (movl, which leaves the flags alone).
+    .macro zero_gprs
     movl $0, %eax
     movl $0, %ecx
     movl $0, %edx
@@ -94,6 +87,18 @@ softvt_native_enter:
     movl $0, %r13d
     movl $0, %r14d
     movl $0, %r15d
+    .endm
+
+    .globl softvt_native_enter
+    .hidden softvt_native_enter
+    .type softvt_native_enter, @function
+softvt_native_enter:
+    movq %rdi, softvt_native_entry(%rip)
+    call softvt_native_reset_fpu
+    pushq $0x202
+    popfq
+    movq %rsi, %rsp
+    zero_gprs
     jmp *softvt_native_entry(%rip)
     .size softvt_native_enter, .-softvt_native_enter
 
@@ -112,21 +117,7 @@ softvt_native_enter_far:
     movl %edx, %gs
     movq %rcx, %rsp
     movl %edx, %ss
-    movl $0, %eax
-    movl $0, %ecx
-    movl $0, %edx
-    movl $0, %ebx
-    movl $0, %ebp
-    movl $0, %esi
-    movl $0, %edi
-    movl $0, %r8d
-    movl $0, %r9d
-    movl $0, %r10d
-    movl $0, %r11d
-    movl $0, %r12d
-    movl $0, %r13d
-    movl $0, %r14d
-    movl $0, %r15d
+    zero_gprs
     ljmpl *softvt_native_far(%rip)
     .size softvt_native_enter_far, .-softvt_native_enter_far
 
