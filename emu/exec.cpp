@@ -19,6 +19,14 @@ DecodeMode decode_mode_of(const Cpu& cpu) {
 
 namespace {
 
+// Sequential execution advances the 32-bit EIP outside 64-bit mode even in
+// 16-bit code: only branches truncate it to the operand size (SDM Vol. 2
+// JMP, "EIP <- EIP AND 0000FFFFH"). Running past CS:FFFF therefore fetches
+// at EIP 0x10000, beyond the limit: #GP(0), as this host's KVM shows.
+uint64_t sequential_ip_mask(const Cpu& cpu) {
+  return cpu.s.code_size == 8 ? ~uint64_t(0) : 0xffffffffull;
+}
+
 bool is_iret(const Insn& in) {
   return in.mnemonic == ZYDIS_MNEMONIC_IRET || in.mnemonic == ZYDIS_MNEMONIC_IRETD ||
          in.mnemonic == ZYDIS_MNEMONIC_IRETQ;
@@ -44,8 +52,7 @@ Block* BlockCache::build(Cpu& cpu, uint64_t lin, uint64_t phys, DecodeMode mode)
   b->phys = phys;
   b->key = (phys << 3) | uint64_t(mode);
   const bool user = cpu.s.cpl == 3;
-  const uint64_t ip_mask = cpu.s.code_size == 8 ? ~uint64_t(0)
-                           : cpu.s.code_size == 4 ? 0xffffffffull : 0xffffull;
+  const uint64_t ip_mask = sequential_ip_mask(cpu);
   uint64_t rip = cpu.s.rip;
   uint64_t cur_lin = lin;
   uint64_t cur_phys = phys;
@@ -101,11 +108,15 @@ Block* BlockCache::build(Cpu& cpu, uint64_t lin, uint64_t phys, DecodeMode mode)
     }
     b->insns.push_back(in);
     b->bytes.insert(b->bytes.end(), buf, buf + in.len);
-    rip = (rip + in.len) & ip_mask;
+    const uint64_t next = rip + in.len;
+    rip = next & ip_mask;
     if (crossing || in.ends_block) break;
+    // An EIP that wraps at 4 GiB continues at CS:0, not at the next linear
+    // address: the block ends there.
+    if (rip != next) break;
     cur_lin += in.len;
     cur_phys += in.len;
-    if ((cur_lin & 0xfff) == 0 || (cur_phys & 0xfff) < in.len) break;
+    if ((cur_lin & 0xfff) == 0) break;  // the block stays within one page
   }
   ++built_;
   if (crossing) {
@@ -215,8 +226,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     }
     try {
       const Block& b = blocks->lookup(*this);
-      const uint64_t ip_mask = s.code_size == 8 ? ~uint64_t(0)
-                               : s.code_size == 4 ? 0xffffffffull : 0xffffull;
+      const uint64_t ip_mask = sequential_ip_mask(*this);
       const uint8_t* bytes = b.bytes.data();
       for (const Insn& in : b.insns) {
         if (budget_spent()) break;
