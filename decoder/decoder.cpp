@@ -57,6 +57,8 @@ uint8_t map_register(ZydisRegister r) {
     case ZYDIS_REGCLASS_CONTROL: return uint8_t(reg::CR0 + id);
     case ZYDIS_REGCLASS_DEBUG: return uint8_t(reg::DR0 + id);
     case ZYDIS_REGCLASS_XMM: return uint8_t(reg::XMM0 + id);
+    case ZYDIS_REGCLASS_X87: return uint8_t(reg::ST0 + id);
+    case ZYDIS_REGCLASS_MMX: return uint8_t(reg::MM0 + id);
     default: return reg::NONE;
   }
 }

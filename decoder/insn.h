@@ -19,6 +19,8 @@ constexpr uint8_t SEG0 = 24;  // ES..GS = 24..29
 constexpr uint8_t CR0 = 32;   // CR0..CR15 = 32..47
 constexpr uint8_t DR0 = 48;   // DR0..DR15 = 48..63
 constexpr uint8_t XMM0 = 64;  // XMM0..XMM31 = 64..95
+constexpr uint8_t ST0 = 96;   // ST(0)..ST(7) = 96..103 (relative to TOP)
+constexpr uint8_t MM0 = 104;  // MM0..MM7 = 104..111
 constexpr uint8_t NONE = 0xff;
 constexpr uint8_t RIP = 0xfe;  // base register of RIP-relative addressing
 }  // namespace reg

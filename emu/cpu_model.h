@@ -10,10 +10,18 @@ namespace softvt {
 
 // Features an instruction can depend on (the "feature" column of the
 // instruction table). Base = present on every x86-64 CPU.
+// Issue 3 adds the x87/SIMD and system features; a CPU model (emu/cpu_model.cpp)
+// sets a bit only when softvt implements that feature.
 enum class Feature : uint8_t {
   Base, Cmov, Cx8, Cx16, Popcnt, Lzcnt, Bmi1, Bmi2, Adx, Movbe, Rdtscp,
-  LahfLm, Rdrand, Rdseed, Rdpid, Sse, Sse2, Fxsr, Count
+  LahfLm, Rdrand, Rdseed, Rdpid, Sse, Sse2, Fxsr,
+  // x87 and SIMD
+  Fpu, Mmx, Xsave, Xsaveopt,
+  // system instructions
+  Syscall, Sep, FsGsBase, Invpcid, Clflush, Clflushopt, Clwb, Monitor, Smap,
+  Count
 };
+static_assert(unsigned(Feature::Count) <= 64, "CpuModel::features is a 64-bit mask");
 
 struct CpuidLeaf {
   uint32_t leaf, subleaf;
