@@ -101,6 +101,27 @@ class Cpu {
   };
   Tracer* tracer = nullptr;
 
+  // ---- events at instruction boundaries (emu/events.cpp) -----------------
+  // The machine's interrupt controllers drive these lines; the run loop
+  // takes a deliverable event between two instructions, in the priority
+  // order of SDM 6.9, and wakes a halted CPU for it.
+  struct InterruptSource {
+    virtual ~InterruptSource() = default;
+    // The interrupt-acknowledge cycle: the vector of the highest-priority
+    // request (a controller with none left answers its spurious vector).
+    virtual uint8_t intr_acknowledge() = 0;
+  };
+  InterruptSource* intr_source = nullptr;
+  bool intr_line = false;    // INTR: a maskable interrupt is requested (level)
+  bool nmi_pending = false;  // an NMI was latched (edge) and not yet taken
+  // Whether an event would be taken at this boundary (cheap; inline).
+  bool event_deliverable() const {
+    if (nmi_pending && !s.nmi_blocked && !(s.interrupt_shadow & shadow::MOV_SS)) return true;
+    return intr_line && (s.rflags & fl::IF) && !s.interrupt_shadow;
+  }
+  // Delivers the highest-priority deliverable event, if any; true if one was.
+  bool take_pending_event();
+
   // ---- port I/O (IN/OUT/INS/OUTS after their permission checks) ---------
   // Unclaimed ports read as all ones; writes to them are dropped.
   std::function<uint64_t(uint16_t port, unsigned size)> io_read;

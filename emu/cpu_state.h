@@ -75,6 +75,13 @@ constexpr uint64_t SCE = 1u << 0, LME = 1u << 8, LMA = 1u << 10, NXE = 1u << 11;
 constexpr uint64_t SVME = 1u << 12, LMSLE = 1u << 13, FFXSR = 1u << 14, TCE = 1u << 15;
 }  // namespace efer
 
+// Kinds of the one-instruction interrupt shadow (SDM 6.8.3; the VMX
+// interruptibility-state bits 0 and 1 of SDM 24.4.2 keep them apart).
+namespace shadow {
+constexpr uint8_t STI = 1;    // blocks maskable interrupts
+constexpr uint8_t MOV_SS = 2; // also blocks NMI and debug traps
+}  // namespace shadow
+
 // The operating mode, derived from CR0.PE, EFER.LMA, RFLAGS.VM and CS's
 // L/D bits (SDM Vol. 3A 2.2); recomputed whenever one of them changes.
 enum class Mode : uint8_t { Real, V86, Prot16, Prot32, Compat16, Compat32, Long64 };
@@ -107,9 +114,10 @@ struct alignas(64) CpuState {
   Mode mode;
   uint8_t code_size;        // 2, 4 or 8: default operand/address size of CS
   uint8_t stack_size;       // 2, 4 or 8: SS.B / long mode
-  uint8_t interrupt_shadow; // blocking by STI / MOV SS for one instruction
+  uint8_t interrupt_shadow; // shadow:: bits, blocking for one instruction
   uint8_t halted;
-  uint8_t pad[2];
+  uint8_t nmi_blocked;      // an NMI handler runs: blocked until the next IRET (SDM 6.7.1)
+  uint8_t pad[1];
   // x87/SSE/AVX state in the XSAVE layout (SDM Vol. 1 13.4): legacy region
   // (FXSAVE image) at 0, XSAVE header at 512, extended components after.
   alignas(64) uint8_t xsave[4096];

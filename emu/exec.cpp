@@ -216,6 +216,11 @@ StopReason Cpu::run(uint64_t max_insns) {
   bool resuming_rep = false;  // the next step continues an unfinished REP
   const auto budget_spent = [&] { return s.insn_count + idle_steps >= max_insns; };
   while (stop == StopReason::None) {
+    if ((intr_line || nmi_pending) && take_pending_event()) {
+      ++idle_steps;
+      resuming_rep = false;  // an interrupted REP restarts (and is traced) anew
+      continue;
+    }
     if (s.halted) {
       stop = StopReason::Hlt;
       break;
@@ -263,6 +268,8 @@ StopReason Cpu::run(uint64_t max_insns) {
           end_block = false;
           break;
         }
+        // A device raised a line, or this instruction unmasked one.
+        if ((intr_line || nmi_pending) && event_deliverable()) break;
       }
     } catch (const GuestException& e) {
       end_block = false;

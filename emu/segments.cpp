@@ -165,7 +165,7 @@ void Cpu::load_segment(uint8_t seg, uint16_t selector) {
     // MOV SS and POP SS block interrupts and debug traps until the next
     // instruction completes (SDM Vol. 2 MOV, 6.8.3). LSS restores the
     // previous value: it is not one of them.
-    s.interrupt_shadow = 1;
+    s.interrupt_shadow = shadow::MOV_SS;
   }
 }
 

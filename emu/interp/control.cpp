@@ -526,6 +526,10 @@ void iret_protected(Cpu& cpu, const Insn& in) {
 }
 
 void iret(Cpu& cpu, const Insn& in) {
+  // IRET ends the blocking of NMIs that delivering an NMI started, even
+  // when it then faults (SDM 6.7.1; Vol. 3C 26.3 "IRET ... even if it
+  // causes a fault").
+  cpu.s.nmi_blocked = 0;
   if (cpu.s.mode == Mode::Real) return iret_real(cpu, in);
   if (cpu.s.mode == Mode::V86) {
     // Without VME, IRET in virtual-8086 mode is IOPL-sensitive (SDM 20.2.7).

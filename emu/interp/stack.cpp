@@ -117,7 +117,7 @@ void pop_sreg(Cpu& cpu, const Insn& in) {
   const uint64_t v = cpu.read_stack(0, N);
   cpu.load_segment(sr, uint16_t(v));
   cpu.s.gpr[RSP] = new_sp;
-  if (sr == SS) cpu.s.interrupt_shadow = 1;
+  if (sr == SS) cpu.s.interrupt_shadow = shadow::MOV_SS;
 }
 
 Handler select_pop(const Insn& in) {

@@ -633,7 +633,7 @@ void sti(Cpu& cpu, const Insn&) {
   check_if_change(cpu);
   // Interrupts stay blocked until after the next instruction when STI sets
   // IF (SDM Vol. 2 STI).
-  if (!(cpu.s.rflags & fl::IF)) cpu.s.interrupt_shadow = 1;
+  if (!(cpu.s.rflags & fl::IF)) cpu.s.interrupt_shadow = shadow::STI;
   cpu.s.rflags |= fl::IF;
 }
 
