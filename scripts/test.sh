@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 if [ ! -d build ]; then meson setup build >/dev/null || { echo "0 passed, 1 failed"; exit 1; }; fi
 ninja -C build || { echo "0 passed, 1 failed"; exit 1; }
+# The Debian kernel and initramfs images the boot tests use (Debian packages,
+# cached outside git; see scripts/guest-images).
+SOFTVT_IMAGE_CACHE=$(scripts/guest-images --print-dir) || { echo "0 passed, 1 failed"; exit 1; }
+export SOFTVT_IMAGE_CACHE
 log=$(mktemp)
 meson test -C build --print-errorlogs --num-processes 2 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
