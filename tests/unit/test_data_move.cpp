@@ -843,7 +843,7 @@ TEST_CASE("POP Sreg in real mode loads the selector and base; POP SS sets the in
   CHECK(g.out.state.seg[ES].sel == 0x2345);
   CHECK(g.out.state.seg[ES].base == 0x23450);
   CHECK(g.out.state.seg[SS].sel == 0x3456);
-  CHECK(g.out.state.interrupt_shadow == 1);
+  CHECK(g.out.state.interrupt_shadow == shadow::MOV_SS);
   CHECK((g.r(RSP) & 0xffff) == 0xfff0);
 }
 

@@ -234,7 +234,7 @@ TEST_CASE("long mode: null SS at CPL 0 and null data segments load as unusable")
   CHECK(m.cpu.s.seg[ES].dpl() == 3);
   // The accessed bit was set in the descriptor (SDM 3.4.5).
   CHECK((m.get8(GDT + 0x28 + 5) & 1) == 1);
-  CHECK(m.cpu.s.interrupt_shadow == 1);  // MOV SS
+  CHECK(m.cpu.s.interrupt_shadow == shadow::MOV_SS);
 }
 
 TEST_CASE("long mode: page faults report CR2 and P/W/U/RSVD/I-D error bits") {
