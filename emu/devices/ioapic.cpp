@@ -15,6 +15,15 @@ constexpr unsigned RTE_DEST_SHIFT = 56;
 // are read-only.
 constexpr uint64_t RTE_WRITABLE = RTE_VECTOR | (7u << RTE_MODE_SHIFT) | RTE_DEST_LOGICAL |
                                   RTE_POLARITY | RTE_LEVEL | RTE_MASK | (uint64_t(0xff) << RTE_DEST_SHIFT);
+// Level-triggered fixed and lowest-priority entries take part in the
+// remote-IRR / EOI protocol and are delivered while their input is
+// asserted. NMI, SMI, INIT and ExtINT are edge-sensitive whatever the
+// trigger-mode bit says (82093AA 3.2.4, delivery mode field), as are
+// edge-triggered entries: they are sent on a rising edge only.
+bool uses_eoi_protocol(uint64_t e) {
+  const unsigned mode = unsigned(e >> RTE_MODE_SHIFT) & 7;
+  return (e & RTE_LEVEL) && (mode == unsigned(apic::Delivery::Fixed) || mode == unsigned(apic::Delivery::LowestPriority));
+}
 }  // namespace
 
 IoApic::IoApic(std::function<void(const ApicMessage&)> deliver) : deliver_(std::move(deliver)) { reset(); }
@@ -54,12 +63,12 @@ void IoApic::write_register(uint32_t index, uint32_t value) {
   const uint64_t half = (index & 1) ? ~uint64_t(0xffffffff) : uint64_t(0xffffffff);
   const uint64_t keep = (e & ~(RTE_WRITABLE & half));
   e = keep | (shifted & RTE_WRITABLE & half);
-  // Remote IRR is meaningless for edge-triggered entries: it clears when
-  // the entry becomes edge-triggered (as KVM and QEMU do).
-  if (!(e & RTE_LEVEL)) e &= ~RTE_REMOTE_IRR;
+  // Remote IRR is meaningless outside the EOI protocol: it clears when the
+  // entry becomes edge-triggered (as KVM and QEMU do).
+  if (!uses_eoi_protocol(e)) e &= ~RTE_REMOTE_IRR;
   // An unmasked level-triggered input that is asserted is delivered (an
   // edge that came while masked is lost).
-  if (e & RTE_LEVEL) service(pin);
+  if (uses_eoi_protocol(e)) service(pin);
 }
 
 uint64_t IoApic::mmio_read(uint64_t offset, unsigned size) {
@@ -84,19 +93,17 @@ void IoApic::mmio_write(uint64_t offset, unsigned size, uint64_t value) {
 void IoApic::service(unsigned pin) {
   uint64_t& e = rte_[pin];
   if (!level_[pin] || (e & RTE_MASK)) return;
-  const bool level = e & RTE_LEVEL;
+  const bool level = uses_eoi_protocol(e);
   if (level && (e & RTE_REMOTE_IRR)) return;
   ApicMessage m;
   m.vector = uint8_t(e & RTE_VECTOR);
   m.mode = apic::Delivery((e >> RTE_MODE_SHIFT) & 7);
   m.logical = e & RTE_DEST_LOGICAL;
-  m.level_triggered = level;
+  m.level_triggered = e & RTE_LEVEL;
   m.dest = uint32_t(e >> RTE_DEST_SHIFT);
   // Remote IRR is set when a level-triggered interrupt is accepted by a
-  // local APIC, cleared by its EOI (82093AA 3.2.4 bit 14). Only fixed and
-  // lowest-priority interrupts take part in the EOI protocol.
-  if (level && (m.mode == apic::Delivery::Fixed || m.mode == apic::Delivery::LowestPriority))
-    e |= RTE_REMOTE_IRR;
+  // local APIC, cleared by its EOI (82093AA 3.2.4 bit 14).
+  if (level) e |= RTE_REMOTE_IRR;
   if (deliver_) deliver_(m);
 }
 
@@ -104,17 +111,16 @@ void IoApic::set_irq(unsigned line, bool asserted) {
   if (line >= PINS) return;
   const bool rising = asserted && !level_[line];
   level_[line] = asserted;
-  const uint64_t e = rte_[line];
-  // Edge-triggered: only the rising edge counts; an edge on a masked pin
-  // is lost (82093AA 3.2.4 bit 16). Level-triggered: delivered while high.
-  if (e & RTE_LEVEL) service(line);
+  // Edge-sensitive: only the rising edge counts, and an edge on a masked
+  // pin is lost (82093AA 3.2.4 bit 16). Level: delivered while high.
+  if (uses_eoi_protocol(rte_[line])) service(line);
   else if (rising) service(line);
 }
 
 void IoApic::eoi(uint8_t vector) {
   for (unsigned pin = 0; pin < PINS; ++pin) {
     uint64_t& e = rte_[pin];
-    if ((e & RTE_LEVEL) && (e & RTE_REMOTE_IRR) && uint8_t(e & RTE_VECTOR) == vector) {
+    if (uses_eoi_protocol(e) && (e & RTE_REMOTE_IRR) && uint8_t(e & RTE_VECTOR) == vector) {
       e &= ~RTE_REMOTE_IRR;
       service(pin);  // still asserted: the interrupt is sent again
     }

@@ -227,6 +227,22 @@ uint64_t build_madt(Image& im, const AcpiConfig& cfg) {
   return start;
 }
 
+// HPET description table (IA-PC HPET Specification 1.0a, Table 3).
+uint64_t build_hpet(Image& im, const AcpiConfig& cfg) {
+  const uint64_t start = im.begin_table("HPET", 1);
+  im.u32(cfg.hpet_block_id);  // 36 event timer block ID = GCAP_ID[31:0]
+  im.u8(0);                   // 40 base address (GAS): system memory
+  im.u8(0);                   //    register bit width (0, as QEMU)
+  im.u8(0);                   //    bit offset
+  im.u8(0);                   //    access size
+  im.u64(cfg.hpet_address);   //    address
+  im.u8(0);                   // 52 HPET number
+  im.u16(0);                  // 53 main counter minimum clock tick in periodic mode
+  im.u8(0);                   // 55 page protection: none given
+  im.end_table(start);
+  return start;
+}
+
 }  // namespace
 
 AcpiTables build_acpi_tables(const AcpiConfig& cfg, uint64_t base) {
@@ -243,14 +259,17 @@ AcpiTables build_acpi_tables(const AcpiConfig& cfg, uint64_t base) {
   t.dsdt = build_dsdt(im, cfg);
   t.fadt = build_fadt(im, cfg, t.facs, t.dsdt);
   t.madt = build_madt(im, cfg);
-  // RSDT (5.2.7) and XSDT (5.2.8): the FADT first, then the MADT.
+  if (cfg.hpet) t.hpet = build_hpet(im, cfg);
+  // RSDT (5.2.7) and XSDT (5.2.8): the FADT first, then the MADT (and HPET).
   t.rsdt = im.begin_table("RSDT", 1);
   im.u32(uint32_t(t.fadt));
   im.u32(uint32_t(t.madt));
+  if (cfg.hpet) im.u32(uint32_t(t.hpet));
   im.end_table(t.rsdt);
   t.xsdt = im.begin_table("XSDT", 1);
   im.u64(t.fadt);
   im.u64(t.madt);
+  if (cfg.hpet) im.u64(t.hpet);
   im.end_table(t.xsdt);
 
   // RSDP (5.2.5.3, Table 5.3): revision 2; the checksum covers the first

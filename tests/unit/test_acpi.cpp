@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "emu/devices/acpi_pm.h"
+#include "emu/devices/hpet.h"
 #include "emu/machine/acpi_tables.h"
 
 using namespace softvt;
@@ -207,6 +208,8 @@ TEST_CASE("acpi: iasl -d disassembles every table", "[acpi][iasl]") {
   }
   AcpiConfig cfg;
   cfg.cpus = 2;
+  cfg.hpet = true;
+  cfg.hpet_block_id = Hpet::capabilities_low();
   const AcpiTables t = build_acpi_tables(cfg, 0xe0000);
   char dir[] = "/tmp/softvt_acpi_XXXXXX";
   REQUIRE(mkdtemp(dir));
@@ -225,8 +228,11 @@ TEST_CASE("acpi: iasl -d disassembles every table", "[acpi][iasl]") {
       {"apic", t.madt, {"Local Apic Address : FEE00000", "Local Apic ID : 01", "Address : FEC00000",
                         "Source : 00\n Interrupt : 00000002", "Source : 09\n Interrupt : 00000009\n Flags (decoded below) : 000D",
                         "Interrupt Input LINT : 01"}},
-      {"xsdt", t.xsdt, {"ACPI Table Address 0 : " + hex(t.fadt, 16), "ACPI Table Address 1 : " + hex(t.madt, 16)}},
+      {"xsdt", t.xsdt, {"ACPI Table Address 0 : " + hex(t.fadt, 16), "ACPI Table Address 1 : " + hex(t.madt, 16),
+                        "ACPI Table Address 2 : " + hex(t.hpet, 16)}},
       {"facs", t.facs, {"Length : 00000040"}},
+      {"hpet", t.hpet, {"Hardware Block ID : 8086A201", "Space ID : 00 [SystemMemory]",
+                        "Address : 00000000FED00000"}},
   };
   for (const Table& tb : tables) {
     const uint8_t* p = t.bytes.data() + (tb.addr - t.base);

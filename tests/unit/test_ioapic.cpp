@@ -180,6 +180,19 @@ TEST_CASE("ioapic: destinations and delivery modes", "[ioapic]") {
   s.io.set_irq(6, true);
   CHECK(s.cpu0.apic->irr(0x56));
   CHECK(s.cpu1.apic->irr(0x56));
+  // NMI is edge-sensitive even with the level bit set: one NMI per rising
+  // edge, no remote IRR.
+  s.cpu1.cpu.nmi_pending = false;
+  s.route(7, (4u << 8) | LEVEL | dest(1));
+  s.io.set_irq(7, true);
+  CHECK(s.cpu1.cpu.nmi_pending);
+  s.cpu1.cpu.nmi_pending = false;
+  s.io.set_irq(7, true);
+  CHECK(!s.cpu1.cpu.nmi_pending);
+  CHECK((s.io.redirection(7) & REMOTE_IRR) == 0);
+  s.io.set_irq(7, false);
+  s.io.set_irq(7, true);
+  CHECK(s.cpu1.cpu.nmi_pending);
   // Out-of-range pins are ignored.
   s.io.set_irq(24, true);
   s.io.set_irq(1000, true);
