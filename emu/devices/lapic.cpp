@@ -133,13 +133,13 @@ bool LocalApic::write_apic_base(uint64_t value) {
 
 int LocalApic::lvt_index(uint32_t offset) {
   switch (offset) {
-    case reg::LVT_CMCI: return LVT_CMCI_I;
-    case reg::LVT_TIMER: return LVT_TIMER_I;
-    case reg::LVT_THERMAL: return LVT_THERMAL_I;
-    case reg::LVT_PERF: return LVT_PERF_I;
-    case reg::LVT_LINT0: return LVT_LINT0_I;
-    case reg::LVT_LINT1: return LVT_LINT1_I;
-    case reg::LVT_ERROR: return LVT_ERROR_I;
+    case mmio::LVT_CMCI: return LVT_CMCI_I;
+    case mmio::LVT_TIMER: return LVT_TIMER_I;
+    case mmio::LVT_THERMAL: return LVT_THERMAL_I;
+    case mmio::LVT_PERF: return LVT_PERF_I;
+    case mmio::LVT_LINT0: return LVT_LINT0_I;
+    case mmio::LVT_LINT1: return LVT_LINT1_I;
+    case mmio::LVT_ERROR: return LVT_ERROR_I;
     default: return -1;
   }
 }
@@ -158,30 +158,30 @@ uint32_t LocalApic::lvt_writable_mask(unsigned i) const {
 }
 
 bool LocalApic::read_register(uint64_t now_ns, uint32_t offset, uint32_t& v) {
-  if (offset >= reg::ISR && offset < reg::ISR + 0x80) { v = isr_[(offset - reg::ISR) >> 4]; return true; }
-  if (offset >= reg::TMR && offset < reg::TMR + 0x80) { v = tmr_[(offset - reg::TMR) >> 4]; return true; }
-  if (offset >= reg::IRR && offset < reg::IRR + 0x80) { v = irr_[(offset - reg::IRR) >> 4]; return true; }
+  if (offset >= mmio::ISR && offset < mmio::ISR + 0x80) { v = isr_[(offset - mmio::ISR) >> 4]; return true; }
+  if (offset >= mmio::TMR && offset < mmio::TMR + 0x80) { v = tmr_[(offset - mmio::TMR) >> 4]; return true; }
+  if (offset >= mmio::IRR && offset < mmio::IRR + 0x80) { v = irr_[(offset - mmio::IRR) >> 4]; return true; }
   const int li = lvt_index(offset);
   if (li >= 0 && !(li == LVT_CMCI_I && !config_.cmci)) { v = lvt_[li]; return true; }
   switch (offset) {
-    case reg::ID: v = x2apic_mode() ? config_.apic_id : xapic_id_; return true;
+    case mmio::ID: v = x2apic_mode() ? config_.apic_id : xapic_id_; return true;
     // Version 0x14 (integrated APIC), max LVT entry = entries - 1 in bits
     // 23:16 (SDM 11.4.8, Figure 11-7); no EOI-broadcast suppression (bit 24).
-    case reg::VERSION: v = 0x14 | ((config_.cmci ? 6u : 5u) << 16); return true;
-    case reg::TPR: v = tpr_; return true;
-    case reg::APR: v = apr(); return true;
-    case reg::PPR: v = ppr(); return true;
-    case reg::EOI: v = 0; return true;
-    case reg::RRD: v = 0; return true;
-    case reg::LDR: v = ldr_; return true;
-    case reg::DFR: v = dfr_; return true;
-    case reg::SVR: v = svr_; return true;
-    case reg::ESR: v = esr_; return true;
-    case reg::ICR_LOW: v = uint32_t(icr_); return true;  // delivery status 0: always idle
-    case reg::ICR_HIGH: v = uint32_t(icr_ >> 32); return true;
-    case reg::TIMER_INITIAL: v = initial_count_; return true;
-    case reg::TIMER_CURRENT: v = current_count(now_ns); return true;
-    case reg::TIMER_DIVIDE: v = divide_config_; return true;
+    case mmio::VERSION: v = 0x14 | ((config_.cmci ? 6u : 5u) << 16); return true;
+    case mmio::TPR: v = tpr_; return true;
+    case mmio::APR: v = apr(); return true;
+    case mmio::PPR: v = ppr(); return true;
+    case mmio::EOI: v = 0; return true;
+    case mmio::RRD: v = 0; return true;
+    case mmio::LDR: v = ldr_; return true;
+    case mmio::DFR: v = dfr_; return true;
+    case mmio::SVR: v = svr_; return true;
+    case mmio::ESR: v = esr_; return true;
+    case mmio::ICR_LOW: v = uint32_t(icr_); return true;  // delivery status 0: always idle
+    case mmio::ICR_HIGH: v = uint32_t(icr_ >> 32); return true;
+    case mmio::TIMER_INITIAL: v = initial_count_; return true;
+    case mmio::TIMER_CURRENT: v = current_count(now_ns); return true;
+    case mmio::TIMER_DIVIDE: v = divide_config_; return true;
     default: return false;
   }
 }
@@ -232,34 +232,34 @@ LocalApic::WriteResult LocalApic::write_register(uint64_t now_ns, uint32_t offse
     return WriteResult::Ok;
   }
   switch (offset) {
-    case reg::ID: xapic_id_ = v & 0xff000000; return WriteResult::Ok;
-    case reg::TPR: set_tpr(uint8_t(v)); return WriteResult::Ok;
-    case reg::EOI: eoi(); return WriteResult::Ok;
-    case reg::LDR: ldr_ = v & 0xff000000; return WriteResult::Ok;
-    case reg::DFR: dfr_ = (v & 0xf0000000) | 0x0fffffff; return WriteResult::Ok;
-    case reg::SVR: write_svr(v); return WriteResult::Ok;
-    case reg::ESR: write_esr(); return WriteResult::Ok;
-    case reg::ICR_LOW:
+    case mmio::ID: xapic_id_ = v & 0xff000000; return WriteResult::Ok;
+    case mmio::TPR: set_tpr(uint8_t(v)); return WriteResult::Ok;
+    case mmio::EOI: eoi(); return WriteResult::Ok;
+    case mmio::LDR: ldr_ = v & 0xff000000; return WriteResult::Ok;
+    case mmio::DFR: dfr_ = (v & 0xf0000000) | 0x0fffffff; return WriteResult::Ok;
+    case mmio::SVR: write_svr(v); return WriteResult::Ok;
+    case mmio::ESR: write_esr(); return WriteResult::Ok;
+    case mmio::ICR_LOW:
       // xAPIC: writing the low word sends the IPI (SDM 11.6.1).
       icr_ = (icr_ & ~uint64_t(0xffffffff)) | (v & ICR_LOW_WRITABLE);
       send_ipi(icr_);
       return WriteResult::Ok;
-    case reg::ICR_HIGH: icr_ = (icr_ & 0xffffffff) | (uint64_t(v & 0xff000000) << 32); return WriteResult::Ok;
-    case reg::TIMER_INITIAL:
+    case mmio::ICR_HIGH: icr_ = (icr_ & 0xffffffff) | (uint64_t(v & 0xff000000) << 32); return WriteResult::Ok;
+    case mmio::TIMER_INITIAL:
       // Ignored in TSC-deadline mode (SDM 11.5.4.1); 0 stops the timer.
       if (timer_mode() == TimerMode::TscDeadline) return WriteResult::Ok;
       initial_count_ = v;
       restart_timer(now_ns, v);
       return WriteResult::Ok;
-    case reg::TIMER_DIVIDE:
+    case mmio::TIMER_DIVIDE:
       rebase_timer(now_ns);
       divide_config_ = v & 0xb;
       arm_counter_deadline();
       return WriteResult::Ok;
-    case reg::VERSION: case reg::APR: case reg::PPR: case reg::RRD: case reg::TIMER_CURRENT:
+    case mmio::VERSION: case mmio::APR: case mmio::PPR: case mmio::RRD: case mmio::TIMER_CURRENT:
       return WriteResult::ReadOnly;
     default:
-      if (offset >= reg::ISR && offset < reg::IRR + 0x80) return WriteResult::ReadOnly;
+      if (offset >= mmio::ISR && offset < mmio::IRR + 0x80) return WriteResult::ReadOnly;
       return WriteResult::NotPresent;
   }
 }
@@ -273,7 +273,7 @@ uint64_t LocalApic::mmio_read(uint64_t now_ns, uint64_t offset, unsigned size) {
   const uint32_t reg_off = uint32_t(offset & 0xff0);
   const unsigned byte = unsigned(offset & 0xf);
   uint32_t v = 0;
-  if (reg_off == reg::SELF_IPI || !read_register(now_ns, reg_off, v)) {
+  if (reg_off == mmio::SELF_IPI || !read_register(now_ns, reg_off, v)) {
     signal_error(esr::ILLEGAL_REGISTER);  // an unimplemented register (SDM 11.5.3)
     return 0;
   }
@@ -286,7 +286,7 @@ void LocalApic::mmio_write(uint64_t now_ns, uint64_t offset, unsigned size, uint
   if (!mmio_enabled()) return;
   if (size != 4 || (offset & 0xf)) return;  // SDM 11.4.1: only aligned 32-bit accesses
   const uint32_t reg_off = uint32_t(offset & 0xff0);
-  if (reg_off == reg::SELF_IPI || write_register(now_ns, reg_off, uint32_t(value)) == WriteResult::NotPresent)
+  if (reg_off == mmio::SELF_IPI || write_register(now_ns, reg_off, uint32_t(value)) == WriteResult::NotPresent)
     signal_error(esr::ILLEGAL_REGISTER);
 }
 
@@ -296,15 +296,15 @@ void LocalApic::mmio_write(uint64_t now_ns, uint64_t offset, unsigned size, uint
 // ICR high word; SELF IPI is added.
 bool LocalApic::x2apic_register_exists(uint32_t offset) const {
   switch (offset) {
-    case reg::APR: case reg::RRD: case reg::DFR: case reg::ICR_HIGH: return false;
-    case reg::LVT_CMCI: return config_.cmci;
-    case reg::SELF_IPI: return true;
+    case mmio::APR: case mmio::RRD: case mmio::DFR: case mmio::ICR_HIGH: return false;
+    case mmio::LVT_CMCI: return config_.cmci;
+    case mmio::SELF_IPI: return true;
     default:
-      return offset == reg::ID || offset == reg::VERSION || offset == reg::TPR ||
-             offset == reg::PPR || offset == reg::EOI || offset == reg::LDR || offset == reg::SVR ||
-             (offset >= reg::ISR && offset < reg::IRR + 0x80) || offset == reg::ESR ||
-             offset == reg::ICR_LOW || lvt_index(offset) >= 0 || offset == reg::TIMER_INITIAL ||
-             offset == reg::TIMER_CURRENT || offset == reg::TIMER_DIVIDE;
+      return offset == mmio::ID || offset == mmio::VERSION || offset == mmio::TPR ||
+             offset == mmio::PPR || offset == mmio::EOI || offset == mmio::LDR || offset == mmio::SVR ||
+             (offset >= mmio::ISR && offset < mmio::IRR + 0x80) || offset == mmio::ESR ||
+             offset == mmio::ICR_LOW || lvt_index(offset) >= 0 || offset == mmio::TIMER_INITIAL ||
+             offset == mmio::TIMER_CURRENT || offset == mmio::TIMER_DIVIDE;
   }
 }
 
@@ -319,10 +319,10 @@ uint32_t LocalApic::x2apic_reserved_bits(uint32_t offset) const {
     return ~defined;
   }
   switch (offset) {
-    case reg::TPR: case reg::SELF_IPI: return ~0xffu;
-    case reg::SVR: return ~uint32_t(0x3ff);
-    case reg::ESR: case reg::EOI: return ~0u;  // only 0 may be written
-    case reg::TIMER_DIVIDE: return ~0xbu;
+    case mmio::TPR: case mmio::SELF_IPI: return ~0xffu;
+    case mmio::SVR: return ~uint32_t(0x3ff);
+    case mmio::ESR: case mmio::EOI: return ~0u;  // only 0 may be written
+    case mmio::TIMER_DIVIDE: return ~0xbu;
     default: return 0;
   }
 }
@@ -340,8 +340,8 @@ bool LocalApic::read_msr(uint64_t now_ns, uint32_t index, uint64_t& value) {
   const uint32_t offset = (index - msr::X2APIC_FIRST) << 4;
   if (!x2apic_register_exists(offset)) return false;
   // Write-only registers raise #GP on RDMSR (SDM 11.12.1.2).
-  if (offset == reg::EOI || offset == reg::SELF_IPI) return false;
-  if (offset == reg::ICR_LOW) { value = icr_; return true; }
+  if (offset == mmio::EOI || offset == mmio::SELF_IPI) return false;
+  if (offset == mmio::ICR_LOW) { value = icr_; return true; }
   uint32_t v = 0;
   if (!read_register(now_ns, offset, v)) return false;
   value = v;
@@ -359,7 +359,7 @@ bool LocalApic::write_msr(uint64_t now_ns, uint32_t index, uint64_t value) {
   if (index < msr::X2APIC_FIRST || index > msr::X2APIC_LAST || !x2apic_mode()) return false;
   const uint32_t offset = (index - msr::X2APIC_FIRST) << 4;
   if (!x2apic_register_exists(offset)) return false;
-  if (offset == reg::ICR_LOW) {
+  if (offset == mmio::ICR_LOW) {
     // One 64-bit register: destination in 63:32; bit 12 (delivery status),
     // 13, 16-17 and 20-31 are reserved (SDM 11.12.9, Figure 11-28).
     if (value & ~((uint64_t(0xffffffff) << 32) | ICR_LOW_WRITABLE)) return false;
@@ -368,13 +368,13 @@ bool LocalApic::write_msr(uint64_t now_ns, uint32_t index, uint64_t value) {
     return true;
   }
   if ((value >> 32) || (uint32_t(value) & x2apic_reserved_bits(offset))) return false;
-  if (offset == reg::SELF_IPI) {
+  if (offset == mmio::SELF_IPI) {
     // SELF IPI: a fixed, edge-triggered IPI to this APIC (SDM 11.12.11).
     send_ipi((value & 0xff) | (uint64_t(Shorthand::Self) << lvt::SHORTHAND_SHIFT));
     return true;
   }
   // ID, LDR, version, PPR, ISR/TMR/IRR and the current count are read-only.
-  if (offset == reg::ID || offset == reg::LDR) return false;
+  if (offset == mmio::ID || offset == mmio::LDR) return false;
   return write_register(now_ns, offset, value) == WriteResult::Ok;
 }
 

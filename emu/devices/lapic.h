@@ -36,7 +36,7 @@ enum class Shorthand : uint8_t { None = 0, Self = 1, AllIncludingSelf = 2, AllEx
 
 // Register offsets of the xAPIC MMIO page (SDM Table 11-1). The x2APIC MSR
 // of a register is 0x800 + (offset >> 4) (SDM Table 11-6).
-namespace reg {
+namespace mmio {
 constexpr uint32_t ID = 0x020, VERSION = 0x030, TPR = 0x080, APR = 0x090, PPR = 0x0a0;
 constexpr uint32_t EOI = 0x0b0, RRD = 0x0c0, LDR = 0x0d0, DFR = 0x0e0, SVR = 0x0f0;
 constexpr uint32_t ISR = 0x100, TMR = 0x180, IRR = 0x200, ESR = 0x280, LVT_CMCI = 0x2f0;
@@ -44,7 +44,7 @@ constexpr uint32_t ICR_LOW = 0x300, ICR_HIGH = 0x310, LVT_TIMER = 0x320, LVT_THE
 constexpr uint32_t LVT_PERF = 0x340, LVT_LINT0 = 0x350, LVT_LINT1 = 0x360, LVT_ERROR = 0x370;
 constexpr uint32_t TIMER_INITIAL = 0x380, TIMER_CURRENT = 0x390, TIMER_DIVIDE = 0x3e0;
 constexpr uint32_t SELF_IPI = 0x3f0;  // x2APIC only (MSR 0x83f)
-}  // namespace reg
+}  // namespace mmio
 
 // MSRs the local APIC answers (SDM Vol. 4 Table 2-2; SDM 11.12).
 namespace msr {

@@ -23,9 +23,9 @@ struct Node {
     LocalApic::Config c;
     c.apic_id = id;
     apic = std::make_unique<LocalApic>(&cpu, &bus, c);
-    apic->mmio_write(0, reg::SVR, 4, 0x1ff);
+    apic->mmio_write(0, mmio::SVR, 4, 0x1ff);
   }
-  void eoi() { apic->mmio_write(0, reg::EOI, 4, 0); }
+  void eoi() { apic->mmio_write(0, mmio::EOI, 4, 0); }
 };
 
 // Two CPUs and an I/O APIC wired as the PC machine wires them.
@@ -146,15 +146,15 @@ TEST_CASE("ioapic: level-triggered, remote IRR and EOI re-assert", "[ioapic]") {
 TEST_CASE("ioapic: destinations and delivery modes", "[ioapic]") {
   System s;
   // Logical flat: LDR bits 1 (cpu0) and 2 (cpu1).
-  s.cpu0.apic->mmio_write(0, reg::LDR, 4, 0x01000000);
-  s.cpu1.apic->mmio_write(0, reg::LDR, 4, 0x02000000);
+  s.cpu0.apic->mmio_write(0, mmio::LDR, 4, 0x01000000);
+  s.cpu1.apic->mmio_write(0, mmio::LDR, 4, 0x02000000);
   s.route(1, 0x51 | LOGICAL | dest(0x03));
   s.io.set_irq(1, true);
   CHECK(s.cpu0.apic->irr(0x51));
   CHECK(s.cpu1.apic->irr(0x51));
   // Lowest priority among both: both have 0x51 pending (APR 0x50); cpu0's
   // TPR 0x60 puts its APR above cpu1's.
-  s.cpu0.apic->mmio_write(0, reg::TPR, 4, 0x60);
+  s.cpu0.apic->mmio_write(0, mmio::TPR, 4, 0x60);
   s.route(2, 0x52 | (1u << 8) | LOGICAL | dest(0x03));
   s.io.set_irq(2, true);
   CHECK(!s.cpu0.apic->irr(0x52));
@@ -170,7 +170,7 @@ TEST_CASE("ioapic: destinations and delivery modes", "[ioapic]") {
   } pic;
   s.cpu0.apic->set_extint_source(&pic);
   s.route(5, (7u << 8) | dest(0));
-  s.cpu0.apic->mmio_write(0, reg::TPR, 4, 0xf0);  // ExtINT bypasses the priority logic
+  s.cpu0.apic->mmio_write(0, mmio::TPR, 4, 0xf0);  // ExtINT bypasses the priority logic
   s.io.set_irq(5, true);
   CHECK(s.cpu0.cpu.intr_line);
   CHECK(s.cpu0.apic->intr_acknowledge() == 0x20);

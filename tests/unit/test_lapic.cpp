@@ -8,8 +8,11 @@
 #include <memory>
 #include <vector>
 
+#include "emu/block_cache.h"
 #include "emu/cpu.h"
 #include "emu/devices/lapic.h"
+#include "emu/loader/flat.h"
+#include "tests/unit/nasm_support.h"
 
 using namespace softvt;
 using namespace softvt::apic;
@@ -24,8 +27,8 @@ struct Node {
   Node(ApicBus* bus, LocalApic::Config cfg) { apic = std::make_unique<LocalApic>(&cpu, bus, cfg); }
   uint32_t rd(uint32_t off, uint64_t now = 0) { return uint32_t(apic->mmio_read(now, off, 4)); }
   void wr(uint32_t off, uint32_t v, uint64_t now = 0) { apic->mmio_write(now, off, 4, v); }
-  void enable(uint8_t spurious = 0xff) { wr(reg::SVR, 0x100 | spurious); }
-  uint32_t esr() { wr(reg::ESR, 0); return rd(reg::ESR); }
+  void enable(uint8_t spurious = 0xff) { wr(mmio::SVR, 0x100 | spurious); }
+  uint32_t esr() { wr(mmio::ESR, 0); return rd(mmio::ESR); }
 };
 
 LocalApic::Config config(uint32_t id, bool bsp = false) {
@@ -64,88 +67,88 @@ TEST_CASE("lapic: power-up state (SDM 11.4.7.1)", "[lapic]") {
   CHECK(bsp.apic->apic_base() == 0xfee00900);  // EN | BSP | default base
   CHECK(ap.apic->apic_base() == 0xfee00800);
   CHECK(bsp.cpu.s.apic_base == 0xfee00900);
-  CHECK(ap.rd(reg::ID) == 3u << 24);
-  CHECK(ap.rd(reg::VERSION) == 0x00060014);  // version 0x14, max LVT 6 (CMCI present)
-  CHECK(ap.rd(reg::SVR) == 0xff);
-  CHECK(ap.rd(reg::DFR) == 0xffffffff);
-  CHECK(ap.rd(reg::LDR) == 0);
-  CHECK(ap.rd(reg::TPR) == 0);
-  for (uint32_t off : {reg::LVT_CMCI, reg::LVT_TIMER, reg::LVT_THERMAL, reg::LVT_PERF, reg::LVT_LINT0,
-                       reg::LVT_LINT1, reg::LVT_ERROR})
+  CHECK(ap.rd(mmio::ID) == 3u << 24);
+  CHECK(ap.rd(mmio::VERSION) == 0x00060014);  // version 0x14, max LVT 6 (CMCI present)
+  CHECK(ap.rd(mmio::SVR) == 0xff);
+  CHECK(ap.rd(mmio::DFR) == 0xffffffff);
+  CHECK(ap.rd(mmio::LDR) == 0);
+  CHECK(ap.rd(mmio::TPR) == 0);
+  for (uint32_t off : {mmio::LVT_CMCI, mmio::LVT_TIMER, mmio::LVT_THERMAL, mmio::LVT_PERF, mmio::LVT_LINT0,
+                       mmio::LVT_LINT1, mmio::LVT_ERROR})
     CHECK(ap.rd(off) == lvt::MASK);
   LocalApic::Config no_cmci = config(1);
   no_cmci.cmci = false;
   Node old(nullptr, no_cmci);
-  CHECK(old.rd(reg::VERSION) == 0x00050014);
-  CHECK(old.rd(reg::LVT_CMCI) == 0);  // not implemented: reads 0, flags an illegal register
+  CHECK(old.rd(mmio::VERSION) == 0x00050014);
+  CHECK(old.rd(mmio::LVT_CMCI) == 0);  // not implemented: reads 0, flags an illegal register
   CHECK(old.esr() == esr::ILLEGAL_REGISTER);
 }
 
 TEST_CASE("lapic: register read/write semantics", "[lapic]") {
   Node n(nullptr, config(1));
   n.enable();
-  n.wr(reg::TPR, 0xfffffff5);
-  CHECK(n.rd(reg::TPR) == 0xf5);
-  n.wr(reg::LDR, 0x12345678);
-  CHECK(n.rd(reg::LDR) == 0x12000000);
-  n.wr(reg::DFR, 0x0);
-  CHECK(n.rd(reg::DFR) == 0x0fffffff);  // bits 27:0 read as ones
-  n.wr(reg::ID, 0x05ffffff);
-  CHECK(n.rd(reg::ID) == 0x05000000);
+  n.wr(mmio::TPR, 0xfffffff5);
+  CHECK(n.rd(mmio::TPR) == 0xf5);
+  n.wr(mmio::LDR, 0x12345678);
+  CHECK(n.rd(mmio::LDR) == 0x12000000);
+  n.wr(mmio::DFR, 0x0);
+  CHECK(n.rd(mmio::DFR) == 0x0fffffff);  // bits 27:0 read as ones
+  n.wr(mmio::ID, 0x05ffffff);
+  CHECK(n.rd(mmio::ID) == 0x05000000);
   CHECK(n.apic->id() == 5);
-  n.wr(reg::VERSION, 0);
-  CHECK(n.rd(reg::VERSION) == 0x00060014);  // read-only
-  n.wr(reg::SVR, 0xfffffeff);
-  CHECK(n.rd(reg::SVR) == 0x2ff);  // only vector, enable, focus-disable are writable
-  n.wr(reg::ICR_HIGH, 0xffffffff);
-  CHECK(n.rd(reg::ICR_HIGH) == 0xff000000);
+  n.wr(mmio::VERSION, 0);
+  CHECK(n.rd(mmio::VERSION) == 0x00060014);  // read-only
+  n.wr(mmio::SVR, 0xfffffeff);
+  CHECK(n.rd(mmio::SVR) == 0x2ff);  // only vector, enable, focus-disable are writable
+  n.wr(mmio::ICR_HIGH, 0xffffffff);
+  CHECK(n.rd(mmio::ICR_HIGH) == 0xff000000);
   // LVT entries keep only their defined bits (Figure 11-8).
-  n.wr(reg::LVT_LINT0, 0xffffffff);
-  CHECK(n.rd(reg::LVT_LINT0) == (0xff | lvt::MODE | lvt::POLARITY | lvt::LEVEL | lvt::MASK));
-  n.wr(reg::LVT_ERROR, 0xffffffff);
-  CHECK(n.rd(reg::LVT_ERROR) == (0xff | lvt::MASK));
-  n.wr(reg::LVT_TIMER, 0xffffffff);
-  CHECK(n.rd(reg::LVT_TIMER) == (0xff | lvt::MASK | lvt::TIMER_MODE));
-  n.wr(reg::LVT_PERF, 0xffffffff);
-  CHECK(n.rd(reg::LVT_PERF) == (0xff | lvt::MODE | lvt::MASK));
-  n.wr(reg::TIMER_DIVIDE, 0xffffffff);
-  CHECK(n.rd(reg::TIMER_DIVIDE) == 0xb);
+  n.wr(mmio::LVT_LINT0, 0xffffffff);
+  CHECK(n.rd(mmio::LVT_LINT0) == (0xff | lvt::MODE | lvt::POLARITY | lvt::LEVEL | lvt::MASK));
+  n.wr(mmio::LVT_ERROR, 0xffffffff);
+  CHECK(n.rd(mmio::LVT_ERROR) == (0xff | lvt::MASK));
+  n.wr(mmio::LVT_TIMER, 0xffffffff);
+  CHECK(n.rd(mmio::LVT_TIMER) == (0xff | lvt::MASK | lvt::TIMER_MODE));
+  n.wr(mmio::LVT_PERF, 0xffffffff);
+  CHECK(n.rd(mmio::LVT_PERF) == (0xff | lvt::MODE | lvt::MASK));
+  n.wr(mmio::TIMER_DIVIDE, 0xffffffff);
+  CHECK(n.rd(mmio::TIMER_DIVIDE) == 0xb);
   // Only aligned 32-bit writes count; reads of narrower widths see the bytes.
-  n.apic->mmio_write(0, reg::TPR, 1, 0x11);
-  n.apic->mmio_write(0, reg::TPR + 1, 4, 0x11);
-  CHECK(n.rd(reg::TPR) == 0xf5);
-  CHECK(n.apic->mmio_read(0, reg::VERSION + 2, 1) == 0x06);
-  CHECK(n.apic->mmio_read(0, reg::VERSION + 4, 4) == 0);
+  n.apic->mmio_write(0, mmio::TPR, 1, 0x11);
+  n.apic->mmio_write(0, mmio::TPR + 1, 4, 0x11);
+  CHECK(n.rd(mmio::TPR) == 0xf5);
+  CHECK(n.apic->mmio_read(0, mmio::VERSION + 2, 1) == 0x06);
+  CHECK(n.apic->mmio_read(0, mmio::VERSION + 4, 4) == 0);
 }
 
 TEST_CASE("lapic: ESR write-then-read protocol and illegal registers (SDM 11.5.3)", "[lapic]") {
   Node n(nullptr, config(0));
   n.enable();
-  n.wr(reg::LVT_ERROR, 0xe0);
+  n.wr(mmio::LVT_ERROR, 0xe0);
   n.rd(0x040);  // reserved offset
-  CHECK(n.rd(reg::ESR) == 0);  // not visible before a write
+  CHECK(n.rd(mmio::ESR) == 0);  // not visible before a write
   CHECK(n.apic->irr(0xe0));    // the error interrupt was signalled
-  n.wr(reg::ESR, 0x1234);      // the value written does not matter
-  CHECK(n.rd(reg::ESR) == esr::ILLEGAL_REGISTER);
-  n.wr(reg::ESR, 0);
-  CHECK(n.rd(reg::ESR) == 0);  // cleared by the next write
+  n.wr(mmio::ESR, 0x1234);      // the value written does not matter
+  CHECK(n.rd(mmio::ESR) == esr::ILLEGAL_REGISTER);
+  n.wr(mmio::ESR, 0);
+  CHECK(n.rd(mmio::ESR) == 0);  // cleared by the next write
   n.apic->receive(fixed(7));   // vectors 0-15 are illegal
   CHECK(!n.apic->irr(7));
   n.wr(0x3f0, 1);  // SELF IPI does not exist in xAPIC mode
   CHECK(n.esr() == (esr::RECEIVE_ILLEGAL_VECTOR | esr::ILLEGAL_REGISTER));
-  n.wr(reg::ICR_LOW, 0x00040003);  // self IPI with vector 3: send illegal vector, not sent
+  n.wr(mmio::ICR_LOW, 0x00040003);  // self IPI with vector 3: send illegal vector, not sent
   CHECK(n.esr() == esr::SEND_ILLEGAL_VECTOR);
 }
 
 TEST_CASE("lapic: software disable keeps the LVT masked (SDM 11.4.7.2)", "[lapic]") {
   Node n(nullptr, config(0));
-  n.wr(reg::LVT_TIMER, 0x30);
-  CHECK(n.rd(reg::LVT_TIMER) == (0x30 | lvt::MASK));
+  n.wr(mmio::LVT_TIMER, 0x30);
+  CHECK(n.rd(mmio::LVT_TIMER) == (0x30 | lvt::MASK));
   n.enable();
-  n.wr(reg::LVT_TIMER, 0x30);
-  CHECK(n.rd(reg::LVT_TIMER) == 0x30);
-  n.wr(reg::SVR, 0xff);
-  CHECK(n.rd(reg::LVT_TIMER) == (0x30 | lvt::MASK));
+  n.wr(mmio::LVT_TIMER, 0x30);
+  CHECK(n.rd(mmio::LVT_TIMER) == 0x30);
+  n.wr(mmio::SVR, 0xff);
+  CHECK(n.rd(mmio::LVT_TIMER) == (0x30 | lvt::MASK));
   // A software-disabled APIC accepts no fixed interrupt but keeps NMI.
   n.apic->receive(fixed(0x40));
   CHECK(!n.apic->irr(0x40));
@@ -165,31 +168,31 @@ TEST_CASE("lapic: PPR from TPR and ISR (SDM 11.8.3.1)", "[lapic]") {
     Node n(nullptr, config(0));
     n.enable();
     if (c.isrv >= 0) in_service(n, uint8_t(c.isrv));
-    n.wr(reg::TPR, c.tpr);
+    n.wr(mmio::TPR, c.tpr);
     INFO("TPR " << int(c.tpr) << " ISRV " << c.isrv);
-    CHECK(n.rd(reg::PPR) == c.ppr);
+    CHECK(n.rd(mmio::PPR) == c.ppr);
   }
 }
 
 TEST_CASE("lapic: APR (SDM 11.6.2.4)", "[lapic]") {
   Node n(nullptr, config(0));
   n.enable();
-  n.wr(reg::TPR, 0x35);
-  CHECK(n.rd(reg::APR) == 0x35);       // nothing pending or in service
+  n.wr(mmio::TPR, 0x35);
+  CHECK(n.rd(mmio::APR) == 0x35);       // nothing pending or in service
   n.apic->receive(fixed(0x52));        // IRRV class 5 > TPR class 3
-  CHECK(n.rd(reg::APR) == 0x50);
-  n.wr(reg::TPR, 0x65);
-  CHECK(n.rd(reg::APR) == 0x65);
+  CHECK(n.rd(mmio::APR) == 0x50);
+  n.wr(mmio::TPR, 0x65);
+  CHECK(n.rd(mmio::APR) == 0x65);
 }
 
 TEST_CASE("lapic: IRR -> ISR -> EOI ordering and INTR (SDM 11.8.4)", "[lapic]") {
   Node n(nullptr, config(0));
   n.enable(0x3f);
-  n.wr(reg::TPR, 0x30);
+  n.wr(mmio::TPR, 0x30);
   n.apic->receive(fixed(0x31));
   CHECK(n.apic->irr(0x31));
   CHECK(!n.cpu.intr_line);  // class 3 is not above PPR class 3
-  n.wr(reg::TPR, 0x20);
+  n.wr(mmio::TPR, 0x20);
   CHECK(n.cpu.intr_line);
   CHECK(n.apic->intr_acknowledge() == 0x31);
   CHECK(!n.apic->irr(0x31));
@@ -204,27 +207,27 @@ TEST_CASE("lapic: IRR -> ISR -> EOI ordering and INTR (SDM 11.8.4)", "[lapic]") 
   n.apic->receive(fixed(0x51));
   CHECK(n.apic->irr(0x51));
   CHECK(!n.cpu.intr_line);
-  n.wr(reg::EOI, 0);  // ends 0x51, the highest in service
+  n.wr(mmio::EOI, 0);  // ends 0x51, the highest in service
   CHECK(!n.apic->isr(0x51));
   CHECK(n.apic->isr(0x31));
   CHECK(n.cpu.intr_line);
   CHECK(n.apic->intr_acknowledge() == 0x51);
-  n.wr(reg::EOI, 0);
-  n.wr(reg::EOI, 0);  // ends 0x31
+  n.wr(mmio::EOI, 0);
+  n.wr(mmio::EOI, 0);  // ends 0x31
   CHECK(n.cpu.intr_line);
   CHECK(n.apic->intr_acknowledge() == 0x32);
-  n.wr(reg::EOI, 0);
+  n.wr(mmio::EOI, 0);
   CHECK(!n.cpu.intr_line);
   // Spurious: the request vanished (TPR raised) between INTR and INTA.
   n.apic->receive(fixed(0x45));
   CHECK(n.cpu.intr_line);
-  n.wr(reg::TPR, 0x50);
+  n.wr(mmio::TPR, 0x50);
   CHECK(n.apic->intr_acknowledge() == 0x3f);
   CHECK(!n.apic->isr(0x45));
   CHECK(n.apic->irr(0x45));
   // CR8 is TPR[7:4].
   n.apic->write_cr8(3);
-  CHECK(n.rd(reg::TPR) == 0x30);
+  CHECK(n.rd(mmio::TPR) == 0x30);
   CHECK(n.apic->read_cr8() == 3);
   CHECK(n.cpu.intr_line);
 }
@@ -239,14 +242,14 @@ TEST_CASE("lapic: level-triggered EOI broadcast and TMR (SDM 11.8.5)", "[lapic]"
   n.apic->receive(fixed(0x71, false));
   CHECK(n.apic->tmr(0x61));
   CHECK(!n.apic->tmr(0x71));
-  CHECK(n.rd(reg::TMR + 0x30) == (1u << 1));  // TMR bits 96-127
-  CHECK(n.rd(reg::IRR + 0x30) == ((1u << 1) | (1u << 17)));  // 0x61 and 0x71
+  CHECK(n.rd(mmio::TMR + 0x30) == (1u << 1));  // TMR bits 96-127
+  CHECK(n.rd(mmio::IRR + 0x30) == ((1u << 1) | (1u << 17)));  // 0x61 and 0x71
   CHECK(n.apic->intr_acknowledge() == 0x71);
-  n.wr(reg::EOI, 0);
+  n.wr(mmio::EOI, 0);
   CHECK(eois.empty());
   CHECK(n.apic->intr_acknowledge() == 0x61);
-  CHECK(n.rd(reg::ISR + 0x30) == (1u << 1));
-  n.wr(reg::EOI, 0);
+  CHECK(n.rd(mmio::ISR + 0x30) == (1u << 1));
+  n.wr(mmio::EOI, 0);
   REQUIRE(eois.size() == 1);
   CHECK(eois[0] == 0x61);
 }
@@ -258,55 +261,55 @@ TEST_CASE("lapic: timer one-shot for every divide value (SDM 11.5.4)", "[lapic][
   for (auto [code, div] : divides) {
     Node n(nullptr, config(0));  // bus clock 1 GHz: one count = div ns
     n.enable();
-    n.wr(reg::TIMER_DIVIDE, code);
-    n.wr(reg::LVT_TIMER, 0x40);  // one-shot, vector 0x40
+    n.wr(mmio::TIMER_DIVIDE, code);
+    n.wr(mmio::LVT_TIMER, 0x40);  // one-shot, vector 0x40
     const uint64_t t0 = 5000;
-    n.wr(reg::TIMER_INITIAL, 1000, t0);
+    n.wr(mmio::TIMER_INITIAL, 1000, t0);
     INFO("divide " << div);
-    CHECK(n.rd(reg::TIMER_CURRENT, t0) == 1000);
-    CHECK(n.rd(reg::TIMER_CURRENT, t0 + div - 1) == 1000);
-    CHECK(n.rd(reg::TIMER_CURRENT, t0 + div) == 999);
-    CHECK(n.rd(reg::TIMER_CURRENT, t0 + 250 * div) == 750);
-    CHECK(n.rd(reg::TIMER_CURRENT, t0 + 251 * div - 1) == 750);
+    CHECK(n.rd(mmio::TIMER_CURRENT, t0) == 1000);
+    CHECK(n.rd(mmio::TIMER_CURRENT, t0 + div - 1) == 1000);
+    CHECK(n.rd(mmio::TIMER_CURRENT, t0 + div) == 999);
+    CHECK(n.rd(mmio::TIMER_CURRENT, t0 + 250 * div) == 750);
+    CHECK(n.rd(mmio::TIMER_CURRENT, t0 + 251 * div - 1) == 750);
     CHECK(n.apic->next_deadline_ns() == t0 + 1000 * div);
     n.apic->tick(t0 + 1000 * div - 1);
     CHECK(!n.apic->irr(0x40));
     n.apic->tick(t0 + 1000 * div);
     CHECK(n.apic->irr(0x40));
-    CHECK(n.rd(reg::TIMER_CURRENT, t0 + 1000 * div) == 0);
+    CHECK(n.rd(mmio::TIMER_CURRENT, t0 + 1000 * div) == 0);
     CHECK(n.apic->next_deadline_ns() == UINT64_MAX);
-    CHECK(n.rd(reg::TIMER_INITIAL) == 1000);
+    CHECK(n.rd(mmio::TIMER_INITIAL) == 1000);
   }
 }
 
 TEST_CASE("lapic: timer periodic, reload and missed periods", "[lapic][timer]") {
   Node n(nullptr, config(0));
   n.enable();
-  n.wr(reg::TIMER_DIVIDE, 0xb);  // divide by 1
-  n.wr(reg::LVT_TIMER, (1u << 17) | 0x41);
-  n.wr(reg::TIMER_INITIAL, 100, 0);
+  n.wr(mmio::TIMER_DIVIDE, 0xb);  // divide by 1
+  n.wr(mmio::LVT_TIMER, (1u << 17) | 0x41);
+  n.wr(mmio::TIMER_INITIAL, 100, 0);
   CHECK(n.apic->next_deadline_ns() == 100);
   n.apic->tick(100);
   CHECK(n.apic->intr_acknowledge() == 0x41);
-  n.wr(reg::EOI, 0);
-  CHECK(n.rd(reg::TIMER_CURRENT, 100) == 100);  // reloaded
-  CHECK(n.rd(reg::TIMER_CURRENT, 130) == 70);
+  n.wr(mmio::EOI, 0);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 100) == 100);  // reloaded
+  CHECK(n.rd(mmio::TIMER_CURRENT, 130) == 70);
   CHECK(n.apic->next_deadline_ns() == 200);
   // Ticks late by 2.5 periods: one interrupt, the next at the next multiple.
   n.apic->tick(450);
   CHECK(n.apic->irr(0x41));
   CHECK(n.apic->next_deadline_ns() == 500);
-  CHECK(n.rd(reg::TIMER_CURRENT, 450) == 50);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 450) == 50);
   // Masked: the count still runs, no interrupt.
   n.apic->intr_acknowledge();
-  n.wr(reg::EOI, 0);
-  n.wr(reg::LVT_TIMER, (1u << 17) | lvt::MASK | 0x41, 460);
+  n.wr(mmio::EOI, 0);
+  n.wr(mmio::LVT_TIMER, (1u << 17) | lvt::MASK | 0x41, 460);
   n.apic->tick(500);
   CHECK(!n.apic->irr(0x41));
-  CHECK(n.rd(reg::TIMER_CURRENT, 510) == 90);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 510) == 90);
   // Initial count 0 stops it.
-  n.wr(reg::TIMER_INITIAL, 0, 520);
-  CHECK(n.rd(reg::TIMER_CURRENT, 530) == 0);
+  n.wr(mmio::TIMER_INITIAL, 0, 520);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 530) == 0);
   CHECK(n.apic->next_deadline_ns() == UINT64_MAX);
 }
 
@@ -315,21 +318,21 @@ TEST_CASE("lapic: timer divide change keeps the count; bus clock scaling", "[lap
   c.bus_hz = 100000000;  // 10 ns per bus clock
   Node n(nullptr, c);
   n.enable();
-  n.wr(reg::LVT_TIMER, 0x42);
-  n.wr(reg::TIMER_DIVIDE, 0x0);  // by 2: 20 ns per count
-  n.wr(reg::TIMER_INITIAL, 50, 1000);
+  n.wr(mmio::LVT_TIMER, 0x42);
+  n.wr(mmio::TIMER_DIVIDE, 0x0);  // by 2: 20 ns per count
+  n.wr(mmio::TIMER_INITIAL, 50, 1000);
   CHECK(n.apic->next_deadline_ns() == 1000 + 50 * 20);
-  CHECK(n.rd(reg::TIMER_CURRENT, 1000 + 10 * 20) == 40);
-  n.wr(reg::TIMER_DIVIDE, 0x1, 1000 + 10 * 20);  // by 4 from now on: 40 ns per count
-  CHECK(n.rd(reg::TIMER_CURRENT, 1200) == 40);
-  CHECK(n.rd(reg::TIMER_CURRENT, 1240) == 39);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 1000 + 10 * 20) == 40);
+  n.wr(mmio::TIMER_DIVIDE, 0x1, 1000 + 10 * 20);  // by 4 from now on: 40 ns per count
+  CHECK(n.rd(mmio::TIMER_CURRENT, 1200) == 40);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 1240) == 39);
   CHECK(n.apic->next_deadline_ns() == 1200 + 40 * 40);
   // one-shot -> periodic does not restart the count
-  n.wr(reg::LVT_TIMER, (1u << 17) | 0x42, 1240);
-  CHECK(n.rd(reg::TIMER_CURRENT, 1240) == 39);
+  n.wr(mmio::LVT_TIMER, (1u << 17) | 0x42, 1240);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 1240) == 39);
   n.apic->tick(2800);
   CHECK(n.apic->irr(0x42));
-  CHECK(n.rd(reg::TIMER_CURRENT, 2800) == 50);  // reloads the initial count
+  CHECK(n.rd(mmio::TIMER_CURRENT, 2800) == 50);  // reloads the initial count
 }
 
 TEST_CASE("lapic: TSC-deadline mode (SDM 11.5.4.1)", "[lapic][timer]") {
@@ -342,12 +345,12 @@ TEST_CASE("lapic: TSC-deadline mode (SDM 11.5.4.1)", "[lapic][timer]") {
   CHECK(n.apic->write_msr(0, msr::TSC_DEADLINE, 5000));
   CHECK(n.apic->read_msr(0, msr::TSC_DEADLINE, v));
   CHECK(v == 0);
-  n.wr(reg::TIMER_INITIAL, 100, 0);
-  n.wr(reg::LVT_TIMER, (2u << 17) | 0x43, 10);  // into TSC-deadline mode: disarms
+  n.wr(mmio::TIMER_INITIAL, 100, 0);
+  n.wr(mmio::LVT_TIMER, (2u << 17) | 0x43, 10);  // into TSC-deadline mode: disarms
   CHECK(n.apic->next_deadline_ns() == UINT64_MAX);
-  n.wr(reg::TIMER_INITIAL, 100, 10);  // ignored
-  CHECK(n.rd(reg::TIMER_INITIAL) == 100);
-  CHECK(n.rd(reg::TIMER_CURRENT, 20) == 0);
+  n.wr(mmio::TIMER_INITIAL, 100, 10);  // ignored
+  CHECK(n.rd(mmio::TIMER_INITIAL) == 100);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 20) == 0);
   CHECK(n.apic->next_deadline_ns() == UINT64_MAX);
   // TSC = insn_count + offset. At 1000 ns the TSC is 2000.
   n.cpu.s.insn_count = 2000;
@@ -364,12 +367,12 @@ TEST_CASE("lapic: TSC-deadline mode (SDM 11.5.4.1)", "[lapic][timer]") {
   CHECK(n.apic->read_msr(1501, msr::TSC_DEADLINE, v));
   CHECK(v == 0);  // expiry disarms
   n.apic->intr_acknowledge();
-  n.wr(reg::EOI, 0);
+  n.wr(mmio::EOI, 0);
   // A deadline already passed fires at once; 0 disarms.
   CHECK(n.apic->write_msr(1600, msr::TSC_DEADLINE, 10));
   CHECK(n.apic->irr(0x43));
   n.apic->intr_acknowledge();
-  n.wr(reg::EOI, 0);
+  n.wr(mmio::EOI, 0);
   CHECK(n.apic->write_msr(1600, msr::TSC_DEADLINE, 1000000));
   CHECK(n.apic->next_deadline_ns() != UINT64_MAX);
   CHECK(n.apic->write_msr(1600, msr::TSC_DEADLINE, 0));
@@ -382,11 +385,11 @@ TEST_CASE("lapic: TSC-deadline mode (SDM 11.5.4.1)", "[lapic][timer]") {
   CHECK(n.apic->irr(0x43));
   // Leaving TSC-deadline mode disarms it.
   n.apic->intr_acknowledge();
-  n.wr(reg::EOI, 0);
+  n.wr(mmio::EOI, 0);
   CHECK(n.apic->write_msr(1700, msr::TSC_DEADLINE, 1000000));
-  n.wr(reg::LVT_TIMER, 0x43, 1700);
+  n.wr(mmio::LVT_TIMER, 0x43, 1700);
   CHECK(n.apic->next_deadline_ns() == UINT64_MAX);
-  n.wr(reg::LVT_TIMER, (2u << 17) | 0x43, 1700);
+  n.wr(mmio::LVT_TIMER, (2u << 17) | 0x43, 1700);
   CHECK(n.apic->read_msr(1700, msr::TSC_DEADLINE, v));
   CHECK(v == 0);
   // Without TSC-deadline support the MSR raises #GP and mode bit 18 is reserved.
@@ -395,8 +398,8 @@ TEST_CASE("lapic: TSC-deadline mode (SDM 11.5.4.1)", "[lapic][timer]") {
   Node old(nullptr, nc);
   CHECK(!old.apic->read_msr(0, msr::TSC_DEADLINE, v));
   old.enable();
-  old.wr(reg::LVT_TIMER, (3u << 17) | 0x20);
-  CHECK(old.rd(reg::LVT_TIMER) == ((1u << 17) | 0x20));
+  old.wr(mmio::LVT_TIMER, (3u << 17) | 0x20);
+  CHECK(old.rd(mmio::LVT_TIMER) == ((1u << 17) | 0x20));
 }
 
 // ---- IPIs over a bus of four APICs -------------------------------------------------
@@ -421,11 +424,11 @@ struct Cluster {
   }
   void clear(uint8_t vector) {
     for (auto& n : nodes)
-      if (n->apic->irr(vector)) { n->apic->intr_acknowledge(); n->wr(reg::EOI, 0); }
+      if (n->apic->irr(vector)) { n->apic->intr_acknowledge(); n->wr(mmio::EOI, 0); }
   }
   void ipi(unsigned from, uint32_t low, uint8_t dest) {
-    nodes[from]->wr(reg::ICR_HIGH, uint32_t(dest) << 24);
-    nodes[from]->wr(reg::ICR_LOW, low);
+    nodes[from]->wr(mmio::ICR_HIGH, uint32_t(dest) << 24);
+    nodes[from]->wr(mmio::ICR_LOW, low);
   }
 };
 }  // namespace
@@ -434,7 +437,7 @@ TEST_CASE("lapic: IPI physical, broadcast and shorthands (SDM 11.6.1, 11.6.2.1)"
   Cluster c(4);
   c.ipi(0, 0x50, 2);
   CHECK(c.pending(0x50) == 0b0100);
-  CHECK(c[0].rd(reg::ICR_LOW) == 0x50);  // delivery status idle
+  CHECK(c[0].rd(mmio::ICR_LOW) == 0x50);  // delivery status idle
   c.clear(0x50);
   c.ipi(1, 0x50, 0xff);  // physical broadcast
   CHECK(c.pending(0x50) == 0b1111);
@@ -466,15 +469,15 @@ TEST_CASE("lapic: IPI physical, broadcast and shorthands (SDM 11.6.1, 11.6.2.1)"
 TEST_CASE("lapic: IPI logical flat and cluster (SDM 11.6.2.2)", "[lapic][ipi]") {
   Cluster c(4);
   // Flat: LDR bit per CPU.
-  for (unsigned i = 0; i < 4; ++i) c[i].wr(reg::LDR, (1u << i) << 24);
+  for (unsigned i = 0; i < 4; ++i) c[i].wr(mmio::LDR, (1u << i) << 24);
   c.ipi(0, 0x60 | lvt::DEST_LOGICAL, 0b1010);
   CHECK(c.pending(0x60) == 0b1010);
   c.clear(0x60);
   // Cluster: clusters 1 and 2, two members each.
   const uint8_t ldr[4] = {0x11, 0x12, 0x21, 0x22};
   for (unsigned i = 0; i < 4; ++i) {
-    c[i].wr(reg::DFR, 0x0fffffff);
-    c[i].wr(reg::LDR, uint32_t(ldr[i]) << 24);
+    c[i].wr(mmio::DFR, 0x0fffffff);
+    c[i].wr(mmio::LDR, uint32_t(ldr[i]) << 24);
   }
   c.ipi(0, 0x60 | lvt::DEST_LOGICAL, 0x23);  // cluster 2, members 1 and 2
   CHECK(c.pending(0x60) == 0b1100);
@@ -489,9 +492,9 @@ TEST_CASE("lapic: IPI logical flat and cluster (SDM 11.6.2.2)", "[lapic][ipi]") 
 
 TEST_CASE("lapic: lowest-priority delivery and focus (SDM 11.6.2.4)", "[lapic][ipi]") {
   Cluster c(4);
-  for (unsigned i = 0; i < 4; ++i) c[i].wr(reg::LDR, (1u << i) << 24);
+  for (unsigned i = 0; i < 4; ++i) c[i].wr(mmio::LDR, (1u << i) << 24);
   const uint8_t tprs[4] = {0x40, 0x20, 0x30, 0x20};
-  for (unsigned i = 0; i < 4; ++i) c[i].wr(reg::TPR, tprs[i]);
+  for (unsigned i = 0; i < 4; ++i) c[i].wr(mmio::TPR, tprs[i]);
   const uint32_t lowest = (1u << 8) | lvt::DEST_LOGICAL;
   c.ipi(0, lowest | 0x70, 0b1101);  // candidates 0, 2, 3: 3 has the lowest TPR
   CHECK(c.pending(0x70) == 0b1000);
@@ -501,17 +504,17 @@ TEST_CASE("lapic: lowest-priority delivery and focus (SDM 11.6.2.4)", "[lapic][i
   c.ipi(0, lowest | 0x70, 0b1010);  // equal APR: the lower APIC ID wins
   CHECK(c.pending(0x70) == 0b0010);
   // Focus: an APIC with the vector already pending takes it again.
-  c[3].wr(reg::TPR, 0x10);
+  c[3].wr(mmio::TPR, 0x10);
   c.ipi(0, lowest | 0x70, 0b1010);
   CHECK(c.pending(0x70) == 0b0010);
   c.clear(0x70);
   // With focus checking disabled, the APR decides, and a pending request
   // raises it: the second message goes to the other APIC.
-  c[1].wr(reg::SVR, 0x3ff);
-  c[3].wr(reg::SVR, 0x3ff);
+  c[1].wr(mmio::SVR, 0x3ff);
+  c[3].wr(mmio::SVR, 0x3ff);
   c.ipi(0, lowest | 0x70, 0b1010);
   CHECK(c.pending(0x70) == 0b1000);  // APR 0x10 < 0x20
-  CHECK(c[3].rd(reg::APR) == 0x70);
+  CHECK(c[3].rd(mmio::APR) == 0x70);
   c.ipi(0, lowest | 0x70, 0b1010);
   CHECK(c.pending(0x70) == 0b1010);
 }
@@ -523,8 +526,8 @@ TEST_CASE("lapic: INIT and SIPI (SDM 9.4, 11.6.1)", "[lapic][ipi]") {
   ap.s.cr0 = 0x80000011;
   ap.s.efer = 0x500;
   ap.s.gpr[RAX] = 7;
-  c[1].wr(reg::TPR, 0x20);
-  c[1].wr(reg::LDR, 0x01000000);
+  c[1].wr(mmio::TPR, 0x20);
+  c[1].wr(mmio::LDR, 0x01000000);
   // INIT level de-assert has no effect on this processor generation.
   c.ipi(0, (5u << 8) | lvt::LEVEL, 1);
   CHECK(!ap.wait_for_sipi);
@@ -532,10 +535,10 @@ TEST_CASE("lapic: INIT and SIPI (SDM 9.4, 11.6.1)", "[lapic][ipi]") {
   c.ipi(0, (5u << 8) | lvt::ICR_ASSERT, 1);
   CHECK(ap.wait_for_sipi);
   CHECK(ap.s.halted);
-  CHECK(c[1].rd(reg::TPR) == 0);  // the APIC is reset except its ID
-  CHECK(c[1].rd(reg::LDR) == 0);
-  CHECK(c[1].rd(reg::SVR) == 0xff);
-  CHECK(c[1].rd(reg::ID) == 1u << 24);
+  CHECK(c[1].rd(mmio::TPR) == 0);  // the APIC is reset except its ID
+  CHECK(c[1].rd(mmio::LDR) == 0);
+  CHECK(c[1].rd(mmio::SVR) == 0xff);
+  CHECK(c[1].rd(mmio::ID) == 1u << 24);
   // Table 9-1 (INIT)
   CHECK(ap.s.rip == 0xfff0);
   CHECK(ap.s.seg[CS].sel == 0xf000);
@@ -607,10 +610,10 @@ TEST_CASE("lapic: x2APIC MSR interface (SDM 11.12.1)", "[lapic][x2apic]") {
   uint64_t v = 0;
   // In xAPIC mode the x2APIC MSRs raise #GP.
   CHECK(!a.apic->read_msr(0, 0x802, v));
-  a.wr(reg::TPR, 0x10);
+  a.wr(mmio::TPR, 0x10);
   REQUIRE(a.apic->write_apic_base(0xfee00000 | base::EN | base::EXTD));
   REQUIRE(b.apic->write_apic_base(0xfee00000 | base::EN | base::EXTD));
-  CHECK(a.apic->mmio_read(0, reg::ID, 4) == 0xffffffff);  // MMIO is gone
+  CHECK(a.apic->mmio_read(0, mmio::ID, 4) == 0xffffffff);  // MMIO is gone
   CHECK(a.apic->read_msr(0, 0x808, v));
   CHECK(v == 0x10);  // TPR survives the switch
   CHECK(a.apic->read_msr(0, 0x802, v));
@@ -662,10 +665,10 @@ TEST_CASE("lapic: x2APIC MSR interface (SDM 11.12.1)", "[lapic][x2apic]") {
   // x2APIC -> disabled -> xAPIC: everything reset.
   CHECK(a.apic->write_apic_base(0xfee00000));
   CHECK(a.apic->write_apic_base(0xfee00000 | base::EN));
-  CHECK(a.rd(reg::ID) == 0x23u << 24);
-  CHECK(a.rd(reg::TPR) == 0);
-  CHECK(a.rd(reg::IRR + 0x20) == 0);
-  CHECK(a.rd(reg::SVR) == 0xff);
+  CHECK(a.rd(mmio::ID) == 0x23u << 24);
+  CHECK(a.rd(mmio::TPR) == 0);
+  CHECK(a.rd(mmio::IRR + 0x20) == 0);
+  CHECK(a.rd(mmio::SVR) == 0xff);
 }
 
 // ---- LINT pins ---------------------------------------------------------------------------
@@ -679,8 +682,8 @@ TEST_CASE("lapic: LINT0 ExtINT virtual wire and LINT1 NMI", "[lapic]") {
   n.apic->set_lint(0, true);
   CHECK(!n.cpu.intr_line);
   n.apic->set_bios_virtual_wire();
-  CHECK(n.rd(reg::LVT_LINT0) == 0x700);
-  CHECK(n.rd(reg::LVT_LINT1) == 0x400);
+  CHECK(n.rd(mmio::LVT_LINT0) == 0x700);
+  CHECK(n.rd(mmio::LVT_LINT1) == 0x400);
   CHECK(n.cpu.intr_line);
   // APIC interrupts above the PPR are looked at first.
   n.apic->receive(fixed(0x80));
@@ -707,18 +710,18 @@ TEST_CASE("lapic: LINT0 ExtINT virtual wire and LINT1 NMI", "[lapic]") {
 TEST_CASE("lapic: level-triggered fixed LINT input with remote IRR", "[lapic]") {
   Node n(nullptr, config(0));
   n.enable();
-  n.wr(reg::LVT_LINT0, lvt::LEVEL | 0x90);
+  n.wr(mmio::LVT_LINT0, lvt::LEVEL | 0x90);
   n.apic->set_lint(0, true);
   CHECK(n.apic->irr(0x90));
-  CHECK(n.rd(reg::LVT_LINT0) & lvt::REMOTE_IRR);
+  CHECK(n.rd(mmio::LVT_LINT0) & lvt::REMOTE_IRR);
   CHECK(n.apic->intr_acknowledge() == 0x90);
-  n.wr(reg::EOI, 0);  // still high: asks again
+  n.wr(mmio::EOI, 0);  // still high: asks again
   CHECK(n.apic->irr(0x90));
   CHECK(n.apic->intr_acknowledge() == 0x90);
   n.apic->set_lint(0, false);
-  n.wr(reg::EOI, 0);
+  n.wr(mmio::EOI, 0);
   CHECK(!n.apic->irr(0x90));
-  CHECK(!(n.rd(reg::LVT_LINT0) & lvt::REMOTE_IRR));
+  CHECK(!(n.rd(mmio::LVT_LINT0) & lvt::REMOTE_IRR));
 }
 
 TEST_CASE("lapic: an interrupt taken by the CPU through the run loop", "[lapic]") {
@@ -734,9 +737,9 @@ TEST_CASE("lapic: an interrupt taken by the CPU through the run loop", "[lapic]"
   n.cpu.s.rip = 0x1000;
   n.cpu.update_mode();
   n.enable();
-  n.wr(reg::LVT_TIMER, 0x40);
-  n.wr(reg::TIMER_DIVIDE, 0xb);
-  n.wr(reg::TIMER_INITIAL, 10, 0);
+  n.wr(mmio::LVT_TIMER, 0x40);
+  n.wr(mmio::TIMER_DIVIDE, 0xb);
+  n.wr(mmio::TIMER_INITIAL, 10, 0);
   n.apic->tick(10);
   CHECK(n.cpu.intr_line);
   CHECK(n.cpu.event_deliverable() == false);  // IF = 0 until STI runs
@@ -745,4 +748,88 @@ TEST_CASE("lapic: an interrupt taken by the CPU through the run loop", "[lapic]"
   CHECK(n.apic->isr(0x40));
   CHECK(n.cpu.s.rip == 0x2000);
   CHECK(!n.cpu.intr_line);
+}
+
+// ---- end to end: guest code programs the APIC through its MMIO page -----------------
+
+TEST_CASE("lapic: a prot32 guest takes periodic timer interrupts at their deadlines", "[lapic][guest]") {
+  // Guest time = retired instructions + time skipped while halted (1 ns
+  // per instruction). The handler samples the current count first thing:
+  // taken at the exact expiry, the reloaded count is the full period.
+  const std::string src = R"(
+bits 32
+org 0x10000
+  lidt [idtr]
+  mov dword [0xfee000f0], 0x1ff     ; SVR: enabled, spurious 0xff
+  mov dword [0xfee003e0], 0xb       ; divide by 1
+  mov dword [0xfee00320], 0x20040   ; periodic, vector 0x40
+  mov dword [0xfee00380], 1000      ; initial count
+  sti
+idle:
+  hlt
+  cmp dword [count], 5
+  jb idle
+  cli
+  mov dword [0xfee00380], 0         ; stop the timer
+  mov eax, [0xfee00100 + 0x40]      ; ISR bits 64-95: nothing in service
+  hlt
+handler:
+  mov eax, [0xfee00390]             ; current count
+  mov ebx, [count]
+  mov [samples + ebx*4], eax
+  inc dword [count]
+  mov dword [0xfee000b0], 0         ; EOI
+  iret
+align 8
+idt:
+  times 0x40 dq 0
+  dw (handler - $$ + 0x10000) & 0xffff
+  dw 0x18
+  db 0, 0x8e
+  dw (handler - $$ + 0x10000) >> 16
+idt_end:
+idtr:
+  dw idt_end - idt - 1
+  dd idt - $$ + 0x10000
+count: dd 0
+samples: times 8 dd 0
+)";
+  const std::vector<uint8_t> image = test::assemble_nasm(src);
+  Memory mem(16 << 20);
+  Cpu cpu(mem, default_cpu_model());
+  BlockCache blocks(default_cpu_model());
+  cpu.s = setup_flat(mem, image, 0x10000, FlatMode::Prot32);
+  cpu.blocks = &blocks;
+  cpu.update_mode();
+  LocalApic apic(&cpu, nullptr, config(0, true));
+  uint64_t idle_ns = 0;
+  auto now = [&] { return cpu.s.insn_count + idle_ns; };
+  mem.map_mmio(0xfee00000, 0x1000, MmioHandler{
+      [&](uint64_t off, unsigned size) { return apic.mmio_read(now(), off, size); },
+      [&](uint64_t off, unsigned size, uint64_t v) { apic.mmio_write(now(), off, size, v); }});
+  // The machine's loop in miniature: run to the next deadline, tick.
+  StopReason r = StopReason::None;
+  for (int step = 0; step < 100; ++step) {
+    const uint64_t deadline = apic.next_deadline_ns();
+    if (deadline <= now()) {
+      apic.tick(now());
+      continue;
+    }
+    const uint64_t limit = deadline == UINT64_MAX ? cpu.s.insn_count + 100000 : cpu.s.insn_count + (deadline - now());
+    r = cpu.run(limit);
+    if (r == StopReason::Hlt && !cpu.intr_line) {
+      const uint64_t next = apic.next_deadline_ns();
+      if (next == UINT64_MAX) break;         // halted for good
+      if (next > now()) idle_ns += next - now();  // time passes while halted
+    }
+  }
+  REQUIRE(r == StopReason::Hlt);
+  uint32_t count, sample[5];
+  std::memcpy(&count, mem.ram() + 0x10000 + image.size() - 36, 4);
+  std::memcpy(sample, mem.ram() + 0x10000 + image.size() - 32, sizeof sample);
+  CHECK(count == 5);
+  for (uint32_t s : sample) CHECK(s == 1000);
+  CHECK(cpu.s.gpr[RAX] == 0);
+  CHECK(apic.next_deadline_ns() == UINT64_MAX);
+  CHECK(!apic.irr(0x40));
 }
