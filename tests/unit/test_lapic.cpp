@@ -833,3 +833,61 @@ samples: times 8 dd 0
   CHECK(apic.next_deadline_ns() == UINT64_MAX);
   CHECK(!apic.irr(0x40));
 }
+
+TEST_CASE("lapic: a BSP guest starts an AP with INIT and SIPI", "[lapic][guest]") {
+  // The BSP (prot32) sends INIT assert, INIT de-assert and a SIPI with
+  // vector 8, the way Linux does; the AP wakes in real mode at 0800:0000
+  // and stores a marker. Two CPUs, one memory, the MMIO page routed to the
+  // APIC of the CPU that is running.
+  const std::vector<uint8_t> bsp_code = test::assemble_nasm(R"(
+bits 32
+org 0x10000
+  mov dword [0xfee00310], 1 << 24   ; destination APIC ID 1
+  mov dword [0xfee00300], 0xc500    ; INIT, level, assert
+  mov dword [0xfee00300], 0x8500    ; INIT, level, de-assert
+  mov dword [0xfee00300], 0x0608    ; SIPI, vector 8
+  hlt
+)");
+  const std::vector<uint8_t> ap_code = test::assemble_nasm(R"(
+bits 16
+  mov ax, cs
+  mov [0x100], ax
+  mov word [0x102], 0x1234
+  hlt
+)");
+  Memory mem(16 << 20);
+  const CpuModel& model = default_cpu_model();
+  Cpu bsp(mem, model), ap(mem, model);
+  BlockCache bsp_blocks(model), ap_blocks(model);
+  bsp.s = setup_flat(mem, bsp_code, 0x10000, FlatMode::Prot32);
+  bsp.blocks = &bsp_blocks;
+  ap.blocks = &ap_blocks;
+  bsp.update_mode();
+  std::memcpy(mem.ram() + 0x8000, ap_code.data(), ap_code.size());
+  ApicBus bus;
+  LocalApic bsp_apic(&bsp, &bus, config(0, true)), ap_apic(&ap, &bus, config(1));
+  ap.init_signal();  // at power-up an AP waits for SIPI
+  REQUIRE(ap.wait_for_sipi);
+  LocalApic* current = &bsp_apic;
+  mem.map_mmio(0xfee00000, 0x1000, MmioHandler{
+      [&](uint64_t off, unsigned size) { return current->mmio_read(0, off, size); },
+      [&](uint64_t off, unsigned size, uint64_t v) { current->mmio_write(0, off, size, v); }});
+  for (int round = 0; round < 20; ++round) {
+    bool ran = false;
+    for (auto [cpu, apic] : {std::pair{&bsp, &bsp_apic}, std::pair{&ap, &ap_apic}}) {
+      if (cpu->wait_for_sipi || cpu->s.halted) continue;
+      current = apic;
+      cpu->run(cpu->s.insn_count + 2);  // small quanta interleave the two
+      ran = true;
+    }
+    if (!ran) break;
+  }
+  CHECK(bsp.s.halted);
+  CHECK(ap.s.halted);
+  CHECK(!ap.wait_for_sipi);
+  uint16_t cs, marker;
+  std::memcpy(&cs, mem.ram() + 0x100, 2);
+  std::memcpy(&marker, mem.ram() + 0x102, 2);
+  CHECK(cs == 0x0800);
+  CHECK(marker == 0x1234);
+}
