@@ -199,19 +199,26 @@ void LocalApic::write_lvt(uint64_t now_ns, unsigned i, uint32_t value) {
   uint32_t v = (lvt_[i] & keep) | (value & lvt_writable_mask(i));
   // While software-disabled the mask bits cannot be cleared (SDM 11.4.7.2).
   if (!sw_enabled()) v |= lvt::MASK;
-  const uint32_t old = lvt_[i];
-  lvt_[i] = v;
   if (i == LVT_TIMER_I) {
-    const TimerMode om = TimerMode((old >> 17) & 3), nm = timer_mode();
+    const TimerMode om = timer_mode(), nm = TimerMode((v >> lvt::TIMER_MODE_SHIFT) & 3);
     const bool old_tsc = om == TimerMode::TscDeadline, new_tsc = nm == TimerMode::TscDeadline;
     if (old_tsc != new_tsc) {
       // SDM 11.5.4.1: a transition into or out of TSC-deadline mode disarms
       // the timer.
+      lvt_[i] = v;
       tsc_deadline_ = 0;
       stop_timer();
     } else if (om != nm) {
-      rebase_timer(now_ns);  // one-shot <-> periodic: the count continues
+      // One-shot <-> periodic: the count continues from where the old mode
+      // had it; only what happens at 0 changes.
+      rebase_timer(now_ns);
+      lvt_[i] = v;
+      arm_counter_deadline();
+    } else {
+      lvt_[i] = v;
     }
+  } else {
+    lvt_[i] = v;
   }
   if (i == LVT_LINT0_I || i == LVT_LINT1_I) {
     // A level-triggered fixed LINT input that is high when unmasked.

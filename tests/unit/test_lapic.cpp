@@ -335,6 +335,26 @@ TEST_CASE("lapic: timer divide change keeps the count; bus clock scaling", "[lap
   CHECK(n.rd(mmio::TIMER_CURRENT, 2800) == 50);  // reloads the initial count
 }
 
+TEST_CASE("lapic: timer periodic -> one-shot in a later period", "[lapic][timer]") {
+  Node n(nullptr, config(0));
+  n.enable();
+  n.wr(mmio::TIMER_DIVIDE, 0xb);
+  n.wr(mmio::LVT_TIMER, (1u << 17) | 0x44);
+  n.wr(mmio::TIMER_INITIAL, 100, 0);
+  n.apic->tick(100);
+  n.apic->intr_acknowledge();
+  n.wr(mmio::EOI, 0);
+  // In the second period, count 70: switch to one-shot. The count runs
+  // on to 0, interrupts once and stays at 0.
+  n.wr(mmio::LVT_TIMER, 0x44, 130);
+  CHECK(n.rd(mmio::TIMER_CURRENT, 130) == 70);
+  CHECK(n.apic->next_deadline_ns() == 200);
+  n.apic->tick(200);
+  CHECK(n.apic->irr(0x44));
+  CHECK(n.rd(mmio::TIMER_CURRENT, 250) == 0);
+  CHECK(n.apic->next_deadline_ns() == UINT64_MAX);
+}
+
 TEST_CASE("lapic: TSC-deadline mode (SDM 11.5.4.1)", "[lapic][timer]") {
   LocalApic::Config c = config(0);
   c.tsc_hz = 2000000000;  // 2 TSC ticks per ns
