@@ -122,6 +122,20 @@ class Cpu {
   // Delivers the highest-priority deliverable event, if any; true if one was.
   bool take_pending_event();
 
+  // ---- INIT and SIPI (emu/cpu_init_sipi.cpp) -------------------------------
+  // Delivered by the local APIC. INIT loads the state of SDM 9.1.1 Table
+  // 9-1 (column "INIT": x87/SSE state, MSRs other than EFER, the TSC and
+  // CR0.CD/NW are kept); an application processor (IA32_APIC_BASE.BSP = 0)
+  // then waits for a SIPI, the BSP runs from the reset vector FFFF:FFF0.
+  // While wait_for_sipi is set the CPU executes nothing and takes no
+  // interrupt or NMI (SDM 9.4.4.1): the machine must not run it (it is
+  // also marked halted, so a run stops at once).
+  bool wait_for_sipi = false;
+  void init_signal();
+  // A SIPI with vector V starts a waiting CPU in real mode at V<<12
+  // (CS = V<<8, IP = 0; SDM 9.4.4.1, 11.6.1). Ignored (false) otherwise.
+  bool startup_signal(uint8_t vector);
+
   // ---- port I/O (IN/OUT/INS/OUTS after their permission checks) ---------
   // Unclaimed ports read as all ones; writes to them are dropped.
   std::function<uint64_t(uint16_t port, unsigned size)> io_read;
