@@ -115,7 +115,7 @@ const int64_t kSpecialInt[] = {0, 1, -1, 2, 0x7fff, -0x8000, 0x7fffffff, -0x7fff
                                -0x7fffffffffffffffll - 1, 12345, -99};
 
 // ---- instruction forms -----------------------------------------------------
-enum class Mem : uint8_t { None, F32, F64, F80, I16, I32, I64, Bcd, Cw, Env, Store };
+enum class Mem : uint8_t { None, F32, F64, F80, I16, I32, I64, Bcd, Cw, Env, Env16, Store };
 
 struct Form {
   const char* name;
@@ -123,10 +123,13 @@ struct Form {
   uint8_t modrm;  // register forms: the whole ModRM; memory forms: /reg << 3
   Mem mem;
   uint8_t size;   // memory operand bytes
+  uint8_t prefix = 0;     // 0x66: the 16-bit environment formats
+  bool no_wait = false;   // FN* forms: may start with an unmasked exception pending
 };
 
 #define R(n, e, m) {n, e, m, Mem::None, 0}
 #define M(n, e, r, k, s) {n, e, uint8_t((r) << 3), Mem::k, s}
+#define NW(n, e, m, k, s) {n, e, m, Mem::k, s, 0, true}
 const Form kForms[] = {
     R("fadd st0,st1", 0xd8, 0xc1),  R("fmul st0,st1", 0xd8, 0xc9),  R("fcom st1", 0xd8, 0xd1),
     R("fcomp st1", 0xd8, 0xd9),     R("fsub st0,st1", 0xd8, 0xe1),  R("fsubr st0,st1", 0xd8, 0xe9),
@@ -174,9 +177,23 @@ const Form kForms[] = {
     M("fistp m64", 0xdf, 7, Store, 8), M("fbstp", 0xdf, 6, Store, 10), M("fldcw", 0xd9, 5, Cw, 2),
     M("fnstcw", 0xd9, 7, Store, 2),   M("fnstsw m16", 0xdd, 7, Store, 2), M("fnstenv", 0xd9, 6, Store, 28),
     M("fldenv", 0xd9, 4, Env, 28),
+    {"fnstenv (16-bit)", 0xd9, 6 << 3, Mem::Store, 14, 0x66},
+    {"fldenv (16-bit)", 0xd9, 4 << 3, Mem::Env16, 14, 0x66},
+    {"fnsave (16-bit)", 0xdd, 6 << 3, Mem::Store, 94, 0x66},
+    {"frstor", 0xdd, 4 << 3, Mem::Env, 108},
+    {"frstor (16-bit)", 0xdd, 4 << 3, Mem::Env16, 94, 0x66},
+    // The non-waiting forms with an unmasked exception pending.
+    NW("fnclex (pending)", 0xdb, 0xe2, None, 0),
+    NW("fninit (pending)", 0xdb, 0xe3, None, 0),
+    NW("fnstsw ax (pending)", 0xdf, 0xe0, None, 0),
+    NW("fnstsw m16 (pending)", 0xdd, 7 << 3, Store, 2),
+    NW("fnstcw (pending)", 0xd9, 7 << 3, Store, 2),
+    NW("fnstenv (pending)", 0xd9, 6 << 3, Store, 28),
+    NW("fnsave (pending)", 0xdd, 6 << 3, Store, 108),
 };
 #undef R
 #undef M
+#undef NW
 
 // ---- the program -----------------------------------------------------------
 struct Case {
@@ -198,12 +215,18 @@ void put80(uint8_t* p, F80 v) {
 }
 
 // The FRSTOR image (32-bit protected-mode format, SDM Vol. 1 Figure 8-9).
-void make_state(std::mt19937_64& rng, uint8_t* img) {
+// With `pending`, unmasked exception flags are set too (and ES/B at
+// random: FRSTOR's treatment of them is part of what is compared).
+void make_state(std::mt19937_64& rng, uint8_t* img, bool pending = false) {
   std::memset(img, 0, 108);
-  const uint16_t fcw = random_fcw(rng);
+  uint16_t fcw = random_fcw(rng);
   const unsigned top = unsigned(rng() % 8);
   // Masked sticky flags may already be set; unmasked ones would be pending.
-  const uint16_t sticky = uint16_t(rng() % 4 == 0 ? rng() & fcw & 0x3f : 0);
+  uint16_t sticky = uint16_t(rng() % 4 == 0 ? rng() & fcw & 0x3f : 0);
+  if (pending) {
+    fcw &= uint16_t(~(1u << (rng() % 6)) | ~0x3fu);
+    sticky = uint16_t(((rng() & 0x7f) | (~fcw & 0x3f)) | (rng() & 0x8080));
+  }
   const uint16_t fsw = uint16_t(top << 11 | (rng() & 0x4700) | sticky);
   // Tags: ST0, ST1 valid mostly; the others random; sometimes all full or
   // ST0/ST1 empty (stack overflow and underflow).
@@ -219,8 +242,20 @@ void make_state(std::mt19937_64& rng, uint8_t* img) {
     put80(img + 28 + 10 * st, pick80(rng));
   }
   const uint32_t hi = 0xffff0000u;
-  const uint32_t w[3] = {hi | fcw, hi | fsw, hi | ftw};
-  std::memcpy(img, w, 12);
+  // Last-instruction pointers: FIP, FCS | FOP << 16, FDP, FDS.
+  const uint32_t w[7] = {hi | fcw, hi | fsw, hi | ftw, uint32_t(rng()), uint32_t(rng() % 0x800) << 16,
+                         uint32_t(rng()), 0};
+  std::memcpy(img, w, 28);
+}
+
+// The 16-bit protected-mode image (SDM Vol. 1 Figure 8-11) of the same
+// kind of state: FCW, FSW, FTW, FIP, FCS, FDP, FDS, then the registers.
+void make_state16(std::mt19937_64& rng, uint8_t* img) {
+  uint8_t s32[108];
+  make_state(rng, s32);
+  std::memset(img, 0, 108);
+  for (int i = 0; i < 7; ++i) std::memcpy(img + 2 * i, s32 + 4 * i, 2);
+  std::memcpy(img + 14, s32 + 28, 80);
 }
 
 void fill_memory(std::mt19937_64& rng, const Form& f, uint8_t* mem) {
@@ -257,6 +292,7 @@ void fill_memory(std::mt19937_64& rng, const Form& f, uint8_t* mem) {
       break;
     }
     case Mem::Env: make_state(rng, mem); break;
+    case Mem::Env16: make_state16(rng, mem); break;
     case Mem::Store:
       for (int i = 0; i < 16; ++i) mem[i] = 0xa5;
       break;
@@ -292,6 +328,7 @@ Bytes build_program(const std::vector<Case>& cases, bool long64) {
     const uint64_t base = kData + i * kCaseBytes;
     e.b({0xb4, c.flags, 0x9e});              // mov ah, flags; sahf
     e.mem_op(0xdd, 4, base + kIn);           // frstor
+    if (c.form->prefix) e.b({c.form->prefix});
     if (c.form->mem == Mem::None) e.b({c.form->escape, c.form->modrm});
     else e.mem_op(c.form->escape, c.form->modrm >> 3, base + kMem);
     e.store_eax(base + kMisc);               // AX of FNSTSW AX
@@ -310,7 +347,7 @@ std::vector<Case> make_cases(uint64_t seed, unsigned per_form) {
     for (unsigned k = 0; k < per_form; ++k) {
       Case c{};
       c.form = &f;
-      make_state(rng, c.in);
+      make_state(rng, c.in, f.no_wait && rng() % 2);
       fill_memory(rng, f, c.mem);
       c.flags = uint8_t(rng() & 0xd5);
       cases.push_back(c);
@@ -379,8 +416,13 @@ unsigned compare(const std::vector<Case>& cases, const Bytes& host, const Bytes&
     Bytes h(host.begin() + long(i * kCaseBytes), host.begin() + long((i + 1) * kCaseBytes));
     Bytes o(ours.begin() + long(i * kCaseBytes), ours.begin() + long((i + 1) * kCaseBytes));
     for (uint64_t off : {kOut + 16, kOut + 17, kOut + 24, kOut + 25}) h[off] = o[off] = 0;
-    if (cases[i].form->mem == Mem::Store && cases[i].form->size == 28)
+    // Selectors in stored environments: FCS, FDS (32-bit format at +16,
+    // +24; 16-bit format at +8, +12).
+    const Form& f = *cases[i].form;
+    if (f.mem == Mem::Store && (f.size == 28 || f.size == 108))
       for (uint64_t off : {kMem + 16, kMem + 17, kMem + 24, kMem + 25}) h[off] = o[off] = 0;
+    if (f.mem == Mem::Store && (f.size == 14 || f.size == 94))
+      for (uint64_t off : {kMem + 8, kMem + 9, kMem + 12, kMem + 13}) h[off] = o[off] = 0;
     for (unsigned k = 0; k < 4; ++k) {
       const uint8_t m = k == 0 ? 0xd5 : k == 1 ? 0x08 : 0;
       h[kMisc + 4 + k] &= m, o[kMisc + 4 + k] &= m;
@@ -421,3 +463,177 @@ void differential(bool long64, uint64_t seed, unsigned per_form) {
 TEST_CASE("x87 forms agree with the host CPU (64-bit mode)") { differential(true, 1, 60); }
 
 TEST_CASE("x87 forms agree with the host CPU (32-bit protected mode)") { differential(false, 2, 30); }
+
+// ---- #NM and #MF -----------------------------------------------------------
+namespace {
+
+// The first exception a run raised, with RIP at that moment.
+struct FirstException : Cpu::Tracer {
+  int vector = -1;
+  uint32_t error_code = 0;
+  uint64_t rip = 0;
+  void insn(const Cpu&, uint64_t, uint64_t, const uint8_t*, unsigned) override {}
+  void exception(const Cpu& cpu, const GuestException& e) override {
+    if (vector >= 0) return;
+    vector = e.vector;
+    error_code = e.error_code;
+    rip = cpu.s.rip;
+  }
+  void note(const Cpu&, const std::string&) override {}
+};
+
+struct Snippet {
+  RunOutcome out;
+  FirstException exc;
+};
+
+// Runs `code` (then HLT) in long64 in the interpreter with CR0 bits
+// `cr0_set` set and `cr0_clear` cleared.
+Snippet run_snippet(const Bytes& code, uint64_t cr0_set = 0, uint64_t cr0_clear = 0) {
+  Bytes image = code;
+  image.push_back(0xf4);
+  image.resize(0x100, 0);
+  Memory mem(16 << 20);
+  CpuState s = setup_flat(mem, image, kLoad, FlatMode::Long64);
+  s.cr0 = (s.cr0 | cr0_set) & ~cr0_clear;
+  Snippet r;
+  RunOptions ro;
+  ro.max_insns = 1000;
+  ro.tracer = &r.exc;
+  const CpuModel model = fpu_model();
+  r.out = run_interp(mem, s, model, ro);
+  return r;
+}
+
+uint16_t fsw_of(const CpuState& s) {
+  uint16_t v;
+  std::memcpy(&v, s.xsave + 2, 2);
+  return v;
+}
+
+const Bytes kFld1 = {0xd9, 0xe8};
+const Bytes kFnstswAx = {0xdf, 0xe0};
+const Bytes kFwait = {0x9b};
+
+Bytes cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// FNINIT; FLDCW [rip+..] (0x037b: ZE unmasked); FLDZ; FLD1; FDIV ST0, ST1
+// (1/0: unmasked #Z pending); FNSTSW AX; FNSTCW [rsp-8]; then `tail`. The
+// control word lives in the image after the code at `kLoad + 0x80`.
+Bytes pending_zero_divide(const Bytes& tail) {
+  Bytes code = cat({{0xdb, 0xe3},                                   // fninit
+                    {0xd9, 0x2c, 0x25, 0x80, 0x00, 0x01, 0x00},     // fldcw [0x10080]
+                    {0xd9, 0xee}, kFld1, {0xd8, 0xf1},              // fldz; fld1; fdiv st0, st1
+                    kFnstswAx,                                      // non-waiting: no #MF
+                    {0xd9, 0x3c, 0x25, 0x88, 0x00, 0x01, 0x00},     // fnstcw [0x10088]
+                    tail, {0xf4}});
+  code.resize(0x80, 0x90);
+  code.insert(code.end(), {0x7b, 0x03});
+  code.resize(0x100, 0);
+  return code;
+}
+
+}  // namespace
+
+TEST_CASE("x87 #NM: CR0.EM and CR0.TS fault every x87 instruction, WAIT only with TS and MP (SDM Vol. 3A Table 2-2)") {
+  // EM: #NM for arithmetic and for the non-waiting FNSTSW.
+  for (const Bytes& insn : {kFld1, kFnstswAx, Bytes{0xdb, 0xe3}}) {
+    Snippet r = run_snippet(insn, cr0::EM);
+    CHECK(r.exc.vector == vec::NM);
+    CHECK(r.exc.rip == kLoad);
+    r = run_snippet(insn, cr0::TS);
+    CHECK(r.exc.vector == vec::NM);
+  }
+  // WAIT ignores EM, and TS without MP.
+  CHECK(run_snippet(kFwait, cr0::EM, cr0::MP | cr0::TS).exc.vector == -1);
+  CHECK(run_snippet(kFwait, cr0::TS, cr0::MP).exc.vector == -1);
+  const Snippet r = run_snippet(kFwait, cr0::TS | cr0::MP);
+  CHECK(r.exc.vector == vec::NM);
+  CHECK(r.exc.rip == kLoad);
+  // Without the feature every x87 instruction is #UD.
+  Bytes image = kFld1;
+  image.push_back(0xf4);
+  Memory mem(16 << 20);
+  CpuState s = setup_flat(mem, image, kLoad, FlatMode::Long64);
+  FirstException e;
+  RunOptions ro;
+  ro.tracer = &e;
+  ro.max_insns = 10;
+  CpuModel no_fpu = default_cpu_model();
+  no_fpu.features &= ~(1ull << unsigned(Feature::Fpu));
+  run_interp(mem, s, no_fpu, ro);
+  CHECK(e.vector == vec::UD);
+}
+
+TEST_CASE("x87 #MF: a pending unmasked exception faults at the next waiting instruction, as on the host") {
+  // The waiting instructions fault; the tail after the FN* instructions
+  // is where the host and softvt must both stop.
+  const std::vector<std::pair<const char*, Bytes>> waiting = {
+      {"fwait", kFwait},
+      {"fnop", {0xd9, 0xd0}},
+      {"fld1", kFld1},
+      {"fadd st0,st1", {0xd8, 0xc1}},
+      {"fxch", {0xd9, 0xc9}},
+      {"fincstp", {0xd9, 0xf7}},
+      {"ffree st1", {0xdd, 0xc1}},
+      {"fldcw", {0xd9, 0x2c, 0x25, 0x80, 0x00, 0x01, 0x00}},
+      {"fldenv", {0xd9, 0x24, 0x25, 0xc0, 0x00, 0x01, 0x00}},
+      {"frstor", {0xdd, 0x24, 0x25, 0xc0, 0x00, 0x01, 0x00}},
+      {"fst m32", {0xd9, 0x14, 0x25, 0xc0, 0x00, 0x01, 0x00}},
+  };
+  const std::string why = native_unavailable_reason(FlatMode::Long64);
+  for (const auto& [name, insn] : waiting) {
+    INFO(name);
+    const Bytes code = pending_zero_divide(insn);
+    const Snippet ours = run_snippet(code);
+    CHECK(ours.exc.vector == vec::MF);
+    const uint64_t at = kLoad + 2 + 7 + 2 + 2 + 2 + 2 + 7;
+    CHECK(ours.exc.rip == at);
+    // ZE, ES, B set; TOP = 6 (two pushes); C1 = 0.
+    CHECK(fsw_of(ours.out.state) == 0xb084);
+    if (!why.empty()) continue;
+    const NativeOutcome host = run_native(code, kLoad, {{kLoad - 0x1000, 0x1000}});
+    REQUIRE(host.ran);
+    CHECK(host.vector == vec::MF);
+    CHECK(host.state.rip == at);
+    CHECK(fsw_of(host.state) == fsw_of(ours.out.state));
+    // The registers and tags at the fault agree too (the host's image is
+    // the one the kernel saved for the signal).
+    CHECK(std::memcmp(host.state.xsave + 32, ours.out.state.xsave + 32, 128) == 0);
+    CHECK(host.state.xsave[4] == ours.out.state.xsave[4]);
+  }
+  // The non-waiting instructions run: FNSTSW AX saw ZE pending.
+  const Snippet ours = run_snippet(pending_zero_divide({0xdb, 0xe2, 0x9b}));  // fnclex; fwait
+  CHECK(ours.exc.vector == -1);
+  CHECK(ours.out.stop == StopReason::Hlt);
+  CHECK((ours.out.state.gpr[RAX] & 0xffff) == 0xb084);
+  // With CR0.NE = 0 the error is reported through FERR# (IRQ 13), never as
+  // #MF (SDM Vol. 3A 2.5 CR0.NE; Vol. 1 8.7).
+  const Snippet legacy = run_snippet(pending_zero_divide(kFwait), 0, cr0::NE);
+  CHECK(legacy.exc.vector != vec::MF);
+}
+
+TEST_CASE("x87 memory faults come before any x87 state change") {
+  // mov rax, 0x8000000000000000 (non-canonical: #GP(0)); then an x87 load,
+  // a store that would pop, FNSTENV (which would mask exceptions) and
+  // FNSAVE (which would reinitialise).
+  const Bytes setup = cat({{0xdb, 0xe3}, kFld1, {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80}});
+  for (const Bytes& insn : {Bytes{0xdb, 0x28}, Bytes{0xd9, 0x18}, Bytes{0xd9, 0x30}, Bytes{0xdd, 0x30}}) {
+    const Snippet r = run_snippet(cat({setup, insn}));
+    CHECK(r.exc.vector == vec::GP);
+    CHECK(r.exc.error_code == 0);
+    CHECK(r.exc.rip == kLoad + setup.size());
+    uint16_t fcw;
+    std::memcpy(&fcw, r.out.state.xsave, 2);
+    CHECK(fcw == 0x37f);
+    CHECK(fsw_of(r.out.state) == 0x3800);   // TOP = 7 after the one push
+    CHECK(r.out.state.xsave[4] == 0x80);    // physical register 7 valid
+    uint16_t fop;
+    std::memcpy(&fop, r.out.state.xsave + 6, 2);
+    CHECK(fop == 0x1e8);                    // FOP still FLD1's
+  }
+}
