@@ -104,7 +104,15 @@ bool is_defined_x87_form(uint8_t escape, uint8_t modrm) {
   return !((e == 1 && reg == 1) || (e == 3 && (reg == 4 || reg == 6)) || (e == 5 && reg == 5));
 }
 
+bool host_executable(uint8_t escape, uint8_t modrm) {
+  if (!is_defined_x87_form(escape, modrm)) return false;
+  if (modrm >= 0xc0) return true;
+  const unsigned reg = (modrm >> 3) & 7;
+  return !((escape == 0xd9 || escape == 0xdd) && (reg == 4 || reg == 6));
+}
+
 void execute(uint8_t* state, uint8_t escape, uint8_t modrm, uint8_t* mem, uint64_t& rflags) {
+  if (!host_executable(escape, modrm)) return;
   alignas(16) uint8_t fx[512] = {};
   std::memcpy(fx, state, STATE_BYTES);
   const unsigned e = escape - 0xd8;

@@ -34,7 +34,14 @@ constexpr size_t STATE_BYTES = 160;  // FCW .. ST7 of the FXSAVE image
 // (mod != 3) are defined for every /reg except D9 /1, DB /4, DB /6, DD /5.
 bool is_defined_x87_form(uint8_t escape, uint8_t modrm);
 
-// Executes `escape modrm` on the host. `state` holds the 160-byte x87 part
+// True if the host may execute the form: a defined one whose memory
+// operand (if any) fits the 16-byte buffer `execute` gives it, i.e. not
+// FLDENV/FNSTENV/FRSTOR/FNSAVE (D9 /4, D9 /6, DD /4, DD /6), which softvt
+// performs itself.
+bool host_executable(uint8_t escape, uint8_t modrm);
+
+// Executes `escape modrm` on the host (host_executable must hold; other
+// forms are refused and leave `state` unchanged). `state` holds the 160-byte x87 part
 // of an FXSAVE image (64-bit layout) and is updated in place; FOP, FIP
 // and FDP come back as the host left them (the caller sets the guest's).
 // A memory form (mod != 3) addresses `mem` (at least 16 bytes) whatever

@@ -53,7 +53,7 @@ void host_form(Cpu& cpu, const Insn& in) {
   check_x87_available(cpu);
   x87::check_pending(cpu);
   const x87::Opcode op = x87::fetch_opcode(cpu, in);
-  if (!x87host::is_defined_x87_form(op.escape, op.modrm)) cpu.raise_ud();
+  if (!x87host::host_executable(op.escape, op.modrm)) cpu.raise_ud();
   alignas(16) uint8_t mem[16] = {};
   uint64_t ea = 0, lin = 0;
   if constexpr (K != MemKind::None) ea = effective_address(cpu, in);
