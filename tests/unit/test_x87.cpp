@@ -482,9 +482,9 @@ void differential(bool long64, uint64_t seed, unsigned per_form) {
 
 }  // namespace
 
-TEST_CASE("x87 forms agree with the host CPU (64-bit mode)") { differential(true, 1, 60); }
+TEST_CASE("x87 forms agree with the host CPU (64-bit mode)") { differential(true, 1, 200); }
 
-TEST_CASE("x87 forms agree with the host CPU (32-bit protected mode)") { differential(false, 2, 30); }
+TEST_CASE("x87 forms agree with the host CPU (32-bit protected mode)") { differential(false, 2, 100); }
 
 // ---- #NM and #MF -----------------------------------------------------------
 namespace {
