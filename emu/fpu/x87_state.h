@@ -23,7 +23,7 @@ constexpr uint16_t STICKY = EXCEPTIONS | SF;     // cleared only by FNCLEX/FNINI
 constexpr uint16_t SUMMARY = ES | B;
 }  // namespace sw
 
-// FCW after FNINIT (SDM Vol. 1 Table 8-3... FINIT).
+// FCW after FNINIT (SDM Vol. 2 FINIT/FNINIT, Operation).
 constexpr uint16_t FCW_INIT = 0x037f;
 
 inline uint16_t fcw(const Cpu& cpu) { return fx_load<uint16_t>(cpu, fxs::FCW); }

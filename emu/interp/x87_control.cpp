@@ -46,9 +46,10 @@ void fwait(Cpu& cpu, const Insn&) {
   x87::check_pending(cpu);
 }
 
-// FENI/FDISI/FSETPM (DB E0, E1, E4): 8087/287 controls that later FPUs
-// execute as no-operations (SDM Vol. 2 Table A-... "FNENI/FNDISI/FNSETPM"
-// comments; non-waiting).
+// FENI/FDISI/FSETPM (DB E0, E1, E4): 8087/287 controls that the 387 and
+// later FPUs execute as no-operations. Like the other FN* controls they
+// neither wait nor touch FIP/FOP (the reference host leaves both as they
+// were; tests/unit/test_x87.cpp).
 void legacy_control_nop(Cpu& cpu, const Insn&) { check_x87_available(cpu); }
 
 // ---- environment images (SDM Vol. 1 8.1.10, Figures 8-9 to 8-12) ---------

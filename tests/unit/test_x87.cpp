@@ -659,3 +659,27 @@ TEST_CASE("x87 memory faults come before any x87 state change") {
     CHECK(fop == 0x1e8);                    // FOP still FLD1's
   }
 }
+
+TEST_CASE("the host FPU is left as it was after guest instructions leave exceptions pending") {
+  // FLDCW 0x0340 (every exception unmasked); 0/0, 1/0 and an overflow: all
+  // pending in the guest's state, none on the host (x87_host.h).
+  const Bytes code = cat({{0xdb, 0xe3},                                   // fninit
+                          {0xd9, 0x2c, 0x25, 0x80, 0x00, 0x01, 0x00},     // fldcw [0x10080]
+                          {0xd9, 0xee}, {0xd9, 0xee}, {0xde, 0xf9},       // fldz; fldz; fdivp
+                          {0xf4}});
+  Bytes image = code;
+  image.resize(0x80, 0x90);
+  image.insert(image.end(), {0x40, 0x03});
+  uint16_t fcw_before = 0, fcw_after = 0, fsw_after = 0;
+  asm volatile("fnstcw %0" : "=m"(fcw_before));
+  const Snippet r = run_snippet(image);
+  asm volatile("fnstcw %0; fnstsw %1" : "=m"(fcw_after), "=m"(fsw_after));
+  CHECK(r.out.stop == StopReason::Hlt);
+  CHECK((fsw_of(r.out.state) & 0x80ff) == 0x8081);   // guest: IE pending, ES, B
+  CHECK(fcw_after == fcw_before);
+  CHECK((fsw_after & 0x80ff) == 0);                  // host: nothing pending
+  // Host x87 arithmetic still works without a trap.
+  volatile long double x = 3;
+  x = x / 4;
+  CHECK(x == 0.75L);
+}
