@@ -38,6 +38,11 @@ uint64_t code_linear(const Cpu& cpu, uint64_t offset) {
   return (cpu.s.seg[CS].base + offset) & 0xffffffffull;
 }
 
+// CPUID.(EAX=7,ECX=0):EBX bits about the x87 pointers (SDM Vol. 2 CPUID).
+constexpr uint32_t FDP_EXCPTN_ONLY = 1u << 6, FCS_FDS_DEPRECATED = 1u << 13;
+
+bool model_has_leaf7_ebx(const Cpu& cpu, uint32_t bit) { return cpu.model.cpuid(7, 0).ebx & bit; }
+
 }  // namespace
 
 uint16_t full_tag_word(const Cpu& cpu) {
@@ -74,22 +79,24 @@ Opcode fetch_opcode(Cpu& cpu, const Insn& in) {
   cpu.raise_ud();  // not an x87 escape (cannot happen for a decoded x87 row)
 }
 
-void record_instruction(Cpu& cpu, const Insn& in, Opcode op, bool has_memory, uint64_t ea) {
+void record_instruction(Cpu& cpu, const Insn& in, Opcode op, bool has_memory, uint64_t ea,
+                        bool unmasked_exception) {
   fx_store<uint16_t>(cpu, fxs::FOP, op.fop());
+  const bool update_fdp =
+      has_memory && (unmasked_exception || !model_has_leaf7_ebx(cpu, FDP_EXCPTN_ONLY));
   if (cpu.in_64bit()) {
     fx_store<uint64_t>(cpu, fxs::FIP, cpu.s.rip);
-    if (has_memory) fx_store<uint64_t>(cpu, fxs::FDP, ea);
+    if (update_fdp) fx_store<uint64_t>(cpu, fxs::FDP, ea);
     return;
   }
   const bool linear = in_real_or_v86(cpu);
+  const bool selectors = !model_has_leaf7_ebx(cpu, FCS_FDS_DEPRECATED);
   fx_store<uint32_t>(cpu, fxs::FIP, uint32_t(linear ? code_linear(cpu, cpu.s.rip) : cpu.s.rip));
-  fx_store<uint16_t>(cpu, fxs::FCS, cpu.s.seg[CS].sel);
-  fx_store<uint16_t>(cpu, fxs::FCS + 2, 0);
-  if (!has_memory) return;
+  fx_store<uint32_t>(cpu, fxs::FCS, selectors ? cpu.s.seg[CS].sel : 0);
+  if (!update_fdp) return;
   const SegReg& ds = cpu.s.seg[in.seg];
   fx_store<uint32_t>(cpu, fxs::FDP, uint32_t(linear ? ds.base + ea : ea));
-  fx_store<uint16_t>(cpu, fxs::FDS, ds.sel);
-  fx_store<uint16_t>(cpu, fxs::FDS + 2, 0);
+  fx_store<uint32_t>(cpu, fxs::FDS, selectors ? ds.sel : 0);
 }
 
 Env read_env(const Cpu& cpu) {
@@ -100,11 +107,12 @@ Env read_env(const Cpu& cpu) {
   e.fop = fx_load<uint16_t>(cpu, fxs::FOP) & 0x7ff;
   if (cpu.in_64bit()) {
     // The FXSAVE64 image keeps no selectors; the current CS and DS stand
-    // in for them (a CPU that sets CPUID.(EAX=7):EBX[13] stores 0).
+    // in for them, or 0 where the model deprecates them.
     e.fip = fx_load<uint64_t>(cpu, fxs::FIP);
     e.fdp = fx_load<uint64_t>(cpu, fxs::FDP);
-    e.fcs = cpu.s.seg[CS].sel;
-    e.fds = cpu.s.seg[DS].sel;
+    const bool selectors = !model_has_leaf7_ebx(cpu, FCS_FDS_DEPRECATED);
+    e.fcs = selectors ? cpu.s.seg[CS].sel : 0;
+    e.fds = selectors ? cpu.s.seg[DS].sel : 0;
   } else {
     e.fip = fx_load<uint32_t>(cpu, fxs::FIP);
     e.fdp = fx_load<uint32_t>(cpu, fxs::FDP);

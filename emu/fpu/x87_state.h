@@ -68,8 +68,12 @@ Opcode fetch_opcode(Cpu& cpu, const Insn& in);
 // protected modes 32-bit offsets with their selectors (the 32-bit FXSAVE
 // image); in real and virtual-8086 mode linear addresses (AMD APM Vol. 1
 // 6.2.5). An instruction without a memory operand leaves FDP/FDS as they
-// were (the reference host keeps them).
-void record_instruction(Cpu& cpu, const Insn& in, Opcode op, bool has_memory, uint64_t ea);
+// were (the reference host keeps them). Two CPUID.(EAX=7,ECX=0):EBX bits
+// of the CPU model change this (SDM Vol. 1 8.1.8): bit 6, FDP is updated
+// only by an instruction that raised an unmasked exception
+// (`unmasked_exception`); bit 13, FCS and FDS are deprecated and read 0.
+void record_instruction(Cpu& cpu, const Insn& in, Opcode op, bool has_memory, uint64_t ea,
+                        bool unmasked_exception);
 
 // ---- environment (FSTENV/FLDENV/FSAVE/FRSTOR) --------------------------
 struct Env {

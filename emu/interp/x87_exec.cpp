@@ -64,7 +64,8 @@ void host_form(Cpu& cpu, const Insn& in) {
   if constexpr (K == MemKind::Store)
     if (!store_suppressed(raised, x87::fcw(cpu))) x87::write_block_lin(cpu, lin, N, mem);
   if constexpr (WritesEflags) cpu.s.rflags = (cpu.s.rflags & ~fl::ARITH) | (flags & fl::ARITH);
-  if constexpr (!Control) x87::record_instruction(cpu, in, op, K != MemKind::None, ea);
+  if constexpr (!Control)
+    x87::record_instruction(cpu, in, op, K != MemKind::None, ea, raised & ~x87::fcw(cpu) & x87::sw::EXCEPTIONS);
 }
 
 template <MemKind K, bool WritesEflags = false, bool Control = false>

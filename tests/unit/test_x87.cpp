@@ -509,22 +509,39 @@ struct Snippet {
   FirstException exc;
 };
 
-// Runs `code` (then HLT) in long64 in the interpreter with CR0 bits
-// `cr0_set` set and `cr0_clear` cleared.
-Snippet run_snippet(const Bytes& code, uint64_t cr0_set = 0, uint64_t cr0_clear = 0) {
+// Runs `code` (then HLT) in the interpreter with CR0 bits `cr0_set` set
+// and `cr0_clear` cleared; `ram` receives the first 0x200 bytes of the
+// image afterwards.
+Snippet run_snippet(const Bytes& code, uint64_t cr0_set = 0, uint64_t cr0_clear = 0,
+                    const CpuModel& model = fpu_model(), FlatMode mode = FlatMode::Long64,
+                    Bytes* ram = nullptr) {
   Bytes image = code;
   image.push_back(0xf4);
-  image.resize(0x100, 0);
+  image.resize(0x200, 0);
   Memory mem(16 << 20);
-  CpuState s = setup_flat(mem, image, kLoad, FlatMode::Long64);
+  CpuState s = setup_flat(mem, image, kLoad, mode);
   s.cr0 = (s.cr0 | cr0_set) & ~cr0_clear;
   Snippet r;
   RunOptions ro;
   ro.max_insns = 1000;
   ro.tracer = &r.exc;
-  const CpuModel model = fpu_model();
   r.out = run_interp(mem, s, model, ro);
+  if (ram) ram->assign(mem.ram() + kLoad, mem.ram() + kLoad + 0x200);
   return r;
+}
+
+// The FPU model with CPUID.(EAX=7,ECX=0):EBX bits `bits` set as well.
+CpuModel model_with_leaf7_ebx(uint32_t bits) {
+  CpuModel m = fpu_model();
+  for (CpuidLeaf& l : m.leaves)
+    if (l.leaf == 7 && l.subleaf == 0) l.ebx |= bits;
+  return m;
+}
+
+uint32_t dword_at(const Bytes& b, size_t off) {
+  uint32_t v;
+  std::memcpy(&v, b.data() + off, 4);
+  return v;
 }
 
 uint16_t fsw_of(const CpuState& s) {
@@ -682,4 +699,38 @@ TEST_CASE("the host FPU is left as it was after guest instructions leave excepti
   volatile long double x = 3;
   x = x / 4;
   CHECK(x == 0.75L);
+}
+
+TEST_CASE("x87 pointers under the CPU model's CPUID.7 FDP_EXCPTN_ONLY and FCS/FDS deprecation (SDM Vol. 1 8.1.8)") {
+  // prot32: fninit; fld dword [0x10080]; fnstenv [0x10100]. The 32-bit
+  // protected-mode image: FIP at +12, FCS | FOP << 16 at +16, FDP at +20,
+  // FDS at +24.
+  const Bytes prot = {0xdb, 0xe3, 0xd9, 0x05, 0x80, 0x00, 0x01, 0x00, 0xd9, 0x35, 0x00, 0x01, 0x01, 0x00};
+  Bytes ram;
+  run_snippet(prot, 0, 0, fpu_model(), FlatMode::Prot32, &ram);
+  CHECK(dword_at(ram, 0x100 + 12) == kLoad + 2);
+  CHECK(dword_at(ram, 0x100 + 16) == (0x105u << 16 | 0x18));  // D9 /0 ModRM 05; CS 0x18
+  CHECK(dword_at(ram, 0x100 + 20) == kLoad + 0x80);
+  CHECK((dword_at(ram, 0x100 + 24) & 0xffff) == 0x10);         // DS
+  run_snippet(prot, 0, 0, model_with_leaf7_ebx(1u << 13), FlatMode::Prot32, &ram);
+  CHECK(dword_at(ram, 0x100 + 16) == 0x105u << 16);             // FCS reads 0
+  CHECK(dword_at(ram, 0x100 + 20) == kLoad + 0x80);
+  CHECK((dword_at(ram, 0x100 + 24) & 0xffff) == 0);             // FDS reads 0
+  // long64 with FDP_EXCPTN_ONLY: a load without exception leaves FDP (0
+  // after FNINIT); FDIV m32 by zero with #Z unmasked records it.
+  const Bytes quiet = {0xdb, 0xe3, 0xd9, 0x04, 0x25, 0x80, 0x00, 0x01, 0x00,   // fninit; fld [0x10080]
+                       0xd9, 0x34, 0x25, 0x00, 0x01, 0x01, 0x00};              // fnstenv [0x10100]
+  run_snippet(quiet, 0, 0, fpu_model(), FlatMode::Long64, &ram);
+  CHECK(dword_at(ram, 0x100 + 20) == kLoad + 0x80);
+  run_snippet(quiet, 0, 0, model_with_leaf7_ebx(1u << 6), FlatMode::Long64, &ram);
+  CHECK(dword_at(ram, 0x100 + 20) == 0);
+  Bytes faulting = {0xdb, 0xe3, 0xd9, 0x2c, 0x25, 0x88, 0x00, 0x01, 0x00,      // fninit; fldcw [0x10088]
+                    0xd9, 0xe8, 0xd8, 0x34, 0x25, 0x84, 0x00, 0x01, 0x00,      // fld1; fdiv dword [0x10084]
+                    0xd9, 0x34, 0x25, 0x00, 0x01, 0x01, 0x00, 0xf4};           // fnstenv [0x10100]; hlt
+  faulting.resize(0x88, 0);                                                    // divisor 0 at 0x84
+  faulting.insert(faulting.end(), {0x7b, 0x03});                               // FCW: #Z unmasked
+  const Snippet r = run_snippet(faulting, 0, 0, model_with_leaf7_ebx(1u << 6), FlatMode::Long64, &ram);
+  CHECK(r.exc.vector == -1);
+  CHECK(dword_at(ram, 0x100 + 20) == kLoad + 0x84);
+  CHECK((dword_at(ram, 0x100 + 4) & 0x80ff) == 0x8084);        // ZE, ES, B pending
 }
