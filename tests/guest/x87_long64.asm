@@ -118,17 +118,25 @@
 ; expect-mem: 0x20ce0=ff3f35c26821a2da0fc900400000000000000000000000000000000000000000
 bits 64
 org 0x10000
+%define RES 0x20000
 %define PUSHFLAGS pushfq
 %define AX_ rax
+; The selector fields (FCS, FDS) of stored environments are cleared: the
+; host runs with its own user selectors, softvt with the flat runner's.
+%macro ZSEL32 1
+    mov word [%1 + 16], 0
+    mov word [%1 + 24], 0
+%endmacro
+%macro ZSEL16 1
+    mov word [%1 + 8], 0
+    mov word [%1 + 12], 0
+%endmacro
 
-%define RES 0x20000
-; SAVE slot: FNSAVE (non-waiting; then reinitialises) to RES + slot, with the
-; selector fields FCS and FDS zeroed (the host runs with its own user
-; selectors, softvt with the flat runner's).
+; SAVE slot: FNSAVE (32-bit format; non-waiting; then reinitialises) to
+; RES + slot, with the fields ZSEL32/ZSEL16 clear (see the mode's prelude).
 %macro SAVE 1
-    fnsave [RES + %1]
-    mov word [RES + %1 + 16], 0
-    mov word [RES + %1 + 24], 0
+    o32 fnsave [RES + %1]
+    ZSEL32 RES + %1
 %endmacro
 ; FLAGS slot: the arithmetic flags (FCOMI, ...) as a dword.
 %macro FLAGS 1
@@ -422,9 +430,8 @@ start:
     fldz
     fdiv st1, st0
     fnstsw [RES + 0x8f0]
-    fnstenv [RES + 0x900]
-    mov word [RES + 0x900 + 16], 0
-    mov word [RES + 0x900 + 24], 0
+    o32 fnstenv [RES + 0x900]
+    ZSEL32 RES + 0x900
     fnstsw [RES + 0x8f2]
     fnstcw [RES + 0x8f4]
     fnclex
@@ -465,21 +472,18 @@ start:
     fldpi
     fld tword [val_a]
     CW 0x0e7f
-    fnstenv [RES + 0xb80]
+    o32 fnstenv [RES + 0xb80]
     fld1
-    fldenv [RES + 0xb80]
+    o32 fldenv [RES + 0xb80]
     o16 fnstenv [RES + 0xba0]
-    mov word [RES + 0xba0 + 8], 0
-    mov word [RES + 0xba0 + 12], 0
+    ZSEL16 RES + 0xba0
     o16 fnsave [RES + 0xc00]
-    mov word [RES + 0xc00 + 8], 0
-    mov word [RES + 0xc00 + 12], 0
+    ZSEL16 RES + 0xc00
     fld1
     o16 frstor [RES + 0xc00]
     fld1
     SAVE 0xc80
-    mov word [RES + 0xb80 + 16], 0
-    mov word [RES + 0xb80 + 24], 0
+    ZSEL32 RES + 0xb80
     hlt
 
     align 16
