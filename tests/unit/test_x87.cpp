@@ -650,6 +650,13 @@ TEST_CASE("x87 #MF: a pending unmasked exception faults at the next waiting inst
   CHECK(ours.exc.vector == -1);
   CHECK(ours.out.stop == StopReason::Hlt);
   CHECK((ours.out.state.gpr[RAX] & 0xffff) == 0xb084);
+  // #NM comes before #MF (SDM Vol. 3A 6.9 priorities: the #NM check is the
+  // instruction's first).
+  // mov rax, cr0; or rax, 8 (TS); mov cr0, rax; fld1.
+  const Bytes set_ts = {0x0f, 0x20, 0xc0, 0x48, 0x83, 0xc8, 0x08, 0x0f, 0x22, 0xc0};
+  const Snippet both = run_snippet(pending_zero_divide(cat({set_ts, kFld1})));
+  CHECK(both.exc.vector == vec::NM);
+  CHECK(both.exc.rip == kLoad + 2 + 7 + 2 + 2 + 2 + 2 + 7 + set_ts.size());
   // With CR0.NE = 0 the error is reported through FERR# (IRQ 13), never as
   // #MF (SDM Vol. 3A 2.5 CR0.NE; Vol. 1 8.7).
   const Snippet legacy = run_snippet(pending_zero_divide(kFwait), 0, cr0::NE);
@@ -661,7 +668,9 @@ TEST_CASE("x87 memory faults come before any x87 state change") {
   // a store that would pop, FNSTENV (which would mask exceptions) and
   // FNSAVE (which would reinitialise).
   const Bytes setup = cat({{0xdb, 0xe3}, kFld1, {0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0x80}});
-  for (const Bytes& insn : {Bytes{0xdb, 0x28}, Bytes{0xd9, 0x18}, Bytes{0xd9, 0x30}, Bytes{0xdd, 0x30}}) {
+  // Also FLDENV and FRSTOR, which read their whole image before loading.
+  for (const Bytes& insn : {Bytes{0xdb, 0x28}, Bytes{0xd9, 0x18}, Bytes{0xd9, 0x30}, Bytes{0xdd, 0x30},
+                            Bytes{0xd9, 0x20}, Bytes{0xdd, 0x20}}) {
     const Snippet r = run_snippet(cat({setup, insn}));
     CHECK(r.exc.vector == vec::GP);
     CHECK(r.exc.error_code == 0);
