@@ -1,4 +1,4 @@
-// x87 control instructions (SDM Vol. 1 8.3.13 "x87 FPU Control Instructions";
+// x87 control instructions (SDM Vol. 1 chapter 8, "x87 FPU Control Instructions";
 // Vol. 2 FINIT, FCLEX, FSTCW, FLDCW, FSTSW, FSTENV, FLDENV, FSAVE, FRSTOR,
 // WAIT, FINCSTP, FDECSTP, FFREE, FNOP). The control instructions do not
 // update FIP/FDP/FOP (SDM Vol. 1 8.1.8); the FN* forms do not wait, i.e.
