@@ -39,6 +39,11 @@ std::span<const InsnRow> rows_control();
 std::span<const InsnRow> rows_stack();
 std::span<const InsnRow> rows_system();
 std::span<const InsnRow> rows_atomic();
+std::span<const InsnRow> rows_x87_load_store();
+std::span<const InsnRow> rows_x87_arith();
+std::span<const InsnRow> rows_x87_compare();
+std::span<const InsnRow> rows_x87_transcendental();
+std::span<const InsnRow> rows_x87_control();
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).
