@@ -39,6 +39,11 @@ std::span<const InsnRow> rows_control();
 std::span<const InsnRow> rows_stack();
 std::span<const InsnRow> rows_system();
 std::span<const InsnRow> rows_atomic();
+std::span<const InsnRow> rows_simd_int_move();
+std::span<const InsnRow> rows_simd_int_arith();
+std::span<const InsnRow> rows_simd_int_compare();
+std::span<const InsnRow> rows_simd_int_shift();
+std::span<const InsnRow> rows_simd_int_shuffle();
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).
