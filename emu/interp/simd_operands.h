@@ -90,10 +90,19 @@ inline void sse_enter(Cpu& cpu) { check_sse_available(cpu); }
 
 // The x87 state after any MMX instruction other than EMMS: TOP = 0 and every
 // register tagged valid (abridged tag byte 0xff); the other x87 fields keep
-// their values (SDM Vol. 1 9.5.1, Table 9-3).
+// their values (SDM Vol. 1 9.5.1, Table 9-3). The registers keep their
+// contents by physical number: the FXSAVE image holds them in stack order
+// (slot i = ST(i) = physical (TOP + i) mod 8), so a TOP that was not 0
+// rotates the slots until slot i is physical register i.
 inline void mmx_transition(Cpu& cpu) {
-  uint16_t fsw = fx_load<uint16_t>(cpu, fxs::FSW);
-  fx_store<uint16_t>(cpu, fxs::FSW, uint16_t(fsw & ~(7u << 11)));
+  const unsigned top = x87_top(cpu);
+  if (top != 0) {
+    uint8_t phys[8][16];
+    for (unsigned st = 0; st < 8; ++st) std::memcpy(phys[(top + st) & 7], x87_slot(cpu, st), 16);
+    for (unsigned n = 0; n < 8; ++n) std::memcpy(x87_slot(cpu, n), phys[n], 16);
+    const uint16_t fsw = fx_load<uint16_t>(cpu, fxs::FSW);
+    fx_store<uint16_t>(cpu, fxs::FSW, uint16_t(fsw & ~(7u << 11)));
+  }
   fx_store<uint8_t>(cpu, fxs::FTW, 0xff);
 }
 // EMMS: every register tagged empty (SDM Vol. 2 EMMS); TOP is unchanged.
