@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -641,4 +642,82 @@ TEST_CASE("MMX registers alias the x87 registers by physical number; the transit
   std::memcpy(&fsw, g->out.state.xsave + fxs::FSW, 2);
   CHECK(((fsw >> 11) & 7) == 3);
   CHECK(g->out.state.xsave[fxs::FTW] == 0);
+}
+
+namespace {
+
+// Runs `body` (long64) on the interpreter and natively; the native run maps
+// the page below 4 GiB, so on both sides [0xfffff000, 0x100000000) is
+// writable memory and 0x100000000 is not present.
+struct BothFault {
+  Fault guest;
+  uint64_t guest_cr2;
+  NativeOutcome host;
+};
+BothFault fault_on_both(const std::string& body) {
+  BothFault r{};
+  Guest* g = nullptr;
+  r.guest = run_body(body, [](Guest&) {}, &g);
+  r.guest_cr2 = g->out.state.cr2;
+  const Bytes img = assemble("bits 64\norg 0x10000\n" + body + "\nhlt\n");
+  r.host = run_native(img, LOAD, {{0x30000, 0x1000}, {0xfffff000, 0x1000}});
+  REQUIRE(r.host.ran);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("masked stores check the whole destination whatever the mask, as the host CPU does") {
+  for (const char* body : {"mov rdi, 0x100000000\npxor mm1, mm1\nmaskmovq mm0, mm1",
+                           "mov rdi, 0xfffffffc\npxor xmm1, xmm1\nmaskmovdqu xmm0, xmm1",
+                           "mov rdi, 0xfffffff8\npcmpeqb xmm1, xmm1\npsrldq xmm1, 8\nmaskmovdqu xmm0, xmm1",
+                           "mov rdi, 0xfffffffc\npcmpeqb mm1, mm1\npsrlq mm1, 32\nmaskmovq mm0, mm1"}) {
+    INFO(body);
+    const BothFault r = fault_on_both(body);
+    CHECK(r.guest.vector == vec::PF);
+    CHECK(r.guest_cr2 == 0x100000000ull);
+    CHECK(r.host.vector == vec::PF);
+    CHECK(r.host.fault_addr == 0x100000000ull);
+    // Nothing was stored below 4 GiB either.
+    REQUIRE(r.host.regions.size() == 2);
+    CHECK(std::all_of(r.host.regions[1].begin(), r.host.regions[1].end(), [](uint8_t b) { return b == 0; }));
+  }
+  // A non-canonical rDI: #GP(0) even with an all-zero mask.
+  const BothFault r = fault_on_both("mov rdi, 0x8000000000000000\npxor xmm1, xmm1\nmaskmovdqu xmm0, xmm1");
+  CHECK(r.guest.vector == vec::GP);
+  CHECK(r.guest.error == 0);
+  CHECK(r.host.vector == vec::GP);
+}
+
+TEST_CASE("16-byte accesses: the alignment #GP comes before a #PF; a page-crossing access faults on its second page") {
+  BothFault r = fault_on_both("mov rax, 0xfffffff8\npaddb xmm0, [rax]");
+  CHECK(r.guest.vector == vec::GP);
+  CHECK(r.host.vector == vec::GP);
+  for (const char* body : {"mov rax, 0xfffffff8\nmovdqu xmm0, [rax]", "mov rax, 0xfffffff8\nmovdqu [rax], xmm0",
+                           "mov rax, 0xfffffffc\nmovq [rax], xmm0", "mov rax, 0xfffffffe\nmovd mm1, [rax]"}) {
+    INFO(body);
+    r = fault_on_both(body);
+    CHECK(r.guest.vector == vec::PF);
+    CHECK(r.guest_cr2 == 0x100000000ull);
+    CHECK(r.host.vector == vec::PF);
+    CHECK(r.host.fault_addr == 0x100000000ull);
+    CHECK(std::all_of(r.host.regions[1].begin(), r.host.regions[1].end(), [](uint8_t b) { return b == 0; }));
+  }
+  // An MMX instruction whose memory operand faults leaves the x87 tags alone.
+  r = fault_on_both("mov rax, 0x100000000\nmovq mm2, rax\nemms\npaddb mm2, [rax]");
+  CHECK(r.guest.vector == vec::PF);
+  CHECK(r.host.vector == vec::PF);
+  CHECK(r.host.state.xsave[fxs::FTW] == 0);
+}
+
+TEST_CASE("LOCK and the SSE4.1 memory form of PEXTRW are #UD") {
+  for (const char* insn : {"db 0xf0, 0x0f, 0xfc, 0xc1  ; lock paddb mm0, mm1",
+                           "db 0xf0, 0x66, 0x0f, 0xfc, 0xc1  ; lock paddb xmm0, xmm1",
+                           "db 0xf0, 0x0f, 0x7f, 0x00  ; lock movq [rax], mm0",
+                           "db 0x66, 0x0f, 0x3a, 0x15, 0x00, 0x01  ; pextrw [rax], xmm0, 1 (SSE4.1)"}) {
+    INFO(insn);
+    const Fault f = run_body("mov eax, 0x30000\n" + std::string(insn));
+    CHECK(f.faulted);
+    CHECK(f.vector == vec::UD);
+  }
 }
