@@ -64,14 +64,17 @@ inline bool op_is_mmx(const Insn& in, unsigned i) {
 }
 
 // ---- the checks an instruction starts with -------------------------------
-// A pending unmasked x87 exception (FSW.ES) is reported as #MF before an MMX
-// instruction executes (SDM Vol. 2 "Exceptions" of each MMX instruction:
-// "#MF If there is a pending x87 FPU exception"; Vol. 1 9.5.2). With CR0.NE
-// clear the x87 reports errors through the external FERR# signal, which
-// softvt's machine does not wire to anything, so nothing is raised then.
+// A pending unmasked x87 exception - an exception flag of FSW set whose FCW
+// mask bit is clear (SDM Vol. 1 8.1.3.3, 8.6) - is reported as #MF before an
+// MMX instruction executes (SDM Vol. 2 "Exceptions" of each MMX instruction:
+// "#MF If there is a pending x87 FPU exception"; Vol. 1 9.5.2), the rule the
+// waiting x87 instructions follow (emu/fpu/x87_state.h check_pending in the
+// x87 group). With CR0.NE clear the PC reports x87 errors through FERR# and
+// IRQ 13, which is not modelled: the instruction proceeds.
 inline void mmx_check_pending_x87(Cpu& cpu) {
-  constexpr uint16_t FSW_ES = 0x80;
-  if ((fx_load<uint16_t>(cpu, fxs::FSW) & FSW_ES) && (cpu.s.cr0 & cr0::NE)) cpu.raise(vec::MF);
+  constexpr uint16_t EXCEPTION_FLAGS = 0x3f;  // IE DE ZE OE UE PE; FCW masks: same bits
+  const uint16_t fsw = fx_load<uint16_t>(cpu, fxs::FSW), fcw = fx_load<uint16_t>(cpu, fxs::FCW);
+  if ((fsw & ~fcw & EXCEPTION_FLAGS) && (cpu.s.cr0 & cr0::NE)) cpu.raise(vec::MF);
 }
 
 // An instruction that names an MMX register (the MMX instructions, their SSE

@@ -551,16 +551,28 @@ TEST_CASE("CPU model features gate each form: MMX, SSE (MMX forms) and SSE2 (XMM
   }
 }
 
-TEST_CASE("a pending x87 exception (FSW.ES, CR0.NE = 1) is #MF for MMX instructions, not for XMM ones") {
+TEST_CASE("a pending x87 exception (CR0.NE = 1) is #MF for MMX instructions, not for XMM ones") {
+  // IE set and unmasked, with ES (SDM Vol. 1 8.1.3).
   auto pending = [](Guest& g) {
-    const uint16_t fsw = 0x0081;  // IE with ES (SDM Vol. 1 8.1.3)
+    const uint16_t fsw = 0x0081, fcw = 0x037e;
     std::memcpy(g.init.xsave + fxs::FSW, &fsw, 2);
+    std::memcpy(g.init.xsave + fxs::FCW, &fcw, 2);
   };
   for (const char* insn : {"paddb mm0, mm1", "emms", "movd eax, mm1", "movq2dq xmm0, mm1", "movdq2q mm0, xmm0"}) {
     INFO(insn);
     CHECK(run_body(insn, pending).vector == vec::MF);
   }
   CHECK_FALSE(run_body("paddb xmm0, xmm1", pending).faulted);
+  // The same flag masked is not pending; with CR0.NE = 0 nothing is raised.
+  CHECK_FALSE(run_body("paddb mm0, mm1", [&](Guest& g) {
+                pending(g);
+                const uint16_t fcw = 0x037f;
+                std::memcpy(g.init.xsave + fxs::FCW, &fcw, 2);
+              }).faulted);
+  CHECK_FALSE(run_body("paddb mm0, mm1", [&](Guest& g) {
+                pending(g);
+                g.init.cr0 &= ~cr0::NE;
+              }).faulted);
 }
 
 TEST_CASE("16-byte alignment: #GP(0) for legacy-SSE 128-bit memory operands, none for MOVDQU/MOVQ/MOVD/PINSRW") {
@@ -702,6 +714,16 @@ TEST_CASE("16-byte accesses: the alignment #GP comes before a #PF; a page-crossi
     CHECK(r.host.vector == vec::PF);
     CHECK(r.host.fault_addr == 0x100000000ull);
     CHECK(std::all_of(r.host.regions[1].begin(), r.host.regions[1].end(), [](uint8_t b) { return b == 0; }));
+  }
+  // Operands narrower than 8 bytes end below 4 GiB: no fault on either side.
+  for (const char* body : {"mov rax, 0xfffffffc\npunpcklbw mm0, [rax]", "mov rax, 0xfffffffc\npunpckldq mm0, [rax]",
+                           "mov rax, 0xfffffffc\nmovd xmm0, [rax]", "mov rax, 0xfffffffe\npinsrw xmm0, [rax], 1",
+                           "mov rax, 0xfffffffe\npinsrw mm1, [rax], 1", "mov rax, 0xfffffffc\nmovd [rax], mm1",
+                           "mov rax, 0xfffffff8\nmovq [rax], xmm2"}) {
+    INFO(body);
+    r = fault_on_both(body);
+    CHECK_FALSE(r.guest.faulted);
+    CHECK(r.host.ended_by_hlt);
   }
   // An MMX instruction whose memory operand faults leaves the x87 tags alone.
   r = fault_on_both("mov rax, 0x100000000\nmovq mm2, rax\nemms\npaddb mm2, [rax]");
