@@ -99,13 +99,30 @@ void pextrw_mmx(Cpu& cpu, const Insn& in) {
   cpu.set_reg(in.op[0].reg, 8, (v >> (16 * (in.imm & 3))) & 0xffff);
   mmx_transition(cpu);
 }
+// Zydis names 66 0F 3A 15 (SSE4.1 PEXTRW r/m16, xmm, imm8) PEXTRW too, and
+// its register form has the operands of 66 0F C5: the opcode bytes tell
+// them apart. Legacy and REX prefixes are never 0F, so the byte after the
+// first 0F is C5 or 3A (read back from CS:RIP, as the fetch did).
+bool encoded_in_0f3a_map(Cpu& cpu, const Insn& in) {
+  const bool user = cpu.user_access();
+  auto byte_at = [&](unsigned i) {
+    uint64_t lin = cpu.s.rip + i;
+    if (!cpu.in_64bit()) lin = (cpu.s.seg[CS].base + lin) & 0xffffffffull;
+    return uint8_t(cpu.read_lin(lin, 1, Acc::Exec, user));
+  };
+  for (unsigned i = 0; i + 1 < in.len; ++i)
+    if (byte_at(i) == 0x0f) return byte_at(i + 1) == 0x3a;
+  return false;
+}
 void pextrw_xmm(Cpu& cpu, const Insn& in) {
+  // No CPU model offers SSE4.1: its PEXTRW is an invalid opcode.
+  if (encoded_in_0f3a_map(cpu, in)) cpu.raise_ud();
   xmm_enter(cpu);
   const Vec v = read_xmm(cpu, xmm_index(in, 1));
   cpu.set_reg(in.op[0].reg, 8, v.get<uint16_t>(in.imm & 7));
 }
 // The memory-destination PEXTRW (66 0F 3A 15) is SSE4.1, which no model
-// offers: #UD.
+// offers: #UD (its register form is caught in pextrw_xmm).
 Handler select_pextrw(const Insn& in) {
   if (in.op[0].kind != OpKind::Reg || !is_gpr(in.op[0].reg)) return nullptr;
   if (op_is_mmx(in, 1)) return pextrw_mmx;

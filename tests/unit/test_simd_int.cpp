@@ -732,14 +732,21 @@ TEST_CASE("16-byte accesses: the alignment #GP comes before a #PF; a page-crossi
   CHECK(r.host.state.xsave[fxs::FTW] == 0);
 }
 
-TEST_CASE("LOCK and the SSE4.1 memory form of PEXTRW are #UD") {
+TEST_CASE("LOCK and the SSE4.1 forms of PEXTRW are #UD; 66 0F C5 with prefixes is PEXTRW") {
   for (const char* insn : {"db 0xf0, 0x0f, 0xfc, 0xc1  ; lock paddb mm0, mm1",
                            "db 0xf0, 0x66, 0x0f, 0xfc, 0xc1  ; lock paddb xmm0, xmm1",
                            "db 0xf0, 0x0f, 0x7f, 0x00  ; lock movq [rax], mm0",
-                           "db 0x66, 0x0f, 0x3a, 0x15, 0x00, 0x01  ; pextrw [rax], xmm0, 1 (SSE4.1)"}) {
+                           "db 0x66, 0x0f, 0x3a, 0x15, 0x00, 0x01  ; pextrw [rax], xmm0, 1 (SSE4.1)",
+                           "db 0x66, 0x0f, 0x3a, 0x15, 0xc0, 0x01  ; pextrw eax, xmm0, 1 (SSE4.1)",
+                           "db 0x66, 0x2e, 0x48, 0x0f, 0x3a, 0x15, 0xc0, 0x01  ; the same with CS and REX.W"}) {
     INFO(insn);
     const Fault f = run_body("mov eax, 0x30000\n" + std::string(insn));
     CHECK(f.faulted);
     CHECK(f.vector == vec::UD);
   }
+  // The SSE2 form with redundant prefixes still executes.
+  Guest* g = nullptr;
+  const Fault f = run_body("mov eax, 0x30000\npcmpeqb xmm0, xmm0\ndb 0x2e, 0x66, 0x48, 0x0f, 0xc5, 0xc0, 0x02", [](Guest&) {}, &g);
+  CHECK_FALSE(f.faulted);
+  CHECK(g->out.state.gpr[RAX] == 0xffff);
 }
