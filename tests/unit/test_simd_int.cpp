@@ -423,10 +423,29 @@ TEST_CASE("SIMD integer moves agree with the host CPU (long64)") {
 
 TEST_CASE("SIMD integer instructions agree with the host CPU in prot32") {
   uint64_t seed = 0x3232;
-  for (const char* op : {"paddsw", "psubusb", "pmaddwd", "psadbw", "pcmpgtd", "packsswb", "punpckhbw", "pandn"}) {
+  for (const char* op :
+       {"paddb",   "paddw",   "paddd",    "paddq",    "paddsb",    "paddsw",    "paddusb",   "paddusw", "psubb",
+        "psubw",   "psubd",   "psubq",    "psubsb",   "psubsw",    "psubusb",   "psubusw",   "pmullw",  "pmulhw",
+        "pmulhuw", "pmuludq", "pmaddwd",  "pavgb",    "pavgw",     "pminub",    "pmaxub",    "pminsw",  "pmaxsw",
+        "psadbw",  "pcmpeqb", "pcmpeqw",  "pcmpeqd",  "pcmpgtb",   "pcmpgtw",   "pcmpgtd",   "pand",    "pandn",
+        "por",     "pxor",    "packsswb", "packssdw", "packuswb",  "punpcklbw", "punpcklwd", "punpckldq",
+        "punpckhbw", "punpckhwd", "punpckhdq"}) {
     DYNAMIC_SECTION(op) { agree_with_host(binary(op), FlatMode::Prot32, ++seed); }
   }
-  DYNAMIC_SECTION("psraw") { agree_with_host({"psraw", shift_forms("psraw", true), Src::Count}, FlatMode::Prot32, ++seed); }
+  for (const char* op : {"psllw", "pslld", "psllq", "psrlw", "psrld", "psrlq", "psraw", "psrad"}) {
+    DYNAMIC_SECTION(op) { agree_with_host({op, shift_forms(op, true), Src::Count}, FlatMode::Prot32, ++seed); }
+  }
+  DYNAMIC_SECTION("xmm-only shuffles and byte shifts") {
+    agree_with_host({"prot32 xmm-only",
+                     {"movdqu {x0}, [{R}]\npslldq {x0}, {I}\nmovdqu [{R}+32], {x0}",
+                      "movdqu {x0}, [{R}]\npsrldq {x0}, {I}\nmovdqu [{R}+32], {x0}",
+                      "movdqu {x0}, [{R}]\npunpcklqdq {x0}, [{R}+16]\nmovdqu [{R}+32], {x0}",
+                      "movdqu {x0}, [{R}]\nmovdqu {x1}, [{R}+16]\npunpckhqdq {x0}, {x1}\nmovdqu [{R}+32], {x0}",
+                      "movdqu {x1}, [{R}+16]\npshufhw {x0}, {x1}, {I}\nmovdqu [{R}+32], {x0}",
+                      "movdqu {x1}, [{R}+16]\npshuflw {x0}, {x1}, {I}\nmovdqu [{R}+32], {x0}",
+                      "movq {m0}, [{R}]\npshufw {m0}, [{R}+16], {I}\nmovq [{R}+32], {m0}"}},
+                    FlatMode::Prot32, ++seed);
+  }
   DYNAMIC_SECTION("moves and extracts") {
     agree_with_host({"prot32 moves",
                      {"mov {A}, [{R}+56]\nmovd {m0}, eax\nmovq [{R}+32], {m0}",
@@ -436,6 +455,11 @@ TEST_CASE("SIMD integer instructions agree with the host CPU in prot32") {
                       "movq {m0}, [{R}]\nmovq {m1}, [{R}+16]\nlea {DI}, [{R}+32]\nmaskmovq {m0}, {m1}",
                       "movdqu {x0}, [{R}]\nmovdqu {x1}, [{R}+16]\nlea {DI}, [{R}+33]\nmaskmovdqu {x0}, {x1}",
                       "movq {m1}, [{R}+16]\nmov {A}, [{R}+56]\npextrw eax, {m1}, {I}\nmov [{R}+48], {A}",
+                      "movq {m0}, [{R}]\nmov {A}, [{R}+56]\npinsrw {m0}, eax, {I}\nmovq [{R}+32], {m0}",
+                      "movq {m1}, [{R}+16]\nmovntq [{R}+36], {m1}",
+                      "movdqu {x0}, [{R}+16]\nmovntdq [{R}+32], {x0}",
+                      "movdqu {x0}, [{R}]\nmovq {m1}, [{R}+16]\nmovq2dq {x0}, {m1}\nmovdqu [{R}+32], {x0}",
+                      "movq {m0}, [{R}]\nmovdqu {x1}, [{R}+16]\nmovdq2q {m0}, {x1}\nmovq [{R}+32], {m0}\nemms",
                       "movdqu {x0}, [{R}]\npinsrw {x0}, word [{R}+17], {I}\nmovdqu [{R}+32], {x0}",
                       "movdqu {x0}, [{R}]\npshufd {x0}, [{R}+16], {I}\nmovdqu [{R}+32], {x0}",
                       "movdqu {x1}, [{R}+16]\nmov {A}, [{R}+56]\npmovmskb eax, {x1}\nmov [{R}+48], {A}"}},
