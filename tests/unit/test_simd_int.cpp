@@ -182,6 +182,10 @@ Image build_image(const Test& t, FlatMode mode, uint64_t seed) {
   std::ostringstream code, data;
   Image img;
   code << (l64 ? "bits 64\n" : "bits 32\n") << "org " << LOAD << "\n";
+  // The native child starts with FNINIT's x87 state, which keeps whatever
+  // the register contents were: define all eight first.
+  for (unsigned i = 0; i < 8; ++i) code << "pxor mm" << i << ", mm" << i << "\n";
+  code << "emms\n";
   for (const std::string& form : t.forms) {
     for (unsigned k = 0; k < RECORDS; ++k) {
       const size_t idx = img.records++;
