@@ -778,3 +778,53 @@ TEST_CASE("LOCK and the SSE4.1 forms of PEXTRW are #UD; 66 0F C5 with prefixes i
   CHECK_FALSE(f.faulted);
   CHECK(g->out.state.gpr[RAX] == 0xffff);
 }
+
+TEST_CASE("real mode: segment limits of 8- and 16-byte operands, and alignment before the limit, as the host CPU") {
+  const std::string why = native_unavailable_reason(FlatMode::Real16);
+  if (!why.empty()) {
+    WARN("real16 not compared with the host CPU: " << why);
+    return;
+  }
+  struct Case {
+    const char* body;
+    int vector;  // -1: runs to HLT
+  };
+  const Case cases[] = {
+      {"movdqu xmm0, [0xfff8]", vec::GP},
+      {"movdqu xmm0, [ss:0xfff8]", vec::SS},
+      {"movdqu [0xfff1], xmm0", vec::GP},
+      {"movdqu xmm0, [0xfff0]", -1},
+      {"movdqa xmm0, [0xfff8]", vec::GP},
+      {"movdqa xmm0, [ss:0xfff8]", vec::GP},  // misaligned: #GP(0) wins over the SS limit
+      {"mov bp, 0xfff4\npaddb xmm0, [bp]", vec::GP},
+      {"mov bp, 0xfff0\npaddb xmm0, [bp]", -1},
+      {"movq mm0, [0xfffc]", vec::GP},
+      {"movq mm0, [ss:0xfffc]", vec::SS},
+      {"movd mm0, [0xfffc]", -1},
+      {"movq [0xfff9], xmm1", vec::GP},
+      {"mov di, 0xfffc\nmaskmovq mm0, mm1", vec::GP},
+      {"mov di, 0xfff8\nmaskmovq mm0, mm1", -1},
+      {"mov di, 0xfff8\nmaskmovdqu xmm0, xmm1", vec::GP},
+  };
+  for (const Case& c : cases) {
+    INFO(c.body);
+    const Bytes img = assemble(std::string("bits 16\norg 0\n") + c.body + "\nhlt\n");
+    Guest g(FlatMode::Real16, img);
+    g.init.cr4 |= cr4::OSFXSR;
+    g.run(20);
+    // The native segments span the same 64 KiB at the load address.
+    NativeOutcome n = run_native(img, LOAD, {{LOAD + 0x1000, 0xf000}}, NativeOptions{FlatMode::Real16, 3000});
+    REQUIRE(n.ran);
+    if (c.vector < 0) {
+      CHECK(g.log.seen.empty());
+      CHECK(g.halted());
+      CHECK(n.ended_by_hlt);
+    } else {
+      REQUIRE_FALSE(g.log.seen.empty());
+      CHECK(int(g.log.seen.front().vector) == c.vector);
+      CHECK(g.log.seen.front().error_code == 0);
+      CHECK(n.vector == c.vector);
+      CHECK(n.error_code == 0);
+    }
+  }
+}
