@@ -23,13 +23,13 @@ T saturate(int64_t v) {
 // Wrapping add/sub on lanes of T.
 template <typename T>
 struct Add {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return T(a + b); });
   }
 };
 template <typename T>
 struct Sub {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return T(a - b); });
   }
 };
@@ -37,37 +37,37 @@ struct Sub {
 // result is clamped to (SDM Vol. 1 4.6.3 "Saturation").
 template <typename T>
 struct AddSat {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return saturate<T>(int64_t(a) + int64_t(b)); });
   }
 };
 template <typename T>
 struct SubSat {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return saturate<T>(int64_t(a) - int64_t(b)); });
   }
 };
 
 // PMULLW: low 16 bits of the signed product (equal to the unsigned one's).
 struct MulLowW {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<uint16_t>(d, s, n, [](uint16_t a, uint16_t b) { return uint16_t(uint32_t(a) * b); });
   }
 };
 // PMULHW / PMULHUW: high 16 bits of the signed / unsigned 32-bit product.
 struct MulHighW {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<int16_t>(d, s, n, [](int16_t a, int16_t b) { return int16_t((int32_t(a) * b) >> 16); });
   }
 };
 struct MulHighUW {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<uint16_t>(d, s, n, [](uint16_t a, uint16_t b) { return uint16_t((uint32_t(a) * b) >> 16); });
   }
 };
 // PMULUDQ: each quadword = low dword of d * low dword of s, unsigned.
 struct MulUDQ {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<uint64_t>(d, s, n, [](uint64_t a, uint64_t b) { return uint64_t(uint32_t(a)) * uint32_t(b); });
   }
 };
@@ -75,8 +75,8 @@ struct MulUDQ {
 // sum taken modulo 2^32: only 0x8000 * 0x8000 twice overflows, giving
 // 0x80000000 (SDM Vol. 2 PMADDWD).
 struct MaddWD {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
-    Vec r = zero_vec();
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
+    SimdVec r = zero_vec();
     for (unsigned i = 0; i < n / 4; ++i) {
       const int64_t sum = int64_t(d.get<int16_t>(2 * i)) * s.get<int16_t>(2 * i) +
                           int64_t(d.get<int16_t>(2 * i + 1)) * s.get<int16_t>(2 * i + 1);
@@ -88,27 +88,27 @@ struct MaddWD {
 // PAVGB / PAVGW: (a + b + 1) >> 1 without losing the carry.
 template <typename T>
 struct Avg {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return T((uint32_t(a) + b + 1) >> 1); });
   }
 };
 template <typename T>
 struct Min {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return std::min(a, b); });
   }
 };
 template <typename T>
 struct Max {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return std::max(a, b); });
   }
 };
 // PSADBW: per 64 bits, the sum of |d.b[i] - s.b[i]| in the low word, the
 // other three words zero.
 struct SadBW {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
-    Vec r = zero_vec();
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
+    SimdVec r = zero_vec();
     for (unsigned q = 0; q < n / 8; ++q) {
       unsigned sum = 0;
       for (unsigned i = 0; i < 8; ++i) sum += unsigned(std::abs(int(d.b[8 * q + i]) - int(s.b[8 * q + i])));

@@ -10,14 +10,14 @@ using simd_int::lanes;
 
 template <typename T>
 struct Equal {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return a == b ? T(~T(0)) : T(0); });
   }
 };
 // T is the signed lane type: the comparison is signed.
 template <typename T>
 struct Greater {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     lanes<T>(d, s, n, [](T a, T b) { return a > b ? T(-1) : T(0); });
   }
 };

@@ -7,7 +7,7 @@
 // its MMX form is MMX or SSE: SDM Vol. 2 each instruction's "CPUID Feature
 // Flag" column).
 //
-// An operation is a type with `static void apply(Vec& d, const Vec& s,
+// An operation is a type with `static void apply(SimdVec& d, const SimdVec& s,
 // unsigned bytes)`: d holds the destination (and receives the result), s the
 // source, `bytes` is 8 (MMX) or 16 (XMM). Immediate forms also get the imm8.
 #pragma once
@@ -28,7 +28,7 @@ inline unsigned mmx_index(const Insn& in, unsigned i) { return in.op[i].reg - re
 
 // Applies f to each lane of type T: d[i] = f(d[i], s[i]).
 template <typename T, typename F>
-inline void lanes(Vec& d, const Vec& s, unsigned bytes, F f) {
+inline void lanes(SimdVec& d, const SimdVec& s, unsigned bytes, F f) {
   for (unsigned i = 0; i < bytes / sizeof(T); ++i) d.set<T>(i, T(f(d.get<T>(i), s.get<T>(i))));
 }
 
@@ -37,8 +37,8 @@ inline void lanes(Vec& d, const Vec& s, unsigned bytes, F f) {
 template <class Op>
 void mmx_binary(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
-  const Vec s = read_simd(cpu, in, 1, Align::None);
-  Vec d = zero_vec();
+  const SimdVec s = read_simd(cpu, in, 1, Align::None);
+  SimdVec d = zero_vec();
   d.set_q(0, read_mmx(cpu, mmx_index(in, 0)));
   Op::apply(d, s, 8);
   write_mmx(cpu, mmx_index(in, 0), d.q(0));
@@ -48,8 +48,8 @@ void mmx_binary(Cpu& cpu, const Insn& in) {
 template <class Op>
 void xmm_binary(Cpu& cpu, const Insn& in) {
   xmm_enter(cpu);
-  const Vec s = read_simd(cpu, in, 1, Align::Require16);
-  Vec d = read_xmm(cpu, xmm_index(in, 0));
+  const SimdVec s = read_simd(cpu, in, 1, Align::Require16);
+  SimdVec d = read_xmm(cpu, xmm_index(in, 0));
   Op::apply(d, s, 16);
   write_xmm(cpu, xmm_index(in, 0), d);
 }

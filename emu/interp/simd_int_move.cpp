@@ -28,13 +28,13 @@ void emms(Cpu& cpu, const Insn&) {
 template <unsigned N>
 void mov_dq_mmx(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
-  const Vec v = read_simd(cpu, in, 1, Align::None);
+  const SimdVec v = read_simd(cpu, in, 1, Align::None);
   uint64_t value = v.q(0);
   if constexpr (N == 4) value &= 0xffffffffu;
   if (op_is_mmx(in, 0)) {
     write_mmx(cpu, mmx_index(in, 0), value);
   } else {
-    Vec out = zero_vec();
+    SimdVec out = zero_vec();
     out.set_q(0, value);
     write_simd(cpu, in, 0, out, Align::None);  // GPR or memory: N bytes
     mmx_transition(cpu);
@@ -43,13 +43,13 @@ void mov_dq_mmx(Cpu& cpu, const Insn& in) {
 template <unsigned N>
 void mov_dq_xmm(Cpu& cpu, const Insn& in) {
   xmm_enter(cpu);
-  const Vec v = read_simd(cpu, in, 1, Align::None);
+  const SimdVec v = read_simd(cpu, in, 1, Align::None);
   uint64_t value = v.q(0);
   if constexpr (N == 4) value &= 0xffffffffu;
   if (op_is_xmm(in, 0)) {
     write_xmm_low64(cpu, xmm_index(in, 0), value);
   } else {
-    Vec out = zero_vec();
+    SimdVec out = zero_vec();
     out.set_q(0, value);
     write_simd(cpu, in, 0, out, Align::None);
   }
@@ -66,7 +66,7 @@ Handler select_mov_dq(const Insn& in) {
 template <Align A>
 void mov_dqa(Cpu& cpu, const Insn& in) {
   xmm_enter(cpu);
-  const Vec v = read_simd(cpu, in, 1, A);
+  const SimdVec v = read_simd(cpu, in, 1, A);
   write_simd(cpu, in, 0, v, A);
 }
 template <Align A>
@@ -80,7 +80,7 @@ Handler select_movntdq(const Insn& in) {
 // MOVNTQ m64, mm.
 void movntq(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
-  Vec v = zero_vec();
+  SimdVec v = zero_vec();
   v.set_q(0, read_mmx(cpu, mmx_index(in, 1)));
   write_simd(cpu, in, 0, v, Align::None);
   mmx_transition(cpu);
@@ -97,7 +97,7 @@ Handler select_movntq(const Insn& in) {
 // implementation signal faults even for an all-zero mask), and has no
 // alignment requirement (SDM Vol. 2 MASKMOVQ, MASKMOVDQU).
 template <unsigned N>
-void masked_store(Cpu& cpu, const Insn& in, const Vec& data, const Vec& mask) {
+void masked_store(Cpu& cpu, const Insn& in, const SimdVec& data, const SimdVec& mask) {
   const uint64_t off = cpu.s.gpr[RDI] & mask_of(in.addrsize);
   const uint64_t lin = cpu.linear(in.seg, off, N, Acc::Write);
   const bool user = cpu.user_access();
@@ -111,7 +111,7 @@ void masked_store(Cpu& cpu, const Insn& in, const Vec& data, const Vec& mask) {
 }
 void maskmovq(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
-  Vec data = zero_vec(), mask = zero_vec();
+  SimdVec data = zero_vec(), mask = zero_vec();
   data.set_q(0, read_mmx(cpu, mmx_index(in, 0)));
   mask.set_q(0, read_mmx(cpu, mmx_index(in, 1)));
   masked_store<8>(cpu, in, data, mask);

@@ -15,23 +15,23 @@ namespace softvt {
 namespace {
 
 struct And {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     simd_int::lanes<uint64_t>(d, s, n, [](uint64_t a, uint64_t b) { return a & b; });
   }
 };
 // PANDN: DEST <- NOT(DEST) AND SRC.
 struct AndNot {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     simd_int::lanes<uint64_t>(d, s, n, [](uint64_t a, uint64_t b) { return ~a & b; });
   }
 };
 struct Or {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     simd_int::lanes<uint64_t>(d, s, n, [](uint64_t a, uint64_t b) { return a | b; });
   }
 };
 struct Xor {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     simd_int::lanes<uint64_t>(d, s, n, [](uint64_t a, uint64_t b) { return a ^ b; });
   }
 };
@@ -41,7 +41,7 @@ enum class ShiftKind { Left, RightLogical, RightArith };
 // Every lane of T shifted by the count in s's low quadword.
 template <typename T, ShiftKind K>
 struct Shift {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     constexpr unsigned bits = sizeof(T) * 8;
     const uint64_t count = s.q(0);
     for (unsigned i = 0; i < n / sizeof(T); ++i) {
@@ -76,9 +76,9 @@ using PsraD = Shift<uint32_t, ShiftKind::RightArith>;
 // clears the register.
 template <bool Left>
 struct ByteShift {
-  static void apply(Vec& d, const Vec& s, unsigned) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned) {
     const uint64_t count = s.q(0);
-    Vec r = zero_vec();
+    SimdVec r = zero_vec();
     for (unsigned i = 0; i < 16; ++i) {
       if (count > 15) break;
       const unsigned c = unsigned(count);

@@ -17,11 +17,11 @@ using simd_int::xmm_index;
 // narrowed from the signed type From to To with saturation.
 template <typename From, typename To>
 struct Pack {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     constexpr int64_t lo = int64_t(std::numeric_limits<To>::min());
     constexpr int64_t hi = int64_t(std::numeric_limits<To>::max());
     const unsigned count = n / sizeof(From);
-    Vec r = zero_vec();
+    SimdVec r = zero_vec();
     for (unsigned i = 0; i < count; ++i) {
       r.set<To>(i, To(std::clamp<int64_t>(d.get<From>(i), lo, hi)));
       r.set<To>(count + i, To(std::clamp<int64_t>(s.get<From>(i), lo, hi)));
@@ -37,10 +37,10 @@ using PackUSWB = Pack<int16_t, uint8_t>;
 // DEST and SRC, DEST's lane first.
 template <typename T, bool High>
 struct Unpack {
-  static void apply(Vec& d, const Vec& s, unsigned n) {
+  static void apply(SimdVec& d, const SimdVec& s, unsigned n) {
     const unsigned half = unsigned(n / 2 / sizeof(T));
     const unsigned base = High ? half : 0;
-    Vec r = zero_vec();
+    SimdVec r = zero_vec();
     for (unsigned i = 0; i < half; ++i) {
       r.set<T>(2 * i, d.get<T>(base + i));
       r.set<T>(2 * i + 1, s.get<T>(base + i));
@@ -64,8 +64,8 @@ inline unsigned pick(uint64_t imm, unsigned i) { return unsigned(imm >> (2 * i))
 // PSHUFW mm, mm/m64, imm8.
 void pshufw(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
-  const Vec s = read_simd(cpu, in, 1, Align::None);
-  Vec r = zero_vec();
+  const SimdVec s = read_simd(cpu, in, 1, Align::None);
+  SimdVec r = zero_vec();
   for (unsigned i = 0; i < 4; ++i) r.set<uint16_t>(i, s.get<uint16_t>(pick(in.imm, i)));
   write_mmx(cpu, mmx_index(in, 0), r.q(0));
 }
@@ -75,8 +75,8 @@ enum class Shuf { D, LW, HW };
 template <Shuf K>
 void pshuf_xmm(Cpu& cpu, const Insn& in) {
   xmm_enter(cpu);
-  const Vec s = read_simd(cpu, in, 1, Align::Require16);
-  Vec r = s;
+  const SimdVec s = read_simd(cpu, in, 1, Align::Require16);
+  SimdVec r = s;
   for (unsigned i = 0; i < 4; ++i) {
     if constexpr (K == Shuf::D) r.set<uint32_t>(i, s.get<uint32_t>(pick(in.imm, i)));
     if constexpr (K == Shuf::LW) r.set<uint16_t>(i, s.get<uint16_t>(pick(in.imm, i)));
@@ -118,13 +118,13 @@ void pextrw_xmm(Cpu& cpu, const Insn& in) {
   // No CPU model offers SSE4.1: its PEXTRW is an invalid opcode.
   if (encoded_in_0f3a_map(cpu, in)) cpu.raise_ud();
   xmm_enter(cpu);
-  const Vec v = read_xmm(cpu, xmm_index(in, 1));
+  const SimdVec v = read_xmm(cpu, xmm_index(in, 1));
   cpu.set_reg(in.op[0].reg, 8, v.get<uint16_t>(in.imm & 7));
 }
 // The memory-destination PEXTRW (66 0F 3A 15) is SSE4.1, which no model
 // offers: #UD (its register form is caught in pextrw_xmm).
 Handler select_pextrw(const Insn& in) {
-  if (in.op[0].kind != OpKind::Reg || !is_gpr(in.op[0].reg)) return nullptr;
+  if (in.op[0].kind != OpKind::Reg || !is_gpr_reg(in.op[0].reg)) return nullptr;
   if (op_is_mmx(in, 1)) return pextrw_mmx;
   if (op_is_xmm(in, 1)) return pextrw_xmm;
   return nullptr;
@@ -135,7 +135,7 @@ Handler select_pextrw(const Insn& in) {
 void pinsrw_mmx(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
   const uint16_t w = read_simd(cpu, in, 1, Align::None).get<uint16_t>(0);
-  Vec d = zero_vec();
+  SimdVec d = zero_vec();
   d.set_q(0, read_mmx(cpu, mmx_index(in, 0)));
   d.set<uint16_t>(in.imm & 3, w);
   write_mmx(cpu, mmx_index(in, 0), d.q(0));
@@ -143,7 +143,7 @@ void pinsrw_mmx(Cpu& cpu, const Insn& in) {
 void pinsrw_xmm(Cpu& cpu, const Insn& in) {
   xmm_enter(cpu);
   const uint16_t w = read_simd(cpu, in, 1, Align::None).get<uint16_t>(0);
-  Vec d = read_xmm(cpu, xmm_index(in, 0));
+  SimdVec d = read_xmm(cpu, xmm_index(in, 0));
   d.set<uint16_t>(in.imm & 7, w);
   write_xmm(cpu, xmm_index(in, 0), d);
 }
@@ -155,14 +155,14 @@ Handler select_pinsrw(const Insn& in) {
 
 // PMOVMSKB reg, mm / reg, xmm: bit i = the sign bit of byte i, the rest of
 // the register zero.
-uint64_t byte_signs(const Vec& v, unsigned n) {
+uint64_t byte_signs(const SimdVec& v, unsigned n) {
   uint64_t m = 0;
   for (unsigned i = 0; i < n; ++i) m |= uint64_t(v.b[i] >> 7) << i;
   return m;
 }
 void pmovmskb_mmx(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
-  Vec v = zero_vec();
+  SimdVec v = zero_vec();
   v.set_q(0, read_mmx(cpu, mmx_index(in, 1)));
   cpu.set_reg(in.op[0].reg, 8, byte_signs(v, 8));
   mmx_transition(cpu);
@@ -172,7 +172,7 @@ void pmovmskb_xmm(Cpu& cpu, const Insn& in) {
   cpu.set_reg(in.op[0].reg, 8, byte_signs(read_xmm(cpu, xmm_index(in, 1)), 16));
 }
 Handler select_pmovmskb(const Insn& in) {
-  if (in.op[0].kind != OpKind::Reg || !is_gpr(in.op[0].reg)) return nullptr;
+  if (in.op[0].kind != OpKind::Reg || !is_gpr_reg(in.op[0].reg)) return nullptr;
   if (op_is_mmx(in, 1)) return pmovmskb_mmx;
   if (op_is_xmm(in, 1)) return pmovmskb_xmm;
   return nullptr;

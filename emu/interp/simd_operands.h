@@ -28,7 +28,7 @@ namespace softvt {
 
 // A SIMD value of up to 16 bytes, lanes little-endian as in the registers.
 // The bytes past an operand's size are zero.
-struct Vec {
+struct SimdVec {
   alignas(16) uint8_t b[16];
 
   template <typename T>
@@ -45,8 +45,8 @@ struct Vec {
   void set_q(unsigned i, uint64_t v) { set<uint64_t>(i, v); }
 };
 
-inline Vec zero_vec() {
-  Vec v;
+inline SimdVec zero_vec() {
+  SimdVec v;
   std::memset(v.b, 0, sizeof v.b);
   return v;
 }
@@ -54,7 +54,7 @@ inline Vec zero_vec() {
 // ---- register classes (decoder/insn.h reg:: numbers) ---------------------
 inline bool is_xmm_reg(uint8_t r) { return r >= reg::XMM0 && r < reg::XMM0 + 16; }
 inline bool is_mmx_reg(uint8_t r) { return r >= reg::MM0 && r < reg::MM0 + 8; }
-inline bool is_gpr(uint8_t r) { return r < 16; }
+inline bool is_gpr_reg(uint8_t r) { return r < 16; }
 // Operand i is an XMM / MMX register.
 inline bool op_is_xmm(const Insn& in, unsigned i) {
   return in.op[i].kind == OpKind::Reg && is_xmm_reg(in.op[i].reg);
@@ -130,14 +130,14 @@ inline void write_mmx(Cpu& cpu, unsigned n, uint64_t v) {
   p[8] = 0xff;
   p[9] = 0xff;
 }
-inline Vec read_xmm(Cpu& cpu, unsigned n) {
-  Vec v;
+inline SimdVec read_xmm(Cpu& cpu, unsigned n) {
+  SimdVec v;
   std::memcpy(v.b, xmm_bytes(cpu, n & 15), 16);
   return v;
 }
-inline void write_xmm(Cpu& cpu, unsigned n, const Vec& v) { std::memcpy(xmm_bytes(cpu, n & 15), v.b, 16); }
+inline void write_xmm(Cpu& cpu, unsigned n, const SimdVec& v) { std::memcpy(xmm_bytes(cpu, n & 15), v.b, 16); }
 inline void write_xmm_low64(Cpu& cpu, unsigned n, uint64_t lo) {
-  Vec v = zero_vec();
+  SimdVec v = zero_vec();
   v.set_q(0, lo);
   write_xmm(cpu, n, v);  // zero-extended to 128 bits
 }
@@ -176,8 +176,8 @@ inline uint64_t simd_next8(const Cpu& cpu, uint64_t lin) {
 }
 
 // Reads `size` (4, 8 or 16) bytes at segment offset `offset`.
-inline Vec simd_read_at(Cpu& cpu, const Insn& in, uint64_t offset, unsigned size, Align align) {
-  Vec v = zero_vec();
+inline SimdVec simd_read_at(Cpu& cpu, const Insn& in, uint64_t offset, unsigned size, Align align) {
+  SimdVec v = zero_vec();
   const uint64_t lin = simd_linear(cpu, in, offset, size, Acc::Read, align);
   const bool user = cpu.user_access();
   if (size <= 8) {
@@ -191,7 +191,7 @@ inline Vec simd_read_at(Cpu& cpu, const Insn& in, uint64_t offset, unsigned size
 
 // Writes the low `size` bytes of v at segment offset `offset`; every page
 // is checked for writing before the first byte changes.
-inline void simd_write_at(Cpu& cpu, const Insn& in, uint64_t offset, unsigned size, const Vec& v, Align align) {
+inline void simd_write_at(Cpu& cpu, const Insn& in, uint64_t offset, unsigned size, const SimdVec& v, Align align) {
   const uint64_t lin = simd_linear(cpu, in, offset, size, Acc::Write, align);
   const bool user = cpu.user_access();
   if (size <= 8) {
@@ -208,10 +208,10 @@ inline void simd_write_at(Cpu& cpu, const Insn& in, uint64_t offset, unsigned si
 // Operand i as a SIMD value: an XMM or MMX register, a GPR (zero-extended),
 // or memory of the operand's decoded size. `align` applies to 16-byte
 // memory operands only.
-inline Vec read_simd(Cpu& cpu, const Insn& in, unsigned i, Align align) {
+inline SimdVec read_simd(Cpu& cpu, const Insn& in, unsigned i, Align align) {
   const Operand& o = in.op[i];
   if (o.kind == OpKind::Mem) return simd_read_at(cpu, in, effective_address(cpu, in), o.size, align);
-  Vec v = zero_vec();
+  SimdVec v = zero_vec();
   if (o.kind == OpKind::Reg) {
     if (is_xmm_reg(o.reg)) return read_xmm(cpu, o.reg - reg::XMM0);
     if (is_mmx_reg(o.reg)) v.set_q(0, read_mmx(cpu, o.reg - reg::MM0));
@@ -225,7 +225,7 @@ inline Vec read_simd(Cpu& cpu, const Insn& in, unsigned i, Align align) {
 // Writes operand i. A memory operand receives its decoded size; an XMM
 // register all 16 bytes of v; an MMX register the low 8 (with the MMX
 // transition); a GPR the operand's size (a 32-bit write zero-extends).
-inline void write_simd(Cpu& cpu, const Insn& in, unsigned i, const Vec& v, Align align) {
+inline void write_simd(Cpu& cpu, const Insn& in, unsigned i, const SimdVec& v, Align align) {
   const Operand& o = in.op[i];
   if (o.kind == OpKind::Mem) {
     simd_write_at(cpu, in, effective_address(cpu, in), o.size, v, align);
