@@ -7,12 +7,12 @@
 // Order of events in a handler (so that a fault leaves the state as the SDM
 // says, docs/decisions.md "Faults are C++ exceptions"):
 //   1. mmx_enter() / sse_enter(): #UD, #NM (and #MF for MMX) before anything
-//      else (SDM Vol. 3A Table 2-2, 13.1 Table 13-1; Vol. 3B 22.25.3 and the
-//      "Exceptions" tables of Vol. 2 each instruction points to);
-//   2. reads of the operands (memory faults: #GP/#SS for limits, the
-//      alignment #GP(0), #PF);
-//   3. for a memory destination: simd_probe_write (its faults) - or simply
-//      write memory last, as the only state change;
+//      else (SDM Vol. 3A Table 2-2, 12.5, 13.1 Table 13-1, and the
+//      "Exceptions" section of each instruction in Vol. 2);
+//   2. reads of the operands (memory faults: the alignment #GP(0), #GP/#SS
+//      for limits, #PF);
+//   3. a memory destination is written last, as the only state change
+//      (simd_write_at checks every page before it stores a byte);
 //   4. commit: write the destination register; an instruction that names an
 //      MMX register then calls mmx_transition() (or write_mmx, which does).
 #pragma once
@@ -66,8 +66,8 @@ inline bool op_is_mmx(const Insn& in, unsigned i) {
 // ---- the checks an instruction starts with -------------------------------
 // A pending unmasked x87 exception - an exception flag of FSW set whose FCW
 // mask bit is clear (SDM Vol. 1 8.1.3.3, 8.6) - is reported as #MF before an
-// MMX instruction executes (SDM Vol. 2 "Exceptions" of each MMX instruction:
-// "#MF If there is a pending x87 FPU exception"; Vol. 1 9.5.2), the rule the
+// MMX instruction executes (SDM Vol. 3A 12.5.1; Vol. 2 "Exceptions" of each
+// MMX instruction: "#MF If there is a pending x87 FPU exception"), the rule the
 // waiting x87 instructions follow (emu/fpu/x87_state.h check_pending in the
 // x87 group). With CR0.NE clear the PC reports x87 errors through FERR# and
 // IRQ 13, which is not modelled: the instruction proceeds.
@@ -80,9 +80,11 @@ inline void mmx_check_pending_x87(Cpu& cpu) {
 // An instruction that names an MMX register (the MMX instructions, their SSE
 // additions such as PAVGB mm, and MOVQ2DQ/MOVDQ2Q after their SSE check):
 // #UD if CR0.EM, #NM if CR0.TS, then #MF for a pending x87 exception. The
-// MMX-register forms of the SSE additions do not depend on CR4.OSFXSR (SDM
-// Vol. 3B 22.25.3 "Exception Conditions for SIMD/MMX Instructions"; the
-// OSFXSR rule of Vol. 3A 13.1 applies to instructions on XMM registers).
+// MMX-register forms of the SSE additions do not depend on CR4.OSFXSR: the
+// SDM's exception tables for legacy SIMD instructions on MMX registers
+// (Vol. 3, "Architecture Compatibility", exception conditions of legacy SIMD
+// instructions operating on MMX registers) list #UD for CR0.EM only; the
+// OSFXSR rule of Vol. 3A 13.1 is for instructions on XMM registers.
 inline void mmx_enter(Cpu& cpu) {
   check_mmx_available(cpu);
   mmx_check_pending_x87(cpu);
@@ -93,7 +95,8 @@ inline void sse_enter(Cpu& cpu) { check_sse_available(cpu); }
 
 // The x87 state after any MMX instruction other than EMMS: TOP = 0 and every
 // register tagged valid (abridged tag byte 0xff); the other x87 fields keep
-// their values (SDM Vol. 1 9.5.1, Table 9-3). The registers keep their
+// their values (SDM Vol. 1 9.5.1; Vol. 3A 12.2, "Effects of MMX Instructions
+// on x87 FPU State"). The registers keep their
 // contents by physical number: the FXSAVE image holds them in stack order
 // (slot i = ST(i) = physical (TOP + i) mod 8), so a TOP that was not 0
 // rotates the slots until slot i is physical register i.
