@@ -96,10 +96,10 @@ inline void sse_enter(Cpu& cpu) { check_sse_available(cpu); }
 // The x87 state after any MMX instruction other than EMMS: TOP = 0 and every
 // register tagged valid (abridged tag byte 0xff); the other x87 fields keep
 // their values (SDM Vol. 1 9.5.1; Vol. 3A 12.2, "Effects of MMX Instructions
-// on x87 FPU State"). The registers keep their
-// contents by physical number: the FXSAVE image holds them in stack order
-// (slot i = ST(i) = physical (TOP + i) mod 8), so a TOP that was not 0
-// rotates the slots until slot i is physical register i.
+// on x87 FPU State"). The registers keep their contents by physical number:
+// the FXSAVE image holds them in stack order (slot i = ST(i) = physical
+// (TOP + i) mod 8), so a TOP that was not 0 rotates the slots until slot i
+// is physical register i.
 inline void mmx_transition(Cpu& cpu) {
   const unsigned top = x87_top(cpu);
   if (top != 0) {
