@@ -828,3 +828,29 @@ TEST_CASE("real mode: segment limits of 8- and 16-byte operands, and alignment b
     }
   }
 }
+
+TEST_CASE("register-only and memory-only forms: the other ModRM kind is #UD, as on the host CPU") {
+  for (const char* insn : {"db 0x0f, 0xc5, 0x00, 0x01        ; pextrw eax, [rax], 1",
+                           "db 0x66, 0x0f, 0xc5, 0x00, 0x01  ; pextrw eax, [rax], 1 (SSE2)",
+                           "db 0x0f, 0xd7, 0x00              ; pmovmskb eax, [rax]",
+                           "db 0x66, 0x0f, 0xd7, 0x00        ; pmovmskb eax, [rax] (SSE2)",
+                           "db 0xf2, 0x0f, 0xd6, 0x00        ; movdq2q mm0, [rax]",
+                           "db 0xf3, 0x0f, 0xd6, 0x00        ; movq2dq xmm0, [rax]",
+                           "db 0x0f, 0xf7, 0x00              ; maskmovq mm0, [rax]",
+                           "db 0x66, 0x0f, 0xf7, 0x00        ; maskmovdqu xmm0, [rax]",
+                           "db 0x0f, 0xe7, 0xc0              ; movntq mm0, mm0",
+                           "db 0x66, 0x0f, 0xe7, 0xc0        ; movntdq xmm0, xmm0",
+                           "db 0x0f, 0x73, 0xf8, 0x01        ; pslldq on an MMX register (0F 73 /7)",
+                           "db 0x0f, 0x73, 0xd8, 0x01        ; psrldq on an MMX register (0F 73 /3)",
+                           "db 0x0f, 0x6c, 0xc1              ; punpcklqdq mm0, mm1"}) {
+    INFO(insn);
+    const std::string body = std::string("mov eax, 0x30000\n") + insn;
+    const Fault f = run_body(body);
+    const Bytes img = assemble("bits 64\norg 0x10000\n" + body + "\nhlt\n");
+    NativeOutcome n = run_native(img, LOAD, {{0x30000, 0x1000}});
+    REQUIRE(n.ran);
+    CHECK(n.vector == vec::UD);
+    CHECK(f.faulted);
+    CHECK(f.vector == vec::UD);
+  }
+}
