@@ -854,3 +854,20 @@ TEST_CASE("register-only and memory-only forms: the other ModRM kind is #UD, as 
     CHECK(f.vector == vec::UD);
   }
 }
+
+TEST_CASE("masked stores use rDI at the address size (67 prefix: EDI in 64-bit mode)") {
+  const std::string body =
+      "mov rax, 0x8877665544332211\nmovq mm0, rax\nmov rax, 0x80ff00807f01ff80\nmovq mm1, rax\n"
+      "mov rdi, 0xabcd00030010\ndb 0x67\nmaskmovq mm0, mm1\n"
+      "movq xmm0, rax\npunpcklqdq xmm0, xmm0\nmovq2dq xmm1, mm0\npunpcklqdq xmm1, xmm1\n"
+      "mov rdi, 0xabcd00030021\ndb 0x67\nmaskmovdqu xmm1, xmm0";
+  Guest* g = nullptr;
+  const BothFault r = fault_on_both(body);
+  REQUIRE_FALSE(r.guest.faulted);
+  REQUIRE(r.host.ended_by_hlt);
+  run_body(body, [](Guest&) {}, &g);
+  // Selected bytes: mask bytes 80 ff 01 7f 80 00 ff 80 (from the low end)
+  // have their sign bit set at positions 0, 1, 4, 6, 7.
+  CHECK(hexbytes(g->mem.ram() + 0x30010, 8) == "1122000055007788");
+  CHECK(hexbytes(g->mem.ram() + 0x30010, 64) == hexbytes(r.host.regions[0].data() + 0x10, 64));
+}
