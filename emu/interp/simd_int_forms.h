@@ -9,7 +9,8 @@
 //
 // An operation is a type with `static void apply(SimdVec& d, const SimdVec& s,
 // unsigned bytes)`: d holds the destination (and receives the result), s the
-// source, `bytes` is 8 (MMX) or 16 (XMM). Immediate forms also get the imm8.
+// source, `bytes` is 8 (MMX) or 16 (XMM). In the imm8 forms (the shifts by
+// an immediate count) s holds the imm8, zero-extended.
 #pragma once
 #include "emu/interp/simd_operands.h"
 #include "emu/interp/table.h"
