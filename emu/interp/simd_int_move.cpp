@@ -24,7 +24,7 @@ void emms(Cpu& cpu, const Insn&) {
 // 0F 6F/7F, F3 0F 7E and 66 0F D6 differ only in which operands they allow,
 // and any two with the same operand kinds move the same bits. A value
 // written to an XMM register is zero-extended to 128 bits; a 32-bit value
-// written to an MMX register to 64. `n` is the size moved (4 or 8).
+// written to an MMX register to 64. N is the size moved (4 or 8).
 template <unsigned N>
 void mov_dq_mmx(Cpu& cpu, const Insn& in) {
   mmx_enter(cpu);
