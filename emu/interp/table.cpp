@@ -14,11 +14,29 @@ struct Table {
   std::vector<int32_t> by_mnemonic;
 
   Table() {
-    for (auto group : {rows_data_move(), rows_alu(), rows_shift_rotate(), rows_bits(),
-                       rows_muldiv_bcd(), rows_string(), rows_control(), rows_stack(),
-                       rows_system(), rows_atomic(), rows_x87_load_store(),
-                       rows_x87_arith(), rows_x87_compare(), rows_x87_transcendental(),
-                       rows_x87_control()})
+    // One group per line, so that branches adding groups merge cleanly.
+    for (auto group : {
+             rows_data_move(),
+             rows_alu(),
+             rows_shift_rotate(),
+             rows_bits(),
+             rows_muldiv_bcd(),
+             rows_string(),
+             rows_control(),
+             rows_stack(),
+             rows_system(),
+             rows_atomic(),
+             rows_x87_load_store(),
+             rows_x87_arith(),
+             rows_x87_compare(),
+             rows_x87_transcendental(),
+             rows_x87_control(),
+             rows_simd_int_move(),
+             rows_simd_int_arith(),
+             rows_simd_int_compare(),
+             rows_simd_int_shift(),
+             rows_simd_int_shuffle(),
+         })
       rows.insert(rows.end(), group.begin(), group.end());
     by_mnemonic.assign(ZYDIS_MNEMONIC_MAX_VALUE + 1, -1);
     for (size_t i = 0; i < rows.size(); ++i) {

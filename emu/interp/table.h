@@ -44,6 +44,11 @@ std::span<const InsnRow> rows_x87_arith();
 std::span<const InsnRow> rows_x87_compare();
 std::span<const InsnRow> rows_x87_transcendental();
 std::span<const InsnRow> rows_x87_control();
+std::span<const InsnRow> rows_simd_int_move();
+std::span<const InsnRow> rows_simd_int_arith();
+std::span<const InsnRow> rows_simd_int_compare();
+std::span<const InsnRow> rows_simd_int_shift();
+std::span<const InsnRow> rows_simd_int_shuffle();
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).

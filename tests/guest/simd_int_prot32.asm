@@ -1,0 +1,1676 @@
+; MMX and SSE2 integer instructions in 32-bit protected mode: the forms of
+; simd_int_long64.asm that exist outside 64-bit mode (XMM0-7, 32-bit GPRs,
+; EDI as MASKMOVQ/MASKMOVDQU's pointer). Results at RESULTS (0x30000) in
+; 16-byte slots, in program order; the expected bytes are the host CPU's.
+; kvm: skip this host's PVM KVM instruction emulator cannot emulate MMX/SSE2 arithmetic ("instruction emulation failed" at the first PADDB mm, mm)
+; expect-mode: prot32
+; expect: exit=hlt rdi=0x316f0
+; expect: xmm0=0x0000ffff80007ffe807f0001ff807fff xmm3=0x80ffff018080010000ffff80007ffe80 xmm4=0x80ffff018080010000ffff80007ffe80 xmm5=0x00000000000000007f80ffff01808001 xmm7=0x000000000000000000000000fe807f00
+; expect-mem: 0x30000=00ff000000ffffff000000000000000000ff000000ffffff000000000000000000ff000000fffffffeffffff00ffffff00ff000000fffffffeffffff00ffffff
+; expect-mem: 0x30040=000000010000ffff0000000000000000000000010000ffff0000000000000000000000010000fffffeffffff0000ffff000000010000fffffeffffff0000ffff
+; expect-mem: 0x30080=00000101000000000000000000000000000001010000000000000000000000000000010100000000feffffff000000000000010100000000feffffff00000000
+; expect-mem: 0x300c0=00000101010000000000000000000000000001010100000000000000000000000000010101000000feffffff000000000000010101000000feffffff00000000
+; expect-mem: 0x30100=00ff800000ffffff000000000000000000ff800000ffffff000000000000000000ff800000fffffffeffffff00ffffff00ff800000fffffffeffffff00ffffff
+; expect-mem: 0x30140=000000010000ffff0000000000000000000000010000ffff0000000000000000000000010000fffffeffffff0000ffff000000010000fffffeffffff0000ffff
+; expect-mem: 0x30180=ffffffffffffffff0000000000000000ffffffffffffffff0000000000000000fffffffffffffffffefffffffffffffffffffffffffffffffeffffffffffffff
+; expect-mem: 0x301c0=ffffffffffffffff0000000000000000ffffffffffffffff0000000000000000fffffffffffffffffefffffffffffffffffffffffffffffffeffffffffffffff
+; expect-mem: 0x30200=feff00fe0201ff01000000000000000002010002feff01ff0000000000000000feff00fe0201ff01feff0101feff010102010002feff01ff0201ffff0201ffff
+; expect-mem: 0x30240=feff00fe0200ff00000000000000000002000002feff01ff0000000000000000feff00fe0200ff00feff0100feff010002000002feff01ff0200ffff0200ffff
+; expect-mem: 0x30280=fefffffd0200fe00000000000000000002000002feff01ff0000000000000000fefffffd0200fe00feff0000feff010002000002feff01ff0200ffff0200feff
+; expect-mem: 0x302c0=fefffffd0200fe00000000000000000002000002fdff01ff0000000000000000fefffffd0200fe00feff0000feff010002000002fdff01ff0200ffff0100feff
+; expect-mem: 0x30300=fe7f00fe02017f80000000000000000002800002feff807f0000000000000000fe7f00fe02017f80fe7f0180feff010102800002feff807f0280ff7f0201ffff
+; expect-mem: 0x30340=ff7f00fe02000080000000000000000000800002feffff7f0000000000000000ff7f00fe02000080ff7f0080feff010000800002feffff7f0080ff7f0200ffff
+; expect-mem: 0x30380=fe0000fe00000001000000000000000000010000feff01000000000000000000fe0000fe00000001fe000001feff000000010000feff01000001ff000000ffff
+; expect-mem: 0x303c0=000000fe0000ff00000000000000000002000000feff00000000000000000000000000fe0000ff0000000100feff000002000000feff0000020000000000ffff
+; expect-mem: 0x30400=ffff0040ffff80400000000000000000ffff0040ffff80400000000000000000ffff0040ffff804000000080ffff0000ffff0040ffff804000000080ffff0000
+; expect-mem: 0x30440=00c0ffffffff7fc0000000000000000000c0ffffffff7fc0000000000000000000c0ffffffff7fc001c000c0ffff000000c0ffffffff7fc001c000c0ffff0000
+; expect-mem: 0x30480=ff3f7f010000ff3f0000000000000000ff3f7f010000ff3f0000000000000000ff3f7f010000ff3fff3fff3f00000000ff3f7f010000ff3fff3fff3f00000000
+; expect-mem: 0x304c0=ffffff3d81c07f010000000000000000ffffff3d81c07f010000000000000000ffffff3d81c07f01000001c0feffff3fffffff3d81c07f01000001c0feffff3f
+; expect-mem: 0x30500=ff3f00c07f407fc00000000000000000ff3f00c07f407fc00000000000000000ff3f00c07f407fc000800180ffffffffff3f00c07f407fc000800180ffffffff
+; expect-mem: 0x30540=808080808080808000000000000000008080808080808080000000000000000080808080808080807f8080808080808080808080808080807f80808080808080
+; expect-mem: 0x30580=00808080008000800000000000000000008080800080008000000000000000000080808000800080ff7f0080008000800080808000800080ff7f008000800080
+; expect-mem: 0x305c0=017f800101007f7f0000000000000000017f800101007f7f0000000000000000017f800101007f7f007f007f01000000017f800101007f7f007f007f01000000
+; expect-mem: 0x30600=ff8080ffffff80800000000000000000ff8080ffffff80800000000000000000ff8080ffffff8080fe80ff80ffffffffff8080ffffff8080fe80ff80ffffffff
+; expect-mem: 0x30640=018080ffffff7f800000000000000000018080ffffff7f800000000000000000018080ffffff7f8000800080ffffffff018080ffffff7f8000800080ffffffff
+; expect-mem: 0x30680=ff7f80010100807f0000000000000000ff7f80010100807f0000000000000000ff7f80010100807ffe7fff7f01000000ff7f80010100807ffe7fff7f01000000
+; expect-mem: 0x306c0=fc030000000000000000000000000000fc030000000000000000000000000000fc03000000000000fa05000000000000fc03000000000000fa05000000000000
+; expect-mem: 0x30700=0000ff000000000000000000000000000000ff000000000000000000000000000000ff000000000000000000000000000000ff00000000000000000000000000
+; expect-mem: 0x30740=00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30780=00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x307c0=00ff0000ffffff000000000000000000ff0000ff000000ff000000000000000000ff0000ffffff0000ffff000000ffffff0000ff000000ffff0000ffffff0000
+; expect-mem: 0x30800=ffff0000ffff000000000000000000000000ffff0000ffff0000000000000000ffff0000ffff0000ffff00000000ffff0000ffff0000ffff0000ffffffff0000
+; expect-mem: 0x30840=00000000000000000000000000000000ffffffffffffffff0000000000000000000000000000000000000000ffffffffffffffffffffffffffffffff00000000
+; expect-mem: 0x30880=01008001010000000000000000000000010080010100000000000000000000000100800101000000000000000100000001008001010000000000000001000000
+; expect-mem: 0x308c0=00800000feff807f0000000000000000fe7f00fe00007f80000000000000000000800000feff807f0080ff7f0000fffffe7f00fe00007f80fe7f0080feff0000
+; expect-mem: 0x30900=ffff80ffffffffff0000000000000000ffff80ffffffffff0000000000000000ffff80fffffffffffeffffffffffffffffff80fffffffffffeffffffffffffff
+; expect-mem: 0x30940=feff00fefeffffff0000000000000000feff00fefeffffff0000000000000000feff00fefefffffffefffffffefffffffeff00fefefffffffefffffffeffffff
+; expect-mem: 0x30980=7f800180807fff7f0000000000000000807fff7f7f80018000000000000000007f8001807f80ff00807fff7f807f01ff807fff7f807f01ff7f8001807f80ff00
+; expect-mem: 0x309c0=00800080ff7fff7f0000000000000000ff7fff7f008000800000000000000000008000800080ff7fff7fff7fff7f0080ff7fff7fff7f0080008000800080ff7f
+; expect-mem: 0x30a00=ff00010000ff00ff000000000000000000ff00ffff0001000000000000000000ff000100ff00000000ff00ff00ff010000ff00ff00ff0100ff000100ff000000
+; expect-mem: 0x30a40=ff017f808080ff01000000000000000001ff807f808001ff0000000000000000ff017f808080ff0101ff00ff7f80807f01ff807f808001ffff01ff00807f7f80
+; expect-mem: 0x30a80=ff7f018080ff800100000000000000000180ff7f800180ff0000000000000000ff7f018080ff80010100ffff7f80807f0180ff7f800180ffffff0100807f7f80
+; expect-mem: 0x30ac0=ff7f80ff01808001000000000000000001808001ff7f80ff0000000000000000ff7f80ff0180800101007f80ffff807f01808001ff7f80ffffff807f01007f80
+; expect-mem: 0x30b00=01ff00ff7f80807f0000000000000000ff01ff00807f7f800000000000000000fe007f8000ff807fff01ff0000ff00ff00fe807fff007f8001ff00ffff00ff00
+; expect-mem: 0x30b40=0100ffff7f80807f0000000000000000ffff0100807f7f800000000000000000fe7f00800080ff7fffff01000000ffff0080fe7fff7f00800100ffffffff0000
+; expect-mem: 0x30b80=01007f80ffff807f0000000000000000ffff807f01007f800000000000000000fe7f00800080ff7fffff00000100ffff0080ff7ffe7f00800100ffffffff0000
+; expect-mem: 0x30bc0=ff7f80ff01007f8001808001ffff807ffe7f0080ffff00000080ff7f0100fffff8ff00fc0800f8030000000000000000f8ff00fc0800f803f0ff0000f8ff0000
+; expect-mem: 0x30c00=00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30c40=02000003feff00ff000000000000000002000003feff00ff0000feff0200feff0080000000800000000000000000000000800000008000000000008000800080
+; expect-mem: 0x30c80=00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30cc0=f8ff03fc0800f8030000000000000000f8ff03fc0800f803f0ff0300f8ff07000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30d00=000000000000000000000000000000000000000000000000000000000000000002000103feff01ff000000000000000002000103feff01ff0000ffff0200feff
+; expect-mem: 0x30d40=00000080000000800000000000000000000000800000008000000000000000800000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30d80=0000000000000000000000000000000000000000000000000000000000000000f8ff03fc0f00f8030000000000000000f8ff03fc0f00f803f0ff0300fcff0700
+; expect-mem: 0x30dc0=00000000feff00ff000000000000000000000000feff00ff00000000fcff00000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30e00=02000103feff01ff000000000000000002000103feff01ff0000ffff0200feff0000000000000080000000000000000000000000000000800000000000000000
+; expect-mem: 0x30e40=00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30e80=ff0ff01f00000f100000000000000000ff0ff01f00000f10ff0f0010ff1f00000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30ec0=00000000000000000000000000000000000000000000000000000000000000000040c000ff7fc03f00000000000000000040c000ff7fc03f0040ff3f0000ff7f
+; expect-mem: 0x30f00=01000000010000000000000000000000010000000100000001000000000001000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30f40=0000000000000000000000000000000000000000000000000000000000000000ff0ff01f00e00f100000000000000000ff0ff01f00e00f10ff0f0010ff1f0000
+; expect-mem: 0x30f80=00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x30fc0=0040c000ff7fc03f00000000000000000040c000ff7fc03f00c0ff3f0080ff7f0000000000000000000000000000000000000000000000000000000001000000
+; expect-mem: 0x31000=00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x31040=ff0ff03f00e00f100000000000000000ff0ff03f00e00f10ff0f00f0ff1f000000803f4000000000000000000000000000803f4000000000ff7f000000000000
+; expect-mem: 0x31080=00000000000000000000000000000000000000000000000000000000000000000040c080ff7fc03f00000000000000000040c080ff7fc03f00c0ffbf0080ff7f
+; expect-mem: 0x310c0=00000000000000000000000000000000000000000000000001000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x31100=0000000000000000000000000000000000000000000000000000000000000000ff0ff0ff00000ff00000000000000000ff0ff0ff00000ff0ff0f00f0ffff0000
+; expect-mem: 0x31140=0000ffff0000ffff00000000000000000000ffff0000ffff0000ffffffff00000000ffff0000ffff00000000000000000000ffff0000ffff0000ffffffff0000
+; expect-mem: 0x31180=00c0c000ffffc03f000000000000000000c0c000ffffc03f00c0ff3f0000ffffffff0000ffff00000000000000000000ffff0000ffff0000ffff00000000ffff
+; expect-mem: 0x311c0=ffff0000ffff00000000000000000000ffff0000ffff0000ffff00000000ffffffff0000ffff00000000000000000000ffff0000ffff0000ffff00000000ffff
+; expect-mem: 0x31200=ff0ff0ff00e00ff00000000000000000ff0ff0ff00e00ff0ff0f00f0ff1f0000ffffffffffffffff0000000000000000ffffffffffffffffffffffff00000000
+; expect-mem: 0x31240=ffffffffffffffff0000000000000000ffffffffffffffffffffffff000000000040c000ff7fc03f00000000000000000040c000ff7fc03f00c0ff3f0080ffff
+; expect-mem: 0x31280=00000000000000000000000000000000000000000000000000000000ffffffff00000000000000000000000000000000000000000000000000000000ffffffff
+; expect-mem: 0x312c0=00000000000000000000000000000000000000000000000000000000ffffffffff7f80ff01007f80fe7f0080ffff00000000000000ff7f80ff01007f80fe7f00
+; expect-mem: 0x31300=000000000000000000000000000000ff0000000000000000000000000000000000000000000000000000000000000000ff7f80ff01007f80fe7f0080ffff0000
+; expect-mem: 0x31340=007f80fe7f0080ffff00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
+; expect-mem: 0x31380=7f80010080ffff7f00000000000000000100ffff0080ff7fffff807f0180800101808001ffff807fffff0100ff7f0080807fffff800101800080ff7f0100ffff
+; expect-mem: 0x313c0=ff7f80ff01007f80000000000000000001808001ffff807f0080ff7f0100ffff01808001ffff807f0080ff7f0100ffff01808001ffff807f0080ff7f0100ffff
+; expect-mem: 0x31400=ff7fff7fff7fff7f00000000000000000180800101808001018080010180800101808001ffff807f008000800080008001800180018001800080ff7f0100ffff
+; expect-mem: 0x31440=7f807f807f807f8000000000000000000100ffff0100ffff0100ffff0100ffff01808001ffff807fffffffffffffffff807f807f807f807f0080ff7f0100ffff
+; expect-mem: 0x31480=0080ff7f0100ffff01808001ffff807fff7f0000000000000000000000000000800100000000000000000000000000007f800000000000000000000000000000
+; expect-mem: 0x314c0=0080000000000000000000000000000001000000000000000000000000000000ffff00000000000000000000000000008d000000000000000000000000000000
+; expect-mem: 0x31500=76c60000000000000000000000000000ff7f80ffcdab7f800000000000000000ff7f80ffcdab807f000000000000000001808001ffff807f0080cdab0100ffff
+; expect-mem: 0x31540=7f808001ffff807f0080cdab0100ffffefcdab89000000000000000000000000efcdab8900000000000000000000000001808001000000000000000000000000
+; expect-mem: 0x31580=01808001000000000000000000000000ff01007f000000000000000000000000007f80fe00000000000000000000000000000000018080010000000000000000
+; expect-mem: 0x315c0=000000000000000001808001000000000080ff7f0100ffff000000000000000001808001ffff807f000000000000000001808001ffff807f0000000000000000
+; expect-mem: 0x31600=00000001808001ffff807f0000000000000000000001808001ffff807f00000001808001ffff807f000000000000000001808001ffff807f0000000000000000
+; expect-mem: 0x31640=80fe7f0080ffff000001808001ffff800080fe7f0080ffff000001808001ffff8000000000000000000000000000000080fe7f0080ffff000001808001ffff80
+; expect-mem: 0x31680=80fe7f0080ffff000001808001ffff80000000000000000001808001ffff807f017f800101007f000000000000000000000000007f800001007f00007f000000
+; expect-mem: 0x316c0=0000000000000000000000000000000001808001ffff807f000000000000000080fe7f0080ffff000000000000000000
+bits 32
+org 0x10000
+
+RESULTS equ 0x30000
+    mov edi, RESULTS
+    ; ---- binary operations: each as op mm, mm / op mm, m64 / op xmm, xmm / op xmm, m128
+    ; paddb
+    movq mm0, [A]
+    movq mm1, [B]
+    paddb mm0, mm1
+    movq [edi], mm0
+    add edi, 16
+    movq mm2, [B]
+    paddb mm2, [A]
+    movq [edi], mm2
+    add edi, 16
+    movdqa xmm0, [A]
+    movdqa xmm3, [B]
+    paddb xmm0, xmm3
+    movdqu [edi], xmm0
+    add edi, 16
+    paddb xmm3, [A]
+    movdqu [edi], xmm3
+    add edi, 16
+    ; paddw
+    movq mm1, [A]
+    movq mm2, [B]
+    paddw mm1, mm2
+    movq [edi], mm1
+    add edi, 16
+    movq mm3, [B]
+    paddw mm3, [A]
+    movq [edi], mm3
+    add edi, 16
+    movdqa xmm1, [A]
+    movdqa xmm4, [B]
+    paddw xmm1, xmm4
+    movdqu [edi], xmm1
+    add edi, 16
+    paddw xmm4, [A]
+    movdqu [edi], xmm4
+    add edi, 16
+    ; paddd
+    movq mm2, [A]
+    movq mm3, [B]
+    paddd mm2, mm3
+    movq [edi], mm2
+    add edi, 16
+    movq mm4, [B]
+    paddd mm4, [A]
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm5, [B]
+    paddd xmm2, xmm5
+    movdqu [edi], xmm2
+    add edi, 16
+    paddd xmm5, [A]
+    movdqu [edi], xmm5
+    add edi, 16
+    ; paddq
+    movq mm3, [A]
+    movq mm4, [B]
+    paddq mm3, mm4
+    movq [edi], mm3
+    add edi, 16
+    movq mm5, [B]
+    paddq mm5, [A]
+    movq [edi], mm5
+    add edi, 16
+    movdqa xmm3, [A]
+    movdqa xmm6, [B]
+    paddq xmm3, xmm6
+    movdqu [edi], xmm3
+    add edi, 16
+    paddq xmm6, [A]
+    movdqu [edi], xmm6
+    add edi, 16
+    ; paddsb
+    movq mm4, [A]
+    movq mm5, [B]
+    paddsb mm4, mm5
+    movq [edi], mm4
+    add edi, 16
+    movq mm6, [B]
+    paddsb mm6, [A]
+    movq [edi], mm6
+    add edi, 16
+    movdqa xmm4, [A]
+    movdqa xmm7, [B]
+    paddsb xmm4, xmm7
+    movdqu [edi], xmm4
+    add edi, 16
+    paddsb xmm7, [A]
+    movdqu [edi], xmm7
+    add edi, 16
+    ; paddsw
+    movq mm5, [A]
+    movq mm6, [B]
+    paddsw mm5, mm6
+    movq [edi], mm5
+    add edi, 16
+    movq mm7, [B]
+    paddsw mm7, [A]
+    movq [edi], mm7
+    add edi, 16
+    movdqa xmm5, [A]
+    movdqa xmm0, [B]
+    paddsw xmm5, xmm0
+    movdqu [edi], xmm5
+    add edi, 16
+    paddsw xmm0, [A]
+    movdqu [edi], xmm0
+    add edi, 16
+    ; paddusb
+    movq mm6, [A]
+    movq mm7, [B]
+    paddusb mm6, mm7
+    movq [edi], mm6
+    add edi, 16
+    movq mm0, [B]
+    paddusb mm0, [A]
+    movq [edi], mm0
+    add edi, 16
+    movdqa xmm6, [A]
+    movdqa xmm1, [B]
+    paddusb xmm6, xmm1
+    movdqu [edi], xmm6
+    add edi, 16
+    paddusb xmm1, [A]
+    movdqu [edi], xmm1
+    add edi, 16
+    ; paddusw
+    movq mm7, [A]
+    movq mm0, [B]
+    paddusw mm7, mm0
+    movq [edi], mm7
+    add edi, 16
+    movq mm1, [B]
+    paddusw mm1, [A]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm7, [A]
+    movdqa xmm2, [B]
+    paddusw xmm7, xmm2
+    movdqu [edi], xmm7
+    add edi, 16
+    paddusw xmm2, [A]
+    movdqu [edi], xmm2
+    add edi, 16
+    ; psubb
+    movq mm0, [A]
+    movq mm1, [B]
+    psubb mm0, mm1
+    movq [edi], mm0
+    add edi, 16
+    movq mm2, [B]
+    psubb mm2, [A]
+    movq [edi], mm2
+    add edi, 16
+    movdqa xmm0, [A]
+    movdqa xmm3, [B]
+    psubb xmm0, xmm3
+    movdqu [edi], xmm0
+    add edi, 16
+    psubb xmm3, [A]
+    movdqu [edi], xmm3
+    add edi, 16
+    ; psubw
+    movq mm1, [A]
+    movq mm2, [B]
+    psubw mm1, mm2
+    movq [edi], mm1
+    add edi, 16
+    movq mm3, [B]
+    psubw mm3, [A]
+    movq [edi], mm3
+    add edi, 16
+    movdqa xmm1, [A]
+    movdqa xmm4, [B]
+    psubw xmm1, xmm4
+    movdqu [edi], xmm1
+    add edi, 16
+    psubw xmm4, [A]
+    movdqu [edi], xmm4
+    add edi, 16
+    ; psubd
+    movq mm2, [A]
+    movq mm3, [B]
+    psubd mm2, mm3
+    movq [edi], mm2
+    add edi, 16
+    movq mm4, [B]
+    psubd mm4, [A]
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm5, [B]
+    psubd xmm2, xmm5
+    movdqu [edi], xmm2
+    add edi, 16
+    psubd xmm5, [A]
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psubq
+    movq mm3, [A]
+    movq mm4, [B]
+    psubq mm3, mm4
+    movq [edi], mm3
+    add edi, 16
+    movq mm5, [B]
+    psubq mm5, [A]
+    movq [edi], mm5
+    add edi, 16
+    movdqa xmm3, [A]
+    movdqa xmm6, [B]
+    psubq xmm3, xmm6
+    movdqu [edi], xmm3
+    add edi, 16
+    psubq xmm6, [A]
+    movdqu [edi], xmm6
+    add edi, 16
+    ; psubsb
+    movq mm4, [A]
+    movq mm5, [B]
+    psubsb mm4, mm5
+    movq [edi], mm4
+    add edi, 16
+    movq mm6, [B]
+    psubsb mm6, [A]
+    movq [edi], mm6
+    add edi, 16
+    movdqa xmm4, [A]
+    movdqa xmm7, [B]
+    psubsb xmm4, xmm7
+    movdqu [edi], xmm4
+    add edi, 16
+    psubsb xmm7, [A]
+    movdqu [edi], xmm7
+    add edi, 16
+    ; psubsw
+    movq mm5, [A]
+    movq mm6, [B]
+    psubsw mm5, mm6
+    movq [edi], mm5
+    add edi, 16
+    movq mm7, [B]
+    psubsw mm7, [A]
+    movq [edi], mm7
+    add edi, 16
+    movdqa xmm5, [A]
+    movdqa xmm0, [B]
+    psubsw xmm5, xmm0
+    movdqu [edi], xmm5
+    add edi, 16
+    psubsw xmm0, [A]
+    movdqu [edi], xmm0
+    add edi, 16
+    ; psubusb
+    movq mm6, [A]
+    movq mm7, [B]
+    psubusb mm6, mm7
+    movq [edi], mm6
+    add edi, 16
+    movq mm0, [B]
+    psubusb mm0, [A]
+    movq [edi], mm0
+    add edi, 16
+    movdqa xmm6, [A]
+    movdqa xmm1, [B]
+    psubusb xmm6, xmm1
+    movdqu [edi], xmm6
+    add edi, 16
+    psubusb xmm1, [A]
+    movdqu [edi], xmm1
+    add edi, 16
+    ; psubusw
+    movq mm7, [A]
+    movq mm0, [B]
+    psubusw mm7, mm0
+    movq [edi], mm7
+    add edi, 16
+    movq mm1, [B]
+    psubusw mm1, [A]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm7, [A]
+    movdqa xmm2, [B]
+    psubusw xmm7, xmm2
+    movdqu [edi], xmm7
+    add edi, 16
+    psubusw xmm2, [A]
+    movdqu [edi], xmm2
+    add edi, 16
+    ; pmullw
+    movq mm0, [A]
+    movq mm1, [B]
+    pmullw mm0, mm1
+    movq [edi], mm0
+    add edi, 16
+    movq mm2, [B]
+    pmullw mm2, [A]
+    movq [edi], mm2
+    add edi, 16
+    movdqa xmm0, [A]
+    movdqa xmm3, [B]
+    pmullw xmm0, xmm3
+    movdqu [edi], xmm0
+    add edi, 16
+    pmullw xmm3, [A]
+    movdqu [edi], xmm3
+    add edi, 16
+    ; pmulhw
+    movq mm1, [A]
+    movq mm2, [B]
+    pmulhw mm1, mm2
+    movq [edi], mm1
+    add edi, 16
+    movq mm3, [B]
+    pmulhw mm3, [A]
+    movq [edi], mm3
+    add edi, 16
+    movdqa xmm1, [A]
+    movdqa xmm4, [B]
+    pmulhw xmm1, xmm4
+    movdqu [edi], xmm1
+    add edi, 16
+    pmulhw xmm4, [A]
+    movdqu [edi], xmm4
+    add edi, 16
+    ; pmulhuw
+    movq mm2, [A]
+    movq mm3, [B]
+    pmulhuw mm2, mm3
+    movq [edi], mm2
+    add edi, 16
+    movq mm4, [B]
+    pmulhuw mm4, [A]
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm5, [B]
+    pmulhuw xmm2, xmm5
+    movdqu [edi], xmm2
+    add edi, 16
+    pmulhuw xmm5, [A]
+    movdqu [edi], xmm5
+    add edi, 16
+    ; pmuludq
+    movq mm3, [A]
+    movq mm4, [B]
+    pmuludq mm3, mm4
+    movq [edi], mm3
+    add edi, 16
+    movq mm5, [B]
+    pmuludq mm5, [A]
+    movq [edi], mm5
+    add edi, 16
+    movdqa xmm3, [A]
+    movdqa xmm6, [B]
+    pmuludq xmm3, xmm6
+    movdqu [edi], xmm3
+    add edi, 16
+    pmuludq xmm6, [A]
+    movdqu [edi], xmm6
+    add edi, 16
+    ; pmaddwd
+    movq mm4, [A]
+    movq mm5, [B]
+    pmaddwd mm4, mm5
+    movq [edi], mm4
+    add edi, 16
+    movq mm6, [B]
+    pmaddwd mm6, [A]
+    movq [edi], mm6
+    add edi, 16
+    movdqa xmm4, [A]
+    movdqa xmm7, [B]
+    pmaddwd xmm4, xmm7
+    movdqu [edi], xmm4
+    add edi, 16
+    pmaddwd xmm7, [A]
+    movdqu [edi], xmm7
+    add edi, 16
+    ; pavgb
+    movq mm5, [A]
+    movq mm6, [B]
+    pavgb mm5, mm6
+    movq [edi], mm5
+    add edi, 16
+    movq mm7, [B]
+    pavgb mm7, [A]
+    movq [edi], mm7
+    add edi, 16
+    movdqa xmm5, [A]
+    movdqa xmm0, [B]
+    pavgb xmm5, xmm0
+    movdqu [edi], xmm5
+    add edi, 16
+    pavgb xmm0, [A]
+    movdqu [edi], xmm0
+    add edi, 16
+    ; pavgw
+    movq mm6, [A]
+    movq mm7, [B]
+    pavgw mm6, mm7
+    movq [edi], mm6
+    add edi, 16
+    movq mm0, [B]
+    pavgw mm0, [A]
+    movq [edi], mm0
+    add edi, 16
+    movdqa xmm6, [A]
+    movdqa xmm1, [B]
+    pavgw xmm6, xmm1
+    movdqu [edi], xmm6
+    add edi, 16
+    pavgw xmm1, [A]
+    movdqu [edi], xmm1
+    add edi, 16
+    ; pminub
+    movq mm7, [A]
+    movq mm0, [B]
+    pminub mm7, mm0
+    movq [edi], mm7
+    add edi, 16
+    movq mm1, [B]
+    pminub mm1, [A]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm7, [A]
+    movdqa xmm2, [B]
+    pminub xmm7, xmm2
+    movdqu [edi], xmm7
+    add edi, 16
+    pminub xmm2, [A]
+    movdqu [edi], xmm2
+    add edi, 16
+    ; pmaxub
+    movq mm0, [A]
+    movq mm1, [B]
+    pmaxub mm0, mm1
+    movq [edi], mm0
+    add edi, 16
+    movq mm2, [B]
+    pmaxub mm2, [A]
+    movq [edi], mm2
+    add edi, 16
+    movdqa xmm0, [A]
+    movdqa xmm3, [B]
+    pmaxub xmm0, xmm3
+    movdqu [edi], xmm0
+    add edi, 16
+    pmaxub xmm3, [A]
+    movdqu [edi], xmm3
+    add edi, 16
+    ; pminsw
+    movq mm1, [A]
+    movq mm2, [B]
+    pminsw mm1, mm2
+    movq [edi], mm1
+    add edi, 16
+    movq mm3, [B]
+    pminsw mm3, [A]
+    movq [edi], mm3
+    add edi, 16
+    movdqa xmm1, [A]
+    movdqa xmm4, [B]
+    pminsw xmm1, xmm4
+    movdqu [edi], xmm1
+    add edi, 16
+    pminsw xmm4, [A]
+    movdqu [edi], xmm4
+    add edi, 16
+    ; pmaxsw
+    movq mm2, [A]
+    movq mm3, [B]
+    pmaxsw mm2, mm3
+    movq [edi], mm2
+    add edi, 16
+    movq mm4, [B]
+    pmaxsw mm4, [A]
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm5, [B]
+    pmaxsw xmm2, xmm5
+    movdqu [edi], xmm2
+    add edi, 16
+    pmaxsw xmm5, [A]
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psadbw
+    movq mm3, [A]
+    movq mm4, [B]
+    psadbw mm3, mm4
+    movq [edi], mm3
+    add edi, 16
+    movq mm5, [B]
+    psadbw mm5, [A]
+    movq [edi], mm5
+    add edi, 16
+    movdqa xmm3, [A]
+    movdqa xmm6, [B]
+    psadbw xmm3, xmm6
+    movdqu [edi], xmm3
+    add edi, 16
+    psadbw xmm6, [A]
+    movdqu [edi], xmm6
+    add edi, 16
+    ; pcmpeqb
+    movq mm4, [A]
+    movq mm5, [B]
+    pcmpeqb mm4, mm5
+    movq [edi], mm4
+    add edi, 16
+    movq mm6, [B]
+    pcmpeqb mm6, [A]
+    movq [edi], mm6
+    add edi, 16
+    movdqa xmm4, [A]
+    movdqa xmm7, [B]
+    pcmpeqb xmm4, xmm7
+    movdqu [edi], xmm4
+    add edi, 16
+    pcmpeqb xmm7, [A]
+    movdqu [edi], xmm7
+    add edi, 16
+    ; pcmpeqw
+    movq mm5, [A]
+    movq mm6, [B]
+    pcmpeqw mm5, mm6
+    movq [edi], mm5
+    add edi, 16
+    movq mm7, [B]
+    pcmpeqw mm7, [A]
+    movq [edi], mm7
+    add edi, 16
+    movdqa xmm5, [A]
+    movdqa xmm0, [B]
+    pcmpeqw xmm5, xmm0
+    movdqu [edi], xmm5
+    add edi, 16
+    pcmpeqw xmm0, [A]
+    movdqu [edi], xmm0
+    add edi, 16
+    ; pcmpeqd
+    movq mm6, [A]
+    movq mm7, [B]
+    pcmpeqd mm6, mm7
+    movq [edi], mm6
+    add edi, 16
+    movq mm0, [B]
+    pcmpeqd mm0, [A]
+    movq [edi], mm0
+    add edi, 16
+    movdqa xmm6, [A]
+    movdqa xmm1, [B]
+    pcmpeqd xmm6, xmm1
+    movdqu [edi], xmm6
+    add edi, 16
+    pcmpeqd xmm1, [A]
+    movdqu [edi], xmm1
+    add edi, 16
+    ; pcmpgtb
+    movq mm7, [A]
+    movq mm0, [B]
+    pcmpgtb mm7, mm0
+    movq [edi], mm7
+    add edi, 16
+    movq mm1, [B]
+    pcmpgtb mm1, [A]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm7, [A]
+    movdqa xmm2, [B]
+    pcmpgtb xmm7, xmm2
+    movdqu [edi], xmm7
+    add edi, 16
+    pcmpgtb xmm2, [A]
+    movdqu [edi], xmm2
+    add edi, 16
+    ; pcmpgtw
+    movq mm0, [A]
+    movq mm1, [B]
+    pcmpgtw mm0, mm1
+    movq [edi], mm0
+    add edi, 16
+    movq mm2, [B]
+    pcmpgtw mm2, [A]
+    movq [edi], mm2
+    add edi, 16
+    movdqa xmm0, [A]
+    movdqa xmm3, [B]
+    pcmpgtw xmm0, xmm3
+    movdqu [edi], xmm0
+    add edi, 16
+    pcmpgtw xmm3, [A]
+    movdqu [edi], xmm3
+    add edi, 16
+    ; pcmpgtd
+    movq mm1, [A]
+    movq mm2, [B]
+    pcmpgtd mm1, mm2
+    movq [edi], mm1
+    add edi, 16
+    movq mm3, [B]
+    pcmpgtd mm3, [A]
+    movq [edi], mm3
+    add edi, 16
+    movdqa xmm1, [A]
+    movdqa xmm4, [B]
+    pcmpgtd xmm1, xmm4
+    movdqu [edi], xmm1
+    add edi, 16
+    pcmpgtd xmm4, [A]
+    movdqu [edi], xmm4
+    add edi, 16
+    ; pand
+    movq mm2, [A]
+    movq mm3, [B]
+    pand mm2, mm3
+    movq [edi], mm2
+    add edi, 16
+    movq mm4, [B]
+    pand mm4, [A]
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm5, [B]
+    pand xmm2, xmm5
+    movdqu [edi], xmm2
+    add edi, 16
+    pand xmm5, [A]
+    movdqu [edi], xmm5
+    add edi, 16
+    ; pandn
+    movq mm3, [A]
+    movq mm4, [B]
+    pandn mm3, mm4
+    movq [edi], mm3
+    add edi, 16
+    movq mm5, [B]
+    pandn mm5, [A]
+    movq [edi], mm5
+    add edi, 16
+    movdqa xmm3, [A]
+    movdqa xmm6, [B]
+    pandn xmm3, xmm6
+    movdqu [edi], xmm3
+    add edi, 16
+    pandn xmm6, [A]
+    movdqu [edi], xmm6
+    add edi, 16
+    ; por
+    movq mm4, [A]
+    movq mm5, [B]
+    por mm4, mm5
+    movq [edi], mm4
+    add edi, 16
+    movq mm6, [B]
+    por mm6, [A]
+    movq [edi], mm6
+    add edi, 16
+    movdqa xmm4, [A]
+    movdqa xmm7, [B]
+    por xmm4, xmm7
+    movdqu [edi], xmm4
+    add edi, 16
+    por xmm7, [A]
+    movdqu [edi], xmm7
+    add edi, 16
+    ; pxor
+    movq mm5, [A]
+    movq mm6, [B]
+    pxor mm5, mm6
+    movq [edi], mm5
+    add edi, 16
+    movq mm7, [B]
+    pxor mm7, [A]
+    movq [edi], mm7
+    add edi, 16
+    movdqa xmm5, [A]
+    movdqa xmm0, [B]
+    pxor xmm5, xmm0
+    movdqu [edi], xmm5
+    add edi, 16
+    pxor xmm0, [A]
+    movdqu [edi], xmm0
+    add edi, 16
+    ; packsswb
+    movq mm6, [A]
+    movq mm7, [B]
+    packsswb mm6, mm7
+    movq [edi], mm6
+    add edi, 16
+    movq mm0, [B]
+    packsswb mm0, [A]
+    movq [edi], mm0
+    add edi, 16
+    movdqa xmm6, [A]
+    movdqa xmm1, [B]
+    packsswb xmm6, xmm1
+    movdqu [edi], xmm6
+    add edi, 16
+    packsswb xmm1, [A]
+    movdqu [edi], xmm1
+    add edi, 16
+    ; packssdw
+    movq mm7, [A]
+    movq mm0, [B]
+    packssdw mm7, mm0
+    movq [edi], mm7
+    add edi, 16
+    movq mm1, [B]
+    packssdw mm1, [A]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm7, [A]
+    movdqa xmm2, [B]
+    packssdw xmm7, xmm2
+    movdqu [edi], xmm7
+    add edi, 16
+    packssdw xmm2, [A]
+    movdqu [edi], xmm2
+    add edi, 16
+    ; packuswb
+    movq mm0, [A]
+    movq mm1, [B]
+    packuswb mm0, mm1
+    movq [edi], mm0
+    add edi, 16
+    movq mm2, [B]
+    packuswb mm2, [A]
+    movq [edi], mm2
+    add edi, 16
+    movdqa xmm0, [A]
+    movdqa xmm3, [B]
+    packuswb xmm0, xmm3
+    movdqu [edi], xmm0
+    add edi, 16
+    packuswb xmm3, [A]
+    movdqu [edi], xmm3
+    add edi, 16
+    ; punpcklbw
+    movq mm1, [A]
+    movq mm2, [B]
+    punpcklbw mm1, mm2
+    movq [edi], mm1
+    add edi, 16
+    movq mm3, [B]
+    punpcklbw mm3, [A]
+    movq [edi], mm3
+    add edi, 16
+    movdqa xmm1, [A]
+    movdqa xmm4, [B]
+    punpcklbw xmm1, xmm4
+    movdqu [edi], xmm1
+    add edi, 16
+    punpcklbw xmm4, [A]
+    movdqu [edi], xmm4
+    add edi, 16
+    ; punpcklwd
+    movq mm2, [A]
+    movq mm3, [B]
+    punpcklwd mm2, mm3
+    movq [edi], mm2
+    add edi, 16
+    movq mm4, [B]
+    punpcklwd mm4, [A]
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm5, [B]
+    punpcklwd xmm2, xmm5
+    movdqu [edi], xmm2
+    add edi, 16
+    punpcklwd xmm5, [A]
+    movdqu [edi], xmm5
+    add edi, 16
+    ; punpckldq
+    movq mm3, [A]
+    movq mm4, [B]
+    punpckldq mm3, mm4
+    movq [edi], mm3
+    add edi, 16
+    movq mm5, [B]
+    punpckldq mm5, [A]
+    movq [edi], mm5
+    add edi, 16
+    movdqa xmm3, [A]
+    movdqa xmm6, [B]
+    punpckldq xmm3, xmm6
+    movdqu [edi], xmm3
+    add edi, 16
+    punpckldq xmm6, [A]
+    movdqu [edi], xmm6
+    add edi, 16
+    ; punpckhbw
+    movq mm4, [A]
+    movq mm5, [B]
+    punpckhbw mm4, mm5
+    movq [edi], mm4
+    add edi, 16
+    movq mm6, [B]
+    punpckhbw mm6, [A]
+    movq [edi], mm6
+    add edi, 16
+    movdqa xmm4, [A]
+    movdqa xmm7, [B]
+    punpckhbw xmm4, xmm7
+    movdqu [edi], xmm4
+    add edi, 16
+    punpckhbw xmm7, [A]
+    movdqu [edi], xmm7
+    add edi, 16
+    ; punpckhwd
+    movq mm5, [A]
+    movq mm6, [B]
+    punpckhwd mm5, mm6
+    movq [edi], mm5
+    add edi, 16
+    movq mm7, [B]
+    punpckhwd mm7, [A]
+    movq [edi], mm7
+    add edi, 16
+    movdqa xmm5, [A]
+    movdqa xmm0, [B]
+    punpckhwd xmm5, xmm0
+    movdqu [edi], xmm5
+    add edi, 16
+    punpckhwd xmm0, [A]
+    movdqu [edi], xmm0
+    add edi, 16
+    ; punpckhdq
+    movq mm6, [A]
+    movq mm7, [B]
+    punpckhdq mm6, mm7
+    movq [edi], mm6
+    add edi, 16
+    movq mm0, [B]
+    punpckhdq mm0, [A]
+    movq [edi], mm0
+    add edi, 16
+    movdqa xmm6, [A]
+    movdqa xmm1, [B]
+    punpckhdq xmm6, xmm1
+    movdqu [edi], xmm6
+    add edi, 16
+    punpckhdq xmm1, [A]
+    movdqu [edi], xmm1
+    add edi, 16
+    ; ---- XMM-only unpacks
+    movdqa xmm0, [A]
+    punpcklqdq xmm0, [B]
+    movdqu [edi], xmm0
+    add edi, 16
+    movdqa xmm1, [A]
+    punpckhqdq xmm1, [B]
+    movdqu [edi], xmm1
+    add edi, 16
+    ; ---- shifts: count in a register or in memory (the low quadword; the
+    ; high one is ignored) - 3, 33 and 2^32 + 3 - and imm8 counts 1, width - 1,
+    ; width and 255; a count above width - 1 shifts every bit out (PSLL/PSRL)
+    ; or fills the lane with its sign (PSRA)
+    ; psllw
+    movq mm1, [A]
+    psllw mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    psllw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psllw mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    psllw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psllw mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    psllw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    psllw mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllw xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psllw mm4, 15
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllw xmm5, 15
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psllw mm4, 16
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllw xmm5, 16
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psllw mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllw xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    ; pslld
+    movq mm1, [A]
+    pslld mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    pslld xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    pslld mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    pslld xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    pslld mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    pslld xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    pslld mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    pslld xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    pslld mm4, 31
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    pslld xmm5, 31
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    pslld mm4, 32
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    pslld xmm5, 32
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    pslld mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    pslld xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psllq
+    movq mm1, [A]
+    psllq mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    psllq xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psllq mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    psllq xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psllq mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    psllq xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    psllq mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllq xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psllq mm4, 63
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllq xmm5, 63
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psllq mm4, 64
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllq xmm5, 64
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psllq mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psllq xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psrlw
+    movq mm1, [A]
+    psrlw mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    psrlw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrlw mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    psrlw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrlw mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    psrlw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    psrlw mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlw xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrlw mm4, 15
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlw xmm5, 15
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrlw mm4, 16
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlw xmm5, 16
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrlw mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlw xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psrld
+    movq mm1, [A]
+    psrld mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    psrld xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrld mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    psrld xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrld mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    psrld xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    psrld mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrld xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrld mm4, 31
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrld xmm5, 31
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrld mm4, 32
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrld xmm5, 32
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrld mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrld xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psrlq
+    movq mm1, [A]
+    psrlq mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    psrlq xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrlq mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    psrlq xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrlq mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    psrlq xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    psrlq mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlq xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrlq mm4, 63
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlq xmm5, 63
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrlq mm4, 64
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlq xmm5, 64
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrlq mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrlq xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psraw
+    movq mm1, [A]
+    psraw mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    psraw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psraw mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    psraw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psraw mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    psraw xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    psraw mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psraw xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psraw mm4, 15
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psraw xmm5, 15
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psraw mm4, 16
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psraw xmm5, 16
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psraw mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psraw xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    ; psrad
+    movq mm1, [A]
+    psrad mm1, [C3]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [C3]
+    psrad xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrad mm1, [CW]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CW]
+    psrad xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm1, [A]
+    psrad mm1, [CBIG]
+    movq [edi], mm1
+    add edi, 16
+    movdqa xmm2, [A]
+    movdqa xmm3, [CBIG]
+    psrad xmm2, xmm3
+    movdqu [edi], xmm2
+    add edi, 16
+    movq mm4, [B]
+    psrad mm4, 1
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrad xmm5, 1
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrad mm4, 31
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrad xmm5, 31
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrad mm4, 32
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrad xmm5, 32
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm4, [B]
+    psrad mm4, 255
+    movq [edi], mm4
+    add edi, 16
+    movdqa xmm5, [B]
+    psrad xmm5, 255
+    movdqu [edi], xmm5
+    add edi, 16
+    movdqa xmm6, [A]
+    pslldq xmm6, 0
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    pslldq xmm6, 5
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    pslldq xmm6, 15
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    pslldq xmm6, 16
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    pslldq xmm6, 200
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    psrldq xmm6, 0
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    psrldq xmm6, 5
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    psrldq xmm6, 15
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    psrldq xmm6, 16
+    movdqu [edi], xmm6
+    add edi, 16
+    movdqa xmm6, [A]
+    psrldq xmm6, 200
+    movdqu [edi], xmm6
+    add edi, 16
+    ; ---- shuffles
+    pshufw mm2, [A], 0x1b
+    movq [edi], mm2
+    add edi, 16
+    pshufd xmm7, [B], 0x1b
+    movdqu [edi], xmm7
+    add edi, 16
+    pshufhw xmm7, [B], 0x1b
+    movdqu [edi], xmm7
+    add edi, 16
+    pshuflw xmm7, [B], 0x1b
+    movdqu [edi], xmm7
+    add edi, 16
+    pshufw mm2, [A], 0xe4
+    movq [edi], mm2
+    add edi, 16
+    pshufd xmm7, [B], 0xe4
+    movdqu [edi], xmm7
+    add edi, 16
+    pshufhw xmm7, [B], 0xe4
+    movdqu [edi], xmm7
+    add edi, 16
+    pshuflw xmm7, [B], 0xe4
+    movdqu [edi], xmm7
+    add edi, 16
+    pshufw mm2, [A], 0x0
+    movq [edi], mm2
+    add edi, 16
+    pshufd xmm7, [B], 0x0
+    movdqu [edi], xmm7
+    add edi, 16
+    pshufhw xmm7, [B], 0x0
+    movdqu [edi], xmm7
+    add edi, 16
+    pshuflw xmm7, [B], 0x0
+    movdqu [edi], xmm7
+    add edi, 16
+    pshufw mm2, [A], 0xff
+    movq [edi], mm2
+    add edi, 16
+    pshufd xmm7, [B], 0xff
+    movdqu [edi], xmm7
+    add edi, 16
+    pshufhw xmm7, [B], 0xff
+    movdqu [edi], xmm7
+    add edi, 16
+    pshuflw xmm7, [B], 0xff
+    movdqu [edi], xmm7
+    add edi, 16
+    movdqa xmm1, [B]
+    pshufd xmm1, xmm1, 0x4e
+    movdqu [edi], xmm1
+    add edi, 16
+    ; ---- PEXTRW / PINSRW / PMOVMSKB
+    movq mm3, [A]
+    movdqa xmm4, [B]
+    mov eax, -1
+    pextrw eax, mm3, 0
+    mov [edi], eax
+    add edi, 16
+    mov eax, -1
+    pextrw eax, xmm4, 1
+    mov [edi], eax
+    add edi, 16
+    mov eax, -1
+    pextrw eax, mm3, 3
+    mov [edi], eax
+    add edi, 16
+    mov eax, -1
+    pextrw eax, xmm4, 4
+    mov [edi], eax
+    add edi, 16
+    mov eax, -1
+    pextrw eax, mm3, 6
+    mov [edi], eax
+    add edi, 16
+    mov eax, -1
+    pextrw eax, xmm4, 7
+    mov [edi], eax
+    add edi, 16
+    mov eax, -1
+    pmovmskb eax, mm3
+    mov [edi], eax
+    add edi, 16
+    mov eax, -1
+    pmovmskb eax, xmm4
+    mov [edi], eax
+    add edi, 16
+    mov eax, 0x1234abcd
+    pinsrw mm3, eax, 2
+    movq [edi], mm3
+    add edi, 16
+    pinsrw mm3, [B+6], 7
+    movq [edi], mm3
+    add edi, 16
+    pinsrw xmm4, eax, 5
+    movdqu [edi], xmm4
+    add edi, 16
+    pinsrw xmm4, [A+1], 8
+    movdqu [edi], xmm4
+    add edi, 16
+    ; ---- moves: MOVD/MOVQ in every form
+    mov eax, 0x89abcdef
+    movd mm5, eax
+    movq [edi], mm5
+    add edi, 16
+    movd xmm5, eax
+    movdqu [edi], xmm5
+    add edi, 16
+    movq mm6, [B]
+    movd eax, mm6
+    mov [edi], eax
+    add edi, 16
+    movdqa xmm6, [B]
+    movd eax, xmm6
+    mov [edi], eax
+    add edi, 16
+    movd mm7, [A+3]
+    movq [edi], mm7
+    add edi, 16
+    movd xmm7, [A+5]
+    movdqu [edi], xmm7
+    add edi, 16
+    movd [edi+4], mm6
+    add edi, 16
+    movd [edi+8], xmm6
+    add edi, 16
+    movdqa xmm0, [A]
+    movq xmm0, [B+8]
+    movdqu [edi], xmm0
+    add edi, 16
+    movdqa xmm1, [A]
+    movq xmm1, xmm6
+    movdqu [edi], xmm1
+    add edi, 16
+    movdqa xmm2, [A]
+    db 0x66, 0x0f, 0xd6, 0xf2              ; movq xmm2, xmm6 (66 0F D6)
+    movdqu [edi], xmm2
+    add edi, 16
+    movq [edi+3], xmm6                    ; 66 0F D6 store
+    add edi, 16
+    movq [edi+5], mm6
+    add edi, 16
+    movq mm1, mm6
+    movq [edi], mm1
+    add edi, 16
+    db 0x0f, 0x7f, 0xf2                    ; movq mm2, mm6 (0F 7F)
+    movq [edi], mm2
+    add edi, 16
+    ; ---- MOVDQA / MOVDQU / MOVNTDQ / MOVNTQ
+    movdqu xmm3, [A+7]
+    movdqu [edi], xmm3
+    add edi, 16
+    movdqu [edi+1], xmm3
+    add edi, 32
+    movdqa xmm4, xmm3
+    movdqu [edi], xmm4
+    add edi, 16
+    movntdq [edi], xmm4
+    add edi, 16
+    movntq [edi+8], mm6
+    add edi, 16
+    ; ---- MASKMOVQ / MASKMOVDQU (bytes whose mask sign bit is set, at DS:rDI)
+    mov [edi], eax
+    movq mm0, [A]
+    movq mm1, [B]
+    maskmovq mm0, mm1
+    add edi, 16
+    movdqa xmm0, [A]
+    movdqa xmm1, [B]
+    add edi, 3
+    maskmovdqu xmm0, xmm1
+    add edi, 29
+    ; ---- MOVQ2DQ / MOVDQ2Q
+    movdqa xmm5, [B]
+    movq2dq xmm5, mm6
+    movdqu [edi], xmm5
+    add edi, 16
+    movdq2q mm5, xmm3
+    movq [edi], mm5
+    add edi, 16
+    emms
+
+    hlt
+
+align 16
+A:    dq 0x807f0001ff807fff, 0x0000ffff80007ffe
+B:    dq 0x7f80ffff01808001, 0xffff00017fff8000
+C3:   dq 3, 0xffffffffffffffff          ; the high quadword of a count is ignored
+CW:   dq 33, 0
+CBIG: dq 0x100000003, 0                 ; above every lane width
