@@ -644,3 +644,379 @@ TEST_CASE("sse: unmasked exceptions raise #XM like the host, with nothing writte
   for (const Form& f : unmasked_forms()) n += compare_unmasked(host, f);
   std::printf("%zu unmasked cases compared with the host CPU\n", n);
 }
+
+// ---- availability, alignment and state rules ---------------------------------------
+namespace {
+
+constexpr uint32_t kArea = uint32_t(kData) + 0x1000;  // 64-byte aligned state area
+
+// An image: `code` at the load address then HLT, data after kDataOff.
+Bytes program(const Code& c) {
+  Bytes img = blank_image();
+  std::memcpy(img.data(), c.b.data(), c.b.size());
+  img[c.b.size()] = 0xf4;
+  return img;
+}
+
+// The CR4/XCR0 an OS enabling XSAVE for x87 and SSE sets.
+void enable_xsave(CpuState& s) {
+  s.cr4 |= cr4::OSXSAVE;
+  s.xcr0 = xstate::X87 | xstate::SSE;
+}
+
+int softvt_vector(const Bytes& insn, const StateFn& tweak) {
+  Code c;
+  c.raw(insn);
+  return run_softvt(program(c), tweak).vector;
+}
+
+const Bytes kAddps = {0x0f, 0x58, 0xc1};
+const Bytes kFxsaveArea = {0x0f, 0xae, 0x04, 0x25};  // + disp32
+
+Bytes with_addr(Bytes insn, uint32_t addr) {
+  for (int i = 0; i < 4; ++i) insn.push_back(uint8_t(addr >> (8 * i)));
+  return insn;
+}
+
+}  // namespace
+
+TEST_CASE("sse: CR0.EM/TS and CR4.OSFXSR give #UD/#NM (SDM Vol. 3A 13.1, Table 2-2)") {
+  auto cr0_set = [](uint64_t bits) { return [bits](CpuState& s) { s.cr0 |= bits; }; };
+  CHECK(softvt_vector(kAddps, {}) == -1);
+  CHECK(softvt_vector(kAddps, cr0_set(cr0::EM)) == vec::UD);
+  CHECK(softvt_vector(kAddps, cr0_set(cr0::TS)) == vec::NM);
+  CHECK(softvt_vector(kAddps, cr0_set(cr0::EM | cr0::TS)) == vec::UD);
+  CHECK(softvt_vector(kAddps, [](CpuState& s) { s.cr4 &= ~cr4::OSFXSR; }) == vec::UD);
+  // LDMXCSR, CVTPI2PS, MOVAPS follow the same rule.
+  CHECK(softvt_vector(with_addr({0x0f, 0xae, 0x14, 0x25}, kArea), cr0_set(cr0::TS)) == vec::NM);
+  CHECK(softvt_vector({0x0f, 0x28, 0xc1}, [](CpuState& s) { s.cr4 &= ~cr4::OSFXSR; }) == vec::UD);
+  // FXSAVE: #NM for EM or TS, CR4.OSFXSR not needed (SDM Vol. 2 FXSAVE).
+  CHECK(softvt_vector(with_addr(kFxsaveArea, kArea), cr0_set(cr0::EM)) == vec::NM);
+  CHECK(softvt_vector(with_addr(kFxsaveArea, kArea), cr0_set(cr0::TS)) == vec::NM);
+  CHECK(softvt_vector(with_addr(kFxsaveArea, kArea), [](CpuState& s) { s.cr4 &= ~cr4::OSFXSR; }) == -1);
+  // Fences, prefetches and MOVNTI touch no SSE state: no #NM/#UD.
+  CHECK(softvt_vector({0x0f, 0xae, 0xf8}, cr0_set(cr0::EM | cr0::TS)) == -1);  // sfence
+  CHECK(softvt_vector({0x0f, 0xae, 0xe8}, cr0_set(cr0::EM | cr0::TS)) == -1);  // lfence
+  CHECK(softvt_vector(with_addr({0x0f, 0x18, 0x04, 0x25}, kArea), cr0_set(cr0::EM | cr0::TS)) == -1);
+  CHECK(softvt_vector(with_addr({0x0f, 0xc3, 0x04, 0x25}, kArea), cr0_set(cr0::EM | cr0::TS)) == -1);
+}
+
+TEST_CASE("sse: an unmasked exception with CR4.OSXMMEXCPT = 0 is #UD, flags set, nothing written") {
+  Code c;
+  c.ldmxcsr(kArea);                      // ZE unmasked
+  c.movups_load(0, kArea + 16);          // 1.0
+  c.raw({0x0f, 0x57, 0xc9});             // xorps xmm1, xmm1
+  c.raw({0x0f, 0x5e, 0xc1});             // divps xmm0, xmm1
+  Bytes img = program(c);
+  put32(img, kArea, mxcsr::MASKS & ~(mxcsr::ZE << mxcsr::MASK_SHIFT));
+  for (unsigned i = 0; i < 4; ++i) put32(img, kArea + 16 + 4 * i, 0x3f800000);
+  const Result x = run_softvt(img);
+  CHECK(x.vector == vec::XM);
+  const Result u = run_softvt(img, [](CpuState& s) { s.cr4 &= ~cr4::OSXMMEXCPT; });
+  CHECK(u.vector == vec::UD);
+  for (const Result* r : {&x, &u}) {
+    CHECK(state_mxcsr(r->state) == (get64(img, kArea) | mxcsr::ZE));
+    uint32_t lane0;
+    std::memcpy(&lane0, r->state.xsave + fxs::XMM0, 4);
+    CHECK(lane0 == 0x3f800000);
+  }
+  // The host agrees on #XM and the flags (CR4.OSXMMEXCPT is set under Linux).
+  const Result h = run_host(img);
+  CHECK(h.vector == vec::XM);
+  CHECK(state_mxcsr(h.state) == state_mxcsr(x.state));
+}
+
+TEST_CASE("sse: a row's feature gates it; the SSE2 forms of MOVSD/CMPSD check SSE2 themselves") {
+  static CpuModel no_sse2 = [] {
+    CpuModel m = sse_model();
+    m.features &= ~(1ull << unsigned(Feature::Sse2));
+    return m;
+  }();
+  auto vector_with = [](const CpuModel& m, const Bytes& insn) {
+    Memory mem(4 << 20);
+    Bytes img = insn;
+    img.push_back(0xf4);
+    CpuState s = setup_flat(mem, img, 0x10000, FlatMode::Long64);
+    s.gpr[RSI] = s.gpr[RDI] = 0x20000;
+    VectorRecorder rec;
+    RunOptions opt;
+    opt.max_insns = 10;
+    opt.tracer = &rec;
+    run_interp(mem, s, m, opt);
+    return rec.vector;
+  };
+  const CpuModel full = sse_model();
+  for (const Bytes& insn : {Bytes{0x66, 0x0f, 0x58, 0xc1}, Bytes{0xf2, 0x0f, 0x10, 0xc1},
+                            Bytes{0xf2, 0x0f, 0xc2, 0xc1, 0x00}, Bytes{0xf2, 0x0f, 0x5a, 0xc1}}) {
+    CHECK(vector_with(full, insn) == -1);
+    CHECK(vector_with(no_sse2, insn) == vec::UD);
+  }
+  // The string MOVSD/CMPSD (A5, A7) are unaffected.
+  CHECK(vector_with(no_sse2, {0xa5}) == -1);
+  CHECK(vector_with(no_sse2, {0xa7}) == -1);
+  CHECK(vector_with(default_cpu_model(), {0x0f, 0x58, 0xc1}) == vec::UD);
+}
+
+TEST_CASE("sse: alignment #GP(0) and LDMXCSR reserved bits, as on the host") {
+  struct Case {
+    const char* what;
+    Bytes insn;
+    int vector;
+  };
+  const uint32_t odd = kArea + 8;
+  const std::vector<Case> cases = {
+      {"movaps misaligned load", with_addr({0x0f, 0x28, 0x04, 0x25}, odd), vec::GP},
+      {"movaps misaligned store", with_addr({0x0f, 0x29, 0x04, 0x25}, odd), vec::GP},
+      {"movntps misaligned", with_addr({0x0f, 0x2b, 0x04, 0x25}, odd), vec::GP},
+      {"addps misaligned", with_addr({0x0f, 0x58, 0x04, 0x25}, odd), vec::GP},
+      {"cvtpd2ps misaligned", with_addr({0x66, 0x0f, 0x5a, 0x04, 0x25}, odd), vec::GP},
+      {"movups misaligned", with_addr({0x0f, 0x10, 0x04, 0x25}, odd + 1), -1},
+      {"addss misaligned m32", with_addr({0xf3, 0x0f, 0x58, 0x04, 0x25}, odd + 1), -1},
+      {"movlps misaligned m64", with_addr({0x0f, 0x12, 0x04, 0x25}, odd + 1), -1},
+      {"cvtps2pd misaligned m64", with_addr({0x0f, 0x5a, 0x04, 0x25}, odd + 4), -1},
+      {"fxsave misaligned", with_addr({0x0f, 0xae, 0x04, 0x25}, odd), vec::GP},
+      {"fxrstor misaligned", with_addr({0x0f, 0xae, 0x0c, 0x25}, odd), vec::GP},
+      {"ldmxcsr reserved bit 16", with_addr({0x0f, 0xae, 0x14, 0x25}, kArea + 0x400), vec::GP},
+      {"ldmxcsr all defined bits", with_addr({0x0f, 0xae, 0x14, 0x25}, kArea + 0x404), -1},
+  };
+  for (const Case& k : cases) {
+    Code c;
+    c.raw(k.insn);
+    Bytes img = program(c);
+    put32(img, kArea + 0x400, 0x11f80);
+    put32(img, kArea + 0x404, 0xffff);  // every defined bit, DAZ included (MXCSR_MASK 0xffff)
+    INFO(k.what);
+    const Result s = run_softvt(img);
+    const Result h = run_host(img);
+    CHECK(s.vector == k.vector);
+    CHECK(h.vector == k.vector);
+    if (k.vector == vec::GP) CHECK(s.error_code == 0);
+    const bool loads_mxcsr = k.vector < 0 && std::string(k.what).rfind("ldmxcsr", 0) == 0;
+    CHECK(state_mxcsr(s.state) == (loads_mxcsr ? 0xffffu : mxcsr::DEFAULT));
+    CHECK(state_mxcsr(h.state) == state_mxcsr(s.state));
+  }
+}
+
+// ---- FXSAVE/FXRSTOR and XSAVE/XRSTOR -------------------------------------------------
+namespace {
+
+// Sets XMM0-15 and MXCSR to distinct values from the data area.
+void load_distinct_state(Code& c, Bytes& img) {
+  for (unsigned x = 0; x < 16; ++x) {
+    const uint32_t at = kArea + 0x800 + 16 * x;
+    for (unsigned i = 0; i < 4; ++i) put32(img, at + 4 * i, 0x01010101u * (x + 1) + i);
+    if (x >= 8) c.b.push_back(0x44);  // REX.R
+    c.movups_load(x & 7, at);
+  }
+  put32(img, kArea + 0x900, 0x7f9a);  // RC = 3 (toward zero)... plus DAZ? no: FZ off, PE/ZE flags
+  c.ldmxcsr(kArea + 0x900);
+}
+
+}  // namespace
+
+TEST_CASE("sse: FXSAVE/FXSAVE64 store the image the host stores; FXRSTOR restores it") {
+  for (bool rex_w : {false, true}) {
+    Code c;
+    Bytes img = blank_image();
+    load_distinct_state(c, img);
+    if (rex_w) c.b.push_back(0x48);
+    c.raw(with_addr(kFxsaveArea, kArea));
+    c.b.push_back(0xf4);
+    std::memcpy(img.data(), c.b.data(), c.b.size());
+    const Result s = run_softvt(img);
+    const Result h = run_host(img);
+    INFO("REX.W " << rex_w);
+    REQUIRE(s.hlt);
+    REQUIRE(h.hlt);
+    const size_t at = kArea - kLoad;
+    // Bytes 0-27 (x87 control, MXCSR) and 32-415 (ST, XMM0-15) as the host
+    // wrote them; MXCSR_MASK is the model's (softvt 0xffff; the host may
+    // report more, e.g. AMD's misaligned-SSE mask bit 17).
+    CHECK(std::memcmp(s.image.data() + at, h.image.data() + at, 28) == 0);
+    CHECK(std::memcmp(s.image.data() + at + 32, h.image.data() + at + 32, 416 - 32) == 0);
+    uint32_t mask;
+    std::memcpy(&mask, s.image.data() + at + 28, 4);
+    CHECK(mask == 0xffff);
+  }
+  // FXRSTOR of a modified image, then FXSAVE again elsewhere: the same
+  // bytes come back on both sides; TOP and the abridged tag are restored.
+  Code c;
+  Bytes img = blank_image();
+  const uint32_t src = kArea, dst = kArea + 0x200;
+  put32(img, src + 0, 0x2800037f);        // FCW 0x37f, FSW TOP = 5
+  img[src - kLoad + 4] = 0xe0;            // ST(0..2) valid in abridged form
+  put32(img, src + 24, 0x5f80 | mxcsr::PE);
+  for (unsigned i = 0; i < 8 * 16; ++i) img[src - kLoad + 32 + i] = uint8_t(i * 7);
+  for (unsigned i = 0; i < 16 * 16; ++i) img[src - kLoad + 160 + i] = uint8_t(i * 13 + 1);
+  for (unsigned i = 0; i < 8; ++i) std::memset(img.data() + (src - kLoad) + 32 + 16 * i + 10, 0, 6);
+  c.raw({0x48}), c.raw(with_addr({0x0f, 0xae, 0x0c, 0x25}, src));  // fxrstor64
+  c.raw({0x48}), c.raw(with_addr(kFxsaveArea, dst));               // fxsave64
+  img[c.b.size()] = 0xf4;
+  std::memcpy(img.data(), c.b.data(), c.b.size());
+  const Result s = run_softvt(img);
+  const Result h = run_host(img);
+  REQUIRE(s.hlt);
+  REQUIRE(h.hlt);
+  CHECK(std::memcmp(s.image.data() + (dst - kLoad), h.image.data() + (dst - kLoad), 28) == 0);
+  CHECK(std::memcmp(s.image.data() + (dst - kLoad) + 32, h.image.data() + (dst - kLoad) + 32, 416 - 32) == 0);
+  CHECK(std::memcmp(s.image.data() + (dst - kLoad), img.data() + (src - kLoad), 28) == 0);
+}
+
+TEST_CASE("sse: FXRSTOR with MXCSR reserved bits is #GP(0) and loads nothing") {
+  Code c;
+  Bytes img = blank_image();
+  put32(img, kArea + 24, 0x10000 | 0x1f80);
+  put32(img, kArea + 160, 0x12345678);
+  c.raw(with_addr({0x0f, 0xae, 0x0c, 0x25}, kArea));
+  std::memcpy(img.data(), c.b.data(), c.b.size());
+  const Result s = run_softvt(img);
+  const Result h = run_host(img);
+  CHECK(s.vector == vec::GP);
+  CHECK(h.vector == vec::GP);
+  CHECK(state_mxcsr(s.state) == mxcsr::DEFAULT);
+  uint32_t x0;
+  std::memcpy(&x0, s.state.xsave + fxs::XMM0, 4);
+  CHECK(x0 == 0);
+}
+
+TEST_CASE("sse: XSAVE/XRSTOR of x87 and SSE agree with the host (EDX:EAX = 3)") {
+  // XSAVE with RFBM = 3 writes the legacy region and XSTATE_BV = 2: the
+  // XMM registers are in use, the x87 (no x87 instruction ran since
+  // FNINIT) is in its initial configuration; XRSTOR of a header with
+  // XSTATE_BV = 0 initializes both but loads MXCSR from the image.
+  Code c;
+  Bytes img = blank_image();
+  load_distinct_state(c, img);
+  c.raw({0xb8, 3, 0, 0, 0, 0x31, 0xd2});  // mov eax, 3; xor edx, edx
+  c.raw(with_addr({0x0f, 0xae, 0x24, 0x25}, kArea));  // xsave [kArea]
+  const uint32_t second = kArea + 0x400;
+  put32(img, second + 24, 0x3f80);                  // MXCSR to load (RC = 1)
+  put32(img, second + 160, 0xdeadbeef);             // not loaded: XSTATE_BV[1] = 0
+  c.raw(with_addr({0x0f, 0xae, 0x2c, 0x25}, second));  // xrstor [second]
+  c.stmxcsr(kArea + 0x3f0);
+  c.movups_store(kArea + 0x3e0, 0);
+  img[c.b.size()] = 0xf4;
+  std::memcpy(img.data(), c.b.data(), c.b.size());
+  const Result s = run_softvt(img, enable_xsave);
+  const Result h = run_host(img);
+  REQUIRE(s.hlt);
+  REQUIRE(h.hlt);
+  const size_t at = kArea - kLoad;
+  CHECK(std::memcmp(s.image.data() + at, h.image.data() + at, 28) == 0);
+  CHECK(std::memcmp(s.image.data() + at + 32, h.image.data() + at + 32, 416 - 32) == 0);
+  CHECK(get64(s.image, kArea + 512) == 2);
+  CHECK(get64(h.image, kArea + 512) == 2);
+  CHECK(get64(s.image, kArea + 0x3f0) == 0x3f80);
+  CHECK(get64(h.image, kArea + 0x3f0) == 0x3f80);
+  CHECK(get64(s.image, kArea + 0x3e0) == 0);
+  CHECK(get64(h.image, kArea + 0x3e0) == 0);
+  // x87 initialized: FCW 0x37f, FSW 0, tags empty.
+  CHECK(std::memcmp(s.state.xsave, h.state.xsave, 8) == 0);
+}
+
+TEST_CASE("sse: XRSTOR header checks (SDM Vol. 2 XRSTOR #GP), on softvt and the host") {
+  struct Case {
+    const char* what;
+    unsigned off;    // header byte offset
+    uint64_t value;
+    bool host_too;   // the host's XCR0 makes the same case fault
+  };
+  const std::vector<Case> cases = {
+      {"XCOMP_BV nonzero without bit 63", 8, 1, true},
+      {"header bytes 16-23 nonzero", 16, 1, true},
+      {"XSTATE_BV bit outside XCR0 (bit 62)", 0, 1ull << 62, true},
+      {"XSTATE_BV AVX bit outside softvt's XCR0", 0, 4, false},
+      {"header bytes 24-63 are not checked", 40, 1, true},
+  };
+  for (const Case& k : cases) {
+    Code c;
+    Bytes img = blank_image();
+    c.raw({0xb8, 3, 0, 0, 0, 0x31, 0xd2});
+    c.raw(with_addr({0x0f, 0xae, 0x2c, 0x25}, kArea));
+    std::memcpy(img.data(), c.b.data(), c.b.size());
+    img[c.b.size()] = 0xf4;
+    put32(img, kArea + 24, 0x1f80);
+    put64(img, kArea + 512 + k.off, k.value);
+    const int want = k.off >= 24 ? -1 : vec::GP;
+    INFO(k.what);
+    const Result s = run_softvt(img, enable_xsave);
+    CHECK(s.vector == want);
+    if (k.host_too) CHECK(run_host(img).vector == want);
+  }
+  // MXCSR reserved bits: #GP only when the SSE component is requested.
+  for (uint8_t rfbm : {3, 1}) {
+    Code c;
+    Bytes img = blank_image();
+    c.raw({0xb8, rfbm, 0, 0, 0, 0x31, 0xd2});
+    c.raw(with_addr({0x0f, 0xae, 0x2c, 0x25}, kArea));
+    std::memcpy(img.data(), c.b.data(), c.b.size());
+    img[c.b.size()] = 0xf4;
+    put32(img, kArea + 24, 0x11f80);  // bit 16: reserved on every CPU
+    const int want = rfbm == 3 ? vec::GP : -1;
+    CHECK(run_softvt(img, enable_xsave).vector == want);
+    CHECK(run_host(img).vector == want);
+  }
+  // Misaligned (64-byte rule) and without CR4.OSXSAVE.
+  CHECK(softvt_vector(with_addr({0x0f, 0xae, 0x2c, 0x25}, kArea + 16), enable_xsave) == vec::GP);
+  CHECK(softvt_vector(with_addr({0x0f, 0xae, 0x24, 0x25}, kArea + 32), enable_xsave) == vec::GP);
+  CHECK(softvt_vector(with_addr({0x0f, 0xae, 0x24, 0x25}, kArea), {}) == vec::UD);
+  CHECK(softvt_vector(with_addr({0x0f, 0xae, 0x24, 0x25}, kArea),
+                      [](CpuState& s) { enable_xsave(s), s.cr0 |= cr0::TS; }) == vec::NM);
+}
+
+TEST_CASE("sse: XSAVE writes XSTATE_BV from XINUSE; XSAVEOPT skips components in their initial state") {
+  // Fresh state (x87 after FNINIT, XMM all zero, MXCSR 1F80H): both
+  // components are in their initial configuration.
+  for (bool opt : {false, true}) {
+    Code c;
+    Bytes img = blank_image();
+    std::memset(img.data() + (kArea - kLoad), 0xcc, 512);
+    put64(img, kArea + 512, 0x8000000000000004ull);  // bits outside RFBM are kept
+    c.raw({0xb8, 3, 0, 0, 0, 0x31, 0xd2});
+    c.raw(with_addr({0x0f, 0xae, uint8_t(opt ? 0x34 : 0x24), 0x25}, kArea));
+    std::memcpy(img.data(), c.b.data(), c.b.size());
+    img[c.b.size()] = 0xf4;
+    const Result s = run_softvt(img, enable_xsave);
+    REQUIRE(s.hlt);
+    INFO((opt ? "XSAVEOPT" : "XSAVE"));
+    CHECK(get64(s.image, kArea + 512) == 0x8000000000000004ull);
+    // XSAVE writes the components anyway; XSAVEOPT leaves the area alone.
+    CHECK(s.image[kArea - kLoad] == (opt ? 0xcc : 0x7f));
+    CHECK(s.image[kArea - kLoad + 160] == (opt ? 0xcc : 0x00));
+  }
+}
+
+TEST_CASE("sse: XSETBV/XGETBV rules (SDM Vol. 2 XSETBV, XGETBV)") {
+  auto run = [](uint32_t eax, uint32_t ecx, bool xsetbv, const StateFn& tweak) {
+    Code c;
+    c.raw({0xb8}), c.d32(eax);
+    c.raw({0xb9}), c.d32(ecx);
+    c.raw({0x31, 0xd2});
+    c.raw({0x0f, 0x01, uint8_t(xsetbv ? 0xd1 : 0xd0)});
+    if (xsetbv) c.raw({0x31, 0xc9, 0x0f, 0x01, 0xd0});  // xor ecx, ecx; xgetbv
+    return run_softvt(program(c), tweak);
+  };
+  auto osxsave = [](CpuState& s) { s.cr4 |= cr4::OSXSAVE; };
+  Result r = run(3, 0, true, osxsave);
+  CHECK(r.vector == -1);
+  CHECK(r.state.xcr0 == 3);
+  CHECK(r.state.gpr[RAX] == 3);
+  CHECK(r.state.gpr[RDX] == 0);
+  CHECK(run(1, 0, true, osxsave).state.xcr0 == 1);
+  CHECK(run(0, 0, true, osxsave).vector == vec::GP);   // x87 bit clear
+  CHECK(run(2, 0, true, osxsave).vector == vec::GP);
+  CHECK(run(7, 0, true, osxsave).vector == vec::GP);   // AVX: not supported
+  CHECK(run(5, 0, true, osxsave).vector == vec::GP);   // AVX without SSE
+  CHECK(run(3, 1, true, osxsave).vector == vec::GP);   // only XCR0 is writable
+  CHECK(run(3, 0, true, {}).vector == vec::UD);        // CR4.OSXSAVE = 0
+  CHECK(run(3, 0, false, {}).vector == vec::UD);
+  CHECK(run(0, 1, false, osxsave).vector == vec::GP);  // XINUSE not reported
+  r = run(0, 0, false, osxsave);
+  CHECK(r.vector == -1);
+  CHECK(r.state.gpr[RAX] == 1);                        // the flat runner's XCR0
+  // At CPL 3, XSETBV is #GP(0): checked on the host too, where it is the
+  // same privileged instruction.
+  Code c;
+  c.raw({0x31, 0xc9, 0xb8, 3, 0, 0, 0, 0x31, 0xd2, 0x0f, 0x01, 0xd1});
+  CHECK(run_host(program(c)).vector == vec::GP);
+}
