@@ -5,7 +5,9 @@
 // round per MXCSR.RC. A form with an MMX register operand first takes a
 // pending x87 exception (#MF) and switches the x87 unit to MMX operation
 // (TOP = 0, all tags valid); a memory MMX-size operand does neither (SDM
-// Vol. 2 CVTPI2PS, CVTPI2PD).
+// Vol. 2 CVTPI2PS, CVTPI2PD). The switch happens even when the conversion
+// then raises #XM (the host CPU shows TOP = 0 and all tags valid in the
+// #XM state); softvt makes it after the memory operand was read.
 #include "emu/interp/sse_common.h"
 #include "emu/interp/sse_rows.h"
 #include "emu/interp/table.h"
@@ -190,9 +192,9 @@ void cvtpi2ps(Cpu& cpu, const Insn& in) {
     r.set32(i, ssehost::cvt_si2ss(uint32_t(v >> (32 * i)), 4, st.control(), f));
     st.lane(f);
   }
+  if (mmx) mmx_transition(cpu);
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
-  if (mmx) mmx_transition(cpu);
 }
 
 // CVTPI2PD xmm, mm/m64: exact.
@@ -208,9 +210,9 @@ void cvtpi2pd(Cpu& cpu, const Insn& in) {
     r.set64(i, ssehost::cvt_si2sd(uint32_t(v >> (32 * i)), 4, st.control(), f));
     st.lane(f);
   }
+  if (mmx) mmx_transition(cpu);
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
-  if (mmx) mmx_transition(cpu);
 }
 
 // CVT(T)PS2PI mm, xmm/m64.
@@ -226,8 +228,8 @@ void cvtps2pi(Cpu& cpu, const Insn& in) {
     r |= uint64_t(uint32_t(ssehost::cvt_ss2si(a.u32(i), 4, Truncate, st.control(), f))) << (32 * i);
     st.lane(f);
   }
-  st.finish(cpu);
   mmx_transition(cpu);
+  st.finish(cpu);
   set_mm(cpu, mm_of(in, 0), r);
 }
 
@@ -244,8 +246,8 @@ void cvtpd2pi(Cpu& cpu, const Insn& in) {
     r |= uint64_t(uint32_t(ssehost::cvt_sd2si(a.u64(i), 4, Truncate, st.control(), f))) << (32 * i);
     st.lane(f);
   }
-  st.finish(cpu);
   mmx_transition(cpu);
+  st.finish(cpu);
   set_mm(cpu, mm_of(in, 0), r);
 }
 

@@ -800,15 +800,28 @@ TEST_CASE("sse: alignment #GP(0) and LDMXCSR reserved bits, as on the host") {
 // ---- FXSAVE/FXRSTOR and XSAVE/XRSTOR -------------------------------------------------
 namespace {
 
+// FXRSTOR of a clean image (FCW 037FH, MXCSR 1F80H, everything else 0):
+// the forked native child inherits the x87 register contents of this
+// process (FNINIT empties the tags but keeps the registers), so programs
+// that store them start from this.
+void clean_fpu(Code& c, Bytes& img) {
+  const uint32_t clean = kArea + 0xa00;
+  std::memset(img.data() + (clean - kLoad), 0, 512);
+  put32(img, clean, 0x37f);
+  put32(img, clean + 24, mxcsr::DEFAULT);
+  c.raw(with_addr({0x0f, 0xae, 0x0c, 0x25}, clean));
+}
+
 // Sets XMM0-15 and MXCSR to distinct values from the data area.
 void load_distinct_state(Code& c, Bytes& img) {
+  clean_fpu(c, img);
   for (unsigned x = 0; x < 16; ++x) {
     const uint32_t at = kArea + 0x800 + 16 * x;
     for (unsigned i = 0; i < 4; ++i) put32(img, at + 4 * i, 0x01010101u * (x + 1) + i);
     if (x >= 8) c.b.push_back(0x44);  // REX.R
     c.movups_load(x & 7, at);
   }
-  put32(img, kArea + 0x900, 0x7f9a);  // RC = 3 (toward zero)... plus DAZ? no: FZ off, PE/ZE flags
+  put32(img, kArea + 0x900, 0x7f9a);  // RC = 3 (toward zero), flags ZE, OE, PE
   c.ldmxcsr(kArea + 0x900);
 }
 
@@ -887,6 +900,12 @@ TEST_CASE("sse: XSAVE/XRSTOR of x87 and SSE agree with the host (EDX:EAX = 3)") 
   Code c;
   Bytes img = blank_image();
   load_distinct_state(c, img);
+  // XRSTOR with RFBM = 1 and XSTATE_BV = 0 puts the x87 in its initial
+  // configuration (the host then tracks it as not in use).
+  const uint32_t init_area = kArea + 0xc00;
+  put32(img, init_area + 24, 0x7f9a);
+  c.raw({0xb8, 1, 0, 0, 0, 0x31, 0xd2});  // mov eax, 1; xor edx, edx
+  c.raw(with_addr({0x0f, 0xae, 0x2c, 0x25}, init_area));  // xrstor [init_area]
   c.raw({0xb8, 3, 0, 0, 0, 0x31, 0xd2});  // mov eax, 3; xor edx, edx
   c.raw(with_addr({0x0f, 0xae, 0x24, 0x25}, kArea));  // xsave [kArea]
   const uint32_t second = kArea + 0x400;
@@ -1019,4 +1038,94 @@ TEST_CASE("sse: XSETBV/XGETBV rules (SDM Vol. 2 XSETBV, XGETBV)") {
   Code c;
   c.raw({0x31, 0xc9, 0xb8, 3, 0, 0, 0, 0x31, 0xd2, 0x0f, 0x01, 0xd1});
   CHECK(run_host(program(c)).vector == vec::GP);
+}
+
+// ---- the guest programs (tests/guest/sse_*.asm) ------------------------------------
+//
+// `softvt run --flat` uses the default CPU model, which does not list SSE
+// until the CPU models of issue 3 arrive; this runs the corpus' sse_*
+// programs through the interpreter with the SSE model and checks their
+// header expectations (the native corpus test checks them on the host).
+#include "tests/unit/test_guest_corpus_support.h"
+
+TEST_CASE("sse: the sse_* guest programs meet their expectations in the interpreter") {
+  size_t n = 0;
+  for (const corpus::Program& p : corpus::load_corpus()) {
+    if (p.name.rfind("sse_", 0) != 0) continue;
+    ++n;
+    INFO(p.name);
+    REQUIRE(p.header_errors.empty());
+    FlatMode mode = FlatMode::Long64;
+    REQUIRE(parse_flat_mode(p.mode, mode));
+    const std::string bin = corpus::slurp(p.bin);
+    const Bytes image(bin.begin(), bin.end());
+    Memory mem(64 << 20);
+    const CpuState s = setup_flat(mem, image, p.load, mode);
+    RunOptions opt;
+    opt.max_insns = p.max_insns;
+    const RunOutcome o = run_interp(mem, s, sse_model(), opt);
+    std::map<std::string, std::string> st;
+    static const char* const names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+    for (int i = 0; i < 16; ++i) st[names[i]] = corpus::hex(o.state.gpr[i]);
+    st["rip"] = corpus::hex(o.state.rip);
+    st["rflags"] = corpus::hex(o.state.rflags);
+    st["exit"] = stop_reason_name(o.stop);
+    INFO("stop: " << o.detail);
+    for (const auto& m : corpus::compare_state(p, st)) {
+      INFO(m.key << " expected " << m.expected << ", got " << m.actual);
+      CHECK(m.expected == m.actual);
+    }
+    for (const auto& [start, end] : corpus::dump_ranges(p)) {
+      const std::vector<uint8_t> bytes(mem.ram() + start, mem.ram() + end);
+      for (const auto& m : corpus::compare_mem(p, start, corpus::bytes_hex(bytes))) {
+        INFO(m.key << " expected " << m.expected << ", got " << m.actual);
+        CHECK(m.expected == m.actual);
+      }
+    }
+  }
+  CHECK(n >= 1);
+}
+
+TEST_CASE("sse: the MMX forms switch the x87 unit to MMX operation; memory sources do not") {
+  struct Case {
+    const char* what;
+    Bytes insn;          // after FXRSTOR of an image with TOP = 5, no register valid
+    bool unmask_ie;      // IE unmasked, the source an SNaN: #XM
+  };
+  const uint32_t src = kArea + 0x600;  // m64 source
+  const std::vector<Case> cases = {
+      {"cvtpi2ps xmm0, m64", with_addr({0x0f, 0x2a, 0x04, 0x25}, src), false},
+      {"cvtpi2pd xmm0, m64", with_addr({0x66, 0x0f, 0x2a, 0x04, 0x25}, src), false},
+      {"cvtpi2ps xmm0, mm1", {0x0f, 0x2a, 0xc1}, false},
+      {"cvtpi2pd xmm0, mm1", {0x66, 0x0f, 0x2a, 0xc1}, false},
+      {"cvtps2pi mm2, m64", with_addr({0x0f, 0x2d, 0x14, 0x25}, src), false},
+      {"cvttpd2pi mm2, xmm1", {0x66, 0x0f, 0x2c, 0xd1}, false},
+      {"cvtps2pi mm2, m64 with #XM", with_addr({0x0f, 0x2d, 0x14, 0x25}, src), true},
+  };
+  for (const Case& k : cases) {
+    Code c;
+    Bytes img = blank_image();
+    put32(img, kArea + 0, 0x2800037f);  // FCW 0x37f, FSW TOP = 5, abridged tag 0
+    put32(img, kArea + 24, k.unmask_ie ? (mxcsr::MASKS & ~(mxcsr::IE << mxcsr::MASK_SHIFT)) : mxcsr::DEFAULT);
+    put32(img, src, 0x7f800001);        // an SNaN single / int 0x7f800001
+    put32(img, src + 4, 0x40000000);
+    c.raw(with_addr({0x0f, 0xae, 0x0c, 0x25}, kArea));          // fxrstor
+    c.raw(k.insn);
+    c.raw(with_addr(kFxsaveArea, kArea + 0x200));                // fxsave
+    img[c.b.size()] = 0xf4;
+    std::memcpy(img.data(), c.b.data(), c.b.size());
+    INFO(k.what);
+    const Result s = run_softvt(img);
+    const Result h = run_host(img);
+    CHECK(s.vector == h.vector);
+    // FSW (TOP) and the abridged tag, from the FXSAVE image or, after a
+    // fault, from the state.
+    const uint8_t* hs = h.hlt ? h.image.data() + (kArea + 0x200 - kLoad) : h.state.xsave;
+    const uint8_t* ss = s.hlt ? s.image.data() + (kArea + 0x200 - kLoad) : s.state.xsave;
+    INFO("host FSW/FTW " << lanes_hex(hs) << " softvt " << lanes_hex(ss));
+    CHECK(std::memcmp(hs + 2, ss + 2, 3) == 0);
+    CHECK(std::memcmp(hs + 32, ss + 32, 128) == 0);  // ST/MM registers
+    CHECK(std::memcmp(hs + 160, ss + 160, 16) == 0);
+  }
 }
