@@ -79,6 +79,13 @@ CpuModel sse_model() {
   for (Feature f : {Feature::Sse, Feature::Sse2, Feature::Fxsr, Feature::Xsave, Feature::Xsaveopt,
                     Feature::Fpu, Feature::Mmx})
     m.features |= 1ull << unsigned(f);
+  // CPUID.1 as such a model reports it (MOV to CR4 checks OSXSAVE against
+  // ECX.XSAVE[26]): EDX FPU(0) MMX(23) FXSR(24) SSE(25) SSE2(26).
+  for (CpuidLeaf& l : m.leaves)
+    if (l.leaf == 1) {
+      l.ecx |= 1u << 26;
+      l.edx |= (1u << 0) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
+    }
   return m;
 }
 
