@@ -25,13 +25,9 @@ constexpr uint32_t kMxcsrMask = mxcsr::WRITABLE;
 constexpr uint64_t kXcr0Supported = xstate::X87 | xstate::SSE;
 
 // ---- memory blocks -----------------------------------------------------------
-
-// Linear address of a state area of `len` bytes at the memory operand:
-// segment limit checks over the whole area, then the alignment rule
-// (#GP(0), SDM FXSAVE/XSAVE "Exceptions").
-uint64_t area_linear(Cpu& cpu, const Insn& in, unsigned len, unsigned align, Acc acc) {
-  return mem_linear(cpu, in, len, acc, align);
-}
+// A state area is located with mem_linear (segment limit checks over the
+// whole area, then the alignment rule: #GP(0), SDM FXSAVE/XSAVE
+// "Exceptions"); these move it in 8-byte pieces.
 
 // Reads [lin, lin + len) (len a multiple of 8) into `out`.
 void read_block(Cpu& cpu, uint64_t lin, unsigned len, uint8_t* out) {
@@ -154,7 +150,7 @@ void check_fxsr_available(Cpu& cpu) {
 template <bool RexW>
 void fxsave(Cpu& cpu, const Insn& in) {
   check_fxsr_available(cpu);
-  const uint64_t lin = area_linear(cpu, in, 512, 16, Acc::Write);
+  const uint64_t lin = mem_linear(cpu, in, 512, Acc::Write, 16);
   Image img{};
   save_x87(cpu, img.data(), RexW);
   save_mxcsr(cpu, img.data());
@@ -167,7 +163,7 @@ void fxsave(Cpu& cpu, const Insn& in) {
 template <bool RexW>
 void fxrstor(Cpu& cpu, const Insn& in) {
   check_fxsr_available(cpu);
-  const uint64_t lin = area_linear(cpu, in, 512, 16, Acc::Read);
+  const uint64_t lin = mem_linear(cpu, in, 512, Acc::Read, 16);
   Image img{};
   read_block(cpu, lin, 512, img.data());
   // An image MXCSR with reserved bits set: #GP(0), nothing loaded.
@@ -206,7 +202,7 @@ uint64_t header_u64(const uint8_t* img, unsigned off) {
 template <bool RexW, bool Opt>
 void xsave(Cpu& cpu, const Insn& in) {
   check_xsave_available(cpu);
-  const uint64_t lin = area_linear(cpu, in, 576, 64, Acc::Write);
+  const uint64_t lin = mem_linear(cpu, in, 576, Acc::Write, 64);
   const uint64_t rfbm = requested_features(cpu);
   const uint64_t inuse = xinuse(cpu);
   uint64_t save = rfbm;
@@ -242,7 +238,7 @@ void xsave(Cpu& cpu, const Insn& in) {
 template <bool RexW>
 void xrstor(Cpu& cpu, const Insn& in) {
   check_xsave_available(cpu);
-  const uint64_t lin = area_linear(cpu, in, 576, 64, Acc::Read);
+  const uint64_t lin = mem_linear(cpu, in, 576, Acc::Read, 64);
   Image img{};
   read_block(cpu, lin, 576, img.data());
   const uint64_t rfbm = requested_features(cpu);
