@@ -1136,3 +1136,47 @@ TEST_CASE("sse: the MMX forms switch the x87 unit to MMX operation; memory sourc
     CHECK(std::memcmp(hs + 160, ss + 160, 16) == 0);
   }
 }
+
+TEST_CASE("sse: a store that faults on its second page writes nothing (MOVUPS, FXSAVE, XSAVE)") {
+  // The 2-MiB page at 0x200000 is remapped through a page table of 4-KiB
+  // pages whose second page (0x201000) is not present.
+  struct Case {
+    const char* what;
+    Bytes insn;
+    uint32_t addr;   // first byte the instruction would write
+  };
+  const std::vector<Case> cases = {
+      {"movups m128 across the page end", with_addr({0x0f, 0x11, 0x04, 0x25}, 0x200ff8), 0x200ff8},
+      {"fxsave across the page end", with_addr(kFxsaveArea, 0x200f00), 0x200f00},
+      {"xsave across the page end", with_addr({0xb8, 3, 0, 0, 0, 0x31, 0xd2, 0x0f, 0xae, 0x24, 0x25}, 0x200e00),
+       0x200e00},
+  };
+  for (const Case& k : cases) {
+    Memory mem(16 << 20);
+    Code c;
+    c.raw({0x0f, 0x57, 0xc0, 0x0f, 0x54, 0xc0});  // xorps xmm0, xmm0 (not stored data); andps
+    c.raw(k.insn);
+    c.hlt();
+    CpuState s = setup_flat(mem, c.b, kLoad, FlatMode::Long64);
+    enable_xsave(s);
+    const uint64_t pt = 0x8000;
+    for (uint64_t i = 0; i < 512; ++i) {
+      const uint64_t pte = i == 1 ? 0 : ((0x200000 + (i << 12)) | 0x7);
+      std::memcpy(mem.ram() + pt + 8 * i, &pte, 8);
+    }
+    const uint64_t pde = pt | 0x7;
+    std::memcpy(mem.ram() + 0x3000 + 8, &pde, 8);
+    std::memset(mem.ram() + 0x200000, 0x5a, 0x1000);
+    VectorRecorder rec;
+    RunOptions opt;
+    opt.max_insns = 100;
+    opt.tracer = &rec;
+    run_interp(mem, s, sse_model(), opt);
+    INFO(k.what);
+    CHECK(rec.vector == vec::PF);
+    for (uint32_t a = k.addr; a < 0x201000; ++a) {
+      INFO("byte at " << hex(a));
+      REQUIRE(mem.ram()[a] == 0x5a);
+    }
+  }
+}
