@@ -357,10 +357,37 @@ std::string lanes_hex(const uint8_t* p) {
   return b;
 }
 
+// Seeded random operands: raw bit patterns (every class, uniformly by
+// encoding) and values of moderate exponent (ordinary rounding).
+std::vector<std::pair<Bytes, Bytes>> random_cases(bool dbl, size_t n, uint64_t seed) {
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  auto next = [&] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x;
+  };
+  std::vector<std::pair<Bytes, Bytes>> out;
+  for (size_t i = 0; i < n; ++i) {
+    Bytes a(16), b(16);
+    for (Bytes* v : {&a, &b})
+      for (unsigned k = 0; k < 16; k += dbl ? 8 : 4) {
+        uint64_t r = next();
+        if (i & 1) {  // moderate exponents: |v| in [2^-20, 2^20)
+          if (dbl) r = (r & 0x800fffffffffffffull) | (uint64_t(1023 - 20 + (r >> 52) % 40) << 52);
+          else r = (r & 0x807fffffu) | (uint32_t(127 - 20 + (r >> 40) % 40) << 23);
+        }
+        std::memcpy(v->data() + k, &r, dbl ? 8 : 4);
+      }
+    out.push_back({a, b});
+  }
+  return out;
+}
+
 // Runs every case of `f` under MXCSR `mx` on both sides and compares the
 // records; returns the number of cases compared.
 size_t compare_batch(const Form& f, uint32_t mx) {
-  const auto cases = f.dbl ? pair_cases(kF64, f.lanes) : pair_cases(kF32, f.lanes);
+  auto cases = f.dbl ? pair_cases(kF64, f.lanes) : pair_cases(kF32, f.lanes);
+  const auto extra = random_cases(f.dbl, 96, mx ^ f.op.back());
+  cases.insert(cases.end(), extra.begin(), extra.end());
   size_t done = 0;
   for (size_t first = 0; first < cases.size(); first += kMaxCases / 2) {
     const size_t count = std::min<size_t>(kMaxCases / 2, cases.size() - first);
