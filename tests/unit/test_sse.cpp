@@ -110,10 +110,10 @@ struct Result {
 // Tweaks of the interpreter's initial state (CR0/CR4 rules, XCR0).
 using StateFn = std::function<void(CpuState&)>;
 
-Result run_softvt(const Bytes& image, const StateFn& tweak = {}) {
+Result run_softvt(const Bytes& image, const StateFn& tweak = {}, FlatMode mode = FlatMode::Long64) {
   static const CpuModel model = sse_model();
   Memory mem(16 << 20);
-  CpuState s = setup_flat(mem, image, kLoad, FlatMode::Long64);
+  CpuState s = setup_flat(mem, image, kLoad, mode);
   if (tweak) tweak(s);
   VectorRecorder rec;
   RunOptions opt;
@@ -129,8 +129,11 @@ Result run_softvt(const Bytes& image, const StateFn& tweak = {}) {
   return r;
 }
 
-Result run_host(const Bytes& image) {
-  NativeOutcome o = run_native(image, kLoad, {{kStack, 0x1000}}, 5000);
+Result run_host(const Bytes& image, FlatMode mode = FlatMode::Long64) {
+  NativeOptions opt;
+  opt.mode = mode;
+  opt.timeout_ms = 5000;
+  NativeOutcome o = run_native(image, kLoad, {{kStack, 0x1000}}, opt);
   REQUIRE(o.ran);
   Result r;
   r.hlt = o.ended_by_hlt;
@@ -1205,5 +1208,47 @@ TEST_CASE("sse: a store that faults on its second page writes nothing (MOVUPS, F
       INFO("byte at " << hex(a));
       REQUIRE(mem.ram()[a] == 0x5a);
     }
+  }
+}
+
+TEST_CASE("sse: outside 64-bit mode FXSAVE/FXRSTOR cover XMM0-7 only, as on the host") {
+  // 32-bit code (the host: compatibility mode): FXSAVE leaves bytes
+  // 288-511 (XMM8-15's slots and the rest) alone; FXRSTOR of an image
+  // with XMM7 set and then FXSAVE elsewhere gives the same bytes.
+  Code c;
+  Bytes img = blank_image();
+  const uint32_t area = kArea, second = kArea + 0x200, image2 = kArea + 0x400;
+  std::memset(img.data() + (area - kLoad), 0xcc, 512);
+  std::memset(img.data() + (second - kLoad), 0xcc, 512);
+  std::memset(img.data() + (image2 - kLoad), 0, 512);
+  put32(img, image2, 0x37f);
+  put32(img, image2 + 24, 0x1f80);
+  for (unsigned i = 0; i < 16 * 16; ++i) img[image2 - kLoad + 160 + i] = uint8_t(i + 1);
+  c.raw(with_addr({0x0f, 0xae, 0x0c, 0x25}, image2));  // fxrstor [image2] (clean x87 too)
+  c.raw(with_addr(kFxsaveArea, area));                 // fxsave [area]
+  c.raw({0x0f, 0x57, 0xff});                           // xorps xmm7, xmm7
+  c.raw(with_addr(kFxsaveArea, second));
+  // In 32-bit code, [disp32] is ModRM 05 (no SIB): re-encode.
+  Bytes code;
+  for (size_t i = 0; i < c.b.size(); ++i) {
+    if (i + 1 < c.b.size() && c.b[i] == 0x0f && c.b[i + 1] == 0xae && (c.b[i + 3] == 0x25)) {
+      code.insert(code.end(), {0x0f, 0xae, uint8_t((c.b[i + 2] & 0x38) | 0x05)});
+      i += 3;
+      continue;
+    }
+    code.push_back(c.b[i]);
+  }
+  code.push_back(0xf4);
+  std::memcpy(img.data(), code.data(), code.size());
+  const Result s = run_softvt(img, {}, FlatMode::Prot32);
+  const Result h = run_host(img, FlatMode::Prot32);
+  REQUIRE(s.hlt);
+  REQUIRE(h.hlt);
+  for (uint32_t a : {area, second}) {
+    const size_t at = a - kLoad;
+    INFO("area " << hex(a));
+    CHECK(std::memcmp(s.image.data() + at, h.image.data() + at, 28) == 0);
+    CHECK(std::memcmp(s.image.data() + at + 32, h.image.data() + at + 32, 512 - 32) == 0);
+    CHECK(s.image[at + 288] == 0xcc);
   }
 }
