@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <catch.hpp>
 #include <cstdio>
 #include <cstring>
@@ -65,7 +66,6 @@ struct Code {
   void movups_store(uint32_t a, unsigned x) { raw({0x0f, 0x11}), abs(uint8_t(x), a); }
   void mov_rax_load(uint32_t a) { raw({0x48, 0x8b}), abs(0, a); }
   void mov_rax_store(uint32_t a) { raw({0x48, 0x89}), abs(0, a); }
-  void flags_to(uint32_t a) { raw({0x9c, 0x58}), mov_rax_store(a); }  // pushfq; pop rax
   void hlt() { b.push_back(0xf4); }
 };
 
@@ -321,9 +321,13 @@ std::vector<Form> move_logic_forms() {
 
 // One case's code: load MXCSR, RAX, XMM0, XMM1 (and MM0) from the case's
 // record, run the form, store XMM0, MXCSR, RAX (or MM0) and the flags.
-void emit_case(Code& c, const Form& f, uint32_t r) {
+void emit_case(Code& c, const Form& f, uint32_t r, bool bits32) {
+  // In 32-bit code the GPR moves lose their REX.W (EAX; the record's upper
+  // half stays 0 on both sides).
+  auto gpr_load = [&](uint32_t a) { bits32 ? (c.raw({0x8b}), c.abs(0, a)) : c.mov_rax_load(a); };
+  auto gpr_store = [&](uint32_t a) { bits32 ? (c.raw({0x89}), c.abs(0, a)) : c.mov_rax_store(a); };
   c.ldmxcsr(kCfg);
-  c.mov_rax_load(r + A);
+  gpr_load(r + A);
   c.movups_load(0, r + A);
   c.movups_load(1, r + B);
   c.raw(f.op);
@@ -331,15 +335,16 @@ void emit_case(Code& c, const Form& f, uint32_t r) {
   c.stmxcsr(r + OUT_MX);
   if (f.mmx_dst) c.raw({0x66, 0x0f, 0x2a, 0xc0});  // cvtpi2pd xmm0, mm0 (exact)
   c.movups_store(r + OUT, 0);
-  c.mov_rax_store(r + OUT_RAX);
-  c.flags_to(r + OUT_FL);
+  gpr_store(r + OUT_RAX);
+  c.raw({0x9c, 0x58});  // pushf; pop rax/eax
+  gpr_store(r + OUT_FL);
 }
 
 Bytes batch_image(const Form& f, const std::vector<std::pair<Bytes, Bytes>>& cases, uint32_t mx,
-                  size_t first, size_t count) {
+                  size_t first, size_t count, bool bits32) {
   Bytes img = blank_image();
   Code c;
-  for (size_t i = 0; i < count; ++i) emit_case(c, f, rec(unsigned(i)));
+  for (size_t i = 0; i < count; ++i) emit_case(c, f, rec(unsigned(i)), bits32);
   c.hlt();
   REQUIRE(c.b.size() < kDataOff);
   std::memcpy(img.data(), c.b.data(), c.b.size());
@@ -387,17 +392,18 @@ std::vector<std::pair<Bytes, Bytes>> random_cases(bool dbl, size_t n, uint64_t s
 
 // Runs every case of `f` under MXCSR `mx` on both sides and compares the
 // records; returns the number of cases compared.
-size_t compare_batch(const Form& f, uint32_t mx) {
+size_t compare_batch(const Form& f, uint32_t mx, FlatMode mode = FlatMode::Long64) {
+  const bool bits32 = mode == FlatMode::Prot32;
   auto cases = f.dbl ? pair_cases(kF64, f.lanes) : pair_cases(kF32, f.lanes);
   const auto extra = random_cases(f.dbl, 96, mx ^ f.op.back());
   cases.insert(cases.end(), extra.begin(), extra.end());
   size_t done = 0;
   for (size_t first = 0; first < cases.size(); first += kMaxCases / 2) {
     const size_t count = std::min<size_t>(kMaxCases / 2, cases.size() - first);
-    const Bytes img = batch_image(f, cases, mx, first, count);
-    const Result h = run_host(img);
-    const Result s = run_softvt(img);
-    INFO(f.name << " MXCSR " << hex(mx));
+    const Bytes img = batch_image(f, cases, mx, first, count, bits32);
+    const Result h = run_host(img, mode);
+    const Result s = run_softvt(img, {}, mode);
+    INFO(f.name << " MXCSR " << hex(mx) << (bits32 ? " (32-bit code)" : ""));
     REQUIRE(h.hlt);
     REQUIRE(s.hlt);
     for (size_t i = 0; i < count; ++i) {
@@ -1251,4 +1257,19 @@ TEST_CASE("sse: outside 64-bit mode FXSAVE/FXRSTOR cover XMM0-7 only, as on the 
     CHECK(std::memcmp(s.image.data() + at + 32, h.image.data() + at + 32, 512 - 32) == 0);
     CHECK(s.image[at + 288] == 0xcc);
   }
+}
+
+TEST_CASE("sse: in 32-bit code the forms without REX.W match the host (compatibility mode)") {
+  std::vector<Form> forms;
+  for (const Form& f : convert_forms())
+    if (std::find(f.op.begin(), f.op.end(), uint8_t(0x48)) == f.op.end()) forms.push_back(f);
+  for (const Form& f : arithmetic_forms())
+    if (std::string(f.name).rfind("ADD", 0) == 0 || std::string(f.name).rfind("DIV", 0) == 0) forms.push_back(f);
+  for (const Form& f : compare_forms())
+    if (std::string(f.name).find("COMIS") != std::string::npos) forms.push_back(f);
+  size_t n = 0;
+  for (const Form& f : forms)
+    for (uint32_t mx : {mxcsr::DEFAULT, mxcsr::MASKS | (2u << mxcsr::RC_SHIFT) | mxcsr::DAZ | mxcsr::FZ})
+      n += compare_batch(f, mx, FlatMode::Prot32);
+  std::printf("%zu cases compared with the host CPU in 32-bit code\n", n);
 }
