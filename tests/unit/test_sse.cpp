@@ -31,6 +31,7 @@
 #include "emu/accel/accel.h"
 #include "emu/fpu_state.h"
 #include "emu/loader/flat.h"
+#include "tests/unit/test_guest_corpus_support.h"
 
 using namespace softvt;
 using Bytes = std::vector<uint8_t>;
@@ -1091,7 +1092,6 @@ TEST_CASE("sse: XSETBV/XGETBV rules (SDM Vol. 2 XSETBV, XGETBV)") {
 // until the CPU models of issue 3 arrive; this runs the corpus' sse_*
 // programs through the interpreter with the SSE model and checks their
 // header expectations (the native corpus test checks them on the host).
-#include "tests/unit/test_guest_corpus_support.h"
 
 TEST_CASE("sse: the sse_* guest programs meet their expectations in the interpreter") {
   size_t n = 0;
