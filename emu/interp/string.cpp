@@ -28,6 +28,7 @@
 #include <cstring>
 
 #include "emu/interp/flags.h"
+#include "emu/interp/sse_rows.h"
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
 
@@ -271,10 +272,10 @@ void outs(Cpu& cpu, const Insn& in) {
 }
 
 // Zydis names the SSE2 scalar instructions MOVSD (F2 0F 10/11) and CMPSD
-// (F2 0F C2) like the string forms; those have visible XMM operands and are
-// not implemented here (nullptr: #UD) until an SSE group takes them over.
-Handler select_movsd(const Insn& in) { return in.nops == 0 ? movs<4> : nullptr; }
-Handler select_cmpsd(const Insn& in) { return in.nops == 0 ? cmps<4> : nullptr; }
+// (F2 0F C2) like the string forms; those have visible XMM operands and go
+// to the SSE group's handlers (emu/interp/sse_move.cpp, sse_compare.cpp).
+Handler select_movsd(const Insn& in) { return in.nops == 0 ? movs<4> : select_sse_movsd(in); }
+Handler select_cmpsd(const Insn& in) { return in.nops == 0 ? cmps<4> : select_sse_cmpsd(in); }
 
 constexpr uint32_t NONE = 0;
 constexpr uint32_t ARITH = uint32_t(fl::ARITH);
