@@ -24,13 +24,16 @@ CpuModel make_softvt_model() {
   m.features = bit(Feature::Base) | bit(Feature::Cmov) | bit(Feature::Cx8) | bit(Feature::Cx16) |
                bit(Feature::Popcnt) | bit(Feature::Lzcnt) | bit(Feature::Bmi1) |
                bit(Feature::Bmi2) | bit(Feature::Adx) | bit(Feature::Movbe) |
-               bit(Feature::Rdtscp) | bit(Feature::LahfLm);
+               bit(Feature::Rdtscp) | bit(Feature::LahfLm) | bit(Feature::Fpu) |
+               bit(Feature::Mmx) | bit(Feature::Sse) | bit(Feature::Sse2) | bit(Feature::Fxsr);
   // Leaf 0: maximum basic leaf and vendor "GenuineIntel" (EBX, EDX, ECX).
   m.leaves.push_back({0, 0, 7, str4("Genu"), str4("ntel"), str4("ineI")});
   // Leaf 1: family 6 model 0x55 stepping 4 style signature; features:
-  // EDX: PSE(3) TSC(4) MSR(5) PAE(6) CX8(8) CMOV(15);
+  // EDX: FPU(0) PSE(3) TSC(4) MSR(5) PAE(6) CX8(8) CMOV(15) MMX(23) FXSR(24)
+  // SSE(25) SSE2(26);
   // ECX: CX16(13) MOVBE(22) POPCNT(23).
-  const uint32_t l1_edx = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 15);
+  const uint32_t l1_edx = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |
+                          (1u << 15) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
   const uint32_t l1_ecx = (1u << 13) | (1u << 22) | (1u << 23);
   m.leaves.push_back({1, 0, 0x00050654, 0x00010800, l1_ecx, l1_edx});
   // Leaf 7.0: EBX: BMI1(3) BMI2(8) ADX(19).
