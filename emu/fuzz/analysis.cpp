@@ -12,6 +12,18 @@ bool is_ip_register(ZydisRegister r) {
   return r == ZYDIS_REGISTER_RIP || r == ZYDIS_REGISTER_EIP || r == ZYDIS_REGISTER_IP;
 }
 
+// x87, MMX and SSE registers, and the x87 control/status/tag words and
+// MXCSR that Zydis lists as hidden operands: the prologue loads them all
+// and the epilogue's FXSAVE compares them.
+bool is_fp_register(ZydisRegister r) {
+  switch (ZydisRegisterGetClass(r)) {
+    case ZYDIS_REGCLASS_X87: case ZYDIS_REGCLASS_MMX: case ZYDIS_REGCLASS_XMM: return true;
+    default: break;
+  }
+  return r == ZYDIS_REGISTER_X87CONTROL || r == ZYDIS_REGISTER_X87STATUS ||
+         r == ZYDIS_REGISTER_X87TAG || r == ZYDIS_REGISTER_MXCSR;
+}
+
 bool writes(const ZydisDecodedOperand& o) { return o.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE; }
 bool hidden(const ZydisDecodedOperand& o) { return o.visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN; }
 
@@ -27,7 +39,7 @@ std::string check_register(const ZydisDecodedOperand& o, bool forward_branch, An
     }
     return "";
   }
-  if (is_flags_register(r)) return "";
+  if (is_flags_register(r) || is_fp_register(r)) return "";
   if (is_ip_register(r)) {
     if (!writes(o) || forward_branch) return "";
     return "writes RIP";

@@ -44,14 +44,43 @@ Bytes copy_ram(const Memory& mem, uint64_t addr, uint64_t len) {
 
 using RunFn = RunOutcome (*)(Memory&, const CpuState&, const CpuModel&, const RunOptions&);
 
-BackendRun run_flat(RunFn fn, const CaseImage& img) {
+// Remembers the first exception of an interpreter run: with the flat
+// runner's empty IDT it escalates to a triple fault, whose report names
+// only the last one.
+struct FirstException : Cpu::Tracer {
+  int vector = -1;
+  void insn(const Cpu&, uint64_t, uint64_t, const uint8_t*, unsigned) override {}
+  void exception(const Cpu&, const GuestException& e) override {
+    if (vector < 0) vector = e.vector;
+  }
+  void note(const Cpu&, const std::string&) override {}
+};
+
+// The native oracle's environment (Linux at CPL 3) has CR0.MP/NE and
+// CR4.OSFXSR/OSXMMEXCPT set in every mode; the flat runner's real16 state
+// has them clear (x87 errors reported externally, SSE #UD). Real16 cases
+// run with them set so x87/SSE behave as they do natively (SDM Vol. 3A
+// 2.5, 9.2.1; real mode allows both bits).
+CpuState fuzz_initial_state(Memory& mem, const CaseImage& img) {
+  CpuState s = setup_flat(mem, img.code, kLoad, img.mode);
+  if (img.fp_state) {
+    s.cr0 |= cr0::MP | cr0::NE;
+    s.cr4 |= cr4::OSFXSR | cr4::OSXMMEXCPT;
+  }
+  return s;
+}
+
+BackendRun run_flat(RunFn fn, const CaseImage& img, bool trace_exceptions) {
   Memory mem(kRamBytes);
-  const CpuState init = setup_flat(mem, img.code, kLoad, img.mode);
+  const CpuState init = fuzz_initial_state(mem, img);
   RunOptions opt;
   opt.max_insns = kMaxGuestInsns;
+  FirstException first;
+  if (trace_exceptions) opt.tracer = &first;
   const RunOutcome o = fn(mem, init, default_cpu_model(), opt);
   BackendRun r;
   r.detail = o.detail;
+  r.vector = first.vector;
   switch (o.stop) {
     case StopReason::Hlt: r.end = BackendRun::End::Hlt; break;
     case StopReason::Shutdown: r.end = BackendRun::End::Fault; break;
@@ -93,6 +122,7 @@ BackendRun run_on_host(const CaseImage& img) {
     return r;
   }
   r.end = o.ended_by_hlt ? BackendRun::End::Hlt : BackendRun::End::Fault;
+  if (!o.ended_by_hlt) r.vector = o.vector;
   std::memcpy(r.gpr, o.state.gpr, sizeof r.gpr);
   r.rip = o.state.rip;
   r.rflags = o.state.rflags;
@@ -106,8 +136,8 @@ BackendRun run_on_host(const CaseImage& img) {
 
 Backend make_backend(BackendKind k) {
   switch (k) {
-    case BackendKind::Interp: return [](const CaseImage& img) { return run_flat(run_interp, img); };
-    case BackendKind::Kvm: return [](const CaseImage& img) { return run_flat(run_kvm, img); };
+    case BackendKind::Interp: return [](const CaseImage& img) { return run_flat(run_interp, img, true); };
+    case BackendKind::Kvm: return [](const CaseImage& img) { return run_flat(run_kvm, img, false); };
     default: return run_on_host;
   }
 }

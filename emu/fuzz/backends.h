@@ -29,6 +29,10 @@ struct BackendRun {
   };
   End end = End::Error;
   std::string detail;
+  // For End::Fault: the vector of the exception that ended the run (the
+  // first one the interpreter raised; the trap number the kernel reports
+  // natively), -1 when the backend cannot tell (KVM).
+  int vector = -1;
   uint64_t gpr[16] = {};
   uint64_t rip = 0;
   uint64_t rflags = 0;

@@ -134,6 +134,20 @@ void align16(RuleResult& r, Op& m) {
   }
 }
 
+// Legacy SSE instructions with a 16-byte memory operand require it aligned
+// to 16 (#GP otherwise, SDM Vol. 1 11.6.4; MOVUPS/MOVDQU and friends do
+// not): aligned 7 times in 8, so most cases run on and the #GP of a
+// misaligned operand is still exercised.
+void align_sse(RuleResult& r, ZydisEncoderRequest& req, const Decoded& d, RuleContext& ctx) {
+  bool xmm = false;
+  for (unsigned i = 0; i < d.zi.operand_count; ++i)
+    xmm |= d.zo[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+           ZydisRegisterGetClass(d.zo[i].reg.value) == ZYDIS_REGCLASS_XMM;
+  if (!xmm || ctx.rng.chance(1, 8)) return;
+  for (unsigned i = 0; i < req.operand_count; ++i)
+    if (is_mem(req.operands[i]) && req.operands[i].mem.size == 16) align16(r, req.operands[i]);
+}
+
 // A value for RBP inside the stack region, `words` operand-size words
 // from RSP.
 uint64_t stack_slot(RuleContext& ctx, int64_t words, unsigned opsize) {
@@ -208,6 +222,7 @@ RuleResult apply_rules(ZydisEncoderRequest& req, const Decoded& d, RuleContext& 
     return r;
   }
   Op* op = req.operands;
+  align_sse(r, req, d, ctx);
   switch (d.zi.mnemonic) {
     case ZYDIS_MNEMONIC_DIV: divide(r, op[0], d, ctx, false); break;
     case ZYDIS_MNEMONIC_IDIV: divide(r, op[0], d, ctx, true); break;
@@ -228,6 +243,11 @@ RuleResult apply_rules(ZydisEncoderRequest& req, const Decoded& d, RuleContext& 
       }
       break;
     case ZYDIS_MNEMONIC_CMPXCHG16B: align16(r, op[0]); break;
+    case ZYDIS_MNEMONIC_LDMXCSR:
+      // A random dword sets reserved MXCSR bits (#GP, SDM Vol. 2 LDMXCSR)
+      // almost always: store a valid value from the biased set first.
+      r.setup.push_back(Fixup{op[0], 4, mxcsr_value(ctx.rng)});
+      break;
     case ZYDIS_MNEMONIC_CMPXCHG:
       if (ctx.oracles.kvm && ctx.mode == FlatMode::Long64 && is_reg(op[0]) && op_bytes(d) == 4)
         r.reject = "KVM's emulator zero-extends a failed CMPXCHG's 32-bit register destination";

@@ -67,7 +67,49 @@ uint64_t load_le(const Bytes& v, size_t off, unsigned n) {
   return x;
 }
 
+// The FXSAVE image (SDM Vol. 1 Table 10-2), field by field. Not compared:
+// FOP, FIP, FCS, FDP and FDS (AMD's FXSAVE stores the pointers only while
+// an x87 exception is pending, AMD APM Vol. 5 FXSAVE; Intel's always; the
+// selectors are the native oracle's kernel's), MXCSR_MASK (the CPU's
+// supported MXCSR bits: the host's include AMD's misaligned-exception
+// mask, bit 17), and bytes 464-511, which FXSAVE does not write.
+void compare_fp_image(const Bytes& a, const Bytes& b, std::vector<Difference>& out) {
+  struct Field { size_t from, to; const char* name; };
+  static constexpr Field kFields[] = {
+      {0, 6, "fxsave fcw/fsw/ftw"}, {24, 28, "fxsave mxcsr"}, {32, 160, "fxsave st/mm"},
+      {160, 416, "fxsave xmm"},     {416, 464, "fxsave reserved"}};
+  const size_t base = kFpResult - kResult;
+  if (a.size() < base + kFpBytes || b.size() < base + kFpBytes) return;
+  for (const Field& f : kFields)
+    compare_bytes(f.name, kResult, a, b, base + f.from, base + f.to, 0, 0, out);
+}
+
+// The x87 pointers from the epilogue's FNSTENV (32-bit protected-mode
+// layout, SDM Vol. 1 Fig. 8-9): FIP at +12, FOP in bits 16-26 of +16 (FCS
+// in bits 0-15 is the kernel's natively), FDP at +20. Not in real16, where
+// the interpreter stores the real-mode layout with linear addresses and
+// the native oracle (16-bit protected mode) offsets and selectors.
+void compare_x87_pointers(FlatMode mode, const Bytes& a, const Bytes& b,
+                          std::vector<Difference>& out) {
+  if (mode == FlatMode::Real16) return;
+  const size_t base = kFpEnvResult - kResult;
+  struct Field { size_t off; uint64_t mask; const char* name; };
+  static constexpr Field kFields[] = {{12, 0xffffffff, "fnstenv x87 pointers (fip)"},
+                                      {16, 0x07ff0000, "fnstenv x87 pointers (fop)"},
+                                      {20, 0xffffffff, "fnstenv x87 pointers (fdp)"}};
+  for (const Field& f : kFields) {
+    const uint64_t va = load_le(a, base + f.off, 4) & f.mask, vb = load_le(b, base + f.off, 4) & f.mask;
+    if (va != vb) out.push_back({f.name, hex(va), hex(vb)});
+  }
+}
+
 }  // namespace
+
+bool only_x87_pointers(const std::vector<Difference>& diffs) {
+  for (const Difference& d : diffs)
+    if (d.what.find("x87 pointers") == std::string::npos) return false;
+  return !diffs.empty();
+}
 
 std::vector<Difference> compare_runs(const CaseImage& img, const BackendRun& a, const BackendRun& b) {
   std::vector<Difference> out;
@@ -76,7 +118,10 @@ std::vector<Difference> compare_runs(const CaseImage& img, const BackendRun& a, 
                    std::string(end_name(b.end)) + (b.detail.empty() ? "" : " (" + b.detail + ")")});
     return out;
   }
-  if (a.end != BackendRun::End::Hlt) return out;  // nothing comparable after a fault
+  if (a.end == BackendRun::End::Fault && a.vector >= 0 && b.vector >= 0 && a.vector != b.vector)
+    out.push_back({"fault vector", std::to_string(a.vector) + " (" + a.detail + ")",
+                   std::to_string(b.vector) + " (" + b.detail + ")"});
+  if (a.end != BackendRun::End::Hlt) return out;  // nothing else comparable after a fault
   const FlatMode mode = img.mode;
   const uint64_t gmask = width_mask(gpr_bytes(mode));
   for (unsigned i = 0; i < gpr_count(mode); ++i)
@@ -94,6 +139,10 @@ std::vector<Difference> compare_runs(const CaseImage& img, const BackendRun& a, 
   const uint64_t fa = load_le(a.result, kResultFlags - kResult, fw) & fmask;
   const uint64_t fb = load_le(b.result, kResultFlags - kResult, fw) & fmask;
   if (fa != fb) out.push_back({"result flags slot (" + flag_names(fa ^ fb) + ")", hex(fa), hex(fb)});
+  if (img.fp_state) {
+    compare_fp_image(a.result, b.result, out);
+    compare_x87_pointers(mode, a.result, b.result, out);
+  }
   // Stack: from the red zone below the final RSP up, minus the PUSHF slot.
   const uint64_t sp_lin = img.mode == FlatMode::Real16 ? kLoad + img.final_sp : img.final_sp;
   const uint64_t sp_off = sp_lin - kStackBase;

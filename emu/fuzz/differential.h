@@ -27,6 +27,13 @@ struct Difference {
 
 std::vector<Difference> compare_runs(const CaseImage& img, const BackendRun& a, const BackendRun& b);
 
+// Whether every difference is in the FXSAVE image's FOP/FIP/FDP: this AMD
+// host's XSAVE keeps them across a context switch only while an x87
+// exception is pending (what Linux calls X86_BUG_FXSAVE_LEAK), so a native
+// run preempted between the instruction and the epilogue shows zeros. The
+// campaign reruns the case on the oracle before it counts.
+bool only_x87_pointers(const std::vector<Difference>& diffs);
+
 // Result of bisecting over the cut points: the body instructions
 // [first, end) are a step such that the property (the runs differ, or a
 // backend fails) is false for the body cut at `first` and true for the body

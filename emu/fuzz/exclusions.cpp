@@ -24,8 +24,23 @@ constexpr const char* kIf =
 constexpr const char* kPopf =
     "loads TF/IF/AC/IOPL/NT from random stack contents (single-step traps, alignment checks)";
 constexpr const char* kFpuState =
-    "saves or loads x87/SSE/XSAVE state: 512+ bytes beyond the data area, and that state is "
-    "not compared";
+    "FXSAVE/XSAVE-family image: stores the host's MXCSR_MASK and FCS/FDS selectors into the "
+    "data area (not comparable byte for byte there; the epilogue's FXSAVE is compared with "
+    "those fields masked), and a restore from random data #GPs on MXCSR's reserved bits "
+    "almost always (the prologue's FXRSTOR of a valid image exercises it in every case)";
+constexpr const char* kFpuSelectors =
+    "stores FCS/FDS (the x87 environment's selectors) into the data area: the native oracle's "
+    "are the host kernel's user selectors, the flat runner's its GDT's";
+constexpr const char* kFpuRealEnv =
+    "x87 environment in real mode uses the real-mode layout (20-bit linear FIP/FDP, SDM Vol. 1 "
+    "8.1.10, Fig. 8-10), but the native oracle runs real16 cases in 16-bit protected-mode "
+    "segments (protected-mode layout)";
+// SDM Vol. 1 8.1.10 / Figs. 8-9..8-12: FNSTENV/FNSAVE write FCS and FDS.
+constexpr const char* kKvmFp =
+    "x87/MMX/SSE instruction: this host's PVM-based KVM runs CPL 0 guest code through KVM's "
+    "instruction emulator, which fails on x87, MMX and most SSE instructions (FLD1, PADDB, "
+    "LDMXCSR, FXSAVE, ...) and cannot load or store the random x87/SSE state of a case "
+    "(docs/oracles.md, \"KVM and the x87/SIMD groups\"); the native oracle covers them";
 constexpr const char* kTsx = "transactional execution: aborts are model-specific control transfers";
 // Measured on this project's host, whose PVM-based KVM runs CPL 0 guest code
 // through KVM's instruction emulator: these execute wrongly there without
@@ -129,6 +144,8 @@ const Exclusion kList[] = {
     {ZYDIS_MNEMONIC_XSAVE64, Scope::Always, kFpuState},
     {ZYDIS_MNEMONIC_XRSTOR, Scope::Always, kFpuState},
     {ZYDIS_MNEMONIC_XRSTOR64, Scope::Always, kFpuState},
+    {ZYDIS_MNEMONIC_FNSTENV, Scope::Native, kFpuSelectors},
+    {ZYDIS_MNEMONIC_FNSAVE, Scope::Native, kFpuSelectors},
     {ZYDIS_MNEMONIC_XBEGIN, Scope::Always, kTsx},
     {ZYDIS_MNEMONIC_XABORT, Scope::Always, kTsx},
     {ZYDIS_MNEMONIC_XEND, Scope::Always, kTsx},
@@ -140,6 +157,15 @@ const Exclusion kList[] = {
     {ZYDIS_MNEMONIC_AAD, Scope::Kvm, kKvmBcd},
     {ZYDIS_MNEMONIC_ENTER, Scope::Kvm, kKvmEnter},
 };
+
+bool is_fp_feature(Feature f) {
+  return f == Feature::Fpu || f == Feature::Mmx || f == Feature::Sse || f == Feature::Sse2 ||
+         f == Feature::Fxsr;
+}
+
+bool loads_fp_environment(ZydisMnemonic m) {
+  return m == ZYDIS_MNEMONIC_FLDENV || m == ZYDIS_MNEMONIC_FRSTOR;
+}
 
 bool applies(Scope s, Oracles o) {
   switch (s) {
@@ -187,6 +213,9 @@ std::string exclusion_reason(const InsnRow& row, FlatMode mode, Oracles oracles)
   for (const Exclusion& e : kList)
     if (e.mnemonic == row.mnemonic && applies(e.scope, oracles)) return e.reason;
   if (!default_cpu_model().has(row.feature)) return "the CPU model lacks the instruction's feature";
+  if (oracles.kvm && is_fp_feature(row.feature)) return kKvmFp;
+  if (oracles.native && mode == FlatMode::Real16 && loads_fp_environment(row.mnemonic))
+    return kFpuRealEnv;
   if (row.ends_block && !is_forward_branch(row.mnemonic))
     return "may change RIP, CS, the mode or paging (its row ends a block)";
   const FormSet& set = forms_of(row.mnemonic, mode);

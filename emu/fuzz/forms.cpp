@@ -15,15 +15,35 @@ unsigned slot_bytes(Slot s) {
     case Slot::R16: case Slot::M16: return 2;
     case Slot::R32: case Slot::M32: return 4;
     case Slot::R64: case Slot::M64: return 8;
-    case Slot::M128: return 16;
+    case Slot::MM: return 8;
+    case Slot::M128: case Slot::XMM: return 16;
+    case Slot::ST0: case Slot::STi: case Slot::M80: return 10;
+    case Slot::M14: return 14;
+    case Slot::M28: return 28;
+    case Slot::M94: return 94;
+    case Slot::M108: return 108;
+    case Slot::M512: return 512;
     default: return 0;
   }
 }
 
 namespace {
 
-constexpr Slot kSlots[] = {Slot::R8,  Slot::R16, Slot::R32, Slot::R64, Slot::CL, Slot::M8,
-                           Slot::M16, Slot::M32, Slot::M64, Slot::M128, Slot::Imm};
+constexpr Slot kSlots[] = {Slot::R8,  Slot::R16,  Slot::R32,  Slot::R64, Slot::CL,
+                           Slot::ST0, Slot::STi,  Slot::MM,   Slot::XMM, Slot::M8,
+                           Slot::M16, Slot::M32,  Slot::M64,  Slot::M128, Slot::M80,
+                           Slot::M14, Slot::M28,  Slot::M94,  Slot::M108, Slot::M512,
+                           Slot::Imm};
+
+// Which slots may appear together: the big memory images only alone
+// (FLD m80, FLDENV, FXSAVE), x87 registers only in forms of at most two
+// operands (no x87 instruction takes three).
+bool slot_allowed(Slot s, unsigned position, unsigned count) {
+  if (slot_is_big_mem(s)) return count == 1;
+  if (slot_is_x87(s)) return count <= 2;
+  (void)position;
+  return true;
+}
 
 ZydisRegister pointer_register(FlatMode mode) {
   return gpr(kPtrGpr, mode == FlatMode::Real16 ? 2 : mode == FlatMode::Prot32 ? 4 : 8);
@@ -39,6 +59,10 @@ ZydisEncoderOperand sample_operand(Slot s, FlatMode mode) {
     case Slot::R32: return reg_operand(ZYDIS_REGISTER_ESI);
     case Slot::R64: return reg_operand(ZYDIS_REGISTER_RSI);
     case Slot::CL: return reg_operand(ZYDIS_REGISTER_CL);
+    case Slot::ST0: return reg_operand(ZYDIS_REGISTER_ST0);
+    case Slot::STi: return reg_operand(ZYDIS_REGISTER_ST3);
+    case Slot::MM: return reg_operand(ZYDIS_REGISTER_MM3);
+    case Slot::XMM: return reg_operand(ZYDIS_REGISTER_XMM3);
     case Slot::Imm: return imm_operand(1);
     default: return mem_operand(pointer_register(mode), 16, slot_bytes(s));
   }
@@ -121,15 +145,19 @@ FormSet discover(ZydisMnemonic m, FlatMode mode) {
     f.count = 1;
     f.slot[0] = a;
     add_variants(p, f, out, seen);
+    if (!slot_allowed(a, 0, 2)) continue;
     for (Slot b : kSlots) {
       if (slot_is_mem(a) && slot_is_mem(b)) continue;
+      if (!slot_allowed(b, 1, 2)) continue;
       f.count = 2;
       f.slot[1] = b;
       add_variants(p, f, out, seen);
+      if (!slot_allowed(a, 0, 3) || !slot_allowed(b, 1, 3)) continue;
       // Three-operand forms (IMUL r, r/m, imm; SHLD r/m, r, CL; ANDN r, r,
       // r/m) need not extend an encodable two-operand form: try them all.
       for (Slot c : kSlots) {
         if (slot_is_mem(c) && (slot_is_mem(a) || slot_is_mem(b))) continue;
+        if (!slot_allowed(c, 2, 3)) continue;
         f.count = 3;
         f.slot[2] = c;
         add_variants(p, f, out, seen);

@@ -15,10 +15,22 @@
 
 namespace softvt::fuzz {
 
-enum class Slot : uint8_t { R8, R16, R32, R64, CL, M8, M16, M32, M64, M128, Imm };
+// ST0 is the fixed top-of-stack operand (FADD ST0, ST(i)); STi any x87
+// stack register; MM and XMM the MMX and SSE registers. M80 is an
+// extended-precision or packed-BCD operand; M14/M28 and M94/M108 the x87
+// environment and state images of 16- and 32-bit operand size (SDM Vol. 1
+// 8.1.10); M512 the FXSAVE image.
+enum class Slot : uint8_t {
+  R8, R16, R32, R64, CL, ST0, STi, MM, XMM,
+  M8, M16, M32, M64, M128, M80, M14, M28, M94, M108, M512,
+  Imm
+};
 
-inline bool slot_is_mem(Slot s) { return s >= Slot::M8 && s <= Slot::M128; }
-inline bool slot_is_reg(Slot s) { return s <= Slot::CL; }
+inline bool slot_is_mem(Slot s) { return s >= Slot::M8 && s <= Slot::M512; }
+inline bool slot_is_reg(Slot s) { return s <= Slot::XMM; }
+// Memory operands only single-operand x87/FXSAVE forms take.
+inline bool slot_is_big_mem(Slot s) { return s >= Slot::M80 && s <= Slot::M512; }
+inline bool slot_is_x87(Slot s) { return s == Slot::ST0 || s == Slot::STi; }
 // Operand size in bytes of a register or memory slot (0 for Imm).
 unsigned slot_bytes(Slot s);
 

@@ -44,6 +44,58 @@ std::vector<Eligible> eligible_rows(const GenConfig& cfg) {
   return out;
 }
 
+// ---- the random x87/SSE state ------------------------------------------------------
+
+// A data-area qword: two edge-biased dwords, a double, two floats, or
+// the low 8 bytes of an extended value (its mantissa, for FLD m80 halves).
+uint64_t data_qword(Prng& rng) {
+  switch (rng.below(4)) {
+    case 0: return edge_value(rng, 4) | edge_value(rng, 4) << 32;
+    case 1: return double_value(rng);
+    case 2: return float_value(rng) | uint64_t(float_value(rng)) << 32;
+    default: {
+      uint8_t x[10];
+      extended_value(rng, x);
+      uint64_t v;
+      std::memcpy(&v, x, 8);
+      return v;
+    }
+  }
+}
+
+// An FXSAVE image (SDM Vol. 1 10.5.1, Table 10-2) for FXRSTOR: FCW and
+// MXCSR from biased sets, FSW with a random TOP and condition codes and
+// exception flags (usually only masked ones, so the first x87 instruction
+// does not fault; sometimes any, with ES set accordingly), the abridged tag
+// word usually all valid, registers biased to special values. FIP, FDP and
+// FOP are 0.
+Bytes fp_image(Prng& rng, FlatMode mode) {
+  Bytes img(kFpBytes, 0);
+  auto put16 = [&](size_t off, uint16_t v) { std::memcpy(img.data() + off, &v, 2); };
+  auto put32 = [&](size_t off, uint32_t v) { std::memcpy(img.data() + off, &v, 4); };
+  auto put64 = [&](size_t off, uint64_t v) { std::memcpy(img.data() + off, &v, 8); };
+  const uint16_t fcw = fcw_value(rng);
+  uint16_t flags = uint16_t(rng.below(64));
+  if (!rng.chance(1, 8)) flags &= fcw & 0x3f;                  // only masked ones
+  const uint16_t es = (flags & ~fcw & 0x3f) ? 0x8080 : 0;      // ES and B
+  const uint16_t fsw = uint16_t(flags | es | (rng.below(8) << 11) | (rng.next() & 0x4700));
+  put16(0, fcw);
+  put16(2, fsw);
+  img[4] = rng.chance(3, 4) ? 0xff : uint8_t(rng.next());
+  put32(24, mxcsr_value(rng));
+  for (unsigned i = 0; i < 8; ++i) extended_value(rng, img.data() + 32 + 16 * i);
+  const unsigned xmms = mode == FlatMode::Long64 ? 16 : 8;
+  for (unsigned i = 0; i < xmms; ++i) {
+    const size_t off = 160 + 16 * i;
+    switch (rng.below(3)) {
+      case 0: put64(off, double_value(rng)); put64(off + 8, double_value(rng)); break;
+      case 1: for (int k = 0; k < 4; ++k) put32(off + 4 * k, float_value(rng)); break;
+      default: put64(off, data_qword(rng)); put64(off + 8, data_qword(rng)); break;
+    }
+  }
+  return img;
+}
+
 // ---- encoding helpers ---------------------------------------------------------
 
 Bytes must_encode(const ZydisEncoderRequest& req, uint64_t addr) {
@@ -105,7 +157,7 @@ int mov_row() {
 
 // ---- the epilogue (the same bytes for every cut, at any offset) -------------
 
-Bytes epilogue_bytes(FlatMode mode) {
+Bytes epilogue_bytes(FlatMode mode, bool fp_state) {
   Bytes out;
   auto put = [&](const ZydisEncoderRequest& r) {
     Bytes b = must_encode(r, 0);
@@ -124,6 +176,18 @@ Bytes epilogue_bytes(FlatMode mode) {
   put(make_request(mode, ZYDIS_MNEMONIC_POP,
                    {mem_operand(ZYDIS_REGISTER_NONE, int64_t(guest_offset(mode, kResultFlags)),
                                 stack_bytes(mode))}));
+  // FXSAVE does not check for pending x87 exceptions (SDM Vol. 2 FXSAVE),
+  // so it stores the state even after an unmasked exception was flagged.
+  // FNSTENV after it: the x87 pointers (FIP, FDP, FOP), which AMD's FXSAVE
+  // stores only while an exception is pending (AMD APM Vol. 5 FXSAVE).
+  if (fp_state) {
+    put(make_request(mode, ZYDIS_MNEMONIC_FXSAVE,
+                     {mem_operand(ZYDIS_REGISTER_NONE, int64_t(guest_offset(mode, kFpResult)),
+                                  unsigned(kFpBytes))}));
+    put(make_request(mode, ZYDIS_MNEMONIC_FNSTENV,
+                     {mem_operand(ZYDIS_REGISTER_NONE, int64_t(guest_offset(mode, kFpEnvResult)),
+                                  mode == FlatMode::Real16 ? 14u : 28u)}));
+  }
   put(make_request(mode, ZYDIS_MNEMONIC_HLT, {}));
   return out;
 }
@@ -142,7 +206,8 @@ class Builder {
  public:
   Builder(uint64_t seed, const GenConfig& cfg)
       : rng_(seed), cfg_(cfg), mode_(cfg.mode), rows_(eligible_rows(cfg)),
-        epilogue_size_(uint32_t(epilogue_bytes(cfg.mode).size())), mov_row_(mov_row()) {
+        epilogue_size_(uint32_t(epilogue_bytes(cfg.mode, uses_fp_state(cfg)).size())),
+        mov_row_(mov_row()) {
     tc_.seed = seed;
     tc_.config = cfg;
   }
@@ -170,10 +235,30 @@ class Builder {
                      {reg_operand(gpr(kSpGpr, w)), imm_operand(int64_t(guest_offset(mode_, kStackInit)))}));
     put(make_request(mode_, ZYDIS_MNEMONIC_MOV,
                      {reg_operand(gpr(kPtrGpr, w)), imm_operand(int64_t(guest_offset(mode_, kDataPtr)))}));
-    for (int64_t d = -kDispMax; d < kDispMax; d += 4)
-      put(make_request(mode_, ZYDIS_MNEMONIC_MOV,
-                       {mem_operand(pointer_base(mode_), d, 4),
-                        imm_operand(sign_extend(edge_value(rng_, 4), 4))}));
+    const bool fp = uses_fp_state(cfg_);
+    for (int64_t d = -kDispMax; d < kDispMax; d += 8) {
+      const uint64_t v = fp ? data_qword(rng_) : edge_value(rng_, 4) | edge_value(rng_, 4) << 32;
+      for (int64_t half = 0; half < 8; half += 4)
+        put(make_request(mode_, ZYDIS_MNEMONIC_MOV,
+                         {mem_operand(pointer_base(mode_), d + half, 4),
+                          imm_operand(sign_extend(v >> (8 * half), 4))}));
+    }
+    if (fp) {
+      // The image is written by code (the native oracle's pages start
+      // zero-filled); only its non-zero dwords need a store.
+      const Bytes image = fp_image(rng_, mode_);
+      const int64_t base = int64_t(kFpImage) - int64_t(kDataPtr);
+      for (size_t i = 0; i < image.size(); i += 4) {
+        uint32_t v;
+        std::memcpy(&v, image.data() + i, 4);
+        if (v)
+          put(make_request(mode_, ZYDIS_MNEMONIC_MOV,
+                           {mem_operand(pointer_base(mode_), base + int64_t(i), 4),
+                            imm_operand(sign_extend(v, 4))}));
+      }
+      put(make_request(mode_, ZYDIS_MNEMONIC_FXRSTOR,
+                       {mem_operand(pointer_base(mode_), base, unsigned(kFpBytes))}));
+    }
     // Random arithmetic flags, DF = 0 (SDM Vol. 1 3.4.3), through the stack.
     // With the native oracle IF = 1, as it always is at CPL 3 (POPF there
     // leaves IF alone), so PUSHF pushes the same image on both sides; the
@@ -210,6 +295,10 @@ class Builder {
       case Slot::R16: return gpr(unsigned(rng_.below(n)), 2);
       case Slot::R32: return gpr(unsigned(rng_.below(n)), 4);
       case Slot::R64: return gpr(unsigned(rng_.below(n)), 8);
+      case Slot::ST0: return ZYDIS_REGISTER_ST0;
+      case Slot::STi: return ZydisRegister(ZYDIS_REGISTER_ST0 + rng_.below(8));
+      case Slot::MM: return ZydisRegister(ZYDIS_REGISTER_MM0 + rng_.below(8));
+      case Slot::XMM: return ZydisRegister(ZYDIS_REGISTER_XMM0 + rng_.below(n));
       default: return ZYDIS_REGISTER_CL;
     }
   }
@@ -521,7 +610,8 @@ CaseImage link(const TestCase& c, uint32_t cut) {
       target = c.body[c.units[b.target_unit].first].offset;
     patch_branch(img.code, b, target);
   }
-  const Bytes epi = epilogue_bytes(img.mode);
+  img.fp_state = uses_fp_state(c.config);
+  const Bytes epi = epilogue_bytes(img.mode, img.fp_state);
   img.code.insert(img.code.end(), epi.begin(), epi.end());
   if (cut == 0) {
     img.final_sp = guest_offset(img.mode, kStackInit);

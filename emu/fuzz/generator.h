@@ -7,7 +7,11 @@
 //   body      K random instructions drawn from the instruction table, each
 //             with the fixups that keep it inside the comparable space
 //             (emu/fuzz/constraints.h) - one "unit" per random instruction;
-//   epilogue  every GPR and PUSHF's image stored to the result area, HLT.
+//             With x87/SSE rows (uses_fp_state): a random x87/MMX/SSE state
+//             (FCW, FSW, tags, ST/MM and XMM registers, MXCSR, biased to
+//             special values) loaded from kFpImage with FXRSTOR;
+//   epilogue  every GPR and PUSHF's image stored to the result area (and
+//             the FXSAVE image at kFpResult), HLT.
 // Everything derives from the 64-bit seed through emu/fuzz/prng.h, so the
 // same seed and the same instruction table give the same bytes anywhere.
 #pragma once
@@ -35,6 +39,12 @@ struct GenConfig {
   Oracles oracles;                  // restrict to what the oracles can compare
   std::set<ZydisMnemonic> avoid;    // never generate these (an oracle cannot run them)
 };
+
+// Whether a case loads a random x87/MMX/SSE state in its prologue (FXRSTOR)
+// and stores it in its epilogue (FXSAVE) for the comparison: not with the
+// KVM oracle, whose instruction emulator on this host cannot run FXRSTOR
+// and FXSAVE at CPL 0 (the x87/SIMD rows are excluded for it as well).
+inline bool uses_fp_state(const GenConfig& c) { return !c.oracles.kvm; }
 
 enum class Role : uint8_t {
   Setup,    // a fixup before the random instruction (a MOV)
@@ -91,6 +101,7 @@ struct CaseImage {
   uint32_t epilogue_offset = 0;  // from kLoad
   uint64_t final_sp = 0;         // RSP register value when the epilogue starts
   uint32_t undefined_flags = 0;  // flags possibly undefined at the epilogue
+  bool fp_state = false;         // the epilogue stores an FXSAVE image at kFpResult
 };
 
 // Instruction counts at which the body may be cut: before each unit, after

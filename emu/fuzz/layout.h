@@ -9,7 +9,9 @@
 //   0x1a000  data area, 512 bytes of random bytes; the data pointer
 //            register (RBX/EBX/BX) holds its middle, so every memory
 //            operand [ptr + disp] with |disp| <= 256 stays inside
-//   0x1b000  result area: the epilogue stores GPR i at +8*i, the flags at +128
+//   0x1a400  x87/SSE state image the prologue loads (FXRSTOR), 512 bytes
+//   0x1b000  result area: the epilogue stores GPR i at +8*i, the flags at
+//            +128, its FNSTENV image at +0x180 and FXSAVE image at +0x200
 #pragma once
 #include <Zydis/Zydis.h>
 
@@ -35,7 +37,18 @@ constexpr int64_t kDispMax = int64_t(kDataSize / 2);  // [ptr - 256, ptr + 256)
 constexpr uint64_t kResultPage = 0x1b000;
 constexpr uint64_t kResult = kResultPage;
 constexpr uint64_t kResultFlags = kResult + 128;
-constexpr uint64_t kResultSize = 136;
+// The x87/SSE state the prologue loads with FXRSTOR (in the data page,
+// after the data area; never an operand) and the FXSAVE image the epilogue
+// stores (in the result page): 512 bytes each, 16-byte aligned.
+constexpr uint64_t kFpImage = kDataPage + 0x400;
+constexpr uint64_t kFpResult = kResult + 0x200;
+constexpr uint64_t kFpBytes = 512;
+// The epilogue's FNSTENV image (28 bytes, 32-bit layout outside real16):
+// the x87 pointers, which this AMD host's FXSAVE stores only while an
+// exception is pending.
+constexpr uint64_t kFpEnvResult = kResult + 0x180;
+constexpr uint64_t kFpEnvBytes = 28;
+constexpr uint64_t kResultSize = kFpResult + kFpBytes - kResult;
 constexpr uint64_t kRegionPage = 0x1000;
 // Guest RAM for the interp and kvm runs (the layout ends below 0x1c000).
 constexpr uint64_t kRamBytes = 4ull << 20;

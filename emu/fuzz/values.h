@@ -27,3 +27,24 @@ inline int64_t sign_extend(uint64_t v, unsigned bytes) {
 }
 
 }  // namespace softvt::fuzz
+
+namespace softvt::fuzz {
+
+// ---- x87 / SSE values (special values per SDM Vol. 1 4.8 and 8.2) ----------
+
+// A single-precision bit pattern: +-0, +-inf, QNaN/SNaN with random
+// payloads, denormals, the smallest/largest normals, small integers, 1.0,
+// or a random normal.
+uint32_t float_value(Prng& rng);
+// The same classes in double precision.
+uint64_t double_value(Prng& rng);
+// An 80-bit extended value (little endian, 10 bytes): the classes above
+// plus what only the explicit integer bit allows: unnormals, pseudo-
+// denormals, pseudo-infinities and pseudo-NaNs (SDM Vol. 1 8.2.2).
+void extended_value(Prng& rng, uint8_t out[10]);
+// Control words from a biased set: the defaults, each precision and
+// rounding control, and sometimes unmasked exceptions.
+uint16_t fcw_value(Prng& rng);
+uint32_t mxcsr_value(Prng& rng);
+
+}  // namespace softvt::fuzz
