@@ -35,7 +35,7 @@
 #include "emu/accel/accel.h"
 
 // Entering the snippet. Both entries set x87/SSE to their reset values
-// (softvt_native_reset_fpu), RFLAGS = 0x202, RSP, every other GPR 0, and
+// with every register zero (softvt_native_reset_fpu), RFLAGS = 0x202, RSP, every other GPR 0, and
 // jump through memory (no register may hold the target). MOV, unlike XOR,
 // leaves RFLAGS alone.
 //  softvt_native_enter(entry, rsp): a near jump in 64-bit mode.
@@ -49,24 +49,11 @@ asm(R"(
     .text
     .type softvt_native_reset_fpu, @function
 softvt_native_reset_fpu:
-    fninit
-    ldmxcsr softvt_native_mxcsr(%rip)
-    pxor %xmm0, %xmm0
-    pxor %xmm1, %xmm1
-    pxor %xmm2, %xmm2
-    pxor %xmm3, %xmm3
-    pxor %xmm4, %xmm4
-    pxor %xmm5, %xmm5
-    pxor %xmm6, %xmm6
-    pxor %xmm7, %xmm7
-    pxor %xmm8, %xmm8
-    pxor %xmm9, %xmm9
-    pxor %xmm10, %xmm10
-    pxor %xmm11, %xmm11
-    pxor %xmm12, %xmm12
-    pxor %xmm13, %xmm13
-    pxor %xmm14, %xmm14
-    pxor %xmm15, %xmm15
+    # FXRSTOR of the reset image: FNINIT alone would empty the tags but
+    # keep the parent's x87/MMX register contents, which FXSAVE, FNSAVE
+    # and MMX reads still show (SDM Vol. 1 8.1.7); this zeroes ST0-7 and
+    # XMM0-15 too, with FCW 0x37f and MXCSR 0x1f80.
+    fxrstor softvt_native_fpu_image(%rip)
     ret
     .size softvt_native_reset_fpu, .-softvt_native_reset_fpu
 
@@ -128,9 +115,13 @@ softvt_native_entry:
 softvt_native_far:
     .long 0
     .word 0
-    .p2align 2
-softvt_native_mxcsr:
+    .section .rodata
+    .p2align 4
+softvt_native_fpu_image:
+    .word 0x37f
+    .zero 22
     .long 0x1f80
+    .zero 484
     .text
 )");
 

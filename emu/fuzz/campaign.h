@@ -38,6 +38,9 @@ struct CampaignConfig {
 
 struct CampaignSummary {
   uint64_t cases = 0, agreed = 0, mismatched = 0, oracle_errors = 0, faulted = 0;
+  // Of `agreed`: cases with a random x87/SSE state that ended in the same
+  // exception vector on both sides (#MF, #XM, #GP of a misaligned operand).
+  uint64_t agreed_on_fault = 0;
   std::map<std::string, uint64_t> error_reasons;  // reason -> cases
   std::map<std::string, uint64_t> mismatch_at;    // first differing instruction -> cases
   std::vector<std::string> reproducers;           // one per mismatch

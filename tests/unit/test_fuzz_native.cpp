@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string>
 
+#include "emu/accel/accel.h"
 #include "emu/fuzz/backends.h"
 #include "emu/fuzz/campaign.h"
 #include "emu/fuzz/generator.h"
@@ -170,4 +171,24 @@ TEST_CASE("mismatches against the host CPU are bisected in prot32 and real16") {
     CHECK(reports == s.mismatched);
     CHECK(text.find(std::string("--mode ") + flat_mode_name(e.mode)) != std::string::npos);
   }
+}
+
+TEST_CASE("the native oracle's snippet starts with zero x87 and XMM registers, not the parent's") {
+  // FNINIT empties the tags but keeps the register contents (SDM Vol. 1
+  // 8.1.7), and a forked child inherits the parent's: leave pi in R7 and
+  // a pattern in XMM5, then let the snippet FXSAVE its state.
+  if (!native_unavailable_reason(FlatMode::Long64).empty()) return;
+  const uint64_t pattern[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+  asm volatile("fldpi\n\tfstp %%st(0)\n\tmovdqu %0, %%xmm5" : : "m"(pattern) : "xmm5");
+  // FXSAVE [0x1a000]; HLT (64-bit: ModRM 04, SIB 25 = disp32 absolute).
+  const std::vector<uint8_t> code = {0x0f, 0xae, 0x04, 0x25, 0x00, 0xa0, 0x01, 0x00, 0xf4};
+  const NativeOutcome o = run_native(code, 0x10000, {{0x1a000, 0x1000}});
+  REQUIRE(o.ran);
+  REQUIRE(o.ended_by_hlt);
+  REQUIRE(o.regions.size() == 1);
+  const std::vector<uint8_t>& img = o.regions[0];
+  CHECK((img[0] | img[1] << 8) == 0x37f);                          // FCW
+  CHECK((img[24] | img[25] << 8) == 0x1f80);                       // MXCSR
+  for (size_t i = 32; i < 32 + 8 * 16; ++i) CHECK(int(img[i]) == 0);    // ST0-ST7
+  for (size_t i = 160; i < 160 + 16 * 16; ++i) CHECK(int(img[i]) == 0); // XMM0-XMM15
 }
