@@ -135,8 +135,13 @@ void set_top(Cpu& cpu, unsigned top) {
 
 void write_env(Cpu& cpu, const Env& e) {
   set_top(cpu, (e.fsw & sw::TOP) >> sw::TOP_SHIFT);
-  set_fcw(cpu, e.fcw);
-  set_fsw(cpu, with_summary(e.fsw, e.fcw));
+  // The reserved control-word bits read back fixed: bit 6 as 1, bits 7 and
+  // 13-15 as 0 (SDM Vol. 1 Fig. 8-6; the host CPU after FLDENV/FRSTOR of
+  // any value shows (v & 0x1f3f) | 0x40, as FLDCW does - found by the
+  // differential fuzzer).
+  const uint16_t fcw = uint16_t((e.fcw & 0x1f3f) | 0x40);
+  set_fcw(cpu, fcw);
+  set_fsw(cpu, with_summary(e.fsw, fcw));
   fx_store<uint8_t>(cpu, fxs::FTW, abridged_tag(e.ftw));
   fx_store<uint8_t>(cpu, fxs::FTW + 1, 0);
   fx_store<uint16_t>(cpu, fxs::FOP, e.fop & 0x7ff);

@@ -130,14 +130,14 @@ uint16_t fcw_value(Prng& rng) {
   // Bit 6 reads as 1 after FNINIT; PC = 1 is reserved (SDM Vol. 1 8.1.5.2).
   static constexpr uint16_t kPc[] = {0x000, 0x200, 0x300, 0x300};
   uint16_t masks = 0x3f;
-  if (rng.chance(1, 4)) masks = uint16_t(rng.below(64));
+  if (rng.chance(1, 8)) masks = uint16_t(rng.below(64));
   const uint16_t rc = rng.chance(1, 2) ? 0 : uint16_t(rng.below(4) << 10);
   return uint16_t(0x40 | masks | kPc[rng.below(4)] | rc);
 }
 
 uint32_t mxcsr_value(Prng& rng) {
   uint32_t masks = 0x1f80;
-  if (rng.chance(1, 4)) masks = uint32_t(rng.below(64)) << 7;
+  if (rng.chance(1, 8)) masks = uint32_t(rng.below(64)) << 7;
   const uint32_t rc = rng.chance(1, 2) ? 0 : uint32_t(rng.below(4) << 13);
   const uint32_t ftz = rng.chance(1, 4) ? 0x8000 : 0;
   const uint32_t daz = rng.chance(1, 4) ? 0x40 : 0;

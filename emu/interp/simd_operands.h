@@ -111,8 +111,14 @@ inline void mmx_transition(Cpu& cpu) {
   }
   fx_store<uint8_t>(cpu, fxs::FTW, 0xff);
 }
-// EMMS: every register tagged empty (SDM Vol. 2 EMMS); TOP is unchanged.
-inline void mmx_empty_tags(Cpu& cpu) { fx_store<uint8_t>(cpu, fxs::FTW, 0x00); }
+// EMMS: every register tagged empty and TOP = 0 (SDM Vol. 1 Table 9-1,
+// "Effects of MMX Instructions on x87 FPU State": EMMS row, TOP 000B; the
+// host CPU agrees - found by the differential fuzzer), registers kept by
+// physical number as for the other MMX instructions.
+inline void mmx_empty_tags(Cpu& cpu) {
+  mmx_transition(cpu);
+  fx_store<uint8_t>(cpu, fxs::FTW, 0x00);
+}
 
 // ---- registers -----------------------------------------------------------
 // MMn, n = 0..7: the significand of physical x87 register n (emu/fpu_state.h

@@ -13,6 +13,7 @@
 #include "emu/fpu/sse_host.h"
 #include "emu/fpu_state.h"
 #include "emu/interp/operands.h"
+#include "emu/interp/simd_operands.h"
 
 namespace softvt::sse {
 
@@ -180,13 +181,10 @@ class FpStatus {
 };
 
 // The x87-to-MMX transition of the instructions with an MMX register
-// operand (SDM Vol. 2 CVTPI2PS etc.; Vol. 1 9.5): TOP = 0 and every
-// register tagged valid.
-inline void mmx_transition(Cpu& cpu) {
-  uint16_t fsw = fx_load<uint16_t>(cpu, fxs::FSW);
-  fx_store<uint16_t>(cpu, fxs::FSW, uint16_t(fsw & ~0x3800));
-  fx_store<uint8_t>(cpu, fxs::FTW, 0xff);
-}
+// operand (SDM Vol. 2 CVTPI2PS etc.; Vol. 1 9.5) is softvt::mmx_transition
+// (emu/interp/simd_operands.h): TOP = 0 and every register tagged valid,
+// the registers keeping their physical numbers. (A copy here that cleared
+// TOP alone renamed the registers - found by the differential fuzzer.)
 
 // A pending unmasked x87 exception (FSW.ES) is taken as #MF before an
 // instruction with an MMX register operand (SDM Vol. 2 CVTPI2PS
