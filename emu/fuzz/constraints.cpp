@@ -136,14 +136,14 @@ void align16(RuleResult& r, Op& m) {
 
 // Legacy SSE instructions with a 16-byte memory operand require it aligned
 // to 16 (#GP otherwise, SDM Vol. 1 11.6.4; MOVUPS/MOVDQU and friends do
-// not): aligned 31 times in 32, so most cases run on and the #GP of a
+// not): aligned 255 times in 256, so most cases run on and the #GP of a
 // misaligned operand is still exercised.
 void align_sse(RuleResult& r, ZydisEncoderRequest& req, const Decoded& d, RuleContext& ctx) {
   bool xmm = false;
   for (unsigned i = 0; i < d.zi.operand_count; ++i)
     xmm |= d.zo[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
            ZydisRegisterGetClass(d.zo[i].reg.value) == ZYDIS_REGCLASS_XMM;
-  if (!xmm || ctx.rng.chance(1, 32)) return;
+  if (!xmm || ctx.rng.chance(1, 256)) return;
   for (unsigned i = 0; i < req.operand_count; ++i)
     if (is_mem(req.operands[i]) && req.operands[i].mem.size == 16) align16(r, req.operands[i]);
 }
@@ -248,6 +248,12 @@ RuleResult apply_rules(ZydisEncoderRequest& req, const Decoded& d, RuleContext& 
       // (#UD) and the host has: not comparable with the native oracle.
       if (ctx.oracles.native && d.zi.opcode_map == ZYDIS_OPCODE_MAP_0F3A)
         r.reject = "SSE4.1 form: #UD in the CPU model, executed by the host";
+      break;
+    case ZYDIS_MNEMONIC_FLDCW: case ZYDIS_MNEMONIC_FLDENV: case ZYDIS_MNEMONIC_FRSTOR:
+      // The control word (the first word of an environment image, SDM Vol.
+      // 1 Figs. 8-9..8-12) from the biased set: random words unmask
+      // exceptions almost always, and the next x87 instruction would #MF.
+      r.setup.push_back(Fixup{op[0], 2, fcw_value(ctx.rng)});
       break;
     case ZYDIS_MNEMONIC_LDMXCSR:
       // A random dword sets reserved MXCSR bits (#GP, SDM Vol. 2 LDMXCSR)

@@ -16,7 +16,8 @@
 //   BSWAP         16-bit operand rejected (result undefined)
 //   AAM           immediate 0 replaced (#DE)
 //   CMPXCHG16B    memory operand aligned to 16 (#GP otherwise)
-//   SSE m128      aligned to 16 31 times in 32 (#GP otherwise)
+//   SSE m128      aligned to 16 255 times in 256 (#GP otherwise)
+//   FLDCW, FLDENV, FRSTOR  control word from the biased set (#MF otherwise)
 //   PEXTRW        with the native oracle: not the SSE4.1 memory form
 //   LDMXCSR       source set to a valid MXCSR value (reserved bits #GP)
 //   ENTER         frame size <= 64 and nesting level <= 3, RBP set into the
