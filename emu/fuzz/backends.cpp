@@ -1,5 +1,6 @@
 #include "emu/fuzz/backends.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "emu/accel/accel.h"
@@ -11,6 +12,7 @@ bool parse_backend(const std::string& s, BackendKind& out) {
   if (s == "interp") out = BackendKind::Interp;
   else if (s == "kvm") out = BackendKind::Kvm;
   else if (s == "native") out = BackendKind::Native;
+  else if (s == "kvm-user") out = BackendKind::KvmUser;
   else return false;
   return true;
 }
@@ -19,6 +21,7 @@ const char* backend_name(BackendKind k) {
   switch (k) {
     case BackendKind::Interp: return "interp";
     case BackendKind::Kvm: return "kvm";
+    case BackendKind::KvmUser: return "kvm-user";
     default: return "native";
   }
 }
@@ -70,11 +73,54 @@ CpuState fuzz_initial_state(Memory& mem, const CaseImage& img) {
   return s;
 }
 
-BackendRun run_flat(RunFn fn, const CaseImage& img, bool trace_exceptions) {
+// "kvm-user": the flat runner's state moved to CPL 3. DPL-3 copies of its
+// code and data descriptors at 0x20 (data), 0x28 (64-bit code) and 0x30
+// (32-bit code) of its GDT, selectors with RPL 3, IF = 1 (as at CPL 3
+// under Linux, which the generator assumes for CPL-3 oracles). The page
+// tables already allow user access (U/S = 1 at every level).
+constexpr uint64_t kUserGdt[3] = {0x00cff3000000ffffull, 0x00affb000000ffffull,
+                                  0x00cffb000000ffffull};
+
+void move_to_cpl3(Memory& mem, CpuState& s, FlatMode mode) {
+  std::memcpy(mem.ram() + s.gdtr.base + 0x20, kUserGdt, sizeof kUserGdt);
+  s.gdtr.limit = 0x37;
+  auto seg = [](uint16_t sel, uint64_t d) {
+    SegReg r{};
+    r.sel = sel;
+    r.attr = uint32_t((d >> 40) & 0xff) | uint32_t(((d >> 52) & 0xf) << 12);
+    r.limit = 0xffffffff;
+    return r;
+  };
+  s.seg[CS] = mode == FlatMode::Long64 ? seg(0x2b, kUserGdt[1]) : seg(0x33, kUserGdt[2]);
+  for (int sg : {ES, SS, DS, FS, GS}) s.seg[sg] = seg(0x23, kUserGdt[0]);
+  s.cpl = 3;
+  s.rflags |= fl::IF;
+}
+
+// At CPL 3 the epilogue's HLT raises #GP, which the flat runner's empty
+// IDT turns into a shutdown with RIP at the HLT: that shutdown is the
+// end of the case (RIP reported after the HLT, as the interpreter does).
+void hlt_at_cpl3(const CaseImage& img, const RunOutcome& o, BackendRun& r) {
+  const uint64_t hlt = guest_offset(img.mode, kLoad) + img.code.size() - 1;
+  if (o.stop == StopReason::Shutdown && o.state.rip == hlt) {
+    r.end = BackendRun::End::Hlt;
+    r.rip = hlt + 1;
+  } else if (o.stop == StopReason::Shutdown) {
+    char at[40];
+    std::snprintf(at, sizeof at, " at rip 0x%llx", static_cast<unsigned long long>(o.state.rip));
+    r.detail += at;
+  }
+}
+
+BackendRun run_flat(RunFn fn, const CaseImage& img, bool trace_exceptions, bool user = false) {
   Memory mem(kRamBytes);
-  const CpuState init = fuzz_initial_state(mem, img);
+  CpuState init = fuzz_initial_state(mem, img);
+  if (user) move_to_cpl3(mem, init, img.mode);
   RunOptions opt;
-  opt.max_insns = kMaxGuestInsns;
+  // KVM single-steps to count instructions; at CPL 3 this host's KVM
+  // delivers the single-step #DB to the guest (a shutdown after the first
+  // instruction), so kvm-user runs freely under KVM's wall-clock limit.
+  if (!user) opt.max_insns = kMaxGuestInsns;
   FirstException first;
   if (trace_exceptions) opt.tracer = &first;
   const RunOutcome o = fn(mem, init, default_cpu_model(), opt);
@@ -96,6 +142,7 @@ BackendRun run_flat(RunFn fn, const CaseImage& img, bool trace_exceptions) {
   r.stack = copy_ram(mem, kStackBase, kStackSize);
   r.data = copy_ram(mem, kData, kDataSize);
   r.result = copy_ram(mem, kResult, kResultSize);
+  if (user) hlt_at_cpl3(img, o, r);
   return r;
 }
 
@@ -138,6 +185,8 @@ Backend make_backend(BackendKind k) {
   switch (k) {
     case BackendKind::Interp: return [](const CaseImage& img) { return run_flat(run_interp, img, true); };
     case BackendKind::Kvm: return [](const CaseImage& img) { return run_flat(run_kvm, img, false); };
+    case BackendKind::KvmUser:
+      return [](const CaseImage& img) { return run_flat(run_kvm, img, false, true); };
     default: return run_on_host;
   }
 }
@@ -146,6 +195,15 @@ std::string backend_unavailable_reason(BackendKind k, FlatMode m) {
   switch (k) {
     case BackendKind::Interp: return "";
     case BackendKind::Kvm: return kvm_unavailable_reason();
+    case BackendKind::KvmUser:
+      if (m == FlatMode::Real16) return "real mode has no CPL 3";
+      // Measured (docs/oracles.md): every prot32 case shuts down at the
+      // epilogue's first store, MOV [0x1b000], EAX (A3 moffs32), which the
+      // interpreter and the native oracle execute; the cause (unpaged
+      // 32-bit CPL-3 code under PVM) was not investigated further.
+      if (m == FlatMode::Prot32)
+        return "this host's KVM shuts down prot32 cases at CPL 3 on a plain store (measured)";
+      return kvm_unavailable_reason();
     default: return native_unavailable_reason(m);
   }
 }

@@ -3,6 +3,11 @@
 // of the stack, data and result areas (emu/fuzz/layout.h).
 //   interp  the reference interpreter (emu/accel/interp.cpp)
 //   kvm     host /dev/kvm through the flat runner's machine (emu/accel/kvm.cpp)
+//   kvm-user  host /dev/kvm with the case run at CPL 3 (DPL-3 flat segments
+//           added to the flat runner's GDT): this host's PVM-based KVM runs
+//           CPL-3 guest code on the CPU, not through its instruction
+//           emulator (docs/oracles.md), so x87/SSE cases compare; long64
+//           only (prot32 measured failing, real mode has no CPL 3)
 //   native  the host CPU at CPL 3 in a child process (emu/accel/native.cpp):
 //           long64 as 64-bit code, prot32 in compatibility mode, real16 in
 //           16-bit LDT segments based at kLoad
@@ -15,7 +20,12 @@
 
 namespace softvt::fuzz {
 
-enum class BackendKind : uint8_t { Interp, Kvm, Native };
+enum class BackendKind : uint8_t { Interp, Kvm, Native, KvmUser };
+
+// Whether the backend runs the case's code on the host CPU at CPL 3 (the
+// native oracle, and KVM with "kvm-user"): the generator then keeps to
+// what CPL 3 can compare (Oracles::native).
+inline bool runs_at_cpl3(BackendKind k) { return k == BackendKind::Native || k == BackendKind::KvmUser; }
 
 bool parse_backend(const std::string& s, BackendKind& out);
 const char* backend_name(BackendKind k);

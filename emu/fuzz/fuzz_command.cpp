@@ -1,5 +1,5 @@
 // softvt fuzz: differential campaigns between two backends.
-//   softvt fuzz --a interp --b kvm|native [--seed S] [--count N]
+//   softvt fuzz --a interp --b kvm|kvm-user|native [--seed S] [--count N]
 //               [--mode long64|prot32|real16|all] [--insns K]
 //               [--avoid MNEMONIC,...] [--max-reports N] [--verbose]
 // Exit status: 0 no mismatch, 1 mismatches, 2 bad options, 3 a requested
@@ -55,7 +55,7 @@ std::set<ZydisMnemonic> parse_mnemonics(const std::string& list) {
 void check_backend(const std::string& option, const std::string& name) {
   fuzz::BackendKind k;
   if (!fuzz::parse_backend(name, k))
-    throw UsageError(option + ": unknown backend '" + name + "' (expected interp, kvm or native)");
+    throw UsageError(option + ": unknown backend '" + name + "' (expected interp, kvm, kvm-user or native)");
 }
 
 FuzzOptions parse(int argc, char** argv) {
@@ -89,7 +89,7 @@ FuzzOptions parse(int argc, char** argv) {
       throw UsageError("unknown option '" + opt + "'");
     }
   }
-  if (o.b.empty()) throw UsageError("missing --b BACKEND (the backend to compare with: kvm or native)");
+  if (o.b.empty()) throw UsageError("missing --b BACKEND (the backend to compare with: kvm, kvm-user or native)");
   return o;
 }
 
@@ -121,7 +121,7 @@ int fuzz_command(int argc, char** argv) {
   fuzz::CampaignConfig cfg;
   cfg.name_a = o.a;
   cfg.name_b = o.b;
-  cfg.oracles.native = ka == fuzz::BackendKind::Native || kb == fuzz::BackendKind::Native;
+  cfg.oracles.native = fuzz::runs_at_cpl3(ka) || fuzz::runs_at_cpl3(kb);
   cfg.oracles.kvm = ka == fuzz::BackendKind::Kvm || kb == fuzz::BackendKind::Kvm;
   cfg.seed = o.seed;
   cfg.count = o.count;
