@@ -5,6 +5,7 @@
 // and the per-instruction constraints keep faults and undefined results out.
 #include <catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -13,6 +14,7 @@
 #include "emu/fuzz/constraints.h"
 #include "emu/fuzz/exclusions.h"
 #include "emu/fuzz/flag_model.h"
+#include "emu/fuzz/forms.h"
 #include "emu/fuzz/generator.h"
 #include "emu/fuzz/layout.h"
 #include "emu/fuzz/prng.h"
@@ -432,4 +434,52 @@ TEST_CASE("flag tracker: last writer decides, branch paths join at the target") 
   CHECK(t.possibly_undefined() == OF);
   t.apply(FlagEffect{0, 0, AF, true});  // may keep: adds, never removes
   CHECK(t.possibly_undefined() == (OF | AF));
+}
+
+TEST_CASE("x87/SSE: register and memory slots, FP state in the prologue, excluded for KVM at CPL 0") {
+  // ST0/ST(i), MM, XMM and 10-byte/environment memory forms are discovered.
+  auto has_form = [](ZydisMnemonic m, FlatMode mode, std::vector<Slot> slots) {
+    for (const Form& f : forms_of(m, mode).forms)
+      if (f.count == slots.size() && std::equal(slots.begin(), slots.end(), f.slot)) return true;
+    return false;
+  };
+  for (FlatMode m : kModes) {
+    INFO(flat_mode_name(m));
+    CHECK(has_form(ZYDIS_MNEMONIC_FADD, m, {Slot::ST0, Slot::STi}));
+    CHECK(has_form(ZYDIS_MNEMONIC_FADD, m, {Slot::STi, Slot::ST0}));
+    CHECK(has_form(ZYDIS_MNEMONIC_FLD, m, {Slot::M80}));
+    CHECK(has_form(ZYDIS_MNEMONIC_PADDB, m, {Slot::MM, Slot::MM}));
+    CHECK(has_form(ZYDIS_MNEMONIC_PADDB, m, {Slot::XMM, Slot::M128}));
+    CHECK(has_form(ZYDIS_MNEMONIC_SHUFPS, m, {Slot::XMM, Slot::XMM, Slot::Imm}));
+    CHECK(has_form(ZYDIS_MNEMONIC_FLDENV, m, {m == FlatMode::Real16 ? Slot::M14 : Slot::M28}));
+  }
+  // Without KVM every case loads (FXRSTOR) and stores (FXSAVE, FNSTENV)
+  // the FP state; with KVM none does, and the FP rows are excluded.
+  auto contains = [](const Bytes& code, FlatMode m, ZydisMnemonic mn) {
+    for (size_t off = 0; off < code.size();) {
+      Decoded d;
+      if (!decode(m, code.data() + off, code.size() - off, d)) return false;
+      if (d.zi.mnemonic == mn) return true;
+      off += d.zi.length;
+    }
+    return false;
+  };
+  for (FlatMode m : kModes) {
+    const TestCase native = generate(7, config(m, true));
+    const CaseImage ni = link(native);
+    CHECK(ni.fp_state);
+    CHECK(contains(native.prologue, m, ZYDIS_MNEMONIC_FXRSTOR));
+    const Bytes epi(ni.code.begin() + ni.epilogue_offset, ni.code.end());
+    CHECK(contains(epi, m, ZYDIS_MNEMONIC_FXSAVE));
+    CHECK(contains(epi, m, ZYDIS_MNEMONIC_FNSTENV));
+    GenConfig k = config(m);
+    k.oracles = Oracles{false, true};
+    const TestCase kvm = generate(7, k);
+    CHECK(!link(kvm).fp_state);
+    CHECK(!contains(kvm.prologue, m, ZYDIS_MNEMONIC_FXRSTOR));
+    const InsnRow* fld1 = find_row(ZYDIS_MNEMONIC_FLD1);
+    REQUIRE(fld1);
+    CHECK(exclusion_reason(*fld1, m, Oracles{false, true}).find("emulator") != std::string::npos);
+    CHECK(exclusion_reason(*fld1, m, Oracles{true, false}).empty());
+  }
 }
