@@ -214,6 +214,9 @@ StopReason Cpu::run(uint64_t max_insns) {
     stop_detail = "no block cache attached";
     return stop;
   }
+  // The debug registers may have been written from outside (a loader, a
+  // state import): derive the armed breakpoints from them afresh.
+  debug_registers_changed(*this);
   mem.on_code_write = [this](uint64_t phys, unsigned size) {
     if (!blocks->write_hits_code(phys, size)) return;
     const uint64_t page = phys >> 12;

@@ -407,3 +407,57 @@ TEST_CASE("IA-32e mode: TSS and task-gate transfers are #GP", "[task]") {
   CHECK(i.entry(0).vector == vec::GP);
   CHECK(i.entry(0).error == 0);
 }
+
+TEST_CASE("#DF through an IDT task gate: a fault delivering #GP switches to the #DF task", "[task]") {
+  // #GP's gate is not present: #NP while delivering #GP, a contributory
+  // pair, so #DF (error code 0) through the task gate at vector 8.
+  ProtMachine m(
+      " INIT_TSS32 0x63000, task_d, 0x9d000\n"
+      " mov dword [idt + 8*8], 0x00400000\n mov dword [idt + 8*8 + 4], 0x00008500\n"
+      " and byte [idt + 13*8 + 5], 0x7f\n"
+      " mov dword [0x81000], fault\n mov ax, 0x1238\n"
+      "fault: mov ds, ax\n hlt\n"
+      "task_d:\n pop eax\n mov [0x81004], eax\n mov [0x81008], esp\n"
+      " movzx eax, word [0x63000]\n mov [0x8100c], eax\n hlt\n");
+  REQUIRE(m.run() == StopReason::Hlt);
+  CHECK(m.count() == 0);
+  CHECK(m.get32(SLOTS + 4) == 0);            // #DF's error code
+  CHECK(m.get32(SLOTS + 8) == 0x9d000);
+  CHECK(m.get32(SLOTS + 0xc) == SEL_A);
+  CHECK(m.get32(TSS_A + 0x20) == m.get32(SLOTS));  // the faulting MOV
+  CHECK(m.cpu.s.tr.sel == SEL_D);
+}
+
+namespace {
+struct Intr : Cpu::InterruptSource {
+  Cpu* cpu = nullptr;
+  uint8_t intr_acknowledge() override {
+    cpu->intr_line = false;
+    return 0x20;
+  }
+};
+}  // namespace
+
+TEST_CASE("an external interrupt through a task gate nests; IRET resumes the interrupted task", "[task]") {
+  ProtMachine m(
+      " INIT_TSS32 0x61000, task_b, 0x9e000\n"
+      " mov dword [idt + 0x20*8], 0x00200000\n mov dword [idt + 0x20*8 + 4], 0x00008500\n"
+      " mov dword [0x81000], after_out\n mov ebx, 0x1234\n sti\n out 0x99, al\n"
+      "after_out: mov [0x81010], ebx\n cli\n hlt\n"
+      "task_b:\n pushfd\n pop eax\n mov [0x81004], eax\n movzx eax, word [0x61000]\n mov [0x81008], eax\n"
+      " mov ebx, 0x9999\n iretd\n jmp task_b\n");
+  Intr intr;
+  intr.cpu = &m.cpu;
+  m.cpu.intr_source = &intr;
+  m.cpu.io_write = [&](uint16_t port, unsigned, uint64_t) {
+    if (port == 0x99) m.cpu.intr_line = true;
+  };
+  REQUIRE(m.run() == StopReason::Hlt);
+  CHECK(m.count() == 0);
+  CHECK((m.get32(SLOTS + 4) & NT));
+  CHECK(m.get32(SLOTS + 8) == SEL_A);
+  CHECK(m.get32(TSS_A + 0x20) == m.get32(SLOTS));  // interrupted after OUT
+  CHECK(m.get32(SLOTS + 0x10) == 0x1234);          // A's EBX, restored
+  CHECK(m.access(SEL_B) == 0x89);
+  CHECK(m.cpu.s.tr.sel == SEL_A);
+}
