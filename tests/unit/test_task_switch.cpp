@@ -47,28 +47,28 @@ align 16
 log_event:
     push eax
     push ebx
-    mov ebx, [0x80000]
+    mov ebx, [ss:0x80000]
     cmp ebx, 15
     jae .stop
     shl ebx, 5
     add ebx, 0x80040
     mov eax, [esp+8]
-    mov [ebx], eax
+    mov [ss:ebx], eax
     mov eax, [esp+12]
-    mov [ebx+4], eax
+    mov [ss:ebx+4], eax
     mov eax, [esp+16]
-    mov [ebx+8], eax
+    mov [ss:ebx+8], eax
     mov eax, [esp+20]
-    mov [ebx+12], eax
+    mov [ss:ebx+12], eax
     mov eax, [esp+24]
-    mov [ebx+16], eax
+    mov [ss:ebx+16], eax
     xor eax, eax
     str ax
-    mov [ebx+20], eax
+    mov [ss:ebx+20], eax
     mov eax, dr6
-    mov [ebx+24], eax
-    mov [ebx+28], ecx
-    inc dword [0x80000]
+    mov [ss:ebx+24], eax
+    mov [ss:ebx+28], ecx
+    inc dword [ss:0x80000]
     cmp dword [esp+8], 1
     jne .not_db
     or dword [esp+24], 0x10000
@@ -460,4 +460,54 @@ TEST_CASE("an external interrupt through a task gate nests; IRET resumes the int
   CHECK(m.get32(SLOTS + 0x10) == 0x1234);          // A's EBX, restored
   CHECK(m.access(SEL_B) == 0x89);
   CHECK(m.cpu.s.tr.sel == SEL_A);
+}
+
+TEST_CASE("a task switch loads CR3 from the new 32-bit TSS when paging is on", "[task]") {
+  // Two page directories of 4-MiB pages: both map 0-4 MiB to itself; A's
+  // maps 4 MiB to 4 MiB, B's to 8 MiB. TSS A's CR3 (a static field, read
+  // when A is switched back in) is A's directory.
+  ProtMachine m(
+      " mov dword [0x400000], 0xaaaa\n mov dword [0x800000], 0xbbbb\n"
+      " mov dword [0x70000], 0x83\n mov dword [0x70004], 0x400083\n"
+      " mov dword [0x71000], 0x83\n mov dword [0x71004], 0x800083\n"
+      " mov eax, cr4\n or eax, 0x10\n mov cr4, eax\n mov eax, 0x70000\n mov cr3, eax\n"
+      " mov eax, cr0\n or eax, 0x80000000\n mov cr0, eax\n"
+      " INIT_TSS32 0x61000, task_b, 0x9e000\n mov dword [0x6101c], 0x71000\n"
+      " mov dword [0x6001c], 0x70000\n"
+      " call 0x20:0\n mov eax, [0x400000]\n mov [0x81004], eax\n hlt\n"
+      "task_b:\n mov eax, [0x400000]\n mov [0x81000], eax\n mov eax, cr3\n mov [0x81008], eax\n iretd\n");
+  REQUIRE(m.run() == StopReason::Hlt);
+  CHECK(m.count() == 0);
+  CHECK(m.get32(SLOTS) == 0xbbbb);        // B sees its own mapping
+  CHECK(m.get32(SLOTS + 8) == 0x71000);
+  CHECK(m.get32(SLOTS + 4) == 0xaaaa);    // A's again after IRET
+  CHECK(m.cpu.s.cr3 == 0x70000);
+}
+
+TEST_CASE("a switch to a task with EFLAGS.VM = 1 enters virtual-8086 mode", "[task]") {
+  // Task E runs 8086 code at 1000:xxxx; its HLT is #GP(0) at CPL 3, taken
+  // on E's ring-0 stack (TSS E's SS0:ESP0). (The logging stub addresses
+  // its log through SS: delivery from virtual-8086 mode nulls DS.)
+  ProtMachine m(
+      " INIT_TSS32 0x65000, 0, 0x9c000\n"
+      " mov dword [0x65020], v86_code - 0x10000\n mov dword [0x65024], 0x20002\n"
+      " mov dword [0x65038], 0xfff0\n"
+      " mov dword [0x65048], 0x2000\n mov dword [0x6504c], 0x1000\n mov dword [0x65050], 0x3000\n"
+      " mov dword [0x65054], 0x2000\n mov dword [0x65058], 0\n mov dword [0x6505c], 0\n"
+      " mov dword [0x65004], 0x9b000\n mov dword [0x65008], 0x10\n"
+      " jmp 0x60:0\n"
+      "bits 16\n"
+      "v86_code: mov ax, 0x1234\n mov dword [0x1000], esp\n hlt\n"
+      "bits 32\n");
+  const StopReason stop = m.run();
+  INFO(m.cpu.stop_detail);
+  REQUIRE(stop == StopReason::Hlt);
+  REQUIRE(m.count() == 1);
+  const Entry32 e = m.entry(0);
+  CHECK(e.vector == vec::GP);
+  CHECK(e.error == 0);
+  CHECK(e.tr == SEL_E);
+  CHECK(e.cs == 0x1000);
+  CHECK((e.eflags & (1u << 17)));  // VM in the image
+  CHECK(m.get32(0x20000 + 0x1000) == 0xfff0);   // DS = 2000h: [1000h] = the task's ESP
 }
