@@ -511,3 +511,46 @@ TEST_CASE("a switch to a task with EFLAGS.VM = 1 enters virtual-8086 mode", "[ta
   CHECK((e.eflags & (1u << 17)));  // VM in the image
   CHECK(m.get32(0x20000 + 0x1000) == 0xfff0);   // DS = 2000h: [1000h] = the task's ESP
 }
+
+TEST_CASE("a task whose segments come from its own LDT", "[task]") {
+  // LDT at 0x64000 (GDT 0x48): 0x0c code32 DPL0, 0x14 data DPL0, both
+  // with the accessed bit clear.
+  ProtMachine m(
+      " mov dword [0x64008], 0x0000ffff\n mov dword [0x6400c], 0x00cf9a00\n"
+      " mov dword [0x64010], 0x0000ffff\n mov dword [0x64014], 0x00cf9200\n"
+      " INIT_TSS32 0x65000, task_e, 0x9c000\n"
+      " mov dword [0x65048], 0x14\n mov dword [0x6504c], 0x0c\n mov dword [0x65050], 0x14\n"
+      " mov dword [0x65054], 0x14\n mov dword [0x65058], 0x14\n mov dword [0x6505c], 0x14\n"
+      " mov dword [0x65060], 0x48\n"
+      " call 0x60:0\n hlt\n"
+      "task_e:\n sldt [0x81000]\n mov [0x81004], cs\n mov [0x81008], ss\n push 0x77\n pop eax\n"
+      " mov [0x8100c], eax\n iretd\n");
+  REQUIRE(m.run() == StopReason::Hlt);
+  CHECK(m.count() == 0);
+  CHECK(m.get16(SLOTS) == 0x48);
+  CHECK(m.get16(SLOTS + 4) == 0x0c);
+  CHECK(m.get16(SLOTS + 8) == 0x14);
+  CHECK(m.get32(SLOTS + 0xc) == 0x77);
+  CHECK(m.cpu.s.ldtr.sel == 0);           // A's LDT (null) again after IRET
+  CHECK((m.cpu.s.ldtr.attr & ar::UNUSABLE));
+  CHECK((m.get8(0x64008 + 5) & 1));  // accessed bits set by the loads
+  CHECK((m.get8(0x64010 + 5) & 1));
+}
+
+TEST_CASE("TF in the old task: the single-step trap after a task switch follows the new task's TF",
+          "[task]") {
+  // JMP to B with TF = 1 in A; B's EFLAGS has TF = 0: no #DB in B. Then
+  // B (TF set in its TSS image) JMPs back: the first instruction of A
+  // after the switch traps since A's saved EFLAGS has TF.
+  ProtMachine m(
+      " INIT_TSS32 0x61000, task_b, 0x9e000\n"
+      " pushfd\n or dword [esp], 0x100\n popfd\n"
+      " jmp 0x20:0\n"
+      " nop\n pushfd\n and dword [esp], ~0x100\n popfd\n hlt\n"
+      "task_b:\n inc esi\n jmp 0x18:0\n");
+  REQUIRE(m.run() == StopReason::Hlt);
+  REQUIRE(m.count() >= 1);
+  const Entry32 first = m.entry(0);
+  CHECK(first.vector == vec::DB);
+  CHECK(first.tr == SEL_A);  // never in B
+}
