@@ -314,3 +314,60 @@ TEST_CASE("a pending single-step trap is taken before INTR (SDM 6.9)", "[debug]"
   CHECK(m.entry(at - 1).rip == m.entry(at).rip);
   CHECK((m.entry(at - 1).dr6 & BS));
 }
+
+TEST_CASE("I/O breakpoint: REP INSB traps after each matching iteration", "[debug]") {
+  const uint64_t dr7v = dr7_for(2, 2, 0);  // DR2, R/W = 10, LEN = 00
+  LongMachine m(" mov rax, cr4\n or rax, 8\n mov cr4, rax\n mov rax, 0x80\n mov dr2, rax\n mov rax, " +
+                hex(dr7v) + "\n mov dr7, rax\n mov dx, 0x80\n mov rdi, 0x70200\n mov rcx, 3\n"
+                " mov qword [0x81000], r1\nr1: rep insb\n hlt\n");
+  REQUIRE(m.run() == StopReason::Hlt);
+  REQUIRE(m.count() == 3);
+  for (unsigned i = 0; i < 3; ++i) {
+    const LogEntry e = m.entry(i);
+    INFO("iteration " << i);
+    CHECK(e.vector == vec::DB);
+    CHECK((e.dr6 & 0xf) == 4);  // B2
+    CHECK(e.rcx == 2 - i);
+    // Before the last iteration RIP stays on REP INSB, with RF = 1.
+    CHECK(e.rip == m.label(SLOTS) + (i < 2 ? 0 : 2));
+    CHECK(bool(e.rflags & RF) == (i < 2));
+  }
+  CHECK(m.cpu.s.gpr[RDI] == 0x70203);
+}
+
+TEST_CASE("real mode: single-step through the IVT pushes FLAGS with TF and clears it", "[debug]") {
+  // The #DB handler (IVT entry 1) counts and records the IPs it returns to.
+  Memory mem{16 << 20};
+  CpuModel model = default_cpu_model();
+  Cpu cpu{mem, model};
+  BlockCache blocks{model};
+  const auto image = assemble_nasm(
+      "bits 16\norg 0\n xor ax, ax\n mov es, ax\n mov word [es:4], handler\n mov word [es:6], cs\n"
+      " pushf\n pop ax\n or ax, 0x100\n push ax\n popf\n"
+      "a: inc si\n inc si\n pushf\n pop ax\n and ax, 0xfeff\n push ax\n popf\n hlt\n"
+      "handler: push bp\n mov bp, sp\n mov bx, [count]\n shl bx, 1\n mov ax, [bp+2]\n mov [ips+bx], ax\n"
+      " mov ax, [bp+6]\n mov [flags+bx], ax\n pushf\n pop ax\n mov [inside], ax\n inc word [count]\n"
+      " pop bp\n iret\n"
+      "align 2\ncount: dw 0\ninside: dw 0\nips: times 16 dw 0\nflags: times 16 dw 0\n");
+  cpu.s = setup_flat(mem, image, 0x10000, FlatMode::Real16);
+  cpu.s.idtr = DescTable{0, 0x3ff, 0};  // the IVT
+  cpu.blocks = &blocks;
+  cpu.update_mode();
+  REQUIRE(cpu.run(10000) == StopReason::Hlt);
+  // Locate the data: the last 2 + 2 + 32 + 32 bytes of the image.
+  const uint64_t data = 0x10000 + image.size() - 68;
+  uint16_t count, inside;
+  std::memcpy(&count, mem.ram() + data, 2);
+  std::memcpy(&inside, mem.ram() + data + 2, 2);
+  // Traps after INC, INC, PUSHF, POP, AND, PUSH and the POPF that cleared TF.
+  CHECK(count == 7);
+  CHECK(!(inside & 0x100));  // the handler runs with TF clear
+  uint16_t ip0, ip1, fl0, fl6;
+  std::memcpy(&ip0, mem.ram() + data + 4, 2);
+  std::memcpy(&ip1, mem.ram() + data + 6, 2);
+  std::memcpy(&fl0, mem.ram() + data + 36, 2);
+  std::memcpy(&fl6, mem.ram() + data + 36 + 12, 2);
+  CHECK(ip1 == ip0 + 1);  // INC SI is one byte in 16-bit code
+  CHECK((fl0 & 0x100));
+  CHECK(!(fl6 & 0x100));
+}
