@@ -40,7 +40,9 @@ uint32_t error_value(const Event& e) { return e.error == NO_ERROR_CODE ? 0 : e.e
 
 // Fault-class exceptions push RF = 1 (SDM 17.3.1.1, "When calling an event
 // handler ... for any fault-class exception ... the value pushed for RF is
-// 1"); #DB is treated as a trap here (softvt raises it only for INT1).
+// 1"). #DB is not in the list: its traps and the instruction-breakpoint
+// fault push the current RF; the general-detect fault sets RF before it is
+// raised (emu/debug.cpp).
 bool fault_class(const Event& e) {
   if (e.type != EventType::HardwareException) return false;
   switch (e.vector) {

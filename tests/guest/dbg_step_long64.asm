@@ -1,6 +1,6 @@
 ; expect-mode: long64
 ; native: skip privileged code (IDT, debug registers) cannot run as a host user process
-; expect: r8=0x6 r9=0x1 r10=0x1 exit=hlt
+; expect: r8=0x6 r9=0x1 r10=0x1 r11=0xffff0ff0 r12=0x400 r13=0xffff0ff1 r14=0xffff4ff0 exit=hlt
 ;
 ; Single-step and instruction breakpoints in 64-bit mode (SDM Vol. 3B
 ; 17.3.1.1, 17.3.1.4): single-step traps after each instruction up to and
@@ -8,7 +8,9 @@
 ; an instruction breakpoint on DR0 (a fault before the instruction, passed
 ; by setting RF in the image). The #DB handler logs every exception;
 ; results: R8 = #DB count, R9 = the instruction breakpoint reported the
-; breakpoint's RIP, R10 = its DR6 B-bits (B0). Host KVM agrees.
+; breakpoint's RIP, R10 = its DR6 B-bits (B0); R11/R12 = DR6/DR7 at the
+; start, their reset values (SDM Table 9-1); R13 = DR6 at the instruction
+; breakpoint, R14 = DR6 at the last single-step trap. Host KVM agrees.
 bits 64
 org 0x10000
 
@@ -18,6 +20,8 @@ start:
     lidt [idtr]
     mov rsp, 0x80000
     xor r8, r8
+    mov r11, dr6
+    mov r12, dr7
 
     ; Single-step: five traps.
     pushfq
@@ -28,6 +32,7 @@ start:
     pushfq                        ; traps after NOP, NOP, PUSHFQ, AND and
     and qword [rsp], ~0x100       ; the POPFQ that clears TF (TF was set
     popfq                         ; when it started)
+    mov r14, [last_dr6]           ; DR6 of that last trap: BS
 
     ; Instruction breakpoint on `target`.
     mov rax, target
@@ -42,6 +47,7 @@ target:
     cmp rax, rbx
     sete r9b
     mov r10, [last_dr6]
+    mov r13, r10
     and r10, 0xf
 
     xor eax, eax
