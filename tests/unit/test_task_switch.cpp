@@ -400,6 +400,13 @@ TEST_CASE("IA-32e mode: TSS and task-gate transfers are #GP", "[task]") {
   REQUIRE(j.count() == 1);
   CHECK(j.entry(0).vector == vec::GP);
   CHECK(j.entry(0).error == 0x20);
+  // A task gate in the 64-bit IDT is not a valid gate: INT 0x40 through
+  // it is #GP(0x40 * 8 + 2) (SDM 6.14.1).
+  LongMachine g(" mov rax, idt + 0x40 * 16\n mov byte [rax + 5], 0x85\n int 0x40\n hlt\n");
+  REQUIRE(g.run() == StopReason::Hlt);
+  REQUIRE(g.count() == 1);
+  CHECK(g.entry(0).vector == vec::GP);
+  CHECK(g.entry(0).error == 0x40 * 8 + 2);
   // IRETQ with NT = 1: #GP(0).
   LongMachine i(" pushfq\n or qword [rsp], 0x4000\n popfq\n iretq\n hlt\n");
   REQUIRE(i.run() == StopReason::Hlt);
