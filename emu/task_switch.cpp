@@ -231,45 +231,68 @@ constexpr uint64_t EFLAGS_DEFINED = 0x3f7fd5;
 
 // ---- the switch ------------------------------------------------------------------
 
-void switch_tasks(Cpu& cpu, uint16_t new_sel, uint64_t new_d, TaskSwitchReason reason,
-                  uint64_t return_eip, uint64_t old_eflags) {
-  const TssLayout& nl = layout_of(desc::type(new_d));
-  const uint64_t new_base = desc::base(new_d);
-  if (desc::limit(new_d) < nl.min_limit) invalid_tss(cpu, new_sel);
-  const SegReg old_tr = cpu.s.tr;
-  const TssLayout& ol = layout_of(old_tr.attr & ar::TYPE_MASK);
-  const bool nesting = reason == TaskSwitchReason::Call || reason == TaskSwitchReason::Event;
+// What a switch works on, gathered before its commit point.
+struct SwitchPlan {
+  uint16_t new_sel;
+  uint64_t new_d;
+  const TssLayout* nl;  // the new TSS's format
+  const TssLayout* ol;  // the old TSS's format
+  SegReg old_tr;
+  bool old_in_gdt;      // TR names a GDT descriptor (it was loaded by LTR or a switch)
+  uint64_t old_d;
+  TaskSwitchReason reason;
+  bool nesting;         // CALL, interrupt or exception: link and NT
+};
 
-  // Before the commit point: read the new TSS, probe every write.
-  TaskImage t = read_task_image(cpu, new_base, nl);
-  probe_range(cpu, old_tr.base, ol.dyn_lo, ol.dyn_hi);
-  if (nesting) cpu.probe_write_lin(tss_linear(new_base, 0), 2, false);
+// Before the commit point (SDM 7.3 steps 3-5): the new TSS's limit, its
+// image read, and every write of the switch probed, so a fault leaves the
+// old task untouched.
+SwitchPlan prepare_switch(Cpu& cpu, uint16_t new_sel, uint64_t new_d, TaskSwitchReason reason,
+                          TaskImage& t) {
+  SwitchPlan p{new_sel, new_d, &layout_of(desc::type(new_d)), nullptr, cpu.s.tr, false, 0, reason,
+               reason == TaskSwitchReason::Call || reason == TaskSwitchReason::Event};
+  if (desc::limit(new_d) < p.nl->min_limit) invalid_tss(cpu, new_sel);
+  p.ol = &layout_of(p.old_tr.attr & ar::TYPE_MASK);
+  const uint64_t new_base = desc::base(new_d);
+  t = read_task_image(cpu, new_base, *p.nl);
+  probe_range(cpu, p.old_tr.base, p.ol->dyn_lo, p.ol->dyn_hi);
+  if (p.nesting) cpu.probe_write_lin(tss_linear(new_base, 0), 2, false);
   // The old TSS's descriptor, whose busy bit a JMP or IRET clears (TR
   // never loaded: no descriptor to update).
-  const bool old_in_gdt = !null_selector(old_tr.sel) && !(old_tr.sel & 4);
-  const uint64_t old_d = old_in_gdt ? cpu.read_sys(descriptor_address(cpu, old_tr.sel), 8) : 0;
-  if (old_in_gdt) cpu.probe_write_lin(descriptor_address(cpu, old_tr.sel) + 5, 1, false);
+  p.old_in_gdt = !null_selector(p.old_tr.sel) && !(p.old_tr.sel & 4);
+  if (p.old_in_gdt) {
+    p.old_d = cpu.read_sys(descriptor_address(cpu, p.old_tr.sel), 8);
+    cpu.probe_write_lin(descriptor_address(cpu, p.old_tr.sel) + 5, 1, false);
+  }
   cpu.probe_write_lin(descriptor_address(cpu, new_sel) + 5, 1, false);
+  return p;
+}
 
-  // Commit (SDM 7.3 steps 6-11).
-  if (old_in_gdt && (reason == TaskSwitchReason::Jmp || reason == TaskSwitchReason::Iret))
-    write_busy(cpu, old_tr.sel, old_d, false);
+// The commit (SDM 7.3 steps 6-11, Table 7-2): busy bits, the old task's
+// dynamic state, the link, TR and CR0.TS. Returns the new EFLAGS.
+uint64_t commit_switch(Cpu& cpu, const SwitchPlan& p, const TaskImage& t, uint64_t return_eip,
+                       uint64_t old_eflags) {
+  const bool leaves_old = p.reason == TaskSwitchReason::Jmp || p.reason == TaskSwitchReason::Iret;
+  if (p.old_in_gdt && leaves_old) write_busy(cpu, p.old_tr.sel, p.old_d, false);
   uint64_t saved_flags = old_eflags;
-  if (reason == TaskSwitchReason::Iret) saved_flags &= ~fl::NT;
-  save_task_image(cpu, old_tr.base, ol, return_eip, saved_flags);
-  uint64_t new_flags = (t.eflags & (nl.width == 4 ? EFLAGS_DEFINED : 0x7fd5)) | fl::FIXED1;
-  if (nesting) {
-    cpu.write_sys(tss_linear(new_base, 0), 2, old_tr.sel);  // previous-task link
+  if (p.reason == TaskSwitchReason::Iret) saved_flags &= ~fl::NT;
+  save_task_image(cpu, p.old_tr.base, *p.ol, return_eip, saved_flags);
+  uint64_t new_flags = (t.eflags & (p.nl->width == 4 ? EFLAGS_DEFINED : 0x7fd5)) | fl::FIXED1;
+  if (p.nesting) {
+    cpu.write_sys(tss_linear(desc::base(p.new_d), 0), 2, p.old_tr.sel);  // previous-task link
     new_flags |= fl::NT;
   }
-  if (reason != TaskSwitchReason::Iret) write_busy(cpu, new_sel, new_d, true);
-  cpu.s.tr = Cpu::segment_from_descriptor(new_sel, new_d | desc::BUSY_BIT);
+  if (p.reason != TaskSwitchReason::Iret) write_busy(cpu, p.new_sel, p.new_d, true);
+  cpu.s.tr = Cpu::segment_from_descriptor(p.new_sel, p.new_d | desc::BUSY_BIT);
   // Every task switch sets CR0.TS (SDM 2.5, 7.3 "the TS flag ... is set").
   cpu.s.cr0 |= cr0::TS;
+  return new_flags;
+}
 
-  // The new task's state (step 12). CR3 only from a 32-bit TSS and only
-  // with paging on.
-  if (nl.width == 4 && (cpu.s.cr0 & cr0::PG)) {
+// The new task's registers (step 12): CR3 (a 32-bit TSS with paging on),
+// EFLAGS, EIP, the general-purpose registers, and the debug effects.
+void load_task_registers(Cpu& cpu, const SwitchPlan& p, const TaskImage& t, uint64_t new_flags) {
+  if (p.nl->width == 4 && (cpu.s.cr0 & cr0::PG)) {
     cpu.s.cr3 = t.cr3;
     cpu.flush_tlb();
   }
@@ -280,7 +303,7 @@ void switch_tasks(Cpu& cpu, uint16_t new_sel, uint64_t new_d, TaskSwitchReason r
   for (unsigned i = 0; i < 8; ++i) {
     // A 16-bit TSS loads the low 16 bits; the SDM leaves the upper halves
     // unspecified and softvt keeps them.
-    if (nl.width == 4) cpu.s.gpr[i] = t.gpr[i];
+    if (p.nl->width == 4) cpu.s.gpr[i] = t.gpr[i];
     else cpu.set_reg(uint8_t(i), 2, t.gpr[i]);
   }
   // Local breakpoint enables are cleared on every task switch (SDM 17.2.4).
@@ -289,13 +312,21 @@ void switch_tasks(Cpu& cpu, uint16_t new_sel, uint64_t new_d, TaskSwitchReason r
   if (t.trap) cpu.dbg.pending |= dr6::BT;  // SDM 17.3.1.5
   // An instruction that switched tasks single-steps by the TF it left (an
   // event through a task gate is noted by its delivery).
-  if (reason != TaskSwitchReason::Event) debug_note_control_transfer(cpu, flags_before);
+  if (p.reason != TaskSwitchReason::Event) debug_note_control_transfer(cpu, flags_before);
   cpu.end_block = true;
+}
 
-  place_selectors(cpu, t, nl.nsegs);
+void switch_tasks(Cpu& cpu, uint16_t new_sel, uint64_t new_d, TaskSwitchReason reason,
+                  uint64_t return_eip, uint64_t old_eflags) {
+  TaskImage t;
+  const SwitchPlan p = prepare_switch(cpu, new_sel, new_d, reason, t);
+  const uint64_t new_flags = commit_switch(cpu, p, t, return_eip, old_eflags);
+  load_task_registers(cpu, p, t, new_flags);
+  // Segments last: faults here belong to the new task.
+  place_selectors(cpu, t, p.nl->nsegs);
   cpu.update_mode();
   if (new_flags & fl::VM) load_v86_task_segments(cpu, t);
-  else load_task_segments(cpu, t, nl.nsegs);
+  else load_task_segments(cpu, t, p.nl->nsegs);
 }
 
 // After the switch: the new EIP must lie inside the new CS (SDM Vol. 2
