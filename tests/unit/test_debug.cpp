@@ -371,3 +371,18 @@ TEST_CASE("real mode: single-step through the IVT pushes FLAGS with TF and clear
   CHECK((fl0 & 0x100));
   CHECK(!(fl6 & 0x100));
 }
+
+TEST_CASE("data breakpoint on the stack hit by an interrupt's own pushes", "[debug]") {
+  // INT 0x40 pushes its frame below RSP = 0x9f000; the return RIP lands at
+  // 0x9efd8, watched by DR0. The match belongs to INT's delivery, so the
+  // #DB comes at the next boundary: before the handler's first instruction.
+  const uint64_t dr7v = dr7_for(0, 1, 2);  // write, 8 bytes
+  LongMachine m(" mov rax, 0x9efd8\n mov dr0, rax\n mov rax, " + hex(dr7v) +
+                "\n mov dr7, rax\n int 0x40\n hlt\n");
+  REQUIRE(m.run() == StopReason::Hlt);
+  REQUIRE(m.count() == 2);
+  CHECK(m.entry(0).vector == vec::DB);
+  CHECK((m.entry(0).dr6 & 0xf) == 1);
+  CHECK(m.entry(0).rip == 0x10010 + 16 * 0x40);  // the INT 0x40 stub, not yet run
+  CHECK(m.entry(1).vector == 0x40);
+}
