@@ -9,6 +9,7 @@
 
 #include "emu/cpu_model.h"
 #include "emu/cpu_state.h"
+#include "emu/debug.h"
 #include "emu/memory.h"
 
 namespace softvt {
@@ -112,6 +113,8 @@ class Cpu {
     virtual uint8_t intr_acknowledge() = 0;
   };
   InterruptSource* intr_source = nullptr;
+  // Breakpoints, single-step and the pending debug traps (emu/debug.h).
+  DebugUnit dbg;
   bool intr_line = false;    // INTR: a maskable interrupt is requested (level)
   bool nmi_pending = false;  // an NMI was latched (edge) and not yet taken
   // Whether an event would be taken at this boundary (cheap; inline).

@@ -84,6 +84,9 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   e.tag = (lin >> 12) + 1;
   e.phys = phys;
   e.host = mem.ram_page(phys);
+  // A page holding an enabled data breakpoint gets no host pointer: every
+  // access to it takes the slow path, which compares (emu/debug.h).
+  if (dbg.data_armed && debug_page_watched(*this, lin)) e.host = nullptr;
   e.perm = perm;
   return e;
 }
@@ -117,6 +120,7 @@ inline uint64_t next_page_lin(const Cpu& c, uint64_t lin) {
 }  // namespace
 
 uint64_t Cpu::read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user) {
+  if (dbg.data_armed && acc == Acc::Read) debug_data_access(*this, lin, size, false);
   unsigned in_page = 0x1000 - unsigned(lin & 0xfff);
   if (size <= in_page) {
     uint64_t phys = translate(lin, acc, user).phys | (lin & 0xfff);
@@ -136,6 +140,7 @@ void Cpu::probe_write_lin(uint64_t lin, unsigned size, bool user) {
 }
 
 void Cpu::write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user) {
+  if (dbg.data_armed) debug_data_access(*this, lin, size, true);
   unsigned in_page = 0x1000 - unsigned(lin & 0xfff);
   if (size <= in_page) {
     uint64_t phys = translate(lin, Acc::Write, user).phys | (lin & 0xfff);

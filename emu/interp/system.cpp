@@ -166,6 +166,7 @@ void write_cr4(Cpu& cpu, uint64_t v) {
     check_pdptes(cpu, cpu.s.cr3);
   cpu.s.cr4 = v;
   if ((old ^ v) & (paging_bits | cr4::LA57 | cr4::PKE)) cpu.flush_tlb();
+  if ((old ^ v) & cr4::DE) debug_registers_changed(cpu);  // I/O breakpoints
 }
 
 void write_cr8(Cpu& cpu, uint64_t v) {
@@ -211,20 +212,13 @@ void mov_from_cr(Cpu& cpu, const Insn& in) {
 
 // ---- debug registers -------------------------------------------------------------
 
-constexpr uint64_t DR7_GD = 1u << 13;
-constexpr uint64_t DR6_BD = 1u << 13;
-
 // Returns the register a DR number names (DR4/DR5 alias DR6/DR7 while
 // CR4.DE = 0, and are #UD with it; SDM 17.2.2), after the privilege and
 // general-detect checks (SDM 17.2.4).
 unsigned debug_register_access(Cpu& cpu, unsigned n) {
   if ((n == 4 || n == 5) && (cpu.s.cr4 & cr4::DE)) cpu.raise_ud();
   require_cpl0(cpu);
-  if (cpu.s.dr[7] & DR7_GD) {
-    cpu.s.dr[6] |= DR6_BD;
-    cpu.s.dr[7] &= ~DR7_GD;  // cleared so the handler can use the registers
-    cpu.raise(vec::DB);
-  }
+  if (cpu.s.dr[7] & dr7::GD) debug_general_detect(cpu);
   return (n == 4 || n == 5) ? n + 2 : n;
 }
 
@@ -236,9 +230,11 @@ void mov_to_dr(Cpu& cpu, const Insn& in) {
     if (v >> 32) cpu.raise_gp0();  // DR6/DR7 bits 63:32 are reserved
     // DR6: B0-B3, BD, BS, BT writable; the rest reads as 1 (bit 12 as 0).
     // DR7: bit 10 reads as 1; bits 11, 12, 14 and 15 as 0 (SDM 17.2.3/4).
-    v = n == 6 ? ((v & 0xe00f) | 0xffff0ff0) : ((v & ~uint64_t(0xd800)) | 0x400);
+    v = n == 6 ? ((v & dr6::WRITABLE) | dr6::FIXED1)
+               : ((v & ~dr7::READ_AS_ZERO) | dr7::FIXED1);
   }
   cpu.s.dr[n] = v;
+  if (n != 6) debug_registers_changed(cpu);
 }
 
 template <unsigned DR>
@@ -811,7 +807,9 @@ Handler mov_crdr_handler(const Insn& in) {
   return nullptr;
 }
 
-bool io_permitted(Cpu& cpu, uint16_t port, unsigned size) {
+namespace {
+
+bool io_permission(Cpu& cpu, uint16_t port, unsigned size) {
   if (cpu.s.mode == Mode::Real) return true;
   if (cpu.s.mode != Mode::V86 && cpu.s.cpl <= iopl(cpu)) return true;
   // The I/O permission bitmap of a 32- or 64-bit TSS: its offset is the
@@ -830,6 +828,15 @@ bool io_permitted(Cpu& cpu, uint16_t port, unsigned size) {
   const uint64_t bits = cpu.read_sys(lin(at), 2);
   const uint64_t want = ((uint64_t(1) << size) - 1) << (port & 7);
   return (bits & want) == 0;
+}
+
+}  // namespace
+
+bool io_permitted(Cpu& cpu, uint16_t port, unsigned size) {
+  const bool ok = io_permission(cpu, port, size);
+  // The access will happen: I/O breakpoints compare it (SDM 17.3.1.2).
+  if (ok && cpu.dbg.io_armed) debug_io_access(cpu, port, size);
+  return ok;
 }
 
 std::span<const InsnRow> rows_system() { return kRows; }
