@@ -132,11 +132,13 @@ PcOutcome Pc::run() {
     if (exit_) return *exit_;
     switch (r) {
       case StopReason::Hlt: {
-        PcOutcome stuck = halted_outcome(deadline);
+        // The slice may have armed timers: look again.
+        const uint64_t next = clk.next_deadline();
+        PcOutcome stuck = halted_outcome(next);
         if (stuck.status) return stuck;
         // Nothing to do until the next timer: let guest time jump there.
         const uint64_t before = clk.skipped();
-        clk.idle_until(deadline);
+        clk.idle_until(next);
         c.s.tsc_offset += clk.skipped() - before;  // the TSC keeps counting guest nanoseconds
         break;
       }

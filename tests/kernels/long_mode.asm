@@ -71,7 +71,7 @@ long_entry:
     mov ds, ax
     mov es, ax
     mov ss, ax
-    mov rsp, stack_top
+    lea rsp, [rel stack_top]
     mov rax, 0x123456789abcdef0
     mov rbx, rax
     shr rbx, 32

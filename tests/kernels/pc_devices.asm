@@ -102,6 +102,28 @@ _start:
     mov esi, [ebx + 16]
     call puts
     NEWLINE
+    ; the modules (--initrd / -initrd): string and size
+    mov ecx, [ebx + 20]
+    mov edi, [ebx + 24]
+.module:
+    test ecx, ecx
+    jz .modules_done
+    PRINT "module: "
+    mov esi, [edi + 8]
+    call puts
+    PRINT " size "
+    mov eax, [edi + 4]
+    sub eax, [edi]
+    call puthex
+    PRINT " first byte "
+    mov esi, [edi]
+    movzx eax, byte [esi]
+    call puthex
+    NEWLINE
+    add edi, 16
+    dec ecx
+    jmp .module
+.modules_done:
     PRINT "boot loader: "
     mov esi, [ebx + 64]
     call puts
