@@ -148,6 +148,13 @@ TEST_CASE("long_mode kernel: an ELF32 multiboot image that enters 64-bit mode", 
   CHECK(r.out == "long_mode: 32-bit entry\nlong_mode: 64-bit code runs, EFER.LMA set\n");
 }
 
+TEST_CASE("a plain ELF64 kernel is entered in 64-bit mode", "[kernels]") {
+  const CliResult r = run_softvt("--kernel " + kernel("elf64_plain"));
+  INFO(r.out << r.err);
+  CHECK(r.status == ((0x31 << 1) | 1));
+  CHECK(r.out == "elf64_plain: entered in 64-bit mode\n");
+}
+
 TEST_CASE("the test kernels print the same under qemu-system-x86_64", "[kernels][qemu]") {
   const std::string why = qemu_missing();
   if (!why.empty()) {
