@@ -1,6 +1,7 @@
 // softvt run --kernel ...: the PC machine (README "Running a kernel").
 // Exit status: the guest's (isa-debug-exit: (V << 1) | 1; power-off 0) or
 // softvt's (pc_exit:: in emu/machine/pc.h); 2 for bad input, naming it.
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -109,6 +110,31 @@ class SerialSink {
   bool line_flush_ = false;
 };
 
+// COM1's input with --serial stdio: bytes from standard input (a pipe, a
+// file or a terminal in its normal line mode), read without blocking.
+class SerialSource {
+ public:
+  int next() {
+    if (pos_ < len_) return buf_[pos_++];
+    if (eof_) return -1;
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return -1;
+    const ssize_t n = read(STDIN_FILENO, buf_, sizeof buf_);
+    if (n <= 0) {
+      eof_ = true;  // end of input (or an error): stop looking
+      return -1;
+    }
+    len_ = size_t(n);
+    pos_ = 0;
+    return buf_[pos_++];
+  }
+
+ private:
+  uint8_t buf_[256];
+  size_t len_ = 0, pos_ = 0;
+  bool eof_ = false;
+};
+
 std::vector<MultibootModule> read_modules(const std::string& list, uint64_t max_bytes) {
   std::vector<MultibootModule> mods;
   if (list.empty()) return mods;
@@ -167,6 +193,11 @@ void multiboot_fw_cfg(FwCfg& f, const MultibootLoad& mb) {
   f.add_bytes(k::INITRD_DATA, mb.initial_info);
 }
 
+// The CPU model of the run. `--cpu MODEL[,+feature,-feature]` plugs in
+// here (emu/cli/cpu_option.h, parse_cpu_option()) when the CPU-model work
+// is merged; until then every machine gets the default model.
+const CpuModel& machine_cpu_model(const MachineConfig&) { return default_cpu_model(); }
+
 // CPUID leaf 0 vendor "AuthenticAMD" (EBX = "Auth").
 bool is_amd(const CpuModel& m) { return m.cpuid(0, 0).ebx == 0x68747541; }
 
@@ -196,9 +227,11 @@ int run_machine_command(int argc, char** argv) {
   pc_config.max_insns = c.max_insns;
   pc_config.tracer = trace.get();
   pc_config.serial_out = [&serial](uint8_t b) { serial.put(b); };
+  SerialSource input;
+  if (c.serial == "stdio") pc_config.serial_in = [&input] { return input.next(); };
   std::unique_ptr<Pc> pc;
   try {
-    pc = std::make_unique<Pc>(pc_config, default_cpu_model());
+    pc = std::make_unique<Pc>(pc_config, machine_cpu_model(c));
   } catch (const std::runtime_error& e) {
     throw UsageError("-m: cannot allocate " + std::to_string(c.ram_mib) + " MiB of guest RAM on this host");
   }

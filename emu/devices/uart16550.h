@@ -24,6 +24,8 @@ class Uart16550 {
   // A byte arrives at the receiver (serial input).
   void receive(uint8_t byte);
   bool irq_level() const { return interrupt_id() != 1; }
+  // Room in the receiver (FIFO or holding register) for more bytes.
+  unsigned rx_room() const { return rx_.size() >= rx_capacity() ? 0 : unsigned(rx_capacity() - rx_.size()); }
 
   static constexpr uint8_t LSR_DR = 0x01, LSR_OE = 0x02, LSR_THRE = 0x20, LSR_TEMT = 0x40;
 

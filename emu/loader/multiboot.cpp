@@ -171,8 +171,12 @@ MultibootLoad load_multiboot(Memory& mem, const std::vector<uint8_t>& kernel, co
   if (uint64_t(k.load_addr) + size > mem.ram_size())
     throw LoadError("the kernel and its modules (" + std::to_string(size) + " bytes at " + hex(k.load_addr) +
                     ") do not fit in RAM (" + std::to_string(mem.ram_size()) + " bytes)");
-  if (k.load_addr < 0x100000 && uint64_t(k.load_addr) + size > MULTIBOOT_MMAP_ADDR)
-    throw LoadError("the kernel (at " + hex(k.load_addr) + ") overlaps the multiboot information at 0x9000");
+  const auto overlaps = [&](uint64_t start, uint64_t end) { return k.load_addr < end && k.load_addr + size > start; };
+  if (overlaps(MULTIBOOT_MMAP_ADDR, MULTIBOOT_INFO_ADDR + MULTIBOOT_INFO_SIZE))
+    throw LoadError("the kernel (at " + hex(k.load_addr) + ") overlaps the multiboot information at 0x9000-0x9557");
+  if (overlaps(0, 0x500) || overlaps(bios::EBDA_BASE, 0x100000))
+    throw LoadError("the kernel (at " + hex(k.load_addr) + ", " + std::to_string(size) +
+                    " bytes) overlaps the IVT, the BIOS data area, the EBDA or the BIOS area (0xa0000-0xfffff)");
 
   MultibootLoad out;
   out.entry = k.entry;

@@ -108,6 +108,15 @@ PcOutcome Pc::halted_outcome(uint64_t deadline) {
   return PcOutcome{};
 }
 
+void Pc::feed_serial_input() {
+  if (!config_.serial_in || com1_->rx_room() == 0) return;
+  for (unsigned room = com1_->rx_room(); room; --room) {
+    const int b = config_.serial_in();
+    if (b < 0) return;
+    com1_->receive(uint8_t(b));
+  }
+}
+
 PcOutcome Pc::run() {
   Cpu& c = *cpu_;
   Clock& clk = *clock_;
@@ -116,6 +125,7 @@ PcOutcome Pc::run() {
     if (interrupt_requested)
       return PcOutcome{pc_exit::INTERRUPTED, "interrupted", "stopped by SIGINT (Ctrl-C)"};
     clk.fire_expired();
+    feed_serial_input();
     if (exit_) return *exit_;
     if (c.s.insn_count >= max) return PcOutcome{pc_exit::LIMIT, "limit", "--max-insns reached"};
 

@@ -48,6 +48,9 @@ struct PcConfig {
   ClockSource clock = ClockSource::Instructions;
   // COM1's transmitted bytes (empty: discarded).
   std::function<void(uint8_t)> serial_out;
+  // COM1's input: the next received byte, or -1 if none is available now.
+  // Polled between slices while the receiver has room (empty: no input).
+  std::function<int()> serial_in;
   uint64_t max_insns = ~uint64_t(0);
   Cpu::Tracer* tracer = nullptr;
 };
@@ -100,6 +103,7 @@ class Pc {
 
  private:
   PcOutcome halted_outcome(uint64_t deadline);
+  void feed_serial_input();
 
   PcConfig config_;
   CpuModel model_;

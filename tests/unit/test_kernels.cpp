@@ -273,3 +273,16 @@ TEST_CASE("bad input to run --kernel: exit 2 naming the input", "[kernels]") {
     expect_bad("--kernel " + kernel("long_mode") + " --smp 2", "--smp", "not yet");
   }
 }
+
+TEST_CASE("--serial stdio: standard input reaches COM1's receiver", "[kernels]") {
+  // Reads three bytes by polling LSR.DR and echoes each uppercased.
+  const std::string k = aout_kernel("echo",
+                                    "mov ecx, 3\n"
+                                    ".next:\nmov dx, 0x3fd\n.wait:\nin al, dx\ntest al, 1\njz .wait\n"
+                                    "mov dx, 0x3f8\nin al, dx\nsub al, 0x20\nout dx, al\nloop .next\n"
+                                    "mov eax, 0x11\nout 0xf4, eax\nhlt");
+  const CliResult r = shell("printf abc | " + softvt_exe() + " run --kernel " + k);
+  INFO(r.err);
+  CHECK(r.status == 35);
+  CHECK(r.out == "ABC");
+}

@@ -543,3 +543,41 @@ TEST_CASE("clock: instruction time, timer order, time skipped while halted", "[c
   CHECK(ns_to_ticks(ticks_to_ns(12345, Pit8254::HZ), Pit8254::HZ) == 12345);
   CHECK(ns_to_ticks(ticks_to_ns(12345, Pit8254::HZ) - 1, Pit8254::HZ) == 12344);
 }
+
+TEST_CASE("PIT mode 4: OUT low for one tick at terminal count; IRQ0 follows", "[pit]") {
+  PitRig r;
+  r.load(0, 0x38, 10);  // counter 0, LSB/MSB, mode 4
+  r.to_tick(9);
+  CHECK(r.pit.out(0));
+  r.to_tick(10);
+  CHECK_FALSE(r.pit.out(0));
+  r.to_tick(11);
+  CHECK(r.pit.out(0));
+  r.to_tick(100);
+  REQUIRE(r.edges.size() == 3);  // high at the load, low at 10, high at 11
+  CHECK(ns_to_ticks(r.edges[1].first, Pit8254::HZ) == 10);
+  CHECK_FALSE(r.edges[1].second);
+  CHECK(ns_to_ticks(r.edges[2].first, Pit8254::HZ) == 11);
+}
+
+TEST_CASE("PIT modes 1 and 5 start at a gate trigger (counter 2)", "[pit]") {
+  PitRig r;
+  r.load(2, 0xb2, 5);  // counter 2, mode 1: one-shot
+  r.to_tick(50);
+  CHECK((r.pit.read_port61() & 0x20) == 0x20);  // OUT high until triggered
+  r.pit.write_port61(0x01);                      // gate rising edge
+  r.to_tick(54);
+  CHECK((r.pit.read_port61() & 0x20) == 0);      // low during the count
+  r.to_tick(55);
+  CHECK((r.pit.read_port61() & 0x20) == 0x20);   // high at terminal count
+  r.pit.write_port61(0x00);
+  r.load(2, 0xba, 5);  // mode 5: hardware-triggered strobe
+  r.to_tick(60);
+  r.pit.write_port61(0x01);
+  r.to_tick(64);
+  CHECK((r.pit.read_port61() & 0x20) == 0x20);
+  r.to_tick(65);
+  CHECK((r.pit.read_port61() & 0x20) == 0);      // the one-tick strobe
+  r.to_tick(66);
+  CHECK((r.pit.read_port61() & 0x20) == 0x20);
+}
