@@ -153,12 +153,12 @@ std::vector<MultibootModule> read_modules(const std::string& list, uint64_t max_
   return mods;
 }
 
-std::vector<uint8_t> e820_bytes(const std::vector<E820Entry>& map) {
+std::vector<uint8_t> e820_bytes(const std::vector<E820Range>& map) {
   std::vector<uint8_t> b;
-  for (const E820Entry& e : map) {
+  for (const E820Range& e : map) {
     uint8_t rec[20];
     std::memcpy(rec, &e.addr, 8);
-    std::memcpy(rec + 8, &e.len, 8);
+    std::memcpy(rec + 8, &e.size, 8);
     std::memcpy(rec + 16, &e.type, 4);
     b.insert(b.end(), rec, rec + 20);
   }
@@ -243,6 +243,8 @@ int run_machine_command(int argc, char** argv) {
 
   const std::string what = "--kernel '" + c.kernel + "'";
   try {
+    // A bzImage (setup header magic "HdrS" at 0x202): the Linux boot
+    // protocol loader (emu/loader/bzimage.h) plugs in here.
     if (kernel.size() >= 0x206 && std::memcmp(kernel.data() + 0x202, "HdrS", 4) == 0)
       throw LoadError("a Linux bzImage: the Linux boot protocol is not supported yet");
     if (find_multiboot_header(kernel)) {

@@ -7,7 +7,7 @@
 
 namespace softvt {
 
-std::vector<E820Entry> bios_e820_map(uint64_t ram) {
+std::vector<E820Range> bios_e820_map(uint64_t ram) {
   return {
       {0, bios::EBDA_BASE, e820::RAM},
       {bios::EBDA_BASE, 0xa0000 - bios::EBDA_BASE, e820::RESERVED},
@@ -18,16 +18,16 @@ std::vector<E820Entry> bios_e820_map(uint64_t ram) {
   };
 }
 
-std::vector<E820Entry> bios_e820_map(uint64_t ram, bool amd_ht_hole) {
-  std::vector<E820Entry> map = bios_e820_map(ram);
-  if (amd_ht_hole) map.push_back(E820Entry{AMD_HT_START, AMD_HT_SIZE, e820::RESERVED});
+std::vector<E820Range> bios_e820_map(uint64_t ram, bool amd_ht_hole) {
+  std::vector<E820Range> map = bios_e820_map(ram);
+  if (amd_ht_hole) map.push_back(E820Range{AMD_HT_START, AMD_HT_SIZE, e820::RESERVED});
   return map;
 }
 
-std::vector<E820Entry> qemu_e820_map(uint64_t ram, bool amd_ht_hole) {
-  std::vector<E820Entry> map;
-  if (amd_ht_hole) map.push_back(E820Entry{AMD_HT_START, AMD_HT_SIZE, e820::RESERVED});
-  map.push_back(E820Entry{0, ram, e820::RAM});
+std::vector<E820Range> qemu_e820_map(uint64_t ram, bool amd_ht_hole) {
+  std::vector<E820Range> map;
+  if (amd_ht_hole) map.push_back(E820Range{AMD_HT_START, AMD_HT_SIZE, e820::RESERVED});
+  map.push_back(E820Range{0, ram, e820::RAM});
   return map;
 }
 

@@ -11,12 +11,16 @@ namespace softvt {
 class IoBus;
 class Memory;
 
-struct E820Entry {
-  uint64_t addr, len;
+// One range of the BIOS e820 map (ACPI 6 "System Address Map Interfaces").
+// The same definitions as emu/loader/bzimage.h's on the main branch: when
+// both meet, one header keeps them.
+struct E820Range {
+  uint64_t addr;
+  uint64_t size;
   uint32_t type;
 };
 namespace e820 {
-constexpr uint32_t RAM = 1, RESERVED = 2;
+constexpr uint32_t RAM = 1, RESERVED = 2, ACPI = 3, NVS = 4;
 }
 
 // Layout of low memory and the firmware areas.
@@ -39,14 +43,14 @@ constexpr unsigned BASE_MEMORY_KB = 639;       // INT 12h: 640 KiB less the EBDA
 // The map INT 15h E820 returns (SeaBIOS under QEMU for RAM below 3.5 GiB):
 // conventional memory, the EBDA, the BIOS ROM, RAM above 1 MiB up to the
 // firmware area, the firmware area, and the 256 KiB BIOS flash below 4 GiB.
-std::vector<E820Entry> bios_e820_map(uint64_t ram_bytes);
+std::vector<E820Range> bios_e820_map(uint64_t ram_bytes);
 // With an AMD CPU model whose MAXPHYADDR reaches 40 bits QEMU also reserves
 // the HyperTransport range below 1 TiB (first in its own table, in address
 // order in SeaBIOS's).
 constexpr uint64_t AMD_HT_START = 0xfd00000000ull, AMD_HT_SIZE = 0x300000000ull;
-std::vector<E820Entry> bios_e820_map(uint64_t ram_bytes, bool amd_ht_hole);
+std::vector<E820Range> bios_e820_map(uint64_t ram_bytes, bool amd_ht_hole);
 // QEMU's own table (fw_cfg "etc/e820"): the RAM, before SeaBIOS refines it.
-std::vector<E820Entry> qemu_e820_map(uint64_t ram_bytes, bool amd_ht_hole);
+std::vector<E820Range> qemu_e820_map(uint64_t ram_bytes, bool amd_ht_hole);
 
 // IVT (every vector -> F000:FF53, an IRET), the BDA (COM1/COM2 bases,
 // equipment word, base memory size, EBDA segment) and the EBDA header.

@@ -85,13 +85,13 @@ KernelImage elf_image(const std::vector<uint8_t>& f) {
 
 // mem_upper as QEMU's option ROM computes it: the RAM contiguous from
 // 1 MiB in the map, in KiB.
-uint32_t upper_memory_kb(const std::vector<E820Entry>& map) {
+uint32_t upper_memory_kb(const std::vector<E820Range>& map) {
   uint64_t end = 0x100000;
   for (bool grew = true; grew;) {
     grew = false;
-    for (const E820Entry& e : map)
-      if (e.type == e820::RAM && e.addr <= end && end < e.addr + e.len && e.addr + e.len <= 0x100000000ull) {
-        end = e.addr + e.len;
+    for (const E820Range& e : map)
+      if (e.type == e820::RAM && e.addr <= end && end < e.addr + e.size && e.addr + e.size <= 0x100000000ull) {
+        end = e.addr + e.size;
         grew = true;
       }
   }
@@ -145,7 +145,7 @@ CpuState multiboot_entry_state(Memory& mem, uint32_t entry) {
 
 MultibootLoad load_multiboot(Memory& mem, const std::vector<uint8_t>& kernel, const std::string& kernel_path,
                              const std::string& cmdline, const std::vector<MultibootModule>& modules,
-                             const std::vector<E820Entry>& memory_map) {
+                             const std::vector<E820Range>& memory_map) {
   const std::optional<MultibootHeader> h = find_multiboot_header(kernel);
   if (!h) throw LoadError("no multiboot header in the first 8 KiB");
   KernelImage k = (h->flags & FLAG_AOUT_KLUDGE) ? aout_kludge_image(kernel, *h) : elf_image(kernel);
@@ -222,11 +222,11 @@ MultibootLoad load_multiboot(Memory& mem, const std::vector<uint8_t>& kernel, co
   put32(&mbi[MBI_MEM_LOWER], bios::BASE_MEMORY_KB);
   put32(&mbi[MBI_MEM_UPPER], upper_memory_kb(memory_map));
   uint32_t mmap_len = 0;
-  for (const E820Entry& e : memory_map) {
+  for (const E820Range& e : memory_map) {
     uint8_t* p = ram + MULTIBOOT_MMAP_ADDR + mmap_len;
     put32(p, 20);
     put64(p + 4, e.addr);
-    put64(p + 12, e.len);
+    put64(p + 12, e.size);
     put32(p + 20, e.type);
     mmap_len += 24;
   }

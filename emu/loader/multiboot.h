@@ -53,7 +53,7 @@ struct MultibootLoad {
 // the command line, as QEMU writes it ("PATH CMDLINE"). Throws LoadError.
 MultibootLoad load_multiboot(Memory& mem, const std::vector<uint8_t>& kernel, const std::string& kernel_path,
                              const std::string& cmdline, const std::vector<MultibootModule>& modules,
-                             const std::vector<E820Entry>& memory_map);
+                             const std::vector<E820Range>& memory_map);
 
 // The protected-mode state QEMU's multiboot option ROM leaves: CS = 0x08
 // and data segments 0x10 from its GDT (flat 4 GiB), CR0 = PE|ET, IF = 0,

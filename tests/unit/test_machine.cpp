@@ -454,10 +454,10 @@ TEST_CASE("fw_cfg: signature, id, integers, past-the-end reads, ports", "[fw_cfg
 TEST_CASE("fw_cfg: the file directory and etc/e820 byte for byte", "[fw_cfg]") {
   FwCfg f;
   std::vector<uint8_t> e820;
-  for (const E820Entry& e : qemu_e820_map(128ull << 20, false)) {
+  for (const E820Range& e : qemu_e820_map(128ull << 20, false)) {
     uint8_t rec[20];
     std::memcpy(rec, &e.addr, 8);
-    std::memcpy(rec + 8, &e.len, 8);
+    std::memcpy(rec + 8, &e.size, 8);
     std::memcpy(rec + 16, &e.type, 4);
     e820.insert(e820.end(), rec, rec + 20);
   }
