@@ -17,6 +17,7 @@
 #include "emu/loader/bios_state.h"
 #include "emu/machine/clock.h"
 #include "emu/machine/io_bus.h"
+#include "emu/machine/pc.h"
 
 using namespace softvt;
 
@@ -580,4 +581,35 @@ TEST_CASE("PIT modes 1 and 5 start at a gate trigger (counter 2)", "[pit]") {
   CHECK((r.pit.read_port61() & 0x20) == 0);      // the one-tick strobe
   r.to_tick(66);
   CHECK((r.pit.read_port61() & 0x20) == 0x20);
+}
+
+TEST_CASE("the whole PC survives random port I/O and timer storms", "[machine]") {
+  PcConfig cfg;
+  cfg.ram_bytes = 4ull << 20;
+  Pc pc(cfg, default_cpu_model());
+  init_bios_devices(pc.io());
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  const auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  // Ports with devices behind them, and some without.
+  const uint16_t ports[] = {0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1, 0x40, 0x41, 0x42, 0x43, 0x61, 0x70, 0x71,
+                            0x60, 0x64, 0x92, 0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x2f8,
+                            0xe0, 0xe3, 0xe4, 0xe8, 0xeb, 0x2000, 0x2017, 0x510, 0x511, 0xcf8, 0xcf9, 0xcfc,
+                            0xcff, 0x1234, 0xffff};
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t r = next();
+    const uint16_t port = ports[r % (sizeof ports / sizeof ports[0])];
+    const unsigned size = 1u << ((r >> 8) % 3);
+    if ((r >> 16) & 1) pc.io().write(port, size, next());
+    else pc.io().read(port, size);
+    // Let guest time pass so the timers the writes armed fire.
+    pc.cpu().s.insn_count += (r >> 20) % 5000;
+    pc.clock().fire_expired();
+    if (pc.cpu().intr_line && (r >> 40) % 3 == 0) pc.pic().intr_acknowledge();
+  }
+  CHECK(pc.clock().now() > 0);
 }
