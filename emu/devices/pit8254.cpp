@@ -5,7 +5,7 @@
 namespace softvt {
 
 Pit8254::Pit8254(Clock& clock, std::function<void(bool)> irq0) : clock_(clock), irq0_(std::move(irq0)) {
-  timer_ = clock_.add_timer([this](uint64_t) { update_irq0(); });
+  timer_ = clock_.add_timer([this](uint64_t) { update_irq0(true); });
   c_[2].gate = false;  // port 0x61 bit 0 starts at 0
 }
 
@@ -48,23 +48,25 @@ uint16_t Pit8254::encode(const Counter& c, uint32_t v) const {
 bool Pit8254::out(unsigned i) { return out_at(c_[i], elapsed(c_[i])); }
 uint16_t Pit8254::current_count(unsigned i) { return encode(c_[i], value_at(c_[i], elapsed(c_[i]))); }
 
-void Pit8254::update_irq0() {
+void Pit8254::update_irq0(bool rising_edge) {
   Counter& c = c_[0];
   const uint64_t d = elapsed(c);
-  if (irq0_) irq0_(out_at(c, d));
-  // The next tick at which OUT changes.
+  // IRQ0 is edge-triggered (at the PIC and the I/O APIC alike): what counts
+  // is each rising edge of OUT. At one the line is pulsed, so the edge
+  // reaches the PIC even when a host-time timer fires late; otherwise the
+  // line takes OUT's level (a mode set or new count).
+  if (irq0_) {
+    if (rising_edge) irq0_(false);
+    irq0_(rising_edge || out_at(c, d));
+  }
+  // The next rising edge of OUT.
   uint64_t next = ~uint64_t(0);
   const uint64_t n = c.reload;
-  const auto next_phase = [&](uint64_t phase) {  // smallest e > d with e % n == phase
-    const uint64_t base = d - d % n + phase;
-    return base > d ? base : base + n;
-  };
   if (c.armed && !c.paused) {
     switch (c.mode) {
-      case 0: if (d < n) next = n; break;
-      case 2: if (n >= 2) next = std::min(next_phase(n - 1), next_phase(0)); break;
-      case 3: if (n >= 2) next = std::min(next_phase((n + 1) / 2), next_phase(0)); break;
-      case 4: case 5: if (d < n) next = n; else if (d == n) next = n + 1; break;
+      case 0: if (d < n) next = n; break;                       // terminal count
+      case 2: case 3: if (n >= 2) next = d - d % n + n; break;  // each reload
+      case 4: case 5: if (d <= n) next = n + 1; break;           // end of the strobe
     }
   }
   if (next == ~uint64_t(0)) clock_.disarm(timer_);
@@ -86,7 +88,7 @@ void Pit8254::start_counting(unsigned i) {
     c.paused_at = 0;
   }
   if (!gated_start && !c.gate && (c.mode == 2 || c.mode == 3)) c.armed = false;
-  if (i == 0) update_irq0();
+  if (i == 0) update_irq0(false);
 }
 
 void Pit8254::write_counter(unsigned i, uint8_t v) {
@@ -104,7 +106,7 @@ void Pit8254::write_counter(unsigned i, uint8_t v) {
         if (c.mode == 0) {
           c.loaded = false;
           c.armed = false;
-          if (i == 0) update_irq0();
+          if (i == 0) update_irq0(false);
         }
       } else {
         c.written = uint16_t((c.written & 0x00ff) | (v << 8));
@@ -163,7 +165,7 @@ void Pit8254::control_word(uint8_t v) {
   c.armed = false;
   c.paused = false;
   c.null_count = true;
-  if (sc == 0) update_irq0();
+  if (sc == 0) update_irq0(false);
 }
 
 uint8_t Pit8254::read_counter(Counter& c) {
@@ -232,7 +234,7 @@ void Pit8254::set_gate(unsigned i, bool level) {
       }
       break;
   }
-  if (i == 0) update_irq0();
+  if (i == 0) update_irq0(false);
 }
 
 uint8_t Pit8254::read_port61() {

@@ -2,8 +2,8 @@
 // 0x40-0x43, clocked at 1.193182 MHz from the guest clock, with counter 0's
 // OUT on ISA IRQ0 and counter 2's gate and OUT on port 0x61 (with the
 // speaker enable and the refresh toggle). Counter values are computed from
-// guest time when read; a clock timer is armed only at OUT transitions of
-// counter 0 (the IRQ0 edges), so nothing runs per tick.
+// guest time when read; a clock timer is armed only at the rising edges of
+// counter 0's OUT (the IRQ0 interrupts), so nothing runs per tick.
 //
 // Timing convention (QEMU's, docs/decisions.md "PIT"): a count is loaded
 // into the counting element when it is written and decrements on every
@@ -67,7 +67,9 @@ class Pit8254 {
   void latch_count(Counter& c);
   void latch_status(unsigned i);
   void start_counting(unsigned i);
-  void update_irq0();  // drives IRQ0 with counter 0's OUT and arms the next edge
+  // Drives IRQ0 from counter 0's OUT (a pulse at a rising edge) and arms
+  // the timer for the next rising edge.
+  void update_irq0(bool rising_edge);
 
   Clock& clock_;
   std::function<void(bool)> irq0_;

@@ -286,3 +286,12 @@ TEST_CASE("--serial stdio: standard input reaches COM1's receiver", "[kernels]")
   CHECK(r.status == 35);
   CHECK(r.out == "ABC");
 }
+
+TEST_CASE("--clock host: the PIT runs on the host's clock", "[kernels]") {
+  const CliResult r = run_softvt("--kernel " + kernel("pc_devices") + " --clock host");
+  INFO(r.out << r.err);
+  CHECK(r.status == 33);
+  CHECK(r.out.find("ok ten PIT interrupts through IRQ0\n") != std::string::npos);
+  CHECK(r.out.find("FAIL") == std::string::npos);
+  CHECK(run_softvt("--kernel " + kernel("pc_devices") + " --clock sundial").status == 2);
+}

@@ -239,7 +239,7 @@ TEST_CASE("PIT mode 2: count, period and IRQ0 edges", "[pit]") {
   CHECK(r.latched(0) == 1000);  // reloaded
   CHECK(r.pit.out(0));
   r.to_tick(100 + 3000);
-  // IRQ0: high at the mode set, then a low pulse one tick long per period.
+  // IRQ0: high at the load, then a rising edge (a pulse) at each reload.
   std::vector<uint64_t> rises;
   for (auto& [t, level] : r.edges)
     if (level) rises.push_back(ns_to_ticks(t, Pit8254::HZ));
@@ -545,7 +545,7 @@ TEST_CASE("clock: instruction time, timer order, time skipped while halted", "[c
   CHECK(ns_to_ticks(ticks_to_ns(12345, Pit8254::HZ) - 1, Pit8254::HZ) == 12344);
 }
 
-TEST_CASE("PIT mode 4: OUT low for one tick at terminal count; IRQ0 follows", "[pit]") {
+TEST_CASE("PIT mode 4: OUT low for one tick at terminal count; IRQ0 rises after it", "[pit]") {
   PitRig r;
   r.load(0, 0x38, 10);  // counter 0, LSB/MSB, mode 4
   r.to_tick(9);
@@ -555,10 +555,12 @@ TEST_CASE("PIT mode 4: OUT low for one tick at terminal count; IRQ0 follows", "[
   r.to_tick(11);
   CHECK(r.pit.out(0));
   r.to_tick(100);
-  REQUIRE(r.edges.size() == 3);  // high at the load, low at 10, high at 11
-  CHECK(ns_to_ticks(r.edges[1].first, Pit8254::HZ) == 10);
+  // High at the load; then the strobe's rising edge at tick 11, as a pulse.
+  REQUIRE(r.edges.size() == 3);
+  CHECK(ns_to_ticks(r.edges[1].first, Pit8254::HZ) == 11);
   CHECK_FALSE(r.edges[1].second);
   CHECK(ns_to_ticks(r.edges[2].first, Pit8254::HZ) == 11);
+  CHECK(r.edges[2].second);
 }
 
 TEST_CASE("PIT modes 1 and 5 start at a gate trigger (counter 2)", "[pit]") {
