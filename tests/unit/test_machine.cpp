@@ -18,6 +18,7 @@
 #include "emu/machine/clock.h"
 #include "emu/machine/io_bus.h"
 #include "emu/machine/pc.h"
+#include "emu/machine/irq.h"
 
 using namespace softvt;
 
@@ -614,4 +615,63 @@ TEST_CASE("the whole PC survives random port I/O and timer storms", "[machine]")
     if (pc.cpu().intr_line && (r >> 40) % 3 == 0) pc.pic().intr_acknowledge();
   }
   CHECK(pc.clock().now() > 0);
+}
+
+TEST_CASE("RTC: update-ended and alarm interrupts once per second", "[cmos]") {
+  uint64_t insns = 0;
+  Clock clock(&insns);
+  bool irq = false;
+  CmosRtc rtc(clock, CmosRtc::DETERMINISTIC_EPOCH, [&](bool l) { irq = l; });
+  const auto set = [&](uint8_t i, uint8_t v) {
+    rtc.write_index(i);
+    rtc.write_data(v);
+  };
+  const auto get = [&](uint8_t i) {
+    rtc.write_index(i);
+    return rtc.read_data();
+  };
+  set(11, 0x12);  // UIE, 24 h, BCD
+  insns = 500000000;
+  clock.fire_expired();
+  CHECK_FALSE(irq);
+  CHECK(clock.next_deadline() == 1000000000);
+  insns = clock.next_deadline();
+  clock.fire_expired();
+  CHECK(irq);
+  CHECK(get(12) == 0xd0);  // IRQF | UF, and PF: set by every period even with PIE off
+  CHECK_FALSE(irq);
+  // Alarm at hh:mm:05 with hours and minutes "don't care".
+  set(11, 0x22);  // AIE only
+  set(1, 0x05);
+  set(3, 0xc0);
+  set(5, 0xff);
+  for (int s = 2; s <= 6; ++s) {
+    insns = clock.next_deadline();
+    clock.fire_expired();
+    const uint8_t c = get(12);
+    INFO("second " << s);
+    CHECK(bool(c & 0x20) == (s == 5));  // AF at second 5 only
+    CHECK(bool(c & 0x80) == (s == 5));  // IRQF only with an enabled flag
+  }
+}
+
+TEST_CASE("ISA IRQ lines reach the PIC and the I/O APIC hook; lines 16-23 only the hook", "[irq]") {
+  Pics p;
+  IrqRouter irq(&p.pic);
+  std::vector<std::pair<unsigned, bool>> seen;
+  irq.ioapic = [&](unsigned line, bool level) { seen.push_back({line, level}); };
+  irq.raise(4);
+  CHECK(p.pic.master().irr() == 0x10);
+  CHECK(irq.level(4));
+  irq.lower(4);
+  CHECK_FALSE(irq.level(4));
+  irq.raise(20);
+  CHECK(irq.level(20));
+  CHECK(p.pic.master().irr() == 0x10);  // unchanged: no PIC input there
+  CHECK(p.pic.slave().irr() == 0);
+  irq.raise(24);                        // no such line: ignored
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0] == std::make_pair(4u, true));
+  CHECK(seen[1] == std::make_pair(4u, false));
+  CHECK(seen[2] == std::make_pair(20u, true));
 }
