@@ -113,6 +113,8 @@ std::unique_ptr<Memory> allocate_ram(uint64_t mib) {
 }  // namespace
 
 int run_command(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--kernel")) return run_machine_command(argc, argv);
   RunConfig c = parse(argc, argv);
   const uint64_t ram = c.ram_mib << 20;
   std::vector<uint8_t> image = read_file(c.flat, "--flat", ram);
