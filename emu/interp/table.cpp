@@ -16,7 +16,8 @@ struct Table {
   Table() {
     for (auto group : {rows_data_move(), rows_alu(), rows_shift_rotate(), rows_bits(),
                        rows_muldiv_bcd(), rows_string(), rows_control(), rows_stack(),
-                       rows_system(), rows_atomic()})
+                       rows_system(), rows_atomic(), rows_system_calls(),
+                       rows_system_misc()})
       rows.insert(rows.end(), group.begin(), group.end());
     by_mnemonic.assign(ZYDIS_MNEMONIC_MAX_VALUE + 1, -1);
     for (size_t i = 0; i < rows.size(); ++i) {

@@ -39,6 +39,8 @@ std::span<const InsnRow> rows_control();
 std::span<const InsnRow> rows_stack();
 std::span<const InsnRow> rows_system();
 std::span<const InsnRow> rows_atomic();
+std::span<const InsnRow> rows_system_calls();
+std::span<const InsnRow> rows_system_misc();
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).
