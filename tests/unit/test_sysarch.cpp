@@ -871,3 +871,45 @@ TEST_CASE("1-GiB pages exist only with pdpe1gb: otherwise PDPTE bit 7 is reserve
   CHECK(r.vector == vec::PF);
   CHECK(r.error() == (pf::P | pf::RSVD));
 }
+
+TEST_CASE("SYSRET without REX.W returns to compatibility mode at ECX with CS = STAR[63:48] | 3") {
+  for (const char* cpu : {"intel", "amd"}) {
+    INFO(cpu);
+    Machine m(FlatMode::Long64, cpu);
+    m.long_mode_tables();
+    m.load(stubs(64) + syscall_msrs() + " mov rcx, 0xffffffff00000000 + compat\n mov r11, 0x202\n sysret\n"
+           "kernel: hlt\nbits 32\ncompat: jmp $\n");
+    CHECK(m.run(100) == StopReason::Limit);
+    CHECK(m.vector() == NO_VECTOR);
+    CHECK(m.cpu.s.mode == Mode::Compat32);
+    CHECK(m.cpu.s.seg[CS].sel == 0x1b);
+    CHECK(m.cpu.s.seg[SS].sel == 0x23);
+    CHECK((m.cpu.s.rip >> 32) == 0);  // RIP = ECX, zero-extended
+    CHECK(m.mem.ram()[m.cpu.s.rip] == 0xeb);
+    CHECK(m.cpu.s.rflags == 0x202);
+  }
+}
+
+TEST_CASE("SYSENTER/SYSEXIT in legacy protected mode on both vendors") {
+  for (const char* cpu : {"intel", "amd"}) {
+    INFO(cpu);
+    Machine m(FlatMode::Prot32, cpu);
+    m.prot32_tables();
+    m.cpu.s.sysenter_cs = 0x08;
+    m.cpu.s.sysenter_esp = 0x3f000;
+    m.load(stubs(32) + " mov ecx, 0x176\n mov eax, entry\n xor edx, edx\n wrmsr\n"
+           " mov ecx, 0x2f000\n mov edx, user\n sysexit\n"
+           "user:\n mov [0x60100], cs\n mov [0x60108], ss\n mov [0x60110], esp\n sysenter\n"
+           "entry:\n mov [0x60118], cs\n mov [0x60120], ss\n mov [0x60128], esp\n jmp $\n");
+    CHECK(m.run(100) == StopReason::Limit);
+    CHECK(m.vector() == NO_VECTOR);
+    CHECK((m.get32(0x60100) & 0xffff) == 0x1b);  // SYSENTER_CS + 16 | 3
+    CHECK((m.get32(0x60108) & 0xffff) == 0x23);  // SYSENTER_CS + 24 | 3
+    CHECK(m.get32(0x60110) == 0x2f000);          // ESP = ECX
+    CHECK((m.get32(0x60118) & 0xffff) == 0x08);
+    CHECK((m.get32(0x60120) & 0xffff) == 0x10);
+    CHECK(m.get32(0x60128) == 0x3f000);          // IA32_SYSENTER_ESP
+    CHECK(m.cpu.s.mode == Mode::Prot32);
+    CHECK(m.cpu.s.cpl == 0);
+  }
+}
