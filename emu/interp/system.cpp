@@ -509,7 +509,7 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
   CpuState& s = cpu.s;
   switch (index) {
     case msr::APIC_BASE: v = s.apic_base; return true;
-    case msr::FEATURE_CONTROL: v = s.feature_control; return true;
+    case msr::FEATURE_CONTROL: v = s.feature_control; return cpu.model.intel();  // Intel-only MSR
     case msr::SYSENTER_CS: v = s.sysenter_cs; return true;
     case msr::SYSENTER_ESP: v = s.sysenter_esp; return true;
     case msr::SYSENTER_EIP: v = s.sysenter_eip; return true;
@@ -571,8 +571,9 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
       return true;
     }
     case msr::FEATURE_CONTROL:
-      // Writable until locked (bit 0); bits 1-2 enable VMX (SDM 23.7).
-      if ((s.feature_control & 1) || (v & ~uint64_t(7))) return false;
+      // Intel only; writable until locked (bit 0); bits 1-2 enable VMX
+      // (SDM 23.7).
+      if (!cpu.model.intel() || (s.feature_control & 1) || (v & ~uint64_t(7))) return false;
       s.feature_control = v;
       return true;
     case msr::SYSENTER_CS: s.sysenter_cs = v & 0xffffffff; return true;

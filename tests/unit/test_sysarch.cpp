@@ -688,6 +688,8 @@ TEST_CASE("IA32_MISC_ENABLE (Intel): power-on value, read-only and reserved bits
   CHECK(wrmsr_faults("intel", 0x1a0, 0x41001));  // BTS unavailable (11) is read-only
   CHECK(wrmsr_faults("intel", 0x1a0, 0x41803));  // bit 1 reserved
   CHECK(wrmsr_faults("amd", 0x1a0, 0));
+  CHECK(wrmsr_faults("amd", 0x3a, 0));  // IA32_FEATURE_CONTROL is Intel's as well
+  CHECK(!wrmsr_faults("intel", 0x3a, 0));
   Snippet r = run64(" mov ecx, 0x1a0\n rdmsr\n", "amd");
   CHECK(gp0(r));
   // LIMIT_CPUID_MAXVAL (22): CPUID.0:EAX reads 2. XD disable (34): NX reads 0.
