@@ -1,5 +1,7 @@
 #include "emu/paging.h"
 
+#include <algorithm>
+
 #include "emu/cpu.h"
 
 namespace softvt {
@@ -18,6 +20,7 @@ struct Walker {
   uint64_t rsvd_high;      // bits 51:MAXPHYADDR (and 62:52 are ignored)
   bool nxe;
   bool pages_1g;           // CPUID 80000001H:EDX.Page1GB
+  bool pse36;              // CPUID 01H:EDX.PSE-36
 
   [[noreturn]] void fault(uint32_t bits) {
     uint32_t err = bits;
@@ -120,12 +123,17 @@ Translation walk_32(Walker& w) {
   uint64_t pde = w.read_entry(pde_addr, 4);
   if (!(pde & PTE_P)) w.fault(0);
   bool large = (pde & PTE_PS) && (cpu.s.cr4 & cr4::PSE);
-  if (large && (pde & (1u << 21))) w.fault(pf::P | pf::RSVD);  // bit 21 reserved (SDM 4.3)
+  // A 4-MiB page's PDE bits (M-20):13 hold physical-address bits (M-1):32
+  // and bits 21:(M-19) are reserved, M = min(MAXPHYADDR, 40) with PSE-36
+  // and 32 without it (SDM 4.3, Table 4-4).
+  const unsigned m = w.pse36 ? std::min(cpu.model.phys_addr_bits, uint8_t(40)) : 32;
+  const uint64_t high_bits = (uint64_t(1) << (m - 32)) - 1;
+  const uint64_t high_rsvd = ((uint64_t(1) << 22) - 1) & ~((uint64_t(1) << (13 + m - 32)) - 1);
+  if (large && (pde & high_rsvd)) w.fault(pf::P | pf::RSVD);
   uint64_t pte = 0, pte_addr = 0, base;
   bool all_w = pde & PTE_W, all_u = pde & PTE_U;
   if (large) {
-    // PSE-36: bits 20:13 hold physical address bits 39:32.
-    base = (pde & 0xffc00000ull) | (((pde >> 13) & 0xff) << 32);
+    base = (pde & 0xffc00000ull) | (((pde >> 13) & high_bits) << 32);
     base |= w.lin & 0x3fffff;
   } else {
     pte_addr = (pde & 0xfffff000ull) + ((w.lin >> 12) & 0x3ff) * 4;
@@ -164,7 +172,8 @@ Translation walk_page_tables(Cpu& cpu, uint64_t lin, Acc acc, bool user) {
   Walker w{cpu, lin, acc, user,
            ((uint64_t(1) << maxphy) - 1) & ~uint64_t(0xfff),
            ((uint64_t(1) << 52) - 1) & ~((uint64_t(1) << maxphy) - 1),
-           (cpu.s.efer & efer::NXE) != 0, ((cpu.model.cpuid(0x80000001, 0).edx >> 26) & 1) != 0};
+           (cpu.s.efer & efer::NXE) != 0, ((cpu.model.cpuid(0x80000001, 0).edx >> 26) & 1) != 0,
+           ((cpu.model.cpuid(1, 0).edx >> 17) & 1) != 0};
   if (!(cpu.s.cr4 & cr4::PAE)) return walk_32(w);
   if (cpu.s.efer & efer::LMA) {
     int levels = (cpu.s.cr4 & cr4::LA57) ? 5 : 4;

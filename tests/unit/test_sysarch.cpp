@@ -915,3 +915,25 @@ TEST_CASE("SYSENTER/SYSEXIT in legacy protected mode on both vendors") {
     CHECK(m.cpu.s.cpl == 0);
   }
 }
+
+TEST_CASE("32-bit paging 4-MiB pages: PSE-36 address bits, reserved bits without PSE-36") {
+  // Protected mode, 32-bit paging with CR4.PSE: the PDE for 0x400000 maps a
+  // 4-MiB page with bit 13 set (physical-address bit 32 under PSE-36).
+  auto snippet = [](const std::string& cpu) {
+    auto m = std::make_unique<Machine>(FlatMode::Prot32, cpu);
+    m->prot32_tables();
+    for (uint32_t i = 0; i < 1024; ++i) m->put32(0x70000 + 4 * i, 0);
+    m->put32(0x70000, 0x83);               // 0-4 MiB identity, 4-MiB page
+    m->put32(0x70004, 0x400083 | 0x2000);  // 4-8 MiB -> 0x1_0040_0000
+    m->load(stubs(32) + " mov eax, 0x70000\n mov cr3, eax\n mov eax, cr4\n or eax, 0x10\n mov cr4, eax\n"
+            " mov eax, cr0\n or eax, 0x80000000\n mov cr0, eax\n mov al, [0x400000]\n" + kDone + " hlt\n");
+    REQUIRE(m->run() == StopReason::Hlt);
+    return m;
+  };
+  auto with = snippet("intel");
+  CHECK(with->vector() == NO_VECTOR);
+  CHECK(with->get32(0x60140) == DONE);
+  auto without = snippet("intel,-pse36");
+  CHECK(without->vector() == vec::PF);
+  CHECK(uint32_t(without->frame(0)) == (pf::P | pf::RSVD));  // 32-bit error code
+}
