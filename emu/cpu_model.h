@@ -12,8 +12,8 @@ namespace softvt {
 
 // Features an instruction can depend on (the "feature" column of the
 // instruction table). Base = present on every x86-64 CPU.
-// Issue 3 adds the x87/SIMD and system features; a CPU model (emu/cpu_model.cpp)
-// sets a bit only when softvt implements that feature.
+// A model's mask is derived from its CPUID bits through the feature table
+// (emu/cpu_features.cpp), which names the one CPUID bit gating each.
 enum class Feature : uint8_t {
   Base, Cmov, Cx8, Cx16, Popcnt, Lzcnt, Bmi1, Bmi2, Adx, Movbe, Rdtscp,
   LahfLm, Rdrand, Rdseed, Rdpid, Sse, Sse2, Fxsr,
