@@ -7,9 +7,8 @@
 #include "emu/interp/system_forms.h"
 
 #include "emu/cpu_features.h"
-#include "emu/interp/system_msrs.h"
-
 #include "emu/interp/flags.h"
+#include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
 #include "emu/segments.h"
 
