@@ -1,7 +1,8 @@
 // Events taken between instructions (SDM 6.9 "Priority Among Concurrent
 // Exceptions and Interrupts"): NMI, then maskable external interrupts.
-// Debug traps of the previous instruction (priority 4) and INIT/SIPI
-// (priority 3) join here as they are modelled.
+// Debug traps of the previous instruction (priority 4) are delivered by the
+// run loop just before these (emu/exec.cpp, emu/debug.cpp); INIT/SIPI
+// (priority 3) join as they are modelled.
 #include <string>
 
 #include "emu/cpu.h"

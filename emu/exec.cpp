@@ -45,6 +45,24 @@ uint64_t fetch_linear(Cpu& cpu, uint64_t offset) {
   return (cpu.s.seg[CS].base + offset) & 0xffffffffull;
 }
 
+// Instruction breakpoints, unless RF suppresses them, the instruction is a
+// REP string instruction resuming after an iteration (its breakpoint was
+// taken when it started), or it follows MOV SS / POP SS, whose shadow
+// inhibits them in most situations (SDM 17.3.1.1).
+void check_instruction_breakpoint(Cpu& cpu, bool resuming_rep) {
+  if ((cpu.s.rflags & fl::RF) || resuming_rep || (cpu.s.interrupt_shadow & shadow::MOV_SS)) return;
+  debug_check_instruction(cpu);
+}
+
+// An instruction that started with TF = 1 completed (or finished an
+// iteration): a single-step trap follows it (SDM 17.3.1.4) - unless it
+// delivered an event through the IDT (INT n, INT3, INTO, INT1), which
+// cleared TF: what counts then is the TF it left.
+void single_step_completed(Cpu& cpu) {
+  if (!cpu.dbg.tf_after || (cpu.s.rflags & fl::TF)) cpu.dbg.pending |= dr6::BS;
+  cpu.dbg.tf_after = false;
+}
+
 }  // namespace
 
 Block* BlockCache::build(Cpu& cpu, uint64_t lin, uint64_t phys, DecodeMode mode) {
@@ -196,6 +214,9 @@ StopReason Cpu::run(uint64_t max_insns) {
     stop_detail = "no block cache attached";
     return stop;
   }
+  // The debug registers may have been written from outside (a loader, a
+  // state import): derive the armed breakpoints from them afresh.
+  debug_registers_changed(*this);
   mem.on_code_write = [this](uint64_t phys, unsigned size) {
     if (!blocks->write_hits_code(phys, size)) return;
     const uint64_t page = phys >> 12;
@@ -215,8 +236,27 @@ StopReason Cpu::run(uint64_t max_insns) {
   uint64_t idle_steps = 0;
   bool resuming_rep = false;  // the next step continues an unfinished REP
   const auto budget_spent = [&] { return s.insn_count + idle_steps >= max_insns; };
+  // DR6 conditions pending when the current instruction started: a fault
+  // discards what the instruction itself detected (it did not complete).
+  uint64_t debug_before = 0;
   while (stop == StopReason::None) {
-    if ((intr_line || nmi_pending) && take_pending_event()) {
+    // Debug traps of the previous instruction come before NMI and INTR
+    // (SDM 6.9, priority 4); MOV SS / POP SS hold them for one more
+    // instruction (SDM 6.8.3). A halted CPU takes them when it wakes.
+    if (dbg.pending && !(s.interrupt_shadow & shadow::MOV_SS) &&
+        (!s.halted || event_deliverable())) {
+      s.halted = 0;
+      // After an iteration of a REP string instruction that was not its
+      // last, the EFLAGS image has RF = 1 (SDM 17.3.1.1).
+      if (resuming_rep) s.rflags |= fl::RF;
+      debug_deliver_trap(*this);
+      ++idle_steps;
+      resuming_rep = false;
+      continue;
+    }
+    if ((intr_line || nmi_pending) && event_deliverable()) {
+      if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
+      take_pending_event();
       ++idle_steps;
       resuming_rep = false;  // an interrupted REP restarts (and is traced) anew
       continue;
@@ -230,6 +270,10 @@ StopReason Cpu::run(uint64_t max_insns) {
       break;
     }
     try {
+      debug_before = dbg.pending;
+      // An instruction breakpoint comes before faults from fetching the
+      // instruction (SDM 6.9, priorities 7 and 8).
+      if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
       const Block& b = blocks->lookup(*this);
       const uint64_t ip_mask = sequential_ip_mask(*this);
       const uint8_t* bytes = b.bytes.data();
@@ -244,7 +288,11 @@ StopReason Cpu::run(uint64_t max_insns) {
         // (SDM 6.8.3, Table 25-3); a shadow set by this instruction survives.
         const uint8_t shadow_before = s.interrupt_shadow;
         const bool rf_before = s.rflags & fl::RF;
+        const bool tf_before = s.rflags & fl::TF;
+        debug_before = dbg.pending;
+        if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         in.handler(*this, in);
+        if (tf_before) single_step_completed(*this);
         if (insn_unfinished) {
           // Not retired: RIP stays on it, the count, RF and an interrupt
           // shadow are left for its completion. Back to the top, where the
@@ -268,10 +316,13 @@ StopReason Cpu::run(uint64_t max_insns) {
           end_block = false;
           break;
         }
-        // A device raised a line, or this instruction unmasked one.
-        if ((intr_line || nmi_pending) && event_deliverable()) break;
+        // A debug trap is pending, a device raised a line, or this
+        // instruction unmasked one.
+        if (dbg.pending || ((intr_line || nmi_pending) && event_deliverable())) break;
       }
     } catch (const GuestException& e) {
+      dbg.pending = debug_before;
+      dbg.tf_after = false;
       end_block = false;
       insn_unfinished = false;
       resuming_rep = false;

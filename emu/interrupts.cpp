@@ -2,6 +2,7 @@
 // long mode), with the double-fault and triple-fault rules (SDM Vol. 3A
 // chapter 6, Vol. 2 "INT n/INTO/INT3/INT1" operation).
 #include "emu/segments.h"
+#include "emu/task_switch.h"
 
 namespace softvt {
 namespace {
@@ -39,7 +40,9 @@ uint32_t error_value(const Event& e) { return e.error == NO_ERROR_CODE ? 0 : e.e
 
 // Fault-class exceptions push RF = 1 (SDM 17.3.1.1, "When calling an event
 // handler ... for any fault-class exception ... the value pushed for RF is
-// 1"); #DB is treated as a trap here (softvt raises it only for INT1).
+// 1"). #DB is not in the list: its traps and the instruction-breakpoint
+// fault push the current RF; the general-detect fault sets RF before it is
+// raised (emu/debug.cpp).
 bool fault_class(const Event& e) {
   if (e.type != EventType::HardwareException) return false;
   switch (e.vector) {
@@ -101,12 +104,6 @@ Gate read_gate(Cpu& cpu, const Event& e, uint32_t ext) {
   if (from_software(e.type) && desc::dpl(g.lo) < cpu.s.cpl)
     cpu.raise(vec::GP, uint32_t(e.vector) * 8 + 2);
   if (!desc::present(g.lo)) cpu.raise(vec::NP, idt_err);
-  if (g.type == desc::TASK_GATE) {
-    // Task switches through a task gate arrive with hardware task
-    // switching (a later issue); until then this answers #GP.
-    note_unimplemented(cpu, "interrupt through a task gate (vector " + std::to_string(e.vector) + ")");
-    cpu.raise(vec::GP, idt_err);
-  }
   return g;
 }
 
@@ -136,6 +133,13 @@ void deliver_protected(Cpu& cpu, const Event& e) {
       ((cpu.s.rflags & fl::IOPL) >> 12) < 3)
     cpu.raise_gp0();
   const Gate g = read_gate(cpu, e, ext);
+  if (g.type == desc::TASK_GATE) {
+    // A task switch instead of a handler call (SDM 6.12.2). The old task
+    // saves the EIP and EFLAGS image an interrupt gate would push.
+    task_gate_event(cpu, g.lo,
+                    TaskGateEvent{e.next, pushed_rflags(cpu, e), pushes_error_code(e), error_value(e)});
+    return;
+  }
   const uint16_t cs_sel = desc::gate_selector(g.lo);
   const uint64_t cd = read_handler_cs(cpu, cs_sel, ext);
   const bool inner = !desc::conforming(cd) && desc::dpl(cd) < cpu.s.cpl;
@@ -269,10 +273,12 @@ std::string describe(uint8_t vector, uint32_t error) {
 
 void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uint64_t next) {
   Event e{vector, type, error_code, next};
+  const uint64_t flags_before = s.rflags;
   if (from_software(type)) {
     // A fault while delivering INT n / INT3 / INTO is reported on the
     // instruction itself, as an ordinary exception.
     deliver_once(*this, e);
+    debug_note_control_transfer(*this, flags_before);
     return;
   }
   // Delivery can fault only with #GP/#NP/#SS/#TS/#PF, so the rules below
@@ -280,6 +286,7 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
   for (int round = 0; round < 8; ++round) {
     try {
       deliver_once(*this, e);
+      if (type == EventType::PrivilegedSoftware) debug_note_control_transfer(*this, flags_before);
       return;
     } catch (const GuestException& f) {
       GuestException second = f;

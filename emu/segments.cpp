@@ -284,10 +284,4 @@ uint64_t StackFrame::write() {
   return (sp_ & ~mask) | last;
 }
 
-void note_unimplemented(Cpu& cpu, const std::string& what) {
-  cpu.stop_detail = what + " is not implemented yet (hardware task switching arrives in a "
-                    "later issue); answered #GP";
-  if (cpu.tracer) cpu.tracer->note(cpu, cpu.stop_detail);
-}
-
 }  // namespace softvt

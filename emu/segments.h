@@ -86,10 +86,6 @@ void load_ss_checked(Cpu& cpu, uint16_t ss, uint64_t d);
 // code segments, are loaded with a null selector (SDM Vol. 2 RET, IRET).
 void null_inaccessible_data_segments(Cpu& cpu);
 
-// Records why an unimplemented path (task switches) answered #GP, so the
-// run's stop detail and the trace show it.
-void note_unimplemented(Cpu& cpu, const std::string& what);
-
 // A stack frame written to a stack that need not be the current one
 // (event delivery, inter-privilege CALL). All slots are checked against the
 // segment limit (or for canonical form) before anything is written, and

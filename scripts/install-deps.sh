@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages softvt needs that are not installed yet.
 set -euo pipefail
-packages=(g++ meson ninja-build pkg-config python3 nasm libzydis-dev libcapstone-dev
+packages=(g++ meson ninja-build pkg-config python3 nasm binutils libzydis-dev libcapstone-dev
           libboost-dev catch2 libxbyak-dev acpica-tools)
 missing=()
 for p in "${packages[@]}"; do

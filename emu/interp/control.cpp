@@ -5,6 +5,7 @@
 #include "emu/interp/flags.h"
 #include "emu/interp/table.h"
 #include "emu/segments.h"
+#include "emu/task_switch.h"
 
 namespace softvt {
 namespace {
@@ -194,14 +195,6 @@ bool is_task_target(const Cpu& cpu, uint64_t d) {
          desc::system_type(d, desc::TSS16_BUSY);
 }
 
-[[noreturn]] void task_switch_unimplemented(Cpu& cpu, const char* insn, uint16_t sel) {
-  // Hardware task switching arrives in a later issue; until then a far
-  // JMP/CALL to a TSS or task gate answers #GP(selector).
-  note_unimplemented(cpu, std::string(insn) + " to a TSS or task gate (selector " +
-                              std::to_string(sel) + ")");
-  cpu.raise(vec::GP, selector_error(sel));
-}
-
 // The descriptor a protected-mode far JMP/CALL names (SDM Vol. 2 JMP).
 uint64_t far_target_descriptor(Cpu& cpu, uint16_t sel) {
   if (null_selector(sel)) cpu.raise_gp0();
@@ -235,7 +228,8 @@ void jmp_far(Cpu& cpu, const Insn& in) {
     check_far_offset(cpu, d, fp.offset);
     return enter_code_segment(cpu, fp.sel, d, cpu.s.cpl, fp.offset);
   }
-  if (is_task_target(cpu, d)) task_switch_unimplemented(cpu, "JMP far", fp.sel);
+  if (is_task_target(cpu, d))
+    return far_task_transfer(cpu, fp.sel, d, TaskSwitchReason::Jmp, cpu.next_rip);
   // JMP through a call gate: no privilege change, so the target must be a
   // conforming segment with DPL <= CPL or a non-conforming one with DPL = CPL.
   const CallGate g = read_call_gate(cpu, fp.sel, d);
@@ -326,7 +320,8 @@ void call_far(Cpu& cpu, const Insn& in) {
     push_return(cpu, in.opsize, d, true, fp.offset);
     return enter_code_segment(cpu, fp.sel, d, cpu.s.cpl, fp.offset);
   }
-  if (is_task_target(cpu, d)) task_switch_unimplemented(cpu, "CALL far", fp.sel);
+  if (is_task_target(cpu, d))
+    return far_task_transfer(cpu, fp.sel, d, TaskSwitchReason::Call, cpu.next_rip);
   const CallGate g = read_call_gate(cpu, fp.sel, d);
   const uint64_t cd = gate_code_segment(cpu, g.cs, false);
   if (!desc::conforming(cd) && desc::dpl(cd) < cpu.s.cpl) return call_gate_inner(cpu, g, cd);
@@ -492,10 +487,10 @@ void iret_to_v86(Cpu& cpu, uint64_t eip, uint16_t cs, uint64_t flags) {
 
 void iret_protected(Cpu& cpu, const Insn& in) {
   if (cpu.s.rflags & fl::NT) {
-    // IA-32e mode has no task return: #GP(0). Otherwise a return through
-    // the TSS back link, which arrives with task switching (later issue).
-    if (!cpu.long_mode()) note_unimplemented(cpu, "IRET with NT = 1 (task return)");
-    cpu.raise_gp0();
+    // IA-32e mode has no task return: #GP(0). Otherwise a return to the
+    // task named by the TSS's previous-task link (SDM 7.3, 7.4).
+    if (cpu.long_mode()) cpu.raise_gp0();
+    return task_return(cpu, cpu.next_rip);
   }
   const unsigned size = in.opsize;
   const uint64_t ip = cpu.read_stack(0, size) & mask_of(size);

@@ -26,6 +26,8 @@ struct Table {
              rows_stack(),
              rows_system(),
              rows_atomic(),
+             rows_system_calls(),
+             rows_system_misc(),
              rows_x87_load_store(),
              rows_x87_arith(),
              rows_x87_compare(),

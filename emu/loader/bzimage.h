@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emu/cpu_state.h"
+#include "emu/loader/e820.h"
 #include "emu/memory.h"
 
 namespace softvt {
@@ -23,16 +24,6 @@ struct BzImageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One range of the BIOS e820 map (ACPI 6 "System Address Map Interfaces";
-// types 1 = usable RAM, 2 = reserved, 3 = ACPI reclaimable, 4 = ACPI NVS).
-struct E820Range {
-  uint64_t addr;
-  uint64_t size;
-  uint32_t type;
-};
-namespace e820 {
-constexpr uint32_t RAM = 1, RESERVED = 2, ACPI = 3, NVS = 4;
-}
 
 struct LinuxBoot {
   std::vector<uint8_t> kernel;  // the bzImage file

@@ -75,6 +75,9 @@ CpuState setup_flat(Memory& mem, const std::vector<uint8_t>& image, uint64_t loa
   // LDTR and TR as after reset (SDM 9.1.1 Table 9-1).
   s.ldtr = SegReg{0, 0, 0x82, 0xffff, 0, 0};
   s.tr = SegReg{0, 0, 0x8b, 0xffff, 0, 0};
+  // DR6 and DR7 with their fixed bits, as after reset (Table 9-1).
+  s.dr[6] = 0xffff0ff0;
+  s.dr[7] = 0x400;
   s.pat = 0x0007040600070406ull;
   s.xcr0 = 1;
   s.apic_base = 0xfee00900;

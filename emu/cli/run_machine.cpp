@@ -1,0 +1,282 @@
+// softvt run --kernel ...: the PC machine (README "Running a kernel").
+// Exit status: the guest's (isa-debug-exit: (V << 1) | 1; power-off 0) or
+// softvt's (pc_exit:: in emu/machine/pc.h); 2 for bad input, naming it.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "emu/cli/commands.h"
+#include "emu/cli/options.h"
+#include "emu/devices/fw_cfg.h"
+#include "emu/loader/bios_state.h"
+#include "emu/loader/elf.h"
+#include "emu/loader/multiboot.h"
+#include "emu/machine/pc.h"
+#include "traces/text_trace.h"
+
+namespace softvt {
+namespace {
+
+struct MachineConfig {
+  std::string kernel;
+  std::string initrd;  // comma-separated "PATH [ARGS]" entries, as QEMU's -initrd
+  std::string append;
+  uint64_t ram_mib = 128;
+  uint64_t smp = 1;
+  std::string serial = "stdio";
+  std::string accel = "interp";
+  ClockSource clock = ClockSource::Instructions;
+  uint64_t max_insns = ~uint64_t(0);
+  std::string trace;
+  // --cpu MODEL[,+feature,...] arrives with the CPU-model work
+  // (emu/cli/cpu_option.h, parse_cpu_option()); until then the default model.
+};
+
+MachineConfig parse(int argc, char** argv) {
+  MachineConfig c;
+  ArgReader a(argc, argv, 2);
+  while (!a.done()) {
+    const std::string o = a.next();
+    if (o == "--kernel") c.kernel = a.value(o);
+    else if (o == "--initrd") c.initrd = a.value(o);
+    else if (o == "--append") c.append = a.value(o);
+    else if (o == "-m") c.ram_mib = parse_mib(a.value(o), "-m");
+    else if (o == "--smp") c.smp = parse_number(a.value(o), "--smp");
+    else if (o == "--serial") c.serial = a.value(o);
+    else if (o == "--accel") c.accel = a.value(o);
+    else if (o == "--clock") {
+      const std::string v = a.value(o);
+      if (!parse_clock_source(v, c.clock))
+        throw UsageError("--clock: unknown clock '" + v + "' (expected insns or host)");
+    } else if (o == "--max-insns") c.max_insns = parse_number(a.value(o), "--max-insns");
+    else if (o == "--trace") c.trace = a.value(o);
+    else throw UsageError("unknown option '" + o + "' for run --kernel");
+  }
+  if (c.kernel.empty()) throw UsageError("missing --kernel FILE");
+  if (c.accel != "interp")
+    throw UsageError("--accel: '" + c.accel + "' is not available for --kernel yet (expected interp)");
+  if (c.smp == 0) throw UsageError("--smp: at least one CPU is needed");
+  if (c.smp > 1) throw UsageError("--smp " + std::to_string(c.smp) + ": more than one CPU is not yet supported");
+  const uint64_t ram = c.ram_mib << 20;
+  if (ram < bios::MIN_RAM) throw UsageError("-m: a PC needs at least 2 MiB of RAM");
+  if (ram >= bios::MAX_RAM)
+    throw UsageError("-m: at most 3583 MiB for now (RAM above the PCI hole below 4 GiB is not modelled yet)");
+  if (c.serial != "stdio" && c.serial != "none" && c.serial.rfind("file:", 0) != 0)
+    throw UsageError("--serial: unknown backend '" + c.serial + "' (expected stdio, file:PATH or none)");
+  if (c.serial == "file:") throw UsageError("--serial: file: needs a path");
+  return c;
+}
+
+// COM1's output: standard output, a file, or nowhere.
+class SerialSink {
+ public:
+  explicit SerialSink(const std::string& spec) {
+    if (spec == "stdio") {
+      f_ = stdout;
+      line_flush_ = isatty(STDOUT_FILENO);
+    } else if (spec.rfind("file:", 0) == 0) {
+      path_ = spec.substr(5);
+      f_ = std::fopen(path_.c_str(), "w");
+      if (!f_) throw UsageError("--serial: cannot write '" + path_ + "': " + std::strerror(errno));
+    }
+  }
+  ~SerialSink() {
+    if (f_ && !path_.empty()) std::fclose(f_);
+  }
+  void put(uint8_t b) {
+    if (!f_) return;
+    std::fputc(b, f_);
+    if (line_flush_ && b == '\n') std::fflush(f_);
+  }
+  bool finish() {
+    if (!f_) return true;
+    bool ok = std::fflush(f_) == 0 && !std::ferror(f_);
+    if (!path_.empty()) {
+      ok = std::fclose(f_) == 0 && ok;
+      f_ = nullptr;
+    }
+    return ok;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::FILE* f_ = nullptr;
+  std::string path_;
+  bool line_flush_ = false;
+};
+
+// COM1's input with --serial stdio: bytes from standard input (a pipe, a
+// file or a terminal in its normal line mode), read without blocking.
+class SerialSource {
+ public:
+  int next() {
+    if (pos_ < len_) return buf_[pos_++];
+    if (eof_) return -1;
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return -1;
+    const ssize_t n = read(STDIN_FILENO, buf_, sizeof buf_);
+    if (n <= 0) {
+      eof_ = true;  // end of input (or an error): stop looking
+      return -1;
+    }
+    len_ = size_t(n);
+    pos_ = 0;
+    return buf_[pos_++];
+  }
+
+ private:
+  uint8_t buf_[256];
+  size_t len_ = 0, pos_ = 0;
+  bool eof_ = false;
+};
+
+std::vector<MultibootModule> read_modules(const std::string& list, uint64_t max_bytes) {
+  std::vector<MultibootModule> mods;
+  if (list.empty()) return mods;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = list.find(',', start);
+    const std::string entry = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (entry.empty()) throw UsageError("--initrd: empty module name in '" + list + "'");
+    // "PATH ARGS": the path ends at the first space; the whole entry is the
+    // module's string (as QEMU passes it).
+    const std::string path = entry.substr(0, entry.find(' '));
+    mods.push_back(MultibootModule{entry, read_file(path, "--initrd", max_bytes)});
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return mods;
+}
+
+std::vector<uint8_t> e820_bytes(const std::vector<E820Range>& map) {
+  std::vector<uint8_t> b;
+  for (const E820Range& e : map) {
+    uint8_t rec[20];
+    std::memcpy(rec, &e.addr, 8);
+    std::memcpy(rec + 8, &e.size, 8);
+    std::memcpy(rec + 16, &e.type, 4);
+    b.insert(b.end(), rec, rec + 20);
+  }
+  return b;
+}
+
+// The items QEMU's PC provides whatever the kernel (hw/nvram/fw_cfg.c,
+// hw/i386/fw_cfg.c), for a TCG guest without NUMA nodes.
+void machine_fw_cfg(FwCfg& f, uint64_t ram, unsigned cpus, bool amd_ht_hole) {
+  namespace k = fw_cfg_key;
+  f.add_bytes(k::UUID, std::vector<uint8_t>(16, 0));
+  f.add_u64(k::RAM_SIZE, ram);
+  f.add_u16(k::NOGRAPHIC, 0);
+  f.add_u16(k::NB_CPUS, uint16_t(cpus));
+  f.add_u16(k::MAX_CPUS, uint16_t(cpus));
+  f.add_u16(k::BOOT_MENU, 0);
+  f.add_bytes(k::NUMA, std::vector<uint8_t>((1 + cpus) * 8, 0));
+  f.add_u32(k::IRQ0_OVERRIDE, 1);
+  f.add_bytes(k::E820_TABLE, std::vector<uint8_t>(4 + 16 * 20, 0));  // no reserved entries
+  f.add_file("etc/e820", e820_bytes(qemu_e820_map(ram, amd_ht_hole)));
+}
+
+void multiboot_fw_cfg(FwCfg& f, const MultibootLoad& mb) {
+  namespace k = fw_cfg_key;
+  // What QEMU hands its multiboot option ROM.
+  f.add_u32(k::KERNEL_ENTRY, mb.entry);
+  f.add_u32(k::KERNEL_ADDR, mb.load_addr);
+  f.add_u32(k::KERNEL_SIZE, uint32_t(mb.buffer.size()));
+  f.add_bytes(k::KERNEL_DATA, mb.buffer);
+  f.add_u32(k::INITRD_ADDR, MULTIBOOT_INFO_ADDR);
+  f.add_u32(k::INITRD_SIZE, MULTIBOOT_INFO_SIZE);
+  f.add_bytes(k::INITRD_DATA, mb.initial_info);
+}
+
+// The CPU model of the run. `--cpu MODEL[,+feature,-feature]` plugs in
+// here (emu/cli/cpu_option.h, parse_cpu_option()) when the CPU-model work
+// is merged; until then every machine gets the default model.
+const CpuModel& machine_cpu_model(const MachineConfig&) { return default_cpu_model(); }
+
+// CPUID leaf 0 vendor "AuthenticAMD" (EBX = "Auth").
+bool is_amd(const CpuModel& m) { return m.cpuid(0, 0).ebx == 0x68747541; }
+
+extern "C" void on_sigint(int) { Pc::interrupt_requested = 1; }
+
+}  // namespace
+
+int run_machine_command(int argc, char** argv) {
+  const MachineConfig c = parse(argc, argv);
+  const uint64_t ram = c.ram_mib << 20;
+  const std::vector<uint8_t> kernel = read_file(c.kernel, "--kernel", ram);
+  const std::vector<MultibootModule> modules = read_modules(c.initrd, ram);
+  std::unique_ptr<TextTrace> trace;
+  if (!c.trace.empty()) {
+    try {
+      trace = std::make_unique<TextTrace>(c.trace);
+    } catch (const std::exception& e) {
+      throw UsageError(std::string("--trace: ") + e.what());
+    }
+  }
+  SerialSink serial(c.serial);
+
+  PcConfig pc_config;
+  pc_config.ram_bytes = ram;
+  pc_config.cpus = unsigned(c.smp);
+  pc_config.clock = c.clock;
+  pc_config.max_insns = c.max_insns;
+  pc_config.tracer = trace.get();
+  pc_config.serial_out = [&serial](uint8_t b) { serial.put(b); };
+  SerialSource input;
+  if (c.serial == "stdio") pc_config.serial_in = [&input] { return input.next(); };
+  std::unique_ptr<Pc> pc;
+  try {
+    pc = std::make_unique<Pc>(pc_config, machine_cpu_model(c));
+  } catch (const std::runtime_error& e) {
+    throw UsageError("-m: cannot allocate " + std::to_string(c.ram_mib) + " MiB of guest RAM on this host");
+  }
+  write_bios_memory(pc->mem());
+  init_bios_devices(pc->io());
+  const CpuModel& model = pc->cpu().model;
+  const bool amd_ht_hole = is_amd(model) && model.phys_addr_bits >= 40;
+  machine_fw_cfg(pc->fw_cfg(), ram, unsigned(c.smp), amd_ht_hole);
+
+  const std::string what = "--kernel '" + c.kernel + "'";
+  try {
+    // A bzImage (setup header magic "HdrS" at 0x202): the Linux boot
+    // protocol loader (emu/loader/bzimage.h) plugs in here.
+    if (kernel.size() >= 0x206 && std::memcmp(kernel.data() + 0x202, "HdrS", 4) == 0)
+      throw LoadError("a Linux bzImage: the Linux boot protocol is not supported yet");
+    if (find_multiboot_header(kernel)) {
+      MultibootLoad mb = load_multiboot(pc->mem(), kernel, c.kernel, c.append, modules, bios_e820_map(ram, amd_ht_hole));
+      multiboot_fw_cfg(pc->fw_cfg(), mb);
+      pc->cpu().s = mb.state;
+    } else if (is_elf(kernel)) {
+      const ElfImage elf = parse_elf(kernel);
+      if (!elf.is64) throw LoadError("a 32-bit ELF file without a multiboot header (nothing says how to boot it)");
+      if (!modules.empty()) throw UsageError("--initrd: modules need a multiboot kernel");
+      pc->cpu().s = load_elf64_kernel(pc->mem(), kernel);
+    } else {
+      throw LoadError("neither a multiboot kernel nor an ELF file (flat binaries run with `softvt run --flat`)");
+    }
+  } catch (const LoadError& e) {
+    throw UsageError(what + ": " + e.what());
+  }
+  pc->cpu().update_mode();
+
+  struct sigaction sa {}, old {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+  const PcOutcome out = pc->run();
+  sigaction(SIGINT, &old, nullptr);
+
+  const bool serial_ok = serial.finish();
+  if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
+  if (!serial_ok) throw UsageError("--serial: cannot write '" + serial.path() + "'");
+  std::fprintf(stderr, "softvt: %s after %llu instructions (exit status %d)\n", out.message.c_str(),
+               (unsigned long long)pc->cpu().s.insn_count, out.status);
+  return out.status;
+}
+
+}  // namespace softvt

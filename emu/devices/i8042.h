@@ -1,0 +1,47 @@
+// The 8042 keyboard controller at 0x60 (data) / 0x64 (status, command),
+// enough for what kernels use it for: the controller's self-tests and
+// command byte, a keyboard that acknowledges commands (no keys are ever
+// pressed), the output port with the A20 gate (bit 1) and the reset line
+// (bit 0), and the pulse command 0xFE that resets the machine.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+
+namespace softvt {
+
+class IoBus;
+
+class I8042 {
+ public:
+  // `reset`: the CPU reset line was pulsed; `irq1`/`irq12`: line levels.
+  I8042(std::function<void()> reset, std::function<void(bool)> irq1, std::function<void(bool)> irq12);
+  void map_ports(IoBus& io);
+  uint8_t read_data();
+  uint8_t read_status();
+  void write_data(uint8_t v);
+  void write_command(uint8_t v);
+  bool a20() const { return output_port_ & 0x02; }
+
+ private:
+  void queue(uint8_t v, bool aux = false);
+  void update_irqs();
+  void set_output_port(uint8_t v);
+  void keyboard_command(uint8_t v);
+
+  std::function<void()> reset_;
+  std::function<void(bool)> irq1_, irq12_;
+  struct Byte {
+    uint8_t value;
+    bool aux;
+  };
+  std::deque<Byte> out_;
+  uint8_t last_ = 0;
+  uint8_t command_byte_ = 0x61;   // translate, keyboard interrupt, mouse disabled
+  uint8_t output_port_ = 0xcf;    // reset inactive (1), A20 enabled
+  uint8_t pending_ = 0;           // a command waiting for its data byte
+  bool last_was_command_ = true;  // status bit 3
+  bool keyboard_param_ = false;   // the keyboard waits for a command's parameter
+};
+
+}  // namespace softvt

@@ -1,0 +1,130 @@
+// The PC machine (issue 3): RAM, the CPU, the devices on the I/O bus and
+// the run loop. The run loop executes the CPU in slices that end at the
+// next timer deadline (devices are never polled per instruction); device
+// I/O that changes an interrupt line updates cpu.intr_line at once and the
+// CPU notices it after that instruction (docs/decisions.md "PC machine").
+#pragma once
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "emu/block_cache.h"
+#include "emu/cpu.h"
+#include "emu/machine/clock.h"
+#include "emu/machine/io_bus.h"
+#include "emu/machine/irq.h"
+
+namespace softvt {
+
+class Pic8259Pair;
+class Pit8254;
+class Uart16550;
+class CmosRtc;
+class I8042;
+class Port92;
+class DebugExit;
+class PcTestdev;
+class FwCfg;
+class PciHost;
+
+// Exit statuses of `softvt run --kernel` (README "Running a kernel").
+namespace pc_exit {
+constexpr int POWER_OFF = 0;      // guest power-off (ACPI)
+constexpr int BACKEND_ERROR = 1;  // softvt itself failed
+constexpr int HALTED = 4;         // every CPU halted and nothing can wake one
+constexpr int TRIPLE_FAULT = 6;   // shutdown (triple fault)
+constexpr int RESET = 8;          // the guest asked for a reset (i8042, port 0x92, 0xcf9)
+constexpr int LIMIT = 10;         // --max-insns reached
+constexpr int INTERRUPTED = 130;  // SIGINT (Ctrl-C)
+// isa-debug-exit: (V << 1) | 1, always odd.
+}  // namespace pc_exit
+
+struct PcConfig {
+  uint64_t ram_bytes = 128ull << 20;
+  unsigned cpus = 1;
+  ClockSource clock = ClockSource::Instructions;
+  // COM1's transmitted bytes (empty: discarded).
+  std::function<void(uint8_t)> serial_out;
+  // COM1's input: the next received byte, or -1 if none is available now.
+  // Polled between slices while the receiver has room (empty: no input).
+  std::function<int()> serial_in;
+  uint64_t max_insns = ~uint64_t(0);
+  Cpu::Tracer* tracer = nullptr;
+};
+
+struct PcOutcome {
+  int status = 0;
+  std::string reason;   // "power-off", "debug-exit", "halted", "triple-fault", "reset", "limit", "interrupted", "error"
+  std::string message;  // one line for the user
+};
+
+class Pc {
+ public:
+  Pc(const PcConfig& config, const CpuModel& model);
+  ~Pc();
+  Pc(const Pc&) = delete;
+  Pc& operator=(const Pc&) = delete;
+
+  // Runs until power-off, isa-debug-exit, reset, triple fault, a halt
+  // nothing can end, --max-insns, or SIGINT (see `interrupt_requested`).
+  PcOutcome run();
+
+  // Hooks for devices and the integration of the local APIC / I/O APIC /
+  // ACPI: each ends the run at the current instruction boundary.
+  void power_off();                              // ACPI PM1 sleep type S5: status 0
+  void request_reset(const std::string& source); // the guest pulsed the reset line
+  void request_exit(int status, const std::string& reason, const std::string& message);
+
+  // Set from a SIGINT handler: the run stops at the end of the current slice.
+  static volatile std::sig_atomic_t interrupt_requested;
+
+  Memory& mem() { return *mem_; }
+  Cpu& cpu() { return *cpu_; }
+  Clock& clock() { return *clock_; }
+  IoBus& io() { return io_; }
+  IrqRouter& irq() { return *irq_; }
+  Pic8259Pair& pic() { return *pic_; }
+  Pit8254& pit() { return *pit_; }
+  Uart16550& com1() { return *com1_; }
+  CmosRtc& rtc() { return *rtc_; }
+  FwCfg& fw_cfg() { return *fw_cfg_; }
+  PciHost& pci() { return *pci_; }
+  const PcConfig& config() const { return config_; }
+
+  // The CPU's INTR input. The PIC drives it now; with the local APIC wired,
+  // the PIC's output goes to LINT0 instead and the APIC drives this.
+  std::function<void(bool)> pic_output;
+
+  static constexpr uint64_t SLICE_INSNS = 1000000;      // longest uninterrupted slice (1 ms)
+  static constexpr uint64_t HOST_SLICE_INSNS = 20000;   // --clock host: look at the wall clock this often
+
+ private:
+  PcOutcome halted_outcome(uint64_t deadline);
+  void feed_serial_input();
+
+  PcConfig config_;
+  CpuModel model_;
+  std::unique_ptr<Memory> mem_;
+  std::unique_ptr<Cpu> cpu_;
+  std::unique_ptr<BlockCache> blocks_;
+  std::unique_ptr<Clock> clock_;
+  IoBus io_;
+  std::unique_ptr<Pic8259Pair> pic_;
+  std::unique_ptr<IrqRouter> irq_;
+  std::unique_ptr<Pit8254> pit_;
+  std::unique_ptr<Uart16550> com1_, com2_;
+  std::unique_ptr<CmosRtc> rtc_;
+  std::unique_ptr<I8042> i8042_;
+  std::unique_ptr<Port92> port92_;
+  std::unique_ptr<DebugExit> debug_exit_;
+  std::unique_ptr<PcTestdev> testdev_;
+  std::unique_ptr<FwCfg> fw_cfg_;
+  std::unique_ptr<PciHost> pci_;
+  std::optional<PcOutcome> exit_;
+  bool slice_cut_ = false;  // the current slice was ended early by a device
+};
+
+}  // namespace softvt

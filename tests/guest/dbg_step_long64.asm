@@ -1,0 +1,105 @@
+; expect-mode: long64
+; native: skip privileged code (IDT, debug registers) cannot run as a host user process
+; expect: r8=0x6 r9=0x1 r10=0x1 r11=0xffff0ff0 r12=0x400 r13=0xffff0ff1 r14=0xffff4ff0 exit=hlt
+;
+; Single-step and instruction breakpoints in 64-bit mode (SDM Vol. 3B
+; 17.3.1.1, 17.3.1.4): single-step traps after each instruction up to and
+; including the POPFQ that clears TF, none after the POPFQ that sets it;
+; an instruction breakpoint on DR0 (a fault before the instruction, passed
+; by setting RF in the image). The #DB handler logs every exception;
+; results: R8 = #DB count, R9 = the instruction breakpoint reported the
+; breakpoint's RIP, R10 = its DR6 B-bits (B0); R11/R12 = DR6/DR7 at the
+; start, their reset values (SDM Table 9-1); R13 = DR6 at the instruction
+; breakpoint, R14 = DR6 at the last single-step trap. Host KVM agrees.
+bits 64
+org 0x10000
+
+%define ADDR(l) ((l) - $$ + 0x10000)
+
+start:
+    lidt [idtr]
+    mov rsp, 0x80000
+    xor r8, r8
+    mov r11, dr6
+    mov r12, dr7
+
+    ; Single-step: five traps.
+    pushfq
+    or qword [rsp], 0x100
+    popfq
+    nop
+    nop
+    pushfq                        ; traps after NOP, NOP, PUSHFQ, AND and
+    and qword [rsp], ~0x100       ; the POPFQ that clears TF (TF was set
+    popfq                         ; when it started)
+    mov r14, [last_dr6]           ; DR6 of that last trap: BS
+
+    ; Instruction breakpoint on `target`.
+    mov rax, target
+    mov dr0, rax
+    mov rax, 0x401                ; L0, R/W 00, LEN 00
+    mov dr7, rax
+target:
+    nop
+    mov rax, [last_rip]
+    mov rbx, target
+    xor r9, r9
+    cmp rax, rbx
+    sete r9b
+    mov r10, [last_dr6]
+    mov r13, r10
+    and r10, 0xf
+
+    xor eax, eax
+    mov dr7, rax
+    hlt
+
+; #DB: count, log RIP/RFLAGS/RCX/DR6, clear DR6's B bits, resume with RF.
+db_handler:
+    inc r8
+    push rax
+    mov rax, [rsp+8]
+    mov [last_rip], rax
+    mov rax, [rsp+24]
+    mov [last_rflags], rax
+    mov [last_rcx], rcx
+    mov rax, dr6
+    mov [last_dr6], rax
+    mov rax, 0xffff0ff0
+    mov dr6, rax
+    pop rax
+    or qword [rsp+16], 0x10000
+    iretq
+
+other_handler:
+    mov r8, 0xbad
+    hlt
+
+align 8
+last_rip:    dq 0
+last_rflags: dq 0
+last_rcx:    dq 0
+last_dr6:    dq 0
+
+align 16
+idt:
+%assign v 0
+%rep 32
+  %if v == 1
+    dw ADDR(db_handler) & 0xffff
+    dw 0x08
+    db 0, 0x8e
+    dw (ADDR(db_handler) >> 16) & 0xffff
+  %else
+    dw ADDR(other_handler) & 0xffff
+    dw 0x08
+    db 0, 0x8e
+    dw (ADDR(other_handler) >> 16) & 0xffff
+  %endif
+    dd 0, 0
+%assign v v+1
+%endrep
+idt_end:
+idtr:
+    dw idt_end - idt - 1
+    dq idt

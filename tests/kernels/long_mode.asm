@@ -1,0 +1,102 @@
+; Bare-metal multiboot test kernel: an ELF32 image holding 64-bit code, as
+; QEMU users build them. It switches from the 32-bit multiboot entry to
+; long mode (PAE page tables identity-mapping 1 GiB with 2 MiB pages, EFER.LME,
+; CR0.PG, a far jump to a 64-bit code segment), prints from 64-bit code and
+; exits through isa-debug-exit with value 0x21 (exit status 67).
+%include "common.inc"
+
+MULTIBOOT_HEADER
+
+section .bss
+align 4096
+pml4: resb 4096
+pdpt: resb 4096
+pd: resb 4096
+stack: resb 4096
+stack_top:
+
+section .data
+align 8
+gdt:
+    dq 0
+    dq 0x00af9a000000ffff      ; 0x08 64-bit code
+    dq 0x00cf92000000ffff      ; 0x10 data
+gdt_end:
+gdt_ptr:
+    dw gdt_end - gdt - 1
+    dd gdt
+
+section .text
+bits 32
+DEFINE_SERIAL
+
+global _start
+_start:
+    mov esp, stack_top
+    PRINT "long_mode: 32-bit entry"
+    NEWLINE
+    mov eax, pdpt
+    or eax, 3
+    mov [pml4], eax
+    mov eax, pd
+    or eax, 3
+    mov [pdpt], eax
+    mov ecx, 0
+.map:
+    mov eax, ecx
+    shl eax, 21
+    or eax, 0x83               ; present, writable, 2 MiB
+    mov [pd + ecx * 8], eax
+    inc ecx
+    cmp ecx, 512
+    jb .map
+    mov eax, pml4
+    mov cr3, eax
+    mov eax, cr4
+    or eax, 1 << 5             ; PAE
+    mov cr4, eax
+    mov ecx, 0xc0000080        ; EFER
+    rdmsr
+    or eax, 1 << 8             ; LME
+    wrmsr
+    lgdt [gdt_ptr]
+    mov eax, cr0
+    or eax, 0x80000001         ; PG, PE
+    mov cr0, eax
+    jmp 0x08:long_entry
+
+bits 64
+long_entry:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    lea rsp, [rel stack_top]
+    mov rax, 0x123456789abcdef0
+    mov rbx, rax
+    shr rbx, 32
+    cmp ebx, 0x12345678        ; a 64-bit register really holds 64 bits
+    jne .fail
+    mov ecx, 0xc0000080
+    rdmsr
+    test eax, 1 << 10          ; EFER.LMA
+    jz .fail
+    lea rsi, [rel msg_ok]
+.print:
+    lodsb
+    test al, al
+    jz .exit
+    mov dx, COM1
+    out dx, al
+    jmp .print
+.exit:
+    mov eax, 0x21
+    out DEBUG_EXIT, eax
+    hlt
+.fail:
+    mov eax, 0x7e
+    out DEBUG_EXIT, eax
+    hlt
+
+section .rodata
+msg_ok: db "long_mode: 64-bit code runs, EFER.LMA set", 10, 0
