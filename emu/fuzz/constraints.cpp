@@ -134,6 +134,17 @@ void align16(RuleResult& r, Op& m) {
   }
 }
 
+bool uses_fp_register(const Decoded& d) {
+  for (unsigned i = 0; i < d.zi.operand_count; ++i) {
+    if (d.zo[i].type != ZYDIS_OPERAND_TYPE_REGISTER) continue;
+    switch (ZydisRegisterGetClass(d.zo[i].reg.value)) {
+      case ZYDIS_REGCLASS_X87: case ZYDIS_REGCLASS_MMX: case ZYDIS_REGCLASS_XMM: return true;
+      default: break;
+    }
+  }
+  return false;
+}
+
 // Legacy SSE instructions with a 16-byte memory operand require it aligned
 // to 16 (#GP otherwise, SDM Vol. 1 11.6.4; MOVUPS/MOVDQU and friends do
 // not): aligned 255 times in 256, so most cases run on and the #GP of a
@@ -219,6 +230,13 @@ RuleResult apply_rules(ZydisEncoderRequest& req, const Decoded& d, RuleContext& 
   RuleResult r;
   if (ctx.oracles.native && ctx.mode == FlatMode::Real16 && writes_through_cs(d)) {
     r.reject = "the native oracle runs real16 code in a code segment, which is not writable";
+    return r;
+  }
+  if (ctx.oracles.kvm && uses_fp_register(d)) {
+    // MOVSD and CMPSD share their mnemonic (and table row) with the SSE2
+    // scalar-double forms: the row is generated for KVM, its XMM forms
+    // are not (KVM's emulator fails on them at CPL 0, exclusions.cpp).
+    r.reject = "x87/MMX/SSE register operand: KVM's instruction emulator cannot run it";
     return r;
   }
   Op* op = req.operands;

@@ -19,6 +19,8 @@
 //   SSE m128      aligned to 16 255 times in 256 (#GP otherwise)
 //   FLDCW, FLDENV, FRSTOR  control word from the biased set (#MF otherwise)
 //   PEXTRW        with the native oracle: not the SSE4.1 memory form
+//   MOVSD, CMPSD  with the KVM oracle: the string forms only (no x87/MMX/
+//                 XMM register operand in any KVM case)
 //   LDMXCSR       source set to a valid MXCSR value (reserved bits #GP)
 //   ENTER         frame size <= 64 and nesting level <= 3, RBP set into the
 //                 stack when the level copies frame pointers
