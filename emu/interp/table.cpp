@@ -37,6 +37,7 @@ struct Table {
              rows_simd_int_shift(),
              rows_simd_int_shuffle(),
              rows_sse(),
+             rows_syscall(),
          })
       rows.insert(rows.end(), group.begin(), group.end());
     by_mnemonic.assign(ZYDIS_MNEMONIC_MAX_VALUE + 1, -1);

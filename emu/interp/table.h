@@ -50,6 +50,7 @@ std::span<const InsnRow> rows_simd_int_compare();
 std::span<const InsnRow> rows_simd_int_shift();
 std::span<const InsnRow> rows_simd_int_shuffle();
 std::span<const InsnRow> rows_sse();
+std::span<const InsnRow> rows_syscall();
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).

@@ -269,8 +269,9 @@ TEST_CASE("bad input to run --kernel: exit 2 naming the input", "[kernels]") {
   SECTION("missing --initrd file") {
     expect_bad("--kernel " + kernel("long_mode") + " --initrd /nonexistent/mod", "/nonexistent/mod", "No such file");
   }
-  SECTION("--smp above 1 is not yet supported") {
-    expect_bad("--kernel " + kernel("long_mode") + " --smp 2", "--smp", "not yet");
+  SECTION("--smp outside 1-255") {
+    expect_bad("--kernel " + kernel("long_mode") + " --smp 256", "--smp", "at most 255");
+    expect_bad("--kernel " + kernel("long_mode") + " --smp 0", "--smp", "at least one CPU");
   }
 }
 
