@@ -298,7 +298,7 @@ int run_machine_command(int argc, char** argv) {
   if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
   if (!serial_ok) throw UsageError("--serial: cannot write '" + serial.path() + "'");
   std::fprintf(stderr, "softvt: %s after %llu instructions (exit status %d)\n", out.message.c_str(),
-               (unsigned long long)pc->cpu().s.insn_count, out.status);
+               (unsigned long long)pc->total_insns(), out.status);
   return out.status;
 }
 

@@ -91,6 +91,8 @@ class Pc {
   // CPU i (APIC ID i); CPU 0 is the bootstrap processor.
   Cpu& cpu(unsigned i = 0) { return *cpus_[i].cpu; }
   unsigned cpu_count() const { return unsigned(cpus_.size()); }
+  // Instructions retired by all CPUs (what --max-insns counts).
+  uint64_t total_insns() const;
   LocalApic& lapic(unsigned i = 0) { return *cpus_[i].apic; }
   IoApic& ioapic() { return *ioapic_; }
   AcpiPm& acpi_pm() { return *pm_; }
@@ -144,7 +146,6 @@ class Pc {
   void sync_pm_timer();
   bool runnable(unsigned i) const;
   void catch_up_tsc(unsigned i);
-  uint64_t total_insns() const;
   StopReason run_slice(unsigned i, uint64_t max, bool& budget_limited);
 
   PcConfig config_;
