@@ -71,6 +71,9 @@ constexpr uint32_t WRITE = WRITE_S | WRITE_U;
 // which checks them against the decoded bytes (no page walk needed).
 constexpr uint32_t CODE_SHIFT = 5;
 constexpr uint32_t CODE_WRITE = WRITE << CODE_SHIFT;
+// Bits 23:16 hold log2 of the size of the page the translation came from,
+// so INVLPG can drop every 4-KiB piece of a large page (SDM 4.10.4.1).
+constexpr uint32_t PAGE_SHIFT_POS = 16;
 }
 
 class Cpu {
@@ -220,9 +223,23 @@ class Cpu {
     probe_write_lin(lin, size, user_access());
     return read_lin(lin, size, Acc::Read, user_access());
   }
-  // Supervisor ("implicit") accesses: descriptor tables, TSS, IDT.
-  uint64_t read_sys(uint64_t lin, unsigned size) { return read_lin(lin, size, Acc::Read, false); }
-  void write_sys(uint64_t lin, unsigned size, uint64_t v) { write_lin(lin, size, v, false); }
+  // Supervisor ("implicit") accesses: descriptor tables, TSS, IDT. SMAP
+  // blocks them from user pages whatever EFLAGS.AC and CPL (SDM 4.6).
+  uint64_t read_sys(uint64_t lin, unsigned size) {
+    ImplicitAccess scope(*this);
+    return read_lin(lin, size, Acc::Read, false);
+  }
+  void write_sys(uint64_t lin, unsigned size, uint64_t v) {
+    ImplicitAccess scope(*this);
+    write_lin(lin, size, v, false);
+  }
+  bool implicit_access = false;  // inside read_sys/write_sys
+  struct ImplicitAccess {
+    explicit ImplicitAccess(Cpu& c) : cpu(c), saved(c.implicit_access) { c.implicit_access = true; }
+    ~ImplicitAccess() { cpu.implicit_access = saved; }
+    Cpu& cpu;
+    bool saved;
+  };
 
   // ---- stack -------------------------------------------------------------
   uint64_t sp_mask() const;

@@ -1,6 +1,8 @@
 // A CPU model: the CPUID leaves softvt reports and the feature switches the
 // decoder and the handlers consult. CPUID never reports a feature softvt
-// does not implement (DESIGN.md, issue 3).
+// does not implement (DESIGN.md, issue 3). The named feature bits and their
+// CPUID locations are one table (emu/cpu_features.h); the models' data live
+// in emu/cpu_models/.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,8 +12,8 @@ namespace softvt {
 
 // Features an instruction can depend on (the "feature" column of the
 // instruction table). Base = present on every x86-64 CPU.
-// Issue 3 adds the x87/SIMD and system features; a CPU model (emu/cpu_model.cpp)
-// sets a bit only when softvt implements that feature.
+// A model's mask is derived from its CPUID bits through the feature table
+// (emu/cpu_features.cpp), which names the one CPUID bit gating each.
 enum class Feature : uint8_t {
   Base, Cmov, Cx8, Cx16, Popcnt, Lzcnt, Bmi1, Bmi2, Adx, Movbe, Rdtscp,
   LahfLm, Rdrand, Rdseed, Rdpid, Sse, Sse2, Fxsr,
@@ -23,6 +25,12 @@ enum class Feature : uint8_t {
 };
 static_assert(unsigned(Feature::Count) <= 64, "CpuModel::features is a 64-bit mask");
 
+// Where a model's behaviour follows its vendor's manual where Intel's SDM
+// and AMD's APM differ (CPUID above the maximum leaf, SYSCALL/SYSRET in
+// legacy and compatibility mode, SYSRET to a non-canonical RIP, SYSENTER
+// in long mode, the vendor-specific MSRs).
+enum class Vendor : uint8_t { Intel, Amd };
+
 struct CpuidLeaf {
   uint32_t leaf, subleaf;
   uint32_t eax, ebx, ecx, edx;
@@ -30,18 +38,31 @@ struct CpuidLeaf {
 
 struct CpuModel {
   std::string name;
+  Vendor vendor = Vendor::Intel;
   std::vector<CpuidLeaf> leaves;  // sorted by (leaf, subleaf)
   uint64_t features = 0;          // bit per Feature
   uint8_t phys_addr_bits = 40;    // MAXPHYADDR (CPUID 0x80000008:EAX[7:0])
   uint8_t lin_addr_bits = 48;
 
   bool has(Feature f) const { return features & (1ull << unsigned(f)); }
-  // CPUID as the instruction returns it (SDM Vol. 2 CPUID: a leaf above the
-  // maximum returns the highest basic leaf's data).
+  bool intel() const { return vendor == Vendor::Intel; }
+  bool amd() const { return vendor == Vendor::Amd; }
+  // CPUID as the model defines it, before the bits that reflect the
+  // current state (OSXSAVE, APIC IDs) are merged in by the instruction
+  // (emu/interp/system.cpp). A leaf above the maximum returns the highest
+  // basic leaf's data on Intel (SDM Vol. 2 CPUID) and zeros on AMD (APM
+  // Vol. 3 CPUID).
   CpuidLeaf cpuid(uint32_t leaf, uint32_t subleaf) const;
+  // The stored leaf (nullptr if the model has none); for editing models.
+  CpuidLeaf* find_leaf(uint32_t leaf, uint32_t subleaf);
+  const CpuidLeaf* find_leaf(uint32_t leaf, uint32_t subleaf) const;
 };
 
-// The built-in models. "softvt" is the default for the flat runner.
+// Leaves whose output depends on ECX (the subleaf).
+bool cpuid_subleaf_significant(uint32_t leaf);
+
+// The built-in models: "intel" (the default), "amd", and "softvt", the
+// name the default had before issue 3, kept as an alias of it.
 const CpuModel& default_cpu_model();
 const CpuModel* find_cpu_model(const std::string& name);
 std::vector<std::string> cpu_model_names();

@@ -107,7 +107,15 @@ struct alignas(64) CpuState {
   // MSRs of the base architecture (SDM Vol. 4 Table 2-2 names).
   uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
   uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+  // misc_enable holds IA32_MISC_ENABLE XOR its power-on value, so a zeroed
+  // state is the power-on state (emu/interp/system_msrs.cpp).
   uint64_t pat, apic_base, tsc_aux, tsc_adjust, misc_enable, feature_control;
+  // MTRRs (SDM 11.11): IA32_MTRR_DEF_TYPE, the 11 fixed-range registers
+  // (64K_00000, 16K_80000, 16K_A0000, 4K_C0000..4K_F8000) and 8 variable
+  // pairs (PHYSBASE, PHYSMASK); machine-check global and bank state
+  // (SDM 16.3). emu/interp/system_msrs.cpp.
+  uint64_t mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+  uint64_t mcg_status, mcg_ctl, mc_ctl[4];
   uint64_t tsc_offset;      // TSC = insn_count + tsc_offset (deterministic time)
   uint64_t insn_count;      // instructions retired since reset
   uint8_t cpl;

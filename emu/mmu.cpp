@@ -49,15 +49,24 @@ void Cpu::flush_tlb() {
   for (auto& e : tlb) e = TlbEntry{0, nullptr, 0, 0};
 }
 
+// Drops the translations of the page holding `lin`: the 4-KiB entry, and
+// every cached 4-KiB piece of a large page that covers `lin` (INVLPG
+// invalidates the whole large page, SDM 4.10.4.1 and Vol. 2 INVLPG).
 void Cpu::flush_tlb_page(uint64_t lin) {
   TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
   if (e.tag == (lin >> 12) + 1) e = TlbEntry{0, nullptr, 0, 0};
+  for (auto& x : tlb) {
+    const unsigned shift = (x.perm >> tlb_perm::PAGE_SHIFT_POS) & 0xff;
+    if (!x.tag || shift <= 12) continue;
+    if ((((x.tag - 1) << 12) >> shift) == (lin >> shift)) x = TlbEntry{0, nullptr, 0, 0};
+  }
 }
 
 const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   using namespace tlb_perm;
   uint64_t phys;
   uint32_t perm;
+  unsigned page_shift = 12;
   if (!(s.cr0 & cr0::PG)) {
     phys = lin & ~uint64_t(0xfff);
     perm = READ_S | WRITE_S | EXEC_S | READ_U | WRITE_U | EXEC_U;
@@ -76,6 +85,7 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
       if (t.writable && t.dirty) perm |= WRITE_U;
       if (!t.nx) perm |= EXEC_U;
     }
+    page_shift = t.page_shift;
   }
   // Writes to pages holding decoded code take the slow path so that the
   // blocks on them are invalidated (self-modifying code).
@@ -87,7 +97,7 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   // A page holding an enabled data breakpoint gets no host pointer: every
   // access to it takes the slow path, which compares (emu/debug.h).
   if (dbg.data_armed && debug_page_watched(*this, lin)) e.host = nullptr;
-  e.perm = perm;
+  e.perm = perm | (page_shift << PAGE_SHIFT_POS);
   return e;
 }
 

@@ -1,11 +1,14 @@
 #include "emu/paging.h"
 
+#include <algorithm>
+
 #include "emu/cpu.h"
 
 namespace softvt {
 namespace {
 
 constexpr uint64_t PTE_P = 1, PTE_W = 2, PTE_U = 4, PTE_A = 0x20, PTE_D = 0x40, PTE_PS = 0x80;
+constexpr uint64_t PTE_G = 0x100;
 constexpr uint64_t PTE_NX = 1ull << 63;
 
 struct Walker {
@@ -16,6 +19,8 @@ struct Walker {
   uint64_t phys_mask;      // bits MAXPHYADDR-1:12
   uint64_t rsvd_high;      // bits 51:MAXPHYADDR (and 62:52 are ignored)
   bool nxe;
+  bool pages_1g;           // CPUID 80000001H:EDX.Page1GB
+  bool pse36;              // CPUID 01H:EDX.PSE-36
 
   [[noreturn]] void fault(uint32_t bits) {
     uint32_t err = bits;
@@ -40,9 +45,10 @@ void check_access(Walker& w, bool all_w, bool all_u, bool any_nx) {
     if (!w.user && all_u && (cpu.s.cr4 & cr4::SMEP)) w.fault(pf::P);
   }
   // SMAP (SDM 4.6.1): supervisor data accesses to user pages fault when
-  // they are implicit (made at CPL 3) or EFLAGS.AC = 0.
+  // they are implicit (descriptor tables, TSS, IDT: at any CPL), made at
+  // CPL 3 (necessarily implicit), or made with EFLAGS.AC = 0.
   if (!w.user && all_u && w.acc != Acc::Exec && (cpu.s.cr4 & cr4::SMAP) &&
-      (cpu.s.cpl == 3 || !(cpu.s.rflags & fl::AC)))
+      (cpu.implicit_access || cpu.s.cpl == 3 || !(cpu.s.rflags & fl::AC)))
     w.fault(pf::P);
 }
 
@@ -71,6 +77,8 @@ Translation walk_long(Walker& w, int levels, uint64_t table) {
     if (pae_pdpte) rsvd |= 0x1e6 | PTE_NX;  // SDM 4.4.1: bits 2:1, 8:5, 63 reserved
     bool large = (e & PTE_PS) && level >= 2 && level <= 3 && !pae_pdpte;
     if ((e & PTE_PS) && level >= 4) rsvd |= PTE_PS;  // PML4E/PML5E bit 7 is reserved
+    // PDPTE bit 7 is reserved without 1-GiB page support (SDM 4.5.4).
+    if (large && level == 3 && !w.pages_1g) rsvd |= PTE_PS;
     if (level == 3 && large && !pae_pdpte) rsvd |= 0x3fffe000ull;  // 1 GiB page: bits 29:13
     if (level == 2 && large) rsvd |= 0x1fe000ull;                  // 2 MiB page: bits 20:13
     if (e & rsvd) w.fault(pf::P | pf::RSVD);
@@ -103,6 +111,8 @@ Translation walk_long(Walker& w, int levels, uint64_t table) {
   t.user = all_u;
   t.nx = any_nx;
   t.dirty = (entries[used - 1] & PTE_D) != 0;
+  t.page_shift = uint8_t(__builtin_ctzll(page_size));
+  t.global = (entries[used - 1] & PTE_G) && (cpu.s.cr4 & cr4::PGE);
   return t;
 }
 
@@ -113,12 +123,17 @@ Translation walk_32(Walker& w) {
   uint64_t pde = w.read_entry(pde_addr, 4);
   if (!(pde & PTE_P)) w.fault(0);
   bool large = (pde & PTE_PS) && (cpu.s.cr4 & cr4::PSE);
-  if (large && (pde & (1u << 21))) w.fault(pf::P | pf::RSVD);  // bit 21 reserved (SDM 4.3)
+  // A 4-MiB page's PDE bits (M-20):13 hold physical-address bits (M-1):32
+  // and bits 21:(M-19) are reserved, M = min(MAXPHYADDR, 40) with PSE-36
+  // and 32 without it (SDM 4.3, Table 4-4).
+  const unsigned m = w.pse36 ? std::min(cpu.model.phys_addr_bits, uint8_t(40)) : 32;
+  const uint64_t high_bits = (uint64_t(1) << (m - 32)) - 1;
+  const uint64_t high_rsvd = ((uint64_t(1) << 22) - 1) & ~((uint64_t(1) << (13 + m - 32)) - 1);
+  if (large && (pde & high_rsvd)) w.fault(pf::P | pf::RSVD);
   uint64_t pte = 0, pte_addr = 0, base;
   bool all_w = pde & PTE_W, all_u = pde & PTE_U;
   if (large) {
-    // PSE-36: bits 20:13 hold physical address bits 39:32.
-    base = (pde & 0xffc00000ull) | (((pde >> 13) & 0xff) << 32);
+    base = (pde & 0xffc00000ull) | (((pde >> 13) & high_bits) << 32);
     base |= w.lin & 0x3fffff;
   } else {
     pte_addr = (pde & 0xfffff000ull) + ((w.lin >> 12) & 0x3ff) * 4;
@@ -145,6 +160,8 @@ Translation walk_32(Walker& w) {
   t.user = all_u;
   t.nx = false;
   t.dirty = dirty;
+  t.page_shift = large ? 22 : 12;
+  t.global = ((large ? npde : pte) & PTE_G) && (cpu.s.cr4 & cr4::PGE);
   return t;
 }
 
@@ -155,7 +172,8 @@ Translation walk_page_tables(Cpu& cpu, uint64_t lin, Acc acc, bool user) {
   Walker w{cpu, lin, acc, user,
            ((uint64_t(1) << maxphy) - 1) & ~uint64_t(0xfff),
            ((uint64_t(1) << 52) - 1) & ~((uint64_t(1) << maxphy) - 1),
-           (cpu.s.efer & efer::NXE) != 0};
+           (cpu.s.efer & efer::NXE) != 0, ((cpu.model.cpuid(0x80000001, 0).edx >> 26) & 1) != 0,
+           ((cpu.model.cpuid(1, 0).edx >> 17) & 1) != 0};
   if (!(cpu.s.cr4 & cr4::PAE)) return walk_32(w);
   if (cpu.s.efer & efer::LMA) {
     int levels = (cpu.s.cr4 & cr4::LA57) ? 5 : 4;

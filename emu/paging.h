@@ -15,6 +15,8 @@ struct Translation {
   bool user;          // user-accessible (U/S = 1 at every level)
   bool nx;            // execute-disable at some level
   bool dirty;         // the leaf entry's D bit is set
+  uint8_t page_shift; // log2 of the page size: 12, 21 (2 MiB), 22 (4 MiB) or 30 (1 GiB)
+  bool global;        // the leaf entry's G bit with CR4.PGE = 1
 };
 
 // #PF error-code bits (SDM 4.7).

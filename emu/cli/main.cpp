@@ -15,7 +15,7 @@ void usage(FILE* f) {
       "  run --flat FILE [--load ADDR] [--mode long64|prot32|real16]\n"
       "      [--accel interp|kvm] [-m MiB] [--max-insns N]\n"
       "      [--dump-state FILE|-] [--dump-mem ADDR:LEN] [--trace FILE]\n"
-      "      [--debugcon stdio|stderr|FILE]\n"
+      "      [--debugcon stdio|stderr|FILE] [--cpu MODEL[,+FEAT,-FEAT,...]]\n"
       "                       run a flat binary (see README for the contract)\n"
       "  run --kernel FILE [--initrd FILE[,FILE...]] [--append CMDLINE] [-m SIZE]\n"
       "      [--smp 1] [--serial stdio|file:PATH|none] [--clock insns|host]\n"

@@ -10,6 +10,7 @@
 
 #include "emu/accel/accel.h"
 #include "emu/cli/commands.h"
+#include "emu/cli/cpu_option.h"
 #include "emu/cli/options.h"
 #include "emu/cli/state_json.h"
 #include "emu/loader/flat.h"
@@ -29,6 +30,7 @@ struct RunConfig {
   std::optional<MemRange> dump_mem;
   std::string trace;
   std::string debugcon;
+  CpuModel cpu = default_cpu_model();  // --cpu
 };
 
 RunConfig parse(int argc, char** argv) {
@@ -57,6 +59,7 @@ RunConfig parse(int argc, char** argv) {
                             parse_number(v.substr(colon + 1), "--dump-mem length")};
     } else if (o == "--trace") c.trace = a.value(o);
     else if (o == "--debugcon") c.debugcon = a.value(o);
+    else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
     else throw UsageError("unknown option '" + o + "'");
   }
   if (c.flat.empty()) throw UsageError("missing --flat FILE (the image to run)");
@@ -142,7 +145,7 @@ int run_command(int argc, char** argv) {
 
   std::unique_ptr<Memory> mem = allocate_ram(c.ram_mib);
   CpuState init = setup_flat(*mem, image, c.load, c.mode);
-  const CpuModel& model = default_cpu_model();
+  const CpuModel& model = c.cpu;
   RunOptions opt;
   opt.max_insns = c.max_insns;
   opt.tracer = trace.get();

@@ -1,10 +1,14 @@
 // System instructions: HLT, CPUID, RDTSC(P), control and debug registers,
 // descriptor-table registers, LLDT/LTR and the selector-inspection
 // instructions, MSRs, CLI/STI, port I/O, cache and TLB control, far-pointer
-// loads and SWAPGS (SDM Vol. 2 and Vol. 3A).
+// loads (SDM Vol. 2 and Vol. 3A). SYSCALL/SYSENTER and SWAPGS live in
+// system_calls.cpp, the issue-3 additions in system_misc.cpp, the
+// model-specific MSRs and state-dependent CPUID bits in system_msrs.cpp.
 #include "emu/interp/system_forms.h"
 
+#include "emu/cpu_features.h"
 #include "emu/interp/flags.h"
+#include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
 #include "emu/segments.h"
 
@@ -30,7 +34,7 @@ unsigned iopl(const Cpu& cpu) { return unsigned((cpu.s.rflags & fl::IOPL) >> 12)
 unsigned crdr_size(const Cpu& cpu) { return cpu.in_64bit() ? 8 : 4; }
 
 uint32_t cpuid_bit(const Cpu& cpu, uint32_t leaf, int reg, unsigned bit) {
-  const CpuidLeaf l = cpu.model.cpuid(leaf, 0);
+  const CpuidLeaf l = cpuid_current(cpu, leaf, 0);
   const uint32_t r[4] = {l.eax, l.ebx, l.ecx, l.edx};
   return (r[reg] >> bit) & 1;
 }
@@ -44,12 +48,14 @@ void hlt(Cpu& cpu, const Insn&) {
 }
 
 void cpuid(Cpu& cpu, const Insn&) {
-  const CpuidLeaf l = cpu.model.cpuid(uint32_t(cpu.s.gpr[RAX]), uint32_t(cpu.s.gpr[RCX]));
+  const CpuidLeaf l = cpuid_current(cpu, uint32_t(cpu.s.gpr[RAX]), uint32_t(cpu.s.gpr[RCX]));
   cpu.set_reg(RAX, 4, l.eax);
   // Leaf 1 EBX[31:24]: this processor's initial APIC ID (SDM Vol. 2 CPUID).
+  // Leaf 0BH/1FH EDX: its x2APIC ID (SDM Vol. 2 CPUID, Table 3-8).
   cpu.set_reg(RBX, 4, l.leaf == 1 ? (l.ebx & 0x00ffffff) | (uint32_t(cpu.initial_apic_id) << 24) : l.ebx);
   cpu.set_reg(RCX, 4, l.ecx);
-  cpu.set_reg(RDX, 4, l.edx);
+  const bool topology = (l.leaf == 0xb || l.leaf == 0x1f) && cpu.model.find_leaf(l.leaf, 0);
+  cpu.set_reg(RDX, 4, topology ? cpu.initial_apic_id : l.edx);
 }
 
 // CR4.TSD restricts RDTSC/RDTSCP to CPL 0 (SDM Vol. 2 RDTSC).
@@ -122,10 +128,16 @@ void write_cr0(Cpu& cpu, uint64_t v) {
   cpu.update_mode();
 }
 
+// CR3 bit 63 with CR4.PCIDE = 1 asks not to invalidate the new PCID's
+// translations and is not stored (SDM 4.10.4.1); otherwise every bit at or
+// above MAXPHYADDR is reserved (SDM 4.5.1, Vol. 2 MOV CR). The software
+// TLB is not tagged by PCID, so every CR3 load drops it, global pages
+// included: keeping translations is permitted, never required (SDM 4.10.2).
+constexpr uint64_t CR3_NO_FLUSH = 1ull << 63;
+
 void write_cr3(Cpu& cpu, uint64_t v) {
   if (cpu.long_mode()) {
-    // Bit 63 with CR4.PCIDE means "do not flush"; PCIDs are not offered, so
-    // any bit at or above MAXPHYADDR is reserved (SDM 4.5.1).
+    if ((cpu.s.cr4 & cr4::PCIDE)) v &= ~CR3_NO_FLUSH;
     if (v & ~max_phys_mask(cpu)) cpu.raise_gp0();
   } else {
     v &= 0xffffffffull;
@@ -135,27 +147,10 @@ void write_cr3(Cpu& cpu, uint64_t v) {
   cpu.flush_tlb();
 }
 
-// CR4 bits this CPU model allows (SDM 2.5: setting a bit for an unsupported
-// feature is #GP(0)). The bits of features every x86-64 processor has (DE,
-// PSE, TSD, PAE, MCE, PGE, PCE, and OSFXSR/OSXMMEXCPT for FXSR/SSE) are
-// always writable; the others need their CPUID feature flag.
-uint64_t cr4_allowed(const Cpu& cpu) {
-  struct Bit { uint64_t cr4bit; uint32_t leaf; int reg; unsigned bit; };
-  static const Bit bits[] = {
-      {cr4::VME, 1, EDX_, 1},    {cr4::PVI, 1, EDX_, 1},     {cr4::VMXE, 1, ECX_, 5},
-      {cr4::SMXE, 1, ECX_, 6},   {cr4::PCIDE, 1, ECX_, 17},  {cr4::OSXSAVE, 1, ECX_, 26},
-      {cr4::FSGSBASE, 7, EBX_, 0}, {cr4::SMEP, 7, EBX_, 7},  {cr4::SMAP, 7, EBX_, 20},
-      {cr4::UMIP, 7, ECX_, 2},   {cr4::PKE, 7, ECX_, 3},     {cr4::LA57, 7, ECX_, 16},
-  };
-  uint64_t allowed = cr4::DE | cr4::PSE | cr4::TSD | cr4::PAE | cr4::MCE | cr4::PGE | cr4::PCE |
-                     cr4::OSFXSR | cr4::OSXMMEXCPT;
-  for (const Bit& b : bits)
-    if (cpuid_bit(cpu, b.leaf, b.reg, b.bit)) allowed |= b.cr4bit;
-  return allowed;
-}
-
+// CR4 bits this CPU model allows come from the feature table (SDM 2.5:
+// setting a bit for an unsupported feature is #GP(0)); emu/cpu_features.cpp.
 void write_cr4(Cpu& cpu, uint64_t v) {
-  if (v & ~cr4_allowed(cpu)) cpu.raise_gp0();
+  if (v & ~cr4_writable_bits(cpu.model)) cpu.raise_gp0();
   const uint64_t old = cpu.s.cr4;
   // IA-32e mode needs PAE; LA57 cannot change while it is active.
   if (cpu.long_mode() && (!(v & cr4::PAE) || ((old ^ v) & cr4::LA57))) cpu.raise_gp0();
@@ -260,10 +255,17 @@ void lmsw(Cpu& cpu, const Insn& in) {
   cpu.end_block = true;
 }
 
+// UMIP: SGDT, SIDT, SLDT, SMSW and STR are #GP(0) at CPL > 0 while
+// CR4.UMIP = 1 (SDM 2.5; Vol. 2 SGDT "#GP(0) If CR4.UMIP = 1 and CPL > 0").
+void check_umip(Cpu& cpu) {
+  if ((cpu.s.cr4 & cr4::UMIP) && cpu.s.cpl > 0) cpu.raise_gp0();
+}
+
 // SMSW: a register destination receives CR0 at the operand size, memory
 // always 16 bits (SDM Vol. 2 SMSW).
 template <unsigned N>
 void smsw(Cpu& cpu, const Insn& in) {
+  check_umip(cpu);
   if (is_mem(in, 0)) write_operand<2>(cpu, in, 0, cpu.s.cr0 & 0xffff);
   else write_operand<N>(cpu, in, 0, cpu.s.cr0);
 }
@@ -298,6 +300,7 @@ void lgdt_lidt(Cpu& cpu, const Insn& in) {
 // whatever the operand size on current processors (SDM Vol. 2 SGDT).
 template <bool IDT>
 void sgdt_sidt(Cpu& cpu, const Insn& in) {
+  check_umip(cpu);
   const DescTable& t = IDT ? cpu.s.idtr : cpu.s.gdtr;
   const uint64_t ea = effective_address(cpu, in);
   const unsigned base_size = cpu.in_64bit() ? 8 : 4;
@@ -383,6 +386,7 @@ void ltr(Cpu& cpu, const Insn& in) {
 template <bool TR, unsigned N>
 void store_system_selector(Cpu& cpu, const Insn& in) {
   require_protected(cpu);
+  check_umip(cpu);
   const uint16_t sel = TR ? cpu.s.tr.sel : cpu.s.ldtr.sel;
   if (is_mem(in, 0)) write_operand<2>(cpu, in, 0, sel);
   else write_operand<N>(cpu, in, 0, sel);
@@ -492,32 +496,29 @@ void wbinvd(Cpu& cpu, const Insn&) { require_cpl0(cpu); }  // caches are not mod
 // ---- MSRs --------------------------------------------------------------------------
 
 namespace msr {
-constexpr uint32_t TSC = 0x10, PLATFORM_ID = 0x17, APIC_BASE = 0x1b, FEATURE_CONTROL = 0x3a, BIOS_SIGN_ID = 0x8b;
+constexpr uint32_t PLATFORM_ID = 0x17, APIC_BASE = 0x1b, FEATURE_CONTROL = 0x3a, BIOS_SIGN_ID = 0x8b;
 constexpr uint32_t SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176;
-constexpr uint32_t MISC_ENABLE = 0x1a0, PAT = 0x277;
+constexpr uint32_t PAT = 0x277;
 constexpr uint32_t EFER = 0xc0000080, STAR = 0xc0000081, LSTAR = 0xc0000082, CSTAR = 0xc0000083;
 constexpr uint32_t SFMASK = 0xc0000084, FS_BASE = 0xc0000100, GS_BASE = 0xc0000101;
-constexpr uint32_t KERNEL_GS_BASE = 0xc0000102, TSC_AUX = 0xc0000103;
+constexpr uint32_t KERNEL_GS_BASE = 0xc0000102;
 }  // namespace msr
 
 bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
   CpuState& s = cpu.s;
   switch (index) {
-    case msr::TSC: v = cpu.tsc(); return true;
     case msr::APIC_BASE: v = s.apic_base; return true;
-    // IA32_BIOS_SIGN_ID: the microcode update signature (bits 63:32) is 0:
-    // no update is loaded; writes (of 0, before CPUID) are accepted (SDM
-    // Vol. 3A 9.11.7.1).
+    // IA32_BIOS_SIGN_ID (AMD: PATCH_LEVEL): the microcode update signature
+    // (bits 63:32) is 0, no update is loaded (SDM Vol. 3A 9.11.7.1).
     case msr::BIOS_SIGN_ID: v = 0; return true;
-    // IA32_PLATFORM_ID (read-only, family 6): platform bits 52:50 = 0
+    // IA32_PLATFORM_ID (Intel family 6, read-only): platform bits 52:50 = 0
     // (SDM Vol. 4 Table 2-2); Linux's microcode driver reads it unguarded.
-    case msr::PLATFORM_ID: v = 0; return true;
-    case msr::FEATURE_CONTROL: v = s.feature_control; return true;
+    case msr::PLATFORM_ID: v = 0; return cpu.model.intel();
+    case msr::FEATURE_CONTROL: v = s.feature_control; return cpu.model.intel();  // Intel-only MSR
     case msr::SYSENTER_CS: v = s.sysenter_cs; return true;
     case msr::SYSENTER_ESP: v = s.sysenter_esp; return true;
     case msr::SYSENTER_EIP: v = s.sysenter_eip; return true;
-    case msr::MISC_ENABLE: v = s.misc_enable; return true;
-    case msr::PAT: v = s.pat; return true;
+    case msr::PAT: v = s.pat; return model_has(cpu.model, "pat");
     case msr::EFER: v = s.efer; return true;
     case msr::STAR: v = s.star; return true;
     case msr::LSTAR: v = s.lstar; return true;
@@ -526,11 +527,7 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
     case msr::FS_BASE: v = s.seg[FS].base; return true;
     case msr::GS_BASE: v = s.seg[GS].base; return true;
     case msr::KERNEL_GS_BASE: v = s.kernel_gs_base; return true;
-    case msr::TSC_AUX:
-      if (!cpu.model.has(Feature::Rdtscp)) return false;
-      v = s.tsc_aux;
-      return true;
-    default: return false;
+    default: return read_model_msr(cpu, index, v) == MsrAccess::Ok;
   }
 }
 
@@ -544,12 +541,14 @@ bool valid_pat(uint64_t v) {
   return true;
 }
 
-// EFER bits this model allows: SCE and LME with long mode (CPUID
-// 80000001h:EDX.LM, the SYSCALL/SYSRET pair being part of every x86-64
-// CPU), NXE with EDX.NX. LMA is read-only (SDM 2.2.1, Table 2-1).
+// EFER bits this model allows: SCE with CPUID 80000001H:EDX.SYSCALL, LME
+// with EDX.LM, NXE with EDX.NX (as CPUID reports it now: IA32_MISC_ENABLE
+// can hide NX). LMA is read-only (SDM 2.2.1, Table 2-1); SVME, LMSLE,
+// FFXSR and TCE are not offered.
 uint64_t efer_writable(const Cpu& cpu) {
   uint64_t w = 0;
-  if (cpuid_bit(cpu, 0x80000001, EDX_, 29)) w |= efer::SCE | efer::LME | efer::LMA;
+  if (cpuid_bit(cpu, 0x80000001, EDX_, 11)) w |= efer::SCE;
+  if (cpuid_bit(cpu, 0x80000001, EDX_, 29)) w |= efer::LME | efer::LMA;
   if (cpuid_bit(cpu, 0x80000001, EDX_, 20)) w |= efer::NXE;
   return w;
 }
@@ -569,7 +568,6 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
   CpuState& s = cpu.s;
   const bool canon = is_canonical(cpu, v);
   switch (index) {
-    case msr::TSC: s.tsc_offset = v - s.insn_count; return true;
     case msr::APIC_BASE: {
       // BSP (8), x2APIC enable (10, not offered), EN (11), base 12..MAXPHYADDR-1.
       const uint64_t writable = (1u << 8) | (1u << 11) | (max_phys_mask(cpu) & ~uint64_t(0xfff));
@@ -577,17 +575,22 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
       s.apic_base = v;
       return true;
     }
-    case msr::BIOS_SIGN_ID: return true;
+    // Intel: software writes 0 before CPUID to have the signature loaded
+    // (SDM Vol. 3A 9.11.7.1); AMD's PATCH_LEVEL is read-only (APM Vol. 2).
+    case msr::BIOS_SIGN_ID: return cpu.model.intel();
     case msr::FEATURE_CONTROL:
-      // Writable until locked (bit 0); bits 1-2 enable VMX (SDM 23.7).
-      if ((s.feature_control & 1) || (v & ~uint64_t(7))) return false;
+      // Intel only; writable until locked (bit 0); bits 1-2 enable VMX
+      // (SDM 23.7).
+      if (!cpu.model.intel() || (s.feature_control & 1) || (v & ~uint64_t(7))) return false;
       s.feature_control = v;
       return true;
     case msr::SYSENTER_CS: s.sysenter_cs = v & 0xffffffff; return true;
     case msr::SYSENTER_ESP: if (!canon) return false; s.sysenter_esp = v; return true;
     case msr::SYSENTER_EIP: if (!canon) return false; s.sysenter_eip = v; return true;
-    case msr::MISC_ENABLE: s.misc_enable = v; return true;
-    case msr::PAT: if (!valid_pat(v)) return false; s.pat = v; return true;
+    case msr::PAT:
+      if (!model_has(cpu.model, "pat") || !valid_pat(v)) return false;
+      s.pat = v;
+      return true;
     case msr::EFER: return write_efer(cpu, v);
     case msr::STAR: s.star = v; return true;
     case msr::LSTAR: if (!canon) return false; s.lstar = v; return true;
@@ -596,11 +599,7 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
     case msr::FS_BASE: if (!canon) return false; s.seg[FS].base = v; return true;
     case msr::GS_BASE: if (!canon) return false; s.seg[GS].base = v; return true;
     case msr::KERNEL_GS_BASE: if (!canon) return false; s.kernel_gs_base = v; return true;
-    case msr::TSC_AUX:
-      if (!cpu.model.has(Feature::Rdtscp) || (v >> 32)) return false;
-      s.tsc_aux = v;
-      return true;
-    default: return false;
+    default: return write_model_msr(cpu, index, v) == MsrAccess::Ok;
   }
 }
 
@@ -676,7 +675,7 @@ void out_(Cpu& cpu, const Insn& in) {
   if (cpu.io_write) cpu.io_write(port, size, v);
 }
 
-// ---- far-pointer loads, SWAPGS -------------------------------------------------------
+// ---- far-pointer loads -------------------------------------------------------
 
 // LDS/LES/LFS/LGS/LSS r, m16:16/32/64: the segment is loaded (and may
 // fault) before the register is written (SDM Vol. 2 LDS).
@@ -694,14 +693,6 @@ void load_far_pointer(Cpu& cpu, const Insn& in) {
 template <uint8_t SEG>
 Handler select_load_far(const Insn& in) {
   return is_mem(in, 1) ? load_far_pointer<SEG> : nullptr;
-}
-
-void swapgs(Cpu& cpu, const Insn&) {
-  if (!cpu.in_64bit()) cpu.raise_ud();
-  require_cpl0(cpu);
-  const uint64_t t = cpu.s.seg[GS].base;
-  cpu.s.seg[GS].base = cpu.s.kernel_gs_base;
-  cpu.s.kernel_gs_base = t;
 }
 
 // ---- MOV Sreg -----------------------------------------------------------------------
@@ -781,7 +772,6 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_LFS, select_load_far<FS>, 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_LGS, select_load_far<GS>, 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_LSS, select_load_far<SS>, 0, 0, Feature::Base, 0},
-    {ZYDIS_MNEMONIC_SWAPGS, SOFTVT_FIXED(swapgs), 0, 0, Feature::Base, 0},
 };
 
 }  // namespace

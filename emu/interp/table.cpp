@@ -26,6 +26,8 @@ struct Table {
              rows_stack(),
              rows_system(),
              rows_atomic(),
+             rows_system_calls(),
+             rows_system_misc(),
              rows_x87_load_store(),
              rows_x87_arith(),
              rows_x87_compare(),
@@ -37,7 +39,6 @@ struct Table {
              rows_simd_int_shift(),
              rows_simd_int_shuffle(),
              rows_sse(),
-             rows_syscall(),
          })
       rows.insert(rows.end(), group.begin(), group.end());
     by_mnemonic.assign(ZYDIS_MNEMONIC_MAX_VALUE + 1, -1);

@@ -50,7 +50,8 @@ std::span<const InsnRow> rows_simd_int_compare();
 std::span<const InsnRow> rows_simd_int_shift();
 std::span<const InsnRow> rows_simd_int_shuffle();
 std::span<const InsnRow> rows_sse();
-std::span<const InsnRow> rows_syscall();
+std::span<const InsnRow> rows_system_calls();
+std::span<const InsnRow> rows_system_misc();
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).

@@ -800,7 +800,11 @@ TEST_CASE("sse: a row's feature gates it; the SSE2 forms of MOVSD/CMPSD check SS
   // The string MOVSD/CMPSD (A5, A7) are unaffected.
   CHECK(vector_with(no_sse2, {0xa5}) == -1);
   CHECK(vector_with(no_sse2, {0xa7}) == -1);
-  CHECK(vector_with(default_cpu_model(), {0x0f, 0x58, 0xc1}) == vec::UD);
+  // Without SSE, an SSE row is #UD.
+  CpuModel no_sse = sse_model();
+  no_sse.features &= ~((1ull << unsigned(Feature::Sse)) | (1ull << unsigned(Feature::Sse2)));
+  CHECK(vector_with(no_sse, {0x0f, 0x58, 0xc1}) == vec::UD);
+  CHECK(vector_with(sse_model(), {0x0f, 0x58, 0xc1}) == -1);
 }
 
 TEST_CASE("sse: alignment #GP(0) and LDMXCSR reserved bits, as on the host") {

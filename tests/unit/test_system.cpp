@@ -845,7 +845,7 @@ TEST_CASE("MOV CR: reserved and inconsistent values are #GP(0)") {
       {"mov rax, 0x10\n mov cr8, rax\n", true},                  // TPR bits 63:4
       {"mov rax, 0x2020\n mov cr4, rax\n", true},                // VMXE not offered
       {"mov rax, 0x1020\n mov cr4, rax\n", true},                // LA57 change while LMA
-      {"mov rax, 0x10020\n mov cr4, rax\n", true},               // FSGSBASE not offered
+      {"mov rax, 0x400020\n mov cr4, rax\n", true},              // PKE not offered
       {"mov rax, 0x6a8\n mov cr4, rax\n mov rbx, 0xf\n", false}, // DE PGE OSFXSR OSXMMEXCPT
       {"mov rax, 0xf\n mov cr8, rax\n mov rbx, cr8\n", false},
       {"mov rax, 0x80000011\n mov cr0, rax\n mov rbx, 0xf\n", false},  // WP/NE/MP/ET change

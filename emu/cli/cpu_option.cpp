@@ -1,0 +1,66 @@
+#include "emu/cli/cpu_option.h"
+
+#include <sstream>
+
+#include "emu/cli/options.h"
+#include "emu/cpu_features.h"
+
+namespace softvt {
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+std::string feature_names() {
+  std::vector<std::string> names;
+  for (const CpuFeatureInfo& f : cpu_feature_table()) names.push_back(f.name);
+  return joined(names);
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(text);
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  if (!text.empty() && text.back() == sep) parts.push_back("");
+  return parts;
+}
+
+// One "+feat", "-feat", "feat=on|off" (QEMU also accepts "feat" alone as on).
+void apply_switch(CpuModel& m, const std::string& item) {
+  if (item.empty()) throw UsageError("--cpu: empty feature switch (two commas or a trailing comma)");
+  std::string name = item;
+  bool on = true;
+  if (item[0] == '+' || item[0] == '-') {
+    on = item[0] == '+';
+    name = item.substr(1);
+  } else if (const size_t eq = item.find('='); eq != std::string::npos) {
+    name = item.substr(0, eq);
+    const std::string v = item.substr(eq + 1);
+    if (v == "on" || v == "true") on = true;
+    else if (v == "off" || v == "false") on = false;
+    else throw UsageError("--cpu: '" + item + "': expected " + name + "=on or " + name + "=off");
+  }
+  const CpuFeatureInfo* f = find_cpu_feature(name);
+  if (!f)
+    throw UsageError("--cpu: unknown feature '" + name + "' (known features: " + feature_names() + ")");
+  set_model_feature(m, *f, on);
+}
+
+}  // namespace
+
+CpuModel parse_cpu_option(const std::string& text) {
+  const std::vector<std::string> parts = split(text, ',');
+  const std::string model_name = parts.empty() ? "" : parts[0];
+  const CpuModel* base = find_cpu_model(model_name);
+  if (!base)
+    throw UsageError("--cpu: unknown CPU model '" + model_name + "' (models: " + joined(cpu_model_names()) + ")");
+  CpuModel m = *base;
+  for (size_t i = 1; i < parts.size(); ++i) apply_switch(m, parts[i]);
+  return m;
+}
+
+}  // namespace softvt
