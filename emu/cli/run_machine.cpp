@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "emu/cli/commands.h"
+#include "emu/cli/cpu_option.h"
 #include "emu/cli/options.h"
 #include "emu/devices/fw_cfg.h"
 #include "emu/loader/bios_state.h"
@@ -34,8 +35,7 @@ struct MachineConfig {
   ClockSource clock = ClockSource::Instructions;
   uint64_t max_insns = ~uint64_t(0);
   std::string trace;
-  // --cpu MODEL[,+feature,...] arrives with the CPU-model work
-  // (emu/cli/cpu_option.h, parse_cpu_option()); until then the default model.
+  CpuModel cpu = default_cpu_model();  // --cpu MODEL[,+feature,-feature]
 };
 
 MachineConfig parse(int argc, char** argv) {
@@ -56,6 +56,7 @@ MachineConfig parse(int argc, char** argv) {
         throw UsageError("--clock: unknown clock '" + v + "' (expected insns or host)");
     } else if (o == "--max-insns") c.max_insns = parse_number(a.value(o), "--max-insns");
     else if (o == "--trace") c.trace = a.value(o);
+    else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
     else throw UsageError("unknown option '" + o + "' for run --kernel");
   }
   if (c.kernel.empty()) throw UsageError("missing --kernel FILE");
@@ -206,10 +207,8 @@ std::vector<uint8_t> linux_initrd(const std::vector<MultibootModule>& files) {
   return out;
 }
 
-// The CPU model of the run. `--cpu MODEL[,+feature,-feature]` plugs in
-// here (emu/cli/cpu_option.h, parse_cpu_option()) when the CPU-model work
-// is merged; until then every machine gets the default model.
-const CpuModel& machine_cpu_model(const MachineConfig&) { return default_cpu_model(); }
+// The CPU model of the run (`--cpu`, emu/cli/cpu_option.h).
+const CpuModel& machine_cpu_model(const MachineConfig& c) { return c.cpu; }
 
 // CPUID leaf 0 vendor "AuthenticAMD" (EBX = "Auth").
 bool is_amd(const CpuModel& m) { return m.cpuid(0, 0).ebx == 0x68747541; }

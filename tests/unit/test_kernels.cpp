@@ -177,6 +177,11 @@ TEST_CASE("apic_smp kernel: APIC timer, self IPI, INIT-SIPI-SIPI and a broadcast
     // Deterministic: a second run retires the same instructions.
     CHECK(run_softvt(args).err == r.err);
   }
+  // The AMD model (no TSC-deadline timer, APM rules) drives the same APICs.
+  const CliResult amd = run_softvt("--kernel " + kernel("apic_smp") + " --smp 2 --cpu amd");
+  INFO(amd.out << amd.err);
+  CHECK(amd.status == 33);
+  CHECK(amd.out == apic_smp_output(2));
 }
 
 TEST_CASE("a plain ELF64 kernel is entered in 64-bit mode", "[kernels]") {
