@@ -36,6 +36,11 @@ class BlockCache {
   void clear();
   const Decoder& decoder() const { return decoder_; }
   uint64_t blocks_built() const { return built_; }
+  // CPUs that share this cache (a machine with several): when a page
+  // first holds decoded code, every one of them stops caching fast writes
+  // to it, so any CPU's write to the code invalidates it. Empty: only the
+  // CPU that decoded the block.
+  std::vector<Cpu*> sharing_cpus;
 
  private:
   Block* build(Cpu& cpu, uint64_t lin, uint64_t phys, DecodeMode mode);

@@ -142,6 +142,25 @@ class Cpu {
   // (CS = V<<8, IP = 0; SDM 9.4.4.1, 11.6.1). Ignored (false) otherwise.
   bool startup_signal(uint8_t vector);
 
+  // ---- the platform's MSRs and CR8 (emu/interp/system.cpp) ----------------
+  // A machine with a local APIC owns some MSRs (IA32_APIC_BASE, the x2APIC
+  // range, TSC_DEADLINE) and CR8 (= TPR[7:4], SDM 10.8.6.1). RDMSR/WRMSR
+  // ask `platform` before the core's own MSRs; MOV CR8 goes to it instead
+  // of s.cr8. nullptr (the flat runner): the core answers alone.
+  struct Platform {
+    virtual ~Platform() = default;
+    // true if the platform owns `index`; then `ok` = false means #GP(0).
+    virtual bool read_msr(uint32_t index, uint64_t& value, bool& ok) = 0;
+    virtual bool write_msr(uint32_t index, uint64_t value, bool& ok) = 0;
+    // The core wrote one of its own MSRs (IA32_TSC moves the TSC-deadline).
+    virtual void msr_written(uint32_t index) = 0;
+    virtual uint64_t read_cr8() = 0;
+    virtual void write_cr8(uint64_t value) = 0;  // value already checked (bits 63:4 zero)
+  };
+  Platform* platform = nullptr;
+  // The initial APIC ID CPUID.01H:EBX[31:24] reports (SDM Vol. 2 CPUID).
+  uint8_t initial_apic_id = 0;
+
   // ---- port I/O (IN/OUT/INS/OUTS after their permission checks) ---------
   // Unclaimed ports read as all ones; writes to them are dropped.
   std::function<uint64_t(uint16_t port, unsigned size)> io_read;

@@ -149,7 +149,8 @@ Block* BlockCache::build(Cpu& cpu, uint64_t lin, uint64_t phys, DecodeMode mode)
   if (!cpu.mem.is_code_page(phys)) {
     cpu.mem.set_code_page(phys, true);
     // Cached translations must stop allowing fast writes to this page.
-    cpu.set_tlb_code_page(phys & ~uint64_t(0xfff), true);
+    if (sharing_cpus.empty()) cpu.set_tlb_code_page(phys & ~uint64_t(0xfff), true);
+    for (Cpu* c : sharing_cpus) c->set_tlb_code_page(phys & ~uint64_t(0xfff), true);
   }
   CodePage& cp = pages_[page];
   cp.keys.push_back(raw->key);

@@ -11,9 +11,11 @@
 #include <memory>
 
 #include "emu/cli/commands.h"
+#include "emu/cli/cpu_option.h"
 #include "emu/cli/options.h"
 #include "emu/devices/fw_cfg.h"
 #include "emu/loader/bios_state.h"
+#include "emu/loader/bzimage.h"
 #include "emu/loader/elf.h"
 #include "emu/loader/multiboot.h"
 #include "emu/machine/pc.h"
@@ -33,8 +35,7 @@ struct MachineConfig {
   ClockSource clock = ClockSource::Instructions;
   uint64_t max_insns = ~uint64_t(0);
   std::string trace;
-  // --cpu MODEL[,+feature,...] arrives with the CPU-model work
-  // (emu/cli/cpu_option.h, parse_cpu_option()); until then the default model.
+  CpuModel cpu = default_cpu_model();  // --cpu MODEL[,+feature,-feature]
 };
 
 MachineConfig parse(int argc, char** argv) {
@@ -55,13 +56,15 @@ MachineConfig parse(int argc, char** argv) {
         throw UsageError("--clock: unknown clock '" + v + "' (expected insns or host)");
     } else if (o == "--max-insns") c.max_insns = parse_number(a.value(o), "--max-insns");
     else if (o == "--trace") c.trace = a.value(o);
+    else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
     else throw UsageError("unknown option '" + o + "' for run --kernel");
   }
   if (c.kernel.empty()) throw UsageError("missing --kernel FILE");
   if (c.accel != "interp")
     throw UsageError("--accel: '" + c.accel + "' is not available for --kernel yet (expected interp)");
   if (c.smp == 0) throw UsageError("--smp: at least one CPU is needed");
-  if (c.smp > 1) throw UsageError("--smp " + std::to_string(c.smp) + ": more than one CPU is not yet supported");
+  if (c.smp > Pc::MAX_CPUS)
+    throw UsageError("--smp " + std::to_string(c.smp) + ": at most " + std::to_string(Pc::MAX_CPUS) + " CPUs");
   const uint64_t ram = c.ram_mib << 20;
   if (ram < bios::MIN_RAM) throw UsageError("-m: a PC needs at least 2 MiB of RAM");
   if (ram >= bios::MAX_RAM)
@@ -193,10 +196,19 @@ void multiboot_fw_cfg(FwCfg& f, const MultibootLoad& mb) {
   f.add_bytes(k::INITRD_DATA, mb.initial_info);
 }
 
-// The CPU model of the run. `--cpu MODEL[,+feature,-feature]` plugs in
-// here (emu/cli/cpu_option.h, parse_cpu_option()) when the CPU-model work
-// is merged; until then every machine gets the default model.
-const CpuModel& machine_cpu_model(const MachineConfig&) { return default_cpu_model(); }
+// Linux's initrd: the --initrd files one after another, each starting on a
+// 4-byte boundary (the kernel unpacks concatenated cpio archives in turn).
+std::vector<uint8_t> linux_initrd(const std::vector<MultibootModule>& files) {
+  std::vector<uint8_t> out;
+  for (const MultibootModule& f : files) {
+    out.resize((out.size() + 3) & ~size_t(3), 0);
+    out.insert(out.end(), f.data.begin(), f.data.end());
+  }
+  return out;
+}
+
+// The CPU model of the run (`--cpu`, emu/cli/cpu_option.h).
+const CpuModel& machine_cpu_model(const MachineConfig& c) { return c.cpu; }
 
 // CPUID leaf 0 vendor "AuthenticAMD" (EBX = "Auth").
 bool is_amd(const CpuModel& m) { return m.cpuid(0, 0).ebx == 0x68747541; }
@@ -244,10 +256,20 @@ int run_machine_command(int argc, char** argv) {
   const std::string what = "--kernel '" + c.kernel + "'";
   try {
     // A bzImage (setup header magic "HdrS" at 0x202): the Linux boot
-    // protocol loader (emu/loader/bzimage.h) plugs in here.
-    if (kernel.size() >= 0x206 && std::memcmp(kernel.data() + 0x202, "HdrS", 4) == 0)
-      throw LoadError("a Linux bzImage: the Linux boot protocol is not supported yet");
-    if (find_multiboot_header(kernel)) {
+    // protocol, entered at its 64-bit entry point (emu/loader/bzimage.h).
+    if (kernel.size() >= 0x206 && std::memcmp(kernel.data() + 0x202, "HdrS", 4) == 0) {
+      LinuxBoot boot;
+      boot.kernel = kernel;
+      boot.initrd = linux_initrd(modules);
+      boot.cmdline = c.append;
+      boot.e820 = bios_e820_map(ram, amd_ht_hole);
+      boot.acpi_rsdp = pc->acpi_rsdp();
+      try {
+        pc->cpu().s = load_linux(pc->mem(), boot);
+      } catch (const BzImageError& e) {
+        throw LoadError(e.what());
+      }
+    } else if (find_multiboot_header(kernel)) {
       MultibootLoad mb = load_multiboot(pc->mem(), kernel, c.kernel, c.append, modules, bios_e820_map(ram, amd_ht_hole));
       multiboot_fw_cfg(pc->fw_cfg(), mb);
       pc->cpu().s = mb.state;
@@ -275,7 +297,7 @@ int run_machine_command(int argc, char** argv) {
   if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
   if (!serial_ok) throw UsageError("--serial: cannot write '" + serial.path() + "'");
   std::fprintf(stderr, "softvt: %s after %llu instructions (exit status %d)\n", out.message.c_str(),
-               (unsigned long long)pc->cpu().s.insn_count, out.status);
+               (unsigned long long)pc->total_insns(), out.status);
   return out.status;
 }
 

@@ -50,9 +50,12 @@ void hlt(Cpu& cpu, const Insn&) {
 void cpuid(Cpu& cpu, const Insn&) {
   const CpuidLeaf l = cpuid_current(cpu, uint32_t(cpu.s.gpr[RAX]), uint32_t(cpu.s.gpr[RCX]));
   cpu.set_reg(RAX, 4, l.eax);
-  cpu.set_reg(RBX, 4, l.ebx);
+  // Leaf 1 EBX[31:24]: this processor's initial APIC ID (SDM Vol. 2 CPUID).
+  // Leaf 0BH/1FH EDX: its x2APIC ID (SDM Vol. 2 CPUID, Table 3-8).
+  cpu.set_reg(RBX, 4, l.leaf == 1 ? (l.ebx & 0x00ffffff) | (uint32_t(cpu.initial_apic_id) << 24) : l.ebx);
   cpu.set_reg(RCX, 4, l.ecx);
-  cpu.set_reg(RDX, 4, l.edx);
+  const bool topology = (l.leaf == 0xb || l.leaf == 0x1f) && cpu.model.find_leaf(l.leaf, 0);
+  cpu.set_reg(RDX, 4, topology ? cpu.initial_apic_id : l.edx);
 }
 
 // CR4.TSD restricts RDTSC/RDTSCP to CPL 0 (SDM Vol. 2 RDTSC).
@@ -164,7 +167,8 @@ void write_cr4(Cpu& cpu, uint64_t v) {
 
 void write_cr8(Cpu& cpu, uint64_t v) {
   if (v & ~uint64_t(0xf)) cpu.raise_gp0();  // TPR: bits 63:4 reserved
-  cpu.s.cr8 = v;
+  if (cpu.platform) cpu.platform->write_cr8(v);  // the local APIC's TPR
+  else cpu.s.cr8 = v;
 }
 
 // CR8 exists only in 64-bit mode (SDM 2.5; the LOCK MOV CR0 alias is AMD's).
@@ -198,7 +202,7 @@ void mov_from_cr(Cpu& cpu, const Insn& in) {
     case 2: v = cpu.s.cr2; break;
     case 3: v = cpu.s.cr3; break;
     case 4: v = cpu.s.cr4; break;
-    default: v = cpu.s.cr8; break;
+    default: v = cpu.platform ? cpu.platform->read_cr8() : cpu.s.cr8; break;
   }
   cpu.set_reg(in.op[0].reg, crdr_size(cpu), v);
 }
@@ -492,7 +496,7 @@ void wbinvd(Cpu& cpu, const Insn&) { require_cpl0(cpu); }  // caches are not mod
 // ---- MSRs --------------------------------------------------------------------------
 
 namespace msr {
-constexpr uint32_t APIC_BASE = 0x1b, FEATURE_CONTROL = 0x3a;
+constexpr uint32_t PLATFORM_ID = 0x17, APIC_BASE = 0x1b, FEATURE_CONTROL = 0x3a, BIOS_SIGN_ID = 0x8b;
 constexpr uint32_t SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176;
 constexpr uint32_t PAT = 0x277;
 constexpr uint32_t EFER = 0xc0000080, STAR = 0xc0000081, LSTAR = 0xc0000082, CSTAR = 0xc0000083;
@@ -504,6 +508,12 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
   CpuState& s = cpu.s;
   switch (index) {
     case msr::APIC_BASE: v = s.apic_base; return true;
+    // IA32_BIOS_SIGN_ID (AMD: PATCH_LEVEL): the microcode update signature
+    // (bits 63:32) is 0, no update is loaded (SDM Vol. 3A 9.11.7.1).
+    case msr::BIOS_SIGN_ID: v = 0; return true;
+    // IA32_PLATFORM_ID (Intel family 6, read-only): platform bits 52:50 = 0
+    // (SDM Vol. 4 Table 2-2); Linux's microcode driver reads it unguarded.
+    case msr::PLATFORM_ID: v = 0; return cpu.model.intel();
     case msr::FEATURE_CONTROL: v = s.feature_control; return cpu.model.intel();  // Intel-only MSR
     case msr::SYSENTER_CS: v = s.sysenter_cs; return true;
     case msr::SYSENTER_ESP: v = s.sysenter_esp; return true;
@@ -565,6 +575,9 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
       s.apic_base = v;
       return true;
     }
+    // Intel: software writes 0 before CPUID to have the signature loaded
+    // (SDM Vol. 3A 9.11.7.1); AMD's PATCH_LEVEL is read-only (APM Vol. 2).
+    case msr::BIOS_SIGN_ID: return cpu.model.intel();
     case msr::FEATURE_CONTROL:
       // Intel only; writable until locked (bit 0); bits 1-2 enable VMX
       // (SDM 23.7).
@@ -595,7 +608,10 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
 void rdmsr(Cpu& cpu, const Insn&) {
   require_cpl0(cpu);
   uint64_t v = 0;
-  if (!read_msr(cpu, uint32_t(cpu.s.gpr[RCX]), v)) cpu.raise_gp0();
+  const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
+  bool ok = false;
+  if (!(cpu.platform && cpu.platform->read_msr(index, v, ok))) ok = read_msr(cpu, index, v);
+  if (!ok) cpu.raise_gp0();
   cpu.set_reg(RAX, 4, v & 0xffffffff);
   cpu.set_reg(RDX, 4, v >> 32);
 }
@@ -603,7 +619,14 @@ void rdmsr(Cpu& cpu, const Insn&) {
 void wrmsr(Cpu& cpu, const Insn&) {
   require_cpl0(cpu);
   const uint64_t v = (cpu.s.gpr[RAX] & 0xffffffff) | (cpu.s.gpr[RDX] << 32);
-  if (!write_msr(cpu, uint32_t(cpu.s.gpr[RCX]), v)) cpu.raise_gp0();
+  const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
+  bool ok = false;
+  if (cpu.platform && cpu.platform->write_msr(index, v, ok)) {
+    if (!ok) cpu.raise_gp0();
+  } else {
+    if (!write_msr(cpu, index, v)) cpu.raise_gp0();
+    if (cpu.platform) cpu.platform->msr_written(index);
+  }
   cpu.end_block = true;
 }
 

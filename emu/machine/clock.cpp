@@ -18,7 +18,12 @@ uint64_t Clock::now() const {
   if (source_ == ClockSource::Host)
     return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now() - start_).count());
-  return *insns_ * NS_PER_INSN + skipped_;
+  return (*insns_ + counter_offset_) * NS_PER_INSN + skipped_;
+}
+
+void Clock::set_counter(const uint64_t* insn_counter) {
+  counter_offset_ = *insns_ + counter_offset_ - *insn_counter;
+  insns_ = insn_counter;
 }
 
 Clock::TimerId Clock::add_timer(std::function<void(uint64_t)> callback) {

@@ -31,6 +31,9 @@ class Clock {
   explicit Clock(const uint64_t* insn_counter, ClockSource source = ClockSource::Instructions);
 
   ClockSource source() const { return source_; }
+  // Derive time from another counter from now on (the machine switches to
+  // the CPU it runs next), keeping now() unchanged at the switch.
+  void set_counter(const uint64_t* insn_counter);
   // Guest nanoseconds since power-on.
   uint64_t now() const;
 
@@ -61,6 +64,7 @@ class Clock {
     std::function<void(uint64_t)> callback;
   };
   const uint64_t* insns_;
+  uint64_t counter_offset_ = 0;  // added to *insns_ (mod 2^64) after set_counter
   ClockSource source_;
   uint64_t skipped_ = 0;
   std::chrono::steady_clock::time_point start_;

@@ -1,8 +1,13 @@
 #include "emu/machine/pc.h"
 
 #include <ctime>
+#include <stdexcept>
 
+#include "emu/devices/acpi_pm.h"
 #include "emu/devices/cmos_rtc.h"
+#include "emu/devices/hpet.h"
+#include "emu/devices/ioapic.h"
+#include "emu/devices/lapic.h"
 #include "emu/devices/debug_exit.h"
 #include "emu/devices/fw_cfg.h"
 #include "emu/devices/i8042.h"
@@ -22,29 +27,30 @@ constexpr unsigned COM1_IRQ = 4, COM2_IRQ = 3, RTC_IRQ = 8, KBD_IRQ = 1, AUX_IRQ
 }  // namespace
 
 Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(model) {
+  if (config.cpus == 0 || config.cpus > MAX_CPUS)
+    throw std::invalid_argument("a PC has 1 to " + std::to_string(MAX_CPUS) + " CPUs");
   mem_ = std::make_unique<Memory>(config.ram_bytes);
-  cpu_ = std::make_unique<Cpu>(*mem_, model_);
-  blocks_ = std::make_unique<BlockCache>(model_);
-  cpu_->blocks = blocks_.get();
-  cpu_->tracer = config.tracer;
-  clock_ = std::make_unique<Clock>(&cpu_->s.insn_count, config.clock);
+  create_cpus();
+  clock_ = std::make_unique<Clock>(&cpu(0).s.insn_count, config.clock);
   // A timer armed during a slice for an earlier time than the slice's end
   // ends the slice after the current instruction.
   clock_->on_earlier_deadline = [this] {
     slice_cut_ = true;
-    cpu_->stop = StopReason::Limit;
+    cpus_[running_].cpu->stop = StopReason::Limit;
   };
 
-  cpu_->io_read = [this](uint16_t port, unsigned size) { return io_.read(port, size); };
-  cpu_->io_write = [this](uint16_t port, unsigned size, uint64_t v) { io_.write(port, size, v); };
-
-  pic_output = [this](bool level) { cpu_->intr_line = level; };
+  pic_output = [this](bool level) { cpu(0).intr_line = level; };
   pic_ = std::make_unique<Pic8259Pair>([this](bool level) { pic_output(level); });
-  cpu_->intr_source = pic_.get();
+  cpu(0).intr_source = pic_.get();
   irq_ = std::make_unique<IrqRouter>(pic_.get());
   pic_->map_ports(io_);
 
-  pit_ = std::make_unique<Pit8254>(*clock_, [this](bool level) { irq_->set_level(0, level); });
+  // While the HPET's legacy replacement route is on, it drives IRQ0 and
+  // IRQ8 and the PIT's and RTC's outputs are cut off (HPET spec 2.3.9.1).
+  const auto hpet_owns = [this] { return hpet_ && hpet_->legacy_replacement(); };
+  pit_ = std::make_unique<Pit8254>(*clock_, [this, hpet_owns](bool level) {
+    if (!hpet_owns()) irq_->set_level(0, level);
+  });
   pit_->map_ports(io_);
 
   com1_ = std::make_unique<Uart16550>([this](bool level) { irq_->set_level(COM1_IRQ, level); }, config.serial_out);
@@ -53,7 +59,9 @@ Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(
   com2_->map_ports(io_, 0x2f8, "com2");
 
   const int64_t epoch = config.clock == ClockSource::Host ? int64_t(std::time(nullptr)) : CmosRtc::DETERMINISTIC_EPOCH;
-  rtc_ = std::make_unique<CmosRtc>(*clock_, epoch, [this](bool level) { irq_->set_level(RTC_IRQ, level); });
+  rtc_ = std::make_unique<CmosRtc>(*clock_, epoch, [this, hpet_owns](bool level) {
+    if (!hpet_owns()) irq_->set_level(RTC_IRQ, level);
+  });
   rtc_->set_memory_size(config.ram_bytes, config.cpus);
   rtc_->map_ports(io_);
 
@@ -79,15 +87,46 @@ Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(
   fw_cfg_->map_ports(io_);
   pci_ = std::make_unique<PciHost>(reset("the PCI reset control register (0xcf9)"));
   pci_->map_ports(io_);
+
+  wire_interrupt_controllers();
+  wire_acpi();
 }
 
 Pc::~Pc() = default;
+
+void Pc::create_cpus() {
+  // The machine's CPUs have a local APIC: CPUID.01H:EDX.APIC[bit 9] says so
+  // whatever the model (as QEMU sets it for a machine with an APIC).
+  for (CpuidLeaf& l : model_.leaves)
+    if (l.leaf == 1) l.edx |= 1u << 9;
+  blocks_ = std::make_unique<BlockCache>(model_);
+  cpus_.resize(config_.cpus);
+  for (unsigned i = 0; i < config_.cpus; ++i) {
+    auto c = std::make_unique<Cpu>(*mem_, model_);
+    c->blocks = blocks_.get();
+    c->tracer = config_.tracer;
+    c->initial_apic_id = uint8_t(i);
+    c->io_read = [this](uint16_t port, unsigned size) { return io_.read(port, size); };
+    c->io_write = [this](uint16_t port, unsigned size, uint64_t v) { io_.write(port, size, v); };
+    cpus_[i].cpu = std::move(c);
+  }
+  // One cache of decoded code for all CPUs: a write by any of them to
+  // decoded code must drop it for all.
+  if (config_.cpus > 1)
+    for (CpuSlot& slot : cpus_) blocks_->sharing_cpus.push_back(slot.cpu.get());
+}
+
+uint64_t Pc::total_insns() const {
+  uint64_t n = 0;
+  for (const CpuSlot& slot : cpus_) n += slot.cpu->s.insn_count;
+  return n;
+}
 
 void Pc::request_exit(int status, const std::string& reason, const std::string& message) {
   if (exit_) return;  // the first request wins
   exit_ = PcOutcome{status, reason, message};
   slice_cut_ = true;
-  cpu_->stop = StopReason::Limit;  // end the current slice after this instruction
+  cpus_[running_].cpu->stop = StopReason::Limit;  // end the current slice after this instruction
 }
 
 void Pc::power_off() { request_exit(pc_exit::POWER_OFF, "power-off", "the guest powered off"); }
@@ -98,13 +137,22 @@ void Pc::request_reset(const std::string& source) {
   request_exit(pc_exit::RESET, "reset", "the guest reset the machine through " + source);
 }
 
-PcOutcome Pc::halted_outcome(uint64_t deadline) {
-  const Cpu& c = *cpu_;
-  if (!(c.s.rflags & fl::IF) && !c.nmi_pending)
+PcOutcome Pc::halted_outcome(uint64_t deadline) const {
+  // A CPU waiting for SIPI can only be started by another one.
+  bool can_wake = false;
+  for (const CpuSlot& slot : cpus_) {
+    const Cpu& c = *slot.cpu;
+    if (!c.wait_for_sipi && ((c.s.rflags & fl::IF) || c.nmi_pending)) can_wake = true;
+  }
+  const bool one = cpus_.size() == 1;
+  if (!can_wake)
     return PcOutcome{pc_exit::HALTED, "halted",
-                     "the CPU halted with interrupts disabled (IF=0): nothing can wake it"};
+                     one ? "the CPU halted with interrupts disabled (IF=0): nothing can wake it"
+                         : "every CPU halted with interrupts disabled (IF=0): nothing can wake one"};
   if (deadline == Clock::NEVER)
-    return PcOutcome{pc_exit::HALTED, "halted", "the CPU halted with no interrupt pending and no timer running"};
+    return PcOutcome{pc_exit::HALTED, "halted",
+                     one ? "the CPU halted with no interrupt pending and no timer running"
+                         : "every CPU halted with no interrupt pending and no timer running"};
   return PcOutcome{};
 }
 
@@ -117,55 +165,97 @@ void Pc::feed_serial_input() {
   }
 }
 
+// A CPU the scheduler may run: started (not waiting for SIPI), and not
+// halted unless an event would wake it.
+bool Pc::runnable(unsigned i) const {
+  const Cpu& c = *cpus_[i].cpu;
+  return !c.wait_for_sipi && (!c.s.halted || c.event_deliverable());
+}
+
+// The TSC counts guest nanoseconds on every CPU (docs/decisions.md
+// "SMP"): the time that passed while CPU i was not executing (other CPUs
+// ran, or every CPU was halted) is added to its TSC offset. Called between
+// slices only, when no CPU is in the middle of one.
+void Pc::catch_up_tsc(unsigned i) {
+  CpuSlot& slot = cpus_[i];
+  const uint64_t now = clock_->now();
+  slot.cpu->s.tsc_offset += now - slot.tsc_synced_ns;
+  slot.tsc_synced_ns = now;
+}
+
+// Runs CPU i for one slice: up to the next timer deadline, at most a
+// slice (one CPU) or a quantum (several), and within --max-insns.
+StopReason Pc::run_slice(unsigned i, uint64_t max, bool& budget_limited) {
+  Clock& clk = *clock_;
+  CpuSlot& slot = cpus_[i];
+  Cpu& c = *slot.cpu;
+  running_ = i;
+  clk.set_counter(&c.s.insn_count);
+  catch_up_tsc(i);
+  uint64_t slice = clk.source() == ClockSource::Host ? HOST_SLICE_INSNS
+                   : cpus_.size() > 1               ? SMP_QUANTUM_INSNS
+                                                    : SLICE_INSNS;
+  const uint64_t deadline = clk.next_deadline();
+  if (clk.source() == ClockSource::Instructions && deadline != Clock::NEVER) {
+    const uint64_t now = clk.now();
+    const uint64_t to_deadline = deadline > now ? (deadline - now + Clock::NS_PER_INSN - 1) / Clock::NS_PER_INSN : 0;
+    if (to_deadline < slice) slice = to_deadline ? to_deadline : 1;
+  }
+  const uint64_t left = max - total_insns();
+  budget_limited = left <= slice;
+  if (budget_limited) slice = left;
+  slice_cut_ = false;
+  const StopReason r = c.run(c.s.insn_count + slice);
+  slot.tsc_synced_ns = clk.now();
+  return r;
+}
+
 PcOutcome Pc::run() {
-  Cpu& c = *cpu_;
   Clock& clk = *clock_;
   const uint64_t max = config_.max_insns;
+  const unsigned n = cpu_count();
   for (;;) {
     if (interrupt_requested)
       return PcOutcome{pc_exit::INTERRUPTED, "interrupted", "stopped by SIGINT (Ctrl-C)"};
     clk.fire_expired();
     feed_serial_input();
     if (exit_) return *exit_;
-    if (c.s.insn_count >= max) return PcOutcome{pc_exit::LIMIT, "limit", "--max-insns reached"};
+    if (total_insns() >= max) return PcOutcome{pc_exit::LIMIT, "limit", "--max-insns reached"};
 
-    const uint64_t deadline = clk.next_deadline();
-    uint64_t slice = clk.source() == ClockSource::Host ? HOST_SLICE_INSNS : SLICE_INSNS;
-    if (clk.source() == ClockSource::Instructions && deadline != Clock::NEVER) {
-      const uint64_t now = clk.now();
-      const uint64_t to_deadline = (deadline - now + Clock::NS_PER_INSN - 1) / Clock::NS_PER_INSN;
-      if (to_deadline < slice) slice = to_deadline ? to_deadline : 1;
+    // Round-robin over the runnable CPUs, from the one after the last run.
+    unsigned pick = n;
+    for (unsigned k = 0; k < n && pick == n; ++k)
+      if (runnable((next_rr_ + k) % n)) pick = (next_rr_ + k) % n;
+    if (pick == n) {
+      // Every CPU is halted or waiting for SIPI: let guest time jump to the
+      // next timer, or end the run if nothing can ever wake one.
+      const uint64_t next = clk.next_deadline();
+      PcOutcome stuck = halted_outcome(next);
+      if (stuck.status) return stuck;
+      clk.idle_until(next);
+      continue;
     }
-    const uint64_t limit = max - c.s.insn_count < slice ? max : c.s.insn_count + slice;
-    slice_cut_ = false;
-    const StopReason r = c.run(limit);
+    next_rr_ = (pick + 1) % n;
+    bool budget_limited = false;
+    const StopReason r = run_slice(pick, max, budget_limited);
     if (exit_) return *exit_;
+    Cpu& c = cpu(pick);
+    const std::string who = n > 1 ? "CPU " + std::to_string(pick) + ": " : "";
     switch (r) {
-      case StopReason::Hlt: {
-        // The slice may have armed timers: look again.
-        const uint64_t next = clk.next_deadline();
-        PcOutcome stuck = halted_outcome(next);
-        if (stuck.status) return stuck;
-        // Nothing to do until the next timer: let guest time jump there.
-        const uint64_t before = clk.skipped();
-        clk.idle_until(next);
-        c.s.tsc_offset += clk.skipped() - before;  // the TSC keeps counting guest nanoseconds
-        break;
-      }
       case StopReason::Shutdown:
-        return PcOutcome{pc_exit::TRIPLE_FAULT, "triple-fault", "shutdown: " + c.stop_detail};
+        return PcOutcome{pc_exit::TRIPLE_FAULT, "triple-fault", "shutdown: " + who + c.stop_detail};
       case StopReason::Error:
-        return PcOutcome{pc_exit::BACKEND_ERROR, "error", c.stop_detail};
+        return PcOutcome{pc_exit::BACKEND_ERROR, "error", who + c.stop_detail};
       case StopReason::Limit:
         // A slice ended (deadline, a device's request) or --max-insns: the
         // loop's top decides. A slice of steps that retired nothing (a long
         // REP, faults) ends here too and the next slice continues.
-        if (limit == max && c.s.insn_count < max && !slice_cut_) {
+        if (budget_limited && total_insns() < max && !slice_cut_) {
           // The remaining budget went to steps that retire nothing.
           return PcOutcome{pc_exit::LIMIT, "limit", "--max-insns reached"};
         }
         break;
-      default: break;
+      default: break;  // Hlt: the loop's top picks another CPU or idles
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
@@ -29,6 +30,11 @@ class DebugExit;
 class PcTestdev;
 class FwCfg;
 class PciHost;
+class LocalApic;
+class ApicBus;
+class IoApic;
+class AcpiPm;
+class Hpet;
 
 // Exit statuses of `softvt run --kernel` (README "Running a kernel").
 namespace pc_exit {
@@ -82,7 +88,17 @@ class Pc {
   static volatile std::sig_atomic_t interrupt_requested;
 
   Memory& mem() { return *mem_; }
-  Cpu& cpu() { return *cpu_; }
+  // CPU i (APIC ID i); CPU 0 is the bootstrap processor.
+  Cpu& cpu(unsigned i = 0) { return *cpus_[i].cpu; }
+  unsigned cpu_count() const { return unsigned(cpus_.size()); }
+  // Instructions retired by all CPUs (what --max-insns counts).
+  uint64_t total_insns() const;
+  LocalApic& lapic(unsigned i = 0) { return *cpus_[i].apic; }
+  IoApic& ioapic() { return *ioapic_; }
+  AcpiPm& acpi_pm() { return *pm_; }
+  Hpet& hpet() { return *hpet_; }
+  // Guest-physical address of the ACPI RSDP (the tables follow it).
+  uint64_t acpi_rsdp() const { return ACPI_TABLES_BASE; }
   Clock& clock() { return *clock_; }
   IoBus& io() { return io_; }
   IrqRouter& irq() { return *irq_; }
@@ -94,21 +110,50 @@ class Pc {
   PciHost& pci() { return *pci_; }
   const PcConfig& config() const { return config_; }
 
-  // The CPU's INTR input. The PIC drives it now; with the local APIC wired,
-  // the PIC's output goes to LINT0 instead and the APIC drives this.
+  // The master PIC's INTR output: the BSP's LINT0 (virtual-wire ExtINT,
+  // as a BIOS leaves it; docs/interrupt-controllers.md).
   std::function<void(bool)> pic_output;
 
   static constexpr uint64_t SLICE_INSNS = 1000000;      // longest uninterrupted slice (1 ms)
   static constexpr uint64_t HOST_SLICE_INSNS = 20000;   // --clock host: look at the wall clock this often
+  // With several CPUs, each runs at most this many instructions before the
+  // next runnable one takes over, round-robin in APIC-ID order
+  // (docs/decisions.md "SMP").
+  static constexpr uint64_t SMP_QUANTUM_INSNS = 10000;
+  static constexpr unsigned MAX_CPUS = 255;  // xAPIC IDs 0-254; the MADT has no x2APIC entries
+  // The ACPI tables (RSDP first) in the reserved BIOS area, where an OS
+  // without boot_params scans for the RSDP (ACPI 6.4 5.2.5.1); clear of the
+  // multiboot GDT at 0xf0100 and the IRET stub at 0xfff53.
+  static constexpr uint64_t ACPI_TABLES_BASE = 0xf1000;
 
  private:
-  PcOutcome halted_outcome(uint64_t deadline);
+  struct CpuSlot {
+    std::unique_ptr<Cpu> cpu;
+    std::unique_ptr<LocalApic> apic;
+    std::unique_ptr<Cpu::Platform> platform;  // its MSRs and CR8 -> the APIC
+    Clock::TimerId apic_timer = 0;
+    uint64_t tsc_synced_ns = 0;  // guest time up to which its TSC has been advanced
+  };
+  class ApicPlatform;
+
+  PcOutcome halted_outcome(uint64_t deadline) const;
   void feed_serial_input();
+  void create_cpus();
+  void wire_interrupt_controllers();
+  void wire_acpi();
+  void sync_apic_timer(unsigned i);
+  void sync_hpet_timer();
+  void sync_pm_timer();
+  bool runnable(unsigned i) const;
+  void catch_up_tsc(unsigned i);
+  StopReason run_slice(unsigned i, uint64_t max, bool& budget_limited);
 
   PcConfig config_;
   CpuModel model_;
   std::unique_ptr<Memory> mem_;
-  std::unique_ptr<Cpu> cpu_;
+  std::vector<CpuSlot> cpus_;
+  unsigned running_ = 0;   // the CPU the clock counts (and MMIO reaches)
+  unsigned next_rr_ = 0;   // round-robin: the CPU looked at first next time
   std::unique_ptr<BlockCache> blocks_;
   std::unique_ptr<Clock> clock_;
   IoBus io_;
@@ -123,6 +168,11 @@ class Pc {
   std::unique_ptr<PcTestdev> testdev_;
   std::unique_ptr<FwCfg> fw_cfg_;
   std::unique_ptr<PciHost> pci_;
+  std::unique_ptr<ApicBus> apic_bus_;
+  std::unique_ptr<IoApic> ioapic_;
+  std::unique_ptr<AcpiPm> pm_;
+  std::unique_ptr<Hpet> hpet_;
+  Clock::TimerId hpet_timer_ = 0, pm_timer_ = 0;
   std::optional<PcOutcome> exit_;
   bool slice_cut_ = false;  // the current slice was ended early by a device
 };

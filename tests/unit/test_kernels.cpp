@@ -148,6 +148,42 @@ TEST_CASE("long_mode kernel: an ELF32 multiboot image that enters 64-bit mode", 
   CHECK(r.out == "long_mode: 32-bit entry\nlong_mode: 64-bit code runs, EFER.LMA set\n");
 }
 
+// The expected output of apic_smp with `cpus` CPUs.
+std::string apic_smp_output(unsigned cpus) {
+  char head[64];
+  std::snprintf(head, sizeof head, "apic_smp: CPUs %08x\n", cpus);
+  std::string out = std::string(head) +
+                    "ok CPUID.01H:EDX.APIC set\n"
+                    "ok APIC ID register = CPUID initial APIC ID\n"
+                    "ok BSP APIC ID 0\n"
+                    "ok one-shot current count decreases\n"
+                    "ok periodic timer interrupts: 3\n"
+                    "ok self IPI delivered once\n";
+  if (cpus > 1)
+    out += "ok every AP started (INIT-SIPI-SIPI)\n"
+           "ok every AP's CPUID initial APIC ID equals its APIC ID register\n"
+           "ok broadcast IPI reached every AP\n";
+  return out + "failures: 00000000\n";
+}
+
+TEST_CASE("apic_smp kernel: APIC timer, self IPI, INIT-SIPI-SIPI and a broadcast IPI on 1, 2 and 4 CPUs",
+          "[kernels]") {
+  for (unsigned cpus : {1u, 2u, 4u}) {
+    const std::string args = "--kernel " + kernel("apic_smp") + " --smp " + std::to_string(cpus);
+    const CliResult r = run_softvt(args);
+    INFO(args << "\n" << r.out << r.err);
+    CHECK(r.status == 33);
+    CHECK(r.out == apic_smp_output(cpus));
+    // Deterministic: a second run retires the same instructions.
+    CHECK(run_softvt(args).err == r.err);
+  }
+  // The AMD model (no TSC-deadline timer, APM rules) drives the same APICs.
+  const CliResult amd = run_softvt("--kernel " + kernel("apic_smp") + " --smp 2 --cpu amd");
+  INFO(amd.out << amd.err);
+  CHECK(amd.status == 33);
+  CHECK(amd.out == apic_smp_output(2));
+}
+
 TEST_CASE("a plain ELF64 kernel is entered in 64-bit mode", "[kernels]") {
   const CliResult r = run_softvt("--kernel " + kernel("elf64_plain"));
   INFO(r.out << r.err);
@@ -166,10 +202,11 @@ TEST_CASE("the test kernels print the same under qemu-system-x86_64", "[kernels]
       {kernel("pc_devices"), "-m 128 -append 'hello world'"},
       {kernel("pc_devices"), "-m 64 -initrd '" + m1 + " arg1 arg2," + m2 + "'"},
       {kernel("long_mode"), "-m 128"},
+      {kernel("apic_smp"), "-m 128 -smp 4"},
   };
   for (const auto& [k, qemu_args] : runs) {
     std::string softvt_args = qemu_args;
-    for (const char* opt : {"-append", "-initrd"}) {
+    for (const char* opt : {"-append", "-initrd", "-smp"}) {
       const size_t p = softvt_args.find(opt);
       if (p != std::string::npos) softvt_args.replace(p, 1, "--");
     }
@@ -269,8 +306,9 @@ TEST_CASE("bad input to run --kernel: exit 2 naming the input", "[kernels]") {
   SECTION("missing --initrd file") {
     expect_bad("--kernel " + kernel("long_mode") + " --initrd /nonexistent/mod", "/nonexistent/mod", "No such file");
   }
-  SECTION("--smp above 1 is not yet supported") {
-    expect_bad("--kernel " + kernel("long_mode") + " --smp 2", "--smp", "not yet");
+  SECTION("--smp outside 1-255") {
+    expect_bad("--kernel " + kernel("long_mode") + " --smp 256", "--smp", "at most 255");
+    expect_bad("--kernel " + kernel("long_mode") + " --smp 0", "--smp", "at least one CPU");
   }
 }
 
