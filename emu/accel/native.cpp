@@ -539,7 +539,9 @@ NativeOutcome run_native(const std::vector<uint8_t>& image, uint64_t load,
   const uint64_t image_len = round_up(image.size());
   const ChildPlan plan{fds[1], opt.mode, load, image_len, image.data(), image.size(),
                        regions.data(), regions.size(), opt.mode == FlatMode::Real16 ? load : 0};
-  const uint64_t deadline = now_ms() + opt.timeout_ms;
+  // now_ms() truncates to whole milliseconds: one more keeps the snippet
+  // running for at least timeout_ms (the test saw 299 ms for a 300 ms limit).
+  const uint64_t deadline = now_ms() + opt.timeout_ms + 1;
   const pid_t pid = fork();
   if (pid < 0) {
     o.detail = std::string("fork: ") + std::strerror(errno);
