@@ -39,6 +39,7 @@
 #include "emu/accel/accel.h"
 #include "emu/loader/flat.h"
 #include "traces/text_trace.h"
+#include "tests/unit/nasm_support.h"
 
 using namespace softvt;
 
@@ -58,22 +59,7 @@ constexpr unsigned WATCHDOG_S = 60;
 #endif
 
 std::vector<uint8_t> assemble(const std::string& src) {
-  char dir[] = "/tmp/softvt_chaos_XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  const std::string d = dir, in = d + "/t.asm", out = d + "/t.bin", err = d + "/err";
-  std::ofstream(in) << src;
-  const int rc = std::system(("nasm -Werror -f bin -o " + out + " " + in + " 2>" + err).c_str());
-  std::ifstream ef(err);
-  const std::string errors((std::istreambuf_iterator<char>(ef)), {});
-  std::ifstream bf(out, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(bf)), {});
-  std::remove(in.c_str());
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  rmdir(dir);
-  INFO("nasm failed on:\n" << src << "\n" << errors);
-  REQUIRE(rc == 0);
-  return bytes;
+  return test::assemble_nasm(src, test::NasmWarnings::AreErrors);
 }
 
 // Counts how often each address is reported as an executed instruction.

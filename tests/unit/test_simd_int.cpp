@@ -29,6 +29,7 @@
 #include "emu/accel/accel.h"
 #include "emu/fpu_state.h"
 #include "emu/loader/flat.h"
+#include "tests/unit/nasm_support.h"
 
 using namespace softvt;
 using Bytes = std::vector<uint8_t>;
@@ -42,25 +43,7 @@ constexpr unsigned RECORDS = 40;
 // ---- assembling ------------------------------------------------------------
 
 Bytes assemble(const std::string& src) {
-  char dir[] = "/tmp/softvt_test_simd_XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  const std::string d = dir, in = d + "/t.asm", out = d + "/t.bin", err = d + "/err";
-  {
-    std::ofstream f(in);
-    f << src;
-  }
-  const int rc = std::system(("nasm -Werror -f bin -o " + out + " " + in + " 2>" + err).c_str());
-  std::ifstream ef(err);
-  const std::string errors((std::istreambuf_iterator<char>(ef)), {});
-  std::ifstream bf(out, std::ios::binary);
-  Bytes bytes((std::istreambuf_iterator<char>(bf)), {});
-  std::remove(in.c_str());
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  rmdir(dir);
-  INFO("nasm failed:\n" << errors << "\n" << src.substr(0, 4000));
-  REQUIRE(rc == 0);
-  return bytes;
+  return test::assemble_nasm(src, test::NasmWarnings::AreErrors);
 }
 
 CpuModel simd_model() {

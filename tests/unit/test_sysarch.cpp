@@ -26,27 +26,13 @@
 #include "emu/interp/system_forms.h"
 #include "emu/loader/flat.h"
 #include "emu/paging.h"
+#include "tests/unit/nasm_support.h"
 
 using namespace softvt;
 
 namespace {
 
-std::vector<uint8_t> assemble(const std::string& src) {
-  char dir[] = "/tmp/softvt_sysarchXXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  const std::string asm_path = std::string(dir) + "/t.asm", bin = std::string(dir) + "/t.bin";
-  std::ofstream(asm_path) << src;
-  const std::string cmd = "nasm -f bin -o " + bin + " " + asm_path;
-  const int rc = std::system(cmd.c_str());
-  std::ifstream f(bin, std::ios::binary);
-  std::vector<uint8_t> out((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::remove(asm_path.c_str());
-  std::remove(bin.c_str());
-  std::remove(dir);
-  INFO(src);
-  REQUIRE(rc == 0);
-  return out;
-}
+std::vector<uint8_t> assemble(const std::string& src) { return test::assemble_nasm(src); }
 
 uint64_t seg_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags) {
   return (uint64_t(limit) & 0xffff) | (uint64_t(base & 0xffffff) << 16) | (uint64_t(access) << 40) |
