@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "emu/loader/loader_state.h"
+
 namespace softvt {
 namespace {
 
@@ -202,32 +204,21 @@ CpuState load_linux(Memory& mem, const LinuxBoot& boot) {
   std::memcpy(ram + GDT, gdt, sizeof gdt);
   build_identity_map(ram);
 
-  CpuState s{};
+  CpuState s = loader_base_state();
   s.rip = load + 0x200;  // startup_64 (boot.rst: "at the offset 0x200")
   s.gpr[RSI] = BOOT_PARAMS;
   s.gpr[RSP] = STACK_TOP;
-  s.rflags = 0x2;  // interrupts disabled
   s.seg[CS] = boot_segment(0x10, gdt[2]);
   for (int sg : {ES, SS, DS, FS, GS}) s.seg[sg] = boot_segment(0x18, gdt[3]);
   s.gdtr = DescTable{GDT, sizeof gdt - 1, 0};
   s.idtr = DescTable{0, 0, 0};
-  s.ldtr = SegReg{0, 0, 0x82, 0xffff, 0, 0};
-  s.tr = SegReg{0, 0, 0x8b, 0xffff, 0, 0};
   s.cr0 = 0x80000033;  // PG, NE, ET, MP, PE
   s.cr3 = PAGE_TABLES;
   s.cr4 = 0x20;        // PAE
   s.efer = 0x500;      // LME, LMA
-  s.pat = 0x0007040600070406ull;
-  s.xcr0 = 1;
-  s.apic_base = 0xfee00900;
-  s.mode = Mode::Long64;
+  s.mode = Mode::Long64;  // RFLAGS 0x2 from the base state: interrupts disabled
   s.code_size = 8;
   s.stack_size = 8;
-  // x87/SSE as after reset + FNINIT: FCW 0x37f, MXCSR 0x1f80.
-  const uint16_t fcw = 0x37f;
-  const uint32_t mxcsr = 0x1f80;
-  std::memcpy(s.xsave, &fcw, 2);
-  std::memcpy(s.xsave + 24, &mxcsr, 4);
   return s;
 }
 

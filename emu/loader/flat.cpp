@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "emu/loader/loader_state.h"
+
 namespace softvt {
 
 bool parse_flat_mode(const std::string& s, FlatMode& out) {
@@ -68,24 +70,9 @@ std::string check_flat_layout(uint64_t load, uint64_t size, FlatMode mode, uint6
 CpuState setup_flat(Memory& mem, const std::vector<uint8_t>& image, uint64_t load, FlatMode mode) {
   uint8_t* ram = mem.ram();
   std::memcpy(ram + FLAT_GDT_BASE, GDT, sizeof GDT);
-  CpuState s{};
-  s.rflags = 0x2;
+  CpuState s = loader_base_state();
   s.gdtr = DescTable{FLAT_GDT_BASE, 31, 0};
   s.idtr = DescTable{0, 0, 0};
-  // LDTR and TR as after reset (SDM 9.1.1 Table 9-1).
-  s.ldtr = SegReg{0, 0, 0x82, 0xffff, 0, 0};
-  s.tr = SegReg{0, 0, 0x8b, 0xffff, 0, 0};
-  // DR6 and DR7 with their fixed bits, as after reset (Table 9-1).
-  s.dr[6] = 0xffff0ff0;
-  s.dr[7] = 0x400;
-  s.pat = 0x0007040600070406ull;
-  s.xcr0 = 1;
-  s.apic_base = 0xfee00900;
-  // x87/SSE state after FNINIT / reset: FCW 0x37f, MXCSR 0x1f80.
-  const uint16_t fcw = 0x37f;
-  const uint32_t mxcsr = 0x1f80;
-  std::memcpy(s.xsave, &fcw, 2);
-  std::memcpy(s.xsave + 24, &mxcsr, 4);
   switch (mode) {
     case FlatMode::Long64: {
       // PML4[0] -> PDPT; PDPT[0..3] -> four page directories of 2 MiB pages

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "emu/loader/elf.h"
+#include "emu/loader/loader_state.h"
 #include "emu/memory.h"
 
 namespace softvt {
@@ -118,25 +119,15 @@ CpuState multiboot_entry_state(Memory& mem, uint32_t entry) {
   const uint64_t gdt[5] = {0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00009e000000ffffull,
                            0x000092000000ffffull};
   std::memcpy(mem.ram() + bios::GDT, gdt, sizeof gdt);
-  CpuState s{};
-  s.rflags = 0x2;  // CLI, CLD
+  CpuState s = loader_base_state();  // RFLAGS 0x2: CLI, CLD
   s.rip = entry;
   s.cr0 = cr0::PE | cr0::ET;
   s.gdtr = DescTable{bios::GDT, sizeof gdt - 1, 0};
   s.idtr = DescTable{0, 0x3ff, 0};  // the BIOS's real-mode IVT
-  s.ldtr = SegReg{0, 0, 0x82, 0xffff, 0, 0};
-  s.tr = SegReg{0, 0, 0x8b, 0xffff, 0, 0};
   // Loaded segments have their accessed bit set in the hidden part.
   s.seg[CS] = SegReg{0x08, 0, 0x9b | ar::DB | ar::G, 0xffffffff, 0, 0};
   for (int sg : {ES, SS, DS, FS, GS}) s.seg[sg] = SegReg{0x10, 0, 0x93 | ar::DB | ar::G, 0xffffffff, 0, 0};
   s.gpr[RSP] = MULTIBOOT_ENTRY_ESP;
-  s.pat = 0x0007040600070406ull;
-  s.xcr0 = 1;
-  s.apic_base = 0xfee00900;
-  const uint16_t fcw = 0x37f;
-  const uint32_t mxcsr = 0x1f80;
-  std::memcpy(s.xsave, &fcw, 2);
-  std::memcpy(s.xsave + 24, &mxcsr, 4);
   s.mode = Mode::Prot32;
   s.code_size = 4;
   s.stack_size = 4;
