@@ -137,6 +137,9 @@ class Cpu {
   // interrupt or NMI (SDM 9.4.4.1): the machine must not run it (it is
   // also marked halted, so a run stops at once).
   bool wait_for_sipi = false;
+  // Counts INIT and SIPI deliveries: an engine that keeps the registers
+  // elsewhere (emu/accel/kvm_pc.cpp) reloads them from `s` when it moves.
+  uint32_t init_sipi_epoch = 0;
   void init_signal();
   // A SIPI with vector V starts a waiting CPU in real mode at V<<12
   // (CS = V<<8, IP = 0; SDM 9.4.4.1, 11.6.1). Ignored (false) otherwise.

@@ -54,6 +54,7 @@ void Cpu::init_signal() {
   update_mode();
   flush_tlb();
   end_block = true;
+  ++init_sipi_epoch;
 }
 
 bool Cpu::startup_signal(uint8_t vector) {
@@ -64,6 +65,7 @@ bool Cpu::startup_signal(uint8_t vector) {
   s.rip = 0;
   update_mode();
   end_block = true;
+  ++init_sipi_epoch;
   return true;
 }
 

@@ -13,13 +13,13 @@
 #include "emu/accel/accel.h"
 #include "emu/accel/kvm_state.h"
 #include "emu/accel/kvm_step.h"
+#include "emu/accel/kvm_transfer.h"
 #include "emu/accel/kvm_vm.h"
 #include "emu/block_cache.h"
 
 namespace softvt {
 namespace {
 
-constexpr uint32_t MAX_CPUID_ENTRIES = 256;
 // DR7 (SDM 17.2.4): L0 enables breakpoint 0 (R/W0 = 00: instruction
 // execution, LEN0 = 00); bit 10 reads as 1.
 constexpr uint64_t DR7_L0 = 1, DR7_FIXED1 = 1u << 10;
@@ -28,18 +28,6 @@ std::string hex(uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
   return b;
-}
-
-
-
-const char* internal_error_name(uint32_t suberror) {
-  switch (suberror) {
-    case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";
-    case KVM_INTERNAL_ERROR_SIMUL_EX: return "simultaneous exceptions";
-    case KVM_INTERNAL_ERROR_DELIVERY_EV: return "VM exit during event delivery";
-    case KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON: return "unexpected VM-exit reason";
-    default: return "unknown internal error";
-  }
 }
 
 class KvmRun {
@@ -82,45 +70,12 @@ class KvmRun {
 
   // ---- state in ------------------------------------------------------------
   std::string load_state() {
-    std::string e = load_cpuid();
-    if (!e.empty()) return e;
-    kvm_sregs sregs = kvm::to_kvm_sregs(init_);
-    if (!(e = vcpu_ioctl(KVM_SET_SREGS, &sregs, "KVM_SET_SREGS")).empty()) return e;
-    kvm_regs regs = kvm::to_kvm_regs(init_);
-    if (!(e = vcpu_ioctl(KVM_SET_REGS, &regs, "KVM_SET_REGS")).empty()) return e;
-    std::vector<uint8_t> xsave = kvm::to_kvm_xsave(init_, vm_.xsave_size());
-    if (!(e = vcpu_ioctl(kvm::IOCTL_SET_XSAVE, xsave.data(), "KVM_SET_XSAVE")).empty()) return e;
-    return load_msrs();
-  }
-
-  std::string load_cpuid() {
-    kvm::List<kvm_cpuid_entry2> host(MAX_CPUID_ENTRIES);
-    if (ioctl(vm_.system_fd(), kvm::IOCTL_GET_SUPPORTED_CPUID, host.data()) < 0)
-      return kvm::sys_error("KVM_GET_SUPPORTED_CPUID");
-    std::vector<kvm_cpuid_entry2> supported;
-    for (size_t i = 0; i < host.count(); ++i) supported.push_back(host.get(i));
-    const std::vector<kvm_cpuid_entry2> guest = kvm::guest_cpuid(model_, supported);
-    kvm::List<kvm_cpuid_entry2> list(guest.size());
-    for (size_t i = 0; i < guest.size(); ++i) list.put(i, guest[i]);
-    return vcpu_ioctl(kvm::IOCTL_SET_CPUID2, list.data(), "KVM_SET_CPUID2");
-  }
-
-  kvm::List<kvm_msr_entry> msr_list(const CpuState& s) {
-    auto msrs = kvm::transferred_msrs();
-    kvm::List<kvm_msr_entry> list(msrs.size());
-    for (size_t i = 0; i < msrs.size(); ++i) list.put(i, kvm_msr_entry{msrs[i].index, 0, s.*msrs[i].field});
-    return list;
-  }
-
-  std::string load_msrs() {
-    auto msrs = kvm::transferred_msrs();
-    kvm::List<kvm_msr_entry> list = msr_list(init_);
-    const int n = ioctl(vm_.vcpu_fd(), kvm::IOCTL_SET_MSRS, list.data());
-    if (n < 0) return kvm::sys_error("KVM_SET_MSRS");
-    if (size_t(n) < msrs.size())
-      return std::string("KVM_SET_MSRS: KVM refused ") + msrs[size_t(n)].name + " = " +
-             hex(init_.*msrs[size_t(n)].field);
-    return "";
+    std::vector<kvm_cpuid_entry2> cpuid;
+    std::string e = kvm::guest_cpuid_for(vm_, model_, -1, cpuid);
+    if (e.empty()) e = kvm::set_cpuid(vm_, 0, cpuid);
+    if (e.empty()) e = kvm::set_registers(vm_, 0, init_);
+    if (e.empty()) e = kvm::set_fpu_and_msrs(vm_, 0, init_);
+    return e;
   }
 
   // Single-stepping (KVM_GUESTDBG_SINGLESTEP) plus a hardware execution
@@ -142,31 +97,9 @@ class KvmRun {
 
   // ---- state out -----------------------------------------------------------
   std::string read_state(CpuState& s) {
-    kvm_regs regs{};
-    kvm_sregs sregs{};
-    std::vector<uint8_t> xsave(vm_.xsave_size());
-    const bool big = xsave.size() > kvm::XSAVE_REGION;
-    std::string e;
-    if (!(e = vcpu_ioctl(KVM_GET_REGS, &regs, "KVM_GET_REGS")).empty()) return e;
-    if (!(e = vcpu_ioctl(KVM_GET_SREGS, &sregs, "KVM_GET_SREGS")).empty()) return e;
-    if (!(e = vcpu_ioctl(big ? kvm::IOCTL_GET_XSAVE2 : kvm::IOCTL_GET_XSAVE, xsave.data(),
-                         big ? "KVM_GET_XSAVE2" : "KVM_GET_XSAVE")).empty())
-      return e;
-    kvm::from_kvm_regs(regs, s);
-    kvm::from_kvm_sregs(sregs, s);
-    kvm::from_kvm_xsave(xsave, s);
-    derive_mode(s);
-    return read_msrs(s);
-  }
-
-  std::string read_msrs(CpuState& s) {
-    auto msrs = kvm::transferred_msrs();
-    kvm::List<kvm_msr_entry> list = msr_list(s);
-    const int n = ioctl(vm_.vcpu_fd(), kvm::IOCTL_GET_MSRS, list.data());
-    if (n < 0) return kvm::sys_error("KVM_GET_MSRS");
-    if (size_t(n) < msrs.size()) return std::string("KVM_GET_MSRS failed at ") + msrs[size_t(n)].name;
-    for (size_t i = 0; i < msrs.size(); ++i) s.*msrs[i].field = list.get(i).data;
-    return "";
+    const std::string e = kvm::get_state(vm_, 0, s);
+    if (e.empty()) derive_mode(s);
+    return e;
   }
 
   // The registers KVM copied into kvm_run at this exit (KVM_CAP_SYNC_REGS),
@@ -323,7 +256,7 @@ class KvmRun {
   // ---- error details -----------------------------------------------------------
   std::string internal_error_detail() {
     const auto& in = run_->internal;
-    std::string d = std::string("KVM internal error: ") + internal_error_name(in.suberror) +
+    std::string d = std::string("KVM internal error: ") + kvm::internal_error_name(in.suberror) +
                     " (suberror " + std::to_string(in.suberror) + ")";
     const auto& ef = run_->emulation_failure;
     if (in.suberror == KVM_INTERNAL_ERROR_EMULATION && ef.ndata >= 3 &&

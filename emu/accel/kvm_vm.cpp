@@ -43,6 +43,16 @@ int timeout_signal() { return SIGRTMIN; }
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+const char* internal_error_name(uint32_t suberror) {
+  switch (suberror) {
+    case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";
+    case KVM_INTERNAL_ERROR_SIMUL_EX: return "simultaneous exceptions";
+    case KVM_INTERNAL_ERROR_DELIVERY_EV: return "VM exit during event delivery";
+    case KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON: return "unexpected VM-exit reason";
+    default: return "unknown internal error";
+  }
+}
+
 std::string device_path() {
   const char* env = std::getenv("SOFTVT_KVM_DEVICE");
   return env && *env ? env : "/dev/kvm";
@@ -58,10 +68,11 @@ Fd::~Fd() {
 }
 
 Vm::~Vm() {
-  if (run_) munmap(run_, run_size_);
+  for (Vcpu& v : vcpus_)
+    if (v.run) munmap(v.run, run_size_);
 }
 
-std::string Vm::create() {
+std::string Vm::create(unsigned vcpus) {
   const std::string dev = device_path();
   kvm_ = Fd(open(dev.c_str(), O_RDWR | O_CLOEXEC));
   if (!kvm_.ok()) return sys_error(dev);
@@ -80,14 +91,28 @@ std::string Vm::create() {
     return sys_error("KVM_SET_TSS_ADDR");
   const int xsave2 = ioctl(vm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
   if (xsave2 > int(XSAVE_REGION)) xsave_size_ = size_t(xsave2);
-  vcpu_ = Fd(ioctl(vm_.get(), KVM_CREATE_VCPU, 0));
-  if (!vcpu_.ok()) return sys_error("KVM_CREATE_VCPU");
   const int size = ioctl(kvm_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
   if (size < int(sizeof(kvm_run))) return sys_error("KVM_GET_VCPU_MMAP_SIZE");
-  void* p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_.get(), 0);
-  if (p == MAP_FAILED) return sys_error("mmap of the vCPU's kvm_run area");
-  run_ = static_cast<kvm_run*>(p);
   run_size_ = size_t(size);
+  const int max = ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+  if (max > 0 && vcpus > unsigned(max))
+    return dev + ": this KVM runs at most " + std::to_string(max) + " vCPUs per VM, not " + std::to_string(vcpus);
+  vcpus_.reserve(vcpus);
+  for (unsigned i = 0; i < vcpus; ++i) {
+    const std::string e = create_vcpu(i);
+    if (!e.empty()) return e;
+  }
+  return "";
+}
+
+std::string Vm::create_vcpu(unsigned id) {
+  Vcpu v;
+  v.fd = Fd(ioctl(vm_.get(), KVM_CREATE_VCPU, id));
+  if (!v.fd.ok()) return sys_error("KVM_CREATE_VCPU " + std::to_string(id));
+  void* p = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, v.fd.get(), 0);
+  if (p == MAP_FAILED) return sys_error("mmap of the vCPU's kvm_run area");
+  v.run = static_cast<kvm_run*>(p);
+  vcpus_.push_back(std::move(v));
   return "";
 }
 
@@ -111,7 +136,7 @@ Watchdog::~Watchdog() {
 
 // The handler stays installed afterwards: a signal still in flight when
 // the run ends must not meet the default action (terminate).
-std::string Watchdog::arm(kvm_run* run, uint64_t ms) {
+std::string Watchdog::arm_ns(kvm_run* run, uint64_t ns) {
   struct sigaction sa {};
   sa.sa_handler = on_timeout_signal;
   sigemptyset(&sa.sa_mask);
@@ -131,9 +156,9 @@ std::string Watchdog::arm(kvm_run* run, uint64_t ms) {
   if (timer_create(CLOCK_MONOTONIC, &ev, &timer_) < 0) return sys_error("timer_create");
   armed_ = true;
   itimerspec t{};
-  t.it_value.tv_sec = time_t(ms / 1000);
-  t.it_value.tv_nsec = long(ms % 1000) * 1000000;
-  if (ms == 0) t.it_value.tv_nsec = 1;  // 0 would disarm the timer
+  t.it_value.tv_sec = time_t(ns / 1000000000);
+  t.it_value.tv_nsec = long(ns % 1000000000);
+  if (ns == 0) t.it_value.tv_nsec = 1;  // 0 would disarm the timer
   if (timer_settime(timer_, 0, &t, nullptr) < 0) return sys_error("timer_settime");
   return "";
 }

@@ -20,6 +20,9 @@ namespace softvt::kvm {
 // "what: strerror(errno)".
 std::string sys_error(const std::string& what);
 
+// The name of a KVM_EXIT_INTERNAL_ERROR suberror (api.rst).
+const char* internal_error_name(uint32_t suberror);
+
 // The KVM device: /dev/kvm unless SOFTVT_KVM_DEVICE names another path
 // (tests use it to see the backend's behaviour where KVM is missing).
 std::string device_path();
@@ -73,6 +76,7 @@ class Fd {
   Fd() = default;
   explicit Fd(int fd) : fd_(fd) {}
   Fd(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   Fd& operator=(const Fd&) = delete;
   Fd& operator=(Fd&& o) noexcept;
   ~Fd();
@@ -83,7 +87,9 @@ class Fd {
   int fd_ = -1;
 };
 
-// The device with one VM, one vCPU and the vCPU's shared kvm_run area.
+// The device with one VM, its vCPUs (one by default; the PC machine
+// creates one per CPU, vCPU id = APIC ID) and each vCPU's shared kvm_run
+// area.
 class Vm {
  public:
   Vm() = default;
@@ -92,8 +98,8 @@ class Vm {
   ~Vm();
 
   // Opens the device, checks the API version and the capabilities the
-  // backend relies on, creates the VM and its vCPU. "" or the problem.
-  std::string create();
+  // backend relies on, creates the VM and `vcpus` vCPUs. "" or the problem.
+  std::string create(unsigned vcpus = 1);
   // Guest RAM is slot 0 at guest-physical 0, backed by Memory's own
   // mapping, so the guest's stores are visible to the caller afterwards.
   std::string map_ram(Memory& mem);
@@ -103,12 +109,20 @@ class Vm {
   // KVM_GET_XSAVE2).
   size_t xsave_size() const { return xsave_size_; }
   int system_fd() const { return kvm_.get(); }
-  int vcpu_fd() const { return vcpu_.get(); }
-  kvm_run* run() const { return run_; }
+  int vm_fd() const { return vm_.get(); }
+  unsigned vcpu_count() const { return unsigned(vcpus_.size()); }
+  int vcpu_fd(unsigned i = 0) const { return vcpus_[i].fd.get(); }
+  kvm_run* run(unsigned i = 0) const { return vcpus_[i].run; }
 
  private:
-  Fd kvm_, vm_, vcpu_;
-  kvm_run* run_ = nullptr;
+  struct Vcpu {
+    Fd fd;
+    kvm_run* run = nullptr;
+  };
+  std::string create_vcpu(unsigned id);
+
+  Fd kvm_, vm_;
+  std::vector<Vcpu> vcpus_;
   size_t run_size_ = 0;
   size_t xsave_size_ = XSAVE_REGION;
 };
@@ -124,7 +138,8 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
   ~Watchdog();
-  std::string arm(kvm_run* run, uint64_t ms);
+  std::string arm(kvm_run* run, uint64_t ms) { return arm_ns(run, ms * 1000000); }
+  std::string arm_ns(kvm_run* run, uint64_t ns);
   bool fired() const;
 
  private:

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "emu/accel/kvm_pc.h"
 #include "emu/cli/commands.h"
 #include "emu/cli/cpu_option.h"
 #include "emu/cli/options.h"
@@ -33,10 +34,22 @@ struct MachineConfig {
   std::string serial = "stdio";
   std::string accel = "interp";
   ClockSource clock = ClockSource::Instructions;
+  bool clock_given = false;
   uint64_t max_insns = ~uint64_t(0);
   std::string trace;
   CpuModel cpu = default_cpu_model();  // --cpu MODEL[,+feature,-feature]
 };
+
+// KVM counts no instructions: guest time is the host's, and what needs
+// instruction counts is refused rather than silently ignored.
+void check_kvm_options(MachineConfig& c) {
+  if (c.clock_given && c.clock == ClockSource::Instructions)
+    throw UsageError("--clock insns: --accel kvm counts no instructions (its guest time is the host's: --clock host)");
+  if (c.max_insns != ~uint64_t(0)) throw UsageError("--max-insns: --accel kvm counts no instructions");
+  if (!c.trace.empty()) throw UsageError("--trace: --accel kvm cannot trace instructions (use --accel interp)");
+  c.clock = ClockSource::Host;
+  c.cpu = kvm_machine_model(c.cpu);
+}
 
 MachineConfig parse(int argc, char** argv) {
   MachineConfig c;
@@ -54,14 +67,16 @@ MachineConfig parse(int argc, char** argv) {
       const std::string v = a.value(o);
       if (!parse_clock_source(v, c.clock))
         throw UsageError("--clock: unknown clock '" + v + "' (expected insns or host)");
+      c.clock_given = true;
     } else if (o == "--max-insns") c.max_insns = parse_number(a.value(o), "--max-insns");
     else if (o == "--trace") c.trace = a.value(o);
     else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
     else throw UsageError("unknown option '" + o + "' for run --kernel");
   }
   if (c.kernel.empty()) throw UsageError("missing --kernel FILE");
-  if (c.accel != "interp")
-    throw UsageError("--accel: '" + c.accel + "' is not available for --kernel yet (expected interp)");
+  if (c.accel != "interp" && c.accel != "kvm")
+    throw UsageError("--accel: unknown accelerator '" + c.accel + "' (expected interp or kvm)");
+  if (c.accel == "kvm") check_kvm_options(c);
   if (c.smp == 0) throw UsageError("--smp: at least one CPU is needed");
   if (c.smp > Pc::MAX_CPUS)
     throw UsageError("--smp " + std::to_string(c.smp) + ": at most " + std::to_string(Pc::MAX_CPUS) + " CPUs");
@@ -287,6 +302,15 @@ int run_machine_command(int argc, char** argv) {
     throw UsageError(what + ": " + e.what());
   }
   pc->cpu().update_mode();
+  if (c.accel == "kvm") {
+    std::string why;
+    std::unique_ptr<Pc::Engine> engine = make_kvm_engine(*pc, why);
+    if (!engine) {
+      std::fprintf(stderr, "softvt: --accel kvm: %s\n", why.c_str());
+      return pc_exit::BACKEND_ERROR;
+    }
+    pc->set_engine(std::move(engine));
+  }
 
   struct sigaction sa {}, old {};
   sa.sa_handler = on_sigint;
@@ -298,8 +322,13 @@ int run_machine_command(int argc, char** argv) {
   const bool serial_ok = serial.finish();
   if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
   if (!serial_ok) throw UsageError("--serial: cannot write '" + serial.path() + "'");
-  std::fprintf(stderr, "softvt: %s after %llu instructions (exit status %d)\n", out.message.c_str(),
-               (unsigned long long)pc->total_insns(), out.status);
+  if (pc->engine() && !pc->engine()->summary().empty())
+    std::fprintf(stderr, "softvt: %s: %s\n", pc->engine()->name(), pc->engine()->summary().c_str());
+  if (pc->counts_instructions())
+    std::fprintf(stderr, "softvt: %s after %llu instructions (exit status %d)\n", out.message.c_str(),
+                 (unsigned long long)pc->total_insns(), out.status);
+  else
+    std::fprintf(stderr, "softvt: %s (exit status %d)\n", out.message.c_str(), out.status);
   return out.status;
 }
 

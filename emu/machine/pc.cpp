@@ -74,8 +74,7 @@ Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(
 
   debug_exit_ = std::make_unique<DebugExit>([this](int status, uint64_t v) {
     char msg[96];
-    std::snprintf(msg, sizeof msg, "isa-debug-exit: the guest wrote 0x%llx (exit status %d)", (unsigned long long)v,
-                  status);
+    std::snprintf(msg, sizeof msg, "isa-debug-exit: the guest wrote 0x%llx", (unsigned long long)v);
     request_exit(status, "debug-exit", msg);
   });
   debug_exit_->map_ports(io_);
@@ -183,9 +182,29 @@ void Pc::catch_up_tsc(unsigned i) {
   slot.tsc_synced_ns = now;
 }
 
+void Pc::set_engine(std::unique_ptr<Engine> engine) {
+  if (config_.clock != ClockSource::Host)
+    throw std::invalid_argument(std::string("the ") + engine->name() + " engine needs --clock host");
+  engine_ = std::move(engine);
+}
+
+// An engine's slice: up to the next timer deadline, at most a slice or a
+// quantum of host time.
+StopReason Pc::run_engine_slice(unsigned i) {
+  running_ = i;
+  const uint64_t now = clock_->now();
+  const uint64_t slice = cpus_.size() > 1 ? ENGINE_QUANTUM_NS : ENGINE_SLICE_NS;
+  const uint64_t deadline = clock_->next_deadline();
+  const uint64_t until = deadline < now + slice ? deadline : now + slice;
+  slice_cut_ = false;
+  return engine_->run(i, until);
+}
+
 // Runs CPU i for one slice: up to the next timer deadline, at most a
 // slice (one CPU) or a quantum (several), and within --max-insns.
 StopReason Pc::run_slice(unsigned i, uint64_t max, bool& budget_limited) {
+  budget_limited = false;
+  if (engine_) return run_engine_slice(i);
   Clock& clk = *clock_;
   CpuSlot& slot = cpus_[i];
   Cpu& c = *slot.cpu;

@@ -69,6 +69,25 @@ struct PcOutcome {
 
 class Pc {
  public:
+  // What executes the CPUs' instructions: the interpreter unless an engine
+  // is installed (`--accel kvm`: emu/accel/kvm_pc.h). The devices, the
+  // clock and the scheduling of the CPUs are the machine's either way
+  // (DESIGN.md "Accelerators").
+  class Engine {
+   public:
+    virtual ~Engine() = default;
+    // Runs CPU i until the host clock reaches `until_ns` (guest time under
+    // --clock host), a device ends the slice (cpu.stop set to Limit) or the
+    // CPU stops: Hlt (cpu.s.halted set), Shutdown or Error (cpu.stop_detail
+    // says why). The CPU's wait_for_sipi/halted/rflags must be current
+    // afterwards (the machine decides from them what to run next).
+    virtual StopReason run(unsigned i, uint64_t until_ns) = 0;
+    // "interp", "kvm": for messages.
+    virtual const char* name() const = 0;
+    // What the user should know about the run afterwards ("" if nothing).
+    virtual std::string summary() const = 0;
+  };
+
   Pc(const PcConfig& config, const CpuModel& model);
   ~Pc();
   Pc(const Pc&) = delete;
@@ -83,6 +102,13 @@ class Pc {
   void power_off();                              // ACPI PM1 sleep type S5: status 0
   void request_reset(const std::string& source); // the guest pulsed the reset line
   void request_exit(int status, const std::string& reason, const std::string& message);
+
+  // Installs an engine before run(); it needs ClockSource::Host (an engine
+  // that does not count instructions cannot derive time from them).
+  void set_engine(std::unique_ptr<Engine> engine);
+  // Whether instruction counts (total_insns, --max-insns) are known.
+  bool counts_instructions() const { return !engine_; }
+  const Engine* engine() const { return engine_.get(); }
 
   // Set from a SIGINT handler: the run stops at the end of the current slice.
   static volatile std::sig_atomic_t interrupt_requested;
@@ -116,6 +142,9 @@ class Pc {
 
   static constexpr uint64_t SLICE_INSNS = 1000000;      // longest uninterrupted slice (1 ms)
   static constexpr uint64_t HOST_SLICE_INSNS = 20000;   // --clock host: look at the wall clock this often
+  // An engine's CPU runs at most this long (host time) per slice, a
+  // quantum with several CPUs.
+  static constexpr uint64_t ENGINE_SLICE_NS = 5000000, ENGINE_QUANTUM_NS = 1000000;
   // With several CPUs, each runs at most this many instructions before the
   // next runnable one takes over, round-robin in APIC-ID order
   // (docs/decisions.md "SMP").
@@ -147,6 +176,7 @@ class Pc {
   bool runnable(unsigned i) const;
   void catch_up_tsc(unsigned i);
   StopReason run_slice(unsigned i, uint64_t max, bool& budget_limited);
+  StopReason run_engine_slice(unsigned i);
 
   PcConfig config_;
   CpuModel model_;
@@ -155,6 +185,7 @@ class Pc {
   unsigned running_ = 0;   // the CPU the clock counts (and MMIO reaches)
   unsigned next_rr_ = 0;   // round-robin: the CPU looked at first next time
   std::unique_ptr<BlockCache> blocks_;
+  std::unique_ptr<Engine> engine_;
   std::unique_ptr<Clock> clock_;
   IoBus io_;
   std::unique_ptr<Pic8259Pair> pic_;

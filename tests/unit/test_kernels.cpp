@@ -102,7 +102,7 @@ TEST_CASE("pc_devices kernel: every device check passes and it exits through isa
   INFO(r.out << r.err);
   CHECK(r.status == ((0x10 << 1) | 1));
   CHECK(r.out.find("FAIL") == std::string::npos);
-  CHECK(count(r.out, "\nok ") == 18);
+  CHECK(count(r.out, "\nok ") == 19);
   CHECK(r.out.find("cmdline: " + k + " hello world\n") != std::string::npos);
   CHECK(r.out.find("boot loader: qemu\n") != std::string::npos);
   // 128 MiB: 127 MiB above 1 MiB less the 128 KiB firmware area, in KiB.
