@@ -172,7 +172,7 @@ class KvmRun {
         on_io();
         break;
       case KVM_EXIT_MMIO:
-        on_mmio();
+        kvm::serve_mmio(*run_, mem_);
         break;
       case KVM_EXIT_INTR:
       case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -238,20 +238,6 @@ class KvmRun {
     }
   }
 
-  // Accesses outside RAM go to Memory's MMIO map; unclaimed addresses read
-  // as all ones and drop writes (Memory::read_phys/write_phys).
-  void on_mmio() {
-    auto& m = run_->mmio;
-    const unsigned len = m.len > 8 ? 8 : m.len;
-    if (m.is_write) {
-      uint64_t v = 0;
-      std::memcpy(&v, m.data, len);
-      mem_.write_phys(m.phys_addr, len, v);
-    } else {
-      const uint64_t v = mem_.read_phys(m.phys_addr, len);
-      std::memcpy(m.data, &v, len);
-    }
-  }
 
   // ---- error details -----------------------------------------------------------
   std::string internal_error_detail() {

@@ -141,7 +141,7 @@ class KvmEngine final : public Pc::Engine {
   StopReason on_exit(Cpu& c, kvm_run* r) {
     switch (r->exit_reason) {
       case KVM_EXIT_IO: on_io(r); return StopReason::None;
-      case KVM_EXIT_MMIO: on_mmio(r); return StopReason::None;
+      case KVM_EXIT_MMIO: kvm::serve_mmio(*r, pc_.mem()); return StopReason::None;
       case KVM_EXIT_IRQ_WINDOW_OPEN:
       case KVM_EXIT_INTR:
       case KVM_EXIT_SET_TPR:  // CR8 was written: after_exit took it
@@ -185,20 +185,6 @@ class KvmEngine final : public Pc::Engine {
     }
   }
 
-  // Accesses outside RAM: the machine's MMIO map (local APIC, I/O APIC,
-  // HPET, pc-testdev), open bus elsewhere (Memory::read_phys/write_phys).
-  void on_mmio(kvm_run* r) {
-    auto& m = r->mmio;
-    const unsigned len = m.len > 8 ? 8 : m.len;
-    if (m.is_write) {
-      uint64_t v = 0;
-      std::memcpy(&v, m.data, len);
-      pc_.mem().write_phys(m.phys_addr, len, v);
-    } else {
-      const uint64_t v = pc_.mem().read_phys(m.phys_addr, len);
-      std::memcpy(m.data, &v, len);
-    }
-  }
 
   // This host's KVM runs CPL-0 code in its instruction emulator, which
   // lacks some instructions (IRET outside real mode: "iret from protected

@@ -43,6 +43,19 @@ int timeout_signal() { return SIGRTMIN; }
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+void serve_mmio(kvm_run& run, Memory& mem) {
+  auto& m = run.mmio;
+  const unsigned len = m.len > 8 ? 8 : m.len;
+  if (m.is_write) {
+    uint64_t v = 0;
+    std::memcpy(&v, m.data, len);
+    mem.write_phys(m.phys_addr, len, v);
+  } else {
+    const uint64_t v = mem.read_phys(m.phys_addr, len);
+    std::memcpy(m.data, &v, len);
+  }
+}
+
 const char* internal_error_name(uint32_t suberror) {
   switch (suberror) {
     case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";

@@ -20,6 +20,11 @@ namespace softvt::kvm {
 // "what: strerror(errno)".
 std::string sys_error(const std::string& what);
 
+// A KVM_EXIT_MMIO (an access outside RAM) served by Memory's MMIO map;
+// unclaimed addresses read as all ones and drop writes
+// (Memory::read_phys/write_phys).
+void serve_mmio(kvm_run& run, Memory& mem);
+
 // The name of a KVM_EXIT_INTERNAL_ERROR suberror (api.rst).
 const char* internal_error_name(uint32_t suberror);
 

@@ -8,37 +8,19 @@
 // unusable.
 #include <catch.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
+
+#include "tests/unit/cli_support.h"
 
 namespace {
 
-struct CliResult {
-  int status;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+using test::CliResult;
 
 CliResult run_softvt(const std::string& args) {
   const char* exe = std::getenv("SOFTVT");
   REQUIRE(exe);
-  const std::string base = "/tmp/softvt_kvm_machine_" + std::to_string(getpid());
-  const std::string out = base + ".out", err = base + ".err";
-  const int raw = std::system((std::string("timeout 300 ") + exe + " run " + args + " >" + out + " 2>" + err).c_str());
-  CliResult r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
+  return test::shell(std::string("timeout 300 ") + exe + " run " + args);
 }
 
 std::string kernel(const std::string& name) {
