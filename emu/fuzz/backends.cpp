@@ -197,10 +197,9 @@ std::string backend_unavailable_reason(BackendKind k, FlatMode m) {
     case BackendKind::Kvm: return kvm_unavailable_reason();
     case BackendKind::KvmUser:
       if (m == FlatMode::Real16) return "real mode has no CPL 3";
-      // Measured (docs/oracles.md): every prot32 case shuts down at the
-      // epilogue's first store, MOV [0x1b000], EAX (A3 moffs32), which the
-      // interpreter and the native oracle execute; the cause (unpaged
-      // 32-bit CPL-3 code under PVM) was not investigated further.
+      // Measured (docs/oracles.md "KVM at CPL 3"): this PVM host runs
+      // guests in long mode only, and in compatibility mode its CPL-3 x87
+      // and SSE instructions trap at once.
       if (m == FlatMode::Prot32)
         return "this host's KVM shuts down prot32 cases at CPL 3 on a plain store (measured)";
       return kvm_unavailable_reason();
