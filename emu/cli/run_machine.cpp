@@ -20,6 +20,7 @@
 #include "emu/loader/multiboot.h"
 #include "emu/machine/pc.h"
 #include "traces/text_trace.h"
+#include "vmx/vmx_operation.h"
 
 namespace softvt {
 namespace {
@@ -287,6 +288,10 @@ int run_machine_command(int argc, char** argv) {
     throw UsageError(what + ": " + e.what());
   }
   pc->cpu().update_mode();
+  // IA32_FEATURE_CONTROL as the BIOS leaves it on every CPU: locked, VMX
+  // enabled where the model has VMX (vmx/vmx_operation.h).
+  for (unsigned i = 0; i < pc->cpu_count(); ++i)
+    pc->cpu(i).s.feature_control = vmx::firmware_feature_control(model);
 
   struct sigaction sa {}, old {};
   sa.sa_handler = on_sigint;
