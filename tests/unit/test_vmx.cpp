@@ -119,10 +119,12 @@ const char* kVmxOn =
 
 // Runs a long64 snippet on the interpreter from the flat runner's state
 // with IA32_FEATURE_CONTROL = `fc` (the CLI always sets the firmware value).
-RunOutcome run_with_feature_control(const std::string& body, uint64_t fc, const std::string& cpu = "intel") {
-  const std::vector<uint8_t> bin = test::assemble_nasm("bits 64\norg 0x10000\n" + body);
+RunOutcome run_with_feature_control(const std::string& body, uint64_t fc, const std::string& cpu = "intel",
+                                    FlatMode mode = FlatMode::Long64) {
+  const std::string bits = mode == FlatMode::Long64 ? "bits 64\n" : mode == FlatMode::Prot32 ? "bits 32\n" : "bits 16\n";
+  const std::vector<uint8_t> bin = test::assemble_nasm(bits + "org 0x10000\n" + body);
   Memory mem(64 << 20);
-  CpuState init = setup_flat(mem, bin, FLAT_DEFAULT_LOAD, FlatMode::Long64);
+  CpuState init = setup_flat(mem, bin, FLAT_DEFAULT_LOAD, mode);
   init.feature_control = fc;
   RunOptions opt;
   opt.max_insns = 10000;
@@ -473,4 +475,70 @@ TEST_CASE("VMX instructions: CPL > 0 is #GP(0), real mode is #UD") {
   CHECK(r3.stop == StopReason::Limit);
   CHECK(r3.state.cpl == 3);
   CHECK(r3.state.gpr[RBX] == 7);
+}
+
+TEST_CASE("VMREAD/VMWRITE outside IA-32e mode: 32-bit operands, full and high access (SDM 25.11.2)") {
+  // Legacy protected mode with 4-MiB pages (VMXON needs CR0.PG and NE: the
+  // fixed bits), then VMXON and a current VMCS.
+  const std::string setup =
+      "mov dword [0x70000], 0x83\n mov eax, 0x70000\n mov cr3, eax\n"
+      "mov eax, cr4\n or eax, 0x2010\n mov cr4, eax\n"          // PSE, VMXE
+      "mov eax, cr0\n or eax, 0x80000020\n mov cr0, eax\n"      // PG, NE
+      "mov ecx, 0x480\n rdmsr\n mov [0x100000], eax\n mov [0x101000], eax\n"
+      "mov dword [0x90000], 0x100000\n mov dword [0x90004], 0\n"
+      "mov dword [0x90008], 0x101000\n mov dword [0x9000c], 0\n"
+      "vmxon [0x90000]\n vmclear [0x90008]\n vmptrld [0x90008]\n";
+  const std::string body =
+      // TSC_OFFSET: high := 11223344H, then full := 55667788H clears the high half.
+      "mov ecx, 0x2011\n mov edx, 0x11223344\n vmwrite ecx, edx\n"
+      "mov ecx, 0x2010\n mov edx, 0x55667788\n vmwrite ecx, edx\n"
+      "mov ecx, 0x2011\n vmread ebx, ecx\n"        // EBX = high = 0
+      "mov ecx, 0x2010\n vmread esi, ecx\n"        // ESI = low = 55667788H
+      // high := AABBCCDDH keeps the low half.
+      "mov ecx, 0x2011\n mov edx, 0xaabbccdd\n vmwrite ecx, edx\n"
+      "mov ecx, 0x2011\n vmread edi, ecx\n"        // EDI = AABBCCDDH
+      "mov ecx, 0x2010\n vmread ebp, ecx\n"        // EBP = 55667788H
+      // A natural-width field through memory.
+      "mov dword [0x9100], 0x89abcdef\n mov ecx, 0x681e\n vmwrite ecx, [0x9100]\n"
+      "vmread [0x9104], ecx\n mov edx, [0x9104]\n"  // EDX = 89ABCDEFH
+      "pushfd\n pop eax\n hlt\n";
+  const RunOutcome r = run_with_feature_control(setup + body, 5, "intel", FlatMode::Prot32);
+  REQUIRE(r.stop == StopReason::Hlt);
+  CHECK((r.state.gpr[RAX] & 0x8d5) == 0);  // VMsucceed
+  CHECK(r.state.gpr[RBX] == 0);
+  CHECK(r.state.gpr[RSI] == 0x55667788);
+  CHECK(r.state.gpr[RDI] == 0xaabbccdd);
+  CHECK(r.state.gpr[RBP] == 0x55667788);
+  CHECK(r.state.gpr[RDX] == 0x89abcdef);
+  // Compatibility mode is #UD for the VMX instructions: the same VMREAD
+  // from a 32-bit code segment in IA-32e mode ends in shutdown (no IDT).
+  const std::string compat = std::string(kVmxOn) +
+      "push 0x18\n lea rax, [rel c32]\n push rax\n retfq\n"
+      "bits 32\n c32:\n mov ecx, 0x4400\n vmread ebx, ecx\n hlt\n";
+  CHECK(run_with_feature_control(compat, 5).stop == StopReason::Shutdown);
+  const std::string compat_ok = std::string(kVmxOn) +
+      "push 0x18\n lea rax, [rel c32]\n push rax\n retfq\n bits 32\n c32:\n mov ebx, 7\n hlt\n";
+  const RunOutcome ok = run_with_feature_control(compat_ok, 5);
+  CHECK(ok.stop == StopReason::Hlt);
+  CHECK(ok.state.gpr[RBX] == 7);
+}
+
+TEST_CASE("VMX instructions in real mode: #UD (CR0.PE = 0)") {
+  // IVT vector 6 -> a stub that marks BX (the flat runner's IDTR limit is
+  // 0, so the snippet loads the real-mode IVT limit 3FFH); the real-mode
+  // segments are ADDR >> 4 = 1000H.
+  auto ud_in_real_mode = [](const std::string& insn) {
+    const std::string code = "xor ax, ax\n mov ds, ax\n mov word [0x18], ud - $$\n mov word [0x1a], 0x1000\n"
+                             "mov word [0x600], 0x3ff\n mov dword [0x602], 0\n lidt [0x600]\n" +
+                             insn + "\n mov bx, 1\n hlt\n ud: mov bx, 6\n hlt\n";
+    const RunOutcome r = run_with_feature_control(code, 5, "intel", FlatMode::Real16);
+    INFO(insn);
+    CHECK(r.stop == StopReason::Hlt);
+    return (r.state.gpr[RBX] & 0xffff) == 6;
+  };
+  CHECK(ud_in_real_mode("vmxon [0x100]"));
+  CHECK(ud_in_real_mode("vmptrld [0x100]"));
+  CHECK(ud_in_real_mode("vmcall"));
+  CHECK(ud_in_real_mode("vmlaunch"));
+  CHECK(!ud_in_real_mode("nop"));  // the stub is reached only by #UD
 }
