@@ -120,10 +120,11 @@ const char* kVmxOn =
 // Runs a long64 snippet on the interpreter from the flat runner's state
 // with IA32_FEATURE_CONTROL = `fc` (the CLI always sets the firmware value).
 RunOutcome run_with_feature_control(const std::string& body, uint64_t fc, const std::string& cpu = "intel",
-                                    FlatMode mode = FlatMode::Long64) {
+                                    FlatMode mode = FlatMode::Long64, Memory* keep = nullptr) {
   const std::string bits = mode == FlatMode::Long64 ? "bits 64\n" : mode == FlatMode::Prot32 ? "bits 32\n" : "bits 16\n";
   const std::vector<uint8_t> bin = test::assemble_nasm(bits + "org 0x10000\n" + body);
-  Memory mem(64 << 20);
+  Memory own(64 << 20);
+  Memory& mem = keep ? *keep : own;
   CpuState init = setup_flat(mem, bin, FLAT_DEFAULT_LOAD, mode);
   init.feature_control = fc;
   RunOptions opt;
@@ -541,4 +542,28 @@ TEST_CASE("VMX instructions in real mode: #UD (CR0.PE = 0)") {
   CHECK(ud_in_real_mode("vmcall"));
   CHECK(ud_in_real_mode("vmlaunch"));
   CHECK(!ud_in_real_mode("nop"));  // the stub is reached only by #UD
+}
+
+TEST_CASE("VMCLEAR writes the cached VMCS to its region in softvt's layout (vmx/README.md)") {
+  // VMWRITE GUEST_RIP and a 16-bit field into the current VMCS, then
+  // VMCLEAR: the region holds them at the table's offsets and launch state
+  // 0; the revision identifier at offset 0 is untouched.
+  const std::string code = std::string(kVmxOn) +
+      "vmclear [0x90008]\n vmptrld [0x90008]\n"
+      "mov eax, 0x681e\n mov rbx, 0x1122334455667788\n vmwrite rax, rbx\n"
+      "mov eax, 0x0c02\n mov ebx, 0xbeef\n vmwrite rax, rbx\n"
+      // A plain store into the region while the VMCS is current: the cache
+      // wins when it is written back (SDM 25.11.1: software must not do this).
+      "mov dword [" + std::to_string(0x101000 + find_vmcs_field("GUEST_RIP")->offset) + "], 0x77\n"
+      "vmclear [0x90008]\n hlt\n";
+  Memory mem(64 << 20);
+  const RunOutcome r = run_with_feature_control(code, 5, "intel", FlatMode::Long64, &mem);
+  REQUIRE(r.stop == StopReason::Hlt);
+  const uint64_t region = 0x101000;
+  CHECK(mem.read_phys(region + find_vmcs_field("GUEST_RIP")->offset, 8) == 0x1122334455667788ull);
+  CHECK(mem.read_phys(region + find_vmcs_field("HOST_CS_SELECTOR")->offset, 2) == 0xbeef);
+  CHECK(mem.read_phys(region + vmcs_layout::LAUNCH_STATE, 4) == 0);
+  uint64_t basic = 0;
+  REQUIRE(read_vmx_capability_msr(default_cpu_model(), msr::BASIC, basic));
+  CHECK(mem.read_phys(region + vmcs_layout::REVISION, 4) == (basic & 0x7fffffff));
 }
