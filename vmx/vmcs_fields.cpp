@@ -302,6 +302,19 @@ static_assert(layout_end() <= vmcs_layout::REGION_SIZE, "the VMCS data must fit 
 // Reserved encoding bits: 31:15 and 12 (SDM 25.11.2, Table 25-21).
 constexpr uint64_t RESERVED_ENCODING_BITS = ~uint64_t(0x6fff);
 
+// Lookup of a "full" encoding in O(1): bits 14:1 (width, the reserved bit
+// 12, type and index) are the key; the slot holds the table position + 1.
+constexpr unsigned INDEX_SIZE = 1u << 14;
+constexpr unsigned key_of(uint32_t full) { return (full >> 1) & (INDEX_SIZE - 1); }
+
+constexpr std::array<uint8_t, INDEX_SIZE> build_index() {
+  std::array<uint8_t, INDEX_SIZE> idx{};
+  for (size_t i = 0; i < N; ++i) idx[key_of(kFields[i].encoding)] = uint8_t(i + 1);
+  return idx;
+}
+static_assert(N < 255, "the index stores positions in a byte");
+constexpr std::array<uint8_t, INDEX_SIZE> kIndex = build_index();
+
 uint32_t allowed1(const VmxCapabilities& c, CapWord w) {
   switch (w) {
     case CapWord::Always: return ~0u;
@@ -325,13 +338,12 @@ const VmcsField* find_vmcs_field(uint64_t encoding, bool& high) {
   high = encoding & 1;
   if (encoding & RESERVED_ENCODING_BITS) return nullptr;
   const uint32_t full = uint32_t(encoding & ~uint64_t(1));
-  for (const VmcsField& f : kFields) {
-    if (f.encoding != full) continue;
-    // Only 64-bit fields have a "high" access (SDM 25.11.2 "Access type").
-    if (high && f.width() != FieldWidth::W64) return nullptr;
-    return &f;
-  }
-  return nullptr;
+  const uint8_t slot = kIndex[key_of(full)];
+  if (!slot) return nullptr;
+  const VmcsField& f = kFields[slot - 1];
+  // Only 64-bit fields have a "high" access (SDM 25.11.2 "Access type").
+  if (high && f.width() != FieldWidth::W64) return nullptr;
+  return &f;
 }
 
 const VmcsField* find_vmcs_field(const char* name) {
