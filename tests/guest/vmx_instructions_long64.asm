@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=103 exit=hlt
+; expect: rax=0 rbx=107 exit=hlt
 ;
 ; An L1 test kernel for the VMX instructions of VMX root operation (SDM
 ; Vol. 3C 31 "VMX Instruction Reference"): each of VMXON, VMXOFF, VMCLEAR,
@@ -187,6 +187,10 @@ start:
     CHECK_FLAGS "VMLAUNCH without current VMCS: VMfailInvalid", INVALID
     vmresume
     CHECK_FLAGS "VMRESUME without current VMCS: VMfailInvalid", INVALID
+    mov rcx, 0x8000000000000000          ; non-canonical
+    mov edx, 0x681e
+    vmwrite rdx, [rcx]
+    CHECK_FLAGS "VMWRITE without current VMCS reads no memory: VMfailInvalid", INVALID
     vmclear [ptr_misaligned]
     CHECK_FLAGS "VMCLEAR misaligned, no current VMCS: VMfailInvalid", INVALID
     vmclear [ptr_vmxon]
@@ -244,6 +248,16 @@ start:
     vmread [scratch], rax
     FAIL_VALID "VMREAD unsupported to memory", 12
     CHECK_EQ "a failed VMREAD writes no memory", qword [scratch], 0x5555
+    ; a memory source faults after the VMCS-pointer check and before the
+    ; field check (SDM VMWRITE "Description"); a failed VMREAD touches no
+    ; memory at all
+    mov rcx, 0x8000000000000000
+    mov edx, 0x0002
+    EXPECT_FAULT "VMWRITE unsupported field from non-canonical memory: #GP", 13, vmwrite rdx, [rcx]
+    mov rcx, 0x8000000000000000
+    mov edx, 0x0002
+    vmread [rcx], rdx
+    FAIL_VALID "VMREAD unsupported field to non-canonical memory", 12
     ; read-only fields (error 13: IA32_VMX_MISC bit 29 = 0)
     mov eax, 0x4402                      ; exit reason
     vmwrite rax, rbx
