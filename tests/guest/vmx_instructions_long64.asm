@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=107 exit=hlt
+; expect: rax=0 rbx=117 exit=hlt
 ;
 ; An L1 test kernel for the VMX instructions of VMX root operation (SDM
 ; Vol. 3C 31 "VMX Instruction Reference"): each of VMXON, VMXOFF, VMCLEAR,
@@ -22,6 +22,9 @@ org 0x10000
 %define SHADOW_VMCS  0x103000
 %define BADREV_VMCS  0x104000
 %define IDT          0x80000
+%define USER_STACK   0x60000
+%define KERNEL_STACK 0x70000             ; TSS.RSP0
+%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 
 %define SUCCEED 0
 %define INVALID 1
@@ -79,6 +82,27 @@ org 0x10000
     CHECK_EQ %1, qword [fault_vec], %2
 %endmacro
 
+; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
+; raises the exception (NO_FAULT: it completes and INT 30H returns).
+%macro USER_FAULT 3+
+    mov qword [fault_vec], -1
+    lea rax, [rel %%resume]
+    mov [resume], rax
+    mov [saved_rsp], rsp
+    push 0x2b                            ; SS: ring-3 data
+    push USER_STACK
+    push 0x2                             ; RFLAGS
+    push 0x23                            ; CS: ring-3 64-bit code
+    lea rax, [rel %%user]
+    push rax
+    iretq
+%%user:
+    %3
+    int NO_FAULT
+%%resume:
+    CHECK_EQ %1, qword [fault_vec], %2
+%endmacro
+
 %macro VMREAD_FIELD 1   ; rbx := field %1 (VMREAD must succeed)
     mov eax, %1
     vmread rbx, rax
@@ -86,6 +110,11 @@ org 0x10000
 
 start:
     call setup_idt
+    call setup_user
+
+    ; ---- CPL 3 (SDM: #UD before the CPL check, #GP(0) for CPL > 0) -------------
+    USER_FAULT "the ring-3 harness itself", NO_FAULT, nop
+    USER_FAULT "VMXON at CPL 3 with CR4.VMXE = 0: #UD", 6, vmxon [ptr_vmxon]
 
     ; ---- before VMX operation ------------------------------------------------
     mov eax, 1
@@ -139,6 +168,8 @@ start:
     mov rax, cr4
     or rax, 0x2000                       ; CR4.VMXE
     mov cr4, rax
+    USER_FAULT "VMXON at CPL 3: #GP", 13, vmxon [ptr_vmxon]
+    USER_FAULT "VMPTRLD at CPL 3 outside VMX operation: #UD", 6, vmptrld [ptr_vmcs1]
 
     ; VMXON's #GP(0): CR0.NE = 0 is not supported in VMX operation
     mov rax, cr0
@@ -161,6 +192,11 @@ start:
 
     vmxon [ptr_vmxon]
     CHECK_FLAGS "VMXON", SUCCEED
+    USER_FAULT "VMXON at CPL 3 in VMX root: #GP", 13, vmxon [ptr_vmxon]
+    USER_FAULT "VMCALL at CPL 3 in VMX root: #GP", 13, vmcall
+    USER_FAULT "VMREAD at CPL 3: #GP", 13, vmread rbx, rdx
+    USER_FAULT "VMPTRST at CPL 3: #GP", 13, vmptrst [scratch]
+    USER_FAULT "VMXOFF at CPL 3: #GP", 13, vmxoff
 
     ; ---- VMX root operation, no current VMCS -----------------------------------
     mov rax, cr4
@@ -207,6 +243,7 @@ start:
     CHECK_FLAGS "VMPTRLD", SUCCEED
     vmptrst [scratch]
     CHECK_EQ "VMPTRST = VMCS1", qword [scratch], VMCS1
+    USER_FAULT "VMLAUNCH at CPL 3: #GP", 13, vmlaunch
 
     vmxon [ptr_vmxon]
     FAIL_VALID "VMXON in VMX root", 15
@@ -432,7 +469,29 @@ print:
     pop rax
     ret
 
-; IDT with #UD (6), #GP (13) and #PF (14) gates to the resuming handler
+; Ring 3: a GDT with DPL-3 code and data and a 64-bit TSS (RSP0), and the
+; first 2 MiB user-accessible in the flat runner's page tables.
+setup_user:
+    lea rax, [rel tss]
+    mov word [gdt_tss + 2], ax
+    shr rax, 16
+    mov byte [gdt_tss + 4], al
+    mov byte [gdt_tss + 7], ah
+    shr rax, 16
+    mov dword [gdt_tss + 8], eax
+    mov qword [tss + 4], KERNEL_STACK
+    lgdt [gdtr]
+    mov ax, 0x30
+    ltr ax
+    or qword [0x1000], 4                 ; PML4E 0, PDPTE 0, PDE 0: U/S
+    or qword [0x2000], 4
+    or qword [0x3000], 4
+    mov rax, cr3
+    mov cr3, rax
+    ret
+
+; IDT with #UD (6), #GP (13) and #PF (14) gates to the resuming handler,
+; and the DPL-3 gate NO_FAULT
 setup_idt:
     lea rax, [rel ud_handler]
     mov ecx, 6
@@ -443,6 +502,10 @@ setup_idt:
     lea rax, [rel pf_handler]
     mov ecx, 14
     call set_gate
+    lea rax, [rel no_fault_handler]
+    mov ecx, NO_FAULT
+    call set_gate
+    mov byte [IDT + NO_FAULT * 16 + 5], 0xee   ; DPL 3
     lidt [idtr]
     ret
 
@@ -468,13 +531,29 @@ gp_handler:
     jmp fault_common
 pf_handler:
     mov qword [fault_vec], 14
+    jmp fault_common
+no_fault_handler:
+    mov qword [fault_vec], NO_FAULT
 fault_common:
     mov rsp, [saved_rsp]
     jmp [resume]
 
 align 8
-idtr:           dw 16 * 15 - 1
+idtr:           dw 16 * (NO_FAULT + 1) - 1
                 dq IDT
+gdtr:           dw gdt_end - gdt - 1
+                dq gdt
+align 8
+gdt:            dq 0
+                dq 0x00af9b000000ffff     ; 08H: 64-bit code, DPL 0
+                dq 0x00cf93000000ffff     ; 10H: data, DPL 0
+                dq 0x00cf9b000000ffff     ; 18H: 32-bit code, DPL 0
+                dq 0x00affb000000ffff     ; 20H: 64-bit code, DPL 3
+                dq 0x00cff3000000ffff     ; 28H: data, DPL 3
+gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS, limit 67H (base set at run time)
+                dq 0
+gdt_end:
+tss:            times 104 db 0
 ptr_vmxon:      dq VMXON_REGION
 ptr_vmcs1:      dq VMCS1
 ptr_vmcs2:      dq VMCS2
