@@ -239,6 +239,22 @@ bool read_vmx_capability_msr(const CpuModel& m, uint32_t index, uint64_t& v) {
   }
 }
 
+void drop_controls_of_absent_features(CpuModel& m) {
+  VmxCapabilities& c = m.vmx;
+  const auto drop2 = [&](const char* feature, unsigned bit) {
+    if (!model_has(m, feature)) c.proc2.allowed1 &= ~(1u << bit);
+  };
+  drop2("rdtscp", 3);   // enable RDTSCP
+  drop2("rdrand", 11);  // RDRAND exiting
+  drop2("invpcid", 12); // enable INVPCID
+  drop2("rdseed", 16);  // RDSEED exiting
+  if (!model_has(m, "lm")) {
+    c.entry.allowed1 &= ~(1u << 9);  // IA-32e mode guest
+    c.exit.allowed1 &= ~(1u << 9);   // host address-space size
+  }
+  drop_dependants(c);
+}
+
 std::span<const VmxFeatureInfo> vmx_feature_table() { return kFeatures; }
 
 const VmxFeatureInfo* find_vmx_feature(const std::string& name) {

@@ -110,5 +110,10 @@ const VmxFeatureInfo* find_vmx_feature(const std::string& name);
 // capabilities on "vmx-ept", ...), so the model stays consistent.
 void set_vmx_feature(VmxCapabilities& caps, const VmxFeatureInfo& f, bool on);
 bool vmx_feature_on(const VmxCapabilities& caps, const VmxFeatureInfo& f);
+// Drops the VMX controls of instructions the model's CPUID no longer
+// reports (RDTSCP, INVPCID, RDRAND, RDSEED exiting/enabling; IA-32e mode
+// guest and host address-space size without long mode), as QEMU does:
+// `--cpu intel,-rdtscp` takes "enable RDTSCP" with it.
+void drop_controls_of_absent_features(CpuModel& m);
 
 }  // namespace softvt::vmx

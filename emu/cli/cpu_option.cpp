@@ -74,6 +74,7 @@ CpuModel parse_cpu_option(const std::string& text) {
     throw UsageError("--cpu: unknown CPU model '" + model_name + "' (models: " + joined(cpu_model_names()) + ")");
   CpuModel m = *base;
   for (size_t i = 1; i < parts.size(); ++i) apply_switch(m, parts[i]);
+  vmx::drop_controls_of_absent_features(m);
   return m;
 }
 

@@ -371,6 +371,18 @@ TEST_CASE("--cpu narrowing: secondary controls, VPID, TRUE_ MSRs, default1 switc
   CHECK(((hi(msr_of(parse_cpu_option("intel,-vmx-vpid,+vmx-vpid"), msr::PROCBASED_CTLS2)) >> 5) & 1) == 1);
 }
 
+TEST_CASE("--cpu: removing an instruction's CPUID feature removes its VMX control (as QEMU)") {
+  const uint32_t full = hi(msr_of(default_cpu_model(), msr::PROCBASED_CTLS2));
+  CHECK(hi(msr_of(parse_cpu_option("intel,-rdtscp"), msr::PROCBASED_CTLS2)) == (full & ~(1u << 3)));
+  CHECK(hi(msr_of(parse_cpu_option("intel,-rdrand"), msr::PROCBASED_CTLS2)) == (full & ~(1u << 11)));
+  CHECK(hi(msr_of(parse_cpu_option("intel,-invpcid"), msr::PROCBASED_CTLS2)) == (full & ~(1u << 12)));
+  CHECK(hi(msr_of(parse_cpu_option("intel,-rdseed"), msr::PROCBASED_CTLS2)) == (full & ~(1u << 16)));
+  const CpuModel nolm = parse_cpu_option("intel,-lm");
+  CHECK(((hi(msr_of(nolm, msr::ENTRY_CTLS)) >> 9) & 1) == 0);
+  CHECK(((hi(msr_of(nolm, msr::EXIT_CTLS)) >> 9) & 1) == 0);
+  CHECK(((hi(msr_of(default_cpu_model(), msr::ENTRY_CTLS)) >> 9) & 1) == 1);
+}
+
 TEST_CASE("--cpu: unknown VMX names and VMX on AMD are errors naming the switch") {
   auto error_of = [](const std::string& text) -> std::string {
     try {
