@@ -593,3 +593,40 @@ TEST_CASE("VMCLEAR writes the cached VMCS to its region in softvt's layout (vmx/
   REQUIRE(read_vmx_capability_msr(default_cpu_model(), msr::BASIC, basic));
   CHECK(mem.read_phys(region + vmcs_layout::REVISION, 4) == (basic & 0x7fffffff));
 }
+
+TEST_CASE("VMX instructions in virtual-8086 mode: #UD (RFLAGS.VM = 1), also in VMX operation") {
+  // Legacy protected mode with paging (user 4-MiB page), VMXON, then IRETD
+  // into virtual-8086 mode at 1000:IP; the #UD / #GP(0) gates (32-bit,
+  // selector 18H) record their vector at 9000H through SS (the segment
+  // registers are null on entry from virtual-8086 mode).
+  auto vector_in_v86 = [](const std::string& insn) {
+    const std::string code =
+        "mov dword [0x70000], 0x87\n mov eax, 0x70000\n mov cr3, eax\n"
+        "mov eax, cr4\n or eax, 0x2010\n mov cr4, eax\n"
+        "mov eax, cr0\n or eax, 0x80000020\n mov cr0, eax\n"
+        "mov ecx, 0x480\n rdmsr\n mov [0x100000], eax\n"
+        "mov dword [0x90000], 0x100000\n mov dword [0x90004], 0\n vmxon [0x90000]\n"
+        // TSS (SS0:ESP0 = 10H:8000H) at 9100H, descriptor 20H; IDT at 9200H.
+        "mov dword [0x9104], 0x8000\n mov dword [0x9108], 0x10\n"
+        "mov dword [0x520], 0x91000067\n mov dword [0x524], 0x00008900\n"
+        "mov word [0x600], 39\n mov dword [0x602], 0x500\n lgdt [0x600]\n mov ax, 0x20\n ltr ax\n"
+        "mov eax, h6\n mov [0x9230], ax\n mov word [0x9232], 0x18\n mov word [0x9234], 0x8e00\n shr eax, 16\n mov [0x9236], ax\n"
+        "mov eax, h13\n mov [0x9268], ax\n mov word [0x926a], 0x18\n mov word [0x926c], 0x8e00\n shr eax, 16\n mov [0x926e], ax\n"
+        "mov word [0x610], 8 * 14 - 1\n mov dword [0x612], 0x9200\n lidt [0x610]\n"
+        "mov dword [0x9000], 0xff\n"
+        "push 0\n push 0\n push 0\n push 0\n push 0\n push 0x7000\n push 0x20002\n push 0x1000\n push v86 - $$\n iretd\n"
+        "h6: mov dword [ss:0x9000], 6\n hlt\n"
+        "h13: mov dword [ss:0x9000], 13\n hlt\n"
+        "bits 16\n v86: " + insn + "\n mov ax, 0\n int3\n";
+    Memory mem(64 << 20);
+    const RunOutcome r = run_with_feature_control(code, 5, "intel", FlatMode::Prot32, &mem);
+    INFO(insn);
+    CHECK(r.stop == StopReason::Hlt);
+    return mem.read_phys(0x9000, 4);
+  };
+  CHECK(vector_in_v86("vmcall") == 6);
+  CHECK(vector_in_v86("vmxoff") == 6);
+  CHECK(vector_in_v86("vmptrst [0x100]") == 6);
+  CHECK(vector_in_v86("vmxon [0x100]") == 6);
+  CHECK(vector_in_v86("cli") == 13);  // the harness: IOPL 0 makes CLI #GP(0) in virtual-8086 mode
+}
