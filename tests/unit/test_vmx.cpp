@@ -630,3 +630,18 @@ TEST_CASE("VMX instructions in virtual-8086 mode: #UD (RFLAGS.VM = 1), also in V
   CHECK(vector_in_v86("vmxon [0x100]") == 6);
   CHECK(vector_in_v86("cli") == 13);  // the harness: IOPL 0 makes CLI #GP(0) in virtual-8086 mode
 }
+
+TEST_CASE("VMWRITE to a VM-exit information field: error 13, or allowed with IA32_VMX_MISC bit 29") {
+  const std::string code = std::string(kVmxOn) +
+      "vmclear [0x90008]\n vmptrld [0x90008]\n"
+      "mov eax, 0x4402\n mov ebx, 0x1234\n vmwrite rax, rbx\n pushfq\n pop rsi\n"
+      "mov eax, 0x4402\n vmread rbx, rax\n"
+      "mov eax, 0x4400\n vmread rcx, rax\n hlt\n";
+  const CliResult ro = run_flat(code);
+  CHECK((json_value(ro.out, "rsi") & 0x8d5) == 0x40);  // VMfailValid
+  CHECK(json_value(ro.out, "rcx") == 13);
+  CHECK(json_value(ro.out, "rbx") == 0);
+  const CliResult rw = run_flat(code, "intel,+vmx-vmwrite-vmexit-fields");
+  CHECK((json_value(rw.out, "rsi") & 0x8d5) == 0);      // VMsucceed
+  CHECK(json_value(rw.out, "rbx") == 0x1234);
+}
