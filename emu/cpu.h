@@ -11,6 +11,7 @@
 #include "emu/cpu_state.h"
 #include "emu/debug.h"
 #include "emu/memory.h"
+#include "vmx/vmx_state.h"
 
 namespace softvt {
 
@@ -163,6 +164,10 @@ class Cpu {
   Platform* platform = nullptr;
   // The initial APIC ID CPUID.01H:EBX[31:24] reports (SDM Vol. 2 CPUID).
   uint8_t initial_apic_id = 0;
+
+  // ---- VMX (vmx/vmx_state.h): VMX operation, VMXON and current-VMCS
+  // pointers, the cached current VMCS.
+  vmx::VmxState vmx;
 
   // ---- port I/O (IN/OUT/INS/OUTS after their permission checks) ---------
   // Unclaimed ports read as all ones; writes to them are dropped.

@@ -16,8 +16,9 @@ using F = Feature;
 
 constexpr uint32_t EXT1 = 0x80000001;
 
-// Only what softvt implements is listed; VME/PVI, PKU, SVM and VMX are
-// not (their CR4/EFER bits stay reserved).
+// Only what softvt implements is listed; VME/PVI, PKU and SVM are not
+// (their CR4/EFER bits stay reserved). VMX is Intel's (vmx/): its
+// capability MSRs are named separately (vmx/capabilities.h).
 const CpuFeatureInfo kFeatures[] = {
     // CPUID.01H:EDX
     {"fpu", 1, 0, R::Edx, 0, F::Fpu, 0, "x87 FPU on chip"},
@@ -43,6 +44,7 @@ const CpuFeatureInfo kFeatures[] = {
     {"sse2", 1, 0, R::Edx, 26, F::Sse2, 0, "SSE2"},
     // CPUID.01H:ECX
     {"monitor", 1, 0, R::Ecx, 3, F::Monitor, 0, "MONITOR/MWAIT"},
+    {"vmx", 1, 0, R::Ecx, 5, F::Base, cr4::VMXE, "VMX (VMXON..VMFUNC, IA32_VMX_* MSRs, CR4.VMXE)"},
     {"cx16", 1, 0, R::Ecx, 13, F::Cx16, 0, "CMPXCHG16B"},
     {"pcid", 1, 0, R::Ecx, 17, F::Base, cr4::PCIDE, "process-context identifiers (CR4.PCIDE)"},
     {"x2apic", 1, 0, R::Ecx, 21, F::Base, 0, "x2APIC mode"},

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "vmx/capabilities.h"
+
 namespace softvt {
 
 // Features an instruction can depend on (the "feature" column of the
@@ -43,6 +45,9 @@ struct CpuModel {
   uint64_t features = 0;          // bit per Feature
   uint8_t phys_addr_bits = 40;    // MAXPHYADDR (CPUID 0x80000008:EAX[7:0])
   uint8_t lin_addr_bits = 48;
+  // The VMX capability MSRs (vmx/capabilities.h); meaningful only while
+  // CPUID.1:ECX.VMX is set.
+  vmx::VmxCapabilities vmx{};
 
   bool has(Feature f) const { return features & (1ull << unsigned(f)); }
   bool intel() const { return vendor == Vendor::Intel; }

@@ -4,6 +4,7 @@
 
 #include "emu/cli/options.h"
 #include "emu/cpu_features.h"
+#include "vmx/capabilities.h"
 
 namespace softvt {
 namespace {
@@ -17,7 +18,16 @@ std::string joined(const std::vector<std::string>& names) {
 std::string feature_names() {
   std::vector<std::string> names;
   for (const CpuFeatureInfo& f : cpu_feature_table()) names.push_back(f.name);
+  for (const vmx::VmxFeatureInfo& f : vmx::vmx_feature_table()) names.push_back(f.name);
   return joined(names);
+}
+
+// A VMX capability ("vmx-ept", ...): only a model with VMX has them
+// (IA32_VMX_* MSRs are Intel's).
+void apply_vmx_switch(CpuModel& m, const vmx::VmxFeatureInfo& f, bool on) {
+  if (!m.intel())
+    throw UsageError("--cpu: '" + std::string(f.name) + "': the " + m.name + " model has no VMX");
+  vmx::set_vmx_feature(m.vmx, f, on);
 }
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -44,7 +54,11 @@ void apply_switch(CpuModel& m, const std::string& item) {
     else if (v == "off" || v == "false") on = false;
     else throw UsageError("--cpu: '" + item + "': expected " + name + "=on or " + name + "=off");
   }
+  if (const vmx::VmxFeatureInfo* v = vmx::find_vmx_feature(name)) return apply_vmx_switch(m, *v, on);
   const CpuFeatureInfo* f = find_cpu_feature(name);
+  // VMX is Intel's: an AMD model cannot report it (its MSRs would be missing).
+  if (f && on && !m.intel() && std::string(f->name) == "vmx")
+    throw UsageError("--cpu: '" + item + "': the " + m.name + " model has no VMX (it is Intel's)");
   if (!f)
     throw UsageError("--cpu: unknown feature '" + name + "' (known features: " + feature_names() + ")");
   set_model_feature(m, *f, on);
@@ -60,6 +74,7 @@ CpuModel parse_cpu_option(const std::string& text) {
     throw UsageError("--cpu: unknown CPU model '" + model_name + "' (models: " + joined(cpu_model_names()) + ")");
   CpuModel m = *base;
   for (size_t i = 1; i < parts.size(); ++i) apply_switch(m, parts[i]);
+  vmx::drop_controls_of_absent_features(m);
   return m;
 }
 

@@ -15,6 +15,7 @@
 #include "emu/cli/state_json.h"
 #include "emu/loader/flat.h"
 #include "traces/text_trace.h"
+#include "vmx/vmx_operation.h"
 
 namespace softvt {
 namespace {
@@ -145,6 +146,9 @@ int run_command(int argc, char** argv) {
 
   std::unique_ptr<Memory> mem = allocate_ram(c.ram_mib);
   CpuState init = setup_flat(*mem, image, c.load, c.mode);
+  // IA32_FEATURE_CONTROL as firmware leaves it: locked, VMX enabled where
+  // the model has VMX (vmx/vmx_operation.h, vmx/README.md).
+  init.feature_control = vmx::firmware_feature_control(c.cpu);
   const CpuModel& model = c.cpu;
   RunOptions opt;
   opt.max_insns = c.max_insns;

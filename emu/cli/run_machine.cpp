@@ -21,6 +21,7 @@
 #include "emu/loader/multiboot.h"
 #include "emu/machine/pc.h"
 #include "traces/text_trace.h"
+#include "vmx/vmx_operation.h"
 
 namespace softvt {
 namespace {
@@ -302,6 +303,10 @@ int run_machine_command(int argc, char** argv) {
     throw UsageError(what + ": " + e.what());
   }
   pc->cpu().update_mode();
+  // IA32_FEATURE_CONTROL as the BIOS leaves it on every CPU: locked, VMX
+  // enabled where the model has VMX (vmx/vmx_operation.h).
+  for (unsigned i = 0; i < pc->cpu_count(); ++i)
+    pc->cpu(i).s.feature_control = vmx::firmware_feature_control(model);
   if (c.accel == "kvm") {
     std::string why;
     std::unique_ptr<Pc::Engine> engine = make_kvm_engine(*pc, why);

@@ -1,7 +1,7 @@
 // The "intel" model (the default; "softvt" is its old name): a
 // GenuineIntel family 6 model 55H stepping 4 signature (a Skylake-SP-class
 // server part), one core and one thread per package, reporting only the
-// features softvt implements.
+// features softvt implements, VMX among them.
 #include "emu/cpu_models/models.h"
 
 namespace softvt {
@@ -47,10 +47,12 @@ CpuModel make_intel_model() {
   sort_leaves(m);
   add_features(m, {"fpu", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
                    "pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
-                   "monitor", "cx16", "pcid", "x2apic", "movbe", "popcnt", "tsc-deadline", "xsave",
+                   "monitor", "vmx", "cx16", "pcid", "x2apic", "movbe", "popcnt", "tsc-deadline", "xsave",
                    "rdrand", "arat", "fsgsbase", "tsc-adjust", "bmi1", "smep", "bmi2", "invpcid",
                    "rdseed", "adx", "smap", "clflushopt", "clwb", "umip", "rdpid", "xsaveopt",
                    "lahf-lm", "abm", "syscall", "nx", "pdpe1gb", "rdtscp", "lm", "invtsc"});
+  // VMX as softvt implements it (issue 4; vmx/capabilities.cpp).
+  m.vmx = vmx::softvt_vmx_capabilities();
   return m;
 }
 

@@ -11,6 +11,8 @@
 #include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
 #include "emu/segments.h"
+#include "vmx/capabilities.h"
+#include "vmx/vmx_operation.h"
 
 namespace softvt {
 namespace {
@@ -107,6 +109,7 @@ constexpr uint64_t CR0_WRITABLE = cr0::PE | cr0::MP | cr0::EM | cr0::TS | cr0::N
 void write_cr0(Cpu& cpu, uint64_t v) {
   if (v >> 32) cpu.raise_gp0();  // bits 63:32 are reserved (64-bit mode)
   v = (v & CR0_WRITABLE) | cr0::ET;
+  vmx::check_cr0_fixed_bits(cpu, v);  // PE, NE, PG stay 1 in VMX operation (SDM 24.8)
   if ((v & cr0::PG) && !(v & cr0::PE)) cpu.raise_gp0();
   if ((v & cr0::NW) && !(v & cr0::CD)) cpu.raise_gp0();
   const uint64_t old = cpu.s.cr0;
@@ -151,6 +154,7 @@ void write_cr3(Cpu& cpu, uint64_t v) {
 // setting a bit for an unsupported feature is #GP(0)); emu/cpu_features.cpp.
 void write_cr4(Cpu& cpu, uint64_t v) {
   if (v & ~cr4_writable_bits(cpu.model)) cpu.raise_gp0();
+  vmx::check_cr4_fixed_bits(cpu, v);  // VMXE stays 1 in VMX operation (SDM 24.8)
   const uint64_t old = cpu.s.cr4;
   // IA-32e mode needs PAE; LA57 cannot change while it is active.
   if (cpu.long_mode() && (!(v & cr4::PAE) || ((old ^ v) & cr4::LA57))) cpu.raise_gp0();
@@ -527,7 +531,11 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
     case msr::FS_BASE: v = s.seg[FS].base; return true;
     case msr::GS_BASE: v = s.seg[GS].base; return true;
     case msr::KERNEL_GS_BASE: v = s.kernel_gs_base; return true;
-    default: return read_model_msr(cpu, index, v) == MsrAccess::Ok;
+    default:
+      // IA32_VMX_BASIC..IA32_VMX_VMFUNC: data of the model (vmx/capabilities.h).
+      if (index >= vmx::msr::FIRST && index <= vmx::msr::LAST)
+        return vmx::read_vmx_capability_msr(cpu.model, index, v);
+      return read_model_msr(cpu, index, v) == MsrAccess::Ok;
   }
 }
 
@@ -579,9 +587,9 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
     // (SDM Vol. 3A 9.11.7.1); AMD's PATCH_LEVEL is read-only (APM Vol. 2).
     case msr::BIOS_SIGN_ID: return cpu.model.intel();
     case msr::FEATURE_CONTROL:
-      // Intel only; writable until locked (bit 0); bits 1-2 enable VMX
-      // (SDM 23.7).
-      if (!cpu.model.intel() || (s.feature_control & 1) || (v & ~uint64_t(7))) return false;
+      // Intel only; writable until locked (bit 0); bit 2 enables VMX
+      // outside SMX where the model has VMX (SDM Vol. 3C 24.7).
+      if (!vmx::feature_control_writable(cpu, v)) return false;
       s.feature_control = v;
       return true;
     case msr::SYSENTER_CS: s.sysenter_cs = v & 0xffffffff; return true;

@@ -28,6 +28,7 @@ struct Table {
              rows_atomic(),
              rows_system_calls(),
              rows_system_misc(),
+             rows_vmx(),
              rows_x87_load_store(),
              rows_x87_arith(),
              rows_x87_compare(),

@@ -52,6 +52,7 @@ std::span<const InsnRow> rows_simd_int_shuffle();
 std::span<const InsnRow> rows_sse();
 std::span<const InsnRow> rows_system_calls();
 std::span<const InsnRow> rows_system_misc();
+std::span<const InsnRow> rows_vmx();  // vmx/instructions.cpp
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).

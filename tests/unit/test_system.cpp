@@ -829,7 +829,7 @@ TEST_CASE("MOV CR: reserved and inconsistent values are #GP(0)") {
       {"mov rax, 0\n mov cr4, rax\n", true},                     // clear PAE while LMA
       {"mov rax, 1 << 63\n mov cr3, rax\n", true},               // reserved (no PCID)
       {"mov rax, 0x10\n mov cr8, rax\n", true},                  // TPR bits 63:4
-      {"mov rax, 0x2020\n mov cr4, rax\n", true},                // VMXE not offered
+      {"mov rax, 0x4020\n mov cr4, rax\n", true},                // SMXE not offered
       {"mov rax, 0x1020\n mov cr4, rax\n", true},                // LA57 change while LMA
       {"mov rax, 0x400020\n mov cr4, rax\n", true},              // PKE not offered
       {"mov rax, 0x6a8\n mov cr4, rax\n mov rbx, 0xf\n", false}, // DE PGE OSFXSR OSXMMEXCPT

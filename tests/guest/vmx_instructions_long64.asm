@@ -1,0 +1,575 @@
+; expect-mode: long64
+; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
+; native: skip VMX instructions, MSRs and CR4 need ring 0
+; expect: rax=0 rbx=117 exit=hlt
+;
+; An L1 test kernel for the VMX instructions of VMX root operation (SDM
+; Vol. 3C 31 "VMX Instruction Reference"): each of VMXON, VMXOFF, VMCLEAR,
+; VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH, VMRESUME and VMCALL through
+; its success and failure outcomes: #UD/#GP, VMfailInvalid (CF = 1),
+; VMfailValid (ZF = 1) with the VM-instruction error field (VMREAD 4400H)
+; checked against SDM Table 31-1; IA32_FEATURE_CONTROL and the CR0/CR4
+; fixed bits (SDM 24.7, 24.8). It needs the flat runner's IA32_FEATURE_CONTROL
+; (locked, VMX enabled) and the "intel" model's capability MSRs.
+; Each failed check prints "FAIL <name>" on the debug console (port 0xe9).
+; RAX = failed checks (0), RBX = passed checks.
+bits 64
+org 0x10000
+
+%define VMXON_REGION 0x100000
+%define VMCS1        0x101000
+%define VMCS2        0x102000
+%define SHADOW_VMCS  0x103000
+%define BADREV_VMCS  0x104000
+%define IDT          0x80000
+%define USER_STACK   0x60000
+%define KERNEL_STACK 0x70000             ; TSS.RSP0
+%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
+
+%define SUCCEED 0
+%define INVALID 1
+%define VALID   0x40
+
+; CHECK_FLAGS "name", expected CF/ZF (SUCCEED, INVALID, VALID): the
+; arithmetic flags right after the instruction before it. The checks
+; clobber RAX, RSI, RDI, R8 and R9.
+%macro CHECK_FLAGS 2
+    pushfq
+    pop qword [flags_saved]
+    lea rsi, [rel %%n]
+    mov edi, %2
+    call check_flags
+    jmp %%e
+%%n: db %1, 0
+%%e:
+%endmacro
+
+; CHECK_ERROR "name", n: the VM-instruction error field is n.
+%macro CHECK_ERROR 2
+    lea rsi, [rel %%n]
+    mov edi, %2
+    call check_error
+    jmp %%e
+%%n: db %1, " (VM-instruction error)", 0
+%%e:
+%endmacro
+
+%macro FAIL_VALID 2
+    CHECK_FLAGS %1, VALID
+    CHECK_ERROR %1, %2
+%endmacro
+
+; CHECK_EQ "name", register, value
+%macro CHECK_EQ 3
+    mov r8, %2
+    mov r9, %3
+    lea rsi, [rel %%n]
+    call check_eq
+    jmp %%e
+%%n: db %1, 0
+%%e:
+%endmacro
+
+; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
+; exception (the handler resumes after it).
+%macro EXPECT_FAULT 3+
+    mov qword [fault_vec], -1
+    lea rax, [rel %%resume]
+    mov [resume], rax
+    mov [saved_rsp], rsp
+    %3
+%%resume:
+    CHECK_EQ %1, qword [fault_vec], %2
+%endmacro
+
+; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
+; raises the exception (NO_FAULT: it completes and INT 30H returns).
+%macro USER_FAULT 3+
+    mov qword [fault_vec], -1
+    lea rax, [rel %%resume]
+    mov [resume], rax
+    mov [saved_rsp], rsp
+    push 0x2b                            ; SS: ring-3 data
+    push USER_STACK
+    push 0x2                             ; RFLAGS
+    push 0x23                            ; CS: ring-3 64-bit code
+    lea rax, [rel %%user]
+    push rax
+    iretq
+%%user:
+    %3
+    int NO_FAULT
+%%resume:
+    CHECK_EQ %1, qword [fault_vec], %2
+%endmacro
+
+%macro VMREAD_FIELD 1   ; rbx := field %1 (VMREAD must succeed)
+    mov eax, %1
+    vmread rbx, rax
+%endmacro
+
+start:
+    call setup_idt
+    call setup_user
+
+    ; ---- CPL 3 (SDM: #UD before the CPL check, #GP(0) for CPL > 0) -------------
+    USER_FAULT "the ring-3 harness itself", NO_FAULT, nop
+    USER_FAULT "VMXON at CPL 3 with CR4.VMXE = 0: #UD", 6, vmxon [ptr_vmxon]
+
+    ; ---- before VMX operation ------------------------------------------------
+    mov eax, 1
+    cpuid
+    shr ecx, 5
+    and ecx, 1
+    CHECK_EQ "CPUID.1:ECX.VMX = 1", rcx, 1
+    mov ecx, 0x480                       ; IA32_VMX_BASIC
+    rdmsr
+    mov [revision], eax
+    and edx, 0x1fff
+    CHECK_EQ "IA32_VMX_BASIC region size 4096", rdx, 0x1000
+    mov ecx, 0x3a                        ; IA32_FEATURE_CONTROL: locked, VMX outside SMX
+    rdmsr
+    CHECK_EQ "IA32_FEATURE_CONTROL = 5", rax, 5
+    mov ecx, 0x3a
+    xor eax, eax
+    xor edx, edx
+    EXPECT_FAULT "WRMSR IA32_FEATURE_CONTROL locked: #GP", 13, wrmsr
+    mov ecx, 0x491                       ; IA32_VMX_VMFUNC: EPTP switching
+    rdmsr
+    CHECK_EQ "IA32_VMX_VMFUNC = 1", rax, 1
+    mov ecx, 0x48a                       ; IA32_VMX_VMCS_ENUM: highest index 25 (19H, TSC_MULTIPLIER 2032H)
+    rdmsr
+    CHECK_EQ "IA32_VMX_VMCS_ENUM", rax, 0x32
+    mov ecx, 0x488                       ; IA32_VMX_CR4_FIXED0 = VMXE
+    rdmsr
+    CHECK_EQ "IA32_VMX_CR4_FIXED0", rax, 0x2000
+    mov ecx, 0x486
+    rdmsr
+    CHECK_EQ "IA32_VMX_CR0_FIXED0", rax, 0x80000021
+    mov ecx, 0x4a0                       ; beyond the VMX MSRs
+    EXPECT_FAULT "RDMSR 4A0H: #GP", 13, rdmsr
+
+    ; the VMXON region and the VMCS regions carry the revision identifier
+    mov eax, [revision]
+    mov [VMXON_REGION], eax
+    mov [VMCS1], eax
+    mov [VMCS2], eax
+    or eax, 0x80000000
+    mov [SHADOW_VMCS], eax
+    mov dword [BADREV_VMCS], 0x12345
+
+    EXPECT_FAULT "VMXON with CR4.VMXE = 0: #UD", 6, vmxon [ptr_vmxon]
+    EXPECT_FAULT "VMCALL outside VMX operation: #UD", 6, vmcall
+    EXPECT_FAULT "VMXOFF outside VMX operation: #UD", 6, vmxoff
+    EXPECT_FAULT "VMPTRST outside VMX operation: #UD", 6, vmptrst [scratch]
+    EXPECT_FAULT "VMREAD outside VMX operation: #UD", 6, vmread rax, rbx
+    EXPECT_FAULT "VMLAUNCH outside VMX operation: #UD", 6, vmlaunch
+
+    mov rax, cr4
+    or rax, 0x2000                       ; CR4.VMXE
+    mov cr4, rax
+    USER_FAULT "VMXON at CPL 3: #GP", 13, vmxon [ptr_vmxon]
+    USER_FAULT "VMPTRLD at CPL 3 outside VMX operation: #UD", 6, vmptrld [ptr_vmcs1]
+
+    ; VMXON's #GP(0): CR0.NE = 0 is not supported in VMX operation
+    mov rax, cr0
+    and rax, ~0x20
+    mov cr0, rax
+    EXPECT_FAULT "VMXON with CR0.NE = 0: #GP", 13, vmxon [ptr_vmxon]
+    mov rax, cr0
+    or rax, 0x20
+    mov cr0, rax
+
+    ; VMXON's VMfailInvalid: alignment, width, revision, shadow indicator
+    vmxon [ptr_misaligned]
+    CHECK_FLAGS "VMXON misaligned: VMfailInvalid", INVALID
+    vmxon [ptr_wide]
+    CHECK_FLAGS "VMXON beyond MAXPHYADDR: VMfailInvalid", INVALID
+    vmxon [ptr_badrev]
+    CHECK_FLAGS "VMXON wrong revision: VMfailInvalid", INVALID
+    vmxon [ptr_shadow]
+    CHECK_FLAGS "VMXON revision bit 31: VMfailInvalid", INVALID
+
+    vmxon [ptr_vmxon]
+    CHECK_FLAGS "VMXON", SUCCEED
+    USER_FAULT "VMXON at CPL 3 in VMX root: #GP", 13, vmxon [ptr_vmxon]
+    USER_FAULT "VMCALL at CPL 3 in VMX root: #GP", 13, vmcall
+    USER_FAULT "VMREAD at CPL 3: #GP", 13, vmread rbx, rdx
+    USER_FAULT "VMPTRST at CPL 3: #GP", 13, vmptrst [scratch]
+    USER_FAULT "VMXOFF at CPL 3: #GP", 13, vmxoff
+
+    ; ---- VMX root operation, no current VMCS -----------------------------------
+    mov rax, cr4
+    and rax, ~0x2000
+    EXPECT_FAULT "MOV CR4 clearing VMXE in VMX operation: #GP", 13, mov cr4, rax
+    mov rax, cr0
+    and rax, ~0x20
+    EXPECT_FAULT "MOV CR0 clearing NE in VMX operation: #GP", 13, mov cr0, rax
+
+    vmxon [ptr_vmxon]
+    CHECK_FLAGS "VMXON in VMX root, no current VMCS: VMfailInvalid", INVALID
+    vmcall
+    CHECK_FLAGS "VMCALL in VMX root, no current VMCS: VMfailInvalid", INVALID
+    mov qword [scratch], 0
+    vmptrst [scratch]
+    CHECK_FLAGS "VMPTRST", SUCCEED
+    CHECK_EQ "VMPTRST without current VMCS: FFFFFFFF_FFFFFFFFH", qword [scratch], -1
+    mov eax, 0x681e
+    vmread rbx, rax
+    CHECK_FLAGS "VMREAD without current VMCS: VMfailInvalid", INVALID
+    vmwrite rax, rbx
+    CHECK_FLAGS "VMWRITE without current VMCS: VMfailInvalid", INVALID
+    vmlaunch
+    CHECK_FLAGS "VMLAUNCH without current VMCS: VMfailInvalid", INVALID
+    vmresume
+    CHECK_FLAGS "VMRESUME without current VMCS: VMfailInvalid", INVALID
+    mov rcx, 0x8000000000000000          ; non-canonical
+    mov edx, 0x681e
+    vmwrite rdx, [rcx]
+    CHECK_FLAGS "VMWRITE without current VMCS reads no memory: VMfailInvalid", INVALID
+    vmclear [ptr_misaligned]
+    CHECK_FLAGS "VMCLEAR misaligned, no current VMCS: VMfailInvalid", INVALID
+    vmclear [ptr_vmxon]
+    CHECK_FLAGS "VMCLEAR VMXON pointer, no current VMCS: VMfailInvalid", INVALID
+    vmptrld [ptr_misaligned]
+    CHECK_FLAGS "VMPTRLD misaligned, no current VMCS: VMfailInvalid", INVALID
+    vmptrld [ptr_badrev]
+    CHECK_FLAGS "VMPTRLD wrong revision, no current VMCS: VMfailInvalid", INVALID
+
+    ; ---- a current VMCS ----------------------------------------------------------
+    vmclear [ptr_vmcs1]
+    CHECK_FLAGS "VMCLEAR", SUCCEED
+    vmptrld [ptr_vmcs1]
+    CHECK_FLAGS "VMPTRLD", SUCCEED
+    vmptrst [scratch]
+    CHECK_EQ "VMPTRST = VMCS1", qword [scratch], VMCS1
+    USER_FAULT "VMLAUNCH at CPL 3: #GP", 13, vmlaunch
+
+    vmxon [ptr_vmxon]
+    FAIL_VALID "VMXON in VMX root", 15
+    vmcall
+    FAIL_VALID "VMCALL in VMX root", 1
+    vmclear [ptr_misaligned]
+    FAIL_VALID "VMCLEAR misaligned", 2
+    vmclear [ptr_wide]
+    FAIL_VALID "VMCLEAR beyond MAXPHYADDR", 2
+    vmclear [ptr_vmxon]
+    FAIL_VALID "VMCLEAR VMXON pointer", 3
+    vmptrld [ptr_wide]
+    FAIL_VALID "VMPTRLD beyond MAXPHYADDR", 9
+    vmptrld [ptr_vmxon]
+    FAIL_VALID "VMPTRLD VMXON pointer", 10
+    vmptrld [ptr_badrev]
+    FAIL_VALID "VMPTRLD wrong revision", 11
+    vmptrst [scratch]
+    CHECK_EQ "a failed VMPTRLD keeps the current VMCS", qword [scratch], VMCS1
+
+    ; VMREAD/VMWRITE: unsupported components (error 12)
+    mov eax, 0x0002                      ; posted-interrupt notification vector: not 1-settable
+    vmread rbx, rax
+    FAIL_VALID "VMREAD POSTED_INTR_NV (no posted interrupts)", 12
+    mov eax, 0x4003                      ; the high access of a 32-bit field
+    vmread rbx, rax
+    FAIL_VALID "VMREAD high access of a 32-bit field", 12
+    mov eax, 0x5002                      ; bit 12 reserved
+    vmread rbx, rax
+    FAIL_VALID "VMREAD reserved encoding bit 12", 12
+    mov rax, 0x100004002                 ; bits 63:32 set in 64-bit mode
+    vmread rbx, rax
+    FAIL_VALID "VMREAD encoding with bit 32 set", 12
+    mov eax, 0x2016                      ; posted-interrupt descriptor address
+    vmwrite rax, rbx
+    FAIL_VALID "VMWRITE POSTED_INTR_DESC_ADDR", 12
+    mov qword [scratch], 0x5555
+    mov eax, 0x0002
+    vmread [scratch], rax
+    FAIL_VALID "VMREAD unsupported to memory", 12
+    CHECK_EQ "a failed VMREAD writes no memory", qword [scratch], 0x5555
+    ; a memory source faults after the VMCS-pointer check and before the
+    ; field check (SDM VMWRITE "Description"); a failed VMREAD touches no
+    ; memory at all
+    mov rcx, 0x8000000000000000
+    mov edx, 0x0002
+    EXPECT_FAULT "VMWRITE unsupported field from non-canonical memory: #GP", 13, vmwrite rdx, [rcx]
+    mov rcx, 0x8000000000000000
+    mov edx, 0x0002
+    vmread [rcx], rdx
+    FAIL_VALID "VMREAD unsupported field to non-canonical memory", 12
+    ; read-only fields (error 13: IA32_VMX_MISC bit 29 = 0)
+    mov eax, 0x4402                      ; exit reason
+    vmwrite rax, rbx
+    FAIL_VALID "VMWRITE VM_EXIT_REASON", 13
+    mov eax, 0x6400                      ; exit qualification
+    vmwrite rax, rbx
+    FAIL_VALID "VMWRITE EXIT_QUALIFICATION", 13
+    mov eax, 0x2400                      ; guest-physical address (exists: EPT)
+    vmwrite rax, rbx
+    FAIL_VALID "VMWRITE GUEST_PHYSICAL_ADDRESS", 13
+
+    ; widths and the high access (SDM 25.11.2)
+    mov eax, 0x681e                      ; GUEST_RIP, natural width
+    mov rbx, 0x1122334455667788
+    vmwrite rax, rbx
+    CHECK_FLAGS "VMWRITE GUEST_RIP", SUCCEED   ; (the check uses RAX)
+    xor ebx, ebx
+    mov eax, 0x681e
+    vmread rbx, rax
+    CHECK_FLAGS "VMREAD GUEST_RIP", SUCCEED
+    CHECK_EQ "GUEST_RIP round trip", rbx, 0x1122334455667788
+    mov eax, 0x2010                      ; TSC_OFFSET, 64-bit
+    mov rbx, 0x1122334455667788
+    vmwrite rax, rbx
+    VMREAD_FIELD 0x2011
+    CHECK_EQ "VMREAD TSC_OFFSET high", rbx, 0x11223344
+    mov eax, 0x2011
+    mov rbx, 0xffffffffaabbccdd
+    vmwrite rax, rbx
+    CHECK_FLAGS "VMWRITE TSC_OFFSET high", SUCCEED
+    VMREAD_FIELD 0x2010
+    CHECK_EQ "TSC_OFFSET after the high write", rbx, 0xaabbccdd55667788
+    mov eax, 0x0800                      ; GUEST_ES_SELECTOR, 16-bit
+    mov ebx, 0x12345
+    vmwrite rax, rbx
+    mov rbx, -1
+    VMREAD_FIELD 0x0800
+    CHECK_EQ "16-bit field keeps bits 15:0", rbx, 0x2345
+    mov eax, 0x4004                      ; EXCEPTION_BITMAP, 32-bit
+    mov rbx, 0xffffffff12345678
+    vmwrite rax, rbx
+    mov rbx, -1
+    VMREAD_FIELD 0x4004
+    CHECK_EQ "32-bit field keeps bits 31:0", rbx, 0x12345678
+    mov rax, 0xcafe0000beef
+    mov [scratch], rax
+    mov eax, 0x6802                      ; GUEST_CR3 from memory
+    vmwrite rax, [scratch]
+    CHECK_FLAGS "VMWRITE from memory", SUCCEED
+    mov qword [scratch2], 0
+    mov eax, 0x6802
+    vmread [scratch2], rax
+    CHECK_FLAGS "VMREAD to memory", SUCCEED
+    CHECK_EQ "memory round trip", qword [scratch2], 0xcafe0000beef
+    VMREAD_FIELD 0x4400
+    CHECK_EQ "VMREAD VM_INSTRUCTION_ERROR", rbx, 13
+    mov eax, 0x482e                      ; the preemption timer value exists
+    vmread rbx, rax
+    CHECK_FLAGS "VMREAD VMX_PREEMPTION_TIMER_VALUE", SUCCEED
+
+    ; VMLAUNCH/VMRESUME instruction checks
+    mov ax, ss
+    mov ss, ax
+    vmlaunch
+    FAIL_VALID "VMLAUNCH after MOV SS", 26
+    vmresume
+    FAIL_VALID "VMRESUME with a clear VMCS", 5
+
+    ; switching VMCSs writes the cached one back and reads the other
+    vmclear [ptr_vmcs2]
+    vmptrld [ptr_vmcs2]
+    CHECK_FLAGS "VMPTRLD VMCS2", SUCCEED
+    VMREAD_FIELD 0x681e
+    CHECK_EQ "VMCS2 GUEST_RIP is its own (0)", rbx, 0
+    vmptrld [ptr_vmcs1]
+    VMREAD_FIELD 0x681e
+    CHECK_EQ "VMCS1 GUEST_RIP survives the switch", rbx, 0x1122334455667788
+    vmclear [ptr_vmcs1]
+    CHECK_FLAGS "VMCLEAR the current VMCS", SUCCEED
+    vmptrst [scratch]
+    CHECK_EQ "VMCLEAR of the current VMCS leaves none", qword [scratch], -1
+    vmptrld [ptr_vmcs1]
+    VMREAD_FIELD 0x681e
+    CHECK_EQ "VMCS1 GUEST_RIP survives VMCLEAR", rbx, 0x1122334455667788
+
+    ; a shadow VMCS (VMCS shadowing is 1-settable): loadable, not launchable
+    vmptrld [ptr_shadow]
+    CHECK_FLAGS "VMPTRLD shadow VMCS", SUCCEED
+    vmlaunch
+    CHECK_FLAGS "VMLAUNCH with a shadow VMCS: VMfailInvalid", INVALID
+    vmptrld [ptr_vmcs1]
+
+    ; ---- leaving VMX operation -------------------------------------------------------
+    vmxoff
+    CHECK_FLAGS "VMXOFF", SUCCEED
+    EXPECT_FAULT "VMXOFF after VMXOFF: #UD", 6, vmxoff
+    EXPECT_FAULT "VMCLEAR after VMXOFF: #UD", 6, vmclear [ptr_vmcs1]
+    mov rax, cr4
+    and rax, ~0x2000
+    mov cr4, rax
+    mov rax, cr4
+    and eax, 0x2000
+    CHECK_EQ "CR4.VMXE clears after VMXOFF", rax, 0
+
+    ; ---- summary ---------------------------------------------------------------------------
+    lea rsi, [rel msg_done]
+    call print
+    mov rax, [fails]
+    mov rbx, [passes]
+    xor ecx, ecx
+    xor edx, edx
+    xor esi, esi
+    xor edi, edi
+    xor r8d, r8d
+    xor r9d, r9d
+    hlt
+
+; ---- helpers -------------------------------------------------------------------------
+
+; rsi = name, edi = expected arithmetic-flag bits
+check_flags:
+    mov rax, [flags_saved]
+    and eax, 0x8d5                       ; CF PF AF ZF SF OF
+    cmp eax, edi
+    jne fail
+    jmp pass
+
+; rsi = name, edi = expected VM-instruction error
+check_error:
+    push rbx
+    mov eax, 0x4400
+    vmread rbx, rax
+    cmp rbx, rdi
+    pop rbx
+    jne fail
+    jmp pass
+
+; rsi = name, r8 = actual, r9 = expected
+check_eq:
+    cmp r8, r9
+    jne fail
+    jmp pass
+
+pass:
+    inc qword [passes]
+    ret
+
+fail:
+    inc qword [fails]
+    push rsi
+    lea rsi, [rel msg_fail]
+    call print
+    pop rsi
+    call print
+    lea rsi, [rel msg_nl]
+    call print
+    ret
+
+; prints the 0-terminated string at rsi on port 0xe9
+print:
+    push rax
+    push rdx
+    mov dx, 0xe9
+.next:
+    lodsb
+    test al, al
+    jz .done
+    out dx, al
+    jmp .next
+.done:
+    pop rdx
+    pop rax
+    ret
+
+; Ring 3: a GDT with DPL-3 code and data and a 64-bit TSS (RSP0), and the
+; first 2 MiB user-accessible in the flat runner's page tables.
+setup_user:
+    lea rax, [rel tss]
+    mov word [gdt_tss + 2], ax
+    shr rax, 16
+    mov byte [gdt_tss + 4], al
+    mov byte [gdt_tss + 7], ah
+    shr rax, 16
+    mov dword [gdt_tss + 8], eax
+    mov qword [tss + 4], KERNEL_STACK
+    lgdt [gdtr]
+    mov ax, 0x30
+    ltr ax
+    or qword [0x1000], 4                 ; PML4E 0, PDPTE 0, PDE 0: U/S
+    or qword [0x2000], 4
+    or qword [0x3000], 4
+    mov rax, cr3
+    mov cr3, rax
+    ret
+
+; IDT with #UD (6), #GP (13) and #PF (14) gates to the resuming handler,
+; and the DPL-3 gate NO_FAULT
+setup_idt:
+    lea rax, [rel ud_handler]
+    mov ecx, 6
+    call set_gate
+    lea rax, [rel gp_handler]
+    mov ecx, 13
+    call set_gate
+    lea rax, [rel pf_handler]
+    mov ecx, 14
+    call set_gate
+    lea rax, [rel no_fault_handler]
+    mov ecx, NO_FAULT
+    call set_gate
+    mov byte [IDT + NO_FAULT * 16 + 5], 0xee   ; DPL 3
+    lidt [idtr]
+    ret
+
+; rax = handler, ecx = vector: a 64-bit interrupt gate, selector 08H
+set_gate:
+    shl ecx, 4
+    add rcx, IDT
+    mov [rcx], ax
+    mov word [rcx + 2], 0x08
+    mov word [rcx + 4], 0x8e00
+    shr rax, 16
+    mov [rcx + 6], ax
+    shr rax, 16
+    mov [rcx + 8], eax
+    mov dword [rcx + 12], 0
+    ret
+
+ud_handler:
+    mov qword [fault_vec], 6
+    jmp fault_common
+gp_handler:
+    mov qword [fault_vec], 13
+    jmp fault_common
+pf_handler:
+    mov qword [fault_vec], 14
+    jmp fault_common
+no_fault_handler:
+    mov qword [fault_vec], NO_FAULT
+fault_common:
+    mov rsp, [saved_rsp]
+    jmp [resume]
+
+align 8
+idtr:           dw 16 * (NO_FAULT + 1) - 1
+                dq IDT
+gdtr:           dw gdt_end - gdt - 1
+                dq gdt
+align 8
+gdt:            dq 0
+                dq 0x00af9b000000ffff     ; 08H: 64-bit code, DPL 0
+                dq 0x00cf93000000ffff     ; 10H: data, DPL 0
+                dq 0x00cf9b000000ffff     ; 18H: 32-bit code, DPL 0
+                dq 0x00affb000000ffff     ; 20H: 64-bit code, DPL 3
+                dq 0x00cff3000000ffff     ; 28H: data, DPL 3
+gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS, limit 67H (base set at run time)
+                dq 0
+gdt_end:
+tss:            times 104 db 0
+ptr_vmxon:      dq VMXON_REGION
+ptr_vmcs1:      dq VMCS1
+ptr_vmcs2:      dq VMCS2
+ptr_shadow:     dq SHADOW_VMCS
+ptr_badrev:     dq BADREV_VMCS
+ptr_misaligned: dq VMCS1 + 8
+ptr_wide:       dq 1 << 40                ; MAXPHYADDR of the intel model is 40
+revision:       dq 0
+flags_saved:    dq 0
+fault_vec:      dq 0
+resume:         dq 0
+saved_rsp:      dq 0
+scratch:        dq 0
+scratch2:       dq 0
+passes:         dq 0
+fails:          dq 0
+msg_fail:       db "FAIL ", 0
+msg_nl:         db 10, 0
+msg_done:       db "vmx_instructions: done", 10, 0

@@ -1,0 +1,31 @@
+// The VMX state of one CPU (owned by vmx/, referenced from Cpu as
+// `cpu.vmx`): whether it is in VMX operation, the VMXON pointer, the
+// current-VMCS pointer, and the current VMCS itself, cached here and
+// written back to its region in guest memory when it stops being current
+// (VMCLEAR, VMPTRLD of another VMCS, VMXOFF; DESIGN.md "Virtualization").
+// The launch state of every other VMCS lives in its region (vmx/README.md).
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "vmx/vmcs_fields.h"
+
+namespace softvt::vmx {
+
+// The current-VMCS pointer's "no current VMCS" value (SDM Vol. 3C 25.1).
+constexpr uint64_t INVALID_VMCS_POINTER = ~uint64_t(0);
+
+struct VmxState {
+  bool in_vmx_operation = false;  // after VMXON, until VMXOFF (root operation)
+  bool non_root = false;          // VMX non-root operation (VM entry: later increment)
+  uint64_t vmxon_pointer = 0;
+  uint64_t current_vmcs = INVALID_VMCS_POINTER;
+  bool current_is_shadow = false;  // shadow-VMCS indicator of the current VMCS (SDM 25.10)
+  // The current VMCS's region as softvt lays it out (offsets of
+  // vmx/vmcs_fields.h); bytes below vmcs_layout::LAUNCH_STATE are unused.
+  std::array<uint8_t, vmcs_layout::REGION_SIZE> cache{};
+
+  bool has_current_vmcs() const { return current_vmcs != INVALID_VMCS_POINTER; }
+};
+
+}  // namespace softvt::vmx
