@@ -74,6 +74,7 @@ struct SysCase {
   uint64_t seed = 0;
   std::string kind;                 // the scenario (e.g. "syscall", "4-level")
   PagingMode paging = PagingMode::Level4;
+  uint64_t target = 0;              // the paging family's target linear address
   std::string summary;              // the randomized parameters, one line
   std::vector<MemChunk> memory;     // initial RAM contents (physical)
   CpuState init{};
