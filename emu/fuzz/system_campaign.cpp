@@ -24,13 +24,13 @@ constexpr uint64_t kKvmTimeoutMs = 5000;
 
 using RunFn = RunOutcome (*)(Memory&, const CpuState&, const CpuModel&, const RunOptions&);
 
-SysRun run_machine(RunFn fn, const SysCase& c, bool interp) {
+SysRun run_machine(RunFn fn, const SysCase& c, bool interp, const CpuModel& model = sys_model()) {
   Memory mem(sysmap::kRamBytes);
   for (const MemChunk& m : c.memory) std::memcpy(mem.ram() + m.addr, m.bytes.data(), m.bytes.size());
   RunOptions opt;
   if (interp) opt.max_insns = kMaxInsns;
   else opt.timeout_ms = kKvmTimeoutMs;
-  const RunOutcome o = fn(mem, c.init, sys_model(), opt);
+  const RunOutcome o = fn(mem, c.init, model, opt);
   SysRun r;
   r.detail = o.detail;
   switch (o.stop) {
@@ -160,9 +160,10 @@ const char* sys_end_name(SysRun::End e) {
   }
 }
 
-SysBackend make_sys_backend(BackendKind k) {
+SysBackend make_sys_backend(BackendKind k, const CpuModel* model) {
   if (k == BackendKind::Kvm) return run_on_kvm;
-  return [](const SysCase& c) { return run_machine(run_interp, c, true); };
+  const CpuModel& m = model ? *model : sys_model();
+  return [&m](const SysCase& c) { return run_machine(run_interp, c, true, m); };
 }
 
 std::vector<std::string> compare_sys_runs(const SysCase& c, const SysRun& a, const SysRun& b,

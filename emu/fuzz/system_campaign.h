@@ -29,8 +29,9 @@ struct SysRun {
 const char* sys_end_name(SysRun::End e);
 
 using SysBackend = std::function<SysRun(const SysCase&)>;
-// interp or kvm (the only backends that run whole machines at CPL 0).
-SysBackend make_sys_backend(BackendKind k);
+// interp or kvm (the only backends that run whole machines at CPL 0), with
+// sys_model() or (interp only, for tests) another model.
+SysBackend make_sys_backend(BackendKind k, const CpuModel* model = nullptr);
 
 // The differences between two runs of `c` (empty: they agree).
 std::vector<std::string> compare_sys_runs(const SysCase& c, const SysRun& a, const SysRun& b,

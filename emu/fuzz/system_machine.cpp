@@ -32,7 +32,7 @@ const char* paging_mode_name(PagingMode m) {
 const CpuModel& sys_model() {
   static const CpuModel m = [] {
     CpuModel c = default_cpu_model();
-    set_model_feature(c, *find_cpu_feature("pdpe1gb"), false);
+    for (const char* name : kFeaturesKvmLacks) set_model_feature(c, *find_cpu_feature(name), false);
     return c;
   }();
   return m;
