@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <functional>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -48,9 +47,6 @@ struct SysCampaignConfig {
   uint64_t seed = 1;
   uint64_t count = 100;
   std::vector<SysFamily> families = {SysFamily::Paging, SysFamily::FastCall};
-  // Scenario kinds to run (empty: all); a case of another kind is built
-  // (seeds stay comparable) but neither run nor counted.
-  std::set<std::string> kinds;
   bool verbose = false;
   FILE* out = stdout;        // reports and progress; nullptr: silent
   uint64_t max_reports = 20; // detailed mismatch reports; later ones one line

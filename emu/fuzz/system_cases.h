@@ -135,6 +135,8 @@ void set_ac(class Asm& a);
 // does and this host's KVM does not (measured: the selectors stay 0x10),
 // and a 32-bit exception stub cannot use a null DS.
 void user_data_segments(SysCase& c);
+// Lower-case hexadecimal without prefix (case summaries).
+std::string hex(uint64_t v);
 // The standard compared ranges: stacks, result area, user data, tables.
 void compare_standard(SysCase& c, uint64_t tables_end);
 }  // namespace sysgen

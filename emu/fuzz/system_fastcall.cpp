@@ -26,8 +26,6 @@
 //   umip      SGDT/SIDT/SLDT/STR/SMSW at CPL 3 (or 0) with CR4.UMIP random
 // The CPU model is sys_model(): without the features this host's KVM lacks
 // (RDTSCP, RDPID, INVPCID, PCID), those kinds check their #GP/#UD answers.
-#include <cstdio>
-
 #include "emu/cpu_features.h"
 
 #include "emu/fuzz/prng.h"
@@ -42,12 +40,6 @@ using namespace sysgen;
 
 constexpr uint64_t kKernelLanding = kKernelCode + 0x800;  // a HLT sled
 constexpr uint64_t kUserLanding = kUserCode + 0x800;      // a HLT sled (#GP at CPL 3)
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 uint64_t canonical(uint64_t v) { return v & (1ull << 47) ? v | 0xffff800000000000ull : v & 0x7fffffffffffull; }
 // A random address that is non-canonical (bits 63:47 not all equal).

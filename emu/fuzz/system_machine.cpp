@@ -1,6 +1,7 @@
 // The machine every system scenario starts from (system_cases.h): GDT,
 // TSS, IDT with one recording stub per exception vector, the identity map
 // of the low 2 MiB, and the initial segment state.
+#include <cstdio>
 #include <cstring>
 
 #include "emu/cpu_features.h"
@@ -202,6 +203,12 @@ void emit_enter_user(Asm& a, uint64_t rip, uint64_t rsp, uint64_t rflags, bool c
   a.push_imm(int64_t(rip));
   if (lm) a.op(ZYDIS_MNEMONIC_IRETQ, {});
   else a.op(ZYDIS_MNEMONIC_IRETD, {});
+}
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
+  return b;
 }
 
 void set_ac(Asm& a) {

@@ -12,7 +12,6 @@
 // not support LA57 (KVM_GET_SUPPORTED_CPUID leaf 7 ECX = 0x104, bit 16
 // clear; /proc/cpuinfo has no la57), so KVM_SET_SREGS would refuse
 // CR4.LA57 and no case could be compared.
-#include <cstdio>
 #include <cstring>
 
 #include "emu/fuzz/prng.h"
@@ -54,12 +53,6 @@ struct Params {
   bool cpl3, pse, wp, smep, smap, pge, nxe, am, ac;
   uint64_t lin = 0;
 };
-
-std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 // Random bits of one paging-structure entry (SDM Tables 4-4..4-6, 4-14..
 // 4-20): usually present and permissive, so that faults come from one or
@@ -163,21 +156,20 @@ uint64_t random_lin(Prng& r, PagingMode pm, bool cpl3) {
   return lin | (r.below(0xfe0 / 8) * 8 + (r.chance(1, 4) ? r.range(1, 7) : 0));
 }
 
-ZydisRegister sized(unsigned num, unsigned bytes) { return gpr(num, bytes); }
-
-void emit_access(Asm& a, Prng& r, Access k, bool lm, bool cpl3) {
+// One access to the target (RSI/ESI holds it; RCX/ECX the written value).
+void emit_access(Asm& a, Prng& r, Access k, bool lm) {
   const ZydisRegister ptr = lm ? ZYDIS_REGISTER_RSI : ZYDIS_REGISTER_ESI;
   const unsigned sizes[4] = {1, 2, 4, 8};
   const unsigned size = sizes[r.below(lm ? 4 : 3)];
   switch (k) {
     case Access::Read:
-      a.op(ZYDIS_MNEMONIC_MOV, {reg_operand(sized(2, size)), mem_operand(ptr, 0, size)});
+      a.op(ZYDIS_MNEMONIC_MOV, {reg_operand(gpr(2, size)), mem_operand(ptr, 0, size)});
       break;
     case Access::Write:
-      a.op(ZYDIS_MNEMONIC_MOV, {mem_operand(ptr, kDataSlot, size), reg_operand(sized(1, size))});
+      a.op(ZYDIS_MNEMONIC_MOV, {mem_operand(ptr, kDataSlot, size), reg_operand(gpr(1, size))});
       break;
     case Access::Rmw:
-      a.op(ZYDIS_MNEMONIC_ADD, {mem_operand(ptr, kDataSlot, size), reg_operand(sized(1, size))});
+      a.op(ZYDIS_MNEMONIC_ADD, {mem_operand(ptr, kDataSlot, size), reg_operand(gpr(1, size))});
       break;
     case Access::Fetch: a.op(ZYDIS_MNEMONIC_CALL, {reg_operand(ptr)}); break;
     case Access::Implicit:
@@ -186,7 +178,6 @@ void emit_access(Asm& a, Prng& r, Access k, bool lm, bool cpl3) {
       a.op(ZYDIS_MNEMONIC_MOV, {reg_operand(ZYDIS_REGISTER_ES), reg_operand(ZYDIS_REGISTER_AX)});
       break;
   }
-  (void)cpl3;
 }
 
 }  // namespace
@@ -268,7 +259,7 @@ SysCase build_paging_case(uint64_t seed) {
   Asm& body = p.cpl3 ? u : k;
   body.mov_imm(lm ? ZYDIS_REGISTER_RSI : ZYDIS_REGISTER_ESI, p.lin);
   body.mov_imm(lm ? ZYDIS_REGISTER_RCX : ZYDIS_REGISTER_ECX, r.next() & (lm ? ~0ull : 0xffffffffull));
-  for (Access a : acc) emit_access(body, r, a, lm, p.cpl3);
+  for (Access a : acc) emit_access(body, r, a, lm);
   body.hlt();  // at CPL 3: #GP(0), the end of the case (vector 13 at this RIP)
   if (p.cpl3) emit_enter_user(k, kUserCode, user_rsp, user_rflags, false);
   put(c, kKernelCode, k.bytes());
