@@ -74,7 +74,14 @@ struct SysCase {
   uint64_t seed = 0;
   std::string kind;                 // the scenario (e.g. "syscall", "4-level")
   PagingMode paging = PagingMode::Level4;
-  uint64_t target = 0;              // the paging family's target linear address
+  // The paging family's parameters, for tests that check outcomes against
+  // the SDM: the target linear address, its paging-structure entries (top
+  // level first: physical address, value) and the accesses in order
+  // ('r' read, 'w' write, 'm' read-modify-write, 'f' fetch, 'i' implicit)
+  // with their operand sizes.
+  uint64_t target = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> target_path;
+  std::vector<std::pair<char, unsigned>> accesses;
   std::string summary;              // the randomized parameters, one line
   std::vector<MemChunk> memory;     // initial RAM contents (physical)
   CpuState init{};

@@ -156,8 +156,9 @@ uint64_t random_lin(Prng& r, PagingMode pm, bool cpl3) {
   return lin | (r.below(0xfe0 / 8) * 8 + (r.chance(1, 4) ? r.range(1, 7) : 0));
 }
 
-// One access to the target (RSI/ESI holds it; RCX/ECX the written value).
-void emit_access(Asm& a, Prng& r, Access k, bool lm) {
+// One access to the target (RSI/ESI holds it; RCX/ECX the written value);
+// returns its operand size.
+unsigned emit_access(Asm& a, Prng& r, Access k, bool lm) {
   const ZydisRegister ptr = lm ? ZYDIS_REGISTER_RSI : ZYDIS_REGISTER_ESI;
   const unsigned sizes[4] = {1, 2, 4, 8};
   const unsigned size = sizes[r.below(lm ? 4 : 3)];
@@ -178,6 +179,7 @@ void emit_access(Asm& a, Prng& r, Access k, bool lm) {
       a.op(ZYDIS_MNEMONIC_MOV, {reg_operand(ZYDIS_REGISTER_ES), reg_operand(ZYDIS_REGISTER_AX)});
       break;
   }
+  return k == Access::Fetch ? 1 : k == Access::Implicit ? 8 : size;
 }
 
 }  // namespace
@@ -259,7 +261,8 @@ SysCase build_paging_case(uint64_t seed) {
   Asm& body = p.cpl3 ? u : k;
   body.mov_imm(lm ? ZYDIS_REGISTER_RSI : ZYDIS_REGISTER_ESI, p.lin);
   body.mov_imm(lm ? ZYDIS_REGISTER_RCX : ZYDIS_REGISTER_ECX, r.next() & (lm ? ~0ull : 0xffffffffull));
-  for (Access a : acc) emit_access(body, r, a, lm);
+  static const char kLetters[] = "rwmfi";
+  for (Access a : acc) c.accesses.push_back({kLetters[unsigned(a)], emit_access(body, r, a, lm)});
   body.hlt();  // at CPL 3: #GP(0), the end of the case (vector 13 at this RIP)
   if (p.cpl3) emit_enter_user(k, kUserCode, user_rsp, user_rflags, false);
   put(c, kKernelCode, k.bytes());
@@ -296,6 +299,7 @@ SysCase build_paging_case(uint64_t seed) {
   c.kind = paging_mode_name(p.pm);
   c.paging = p.pm;
   c.target = p.lin;
+  c.target_path = path.entries;
   std::string sum = std::string(paging_mode_name(p.pm)) + " cpl" + (p.cpl3 ? "3" : "0") + " lin=" + hex(p.lin);
   for (const auto& [addr, v] : path.entries) sum += " e@" + hex(addr) + "=" + hex(v);
   sum += " cr0=" + hex(s.cr0) + " cr4=" + hex(s.cr4) + " efer=" + hex(s.efer) + (p.ac ? " ac" : "");
