@@ -11,6 +11,36 @@ inline bool canonical(uint64_t a, unsigned bits) {
   int64_t s = int64_t(a << (64 - bits)) >> (64 - bits);
   return uint64_t(s) == a;
 }
+
+// The alignment an operand of `size` bytes needs under alignment checking
+// (SDM Vol. 3A 6.15 "Interrupt 17", Table 6-7): words 2, doublewords 4,
+// quadwords 8, 48-bit far pointers 4, 80-bit extended reals 8; 0 when not
+// checked here (bytes, and the larger images whose instructions have
+// their own rules).
+inline unsigned ac_alignment(unsigned size) {
+  switch (size) {
+    case 2: return 2;
+    case 4: case 6: return 4;
+    case 8: case 10: return 8;
+    default: return 0;
+  }
+}
+
+// Alignment check of a data access's linear address, after segmentation
+// and before paging (SDM 6.15 "Interrupt 17"): CR0.AM = 1, EFLAGS.AC = 1
+// and CPL 3 make a misaligned access #AC(0). It takes precedence over the
+// access's page fault (measured on this AMD host's CPU through KVM at CPL
+// 3: a misaligned read of a not-present page raises #AC). Implicit
+// supervisor accesses (descriptor tables, TSS) do not come through
+// Cpu::linear and are never checked.
+uint64_t alignment_checked(Cpu& cpu, uint64_t lin, unsigned size) {
+  const CpuState& s = cpu.s;
+  if (s.cpl == 3 && (s.cr0 & cr0::AM) && (s.rflags & fl::AC)) {
+    const unsigned align = ac_alignment(size);
+    if (align && (lin & (align - 1))) cpu.raise(vec::AC, 0);
+  }
+  return lin;
+}
 }  // namespace
 
 uint64_t Cpu::linear(uint8_t seg, uint64_t off, unsigned size, Acc acc) {
@@ -21,7 +51,7 @@ uint64_t Cpu::linear(uint8_t seg, uint64_t off, unsigned size, Acc acc) {
     uint64_t lin = off + ((seg == FS || seg == GS) ? s.seg[seg].base : 0);
     unsigned bits = (s.cr4 & cr4::LA57) ? 57 : 48;
     if (!canonical(lin, bits) || !canonical(lin + size - 1, bits)) raise(fault_vec, 0);
-    return lin;
+    return alignment_checked(*this, lin, size);
   }
   const SegReg& sr = s.seg[seg];
   if (s.mode != Mode::Real && s.mode != Mode::V86) {
@@ -42,7 +72,7 @@ uint64_t Cpu::linear(uint8_t seg, uint64_t off, unsigned size, Acc acc) {
   } else if (last > sr.limit) {
     raise(fault_vec, 0);
   }
-  return (sr.base + off) & 0xffffffffull;
+  return alignment_checked(*this, (sr.base + off) & 0xffffffffull, size);
 }
 
 void Cpu::flush_tlb() {

@@ -19,13 +19,15 @@ void usage(FILE* f) {
       "                       run a flat binary (see README for the contract)\n"
       "  run --kernel FILE [--initrd FILE[,FILE...]] [--append CMDLINE] [-m SIZE]\n"
       "      [--smp N] [--cpu MODEL[,+feat,-feat]] [--serial stdio|file:PATH|none] [--clock insns|host]\n"
-      "      [--accel interp] [--max-insns N] [--trace FILE]\n"
+      "      [--accel interp|kvm] [--max-insns N] [--trace FILE]\n"
       "                       run a Linux bzImage, multiboot or ELF64 kernel on a PC (README)\n"
       "  demo                 run the built-in demonstration guest\n"
-      "  fuzz --a interp --b kvm|native [--seed S] [--count N]\n"
+      "  fuzz --a interp --b kvm|kvm-user|native [--seed S] [--count N]\n"
       "       [--mode long64|prot32|real16|all] [--insns K] [--avoid MNEMONIC,...]\n"
       "       [--max-reports N] [--verbose]\n"
       "                       differential fuzzing between two backends\n"
+      "  fuzz --suite system --b kvm [--family paging|fastcall|all] [--seed S] [--count N]\n"
+      "                       random paging/protection and fast-system-call scenarios vs KVM\n"
       "  help                 this text\n",
       f);
 }

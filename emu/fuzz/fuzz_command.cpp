@@ -2,6 +2,8 @@
 //   softvt fuzz --a interp --b kvm|kvm-user|native [--seed S] [--count N]
 //               [--mode long64|prot32|real16|all] [--insns K]
 //               [--avoid MNEMONIC,...] [--max-reports N] [--verbose]
+//   softvt fuzz --suite system --b kvm [--family paging|fastcall|all]
+//               [--seed S] [--count N] [--max-reports N] [--verbose]
 // Exit status: 0 no mismatch, 1 mismatches, 2 bad options, 3 a requested
 // backend is unavailable on this host.
 #include <Zydis/Zydis.h>
@@ -15,6 +17,7 @@
 #include "emu/cli/options.h"
 #include "emu/fuzz/backends.h"
 #include "emu/fuzz/campaign.h"
+#include "emu/fuzz/system_campaign.h"
 
 namespace softvt {
 namespace {
@@ -28,6 +31,9 @@ struct FuzzOptions {
   std::set<ZydisMnemonic> avoid;
   uint64_t max_reports = 20;
   bool verbose = false;
+  std::string suite = "instructions";  // or "system" (system_cases.h)
+  std::string family = "all";          // system suite: paging, fastcall or all
+  bool mode_given = false, insns_given = false;
 };
 
 ZydisMnemonic parse_mnemonic(const std::string& name) {
@@ -71,6 +77,7 @@ FuzzOptions parse(int argc, char** argv) {
       if (o.count == 0) throw UsageError("--count: must be at least 1");
     } else if (opt == "--mode") {
       o.mode = r.value(opt);
+      o.mode_given = true;
       FlatMode m;
       if (o.mode != "all" && !parse_flat_mode(o.mode, m))
         throw UsageError("--mode: unknown mode '" + o.mode + "' (expected long64, prot32, real16 or all)");
@@ -79,10 +86,20 @@ FuzzOptions parse(int argc, char** argv) {
       if (k == 0 || k > fuzz::kMaxInsns)
         throw UsageError("--insns: must be between 1 and " + std::to_string(fuzz::kMaxInsns));
       o.insns = unsigned(k);
+      o.insns_given = true;
     } else if (opt == "--avoid") {
       for (ZydisMnemonic m : parse_mnemonics(r.value(opt))) o.avoid.insert(m);
     } else if (opt == "--max-reports") {
       o.max_reports = parse_number(r.value(opt), "--max-reports");
+    } else if (opt == "--suite") {
+      o.suite = r.value(opt);
+      if (o.suite != "instructions" && o.suite != "system")
+        throw UsageError("--suite: unknown suite '" + o.suite + "' (expected instructions or system)");
+    } else if (opt == "--family") {
+      o.family = r.value(opt);
+      fuzz::SysFamily f;
+      if (o.family != "all" && !fuzz::parse_sys_family(o.family, f))
+        throw UsageError("--family: unknown family '" + o.family + "' (expected paging, fastcall or all)");
     } else if (opt == "--verbose") {
       o.verbose = true;
     } else {
@@ -90,6 +107,17 @@ FuzzOptions parse(int argc, char** argv) {
     }
   }
   if (o.b.empty()) throw UsageError("missing --b BACKEND (the backend to compare with: kvm, kvm-user or native)");
+  if (o.suite == "system") {
+    // System scenarios are whole machines at CPL 0: only the interpreter
+    // and KVM run them; the instruction suite's options do not apply.
+    for (const std::string& name : {o.a, o.b})
+      if (name != "interp" && name != "kvm")
+        throw UsageError("--suite system: backend '" + name + "' cannot run system scenarios (expected interp or kvm)");
+    if (o.mode_given || o.insns_given || !o.avoid.empty())
+      throw UsageError("--suite system: --mode, --insns and --avoid apply to the instruction suite only");
+  } else if (o.family != "all") {
+    throw UsageError("--family applies to --suite system only");
+  }
   return o;
 }
 
@@ -111,6 +139,30 @@ std::string unavailable(const FuzzOptions& o, fuzz::BackendKind ka, fuzz::Backen
   return "";
 }
 
+int system_suite(const FuzzOptions& o, fuzz::BackendKind ka, fuzz::BackendKind kb) {
+  for (const auto& [option, name, kind] : {std::tuple{"--a", o.a, ka}, std::tuple{"--b", o.b, kb}}) {
+    const std::string why = fuzz::backend_unavailable_reason(kind, FlatMode::Long64);
+    if (!why.empty()) {
+      std::fprintf(stderr, "softvt fuzz: %s %s: unavailable: %s\n", option, name.c_str(), why.c_str());
+      return 3;
+    }
+  }
+  fuzz::SysCampaignConfig cfg;
+  cfg.name_a = o.a;
+  cfg.name_b = o.b;
+  cfg.seed = o.seed;
+  cfg.count = o.count;
+  cfg.verbose = o.verbose;
+  cfg.max_reports = o.max_reports;
+  cfg.progress_every = o.count >= 1000 ? o.count / 10 : 0;
+  fuzz::SysFamily f;
+  if (o.family != "all" && fuzz::parse_sys_family(o.family, f)) cfg.families = {f};
+  const fuzz::SysCampaignSummary s =
+      fuzz::run_sys_campaign(cfg, fuzz::make_sys_backend(ka), fuzz::make_sys_backend(kb));
+  std::printf("%s\n%s", s.line().c_str(), s.report().c_str());
+  return s.mismatched() ? 1 : 0;
+}
+
 }  // namespace
 
 int fuzz_command(int argc, char** argv) {
@@ -118,6 +170,7 @@ int fuzz_command(int argc, char** argv) {
   fuzz::BackendKind ka, kb;
   fuzz::parse_backend(o.a, ka);
   fuzz::parse_backend(o.b, kb);
+  if (o.suite == "system") return system_suite(o, ka, kb);
   fuzz::CampaignConfig cfg;
   cfg.name_a = o.a;
   cfg.name_b = o.b;

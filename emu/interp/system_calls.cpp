@@ -55,13 +55,17 @@ void syscall_(Cpu& cpu, const Insn&) {
   if (cpu.model.intel() && !cpu.in_64bit()) cpu.raise_ud();
   // AMD in real or virtual-8086 mode: the legacy form needs protected mode.
   if (!cpu.protected_mode() || s.mode == Mode::V86) cpu.raise_ud();
+  // CS = STAR[47:32] with RPL 0, but SS = STAR[47:32] + 8 unmasked: its RPL
+  // bits are STAR's (SDM Vol. 2 SYSCALL "SS.Selector := IA32_STAR[47:32] +
+  // 8", APM Vol. 3 SYSCALL; found by the system fuzz suite against KVM).
   const uint16_t cs_sel = star_syscall_cs(cpu) & 0xfffc;
+  const uint16_t ss_sel = uint16_t(star_syscall_cs(cpu) + 8);
   if (cpu.long_mode()) {
     s.gpr[RCX] = cpu.next_rip;
     s.gpr[R11] = s.rflags;
     cpu.next_rip = cpu.in_64bit() ? s.lstar : s.cstar;
     s.rflags = ((s.rflags & ~s.sfmask) & ~fl::RF) | fl::FIXED1;
-    enter_cs_ss(cpu, flat_code(cs_sel, 0, true), flat_stack(uint16_t(cs_sel + 8), 0), 0);
+    enter_cs_ss(cpu, flat_code(cs_sel, 0, true), flat_stack(ss_sel, 0), 0);
     return;
   }
   // AMD legacy mode: ECX = return EIP, EIP = STAR[31:0]; VM, IF and RF
@@ -69,7 +73,7 @@ void syscall_(Cpu& cpu, const Insn&) {
   s.gpr[RCX] = cpu.next_rip & 0xffffffff;
   cpu.next_rip = s.star & 0xffffffff;
   s.rflags &= ~(fl::VM | fl::IF | fl::RF);
-  enter_cs_ss(cpu, flat_code(cs_sel, 0, false), flat_stack(uint16_t(cs_sel + 8), 0), 0);
+  enter_cs_ss(cpu, flat_code(cs_sel, 0, false), flat_stack(ss_sel, 0), 0);
 }
 
 // ---- SYSRET ----------------------------------------------------------------------
