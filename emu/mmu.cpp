@@ -77,7 +77,7 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   // blocks on them are invalidated (self-modifying code).
   if (mem.is_code_page(phys)) perm = (perm & ~WRITE) | ((perm & WRITE) << CODE_SHIFT);
   TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
-  e.tag = (lin >> 12) + 1;
+  e.tag = tlb_key(lin);
   e.phys = phys;
   e.host = mem.ram_page(phys);
   // A page holding an enabled data breakpoint gets no host pointer: every
@@ -100,12 +100,16 @@ void Cpu::set_tlb_code_page(uint64_t phys_page, bool code) {
 const TlbEntry& Cpu::translate(uint64_t lin, Acc acc, bool user) {
   TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
   const uint32_t need = tlb_need(acc, user);
-  if (e.tag != (lin >> 12) + 1) return fill_tlb(lin, acc, user);
-  // A global translation cached in another space of this context serves
-  // every PCID (SDM 4.10.2.4): adopt it into the current space.
-  if (e.space != tlb_space_ && (e.perm & tlb_perm::GLOBAL) && tlb_space::same_context(e.space, tlb_space_))
+  const uint64_t key = tlb_key(lin);
+  // A global translation cached under another slot of this context (another
+  // PCID, or this one before a flush) serves every PCID (SDM 4.10.2.4):
+  // adopt it into the current space.
+  if (e.tag != key && e.tag && (e.tag ^ key) < 0x1000 && (e.perm & tlb_perm::GLOBAL) &&
+      tlb_space::same_context(e.space, tlb_space_)) {
+    e.tag = key;
     e.space = tlb_space_;
-  if (e.space == tlb_space_ && (e.perm & (need | ((need << tlb_perm::CODE_SHIFT) & tlb_perm::CODE_WRITE))))
+  }
+  if (e.tag == key && (e.perm & (need | ((need << tlb_perm::CODE_SHIFT) & tlb_perm::CODE_WRITE))))
     return e;
   // A miss, or a cached entry that does not allow this access: walk again
   // (the walk raises #PF, or sets the D bit for a first write).
