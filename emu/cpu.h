@@ -57,11 +57,36 @@ enum class StopReason : uint8_t { None, Hlt, Shutdown, Limit, Error };
 const char* stop_reason_name(StopReason r);
 
 struct TlbEntry {
-  uint64_t tag;   // linear page number + 1 (0 = invalid)
-  uint8_t* host;  // host address of the page (RAM), or nullptr (MMIO)
-  uint64_t phys;  // physical page address
-  uint32_t perm;  // tlb_perm bits
+  // Linear page address | the entry's space slot in bits 11:0 (slot 0 =
+  // an invalid entry): a hit is one compare with Cpu::tlb_key(lin).
+  uint64_t tag;
+  uint8_t* host;   // host address of the page (RAM), or nullptr (MMIO)
+  uint64_t phys;   // physical page address (A20 already applied)
+  uint32_t perm;   // tlb_perm bits
+  uint32_t space;  // the address space (tlb_space) the translation belongs to
 };
+
+// Address-space tags (DESIGN.md "Memory"; docs/decisions.md "TLB tags").
+// Each cached translation belongs to one address space, a 32-bit tag; the
+// CPU numbers the spaces it has cached translations for with 12-bit slots
+// and keeps the current one in the low bits of the lookup key, so a hit
+// compares one word. A lookup hits only an entry of the current space's
+// slot, or a global entry of the same context, which the slow path adopts
+// into the current space (a global translation is used whatever the PCID,
+// SDM 4.10.2.4). Dropping a space's non-global entries gives it a fresh
+// slot; the entries of the old one can never hit again.
+namespace tlb_space {
+// Bits 11:0: the PCID (000H while CR4.PCIDE = 0, SDM 4.10.1).
+constexpr uint32_t PCID_MASK = 0xfff;
+// Bits 31:12: the virtualization context (a VPID or an ASID), 0 outside
+// VMX/SVM guest mode; global translations are shared only within one.
+constexpr uint32_t CONTEXT_SHIFT = 12;
+inline bool same_context(uint32_t a, uint32_t b) { return ((a ^ b) & ~PCID_MASK) == 0; }
+// Slot numbers 1..MAX_SLOT live in TlbEntry::tag bits 11:0.
+constexpr uint32_t MAX_SLOT = 0xfff;
+// Spaces with a slot at a time; one more flushes the TLB and starts over.
+constexpr unsigned MAX_SPACES = 64;
+}  // namespace tlb_space
 
 namespace tlb_perm {
 // Bit (acc + 3*user): what this cached translation allows without a walk.
@@ -75,6 +100,8 @@ constexpr uint32_t CODE_WRITE = WRITE << CODE_SHIFT;
 // Bits 23:16 hold log2 of the size of the page the translation came from,
 // so INVLPG can drop every 4-KiB piece of a large page (SDM 4.10.4.1).
 constexpr uint32_t PAGE_SHIFT_POS = 16;
+// A global translation (G = 1 in the leaf with CR4.PGE = 1; SDM 4.10.2.4).
+constexpr uint32_t GLOBAL = 1u << 24;
 }
 
 class Cpu {
@@ -205,8 +232,31 @@ class Cpu {
   // Paging: linear -> physical for an access by CPL (or a supervisor-mode
   // implicit access such as a descriptor-table read), filling the TLB.
   const TlbEntry& translate(uint64_t lin, Acc acc, bool user);
+
+  // ---- TLB tags and invalidation (emu/tlb.cpp; SDM 4.10.4.1) -------------
+  // The current address space: derived from CR4.PCIDE and CR3[11:0].
+  uint32_t tlb_space() const { return tlb_space_; }
+  // What a current-space entry for `lin` holds in TlbEntry::tag.
+  uint64_t tlb_key(uint64_t lin) const { return (lin & ~uint64_t(0xfff)) | tlb_slot_; }
+  // Re-derives it after CR3 or CR4 changed (or the state was loaded).
+  void refresh_tlb_space();
+  // The space of `pcid` in the current virtualization context (INVPCID).
+  uint32_t tlb_space_of_pcid(uint32_t pcid) const {
+    return (tlb_space_ & ~tlb_space::PCID_MASK) | (pcid & tlb_space::PCID_MASK);
+  }
+  // Every entry of every space, global ones included; re-derives the space.
   void flush_tlb();
+  // The non-global entries of one space (MOV CR3, INVPCID type 1): the
+  // space gets a fresh slot, so this costs no scan of the TLB.
+  void flush_tlb_space(uint32_t space);
+  // The entries of every PCID of the current context, with or without the
+  // global ones (INVPCID types 2 and 3).
+  void flush_tlb_context(bool include_global);
+  // INVLPG: the entries of the current space for the page holding `lin`,
+  // and the global ones for it in any PCID.
   void flush_tlb_page(uint64_t lin);
+  // INVPCID type 0: the non-global entries of `space` for that page.
+  void flush_tlb_page_in_space(uint64_t lin, uint32_t space);
   // Moves the write permission of cached translations of physical page
   // `phys_page` out of (code = true) or back into the fast path.
   void set_tlb_code_page(uint64_t phys_page, bool code);
@@ -273,10 +323,34 @@ class Cpu {
   // Deterministic time: TSC derives from the retired-instruction count.
   uint64_t tsc() const { return s.insn_count + s.tsc_offset; }
 
+  // ---- A20M# (emu/tlb.cpp) ------------------------------------------------
+  // With A20 masked, bit 20 of every physical address the CPU uses (its
+  // accesses through paging or not, page walks, PDPTE loads) is 0. The
+  // mask is applied where translations are built, so it costs nothing on
+  // a TLB hit; a change flushes the TLB (docs/decisions.md "A20").
+  void set_a20(bool enabled);
+  bool a20_enabled() const { return a20_mask_ == ~uint64_t(0); }
+  uint64_t apply_a20(uint64_t phys) const { return phys & a20_mask_; }
+
   static constexpr unsigned TLB_SIZE = 1024;
   TlbEntry tlb[TLB_SIZE];
 
  private:
+  uint32_t tlb_space_ = 0;
+  uint32_t tlb_slot_ = 0;  // the current space's slot (tlb_key)
+  struct SpaceSlot {
+    uint32_t space;
+    uint32_t slot;
+  };
+  SpaceSlot tlb_slots_[tlb_space::MAX_SPACES]{};
+  unsigned tlb_slot_count_ = 0;
+  uint32_t tlb_next_slot_ = 1;
+  SpaceSlot* find_tlb_slot(uint32_t space);
+  uint32_t take_tlb_slot();
+  void clear_tlb_entries();
+  uint64_t a20_mask_ = ~uint64_t(0);
+  template <class Pred>
+  void drop_tlb_entries(Pred pred);
   const TlbEntry& fill_tlb(uint64_t lin, Acc acc, bool user);
   uint64_t read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user);
   void write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user);
@@ -288,7 +362,7 @@ inline uint32_t tlb_need(Acc acc, bool user) { return 1u << (unsigned(acc) + (us
 
 inline uint64_t Cpu::read_lin(uint64_t lin, unsigned size, Acc acc, bool user) {
   const TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
-  if (e.tag == (lin >> 12) + 1 && (e.perm & tlb_need(acc, user)) && e.host &&
+  if (e.tag == tlb_key(lin) && (e.perm & tlb_need(acc, user)) && e.host &&
       (lin & 0xfff) + size <= 0x1000) {
     uint64_t v = 0;
     std::memcpy(&v, e.host + (lin & 0xfff), size);
@@ -299,7 +373,7 @@ inline uint64_t Cpu::read_lin(uint64_t lin, unsigned size, Acc acc, bool user) {
 
 inline void Cpu::write_lin(uint64_t lin, unsigned size, uint64_t value, bool user) {
   const TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
-  if (e.tag == (lin >> 12) + 1 && (e.perm & tlb_need(Acc::Write, user)) && e.host &&
+  if (e.tag == tlb_key(lin) && (e.perm & tlb_need(Acc::Write, user)) && e.host &&
       (lin & 0xfff) + size <= 0x1000) {
     std::memcpy(e.host + (lin & 0xfff), &value, size);
     return;

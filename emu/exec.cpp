@@ -218,6 +218,8 @@ StopReason Cpu::run(uint64_t max_insns) {
   // The debug registers may have been written from outside (a loader, a
   // state import): derive the armed breakpoints from them afresh.
   debug_registers_changed(*this);
+  // Likewise CR3/CR4: the TLB's current address space follows them.
+  refresh_tlb_space();
   mem.on_code_write = [this](uint64_t phys, unsigned size) {
     if (!blocks->write_hits_code(phys, size)) return;
     const uint64_t page = phys >> 12;

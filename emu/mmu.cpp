@@ -75,34 +75,19 @@ uint64_t Cpu::linear(uint8_t seg, uint64_t off, unsigned size, Acc acc) {
   return alignment_checked(*this, (sr.base + off) & 0xffffffffull, size);
 }
 
-void Cpu::flush_tlb() {
-  for (auto& e : tlb) e = TlbEntry{0, nullptr, 0, 0};
-}
-
-// Drops the translations of the page holding `lin`: the 4-KiB entry, and
-// every cached 4-KiB piece of a large page that covers `lin` (INVLPG
-// invalidates the whole large page, SDM 4.10.4.1 and Vol. 2 INVLPG).
-void Cpu::flush_tlb_page(uint64_t lin) {
-  TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
-  if (e.tag == (lin >> 12) + 1) e = TlbEntry{0, nullptr, 0, 0};
-  for (auto& x : tlb) {
-    const unsigned shift = (x.perm >> tlb_perm::PAGE_SHIFT_POS) & 0xff;
-    if (!x.tag || shift <= 12) continue;
-    if ((((x.tag - 1) << 12) >> shift) == (lin >> shift)) x = TlbEntry{0, nullptr, 0, 0};
-  }
-}
-
 const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   using namespace tlb_perm;
   uint64_t phys;
   uint32_t perm;
   unsigned page_shift = 12;
+  bool global = false;
   if (!(s.cr0 & cr0::PG)) {
     phys = lin & ~uint64_t(0xfff);
     perm = READ_S | WRITE_S | EXEC_S | READ_U | WRITE_U | EXEC_U;
   } else {
     Translation t = walk_page_tables(*this, lin, acc, user);
     phys = t.phys & ~uint64_t(0xfff);
+    global = t.global;
     const bool smap_blocks = t.user && (s.cr4 & cr4::SMAP);
     const bool sup_write = t.dirty && (t.writable || !(s.cr0 & cr0::WP));
     perm = 0;
@@ -117,17 +102,19 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
     }
     page_shift = t.page_shift;
   }
+  phys = apply_a20(phys);
   // Writes to pages holding decoded code take the slow path so that the
   // blocks on them are invalidated (self-modifying code).
   if (mem.is_code_page(phys)) perm = (perm & ~WRITE) | ((perm & WRITE) << CODE_SHIFT);
   TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
-  e.tag = (lin >> 12) + 1;
+  e.tag = tlb_key(lin);
   e.phys = phys;
   e.host = mem.ram_page(phys);
   // A page holding an enabled data breakpoint gets no host pointer: every
   // access to it takes the slow path, which compares (emu/debug.h).
   if (dbg.data_armed && debug_page_watched(*this, lin)) e.host = nullptr;
-  e.perm = perm | (page_shift << PAGE_SHIFT_POS);
+  e.perm = perm | (page_shift << PAGE_SHIFT_POS) | (global ? GLOBAL : 0);
+  e.space = tlb_space_;
   return e;
 }
 
@@ -141,9 +128,18 @@ void Cpu::set_tlb_code_page(uint64_t phys_page, bool code) {
 }
 
 const TlbEntry& Cpu::translate(uint64_t lin, Acc acc, bool user) {
-  const TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
+  TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
   const uint32_t need = tlb_need(acc, user);
-  if (e.tag == (lin >> 12) + 1 && (e.perm & (need | ((need << tlb_perm::CODE_SHIFT) & tlb_perm::CODE_WRITE))))
+  const uint64_t key = tlb_key(lin);
+  // A global translation cached under another slot of this context (another
+  // PCID, or this one before a flush) serves every PCID (SDM 4.10.2.4):
+  // adopt it into the current space.
+  if (e.tag != key && e.tag && (e.tag ^ key) < 0x1000 && (e.perm & tlb_perm::GLOBAL) &&
+      tlb_space::same_context(e.space, tlb_space_)) {
+    e.tag = key;
+    e.space = tlb_space_;
+  }
+  if (e.tag == key && (e.perm & (need | ((need << tlb_perm::CODE_SHIFT) & tlb_perm::CODE_WRITE))))
     return e;
   // A miss, or a cached entry that does not allow this access: walk again
   // (the walk raises #PF, or sets the D bit for a first write).

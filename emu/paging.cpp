@@ -33,6 +33,9 @@ struct Walker {
   }
 
   uint64_t read_entry(uint64_t addr, unsigned size) { return cpu.mem.read_phys(addr, size); }
+  // Address of a paging-structure entry: the walk's accesses are physical
+  // accesses of the CPU, so A20M# masks them too (emu/tlb.cpp).
+  uint64_t entry_address(uint64_t addr) const { return cpu.apply_a20(addr); }
 };
 
 // Final permission check shared by all paging modes (SDM 4.6).
@@ -65,7 +68,7 @@ Translation walk_long(Walker& w, int levels, uint64_t table) {
     unsigned shift = 12 + 9 * (level - 1);
     uint64_t idx = (w.lin >> shift) & 0x1ff;
     if (levels == 3 && level == 3) idx = (w.lin >> 30) & 3;  // PAE PDPTE
-    uint64_t addr = (table & w.phys_mask) + idx * 8;
+    uint64_t addr = w.entry_address((table & w.phys_mask) + idx * 8);
     uint64_t e = w.read_entry(addr, 8);
     entries[used] = e;
     addrs[used] = addr;
@@ -119,7 +122,7 @@ Translation walk_long(Walker& w, int levels, uint64_t table) {
 // 32-bit paging: 4-byte entries, optional 4 MiB pages with CR4.PSE.
 Translation walk_32(Walker& w) {
   Cpu& cpu = w.cpu;
-  uint64_t pde_addr = (cpu.s.cr3 & 0xfffff000ull) + ((w.lin >> 22) & 0x3ff) * 4;
+  uint64_t pde_addr = w.entry_address((cpu.s.cr3 & 0xfffff000ull) + ((w.lin >> 22) & 0x3ff) * 4);
   uint64_t pde = w.read_entry(pde_addr, 4);
   if (!(pde & PTE_P)) w.fault(0);
   bool large = (pde & PTE_PS) && (cpu.s.cr4 & cr4::PSE);
@@ -136,7 +139,7 @@ Translation walk_32(Walker& w) {
     base = (pde & 0xffc00000ull) | (((pde >> 13) & high_bits) << 32);
     base |= w.lin & 0x3fffff;
   } else {
-    pte_addr = (pde & 0xfffff000ull) + ((w.lin >> 12) & 0x3ff) * 4;
+    pte_addr = w.entry_address((pde & 0xfffff000ull) + ((w.lin >> 12) & 0x3ff) * 4);
     pte = w.read_entry(pte_addr, 4);
     if (!(pte & PTE_P)) w.fault(0);
     all_w &= (pte & PTE_W) != 0;

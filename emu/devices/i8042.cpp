@@ -45,8 +45,15 @@ uint8_t I8042::read_data() {
 
 void I8042::set_output_port(uint8_t v) {
   output_port_ = v;
+  if (on_a20) on_a20(a20());
   // Bit 0 is the CPU reset line, active low.
   if (!(v & 1) && reset_) reset_();
+}
+
+// Commands 0xDD / 0xDF: output-port bit 1 (the A20 gate) alone.
+void I8042::set_a20_bit(bool enabled) {
+  output_port_ = enabled ? (output_port_ | 0x02) : (output_port_ & ~0x02);
+  if (on_a20) on_a20(enabled);
 }
 
 void I8042::keyboard_command(uint8_t v) {
@@ -98,8 +105,8 @@ void I8042::write_command(uint8_t v) {
     case 0xae: command_byte_ &= ~CB_KBD_DISABLE; return;
     case 0xc0: queue(0x80); return;  // input port: keyboard not inhibited
     case 0xd0: queue(output_port_); return;
-    case 0xdd: output_port_ &= ~0x02; return;  // A20 off
-    case 0xdf: output_port_ |= 0x02; return;   // A20 on
+    case 0xdd: set_a20_bit(false); return;
+    case 0xdf: set_a20_bit(true); return;
     default:
       // 0xF0-0xFF pulse the output port bits whose command bit is 0; bit 0
       // is the reset line (0xFE: the usual reset).

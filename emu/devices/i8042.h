@@ -22,11 +22,16 @@ class I8042 {
   void write_data(uint8_t v);
   void write_command(uint8_t v);
   bool a20() const { return output_port_ & 0x02; }
+  // Drives the CPUs' A20 gate: called with output-port bit 1 whenever
+  // software writes the output port or its A20 bit (commands 0xD1, 0xDD,
+  // 0xDF; the machine wires it; docs/decisions.md "A20").
+  std::function<void(bool enabled)> on_a20;
 
  private:
   void queue(uint8_t v, bool aux = false);
   void update_irqs();
   void set_output_port(uint8_t v);
+  void set_a20_bit(bool enabled);
   void keyboard_command(uint8_t v);
 
   std::function<void()> reset_;

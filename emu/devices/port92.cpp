@@ -7,6 +7,7 @@ namespace softvt {
 void Port92::write(uint8_t v) {
   const bool pulse = (v & 1) && !(value_ & 1);
   value_ = v & 0x03;
+  if (on_a20) on_a20(a20());
   if (pulse && reset_) reset_();
 }
 

@@ -17,6 +17,9 @@ class Port92 {
   uint8_t read() const { return value_; }
   void write(uint8_t v);
   bool a20() const { return value_ & 0x02; }
+  // Drives the CPUs' A20 gate: called with bit 1 on every write (the
+  // machine wires it; docs/decisions.md "A20").
+  std::function<void(bool enabled)> on_a20;
 
  private:
   std::function<void()> reset_;

@@ -92,11 +92,12 @@ bool legacy_pae_paging(uint64_t cr0v, uint64_t cr4v, uint64_t efer) {
 
 // Loading CR3 (or enabling PAE paging) outside IA-32e mode loads the four
 // PDPTEs; a present one with reserved bits set is #GP(0) (SDM 4.4.1).
+// They are read like any physical access of the CPU (A20M# applies).
 void check_pdptes(Cpu& cpu, uint64_t cr3v) {
   const uint64_t table = cr3v & 0xffffffe0ull;
   const uint64_t reserved = 0x1e6ull | ~max_phys_mask(cpu);
   for (unsigned i = 0; i < 4; ++i) {
-    const uint64_t e = cpu.mem.read_phys(table + 8 * i, 8);
+    const uint64_t e = cpu.mem.read_phys(cpu.apply_a20(table + 8 * i), 8);
     if ((e & 1) && (e & reserved)) cpu.raise_gp0();
   }
 }
@@ -120,8 +121,10 @@ void write_cr0(Cpu& cpu, uint64_t v) {
     if (!(cpu.s.cr4 & cr4::PAE) || (cpu.s.seg[CS].attr & ar::L)) cpu.raise_gp0();
   }
   // Paging can be turned off in IA-32e mode only from compatibility mode
-  // (SDM 9.8.5.4; Vol. 2 MOV CR "64-Bit Mode Exceptions").
-  if (disabling_paging && cpu.in_64bit()) cpu.raise_gp0();
+  // (SDM 9.8.5.4; Vol. 2 MOV CR "64-Bit Mode Exceptions"), and never while
+  // CR4.PCIDE = 1 (Vol. 2 MOV CR "Protected Mode Exceptions"), so PCIDE
+  // is set only in IA-32e mode.
+  if (disabling_paging && (cpu.in_64bit() || (cpu.s.cr4 & cr4::PCIDE))) cpu.raise_gp0();
   if (enabling_paging && legacy_pae_paging(v, cpu.s.cr4, cpu.s.efer)) check_pdptes(cpu, cpu.s.cr3);
   cpu.s.cr0 = v;
   if (enabling_paging && (cpu.s.efer & efer::LME)) cpu.s.efer |= efer::LMA;
@@ -133,21 +136,40 @@ void write_cr0(Cpu& cpu, uint64_t v) {
 
 // CR3 bit 63 with CR4.PCIDE = 1 asks not to invalidate the new PCID's
 // translations and is not stored (SDM 4.10.4.1); otherwise every bit at or
-// above MAXPHYADDR is reserved (SDM 4.5.1, Vol. 2 MOV CR). The software
-// TLB is not tagged by PCID, so every CR3 load drops it, global pages
-// included: keeping translations is permitted, never required (SDM 4.10.2).
+// above MAXPHYADDR is reserved (SDM 4.5.1, Vol. 2 MOV CR).
 constexpr uint64_t CR3_NO_FLUSH = 1ull << 63;
 
 void write_cr3(Cpu& cpu, uint64_t v) {
+  bool keep_translations = false;
   if (cpu.long_mode()) {
-    if ((cpu.s.cr4 & cr4::PCIDE)) v &= ~CR3_NO_FLUSH;
+    if (cpu.s.cr4 & cr4::PCIDE) {
+      keep_translations = v & CR3_NO_FLUSH;
+      v &= ~CR3_NO_FLUSH;
+    }
     if (v & ~max_phys_mask(cpu)) cpu.raise_gp0();
   } else {
     v &= 0xffffffffull;
     if (legacy_pae_paging(cpu.s.cr0, cpu.s.cr4, cpu.s.efer)) check_pdptes(cpu, v);
   }
   cpu.s.cr3 = v;
-  cpu.flush_tlb();
+  cpu.refresh_tlb_space();
+  // SDM 4.10.4.1: the load invalidates the non-global translations of the
+  // new PCID (000H with CR4.PCIDE = 0) unless bit 63 asked to keep them;
+  // other PCIDs' translations and global ones stay.
+  if (!keep_translations) cpu.flush_tlb_space(cpu.tlb_space());
+}
+
+// Whether a CR4 write drops every cached translation. SDM 4.10.4.1: a
+// change of PGE, or of PCIDE from 1 to 0, invalidates all of them (global
+// ones and every PCID's); a change of PAE, or of SMEP from 0 to 1, those of
+// the current PCID. softvt's entries also carry permissions derived from
+// SMEP, SMAP, PSE, LA57 and PKE (hardware applies those at each access),
+// so any change of these drops every entry too. Setting PCIDE needs
+// nothing: CR3[11:0] = 0 then (checked), so the current PCID stays 000H.
+bool cr4_write_flushes_tlb(uint64_t old, uint64_t v) {
+  constexpr uint64_t cached = cr4::PAE | cr4::PSE | cr4::PGE | cr4::SMEP | cr4::SMAP | cr4::LA57 | cr4::PKE;
+  const uint64_t changed = old ^ v;
+  return (changed & cached) || ((old & cr4::PCIDE) && !(v & cr4::PCIDE));
 }
 
 // CR4 bits this CPU model allows come from the feature table (SDM 2.5:
@@ -165,7 +187,8 @@ void write_cr4(Cpu& cpu, uint64_t v) {
   if (((old ^ v) & paging_bits) && legacy_pae_paging(cpu.s.cr0, v, cpu.s.efer))
     check_pdptes(cpu, cpu.s.cr3);
   cpu.s.cr4 = v;
-  if ((old ^ v) & (paging_bits | cr4::LA57 | cr4::PKE)) cpu.flush_tlb();
+  if (cr4_write_flushes_tlb(old, v)) cpu.flush_tlb();
+  else cpu.refresh_tlb_space();
   if ((old ^ v) & cr4::DE) debug_registers_changed(cpu);  // I/O breakpoints
 }
 

@@ -117,11 +117,21 @@ void mwait(Cpu& cpu, const Insn&) {
 // ---- INVPCID -----------------------------------------------------------------------
 
 // INVPCID type, [m128 descriptor: PCID in bits 11:0, bits 63:12 reserved,
-// linear address in bits 127:64] (SDM Vol. 2 INVPCID). The software TLB is
-// not tagged by PCID (MOV CR3 flushes it, docs/decisions.md), so it never
-// holds another PCID's translations: type 0 drops the address's
-// translations, types 1-3 drop everything (over-invalidation is always
-// allowed, SDM 4.10.4.1).
+// linear address in bits 127:64] (SDM Vol. 2 INVPCID; SDM 4.10.4.1):
+// type 0 drops the non-global translations of that PCID for the address
+// (the whole page, large or not), type 1 every non-global translation of
+// that PCID, type 2 every translation of every PCID, global ones included,
+// type 3 every non-global one of every PCID.
+void invalidate_by_type(Cpu& cpu, uint64_t type, uint32_t pcid, uint64_t addr) {
+  const uint32_t space = cpu.tlb_space_of_pcid(pcid);
+  switch (type) {
+    case 0: cpu.flush_tlb_page_in_space(addr, space); break;
+    case 1: cpu.flush_tlb_space(space); break;
+    case 2: cpu.flush_tlb_context(true); break;
+    default: cpu.flush_tlb_context(false); break;
+  }
+}
+
 void invpcid(Cpu& cpu, const Insn& in) {
   if (cpu.s.mode == Mode::V86 || cpu.s.cpl != 0) cpu.raise_gp0();
   const uint64_t type = cpu.get_reg(in.op[0].reg, cpu.in_64bit() ? 8 : 4);
@@ -133,8 +143,7 @@ void invpcid(Cpu& cpu, const Insn& in) {
   const uint64_t pcid = lo & 0xfff;
   if (type == 0 && !is_canonical(cpu, addr)) cpu.raise_gp0();
   if (type <= 1 && pcid != 0 && !(cpu.s.cr4 & cr4::PCIDE)) cpu.raise_gp0();
-  if (type == 0) cpu.flush_tlb_page(addr);
-  else cpu.flush_tlb();
+  invalidate_by_type(cpu, type, uint32_t(pcid), addr);
   cpu.end_block = true;
 }
 

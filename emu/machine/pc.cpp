@@ -71,6 +71,11 @@ Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(
   i8042_->map_ports(io_);
   port92_ = std::make_unique<Port92>(reset("port 0x92"));
   port92_->map_ports(io_);
+  // Both A20 gates drive every CPU's A20M#; the last one written decides,
+  // as on QEMU's PC (docs/decisions.md "A20").
+  const auto set_a20 = [this](bool enabled) { for (CpuSlot& slot : cpus_) slot.cpu->set_a20(enabled); };
+  i8042_->on_a20 = set_a20;
+  port92_->on_a20 = set_a20;
 
   debug_exit_ = std::make_unique<DebugExit>([this](int status, uint64_t v) {
     char msg[96];
