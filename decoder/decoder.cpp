@@ -1,5 +1,7 @@
 #include "decoder/decoder.h"
 
+#include <algorithm>
+
 #include "emu/cpu.h"
 #include "emu/cpu_model.h"
 #include "emu/interp/table.h"
@@ -84,12 +86,31 @@ uint8_t override_segment(const ZydisDecodedInstruction& zi) {
   return DS;
 }
 
+// Zydis's real-mode tables reject SYSENTER and SYSEXIT (0F 34/35), but
+// the processor recognizes them there and raises #GP(0) because CR0.PE = 0
+// (SDM Vol. 2 SYSENTER/SYSEXIT "Real-Address Mode Exceptions"; AMD APM
+// Vol. 3 likewise): they decode as in 16-bit protected mode and their
+// handlers raise the fault.
+bool recognized_in_real_mode(ZydisMnemonic m) {
+  return m == ZYDIS_MNEMONIC_SYSENTER || m == ZYDIS_MNEMONIC_SYSEXIT;
+}
+
 }  // namespace
 
 DecodeStatus Decoder::decode(const uint8_t* bytes, size_t avail, DecodeMode mode, Insn& out) const {
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
   ZyanStatus st = decode_raw(bytes, avail, mode, zi, zo);
+  if (!ZYAN_SUCCESS(st) && mode == DecodeMode::Real16) {
+    ZydisDecodedInstruction pi;
+    ZydisDecodedOperand po[ZYDIS_MAX_OPERAND_COUNT];
+    if (ZYAN_SUCCESS(decode_raw(bytes, avail, DecodeMode::Prot16, pi, po)) &&
+        recognized_in_real_mode(pi.mnemonic)) {
+      zi = pi;
+      std::copy(po, po + ZYDIS_MAX_OPERAND_COUNT, zo);
+      st = ZYAN_STATUS_SUCCESS;
+    }
+  }
   if (st == ZYDIS_STATUS_NO_MORE_DATA) return avail >= 15 ? DecodeStatus::TooLong : DecodeStatus::NeedMore;
   if (st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG) return DecodeStatus::TooLong;
   if (!ZYAN_SUCCESS(st)) return DecodeStatus::Invalid;

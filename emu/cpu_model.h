@@ -43,6 +43,12 @@ struct CpuModel {
   uint64_t features = 0;          // bit per Feature
   uint8_t phys_addr_bits = 40;    // MAXPHYADDR (CPUID 0x80000008:EAX[7:0])
   uint8_t lin_addr_bits = 48;
+  // The microcode revision the processor reports: Intel, the update
+  // signature CPUID.01H deposits in IA32_BIOS_SIGN_ID[63:32] (SDM Vol. 3A
+  // 10.11.7); AMD, the patch level in MSR 8BH[31:0] (APM Vol. 2, and Linux's
+  // early_init_amd reads it there). Linux checks it against errata tables
+  // (e.g. the TSC-deadline timer's, arch/x86/kernel/apic/apic.c).
+  uint32_t microcode_revision = 0;
 
   bool has(Feature f) const { return features & (1ull << unsigned(f)); }
   bool intel() const { return vendor == Vendor::Intel; }

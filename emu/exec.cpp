@@ -329,6 +329,16 @@ StopReason Cpu::run(uint64_t max_insns) {
       resuming_rep = false;
       ++idle_steps;
       handle_exception(e);
+    } catch (const InstructionFrozen&) {
+      // Nothing of the instruction happened: RIP stays on it and the CPU
+      // waits like HLT; the event that wakes it returns to the instruction.
+      dbg.pending = debug_before;
+      dbg.tf_after = false;
+      end_block = false;
+      insn_unfinished = false;
+      resuming_rep = false;
+      ++idle_steps;
+      s.halted = 1;
     }
   }
   return stop;
