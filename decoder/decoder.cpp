@@ -34,10 +34,6 @@ Decoder::Decoder(const CpuModel& model) : model_(model) {
   }
 }
 
-ZyanStatus Decoder::decode_raw(const uint8_t* bytes, size_t avail, DecodeMode mode,
-                               ZydisDecodedInstruction& insn, ZydisDecodedOperand* ops) const {
-  return ZydisDecoderDecodeFull(&zy_[size_t(mode)], bytes, avail, &insn, ops);
-}
 
 namespace {
 
@@ -97,20 +93,25 @@ bool recognized_in_real_mode(ZydisMnemonic m) {
 
 }  // namespace
 
+ZyanStatus Decoder::decode_raw(const uint8_t* bytes, size_t avail, DecodeMode mode,
+                               ZydisDecodedInstruction& insn, ZydisDecodedOperand* ops) const {
+  const ZyanStatus st = ZydisDecoderDecodeFull(&zy_[size_t(mode)], bytes, avail, &insn, ops);
+  if (ZYAN_SUCCESS(st) || mode != DecodeMode::Real16) return st;
+  ZydisDecodedInstruction pi;
+  ZydisDecodedOperand po[ZYDIS_MAX_OPERAND_COUNT];
+  const size_t prot16 = size_t(DecodeMode::Prot16);
+  if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&zy_[prot16], bytes, avail, &pi, po)) ||
+      !recognized_in_real_mode(pi.mnemonic))
+    return st;
+  insn = pi;
+  std::copy(po, po + ZYDIS_MAX_OPERAND_COUNT, ops);
+  return ZYAN_STATUS_SUCCESS;
+}
+
 DecodeStatus Decoder::decode(const uint8_t* bytes, size_t avail, DecodeMode mode, Insn& out) const {
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
   ZyanStatus st = decode_raw(bytes, avail, mode, zi, zo);
-  if (!ZYAN_SUCCESS(st) && mode == DecodeMode::Real16) {
-    ZydisDecodedInstruction pi;
-    ZydisDecodedOperand po[ZYDIS_MAX_OPERAND_COUNT];
-    if (ZYAN_SUCCESS(decode_raw(bytes, avail, DecodeMode::Prot16, pi, po)) &&
-        recognized_in_real_mode(pi.mnemonic)) {
-      zi = pi;
-      std::copy(po, po + ZYDIS_MAX_OPERAND_COUNT, zo);
-      st = ZYAN_STATUS_SUCCESS;
-    }
-  }
   if (st == ZYDIS_STATUS_NO_MORE_DATA) return avail >= 15 ? DecodeStatus::TooLong : DecodeStatus::NeedMore;
   if (st == ZYDIS_STATUS_INSTRUCTION_TOO_LONG) return DecodeStatus::TooLong;
   if (!ZYAN_SUCCESS(st)) return DecodeStatus::Invalid;

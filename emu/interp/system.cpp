@@ -522,7 +522,8 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
     // Intel IA32_BIOS_SIGN_ID: what software wrote, with the update
     // signature CPUID leaf 1 deposited in bits 63:32 (SDM Vol. 3A 10.11.7.1:
     // write 0, CPUID.01H, RDMSR). AMD PATCH_LEVEL: the patch level in bits
-    // 31:0 (APM Vol. 2; Linux's early_init_amd reads it so).
+    // 31:0 (AMD PPR MSR0000_008B "Patch Level"; Linux's early_init_amd reads
+    // it so).
     case msr::BIOS_SIGN_ID:
       v = cpu.model.intel() ? s.bios_sign_id : cpu.model.microcode_revision;
       return true;
@@ -592,7 +593,7 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
     }
     // Intel: read/write, software writes 0 before CPUID to have the
     // signature deposited (SDM Vol. 3A 10.11.7.1); AMD's PATCH_LEVEL is
-    // read-only (APM Vol. 2).
+    // read-only (AMD PPR MSR0000_008B).
     case msr::BIOS_SIGN_ID:
       if (!cpu.model.intel()) return false;
       s.bios_sign_id = v;

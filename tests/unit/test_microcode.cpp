@@ -1,7 +1,7 @@
 // The microcode revision each CPU model reports: Intel's IA32_BIOS_SIGN_ID
 // protocol (SDM Vol. 3A 10.11.7.1: WRMSR 0 to 8BH, CPUID leaf 1, RDMSR 8BH
 // reads the update signature in EDX) and AMD's patch level in MSR 8BH[31:0]
-// (APM Vol. 2; Linux's early_init_amd reads it there).
+// (AMD PPR MSR0000_008B "Patch Level"; Linux's early_init_amd reads it there).
 #include <catch.hpp>
 
 #include "tests/unit/test_flat_machine.h"
