@@ -37,10 +37,10 @@ void check_pending(Cpu& cpu) {
   if (cpu.s.cr0 & cr0::NE) cpu.raise(vec::MF);
   // MS-DOS compatibility sub-mode (SDM Vol. 1 8.7.2, Vol. 3A 2.5 CR0.NE):
   // with IGNNE# asserted the error is ignored and the instruction executes;
-  // otherwise FERR# is asserted (the P6 family and later signal it here,
-  // before the next waiting instruction: SDM Vol. 1 D.2.2) and the
-  // processor stops before the instruction until an interrupt (IRQ 13 from
-  // FERR#, on a PC) is taken.
+  // otherwise the processor asserts FERR# and stops "immediately before
+  // executing the next waiting floating-point instruction" (Vol. 3A 2.5;
+  // Vol. 1 8.7.2 also allows FERR# at the faulting instruction) until an
+  // interrupt (IRQ 13 from FERR#, on a PC) is taken.
   if (cpu.ignne) return;
   drive_ferr(cpu, true);
   cpu.freeze_before_instruction();
