@@ -6,6 +6,12 @@
 // (emu/devices/fpu_error.h).
 #include <catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <vector>
 
 #include "emu/devices/fpu_error.h"
@@ -24,10 +30,11 @@ constexpr uint16_t IRQ13_HANDLER = 0x10, MF_HANDLER = 0x30, WAITING = 0x80;
 constexpr uint8_t IRQ13_VECTOR = 0x75;  // the PC BIOS's slave-PIC vector for IRQ 13
 
 // Real mode (the flat runner's CR0.NE = 0). The program divides 1 by 0 with
-// #Z unmasked, optionally sets IF, then runs `waiting` at WAITING and marks
-// DS:0x804 after it. The IRQ 13 handler counts its entries (DS:0x800),
-// records the IP it interrupted (DS:0x802), clears the exception and
-// returns; the #MF handler records 16 at DS:0x806 and its IP at DS:0x808.
+// #Z unmasked, optionally sets IF (with STI just before), then runs
+// `waiting` at WAITING and marks DS:0x804 after it. The IRQ 13 handler
+// counts its entries (DS:0x800), records the IP it interrupted (DS:0x802),
+// clears the exception and returns; the #MF handler records 16 at DS:0x806
+// and its IP at DS:0x808.
 std::string program(const std::string& waiting, bool sti) {
   return std::string("bits 16\norg 0\n jmp start\n") +
          " times 0x10-($-$$) nop\n"
@@ -37,8 +44,10 @@ std::string program(const std::string& waiting, bool sti) {
          " times 0x40-($-$$) nop\n"
          "start:\n mov ax, cs\n mov ds, ax\n mov ss, ax\n mov sp, 0xf000\n"
          " fninit\n fldcw [cw]\n fld1\n fldz\n fdivp st1, st0\n" +
-         (sti ? " sti\n" : "") +
-         " times 0x80-($-$$) nop\n " + waiting + "\n mov word [0x804], 1\n hlt\n"
+         // STI right before the waiting instruction: its one-instruction
+         // shadow must not keep IRQ 13 out of the freeze.
+         (sti ? " times 0x7f-($-$$) nop\n sti\n" : " times 0x80-($-$$) nop\n") +
+         " " + waiting + "\n mov word [0x804], 1\n hlt\n"
          "cw: dw 0x037b\n";  // all masked except #Z
 }
 
@@ -164,4 +173,64 @@ TEST_CASE("the PC wires the BSP's FERR# to ISA IRQ 13 and port F0H to its IGNNE#
   CHECK(bsp.ignne);
   bsp.on_ferr(false);
   CHECK_FALSE(bsp.ignne);
+}
+
+namespace {
+
+// A multiboot kernel (a.out kludge, loaded at 1 MiB) entered as the PC
+// enters one: protected mode with CR0 = PE|ET, so CR0.NE = 0. It programs
+// the 8259As (IRQ 8-15 at vectors 28H-2FH, only IRQ 13 and the cascade
+// unmasked), makes a #Z pending with interrupts on, and executes FWAIT.
+// The IRQ 13 handler counts itself, checks that it interrupted the FWAIT,
+// writes port F0H, runs `clear` (FNCLEX or nothing) and sends the EOIs.
+// The kernel exits through isa-debug-exit with count | (interrupted the
+// FWAIT) << 4 | (FWAIT completed) << 5.
+std::string pc_kernel_source(const std::string& clear) {
+  return "bits 32\norg 0x100000\n"
+         "header:\n dd 0x1BADB002\n dd 0x00010003\n dd -(0x1BADB002 + 0x00010003)\n"
+         " dd header\n dd 0x100000\n dd 0\n dd 0\n dd start\n"
+         "start:\n mov esp, 0x90000\n"
+         " mov eax, irq13\n mov [idt + 8 * 0x2d], ax\n mov word [idt + 8 * 0x2d + 2], 0x08\n"
+         " mov word [idt + 8 * 0x2d + 4], 0x8e00\n shr eax, 16\n mov [idt + 8 * 0x2d + 6], ax\n"
+         " lidt [idtr]\n"
+         " mov al, 0x11\n out 0x20, al\n out 0xa0, al\n"
+         " mov al, 0x20\n out 0x21, al\n mov al, 0x28\n out 0xa1, al\n"
+         " mov al, 4\n out 0x21, al\n mov al, 2\n out 0xa1, al\n"
+         " mov al, 1\n out 0x21, al\n out 0xa1, al\n"
+         " mov al, 0xfb\n out 0x21, al\n mov al, 0xdf\n out 0xa1, al\n"
+         " fninit\n fldcw [cw]\n fld1\n fldz\n fdivp st1, st0\n sti\n"
+         "waiting:\n fwait\n"
+         " or byte [result], 0x20\n cli\n mov al, [result]\n out 0xf4, al\n hlt\n"
+         "irq13:\n inc byte [result]\n cmp dword [esp], waiting\n jne .other\n"
+         " or byte [result], 0x10\n"
+         ".other:\n out 0xf0, al\n " + clear + "\n"
+         " mov al, 0x20\n out 0xa0, al\n out 0x20, al\n iret\n"
+         "cw: dw 0x037b\n"
+         "result: db 0\n"
+         "align 8\nidtr: dw 256 * 8 - 1\n dd idt\n"
+         "align 8\nidt: times 256 dq 0\n";
+}
+
+int run_pc_kernel(const std::string& clear) {
+  const char* exe = std::getenv("SOFTVT");
+  REQUIRE(exe);
+  const std::vector<uint8_t> image = test::assemble_nasm(pc_kernel_source(clear));
+  const std::string path = "/tmp/softvt_fpu_error_" + std::to_string(getpid()) + ".bin";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(image.data()), image.size());
+  const int raw = std::system((std::string(exe) + " run --kernel " + path + " >/dev/null 2>&1").c_str());
+  std::remove(path.c_str());
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+int debug_exit_status(unsigned v) { return int(((v << 1) | 1) & 0xff); }
+
+}  // namespace
+
+TEST_CASE("PC: FWAIT freezes, IRQ 13 through the 8259A interrupts it, FNCLEX lets it complete", "[fpu_error]") {
+  CHECK(run_pc_kernel("fnclex") == debug_exit_status(1 | 0x10 | 0x20));
+}
+
+TEST_CASE("PC: after OUT F0H the handler may leave the error pending: IGNNE# lets FWAIT complete",
+          "[fpu_error]") {
+  CHECK(run_pc_kernel("") == debug_exit_status(1 | 0x10 | 0x20));
 }
