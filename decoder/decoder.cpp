@@ -1,5 +1,7 @@
 #include "decoder/decoder.h"
 
+#include <algorithm>
+
 #include "emu/cpu.h"
 #include "emu/cpu_model.h"
 #include "emu/interp/table.h"
@@ -32,10 +34,6 @@ Decoder::Decoder(const CpuModel& model) : model_(model) {
   }
 }
 
-ZyanStatus Decoder::decode_raw(const uint8_t* bytes, size_t avail, DecodeMode mode,
-                               ZydisDecodedInstruction& insn, ZydisDecodedOperand* ops) const {
-  return ZydisDecoderDecodeFull(&zy_[size_t(mode)], bytes, avail, &insn, ops);
-}
 
 namespace {
 
@@ -84,7 +82,31 @@ uint8_t override_segment(const ZydisDecodedInstruction& zi) {
   return DS;
 }
 
+// Zydis's real-mode tables reject SYSENTER and SYSEXIT (0F 34/35), but
+// the processor recognizes them there and raises #GP(0) because CR0.PE = 0
+// (SDM Vol. 2 SYSENTER/SYSEXIT "Real-Address Mode Exceptions"; AMD APM
+// Vol. 3 likewise): they decode as in 16-bit protected mode and their
+// handlers raise the fault.
+bool recognized_in_real_mode(ZydisMnemonic m) {
+  return m == ZYDIS_MNEMONIC_SYSENTER || m == ZYDIS_MNEMONIC_SYSEXIT;
+}
+
 }  // namespace
+
+ZyanStatus Decoder::decode_raw(const uint8_t* bytes, size_t avail, DecodeMode mode,
+                               ZydisDecodedInstruction& insn, ZydisDecodedOperand* ops) const {
+  const ZyanStatus st = ZydisDecoderDecodeFull(&zy_[size_t(mode)], bytes, avail, &insn, ops);
+  if (ZYAN_SUCCESS(st) || mode != DecodeMode::Real16) return st;
+  ZydisDecodedInstruction pi;
+  ZydisDecodedOperand po[ZYDIS_MAX_OPERAND_COUNT];
+  const size_t prot16 = size_t(DecodeMode::Prot16);
+  if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&zy_[prot16], bytes, avail, &pi, po)) ||
+      !recognized_in_real_mode(pi.mnemonic))
+    return st;
+  insn = pi;
+  std::copy(po, po + ZYDIS_MAX_OPERAND_COUNT, ops);
+  return ZYAN_STATUS_SUCCESS;
+}
 
 DecodeStatus Decoder::decode(const uint8_t* bytes, size_t avail, DecodeMode mode, Insn& out) const {
   ZydisDecodedInstruction zi;

@@ -28,7 +28,9 @@ class Decoder {
   // through the instruction table; an instruction softvt does not implement
   // or the CPU model lacks gets the #UD handler.
   DecodeStatus decode(const uint8_t* bytes, size_t avail, DecodeMode mode, Insn& out) const;
-  // Raw Zydis decode (used by tests and the disassembly cross-check).
+  // Zydis's decode as softvt reads the bytes (Zydis output, except that
+  // SYSENTER/SYSEXIT are recognized in real mode as the SDM has them),
+  // before the instruction table: used by tests and the cross-checks.
   ZyanStatus decode_raw(const uint8_t* bytes, size_t avail, DecodeMode mode,
                         ZydisDecodedInstruction& insn, ZydisDecodedOperand* ops) const;
 

@@ -86,6 +86,8 @@ void Cpu::raise(uint8_t vector, uint32_t error_code) {
   throw GuestException{vector, error_code, 0};
 }
 
+void Cpu::freeze_before_instruction() { throw InstructionFrozen{}; }
+
 void Cpu::raise_pf(uint64_t lin, uint32_t error_code) {
   throw GuestException{vec::PF, error_code, lin};
 }

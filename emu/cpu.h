@@ -35,6 +35,10 @@ struct GuestException {
   uint64_t cr2;         // faulting linear address for #PF
 };
 
+// Thrown by Cpu::freeze_before_instruction and caught by the run loop: the
+// instruction did not execute and the CPU waits at it (not an exception).
+struct InstructionFrozen {};
+
 // The kind of event being delivered through the IDT/IVT (SDM 6.4, and the
 // VMX interruption types of SDM 24.8.3).
 enum class EventType : uint8_t {
@@ -155,6 +159,22 @@ class Cpu {
   }
   // Delivers the highest-priority deliverable event, if any; true if one was.
   bool take_pending_event();
+
+  // ---- x87 error pins (PC-style x87 error reporting, CR0.NE = 0) ----------
+  // FERR# (output) and IGNNE# (input) of SDM Vol. 1 8.7.2 and Appendix D:
+  // with CR0.NE = 0 a waiting x87 or MMX instruction that finds an unmasked
+  // exception pending asserts FERR# and freezes before executing, unless
+  // IGNNE# is asserted (emu/fpu/x87_state.cpp). The machine's chipset turns
+  // FERR# into IRQ 13 and drives IGNNE# (emu/devices/fpu_error.h); without
+  // one (`on_ferr` empty) nothing answers FERR#.
+  bool ferr = false;   // FERR# asserted (level, as last driven)
+  bool ignne = false;  // IGNNE# asserted by the chipset
+  std::function<void(bool asserted)> on_ferr;
+  // Stops the current instruction before it does anything and leaves the
+  // CPU waiting at it, as HLT waits (s.halted) but with RIP on the
+  // instruction itself: an NMI or interrupt taken while it waits returns
+  // to it, and it executes again (the x87 freeze of SDM Vol. 1 8.7.2).
+  [[noreturn]] void freeze_before_instruction();
 
   // ---- INIT and SIPI (emu/cpu_init_sipi.cpp) -------------------------------
   // Delivered by the local APIC. INIT loads the state of SDM 9.1.1 Table

@@ -48,6 +48,13 @@ struct CpuModel {
   // The VMX capability MSRs (vmx/capabilities.h); meaningful only while
   // CPUID.1:ECX.VMX is set.
   vmx::VmxCapabilities vmx{};
+  // The microcode revision the processor reports: Intel, the update
+  // signature CPUID.01H deposits in IA32_BIOS_SIGN_ID[63:32] (SDM Vol. 3A
+  // 10.11.7); AMD, the patch level in MSR 8BH[31:0] (AMD PPR MSR0000_008B
+  // "Patch Level"; Linux's early_init_amd reads it there). Linux checks it
+  // against errata tables (e.g. the TSC-deadline timer's,
+  // arch/x86/kernel/apic/apic.c).
+  uint32_t microcode_revision = 0;
 
   bool has(Feature f) const { return features & (1ull << unsigned(f)); }
   bool intel() const { return vendor == Vendor::Intel; }

@@ -110,6 +110,9 @@ struct alignas(64) CpuState {
   // misc_enable holds IA32_MISC_ENABLE XOR its power-on value, so a zeroed
   // state is the power-on state (emu/interp/system_msrs.cpp).
   uint64_t pat, apic_base, tsc_aux, tsc_adjust, misc_enable, feature_control;
+  // IA32_BIOS_SIGN_ID (Intel): written by software, given the microcode
+  // update signature in bits 63:32 by CPUID leaf 1 (SDM Vol. 3A 10.11.7).
+  uint64_t bios_sign_id;
   // MTRRs (SDM 11.11): IA32_MTRR_DEF_TYPE, the 11 fixed-range registers
   // (64K_00000, 16K_80000, 16K_A0000, 4K_C0000..4K_F8000) and 8 variable
   // pairs (PHYSBASE, PHYSMASK); machine-check global and bank state

@@ -331,6 +331,20 @@ StopReason Cpu::run(uint64_t max_insns) {
       resuming_rep = false;
       ++idle_steps;
       handle_exception(e);
+    } catch (const InstructionFrozen&) {
+      // Nothing of the instruction happened: RIP stays on it and the CPU
+      // waits like HLT; the event that wakes it returns to the instruction.
+      // As for HLT, the wait is an instruction boundary: an STI or MOV SS
+      // shadow ends there, or "STI; FWAIT" could never take the interrupt
+      // that ends the freeze (SDM Vol. 1 8.7.2).
+      s.interrupt_shadow = 0;
+      dbg.pending = debug_before;
+      dbg.tf_after = false;
+      end_block = false;
+      insn_unfinished = false;
+      resuming_rep = false;
+      ++idle_steps;
+      s.halted = 1;
     }
   }
   return stop;

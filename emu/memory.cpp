@@ -66,4 +66,14 @@ void Memory::map_mmio(uint64_t base, uint64_t size, MmioHandler h) {
   mmio_[base] = MmioRange{size, std::move(h)};
 }
 
+void Memory::unmap_mmio(uint64_t base) { mmio_.erase(base); }
+
+bool Memory::mmio_overlaps(uint64_t base, uint64_t size) const {
+  // The last range starting below the end, if it reaches past `base`.
+  auto it = mmio_.lower_bound(base + size);
+  if (it == mmio_.begin()) return false;
+  --it;
+  return it->first + it->second.size > base;
+}
+
 }  // namespace softvt

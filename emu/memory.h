@@ -36,6 +36,10 @@ class Memory {
   void write_phys(uint64_t phys, unsigned size, uint64_t value);
 
   void map_mmio(uint64_t base, uint64_t size, MmioHandler h);
+  // Removes the range mapped at exactly `base` (if any).
+  void unmap_mmio(uint64_t base);
+  // Whether a mapped MMIO range overlaps [base, base + size).
+  bool mmio_overlaps(uint64_t base, uint64_t size) const;
 
   // Code-page tracking (self-modifying code, DESIGN.md "Decoding").
   bool is_code_page(uint64_t phys) const {

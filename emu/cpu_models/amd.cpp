@@ -16,6 +16,8 @@ CpuModel make_amd_model() {
   m.vendor = Vendor::Amd;
   m.phys_addr_bits = 40;
   m.lin_addr_bits = 48;
+  // Patch level A0011D1H, a released patch for signature A00F11H (MSR 8BH).
+  m.microcode_revision = 0x0a0011d1;
   m.leaves.push_back(vendor_leaf(0, 0xd, "AuthenticAMD"));
   m.leaves.push_back({1, 0, signature, 0x00010800, 0, 0});
   m.leaves.push_back({5, 0, 64, 64, 0x3, 0});

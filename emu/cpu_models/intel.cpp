@@ -13,6 +13,11 @@ CpuModel make_intel_model() {
   m.vendor = Vendor::Intel;
   m.phys_addr_bits = 40;
   m.lin_addr_bits = 48;
+  // Microcode revision 2007006H, a released update for CPUID signature
+  // 50654H. Linux keeps the TSC-deadline timer on this model only from
+  // revision 2000014H on (its erratum table, arch/x86/kernel/apic/apic.c
+  // deadline_match: SKYLAKE_X stepping 4); with 0 it disables the timer.
+  m.microcode_revision = 0x02007006;
   m.leaves.push_back(vendor_leaf(0, 0xd, "GenuineIntel"));
   // Leaf 1: signature; EBX: CLFLUSH line 8 * 8 = 64 bytes (15:8), one
   // logical processor (23:16), initial APIC ID 0 (31:24).

@@ -13,8 +13,37 @@ uint16_t with_summary(uint16_t fsw, uint16_t fcw) {
 
 bool exception_pending(const Cpu& cpu) { return fsw(cpu) & ~fcw(cpu) & sw::EXCEPTIONS; }
 
+namespace {
+
+void drive_ferr(Cpu& cpu, bool asserted) {
+  if (cpu.ferr == asserted) return;
+  cpu.ferr = asserted;
+  if (cpu.on_ferr) cpu.on_ferr(asserted);
+}
+
+}  // namespace
+
+void release_ferr_if_clear(Cpu& cpu) {
+  if (cpu.ferr && !exception_pending(cpu)) drive_ferr(cpu, false);
+}
+
 void check_pending(Cpu& cpu) {
-  if (exception_pending(cpu) && (cpu.s.cr0 & cr0::NE)) cpu.raise(vec::MF);
+  if (!exception_pending(cpu)) {
+    // Cleared by FLDENV, FRSTOR, FXRSTOR, FLDCW... since: FERR# goes
+    // inactive before this instruction, the first one it matters to.
+    drive_ferr(cpu, false);
+    return;
+  }
+  if (cpu.s.cr0 & cr0::NE) cpu.raise(vec::MF);
+  // MS-DOS compatibility sub-mode (SDM Vol. 1 8.7.2, Vol. 3A 2.5 CR0.NE):
+  // with IGNNE# asserted the error is ignored and the instruction executes;
+  // otherwise the processor asserts FERR# and stops "immediately before
+  // executing the next waiting floating-point instruction" (Vol. 3A 2.5;
+  // Vol. 1 8.7.2 also allows FERR# at the faulting instruction) until an
+  // interrupt (IRQ 13 from FERR#, on a PC) is taken.
+  if (cpu.ignne) return;
+  drive_ferr(cpu, true);
+  cpu.freeze_before_instruction();
 }
 
 namespace {
@@ -160,6 +189,7 @@ void reinitialize(Cpu& cpu) {
   set_top(cpu, 0);
   set_fcw(cpu, FCW_INIT);
   set_fsw(cpu, 0);
+  release_ferr_if_clear(cpu);
   fx_store<uint16_t>(cpu, fxs::FTW, 0);
   fx_store<uint16_t>(cpu, fxs::FOP, 0);
   fx_store<uint64_t>(cpu, fxs::FIP, 0);

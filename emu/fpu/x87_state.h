@@ -39,11 +39,18 @@ uint16_t with_summary(uint16_t fsw, uint16_t fcw);
 // An unmasked exception flag is set: the next waiting x87 instruction
 // reports it (SDM Vol. 1 8.6) instead of executing.
 bool exception_pending(const Cpu& cpu);
-// The check every waiting x87 instruction (and WAIT) makes after its #NM
-// check: with CR0.NE = 1, #MF (a fault: RIP stays on this instruction).
-// With CR0.NE = 0 the PC reports it through FERR# and IRQ13 (SDM Vol. 1
-// 8.7, Vol. 3A 2.5 CR0.NE): not modelled yet, the instruction proceeds.
+// The check every waiting x87 instruction (WAIT, and MMX instructions)
+// makes after its #NM check when an unmasked exception is pending: with
+// CR0.NE = 1, #MF (a fault: RIP stays on this instruction). With CR0.NE = 0
+// (SDM Vol. 1 8.7.2, Vol. 3A 2.5 CR0.NE): ignored while IGNNE# is asserted;
+// otherwise FERR# is asserted (Cpu::on_ferr; a PC turns it into IRQ 13)
+// and the CPU freezes before the instruction (Cpu::freeze_before_instruction)
+// until an interrupt; it executes again after the handler returns. With no
+// exception pending, FERR# is deasserted.
 void check_pending(Cpu& cpu);
+// FERR# goes inactive once no unmasked exception is pending any more
+// (FNCLEX, FNINIT; the other ways to clear one reach check_pending first).
+void release_ferr_if_clear(Cpu& cpu);
 
 // The 16-bit tag word FSTENV/FSAVE store, from the abridged tag and the
 // register contents (SDM Vol. 1 8.1.7, 10.5.1.1 "FXSAVE ... abridged"):

@@ -21,6 +21,7 @@
 
 #include "decoder/insn.h"
 #include "emu/cpu.h"
+#include "emu/fpu/x87_state.h"
 #include "emu/fpu_state.h"
 #include "emu/interp/operands.h"
 
@@ -68,14 +69,10 @@ inline bool op_is_mmx(const Insn& in, unsigned i) {
 // mask bit is clear (SDM Vol. 1 8.1.3.3, 8.6) - is reported as #MF before an
 // MMX instruction executes (SDM Vol. 3A 12.5.1; Vol. 2 "Exceptions" of each
 // MMX instruction: "#MF If there is a pending x87 FPU exception"), the rule the
-// waiting x87 instructions follow (emu/fpu/x87_state.h check_pending in the
-// x87 group). With CR0.NE clear the PC reports x87 errors through FERR# and
-// IRQ 13, which is not modelled: the instruction proceeds.
-inline void mmx_check_pending_x87(Cpu& cpu) {
-  constexpr uint16_t EXCEPTION_FLAGS = 0x3f;  // IE DE ZE OE UE PE; FCW masks: same bits
-  const uint16_t fsw = fx_load<uint16_t>(cpu, fxs::FSW), fcw = fx_load<uint16_t>(cpu, fxs::FCW);
-  if ((fsw & ~fcw & EXCEPTION_FLAGS) && (cpu.s.cr0 & cr0::NE)) cpu.raise(vec::MF);
-}
+// waiting x87 instructions follow, including the FERR#/IGNNE# freeze with
+// CR0.NE clear (emu/fpu/x87_state.h check_pending; SDM Vol. 1 8.7.2 lists
+// MMX instructions among those that freeze).
+inline void mmx_check_pending_x87(Cpu& cpu) { x87::check_pending(cpu); }
 
 // An instruction that names an MMX register (the MMX instructions, their SSE
 // additions such as PAVGB mm, and MOVQ2DQ/MOVDQ2Q after their SSE check):

@@ -49,8 +49,19 @@ void hlt(Cpu& cpu, const Insn&) {
   cpu.s.halted = 1;
 }
 
+// CPUID leaf 1 deposits the microcode update signature in
+// IA32_BIOS_SIGN_ID[63:32]; with no update loaded the MSR is left as it is
+// (SDM Vol. 3A 10.11.7). Intel only: AMD reports its patch level in MSR 8BH
+// directly.
+void deposit_update_signature(Cpu& cpu) {
+  const uint32_t rev = cpu.model.microcode_revision;
+  if (!cpu.model.intel() || rev == 0) return;
+  cpu.s.bios_sign_id = (uint64_t(rev) << 32) | (cpu.s.bios_sign_id & 0xffffffff);
+}
+
 void cpuid(Cpu& cpu, const Insn&) {
   const CpuidLeaf l = cpuid_current(cpu, uint32_t(cpu.s.gpr[RAX]), uint32_t(cpu.s.gpr[RCX]));
+  if (uint32_t(cpu.s.gpr[RAX]) == 1) deposit_update_signature(cpu);
   cpu.set_reg(RAX, 4, l.eax);
   // Leaf 1 EBX[31:24]: this processor's initial APIC ID (SDM Vol. 2 CPUID).
   // Leaf 0BH/1FH EDX: its x2APIC ID (SDM Vol. 2 CPUID, Table 3-8).
@@ -535,9 +546,14 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
   CpuState& s = cpu.s;
   switch (index) {
     case msr::APIC_BASE: v = s.apic_base; return true;
-    // IA32_BIOS_SIGN_ID (AMD: PATCH_LEVEL): the microcode update signature
-    // (bits 63:32) is 0, no update is loaded (SDM Vol. 3A 9.11.7.1).
-    case msr::BIOS_SIGN_ID: v = 0; return true;
+    // Intel IA32_BIOS_SIGN_ID: what software wrote, with the update
+    // signature CPUID leaf 1 deposited in bits 63:32 (SDM Vol. 3A 10.11.7.1:
+    // write 0, CPUID.01H, RDMSR). AMD PATCH_LEVEL: the patch level in bits
+    // 31:0 (AMD PPR MSR0000_008B "Patch Level"; Linux's early_init_amd reads
+    // it so).
+    case msr::BIOS_SIGN_ID:
+      v = cpu.model.intel() ? s.bios_sign_id : cpu.model.microcode_revision;
+      return true;
     // IA32_PLATFORM_ID (Intel family 6, read-only): platform bits 52:50 = 0
     // (SDM Vol. 4 Table 2-2); Linux's microcode driver reads it unguarded.
     case msr::PLATFORM_ID: v = 0; return cpu.model.intel();
@@ -606,9 +622,13 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
       s.apic_base = v;
       return true;
     }
-    // Intel: software writes 0 before CPUID to have the signature loaded
-    // (SDM Vol. 3A 9.11.7.1); AMD's PATCH_LEVEL is read-only (APM Vol. 2).
-    case msr::BIOS_SIGN_ID: return cpu.model.intel();
+    // Intel: read/write, software writes 0 before CPUID to have the
+    // signature deposited (SDM Vol. 3A 10.11.7.1); AMD's PATCH_LEVEL is
+    // read-only (AMD PPR MSR0000_008B).
+    case msr::BIOS_SIGN_ID:
+      if (!cpu.model.intel()) return false;
+      s.bios_sign_id = v;
+      return true;
     case msr::FEATURE_CONTROL:
       // Intel only; writable until locked (bit 0); bit 2 enables VMX
       // outside SMX where the model has VMX (SDM Vol. 3C 24.7).

@@ -32,6 +32,7 @@ void fnstcw(Cpu& cpu, const Insn& in) {
 void fnclex(Cpu& cpu, const Insn&) {
   check_x87_available(cpu);
   x87::set_fsw(cpu, x87::fsw(cpu) & ~(x87::sw::STICKY | x87::sw::SUMMARY));
+  x87::release_ferr_if_clear(cpu);
 }
 
 void fninit(Cpu& cpu, const Insn&) {

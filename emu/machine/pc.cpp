@@ -8,7 +8,9 @@
 #include "emu/devices/hpet.h"
 #include "emu/devices/ioapic.h"
 #include "emu/devices/lapic.h"
+#include "emu/devices/lapic_windows.h"
 #include "emu/devices/debug_exit.h"
+#include "emu/devices/fpu_error.h"
 #include "emu/devices/fw_cfg.h"
 #include "emu/devices/i8042.h"
 #include "emu/devices/pc_testdev.h"
@@ -91,6 +93,11 @@ Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(
   fw_cfg_->map_ports(io_);
   pci_ = std::make_unique<PciHost>(reset("the PCI reset control register (0xcf9)"));
   pci_->map_ports(io_);
+  // x87 errors reported the PC way (CR0.NE = 0): the BSP's FERR# -> IRQ 13.
+  fpu_error_ = std::make_unique<FpuErrorLatch>(FpuErrorLatch::Callbacks{
+      [this](bool level) { irq_->set_level(FpuErrorLatch::IRQ, level); }, [this](bool a) { cpu(0).ignne = a; }});
+  fpu_error_->map_ports(io_);
+  cpu(0).on_ferr = [this](bool asserted) { fpu_error_->set_ferr(asserted); };
 
   wire_interrupt_controllers();
   wire_acpi();

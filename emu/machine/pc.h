@@ -35,6 +35,8 @@ class ApicBus;
 class IoApic;
 class AcpiPm;
 class Hpet;
+class FpuErrorLatch;
+class LapicWindows;
 
 // Exit statuses of `softvt run --kernel` (README "Running a kernel").
 namespace pc_exit {
@@ -171,6 +173,7 @@ class Pc {
   void wire_interrupt_controllers();
   void wire_acpi();
   void sync_apic_timer(unsigned i);
+  void update_apic_windows();  // after an IA32_APIC_BASE write
   void sync_hpet_timer();
   void sync_pm_timer();
   bool runnable(unsigned i) const;
@@ -199,6 +202,8 @@ class Pc {
   std::unique_ptr<PcTestdev> testdev_;
   std::unique_ptr<FwCfg> fw_cfg_;
   std::unique_ptr<PciHost> pci_;
+  std::unique_ptr<FpuErrorLatch> fpu_error_;
+  std::unique_ptr<LapicWindows> apic_windows_;
   std::unique_ptr<ApicBus> apic_bus_;
   std::unique_ptr<IoApic> ioapic_;
   std::unique_ptr<AcpiPm> pm_;

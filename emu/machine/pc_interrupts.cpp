@@ -7,6 +7,7 @@
 #include "emu/devices/hpet.h"
 #include "emu/devices/ioapic.h"
 #include "emu/devices/lapic.h"
+#include "emu/devices/lapic_windows.h"
 #include "emu/devices/pic8259.h"
 #include "emu/machine/acpi_tables.h"
 #include "emu/machine/pc.h"
@@ -42,6 +43,7 @@ class Pc::ApicPlatform final : public Cpu::Platform {
     if (!LocalApic::is_apic_msr(index)) return false;
     ok = apic().write_msr(pc_.clock().now(), index, value);
     pc_.sync_apic_timer(i_);
+    if (index == apic::msr::APIC_BASE) pc_.update_apic_windows();
     return true;
   }
   void msr_written(uint32_t index) override {
@@ -59,6 +61,12 @@ class Pc::ApicPlatform final : public Cpu::Platform {
   Pc& pc_;
   unsigned i_;
 };
+
+void Pc::update_apic_windows() {
+  std::vector<const LocalApic*> apics;
+  for (const CpuSlot& slot : cpus_) apics.push_back(slot.apic.get());
+  apic_windows_->update(apics);
+}
 
 void Pc::sync_apic_timer(unsigned i) { clock_->arm(cpus_[i].apic_timer, cpus_[i].apic->next_deadline_ns()); }
 void Pc::sync_hpet_timer() { clock_->arm(hpet_timer_, hpet_->next_deadline_ns()); }
@@ -94,21 +102,12 @@ void Pc::wire_interrupt_controllers() {
   bsp.set_extint_source(pic_.get());
   pic_output = [this](bool level) { lapic(0).set_lint(0, level); };
 
-  // The xAPIC page goes to the executing CPU's APIC. A guest that moves its
-  // APIC base elsewhere finds nothing there (open bus) and nothing at the
-  // new address: not modelled (no supported guest moves it).
-  mem_->map_mmio(apic::base::DEFAULT_ADDRESS, 0x1000,
-                 MmioHandler{[this](uint64_t off, unsigned size) -> uint64_t {
-                               LocalApic& a = lapic(running_);
-                               if (a.apic_base_address() != apic::base::DEFAULT_ADDRESS) return all_ones(size);
-                               return a.mmio_read(clock_->now(), off, size);
-                             },
-                             [this](uint64_t off, unsigned size, uint64_t v) {
-                               LocalApic& a = lapic(running_);
-                               if (a.apic_base_address() != apic::base::DEFAULT_ADDRESS) return;
-                               a.mmio_write(clock_->now(), off, size, v);
-                               sync_apic_timer(running_);
-                             }});
+  // Each CPU's xAPIC page is at its own IA32_APIC_BASE and reaches the
+  // executing CPU's APIC (emu/devices/lapic_windows.h).
+  apic_windows_ = std::make_unique<LapicWindows>(
+      *mem_, LapicWindows::Hooks{[this]() -> LocalApic& { return lapic(running_); },
+                                 [this] { return clock_->now(); }, [this] { sync_apic_timer(running_); }});
+  update_apic_windows();
 
   ioapic_ = std::make_unique<IoApic>([this](const ApicMessage& m) { apic_bus_->send(m, nullptr); });
   apic_bus_->add_eoi_listener([this](uint8_t v) { ioapic_->eoi(v); });

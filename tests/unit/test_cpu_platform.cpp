@@ -53,7 +53,7 @@ struct FakePlatform : Cpu::Platform {
 
 }  // namespace
 
-TEST_CASE("IA32_BIOS_SIGN_ID reads 0 and accepts writes; IA32_PLATFORM_ID reads 0") {
+TEST_CASE("IA32_BIOS_SIGN_ID: 0 written, CPUID 1 deposits the model's revision; IA32_PLATFORM_ID reads 0") {
   LongMachine m(R"(
   mov ecx, 0x8b
   xor eax, eax
@@ -75,7 +75,8 @@ TEST_CASE("IA32_BIOS_SIGN_ID reads 0 and accepts writes; IA32_PLATFORM_ID reads 
 )");
   REQUIRE(m.run() == StopReason::Hlt);
   CHECK(m.cpu.s.gpr[R8] == 0);
-  CHECK(m.cpu.s.gpr[R9] == 0);
+  CHECK(m.cpu.s.gpr[R9] == m.cpu.model.microcode_revision);  // SDM Vol. 3A 10.11.7.1
+  CHECK(m.cpu.s.gpr[R9] != 0);
   CHECK(m.cpu.s.gpr[RAX] == 0);
   CHECK(m.cpu.s.gpr[RDX] == 0);
 }

@@ -440,13 +440,6 @@ const KnownDisagreement kKnown[] = {
                                (e.modrm >= 0xc1 && e.modrm <= 0xc4) ||
                                (e.modrm >= 0xd8 && e.modrm <= 0xdf));
      }},
-    {"SYSENTER/SYSEXIT in real mode (softvt deviation)", Side::ZydisRejects,
-     "Zydis rejects 0F 34/0F 35 in real mode, so softvt raises #UD; the SDM (SYSENTER, "
-     "SYSEXIT Operation: IF CR0.PE = 0 THEN #GP(0)) gives #GP(0): a known softvt deviation",
-     [](const Ctx& c) {
-       const Enc& e = c.e();
-       return e.real && e.map == Map::M0F && (e.op == 0x34 || e.op == 0x35);
-     }},
     {"F2/F3/66 selecting no form", Side::ZydisRejects,
      "SDM Vol. 2 2.1.2/3.1.1.2: 66/F2/F3 are mandatory prefixes of MMX/SSE/system 0F-map "
      "opcodes; a combination that names no instruction is #UD (host: F3 0F FC C0 -> #UD). "
