@@ -242,6 +242,17 @@ StopReason Cpu::run(uint64_t max_insns) {
   // DR6 conditions pending when the current instruction started: a fault
   // discards what the instruction itself detected (it did not complete).
   uint64_t debug_before = 0;
+  // An instruction that faulted or froze did not complete: the debug
+  // conditions it detected are dropped, nothing of it stays in progress,
+  // and the step retired nothing.
+  const auto abandon_step = [&] {
+    dbg.pending = debug_before;
+    dbg.tf_after = false;
+    end_block = false;
+    insn_unfinished = false;
+    resuming_rep = false;
+    ++idle_steps;
+  };
   while (stop == StopReason::None) {
     // Debug traps of the previous instruction come before NMI and INTR
     // (SDM 6.9, priority 4); MOV SS / POP SS hold them for one more
@@ -324,12 +335,7 @@ StopReason Cpu::run(uint64_t max_insns) {
         if (dbg.pending || ((intr_line || nmi_pending) && event_deliverable())) break;
       }
     } catch (const GuestException& e) {
-      dbg.pending = debug_before;
-      dbg.tf_after = false;
-      end_block = false;
-      insn_unfinished = false;
-      resuming_rep = false;
-      ++idle_steps;
+      abandon_step();
       handle_exception(e);
     } catch (const InstructionFrozen&) {
       // Nothing of the instruction happened: RIP stays on it and the CPU
@@ -338,12 +344,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       // shadow ends there, or "STI; FWAIT" could never take the interrupt
       // that ends the freeze (SDM Vol. 1 8.7.2).
       s.interrupt_shadow = 0;
-      dbg.pending = debug_before;
-      dbg.tf_after = false;
-      end_block = false;
-      insn_unfinished = false;
-      resuming_rep = false;
-      ++idle_steps;
+      abandon_step();
       s.halted = 1;
     }
   }

@@ -224,18 +224,10 @@ class KvmRun {
   // Port I/O: writes go to the RunOptions callback (the interpreter hands
   // every OUT to it too); reads of unclaimed ports return all ones.
   void on_io() {
-    auto& io = run_->io;
-    uint8_t* data = reinterpret_cast<uint8_t*>(run_) + io.data_offset;
-    for (uint32_t i = 0; i < io.count; ++i) {
-      uint8_t* item = data + size_t(i) * io.size;
-      if (io.direction == KVM_EXIT_IO_OUT) {
-        uint64_t v = 0;
-        std::memcpy(&v, item, io.size);
-        if (opt_.io_write) opt_.io_write(io.port, io.size, v);
-      } else {
-        std::memset(item, 0xff, io.size);
-      }
-    }
+    kvm::serve_io(*run_, [this](uint16_t port, unsigned size, uint64_t v) {
+                    if (opt_.io_write) opt_.io_write(port, size, v);
+                  },
+                  [](uint16_t, unsigned size) { return size >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * size)) - 1; });
   }
 
 

@@ -167,22 +167,11 @@ class KvmEngine final : public Pc::Engine {
     }
   }
 
-  // Port I/O (also string I/O: `count` items) goes to the machine's I/O
-  // bus, as the interpreter's IN/OUT do.
+  // Port I/O (also string I/O) goes to the machine's I/O bus, as the
+  // interpreter's IN/OUT do.
   void on_io(kvm_run* r) {
-    auto& io = r->io;
-    uint8_t* data = reinterpret_cast<uint8_t*>(r) + io.data_offset;
-    for (uint32_t k = 0; k < io.count; ++k) {
-      uint8_t* item = data + size_t(k) * io.size;
-      if (io.direction == KVM_EXIT_IO_OUT) {
-        uint64_t v = 0;
-        std::memcpy(&v, item, io.size);
-        pc_.io().write(io.port, io.size, v);
-      } else {
-        const uint64_t v = pc_.io().read(io.port, io.size);
-        std::memcpy(item, &v, io.size);
-      }
-    }
+    kvm::serve_io(*r, [this](uint16_t port, unsigned size, uint64_t v) { pc_.io().write(port, size, v); },
+                  [this](uint16_t port, unsigned size) { return pc_.io().read(port, size); });
   }
 
 

@@ -56,6 +56,23 @@ void serve_mmio(kvm_run& run, Memory& mem) {
   }
 }
 
+void serve_io(kvm_run& run, const std::function<void(uint16_t, unsigned, uint64_t)>& out,
+              const std::function<uint64_t(uint16_t, unsigned)>& in) {
+  auto& io = run.io;
+  uint8_t* data = reinterpret_cast<uint8_t*>(&run) + io.data_offset;
+  for (uint32_t k = 0; k < io.count; ++k) {
+    uint8_t* item = data + size_t(k) * io.size;
+    if (io.direction == KVM_EXIT_IO_OUT) {
+      uint64_t v = 0;
+      std::memcpy(&v, item, io.size);
+      out(io.port, io.size, v);
+    } else {
+      const uint64_t v = in(io.port, io.size);
+      std::memcpy(item, &v, io.size);
+    }
+  }
+}
+
 const char* internal_error_name(uint32_t suberror) {
   switch (suberror) {
     case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";

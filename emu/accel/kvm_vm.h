@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ std::string sys_error(const std::string& what);
 // unclaimed addresses read as all ones and drop writes
 // (Memory::read_phys/write_phys).
 void serve_mmio(kvm_run& run, Memory& mem);
+
+// A KVM_EXIT_IO: `count` items (string I/O) of `size` bytes, each written
+// with `out` or read with `in` (whose value is stored back for the guest).
+void serve_io(kvm_run& run, const std::function<void(uint16_t port, unsigned size, uint64_t value)>& out,
+              const std::function<uint64_t(uint16_t port, unsigned size)>& in);
 
 // The name of a KVM_EXIT_INTERNAL_ERROR suberror (api.rst).
 const char* internal_error_name(uint32_t suberror);

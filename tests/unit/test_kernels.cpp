@@ -16,30 +16,16 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/cli_support.h"
 #include "tests/unit/nasm_support.h"
 
 namespace {
 
-struct CliResult {
-  int status;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+using test::CliResult;
+using test::shell;
+using test::slurp;
 
 std::string tmp_path(const std::string& name) { return "/tmp/softvt_kernels_" + std::to_string(getpid()) + "_" + name; }
-
-CliResult shell(const std::string& cmd) {
-  const std::string out = tmp_path("out"), err = tmp_path("err");
-  const int raw = std::system((cmd + " >" + out + " 2>" + err).c_str());
-  CliResult r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
 
 std::string softvt_exe() {
   const char* exe = std::getenv("SOFTVT");
