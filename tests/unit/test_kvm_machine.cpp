@@ -67,3 +67,13 @@ TEST_CASE("--accel kvm refuses what needs instruction counts") {
   CHECK(bad.status == 2);
   CHECK(bad.err.find("'jit'") != std::string::npos);
 }
+
+TEST_CASE("--accel kvm without a usable KVM device says why") {
+  const char* exe = std::getenv("SOFTVT");
+  REQUIRE(exe);
+  const CliResult r = test::shell(std::string("SOFTVT_KVM_DEVICE=/nonexistent/kvm ") + exe + " run --kernel " +
+                                  kernel("long_mode") + " --accel kvm");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--accel kvm: /nonexistent/kvm: No such file or directory") != std::string::npos);
+  CHECK(r.out.empty());
+}
