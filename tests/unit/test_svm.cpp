@@ -598,6 +598,11 @@ TEST_CASE("every VMRUN consistency check fires alone, as #VMEXIT(VMEXIT_INVALID)
     CHECK(s.gdtr.base == before.gdtr.base);
     CHECK(s.dr[7] == 0x400);
     CHECK(!m.cpu.svm.gif);
+    // The trace names the check.
+    bool noted = false;
+    for (const std::string& n : m.rec.notes)
+      noted |= n.find(std::string("'") + c.name + "'") != std::string::npos && n.find("VMEXIT_INVALID") != std::string::npos;
+    CHECK(noted);
   }
 }
 
