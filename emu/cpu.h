@@ -11,6 +11,7 @@
 #include "emu/cpu_state.h"
 #include "emu/debug.h"
 #include "emu/memory.h"
+#include "svm/svm_state.h"
 #include "vmx/vmx_state.h"
 
 namespace softvt {
@@ -154,6 +155,7 @@ class Cpu {
   bool nmi_pending = false;  // an NMI was latched (edge) and not yet taken
   // Whether an event would be taken at this boundary (cheap; inline).
   bool event_deliverable() const {
+    if (!svm.gif) return false;  // GIF = 0 holds INTR and NMI pending (APM 15.17)
     if (nmi_pending && !s.nmi_blocked && !(s.interrupt_shadow & shadow::MOV_SS)) return true;
     return intr_line && (s.rflags & fl::IF) && !s.interrupt_shadow;
   }
@@ -216,6 +218,9 @@ class Cpu {
   // pointers, the cached current VMCS.
   vmx::VmxState vmx;
 
+  // ---- SVM (svm/svm_state.h): GIF, VM_CR, VM_HSAVE_PA, TSC_RATIO.
+  svm::SvmState svm;
+
   // ---- port I/O (IN/OUT/INS/OUTS after their permission checks) ---------
   // Unclaimed ports read as all ones; writes to them are dropped.
   std::function<uint64_t(uint16_t port, unsigned size)> io_read;
@@ -277,6 +282,9 @@ class Cpu {
   void flush_tlb_page(uint64_t lin);
   // INVPCID type 0: the non-global entries of `space` for that page.
   void flush_tlb_page_in_space(uint64_t lin, uint32_t space);
+  // INVLPGA: every entry (global ones too) for the page holding `lin` in
+  // the virtualization context `context` (an SVM ASID; 0 = the host).
+  void flush_tlb_page_in_context(uint64_t lin, uint32_t context);
   // Moves the write permission of cached translations of physical page
   // `phys_page` out of (code = true) or back into the fast path.
   void set_tlb_code_page(uint64_t phys_page, bool code);

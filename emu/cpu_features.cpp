@@ -16,9 +16,11 @@ using F = Feature;
 
 constexpr uint32_t EXT1 = 0x80000001;
 
-// Only what softvt implements is listed; VME/PVI, PKU and SVM are not
-// (their CR4/EFER bits stay reserved). VMX is Intel's (vmx/): its
-// capability MSRs are named separately (vmx/capabilities.h).
+// Only what softvt implements is listed; VME/PVI and PKU are not (their
+// CR4 bits stay reserved). VMX is Intel's (vmx/): its capability MSRs are
+// named separately (vmx/capabilities.h). SVM is AMD's (svm/): 80000001H:
+// ECX.SVM makes EFER.SVME, VM_CR and VM_HSAVE_PA exist; the 8000000AH:EDX
+// bits carry QEMU's names (target/i386/cpu.c FEAT_SVM).
 const CpuFeatureInfo kFeatures[] = {
     // CPUID.01H:EDX
     {"fpu", 1, 0, R::Edx, 0, F::Fpu, 0, "x87 FPU on chip"},
@@ -75,6 +77,7 @@ const CpuFeatureInfo kFeatures[] = {
     {"xsaveopt", 0xd, 1, R::Eax, 0, F::Xsaveopt, 0, "XSAVEOPT"},
     // CPUID.80000001H:ECX
     {"lahf-lm", EXT1, 0, R::Ecx, 0, F::LahfLm, 0, "LAHF/SAHF in 64-bit mode"},
+    {"svm", EXT1, 0, R::Ecx, 2, F::Base, 0, "SVM (VMRUN..INVLPGA, EFER.SVME, VM_CR, VM_HSAVE_PA)"},
     {"abm", EXT1, 0, R::Ecx, 5, F::Lzcnt, 0, "LZCNT (advanced bit manipulation)"},
     // CPUID.80000001H:EDX
     {"syscall", EXT1, 0, R::Edx, 11, F::Syscall, 0, "SYSCALL/SYSRET"},
@@ -82,6 +85,17 @@ const CpuFeatureInfo kFeatures[] = {
     {"pdpe1gb", EXT1, 0, R::Edx, 26, F::Base, 0, "1-GiB pages"},
     {"rdtscp", EXT1, 0, R::Edx, 27, F::Rdtscp, 0, "RDTSCP, IA32_TSC_AUX"},
     {"lm", EXT1, 0, R::Edx, 29, F::Base, 0, "long mode"},
+    // CPUID.8000000AH:EDX (APM Vol. 3 CPUID Fn8000_000A_EDX): SVM features
+    {"npt", 0x8000000a, 0, R::Edx, 0, F::Base, 0, "SVM nested paging"},
+    {"nrip-save", 0x8000000a, 0, R::Edx, 3, F::Base, 0, "SVM next-RIP save on #VMEXIT"},
+    {"tsc-scale", 0x8000000a, 0, R::Edx, 4, F::Base, 0, "SVM TSC ratio MSR (C000_0104h)"},
+    {"vmcb-clean", 0x8000000a, 0, R::Edx, 5, F::Base, 0, "SVM VMCB clean bits"},
+    {"flushbyasid", 0x8000000a, 0, R::Edx, 6, F::Base, 0, "SVM TLB_CONTROL flush by ASID"},
+    {"decodeassists", 0x8000000a, 0, R::Edx, 7, F::Base, 0, "SVM decode assists"},
+    {"pause-filter", 0x8000000a, 0, R::Edx, 10, F::Base, 0, "SVM PAUSE intercept filter count"},
+    {"pfthreshold", 0x8000000a, 0, R::Edx, 12, F::Base, 0, "SVM PAUSE filter threshold"},
+    {"v-vmsave-vmload", 0x8000000a, 0, R::Edx, 15, F::Base, 0, "SVM virtualized VMSAVE/VMLOAD"},
+    {"vgif", 0x8000000a, 0, R::Edx, 16, F::Base, 0, "SVM virtual GIF"},
     // CPUID.80000007H:EDX
     {"invtsc", 0x80000007, 0, R::Edx, 8, F::Base, 0, "invariant TSC"},
 };

@@ -1,6 +1,7 @@
 // INIT and SIPI (SDM Vol. 3A 9.1.1 "Processor State After Reset", Table 9-1,
 // and 9.4 "Multiple-Processor (MP) Initialization").
 #include "emu/cpu.h"
+#include "svm/gif.h"
 
 namespace softvt {
 
@@ -25,6 +26,9 @@ SegReg segment(uint16_t sel, uint64_t base, uint32_t attr) {
 }  // namespace
 
 void Cpu::init_signal() {
+  // SVM: GIF = 0 holds INIT pending until STGI (APM 15.17, svm/gif.cpp).
+  if (svm::hold_init(*this)) return;
+  svm::reset_on_init(*this);
   // Table 9-1, column INIT.
   for (uint64_t& g : s.gpr) g = 0;
   s.gpr[RDX] = model.cpuid(1, 0).eax;  // EDX = the processor signature

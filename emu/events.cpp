@@ -10,6 +10,9 @@
 namespace softvt {
 
 bool Cpu::take_pending_event() {
+  // SVM: while GIF = 0, INTR and NMI are held pending (APM Vol. 2 15.17,
+  // svm/gif.h); SMI would be too (softvt has no SMM).
+  if (!svm.gif) return false;
   // NMI: blocked while an NMI handler runs (until IRET) and, on this
   // model, for the instruction after MOV SS / POP SS (SDM 6.8.3).
   if (nmi_pending && !s.nmi_blocked && !(s.interrupt_shadow & shadow::MOV_SS)) {

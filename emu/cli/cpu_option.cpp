@@ -4,6 +4,7 @@
 
 #include "emu/cli/options.h"
 #include "emu/cpu_features.h"
+#include "svm/features.h"
 #include "vmx/capabilities.h"
 
 namespace softvt {
@@ -59,6 +60,9 @@ void apply_switch(CpuModel& m, const std::string& item) {
   // VMX is Intel's: an AMD model cannot report it (its MSRs would be missing).
   if (f && on && !m.intel() && std::string(f->name) == "vmx")
     throw UsageError("--cpu: '" + item + "': the " + m.name + " model has no VMX (it is Intel's)");
+  // SVM is AMD's: an Intel model cannot report it (nor leaf 8000000AH).
+  if (f && on && !m.amd() && svm::is_svm_feature(f->name))
+    throw UsageError("--cpu: '" + item + "': the " + m.name + " model has no SVM (it is AMD's)");
   if (!f)
     throw UsageError("--cpu: unknown feature '" + name + "' (known features: " + feature_names() + ")");
   set_model_feature(m, *f, on);
@@ -75,6 +79,7 @@ CpuModel parse_cpu_option(const std::string& text) {
   CpuModel m = *base;
   for (size_t i = 1; i < parts.size(); ++i) apply_switch(m, parts[i]);
   vmx::drop_controls_of_absent_features(m);
+  svm::drop_svm_leaf_if_absent(m);
   return m;
 }
 

@@ -5,6 +5,7 @@
 // 80000001H EAX, leaf 1 EDX bits mirrored in 80000001H EDX, L1 caches in
 // 80000005H, no leaf 4, no TSC-deadline timer and no IA32_TSC_ADJUST.
 #include "emu/cpu_models/models.h"
+#include "svm/features.h"
 
 namespace softvt {
 
@@ -36,13 +37,18 @@ CpuModel make_amd_model() {
   m.leaves.push_back({0x80000007, 0, 0, 0, 0, 0});
   // 80000008H ECX: NC = 0, one core.
   m.leaves.push_back({0x80000008, 0, 0, 0, 0, 0});
+  // SVM (issue 5; svm/features.h): 8000000AH with the revision and ASIDs.
+  svm::add_svm_leaves(m);
   sort_leaves(m);
   add_features(m, {"fpu", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr",
                    "pge", "mca", "cmov", "pat", "pse36", "clflush", "mmx", "fxsr", "sse", "sse2",
                    "monitor", "cx16", "pcid", "x2apic", "movbe", "popcnt", "xsave", "rdrand", "arat",
                    "fsgsbase", "bmi1", "smep", "bmi2", "invpcid", "rdseed", "adx", "smap",
                    "clflushopt", "clwb", "umip", "rdpid", "xsaveopt", "lahf-lm", "abm", "syscall",
-                   "nx", "pdpe1gb", "rdtscp", "lm", "invtsc"});
+                   "nx", "pdpe1gb", "rdtscp", "lm", "invtsc",
+                   // SVM and the 8000000AH features softvt implements (issue 5)
+                   "svm", "npt", "nrip-save", "tsc-scale", "vmcb-clean", "flushbyasid", "decodeassists",
+                   "pause-filter", "pfthreshold", "v-vmsave-vmload", "vgif"});
   return m;
 }
 

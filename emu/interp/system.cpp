@@ -11,6 +11,7 @@
 #include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
 #include "emu/segments.h"
+#include "svm/features.h"
 #include "vmx/capabilities.h"
 #include "vmx/vmx_operation.h"
 
@@ -574,6 +575,8 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
       // IA32_VMX_BASIC..IA32_VMX_VMFUNC: data of the model (vmx/capabilities.h).
       if (index >= vmx::msr::FIRST && index <= vmx::msr::LAST)
         return vmx::read_vmx_capability_msr(cpu.model, index, v);
+      // VM_CR, VM_HSAVE_PA, TSC_RATIO (svm/features.h).
+      if (bool ok = false; svm::read_svm_msr(cpu, index, v, ok)) return ok;
       return read_model_msr(cpu, index, v) == MsrAccess::Ok;
   }
 }
@@ -590,18 +593,21 @@ bool valid_pat(uint64_t v) {
 
 // EFER bits this model allows: SCE with CPUID 80000001H:EDX.SYSCALL, LME
 // with EDX.LM, NXE with EDX.NX (as CPUID reports it now: IA32_MISC_ENABLE
-// can hide NX). LMA is read-only (SDM 2.2.1, Table 2-1); SVME, LMSLE,
-// FFXSR and TCE are not offered.
+// can hide NX), SVME with 80000001H:ECX.SVM (APM Vol. 2 15.4). LMA is
+// read-only (SDM 2.2.1, Table 2-1); LMSLE, FFXSR and TCE are not offered.
 uint64_t efer_writable(const Cpu& cpu) {
   uint64_t w = 0;
   if (cpuid_bit(cpu, 0x80000001, EDX_, 11)) w |= efer::SCE;
   if (cpuid_bit(cpu, 0x80000001, EDX_, 29)) w |= efer::LME | efer::LMA;
   if (cpuid_bit(cpu, 0x80000001, EDX_, 20)) w |= efer::NXE;
+  if (svm::model_has_svm(cpu.model)) w |= efer::SVME;
   return w;
 }
 
 bool write_efer(Cpu& cpu, uint64_t v) {
   if (v & ~efer_writable(cpu)) return false;
+  // SVME is MBZ while VM_CR.SVMDIS is set (APM 15.30.1).
+  if (!svm::efer_svme_write_allowed(cpu, v)) return false;
   // LME cannot change while paging is enabled (SDM 9.8.5).
   if (((v ^ cpu.s.efer) & efer::LME) && (cpu.s.cr0 & cr0::PG)) return false;
   const uint64_t old = cpu.s.efer;
@@ -650,7 +656,10 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
     case msr::FS_BASE: if (!canon) return false; s.seg[FS].base = v; return true;
     case msr::GS_BASE: if (!canon) return false; s.seg[GS].base = v; return true;
     case msr::KERNEL_GS_BASE: if (!canon) return false; s.kernel_gs_base = v; return true;
-    default: return write_model_msr(cpu, index, v) == MsrAccess::Ok;
+    default:
+      // VM_CR, VM_HSAVE_PA, TSC_RATIO (svm/features.h).
+      if (bool ok = false; svm::write_svm_msr(cpu, index, v, ok)) return ok;
+      return write_model_msr(cpu, index, v) == MsrAccess::Ok;
   }
 }
 

@@ -29,6 +29,7 @@ struct Table {
              rows_system_calls(),
              rows_system_misc(),
              rows_vmx(),
+             rows_svm(),
              rows_x87_load_store(),
              rows_x87_arith(),
              rows_x87_compare(),

@@ -53,6 +53,7 @@ std::span<const InsnRow> rows_sse();
 std::span<const InsnRow> rows_system_calls();
 std::span<const InsnRow> rows_system_misc();
 std::span<const InsnRow> rows_vmx();  // vmx/instructions.cpp
+std::span<const InsnRow> rows_svm();  // svm/instructions.cpp
 
 // Row lookup by mnemonic (nullptr if softvt does not implement it) and by
 // index (Insn::row).

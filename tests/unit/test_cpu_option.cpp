@@ -70,7 +70,7 @@ const FlagReg kFlagRegs[] = {
     {1, 0, CpuidReg::Ecx},          {1, 0, CpuidReg::Edx},          {6, 0, CpuidReg::Eax},
     {7, 0, CpuidReg::Ebx},          {7, 0, CpuidReg::Ecx},          {7, 0, CpuidReg::Edx},
     {0xd, 1, CpuidReg::Eax},        {0x80000001, 0, CpuidReg::Ecx}, {0x80000001, 0, CpuidReg::Edx},
-    {0x80000007, 0, CpuidReg::Edx},
+    {0x80000007, 0, CpuidReg::Edx}, {0x8000000a, 0, CpuidReg::Edx},
 };
 
 struct CliResult {
@@ -242,7 +242,8 @@ TEST_CASE("feature table: the Feature mask is exactly the gates of the reported 
     CHECK(std::string(f.name).find('_') == std::string::npos);
   }
   // Features softvt does not implement are not in the table.
-  for (const char* absent : {"vme", "pvi", "pku", "svm", "avx", "sse3"}) CHECK(!find_cpu_feature(absent));
+  for (const char* absent : {"vme", "pvi", "pku", "avx", "sse3", "lbrv", "avic", "svm-lock"})
+    CHECK(!find_cpu_feature(absent));
 }
 
 TEST_CASE("--cpu: switching a feature changes both its CPUID bit and its Feature") {

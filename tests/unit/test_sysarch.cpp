@@ -687,16 +687,20 @@ TEST_CASE("IA32_MISC_ENABLE (Intel): power-on value, read-only and reserved bits
   CHECK(gp0(run64(wrmsr(0x1a0, 0x41801 | (1ull << 34)) + wrmsr(0xc0000080, 0xd01))));  // NXE now reserved
 }
 
-TEST_CASE("EFER: SCE, LME and NXE exist only with their features; SVME and the rest are reserved") {
+TEST_CASE("EFER: SCE, LME, NXE and SVME exist only with their features; the rest are reserved") {
   CHECK(!wrmsr_faults("intel", 0xc0000080, 0xd01));
   CHECK(wrmsr_faults("intel,-nx", 0xc0000080, 0xd01));
   CHECK(!wrmsr_faults("intel,-nx", 0xc0000080, 0x501));
   CHECK(wrmsr_faults("intel,-syscall", 0xc0000080, 0xd01));
   CHECK(!wrmsr_faults("intel,-syscall", 0xc0000080, 0xd00));
-  for (uint64_t bit : {12u, 13u, 14u, 15u, 1u, 9u}) {
+  for (uint64_t bit : {13u, 14u, 15u, 1u, 9u}) {
     INFO("bit " << bit);
     CHECK(wrmsr_faults("amd", 0xc0000080, 0xd01 | (1ull << bit)));
   }
+  // SVME (bit 12) with SVM only (APM Vol. 2 15.4; svm/features.h).
+  CHECK(!wrmsr_faults("amd", 0xc0000080, 0xd01 | (1ull << 12)));
+  CHECK(wrmsr_faults("amd,-svm", 0xc0000080, 0xd01 | (1ull << 12)));
+  CHECK(wrmsr_faults("intel", 0xc0000080, 0xd01 | (1ull << 12)));
 }
 
 TEST_CASE("MOV CR4: a bit of a feature the model lacks is #GP(0), table-driven") {
