@@ -45,7 +45,8 @@ bool operand_is_memory(const Insn& in, unsigned i) { return in.op[i].kind == OpK
 
 // VMREAD (dest r/m, source reg) and VMWRITE (dest reg, source r/m): reg1 in
 // bits 6:3 for a register r/m operand, bit 10 = register form, reg2 in
-// bits 31:28 (the register holding the field encoding).
+// bits 31:28 (the register holding the field encoding). Bits the SDM
+// leaves undefined for the form are 0.
 void vmread_vmwrite_info(const Insn& in, uint32_t reason, ExitInfo& x) {
   const unsigned rm = reason == exit_reason::VMREAD ? 0 : 1;
   const unsigned r2 = 1 - rm;
@@ -54,7 +55,7 @@ void vmread_vmwrite_info(const Insn& in, uint32_t reason, ExitInfo& x) {
     v = memory_operand_info(in);
     x.qualification = displacement(in);
   } else {
-    v = (uint32_t(in.op[rm].reg & 15) << 3) | (1u << 10) | (address_size_code(in.addrsize) << 7);
+    v = (uint32_t(in.op[rm].reg & 15) << 3) | (1u << 10);  // 9:7 undefined: 0
   }
   x.instruction_info = v | (uint32_t(in.op[r2].reg & 15) << 28);
 }
