@@ -97,14 +97,13 @@ uint32_t guest_interruptibility(const Cpu& cpu) {
 // RIP/RSP/RFLAGS, activity and interruptibility state, pending debug
 // exceptions (SDM 29.3.3, 29.3.4). RIP is the instruction's own address for
 // an instruction exit (softvt's exits are all fault-like so far).
-void save_rip_rsp_rflags_and_non_register_state(Cpu& cpu) {
+void save_rip_rsp_rflags_and_non_register_state(Cpu& cpu, bool saved_rf) {
   wr(cpu, field::GUEST_RIP, cpu.s.rip);
   wr(cpu, field::GUEST_RSP, cpu.s.gpr[RSP]);
-  wr(cpu, field::GUEST_RFLAGS, cpu.s.rflags);
+  wr(cpu, field::GUEST_RFLAGS, saved_rf ? (cpu.s.rflags | fl::RF) : cpu.s.rflags);
   wr(cpu, field::GUEST_ACTIVITY_STATE, cpu.s.halted ? activity::HLT : activity::ACTIVE);
   wr(cpu, field::GUEST_INTERRUPTIBILITY_INFO, guest_interruptibility(cpu));
   wr(cpu, field::GUEST_PENDING_DBG_EXCEPTIONS, 0);
-  wr(cpu, field::VMCS_LINK_POINTER, rd(cpu, field::VMCS_LINK_POINTER));  // unchanged
 }
 
 // ---- 29.5 loading host state ---------------------------------------------------------
@@ -215,7 +214,7 @@ void vm_exit(Cpu& cpu, const ExitInfo& info) {
   update_entry_controls(cpu);
   save_control_and_debug_registers(cpu);
   save_segments_and_tables(cpu);
-  save_rip_rsp_rflags_and_non_register_state(cpu);
+  save_rip_rsp_rflags_and_non_register_state(cpu, info.saved_rf);
   note(cpu, info.reason);
   load_host_state(cpu);
 }

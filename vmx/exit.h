@@ -28,6 +28,9 @@ struct ExitInfo {
   uint32_t interruption_error = 0;  // written when bit 11 of interruption_info is set
   uint32_t idt_vectoring_info = 0;  // bit 31 = valid
   uint32_t idt_vectoring_error = 0;
+  // The exit replaces the delivery of a fault-class exception: the saved
+  // RFLAGS has RF = 1, as the image the delivery would push (SDM 29.3.3).
+  bool saved_rf = false;
 };
 
 // A VM exit from VMX non-root operation: the CPU continues in the host

@@ -353,6 +353,17 @@ bool exception_exits(const ActiveControls& c, uint8_t vector, uint32_t error) {
 
 namespace {
 
+// Fault-class exceptions (SDM 6.15 classes; 17.3.1.1: their delivery pushes
+// RF = 1). #DB is left out (its faults and traps push the current RF).
+bool fault_class(uint8_t v) {
+  switch (v) {
+    case vec::DE: case vec::BR: case vec::UD: case vec::NM: case vec::TS: case vec::NP:
+    case vec::SS: case vec::GP: case vec::PF: case vec::MF: case vec::AC: case vec::XM:
+    case vec::VE: case vec::CP: return true;
+    default: return false;
+  }
+}
+
 // The exit of an exception of `type` (3 hardware, 5 privileged software,
 // 6 software exception), with the IDT-vectoring information `idt` of an
 // event whose delivery caused it (0: none).
@@ -370,6 +381,7 @@ void exception_exit(Cpu& cpu, const GuestException& e, unsigned type, uint32_t i
   if (e.vector == vec::PF) x.qualification = e.cr2;
   x.idt_vectoring_info = idt;
   x.idt_vectoring_error = idt_error;
+  x.saved_rf = type == 3 && fault_class(e.vector);
   // Software exceptions record their instruction length (SDM 28.2.5).
   x.has_instruction_length = length != 0;
   x.instruction_length = length;

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=229 exit=hlt
+; expect: rax=0 rbx=231 exit=hlt
 ;
 ; An L1 test kernel for VM entry and VM exits (SDM Vol. 3C "VM Entries",
 ; "VM Exits", "VMX Non-Root Operation"): it builds a VMCS for a 64-bit L2
@@ -205,6 +205,8 @@ start:
     and ebx, 0x200
     CHECK_EQ "IA-32e mode guest control = EFER.LMA after the exit", rbx, 0x200
     CHECK_EQ "IDT-vectoring information not valid", qword [x_idt_vec], 0
+    VMR rbx, G_RFLAGS
+    CHECK_EQ "guest RFLAGS saved (instruction exit: RF as it was)", rbx, 2
     call check_host_state
     EXIT_IS "CPUID exit", 10, 0, 2
     ENTER vmlaunch
@@ -288,6 +290,9 @@ start:
     ENTER vmresume
     EXIT_IS "VMXOFF in the guest", 26, 0, 3
     ENTER vmresume
+    VMR rbx, G_RFLAGS
+    and ebx, 0x10000
+    CHECK_EQ "#UD exit: saved RFLAGS.RF = 1 as a fault's pushed image", rbx, 0x10000
     EXCEPTION_IS "UD2: exception bitmap bit 6", 0x80000306, 2
     ENTER vmresume
     CHECK_EQ "#PF write: error code", qword [x_intr_err], 2
