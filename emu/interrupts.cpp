@@ -276,7 +276,8 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
   Event e{vector, type, error_code, next};
   const uint64_t flags_before = s.rflags;
   // VMX non-root: INT3/INTO/INT1 exit when the exception bitmap says so.
-  if (vmx.non_root && (type == EventType::SoftwareException || type == EventType::PrivilegedSoftware) &&
+  if (vmx.non_root && !vmx.injecting &&
+      (type == EventType::SoftwareException || type == EventType::PrivilegedSoftware) &&
       vmx::intercept_software_exception(*this, vector, unsigned(type), unsigned(next - s.rip)))
     return;
   if (from_software(type)) {

@@ -9,6 +9,7 @@
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
 #include "vmx/exit.h"
+#include "vmx/nonroot.h"
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
@@ -67,7 +68,8 @@ const char* unimplemented_feature(const Cpu& cpu) {
   if (rd(cpu, field::VM_ENTRY_MSR_LOAD_COUNT)) return "the VM-entry MSR-load area";
   if (rd(cpu, field::VM_EXIT_MSR_STORE_COUNT)) return "the VM-exit MSR-store area";
   if (rd(cpu, field::VM_EXIT_MSR_LOAD_COUNT)) return "the VM-exit MSR-load area";
-  if (rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD) & intr_info::VALID) return "event injection";
+  const uint32_t inj = uint32_t(rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD));
+  if ((inj & intr_info::VALID) && ((inj >> 8) & 7) == 7) return "injecting a pending MTF VM exit (type 7)";
   if (cpu.vmx.controls.exception_bitmap & (1u << 1)) return "intercepting #DB (exception bitmap bit 1)";
   if (rd(cpu, field::GUEST_PENDING_DBG_EXCEPTIONS)) return "pending debug exceptions on VM entry";
   const uint64_t act = rd(cpu, field::GUEST_ACTIVITY_STATE);
@@ -168,6 +170,42 @@ void enter_guest_mode(Cpu& cpu, bool launch) {
   cpu.end_block = true;
 }
 
+// ---- 28.6 event injection --------------------------------------------------------------
+
+// Delivers the event of the VM-entry interruption-information field through
+// the guest's IDT, as the guest's first action (SDM 28.6.1): not subject to
+// the exception bitmap; software interrupts and exceptions return to RIP +
+// VM-entry instruction length; an injected NMI blocks NMIs (SDM 28.6.1.1,
+// no virtual NMIs). A fault while delivering an injected software event is
+// handled as one during the delivery of a hardware event: the bitmap may
+// turn it into a VM exit with IDT-vectoring information, else it is
+// delivered (nested faults then follow the double-fault rules).
+void inject_event(Cpu& cpu) {
+  const uint32_t info = uint32_t(rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD));
+  if (!(info & intr_info::VALID)) return;
+  const uint8_t vector = info & 0xff;
+  const auto type = EventType((info >> 8) & 7);
+  const uint32_t error = (info & intr_info::DELIVER_ERROR_CODE)
+                             ? uint32_t(rd(cpu, field::VM_ENTRY_EXCEPTION_ERROR_CODE)) : NO_ERROR_CODE;
+  const bool software = type == EventType::SoftwareInterrupt || type == EventType::SoftwareException ||
+                        type == EventType::PrivilegedSoftware;
+  const uint64_t next = software ? cpu.s.rip + rd(cpu, field::VM_ENTRY_INSTRUCTION_LEN) : cpu.s.rip;
+  cpu.s.halted = 0;
+  if (type == EventType::Nmi) cpu.s.nmi_blocked = 1;
+  cpu.vmx.injecting = true;
+  try {
+    cpu.deliver_event(vector, type, error, next);
+  } catch (const GuestException& f) {
+    cpu.vmx.injecting = false;
+    if (!intercept_exception_in_delivery(cpu, f, vector, unsigned(type), error)) {
+      if (f.vector == vec::PF) cpu.s.cr2 = f.cr2;
+      cpu.deliver_event(f.vector, EventType::HardwareException, f.error_code, cpu.s.rip);
+    }
+  }
+  cpu.vmx.injecting = false;
+  cpu.next_rip = cpu.s.rip;
+}
+
 void vm_fail_valid(Cpu& cpu, uint32_t error) {
   cpu.s.rflags = (cpu.s.rflags & ~fl::ARITH) | fl::ZF;
   write_field(cpu.vmx, field::VM_INSTRUCTION_ERROR, error);
@@ -211,6 +249,7 @@ void vm_entry(Cpu& cpu, bool launch) {
   load_guest_rip_rsp_rflags_and_state(cpu);
   enter_guest_mode(cpu, launch);
   if (cpu.tracer) cpu.tracer->note(cpu, launch ? "VM entry (VMLAUNCH)" : "VM entry (VMRESUME)");
+  inject_event(cpu);
 }
 
 }  // namespace softvt::vmx

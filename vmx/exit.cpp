@@ -39,6 +39,9 @@ void record_exit_information(Cpu& cpu, const ExitInfo& i) {
     wr(cpu, field::IDT_VECTORING_ERROR_CODE, i.idt_vectoring_error);
   if (i.has_instruction_length) wr(cpu, field::VM_EXIT_INSTRUCTION_LEN, i.instruction_length);
   if (i.has_instruction_info) wr(cpu, field::VMX_INSTRUCTION_INFO, i.instruction_info);
+  // Every VM exit clears the valid bit of the VM-entry interruption
+  // information (SDM 29.2.1 end; not a VM-entry failure: SDM 28.8).
+  wr(cpu, field::VM_ENTRY_INTR_INFO_FIELD, rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD) & ~uint64_t(intr_info::VALID));
 }
 
 // "IA-32e mode guest" takes IA32_EFER.LMA on every VM exit (SDM 29.2,

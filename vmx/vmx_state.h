@@ -35,6 +35,7 @@ struct VmxState {
   bool in_vmx_operation = false;  // after VMXON, until VMXOFF (root operation)
   bool non_root = false;          // VMX non-root operation: L2 runs under `controls`
   ActiveControls controls;
+  bool injecting = false;  // VM entry is delivering an injected event (no exception-bitmap exit for it)
   // The check that failed the last VM entry (nullptr: none, or the entry
   // succeeded): tests and traces read its name (vmx/entry_checks.h).
   const EntryCheck* failed_check = nullptr;

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=231 exit=hlt
+; expect: rax=0 rbx=248 exit=hlt
 ;
 ; An L1 test kernel for VM entry and VM exits (SDM Vol. 3C "VM Entries",
 ; "VM Exits", "VMX Non-Root Operation"): it builds a VMCS for a 64-bit L2
@@ -11,7 +11,9 @@
 ; guest-linear address, the interruption information (SDM 28.2 / Tables
 ; 28-1..28-14 in the editions where "VM Entries" is chapter 28), the
 ; guest state saved and the host state loaded, then advances the guest RIP
-; past the instruction and resumes. Then VM-entry failures one field at a
+; past the instruction and resumes. Then event injection (external
+; interrupt, #UD despite the bitmap, #GP with error code, INT n with its
+; instruction length, NMI) and VM-entry failures one field at a
 ; time: VMfailValid(7) for a control, VMfailValid(8) for host state, exit
 ; reason 33 | 80000000H with the exit qualification for guest state (0,
 ; 2 PDPTE, 3 NMI injection, 4 VMCS link pointer), and the SDM's order
@@ -173,6 +175,31 @@ org 0x10000
 
 %define GUEST_RIP_MARK 0x7777
 
+; INJECT "name", interruption information, error code, vector seen by the
+; guest, instruction length: the guest starts at inj_target with the event
+; injected; its handler must see the vector and the return RIP inj_target +
+; length, then CPUID exits.
+%macro INJECT 5
+    lea rbx, [rel inj_target]
+    VMW G_RIP, rbx
+    VMW G_RSP, GUEST_STACK
+    VMW G_RFLAGS, 0x202
+    VMW G_IDTR_BASE, GUEST_IDT           ; the triple-fault case left a null IDTR
+    VMW G_IDTR_LIMIT, 16 * 0x50 - 1
+    VMW 0x4018, %3                       ; VM-entry exception error code
+    VMW 0x401a, %5                       ; VM-entry instruction length
+    VMW ENTRY_INTR, %2
+    mov qword [g_vector], -1
+    ENTER vmresume
+    CHECK_EQ %1, qword [x_reason], 10
+    CHECK_EQ %1, qword [g_vector], %4
+    lea rbx, [rel inj_target]
+    add rbx, %5
+    CHECK_EQ %1, qword [g_pushed_rip], rbx
+    VMR rbx, ENTRY_INTR
+    mov [x_entry_intr], rbx
+%endmacro
+
 start:
     call setup_tables
     mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
@@ -306,6 +333,18 @@ start:
     ENTER vmresume
     CHECK_EQ "triple fault in the guest: exit reason 2", qword [x_reason], 2
     call check_host_state
+
+    ; ---- event injection (SDM 28.6) ----------------------------------------------------
+    ; Each case injects one event into a guest whose IDT has a handler for its
+    ; vector; the handler records the vector, the pushed RIP and error code,
+    ; and executes CPUID (exit 10).
+    INJECT "inject external interrupt 41H", 0x80000041, 0, 0x41, 0
+    CHECK_EQ "VM exit cleared the valid bit of the VM-entry interruption information", qword [x_entry_intr], 0x41
+    INJECT "inject #UD (hardware exception, bitmap bit 6 set): delivered, no exit", 0x80000306, 0, 6, 0
+    INJECT "inject #GP with error code 1234H", 0x80000b0d, 0x1234, 13, 0
+    CHECK_EQ "injected #GP: error code pushed", qword [g_error], 0x1234
+    INJECT "inject INT 42H (software interrupt, length 2)", 0x80000442, 0, 0x42, 2
+    INJECT "inject NMI", 0x80000202, 0, 2, 0
 
     ; ---- VM-entry failures, one field at a time ------------------------------------
     call restore_guest
@@ -495,7 +534,48 @@ guest_pf_handler:
     add qword [rsp], 3
     iretq
 
+; The target of the injection cases and the guest's handlers for the
+; injected vectors: record the vector, the pushed RIP (and error code), exit.
+inj_target:
+    nop
+    nop
+    cpuid
+    jmp $
+%macro GUEST_HANDLER 2                   ; vector, has error code
+guest_vec_%1:
+    mov qword [rel g_vector], %1
+%if %2
+    mov rax, [rsp]
+    mov [rel g_error], rax
+    mov rax, [rsp + 8]
+%else
+    mov rax, [rsp]
+%endif
+    mov [rel g_pushed_rip], rax
+    cpuid
+    jmp $
+%endmacro
+GUEST_HANDLER 0x41, 0
+GUEST_HANDLER 6, 0
+GUEST_HANDLER 13, 1
+GUEST_HANDLER 0x42, 0
+GUEST_HANDLER 2, 0
+
 ; ---- helpers ----------------------------------------------------------------------------
+
+; rax = handler, ecx = vector: a 64-bit interrupt gate in the guest's IDT
+set_guest_gate:
+    shl ecx, 4
+    add rcx, GUEST_IDT
+    mov [rcx], ax
+    mov word [rcx + 2], 0x08
+    mov word [rcx + 4], 0x8e00
+    shr rax, 16
+    mov [rcx + 6], ax
+    shr rax, 16
+    mov [rcx + 8], eax
+    mov dword [rcx + 12], 0
+    ret
 
 ; GUEST_RIP += the exit's instruction length
 skip_guest_instruction:
@@ -699,14 +779,23 @@ setup_tables:
     ltr ax
     lidt [rel idtr]
     lea rax, [rel guest_pf_handler]
-    mov rcx, GUEST_IDT + 14 * 16
-    mov [rcx], ax
-    mov word [rcx + 2], 0x08
-    mov word [rcx + 4], 0x8e00
-    shr rax, 16
-    mov [rcx + 6], ax
-    shr rax, 16
-    mov [rcx + 8], eax
+    mov ecx, 14
+    call set_guest_gate
+    lea rax, [rel guest_vec_0x41]
+    mov ecx, 0x41
+    call set_guest_gate
+    lea rax, [rel guest_vec_6]
+    mov ecx, 6
+    call set_guest_gate
+    lea rax, [rel guest_vec_13]
+    mov ecx, 13
+    call set_guest_gate
+    lea rax, [rel guest_vec_0x42]
+    mov ecx, 0x42
+    call set_guest_gate
+    lea rax, [rel guest_vec_2]
+    mov ecx, 2
+    call set_guest_gate
     ret
 
 align 8
@@ -754,6 +843,10 @@ g_msw_seen:     dq -1
 g_in_seen:      dq 0
 g_efer_seen:    dq 0
 g_pf_seen:      dq 0
+g_vector:       dq 0
+g_pushed_rip:   dq 0
+g_error:        dq 0
+x_entry_intr:   dq 0
 passes:         dq 0
 fails:          dq 0
 msg_fail:       db "FAIL ", 0
