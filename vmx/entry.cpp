@@ -39,7 +39,6 @@ const Unimplemented kUnimplemented[] = {
     {&ActiveControls::pin, pin::VIRTUAL_NMIS, "virtual NMIs"},
     {&ActiveControls::pin, pin::PREEMPTION_TIMER, "the VMX-preemption timer"},
     {&ActiveControls::proc, proc::INTR_WINDOW, "interrupt-window exiting"},
-    {&ActiveControls::proc, proc::TSC_OFFSETTING, "TSC offsetting"},
     {&ActiveControls::proc, proc::MWAIT_EXITING, "MWAIT exiting"},
     {&ActiveControls::proc, proc::TPR_SHADOW, "the TPR shadow"},
     {&ActiveControls::proc, proc::NMI_WINDOW, "NMI-window exiting"},
@@ -99,6 +98,7 @@ void load_active_controls(Cpu& cpu) {
   c.io_bitmap_a = rd(cpu, field::IO_BITMAP_A);
   c.io_bitmap_b = rd(cpu, field::IO_BITMAP_B);
   c.msr_bitmap = rd(cpu, field::MSR_BITMAP);
+  c.tsc_offset = rd(cpu, field::TSC_OFFSET);
 }
 
 // ---- 28.3.2 loading guest state ------------------------------------------------------

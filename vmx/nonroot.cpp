@@ -114,6 +114,10 @@ bool intercept_rdtscp(Cpu& cpu, const Insn& in) {
   return true;
 }
 
+uint64_t guest_tsc(const Cpu& cpu, uint64_t tsc) {
+  return (ctl(cpu).proc & proc::TSC_OFFSETTING) ? tsc + ctl(cpu).tsc_offset : tsc;
+}
+
 bool intercept_rdpmc(Cpu& cpu, const Insn& in) {
   if (!(ctl(cpu).proc & proc::RDPMC_EXITING)) return false;
   instruction_exit(cpu, exit_reason::RDPMC, 0, in.len);

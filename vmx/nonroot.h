@@ -30,6 +30,9 @@ bool intercept_hlt(Cpu& cpu, const Insn& in);
 bool intercept_rdtsc(Cpu& cpu, const Insn& in);
 bool intercept_rdtscp(Cpu& cpu, const Insn& in);  // #UD without "enable RDTSCP"
 bool intercept_rdpmc(Cpu& cpu, const Insn& in);
+// The TSC value RDTSC, RDTSCP and RDMSR of IA32_TSC return in the guest:
+// plus the TSC offset with "use TSC offsetting" (SDM 27.3, 25.6.5).
+uint64_t guest_tsc(const Cpu& cpu, uint64_t tsc);
 bool intercept_invlpg(Cpu& cpu, const Insn& in, uint64_t linear);
 bool intercept_wbinvd(Cpu& cpu, const Insn& in);
 void check_invpcid_enabled(Cpu& cpu);  // #UD without "enable INVPCID"

@@ -29,6 +29,7 @@ struct ActiveControls {
   uint64_t cr3_targets[4] = {};
   uint64_t cr0_mask = 0, cr4_mask = 0, cr0_shadow = 0, cr4_shadow = 0;
   uint64_t io_bitmap_a = 0, io_bitmap_b = 0, msr_bitmap = 0;
+  uint64_t tsc_offset = 0;
 };
 
 struct VmxState {

@@ -73,7 +73,7 @@ void check_tsd(Cpu& cpu) {
 void rdtsc(Cpu& cpu, const Insn& in) {
   check_tsd(cpu);
   if (cpu.vmx.non_root && vmx::intercept_rdtsc(cpu, in)) return;
-  const uint64_t t = cpu.tsc();
+  const uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
   cpu.set_reg(RAX, 4, t & 0xffffffff);
   cpu.set_reg(RDX, 4, t >> 32);
 }
@@ -83,7 +83,7 @@ void rdtscp(Cpu& cpu, const Insn& in) {
   // before the CR4.TSD check.
   if (cpu.vmx.non_root && vmx::intercept_rdtscp(cpu, in)) return;
   check_tsd(cpu);
-  const uint64_t t = cpu.tsc();
+  const uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
   cpu.set_reg(RAX, 4, t & 0xffffffff);
   cpu.set_reg(RDX, 4, t >> 32);
   cpu.set_reg(RCX, 4, cpu.s.tsc_aux & 0xffffffff);
@@ -681,6 +681,8 @@ void rdmsr(Cpu& cpu, const Insn& in) {
   bool ok = false;
   if (!(cpu.platform && cpu.platform->read_msr(index, v, ok))) ok = read_msr(cpu, index, v);
   if (!ok) cpu.raise_gp0();
+  // IA32_TSC read in VMX non-root operation: TSC offsetting applies (SDM 27.3).
+  if (cpu.vmx.non_root && index == 0x10) v = vmx::guest_tsc(cpu, v);
   cpu.set_reg(RAX, 4, v & 0xffffffff);
   cpu.set_reg(RDX, 4, v >> 32);
 }

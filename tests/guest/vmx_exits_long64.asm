@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=248 exit=hlt
+; expect: rax=0 rbx=250 exit=hlt
 ;
 ; An L1 test kernel for VM entry and VM exits (SDM Vol. 3C "VM Entries",
 ; "VM Exits", "VMX Non-Root Operation"): it builds a VMCS for a 64-bit L2
@@ -13,7 +13,7 @@
 ; guest state saved and the host state loaded, then advances the guest RIP
 ; past the instruction and resumes. Then event injection (external
 ; interrupt, #UD despite the bitmap, #GP with error code, INT n with its
-; instruction length, NMI) and VM-entry failures one field at a
+; instruction length, NMI), TSC offsetting, and VM-entry failures one field at a
 ; time: VMfailValid(7) for a control, VMfailValid(8) for host state, exit
 ; reason 33 | 80000000H with the exit qualification for guest state (0,
 ; 2 PDPTE, 3 NMI injection, 4 VMCS link pointer), and the SDM's order
@@ -174,6 +174,7 @@ org 0x10000
 %endmacro
 
 %define GUEST_RIP_MARK 0x7777
+%define TSC_OFFSET_VALUE 0x1000000000
 
 ; INJECT "name", interruption information, error code, vector seen by the
 ; guest, instruction length: the guest starts at inj_target with the event
@@ -345,6 +346,39 @@ start:
     CHECK_EQ "injected #GP: error code pushed", qword [g_error], 0x1234
     INJECT "inject INT 42H (software interrupt, length 2)", 0x80000442, 0, 0x42, 2
     INJECT "inject NMI", 0x80000202, 0, 2, 0
+
+    ; ---- TSC offsetting (SDM 25.6.5, 27.3): RDTSC without RDTSC exiting -----------------
+    VMR rbx, PROC_CTL
+    mov [saved_proc], rbx
+    and ebx, ~(1 << 12)                  ; no RDTSC exiting
+    or ebx, 1 << 3                       ; use TSC offsetting
+    VMW PROC_CTL, rbx
+    VMW 0x2010, TSC_OFFSET_VALUE         ; TSC offset
+    lea rbx, [rel tsc_target]
+    VMW G_RIP, rbx
+    VMW G_RSP, GUEST_STACK
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov [t0], rax
+    ENTER vmresume
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov [t1], rax
+    CHECK_EQ "TSC offsetting: the guest's RDTSC did not exit", qword [x_reason], 10
+    mov rax, [g_tsc]
+    mov rbx, TSC_OFFSET_VALUE
+    sub rax, rbx
+    sub rax, [t0]                        ; guest TSC - offset - host TSC before the entry
+    mov rcx, [t1]
+    sub rcx, [t0]
+    cmp rax, rcx
+    setb dl
+    movzx edx, dl
+    CHECK_EQ "TSC offsetting: guest RDTSC = host TSC + offset", rdx, 1
+    mov rbx, [saved_proc]
+    VMW PROC_CTL, rbx
 
     ; ---- VM-entry failures, one field at a time ------------------------------------
     call restore_guest
@@ -536,6 +570,14 @@ guest_pf_handler:
 
 ; The target of the injection cases and the guest's handlers for the
 ; injected vectors: record the vector, the pushed RIP (and error code), exit.
+tsc_target:
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov [rel g_tsc], rax
+    cpuid
+    jmp $
+
 inj_target:
     nop
     nop
@@ -847,6 +889,10 @@ g_vector:       dq 0
 g_pushed_rip:   dq 0
 g_error:        dq 0
 x_entry_intr:   dq 0
+g_tsc:          dq 0
+t0:             dq 0
+t1:             dq 0
+saved_proc:     dq 0
 passes:         dq 0
 fails:          dq 0
 msg_fail:       db "FAIL ", 0
