@@ -9,6 +9,8 @@
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
 #include "vmx/exit.h"
+#include "vmx/exit_reasons.h"
+#include "vmx/msr_areas.h"
 #include "vmx/nonroot.h"
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
@@ -64,9 +66,6 @@ const char* unimplemented_feature(const Cpu& cpu) {
   const ActiveControls& c = cpu.vmx.controls;
   for (const Unimplemented& u : kUnimplemented)
     if (c.*u.word & u.bits) return u.what;
-  if (rd(cpu, field::VM_ENTRY_MSR_LOAD_COUNT)) return "the VM-entry MSR-load area";
-  if (rd(cpu, field::VM_EXIT_MSR_STORE_COUNT)) return "the VM-exit MSR-store area";
-  if (rd(cpu, field::VM_EXIT_MSR_LOAD_COUNT)) return "the VM-exit MSR-load area";
   const uint32_t inj = uint32_t(rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD));
   if ((inj & intr_info::VALID) && ((inj >> 8) & 7) == 7) return "injecting a pending MTF VM exit (type 7)";
   if (cpu.vmx.controls.exception_bitmap & (1u << 1)) return "intercepting #DB (exception bitmap bit 1)";
@@ -109,7 +108,8 @@ void load_guest_control_registers(Cpu& cpu) {
   cpu.s.cr0 = (cpu.s.cr0 & CR0_KEPT) | (rd(cpu, field::GUEST_CR0) & ~CR0_KEPT);
   cpu.s.cr3 = rd(cpu, field::GUEST_CR3);
   cpu.s.cr4 = rd(cpu, field::GUEST_CR4);
-  if (c.entry & entry_ctl::LOAD_DEBUG) cpu.s.dr[7] = rd(cpu, field::GUEST_DR7);
+  // DR7 with bits 12, 14 and 15 always 0 and bit 10 always 1 (SDM 28.3.2.1).
+  if (c.entry & entry_ctl::LOAD_DEBUG) cpu.s.dr[7] = (rd(cpu, field::GUEST_DR7) & ~uint64_t(0xd000)) | 0x400;
   cpu.s.sysenter_cs = rd(cpu, field::GUEST_SYSENTER_CS);
   cpu.s.sysenter_esp = rd(cpu, field::GUEST_SYSENTER_ESP);
   cpu.s.sysenter_eip = rd(cpu, field::GUEST_SYSENTER_EIP);
@@ -244,9 +244,20 @@ void vm_entry(Cpu& cpu, bool launch) {
     return vm_entry_failure_exit(cpu, o.exit_reason, o.qualification);
   }
   if (const char* what = unimplemented_feature(cpu)) return stop_not_implemented(cpu, what);
+  const uint8_t nmi_blocked_before = cpu.s.nmi_blocked;
   load_guest_control_registers(cpu);
   load_guest_segments(cpu);
   load_guest_rip_rsp_rflags_and_state(cpu);
+  // 28.4: the VM-entry MSR-load area, in guest context; a failing entry is a
+  // VM-entry failure (reason 34, qualification = its number), with blocking
+  // by NMI as it was before the entry (SDM 28.8).
+  cpu.update_mode();
+  if (const uint32_t bad = load_msr_area(cpu, rd(cpu, field::VM_ENTRY_MSR_LOAD_ADDR),
+                                         uint32_t(rd(cpu, field::VM_ENTRY_MSR_LOAD_COUNT)))) {
+    cpu.s.nmi_blocked = nmi_blocked_before;
+    if (cpu.tracer) cpu.tracer->note(cpu, "VM entry failed: MSR loading, entry " + std::to_string(bad));
+    return vm_entry_failure_exit(cpu, exit_reason::MSR_LOADING | exit_reason::ENTRY_FAILURE, bad);
+  }
   enter_guest_mode(cpu, launch);
   if (cpu.tracer) cpu.tracer->note(cpu, launch ? "VM entry (VMLAUNCH)" : "VM entry (VMRESUME)");
   inject_event(cpu);

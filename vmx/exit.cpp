@@ -7,6 +7,7 @@
 #include "emu/cpu.h"
 #include "vmx/controls.h"
 #include "vmx/exit_reasons.h"
+#include "vmx/msr_areas.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
 
@@ -210,6 +211,19 @@ void note(Cpu& cpu, uint32_t reason) {
                             std::to_string(reason & 0xffff) + ")");
 }
 
+// 29.4 / 29.6: the VM-exit MSR-store area (guest MSRs, before the host
+// state) and MSR-load area (after it); a failing entry is a VMX abort.
+bool store_guest_msrs(Cpu& cpu) {
+  if (store_msr_area(cpu, rd(cpu, field::VM_EXIT_MSR_STORE_ADDR), uint32_t(rd(cpu, field::VM_EXIT_MSR_STORE_COUNT))))
+    return true;
+  vmx_abort(cpu, abort_indicator::SAVING_GUEST_MSRS);
+  return false;
+}
+void load_host_msrs_from_area(Cpu& cpu) {
+  if (load_msr_area(cpu, rd(cpu, field::VM_EXIT_MSR_LOAD_ADDR), uint32_t(rd(cpu, field::VM_EXIT_MSR_LOAD_COUNT))))
+    vmx_abort(cpu, abort_indicator::LOADING_HOST_MSRS);
+}
+
 }  // namespace
 
 void vm_exit(Cpu& cpu, const ExitInfo& info) {
@@ -219,7 +233,9 @@ void vm_exit(Cpu& cpu, const ExitInfo& info) {
   save_segments_and_tables(cpu);
   save_rip_rsp_rflags_and_non_register_state(cpu, info.saved_rf);
   note(cpu, info.reason);
+  if (!store_guest_msrs(cpu)) return;
   load_host_state(cpu);
+  load_host_msrs_from_area(cpu);
 }
 
 void vm_entry_failure_exit(Cpu& cpu, uint32_t reason, uint64_t qualification) {
@@ -232,6 +248,7 @@ void vm_entry_failure_exit(Cpu& cpu, uint32_t reason, uint64_t qualification) {
   wr(cpu, field::EXIT_QUALIFICATION, qualification);
   note(cpu, reason);
   load_host_state(cpu);
+  load_host_msrs_from_area(cpu);  // "MSRs are loaded as specified in the VM-exit MSR-load area"
 }
 
 void instruction_exit(Cpu& cpu, uint32_t reason, uint64_t qualification, unsigned length) {

@@ -678,9 +678,7 @@ void rdmsr(Cpu& cpu, const Insn& in) {
   uint64_t v = 0;
   const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
   if (cpu.vmx.non_root && vmx::intercept_msr(cpu, in, index, false)) return;
-  bool ok = false;
-  if (!(cpu.platform && cpu.platform->read_msr(index, v, ok))) ok = read_msr(cpu, index, v);
-  if (!ok) cpu.raise_gp0();
+  if (!msr_read_as_rdmsr(cpu, index, v)) cpu.raise_gp0();
   // IA32_TSC read in VMX non-root operation: TSC offsetting applies (SDM 27.3).
   if (cpu.vmx.non_root && index == 0x10) v = vmx::guest_tsc(cpu, v);
   cpu.set_reg(RAX, 4, v & 0xffffffff);
@@ -692,13 +690,7 @@ void wrmsr(Cpu& cpu, const Insn& in) {
   const uint64_t v = (cpu.s.gpr[RAX] & 0xffffffff) | (cpu.s.gpr[RDX] << 32);
   const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
   if (cpu.vmx.non_root && vmx::intercept_msr(cpu, in, index, true)) return;
-  bool ok = false;
-  if (cpu.platform && cpu.platform->write_msr(index, v, ok)) {
-    if (!ok) cpu.raise_gp0();
-  } else {
-    if (!write_msr(cpu, index, v)) cpu.raise_gp0();
-    if (cpu.platform) cpu.platform->msr_written(index);
-  }
+  if (!msr_write_as_wrmsr(cpu, index, v)) cpu.raise_gp0();
   cpu.end_block = true;
 }
 
@@ -853,6 +845,20 @@ const InsnRow kRows[] = {
 };
 
 }  // namespace
+
+bool msr_read_as_rdmsr(Cpu& cpu, uint32_t index, uint64_t& v) {
+  bool ok = false;
+  if (!(cpu.platform && cpu.platform->read_msr(index, v, ok))) ok = read_msr(cpu, index, v);
+  return ok;
+}
+
+bool msr_write_as_wrmsr(Cpu& cpu, uint32_t index, uint64_t v) {
+  bool ok = false;
+  if (cpu.platform && cpu.platform->write_msr(index, v, ok)) return ok;
+  if (!write_msr(cpu, index, v)) return false;
+  if (cpu.platform) cpu.platform->msr_written(index);
+  return true;
+}
 
 Handler mov_sreg_handler(const Insn& in) {
   if (is_sreg(in.op[0])) {

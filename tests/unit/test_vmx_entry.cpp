@@ -23,6 +23,7 @@
 #include "vmx/controls.h"
 #include "vmx/entry.h"
 #include "vmx/entry_checks.h"
+#include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
@@ -658,8 +659,81 @@ TEST_CASE("VM entry: a VMCS asking for what is not implemented stops the run nam
   CHECK(e.cpu.stop_detail == "VMX: VM entry with external-interrupt exiting is not implemented yet");
   CHECK(!e.cpu.vmx.non_root);
   EntryCpu f;
-  f.x.set(F::VM_ENTRY_MSR_LOAD_COUNT, 1);
-  f.x.set(F::VM_ENTRY_MSR_LOAD_ADDR, 0x7000);
+  f.x.orv(F::CPU_BASED_VM_EXEC_CONTROL, proc::MTF);
   f.enter();
-  CHECK(f.cpu.stop_detail == "VMX: VM entry with the VM-entry MSR-load area is not implemented yet");
+  CHECK(f.cpu.stop_detail == "VMX: VM entry with the monitor trap flag is not implemented yet");
+}
+
+namespace {
+void msr_entry(Memory& mem, uint64_t at, uint64_t head, uint64_t data) {
+  mem.write_phys(at, 8, head);
+  mem.write_phys(at + 8, 8, data);
+}
+constexpr uint32_t STAR = 0xc0000081, LSTAR = 0xc0000082;
+}  // namespace
+
+TEST_CASE("VM entry: the VM-entry MSR-load area is loaded as WRMSR would (SDM 28.4)") {
+  EntryCpu e;
+  msr_entry(e.x.mem, 0x7000, STAR, 0x0023001000000000ull);
+  msr_entry(e.x.mem, 0x7010, LSTAR, 0xffffffff81000000ull);
+  e.x.set(F::VM_ENTRY_MSR_LOAD_COUNT, 2);
+  e.x.set(F::VM_ENTRY_MSR_LOAD_ADDR, 0x7000);
+  e.enter();
+  CHECK(e.cpu.vmx.non_root);
+  CHECK(e.cpu.s.star == 0x0023001000000000ull);
+  CHECK(e.cpu.s.lstar == 0xffffffff81000000ull);
+}
+
+TEST_CASE("VM entry: a failing MSR-load entry is exit 34|80000000H with its number; earlier entries stay") {
+  // Entry 2 names IA32_FS_BASE, entry 3 sets bits 63:32, entry 4 a WRMSR #GP.
+  const uint64_t bad[] = {0xc0000100, (uint64_t(1) << 32) | STAR, LSTAR};
+  const uint64_t data[] = {0, 0, 0x0000800000000000ull};  // LSTAR non-canonical: #GP
+  for (unsigned k = 0; k < 3; ++k) {
+    INFO(k);
+    EntryCpu e;
+    msr_entry(e.x.mem, 0x7000, STAR, 0x1111);
+    msr_entry(e.x.mem, 0x7010, bad[k], data[k]);
+    e.x.set(F::VM_ENTRY_MSR_LOAD_COUNT, 2);
+    e.x.set(F::VM_ENTRY_MSR_LOAD_ADDR, 0x7000);
+    e.enter();
+    CHECK(!e.cpu.vmx.non_root);
+    CHECK(e.field(F::VM_EXIT_REASON) == 0x80000022);
+    CHECK(e.field(F::EXIT_QUALIFICATION) == 2);
+    CHECK(e.cpu.s.star == 0x1111);
+    CHECK(e.cpu.s.rip == 0x10000);  // host state
+    CHECK(launch_state(e.cpu.vmx) == LaunchState::Clear);
+  }
+}
+
+TEST_CASE("VM exit: the MSR-store area saves guest MSRs, the MSR-load area loads host MSRs (SDM 29.4, 29.6)") {
+  EntryCpu e;
+  msr_entry(e.x.mem, 0x7000, STAR, 0);
+  msr_entry(e.x.mem, 0x7100, LSTAR, 0xffffffff82000000ull);
+  e.x.set(F::VM_EXIT_MSR_STORE_COUNT, 1);
+  e.x.set(F::VM_EXIT_MSR_STORE_ADDR, 0x7000);
+  e.x.set(F::VM_EXIT_MSR_LOAD_COUNT, 1);
+  e.x.set(F::VM_EXIT_MSR_LOAD_ADDR, 0x7100);
+  e.enter();
+  REQUIRE(e.cpu.vmx.non_root);
+  e.cpu.s.star = 0x00230010deadbeefull;  // the guest's STAR
+  instruction_exit(e.cpu, 10, 0, 2);
+  CHECK(!e.cpu.vmx.non_root);
+  CHECK(e.x.mem.read_phys(0x7008, 8) == 0x00230010deadbeefull);
+  CHECK(e.cpu.s.lstar == 0xffffffff82000000ull);
+  CHECK(e.cpu.stop == StopReason::None);
+}
+
+TEST_CASE("VM exit: a failing MSR-store entry is a VMX abort (indicator 1), a failing load entry indicator 4") {
+  for (int load = 0; load < 2; ++load) {
+    INFO(load);
+    EntryCpu e;
+    msr_entry(e.x.mem, 0x7000, 0x9e, 0);  // IA32_SMBASE: only in SMM
+    e.x.set(load ? F::VM_EXIT_MSR_LOAD_COUNT : F::VM_EXIT_MSR_STORE_COUNT, 1);
+    e.x.set(load ? F::VM_EXIT_MSR_LOAD_ADDR : F::VM_EXIT_MSR_STORE_ADDR, 0x7000);
+    e.enter();
+    REQUIRE(e.cpu.vmx.non_root);
+    instruction_exit(e.cpu, 10, 0, 2);
+    CHECK(e.cpu.stop == StopReason::Shutdown);
+    CHECK(e.x.mem.read_phys(0x200000 + 4, 4) == (load ? 4u : 1u));
+  }
 }
