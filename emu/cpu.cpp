@@ -2,6 +2,7 @@
 #include "emu/cpu.h"
 
 #include "decoder/insn.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 
@@ -93,6 +94,12 @@ void Cpu::raise_pf(uint64_t lin, uint32_t error_code) {
 }
 
 void Cpu::shutdown(const std::string& why) {
+  // A triple fault in VMX non-root operation is a VM exit (SDM Vol. 3C
+  // 27.2, exit reason 2), not a shutdown.
+  if (vmx.non_root) {
+    if (tracer) tracer->note(*this, "triple fault in VMX non-root operation: " + why);
+    return vmx::triple_fault_exit(*this);
+  }
   stop = StopReason::Shutdown;
   stop_detail = why;
   if (tracer) tracer->note(*this, "shutdown: " + why);

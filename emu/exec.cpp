@@ -2,6 +2,7 @@
 // and mode, then execute each record through its pre-resolved handler.
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 
@@ -204,6 +205,9 @@ void BlockCache::clear() {
 
 void Cpu::handle_exception(const GuestException& e) {
   if (tracer) tracer->exception(*this, e);
+  // In VMX non-root operation the exception bitmap may turn it into a VM
+  // exit, before CR2 is written (SDM Vol. 3C 27.2).
+  if (vmx.non_root && vmx::intercept_exception(*this, e)) return;
   if (e.vector == vec::PF) s.cr2 = e.cr2;
   deliver_event(e.vector, EventType::HardwareException, e.error_code, s.rip);
 }

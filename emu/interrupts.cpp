@@ -3,6 +3,7 @@
 // chapter 6, Vol. 2 "INT n/INTO/INT3/INT1" operation).
 #include "emu/segments.h"
 #include "emu/task_switch.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 namespace {
@@ -274,6 +275,11 @@ std::string describe(uint8_t vector, uint32_t error) {
 void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uint64_t next) {
   Event e{vector, type, error_code, next};
   const uint64_t flags_before = s.rflags;
+  // VMX non-root: INT3/INTO/INT1 exit when the exception bitmap says so.
+  if (vmx.non_root && !vmx.injecting &&
+      (type == EventType::SoftwareException || type == EventType::PrivilegedSoftware) &&
+      vmx::intercept_software_exception(*this, vector, unsigned(type), unsigned(next - s.rip)))
+    return;
   if (from_software(type)) {
     // A fault while delivering INT n / INT3 / INTO is reported on the
     // instruction itself, as an ordinary exception.
@@ -296,8 +302,13 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
           (second.vector == vec::TS || second.vector == vec::NP || second.vector == vec::SS ||
            second.vector == vec::GP))
         second.error_code |= 1;
-      if (second.vector == vec::PF) s.cr2 = second.cr2;
       if (tracer) tracer->exception(*this, second);
+      // VMX non-root: the exception bitmap may exit, with the event being
+      // delivered as IDT-vectoring information (SDM Vol. 3C 28.2.4).
+      if (vmx.non_root &&
+          vmx::intercept_exception_in_delivery(*this, second, e.vector, unsigned(e.type), e.error))
+        return;
+      if (second.vector == vec::PF) s.cr2 = second.cr2;
       if (e.vector == vec::DF && e.type == EventType::HardwareException) {
         // A fault while delivering #DF: shutdown (SDM 6.15 "Interrupt 8").
         shutdown("triple fault: " + describe(second.vector, second.error_code) +
@@ -307,6 +318,11 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
       const Klass first = klass_of(e.vector, e.type);
       const Klass then = klass_of(second.vector, EventType::HardwareException);
       if (makes_double_fault(first, then)) {
+        // VMX non-root: a #DF the exception bitmap intercepts exits, with
+        // the first event as IDT-vectoring information.
+        if (vmx.non_root && vmx::intercept_exception_in_delivery(*this, GuestException{vec::DF, 0, 0}, e.vector,
+                                                                 unsigned(e.type), e.error))
+          return;
         e = Event{vec::DF, EventType::HardwareException, 0, s.rip};
       } else {
         // Handled serially: the second exception is delivered instead,

@@ -1,17 +1,18 @@
 // The VMX instructions of VMX root operation (SDM Vol. 3C 31 "VMX
 // Instruction Reference"): VMXON, VMXOFF, VMCLEAR, VMPTRLD, VMPTRST,
-// VMREAD, VMWRITE, VMLAUNCH/VMRESUME (their instruction-level checks; VM
-// entry itself is a later increment) and VMCALL. Each handler is the SDM's
+// VMREAD, VMWRITE, VMLAUNCH/VMRESUME (their instruction-level checks, then
+// VM entry: vmx/entry.cpp) and VMCALL. Each handler is the SDM's
 // "Operation" pseudocode as an explicit ordered sequence of steps, numbered
-// so a reader can compare it with the manual line by line. VMX non-root
-// operation does not exist yet (no VM entry), so the "VM exit" steps are
-// unreachable; they stop the run with an internal error should they be
-// reached.
+// so a reader can compare it with the manual line by line. In VMX non-root
+// operation the "VM exit" steps exit to the host (vmx/nonroot.cpp).
 #include "decoder/insn.h"
 #include "emu/cpu.h"
 #include "emu/interp/operands.h"
 #include "emu/interp/table.h"
 #include "vmx/capabilities.h"
+#include "vmx/entry.h"
+#include "vmx/exit_reasons.h"
+#include "vmx/nonroot.h"
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_fields.h"
@@ -38,15 +39,6 @@ void vm_fail_valid(Cpu& cpu, uint32_t error) {
 void vm_fail(Cpu& cpu, uint32_t error) {
   if (cpu.vmx.has_current_vmcs()) vm_fail_valid(cpu, error);
   else vm_fail_invalid(cpu);
-}
-
-// Something of VMX that a later increment implements: the run stops with
-// an error naming it, the instruction not retired (RIP stays on it). A
-// guest must never silently get a wrong answer.
-void not_implemented(Cpu& cpu, const char* what) {
-  cpu.stop = StopReason::Error;
-  cpu.stop_detail = std::string("VMX: ") + what + " is not implemented yet";
-  cpu.insn_unfinished = true;
 }
 
 // The #UD condition common to the VMX instructions: "(CR0.PE = 0) or
@@ -110,7 +102,7 @@ void vmxon(Cpu& cpu, const Insn& in) {
     return vm_succeed(cpu);
   }
   // 7. In VMX non-root operation: VM exit.
-  if (v.non_root) return not_implemented(cpu, "the VM exit of VMXON in VMX non-root operation");
+  if (v.non_root) return exit_vmx_instruction(cpu, in, exit_reason::VMXON);
   // 8. CPL > 0: #GP(0).
   if (cpu.s.cpl > 0) cpu.raise_gp0();
   // 9. In VMX root operation: VMfail(VMXON executed in VMX root operation).
@@ -119,12 +111,12 @@ void vmxon(Cpu& cpu, const Insn& in) {
 
 // ---- VMXOFF (SDM Vol. 3C 31.3 "VMXOFF - Leave VMX Operation") ---------------------
 
-void vmxoff(Cpu& cpu, const Insn&) {
+void vmxoff(Cpu& cpu, const Insn& in) {
   VmxState& v = cpu.vmx;
   // 1. Not in VMX operation, or the unsupported modes: #UD.
   if (!v.in_vmx_operation || unsupported_mode(cpu)) cpu.raise_ud();
   // 2. In VMX non-root operation: VM exit.
-  if (v.non_root) return not_implemented(cpu, "the VM exit of VMXOFF in VMX non-root operation");
+  if (v.non_root) return exit_vmx_instruction(cpu, in, exit_reason::VMXOFF);
   // 3. CPL > 0: #GP(0).
   if (cpu.s.cpl > 0) cpu.raise_gp0();
   // 4. Dual-monitor treatment of SMIs and SMM active: never (softvt offers
@@ -142,11 +134,11 @@ void vmxoff(Cpu& cpu, const Insn&) {
 // The first steps of VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH
 // and VMRESUME: "(not in VMX operation) or (CR0.PE = 0) or (RFLAGS.VM = 1)
 // or (IA32_EFER.LMA = 1 and CS.L = 0): #UD; ELSIF in VMX non-root
-// operation: VM exit; ELSIF CPL > 0: #GP(0)". False if the run stopped.
-bool root_operation_checks(Cpu& cpu, const char* insn) {
+// operation: VM exit; ELSIF CPL > 0: #GP(0)". False after a VM exit.
+bool root_operation_checks(Cpu& cpu, const Insn& in, uint32_t exit_reason) {
   if (!cpu.vmx.in_vmx_operation || unsupported_mode(cpu)) cpu.raise_ud();
   if (cpu.vmx.non_root) {
-    not_implemented(cpu, (std::string("the VM exit of ") + insn + " in VMX non-root operation").c_str());
+    exit_vmx_instruction(cpu, in, exit_reason);
     return false;
   }
   if (cpu.s.cpl > 0) cpu.raise_gp0();
@@ -157,7 +149,7 @@ bool root_operation_checks(Cpu& cpu, const char* insn) {
 
 void vmclear(Cpu& cpu, const Insn& in) {
   // 1-3. #UD / VM exit / #GP(0) (root_operation_checks).
-  if (!root_operation_checks(cpu, "VMCLEAR")) return;
+  if (!root_operation_checks(cpu, in, exit_reason::VMCLEAR)) return;
   // 4. addr := the 64-bit memory operand.
   const uint64_t addr = cpu.read(in.seg, memory_operand_address(cpu, in), 8);
   // 5. Not 4-KiB aligned or beyond the physical-address width:
@@ -179,7 +171,7 @@ bool vmcs_shadowing_supported(const Cpu& cpu) {
 
 void vmptrld(Cpu& cpu, const Insn& in) {
   // 1-3. #UD / VM exit / #GP(0).
-  if (!root_operation_checks(cpu, "VMPTRLD")) return;
+  if (!root_operation_checks(cpu, in, exit_reason::VMPTRLD)) return;
   // 4. addr := the 64-bit memory operand.
   const uint64_t addr = cpu.read(in.seg, memory_operand_address(cpu, in), 8);
   // 5. Not 4-KiB aligned or beyond the physical-address width:
@@ -203,7 +195,7 @@ void vmptrld(Cpu& cpu, const Insn& in) {
 
 void vmptrst(Cpu& cpu, const Insn& in) {
   // 1-3. #UD / VM exit / #GP(0).
-  if (!root_operation_checks(cpu, "VMPTRST")) return;
+  if (!root_operation_checks(cpu, in, exit_reason::VMPTRST)) return;
   // 4. The 64-bit memory destination := current-VMCS pointer; VMsucceed.
   cpu.write(in.seg, memory_operand_address(cpu, in), 8, cpu.vmx.current_vmcs);
   vm_succeed(cpu);
@@ -240,7 +232,7 @@ uint64_t field_value_for_write(const Cpu& cpu, const VmcsField& f, bool high, un
 void vmread(Cpu& cpu, const Insn& in) {
   const unsigned size = vm_operand_size(cpu);
   // 1-3. #UD / VM exit (shadowing rules: later) / #GP(0).
-  if (!root_operation_checks(cpu, "VMREAD")) return;
+  if (!root_operation_checks(cpu, in, exit_reason::VMREAD)) return;
   // 4. No current VMCS: VMfailInvalid.
   if (!cpu.vmx.has_current_vmcs()) return vm_fail_invalid(cpu);
   // 5. The source operand names no VMCS field of this processor (in 64-bit
@@ -259,7 +251,7 @@ void vmread(Cpu& cpu, const Insn& in) {
 void vmwrite(Cpu& cpu, const Insn& in) {
   const unsigned size = vm_operand_size(cpu);
   // 1-3. #UD / VM exit / #GP(0).
-  if (!root_operation_checks(cpu, "VMWRITE")) return;
+  if (!root_operation_checks(cpu, in, exit_reason::VMWRITE)) return;
   // 4. No current VMCS: VMfailInvalid.
   if (!cpu.vmx.has_current_vmcs()) return vm_fail_invalid(cpu);
   // 5. The primary source (register or memory): faults of a memory source
@@ -285,10 +277,10 @@ void vmwrite(Cpu& cpu, const Insn& in) {
 // Virtual Machine"; 27.1 "Basic VM-Entry Checks") ------------------------------------
 
 template <bool LAUNCH>
-void vm_entry_instruction(Cpu& cpu, const Insn&) {
+void vm_entry_instruction(Cpu& cpu, const Insn& in) {
   VmxState& v = cpu.vmx;
   // 1-3. #UD / VM exit / #GP(0).
-  if (!root_operation_checks(cpu, LAUNCH ? "VMLAUNCH" : "VMRESUME")) return;
+  if (!root_operation_checks(cpu, in, LAUNCH ? exit_reason::VMLAUNCH : exit_reason::VMRESUME)) return;
   // 4. No current VMCS, or the current VMCS is a shadow VMCS (SDM 25.10:
   //    a shadow VMCS cannot be used for VM entry): VMfailInvalid.
   if (!v.has_current_vmcs() || v.current_is_shadow) return vm_fail_invalid(cpu);
@@ -302,20 +294,19 @@ void vm_entry_instruction(Cpu& cpu, const Insn&) {
   //    VMfailValid(VMRESUME with non-launched VMCS).
   if (!LAUNCH && launch_state(v) != LaunchState::Launched)
     return vm_fail_valid(cpu, vm_error::VMRESUME_NONLAUNCHED_VMCS);
-  // 8. The checks on the VMX controls and the host-state area, then VM
-  //    entry: the next increment.
-  not_implemented(cpu, LAUNCH ? "VM entry (VMLAUNCH after its instruction checks)"
-                              : "VM entry (VMRESUME after its instruction checks)");
+  // 8. The checks on the VMX controls and the host-state area, then the
+  //    guest state, then VM entry (vmx/entry.cpp).
+  vm_entry(cpu, LAUNCH);
 }
 
 // ---- VMCALL (SDM Vol. 3C 31.3 "VMCALL - Call to VM Monitor") -----------------------
 
-void vmcall(Cpu& cpu, const Insn&) {
+void vmcall(Cpu& cpu, const Insn& in) {
   VmxState& v = cpu.vmx;
   // 1. Not in VMX operation: #UD.
   if (!v.in_vmx_operation) cpu.raise_ud();
   // 2. In VMX non-root operation: VM exit.
-  if (v.non_root) return not_implemented(cpu, "the VM exit of VMCALL");
+  if (v.non_root) return exit_vmx_instruction(cpu, in, exit_reason::VMCALL);
   // 3. RFLAGS.VM = 1 or IA32_EFER.LMA = 1 and CS.L = 0: #UD (CR0.PE is
   //    fixed to 1 in VMX operation).
   if (unsupported_mode(cpu)) cpu.raise_ud();

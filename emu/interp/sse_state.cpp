@@ -13,6 +13,8 @@
 #include "emu/interp/sse_common.h"
 #include "emu/interp/sse_rows.h"
 #include "emu/interp/table.h"
+#include "vmx/exit_reasons.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 namespace {
@@ -263,9 +265,12 @@ void xrstor(Cpu& cpu, const Insn& in) {
 // XSETBV (SDM Vol. 2): #UD without CR4.OSXSAVE; #GP(0) at CPL > 0, for ECX
 // other than 0 (XCR0), for a value with bit 0 clear, with a bit softvt does
 // not support (only x87 and SSE), or with AVX (bit 2) but not SSE.
-void xsetbv(Cpu& cpu, const Insn&) {
+void xsetbv(Cpu& cpu, const Insn& in) {
   if (!(cpu.s.cr4 & cr4::OSXSAVE)) cpu.raise_ud();
   if (cpu.s.cpl != 0 || cpu.s.mode == Mode::V86) cpu.raise_gp0();
+  // XSETBV exits unconditionally in VMX non-root operation, after the #UD
+  // and privilege checks (SDM Vol. 3C 27.1.1, 27.1.2).
+  if (cpu.vmx.non_root) return vmx::exit_unconditional(cpu, in, vmx::exit_reason::XSETBV);
   if ((cpu.s.gpr[RCX] & 0xffffffffull) != 0) cpu.raise_gp0();
   const uint64_t v = (cpu.s.gpr[RDX] << 32) | (cpu.s.gpr[RAX] & 0xffffffffull);
   if (!(v & xstate::X87) || (v & ~kXcr0Supported)) cpu.raise_gp0();

@@ -31,6 +31,7 @@
 #include "emu/interp/sse_rows.h"
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 
@@ -265,12 +266,33 @@ void stos(Cpu& cpu, const Insn& in) {
   else repeat(cpu, in, false, step);
 }
 
+// The linear address of a string operand without segment checks (the
+// exit comes before the access: its faults are the guest's after resume).
+uint64_t string_linear(const Cpu& cpu, uint8_t seg, uint64_t offset) {
+  if (cpu.in_64bit()) return (seg == FS || seg == GS) ? cpu.s.seg[seg].base + offset : offset;
+  return (cpu.s.seg[seg].base + offset) & 0xffffffffull;
+}
+
+// In VMX non-root operation an INS/OUTS that I/O exiting or the I/O bitmaps
+// intercept exits before its first iteration, after the I/O-permission
+// check (SDM Vol. 3C 27.1.1, 27.1.3); true = exited.
+bool string_io_exits(Cpu& cpu, const Insn& in, unsigned size, bool is_in) {
+  const bool rep = in.prefixes & (pfx::REP | pfx::REPNE);
+  if (rep && cpu.get_reg(RCX, in.addrsize) == 0) return false;
+  check_io(cpu, size);
+  const uint64_t lin = is_in ? string_linear(cpu, ES, index_reg(cpu, RDI, in))
+                             : string_linear(cpu, in.seg, index_reg(cpu, RSI, in));
+  vmx::IoAccess io{io_port(cpu), size, is_in, true, rep, false, lin};
+  return vmx::intercept_io(cpu, in, io);
+}
+
 // INS: [ES:rDI] := port DX. The I/O permission check comes first (SDM INS
 // Operation). The destination is checked for writing before the port is
 // read, so a faulting store does not consume device data that the restarted
 // instruction would then miss. Unclaimed ports read as all ones.
 template <unsigned N>
 void ins(Cpu& cpu, const Insn& in) {
+  if (cpu.vmx.non_root && string_io_exits(cpu, in, N, true)) return;
   repeat(cpu, in, false, [&] {
     check_io(cpu, N);
     const bool user = cpu.user_access();
@@ -285,6 +307,7 @@ void ins(Cpu& cpu, const Insn& in) {
 // OUTS: port DX := [seg:rSI] (SDM OUTS).
 template <unsigned N>
 void outs(Cpu& cpu, const Insn& in) {
+  if (cpu.vmx.non_root && string_io_exits(cpu, in, N, false)) return;
   repeat(cpu, in, false, [&] {
     check_io(cpu, N);
     const uint64_t v = cpu.read(in.seg, index_reg(cpu, RSI, in), N);

@@ -13,6 +13,8 @@
 #include "emu/segments.h"
 #include "svm/features.h"
 #include "vmx/capabilities.h"
+#include "vmx/exit_reasons.h"
+#include "vmx/nonroot.h"
 #include "vmx/vmx_operation.h"
 
 namespace softvt {
@@ -45,8 +47,9 @@ enum { EAX_, EBX_, ECX_, EDX_ };
 
 // ---- HLT, CPUID, RDTSC --------------------------------------------------------
 
-void hlt(Cpu& cpu, const Insn&) {
+void hlt(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
+  if (cpu.vmx.non_root && vmx::intercept_hlt(cpu, in)) return;
   cpu.s.halted = 1;
 }
 
@@ -60,7 +63,9 @@ void deposit_update_signature(Cpu& cpu) {
   cpu.s.bios_sign_id = (uint64_t(rev) << 32) | (cpu.s.bios_sign_id & 0xffffffff);
 }
 
-void cpuid(Cpu& cpu, const Insn&) {
+void cpuid(Cpu& cpu, const Insn& in) {
+  // CPUID exits unconditionally in VMX non-root operation (SDM Vol. 3C 27.1.2).
+  if (cpu.vmx.non_root) return vmx::exit_unconditional(cpu, in, vmx::exit_reason::CPUID);
   const CpuidLeaf l = cpuid_current(cpu, uint32_t(cpu.s.gpr[RAX]), uint32_t(cpu.s.gpr[RCX]));
   if (uint32_t(cpu.s.gpr[RAX]) == 1) deposit_update_signature(cpu);
   cpu.set_reg(RAX, 4, l.eax);
@@ -77,16 +82,20 @@ void check_tsd(Cpu& cpu) {
   if ((cpu.s.cr4 & cr4::TSD) && cpu.s.cpl != 0) cpu.raise_gp0();
 }
 
-void rdtsc(Cpu& cpu, const Insn&) {
+void rdtsc(Cpu& cpu, const Insn& in) {
   check_tsd(cpu);
-  const uint64_t t = cpu.tsc();
+  if (cpu.vmx.non_root && vmx::intercept_rdtsc(cpu, in)) return;
+  const uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
   cpu.set_reg(RAX, 4, t & 0xffffffff);
   cpu.set_reg(RDX, 4, t >> 32);
 }
 
-void rdtscp(Cpu& cpu, const Insn&) {
+void rdtscp(Cpu& cpu, const Insn& in) {
+  // Without "enable RDTSCP" it is #UD in VMX non-root operation (SDM 27.3),
+  // before the CR4.TSD check.
+  if (cpu.vmx.non_root && vmx::intercept_rdtscp(cpu, in)) return;
   check_tsd(cpu);
-  const uint64_t t = cpu.tsc();
+  const uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
   cpu.set_reg(RAX, 4, t & 0xffffffff);
   cpu.set_reg(RDX, 4, t >> 32);
   cpu.set_reg(RCX, 4, cpu.s.tsc_aux & 0xffffffff);
@@ -220,7 +229,8 @@ template <unsigned CR>
 void mov_to_cr(Cpu& cpu, const Insn& in) {
   check_cr_exists<CR>(cpu);
   require_cpl0(cpu);
-  const uint64_t v = cpu.get_reg(in.op[1].reg, crdr_size(cpu));
+  uint64_t v = cpu.get_reg(in.op[1].reg, crdr_size(cpu));
+  if (cpu.vmx.non_root && vmx::intercept_cr_write(cpu, in, CR, v)) return;
   switch (CR) {
     case 0: write_cr0(cpu, v); break;
     case 2: cpu.s.cr2 = v; break;
@@ -243,6 +253,7 @@ void mov_from_cr(Cpu& cpu, const Insn& in) {
     case 4: v = cpu.s.cr4; break;
     default: v = cpu.platform ? cpu.platform->read_cr8() : cpu.s.cr8; break;
   }
+  if (cpu.vmx.non_root && vmx::intercept_cr_read(cpu, in, CR, v)) return;
   cpu.set_reg(in.op[0].reg, crdr_size(cpu), v);
 }
 
@@ -251,16 +262,22 @@ void mov_from_cr(Cpu& cpu, const Insn& in) {
 // Returns the register a DR number names (DR4/DR5 alias DR6/DR7 while
 // CR4.DE = 0, and are #UD with it; SDM 17.2.2), after the privilege and
 // general-detect checks (SDM 17.2.4).
-unsigned debug_register_access(Cpu& cpu, unsigned n) {
+// In VMX non-root operation with "MOV-DR exiting", the VM exit comes after
+// the #UD and CPL checks and before the general-detect #DB (SDM Vol. 3C
+// 27.1.1: privilege faults have priority; a #DB for DR7.GD does not):
+// ~0u = the instruction exited.
+unsigned debug_register_access(Cpu& cpu, const Insn& in, unsigned n, bool to_dr) {
   if ((n == 4 || n == 5) && (cpu.s.cr4 & cr4::DE)) cpu.raise_ud();
   require_cpl0(cpu);
+  if (cpu.vmx.non_root && vmx::intercept_mov_dr(cpu, in, n, to_dr)) return ~0u;
   if (cpu.s.dr[7] & dr7::GD) debug_general_detect(cpu);
   return (n == 4 || n == 5) ? n + 2 : n;
 }
 
 template <unsigned DR>
 void mov_to_dr(Cpu& cpu, const Insn& in) {
-  const unsigned n = debug_register_access(cpu, DR);
+  const unsigned n = debug_register_access(cpu, in, DR, true);
+  if (n == ~0u) return;
   uint64_t v = cpu.get_reg(in.op[1].reg, crdr_size(cpu));
   if (n >= 6) {
     if (v >> 32) cpu.raise_gp0();  // DR6/DR7 bits 63:32 are reserved
@@ -275,20 +292,28 @@ void mov_to_dr(Cpu& cpu, const Insn& in) {
 
 template <unsigned DR>
 void mov_from_dr(Cpu& cpu, const Insn& in) {
-  const unsigned n = debug_register_access(cpu, DR);
+  const unsigned n = debug_register_access(cpu, in, DR, false);
+  if (n == ~0u) return;
   cpu.set_reg(in.op[0].reg, crdr_size(cpu), cpu.s.dr[n]);
 }
 
-void clts(Cpu& cpu, const Insn&) {
+void clts(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
-  cpu.s.cr0 &= ~cr0::TS;
+  bool clear_ts = true;
+  if (cpu.vmx.non_root && vmx::intercept_clts(cpu, in, clear_ts)) return;
+  if (clear_ts) cpu.s.cr0 &= ~cr0::TS;
 }
 
 // LMSW loads CR0[3:0]; it can set PE but never clear it (SDM Vol. 2 LMSW).
 void lmsw(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   const uint64_t src = read_operand<2>(cpu, in, 0);
-  const uint64_t v = (cpu.s.cr0 & ~uint64_t(0xe)) | (src & 0xf);
+  uint64_t v = (cpu.s.cr0 & ~uint64_t(0xe)) | (src & 0xf);
+  if (cpu.vmx.non_root) {
+    const bool mem = is_mem(in, 0);
+    const uint64_t lin = mem ? cpu.linear(in.seg, effective_address(cpu, in), 2, Acc::Read) : 0;
+    if (vmx::intercept_lmsw(cpu, in, uint16_t(src), mem, lin, v)) return;
+  }
   cpu.s.cr0 = v;
   cpu.update_mode();
   cpu.end_block = true;
@@ -305,8 +330,10 @@ void check_umip(Cpu& cpu) {
 template <unsigned N>
 void smsw(Cpu& cpu, const Insn& in) {
   check_umip(cpu);
-  if (is_mem(in, 0)) write_operand<2>(cpu, in, 0, cpu.s.cr0 & 0xffff);
-  else write_operand<N>(cpu, in, 0, cpu.s.cr0);
+  // In VMX non-root operation host-owned CR0 bits read from the shadow (SDM 27.3).
+  const uint64_t cr0v = cpu.vmx.non_root ? vmx::guest_visible_cr0(cpu, cpu.s.cr0) : cpu.s.cr0;
+  if (is_mem(in, 0)) write_operand<2>(cpu, in, 0, cr0v & 0xffff);
+  else write_operand<N>(cpu, in, 0, cr0v);
 }
 
 // ---- descriptor-table registers ----------------------------------------------------
@@ -525,12 +552,22 @@ void invlpg(Cpu& cpu, const Insn& in) {
   } else {
     lin = (cpu.s.seg[in.seg].base + ea) & 0xffffffffull;
   }
+  if (cpu.vmx.non_root && vmx::intercept_invlpg(cpu, in, lin)) return;
   cpu.flush_tlb_page(lin);
 }
 
 Handler select_invlpg(const Insn& in) { return is_mem(in, 0) ? invlpg : nullptr; }
 
-void wbinvd(Cpu& cpu, const Insn&) { require_cpl0(cpu); }  // caches are not modelled
+// Caches are not modelled. WBINVD exits with "WBINVD exiting"; INVD exits
+// unconditionally in VMX non-root operation (SDM Vol. 3C 27.1.2, 27.1.3).
+void wbinvd(Cpu& cpu, const Insn& in) {
+  require_cpl0(cpu);
+  if (cpu.vmx.non_root) vmx::intercept_wbinvd(cpu, in);
+}
+void invd(Cpu& cpu, const Insn& in) {
+  require_cpl0(cpu);
+  if (cpu.vmx.non_root) vmx::exit_unconditional(cpu, in, vmx::exit_reason::INVD);
+}
 
 // ---- MSRs --------------------------------------------------------------------------
 
@@ -665,28 +702,24 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
 
 // RDMSR/WRMSR: CPL 0; an MSR the model lacks or a value it rejects is
 // #GP(0) (SDM Vol. 2 RDMSR/WRMSR).
-void rdmsr(Cpu& cpu, const Insn&) {
+void rdmsr(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   uint64_t v = 0;
   const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
-  bool ok = false;
-  if (!(cpu.platform && cpu.platform->read_msr(index, v, ok))) ok = read_msr(cpu, index, v);
-  if (!ok) cpu.raise_gp0();
+  if (cpu.vmx.non_root && vmx::intercept_msr(cpu, in, index, false)) return;
+  if (!msr_read_as_rdmsr(cpu, index, v)) cpu.raise_gp0();
+  // IA32_TSC read in VMX non-root operation: TSC offsetting applies (SDM 27.3).
+  if (cpu.vmx.non_root && index == 0x10) v = vmx::guest_tsc(cpu, v);
   cpu.set_reg(RAX, 4, v & 0xffffffff);
   cpu.set_reg(RDX, 4, v >> 32);
 }
 
-void wrmsr(Cpu& cpu, const Insn&) {
+void wrmsr(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   const uint64_t v = (cpu.s.gpr[RAX] & 0xffffffff) | (cpu.s.gpr[RDX] << 32);
   const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
-  bool ok = false;
-  if (cpu.platform && cpu.platform->write_msr(index, v, ok)) {
-    if (!ok) cpu.raise_gp0();
-  } else {
-    if (!write_msr(cpu, index, v)) cpu.raise_gp0();
-    if (cpu.platform) cpu.platform->msr_written(index);
-  }
+  if (cpu.vmx.non_root && vmx::intercept_msr(cpu, in, index, true)) return;
+  if (!msr_write_as_wrmsr(cpu, index, v)) cpu.raise_gp0();
   cpu.end_block = true;
 }
 
@@ -723,6 +756,9 @@ void in_(Cpu& cpu, const Insn& in) {
   const unsigned size = in.op[0].size;
   const uint16_t port = io_port(cpu, in, 1);
   if (!io_permitted(cpu, port, size)) cpu.raise_gp0();
+  if (cpu.vmx.non_root &&
+      vmx::intercept_io(cpu, in, {port, size, true, false, false, in.op[1].kind == OpKind::Imm}))
+    return;
   const uint64_t v = cpu.io_read ? cpu.io_read(port, size) : ~uint64_t(0);
   cpu.set_reg(RAX, size, v);
 }
@@ -731,6 +767,9 @@ void out_(Cpu& cpu, const Insn& in) {
   const unsigned size = in.op[1].size;
   const uint16_t port = io_port(cpu, in, 0);
   if (!io_permitted(cpu, port, size)) cpu.raise_gp0();
+  if (cpu.vmx.non_root &&
+      vmx::intercept_io(cpu, in, {port, size, false, false, false, in.op[0].kind == OpKind::Imm}))
+    return;
   const uint64_t v = cpu.get_reg(RAX, size);
   if (cpu.io_write) cpu.io_write(port, size, v);
 }
@@ -820,7 +859,7 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_ARPL, SOFTVT_FIXED(arpl), fl::ZF, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_INVLPG, select_invlpg, 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_WBINVD, SOFTVT_FIXED(wbinvd), 0, 0, Feature::Base, 0},
-    {ZYDIS_MNEMONIC_INVD, SOFTVT_FIXED(wbinvd), 0, 0, Feature::Base, 0},
+    {ZYDIS_MNEMONIC_INVD, SOFTVT_FIXED(invd), 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_RDMSR, SOFTVT_FIXED(rdmsr), 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_WRMSR, SOFTVT_FIXED(wrmsr), 0, 0, Feature::Base, 1},
     {ZYDIS_MNEMONIC_CLI, SOFTVT_FIXED(cli), 0, 0, Feature::Base, 0},
@@ -835,6 +874,20 @@ const InsnRow kRows[] = {
 };
 
 }  // namespace
+
+bool msr_read_as_rdmsr(Cpu& cpu, uint32_t index, uint64_t& v) {
+  bool ok = false;
+  if (!(cpu.platform && cpu.platform->read_msr(index, v, ok))) ok = read_msr(cpu, index, v);
+  return ok;
+}
+
+bool msr_write_as_wrmsr(Cpu& cpu, uint32_t index, uint64_t v) {
+  bool ok = false;
+  if (cpu.platform && cpu.platform->write_msr(index, v, ok)) return ok;
+  if (!write_msr(cpu, index, v)) return false;
+  if (cpu.platform) cpu.platform->msr_written(index);
+  return true;
+}
 
 Handler mov_sreg_handler(const Insn& in) {
   if (is_sreg(in.op[0])) {

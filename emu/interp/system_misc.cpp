@@ -7,6 +7,7 @@
 #include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
 #include "emu/segments.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 namespace {
@@ -133,7 +134,11 @@ void invalidate_by_type(Cpu& cpu, uint64_t type, uint32_t pcid, uint64_t addr) {
 }
 
 void invpcid(Cpu& cpu, const Insn& in) {
+  // VMX non-root: #UD without "enable INVPCID" (before the privilege
+  // check); with it, "INVLPG exiting" makes INVPCID exit (SDM Vol. 3C 27.3).
+  if (cpu.vmx.non_root) vmx::check_invpcid_enabled(cpu);
   if (cpu.s.mode == Mode::V86 || cpu.s.cpl != 0) cpu.raise_gp0();
+  if (cpu.vmx.non_root && vmx::intercept_invpcid(cpu, in)) return;
   const uint64_t type = cpu.get_reg(in.op[0].reg, cpu.in_64bit() ? 8 : 4);
   const uint64_t ea = effective_address(cpu, in);
   const uint64_t lo = cpu.read(in.seg, ea, 8);

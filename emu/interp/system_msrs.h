@@ -21,6 +21,12 @@ MsrAccess write_model_msr(Cpu& cpu, uint32_t index, uint64_t value);
 // MONITOR/MWAIT are enabled (Intel: IA32_MISC_ENABLE bit 18; AMD: always).
 bool monitor_enabled(const Cpu& cpu);
 
+// RDMSR / WRMSR at CPL 0 without the instruction around them (the
+// platform's MSRs first, then the core's): false = #GP(0). The VMX MSR
+// areas (vmx/msr_areas.cpp) load and store MSRs "as RDMSR/WRMSR would".
+bool msr_read_as_rdmsr(Cpu& cpu, uint32_t index, uint64_t& value);
+bool msr_write_as_wrmsr(Cpu& cpu, uint32_t index, uint64_t value);
+
 // CPUID leaf `leaf`, subleaf `subleaf` for the current state.
 CpuidLeaf cpuid_current(const Cpu& cpu, uint32_t leaf, uint32_t subleaf);
 

@@ -432,11 +432,29 @@ TEST_CASE("L1 test kernel: every VMX instruction through its outcomes") {
   CHECK(json_value(json, "rbx") == 117);  // passed checks: all of them ran
 }
 
-TEST_CASE("VMLAUNCH after its instruction checks stops the run: VM entry is not implemented yet") {
-  const CliResult r = run_flat(std::string(kVmxOn) + "vmclear [0x90008]\n vmptrld [0x90008]\n vmlaunch\n hlt\n");
+TEST_CASE("L1 test kernel: VM entry, every implemented VM exit, entry failures one field at a time") {
+  const std::string bin = env_path("SOFTVT_GUEST_DIR") + "/vmx_exits_long64.bin";
+  const CliResult r = shell(env_path("SOFTVT") + " run --flat " + bin + " --debugcon stdio --dump-state " +
+                            tmp_path("state.json"));
+  const std::string json = slurp(tmp_path("state.json"));
+  std::remove(tmp_path("state.json").c_str());
   INFO(r.out << r.err);
-  CHECK(r.status == 1);
-  CHECK(r.err.find("VM entry (VMLAUNCH after its instruction checks) is not implemented yet") != std::string::npos);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("FAIL") == std::string::npos);
+  CHECK(r.out.find("vmx_exits: done") != std::string::npos);
+  CHECK(json_exit(json) == "hlt");
+  CHECK(json_value(json, "rax") == 0);    // failed checks
+  CHECK(json_value(json, "rbx") == 250);  // passed checks: all of them ran
+}
+
+TEST_CASE("VMLAUNCH of a cleared (all-zero) VMCS: VMfailValid(7), the pin-based controls' reserved bits") {
+  // The default1 pin-based controls must be 1 (SDM 28.2.1.1, Vol. 3D A.3.1).
+  const CliResult r = run_flat(std::string(kVmxOn) + "vmclear [0x90008]\n vmptrld [0x90008]\n vmlaunch\n"
+                               "pushfq\n pop rbx\n mov eax, 0x4400\n vmread rcx, rax\n hlt\n");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK((json_value(r.out, "rbx") & 0x8d5) == 0x40);  // ZF: VMfailValid
+  CHECK(json_value(r.out, "rcx") == 7);
 }
 
 TEST_CASE("IA32_FEATURE_CONTROL as the flat runner leaves it, and VMXON's #GP when it forbids VMX") {

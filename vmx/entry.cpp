@@ -1,0 +1,266 @@
+// VM entry (vmx/entry.h): the checks, then SDM Vol. 3C 28.3.2 "Loading
+// Guest State", then VMX non-root operation.
+#include "vmx/entry.h"
+
+#include <string>
+
+#include "emu/cpu.h"
+#include "emu/debug.h"
+#include "vmx/controls.h"
+#include "vmx/entry_checks.h"
+#include "vmx/exit.h"
+#include "vmx/exit_reasons.h"
+#include "vmx/msr_areas.h"
+#include "vmx/nonroot.h"
+#include "vmx/vm_instruction_errors.h"
+#include "vmx/vmcs_cache.h"
+#include "vmx/vmcs_encodings.h"
+
+namespace softvt::vmx {
+namespace {
+
+uint64_t rd(const Cpu& cpu, uint32_t enc) { return read_field(cpu.vmx, enc); }
+
+// CR0 bits a VM entry does not modify (SDM 28.3.2.1): ET, CD, NW, bits
+// 63:32, 28:19, 17 and 15:6.
+constexpr uint64_t CR0_KEPT = cr0::ET | cr0::CD | cr0::NW | ~uint64_t(0xffffffff) | (0x3ffull << 19) |
+                              (1ull << 17) | (0x3ffull << 6);
+
+// ---- what this increment does not implement yet ------------------------------------------
+
+// Controls whose 1-setting softvt offers but does not honour yet: a VMCS
+// setting one stops the run (never silently ignored).
+struct Unimplemented {
+  uint32_t ActiveControls::*word;
+  uint32_t bits;
+  const char* what;
+};
+const Unimplemented kUnimplemented[] = {
+    {&ActiveControls::pin, pin::EXT_INTR_EXITING, "external-interrupt exiting"},
+    {&ActiveControls::pin, pin::NMI_EXITING, "NMI exiting"},
+    {&ActiveControls::pin, pin::VIRTUAL_NMIS, "virtual NMIs"},
+    {&ActiveControls::pin, pin::PREEMPTION_TIMER, "the VMX-preemption timer"},
+    {&ActiveControls::proc, proc::INTR_WINDOW, "interrupt-window exiting"},
+    {&ActiveControls::proc, proc::MWAIT_EXITING, "MWAIT exiting"},
+    {&ActiveControls::proc, proc::TPR_SHADOW, "the TPR shadow"},
+    {&ActiveControls::proc, proc::NMI_WINDOW, "NMI-window exiting"},
+    {&ActiveControls::proc, proc::MTF, "the monitor trap flag"},
+    {&ActiveControls::proc, proc::MONITOR_EXITING, "MONITOR exiting"},
+    {&ActiveControls::proc, proc::PAUSE_EXITING, "PAUSE exiting"},
+    {&ActiveControls::proc2, proc2::VIRT_APIC_ACCESSES, "APIC-access virtualization"},
+    {&ActiveControls::proc2, proc2::EPT, "EPT"},
+    {&ActiveControls::proc2, proc2::DESC_EXITING, "descriptor-table exiting"},
+    {&ActiveControls::proc2, proc2::UNRESTRICTED_GUEST, "unrestricted guest"},
+    {&ActiveControls::proc2, proc2::PLE, "PAUSE-loop exiting"},
+    {&ActiveControls::proc2, 1u << 11, "RDRAND exiting"},
+    {&ActiveControls::proc2, proc2::VMFUNC, "VM functions"},
+    {&ActiveControls::proc2, proc2::SHADOW_VMCS, "VMCS shadowing"},
+    {&ActiveControls::proc2, 1u << 16, "RDSEED exiting"},
+    {&ActiveControls::proc2, proc2::TSC_SCALING, "TSC scaling"},
+    {&ActiveControls::exit, exit_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM exit"},
+    {&ActiveControls::entry, entry_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM entry"},
+};
+
+// The first feature the VMCS asks for that is not implemented, or nullptr.
+const char* unimplemented_feature(const Cpu& cpu) {
+  const ActiveControls& c = cpu.vmx.controls;
+  for (const Unimplemented& u : kUnimplemented)
+    if (c.*u.word & u.bits) return u.what;
+  const uint32_t inj = uint32_t(rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD));
+  if ((inj & intr_info::VALID) && ((inj >> 8) & 7) == 7) return "injecting a pending MTF VM exit (type 7)";
+  if (cpu.vmx.controls.exception_bitmap & (1u << 1)) return "intercepting #DB (exception bitmap bit 1)";
+  if (rd(cpu, field::GUEST_PENDING_DBG_EXCEPTIONS)) return "pending debug exceptions on VM entry";
+  const uint64_t act = rd(cpu, field::GUEST_ACTIVITY_STATE);
+  if (act == activity::SHUTDOWN) return "the shutdown activity state";
+  if (act == activity::WAIT_SIPI) return "the wait-for-SIPI activity state";
+  return nullptr;
+}
+
+// ---- the controls the intercept points read ------------------------------------------
+
+void load_active_controls(Cpu& cpu) {
+  ActiveControls& c = cpu.vmx.controls;
+  c.pin = uint32_t(rd(cpu, field::PIN_BASED_VM_EXEC_CONTROL));
+  c.proc = uint32_t(rd(cpu, field::CPU_BASED_VM_EXEC_CONTROL));
+  c.proc2 = (c.proc & proc::SECONDARY) ? uint32_t(rd(cpu, field::SECONDARY_VM_EXEC_CONTROL)) : 0;
+  c.exit = uint32_t(rd(cpu, field::VM_EXIT_CONTROLS));
+  c.entry = uint32_t(rd(cpu, field::VM_ENTRY_CONTROLS));
+  c.exception_bitmap = uint32_t(rd(cpu, field::EXCEPTION_BITMAP));
+  c.pf_mask = uint32_t(rd(cpu, field::PAGE_FAULT_ERROR_CODE_MASK));
+  c.pf_match = uint32_t(rd(cpu, field::PAGE_FAULT_ERROR_CODE_MATCH));
+  c.cr3_target_count = uint32_t(rd(cpu, field::CR3_TARGET_COUNT));
+  for (unsigned i = 0; i < 4; ++i) c.cr3_targets[i] = rd(cpu, field::CR3_TARGET_VALUE0 + 2 * i);
+  c.cr0_mask = rd(cpu, field::CR0_GUEST_HOST_MASK);
+  c.cr4_mask = rd(cpu, field::CR4_GUEST_HOST_MASK);
+  c.cr0_shadow = rd(cpu, field::CR0_READ_SHADOW);
+  c.cr4_shadow = rd(cpu, field::CR4_READ_SHADOW);
+  c.io_bitmap_a = rd(cpu, field::IO_BITMAP_A);
+  c.io_bitmap_b = rd(cpu, field::IO_BITMAP_B);
+  c.msr_bitmap = rd(cpu, field::MSR_BITMAP);
+  c.tsc_offset = rd(cpu, field::TSC_OFFSET);
+}
+
+// ---- 28.3.2 loading guest state ------------------------------------------------------
+
+// 28.3.2.1: control registers, debug registers, MSRs.
+void load_guest_control_registers(Cpu& cpu) {
+  const ActiveControls& c = cpu.vmx.controls;
+  cpu.s.cr0 = (cpu.s.cr0 & CR0_KEPT) | (rd(cpu, field::GUEST_CR0) & ~CR0_KEPT);
+  cpu.s.cr3 = rd(cpu, field::GUEST_CR3);
+  cpu.s.cr4 = rd(cpu, field::GUEST_CR4);
+  // DR7 with bits 12, 14 and 15 always 0 and bit 10 always 1 (SDM 28.3.2.1).
+  if (c.entry & entry_ctl::LOAD_DEBUG) cpu.s.dr[7] = (rd(cpu, field::GUEST_DR7) & ~uint64_t(0xd000)) | 0x400;
+  cpu.s.sysenter_cs = rd(cpu, field::GUEST_SYSENTER_CS);
+  cpu.s.sysenter_esp = rd(cpu, field::GUEST_SYSENTER_ESP);
+  cpu.s.sysenter_eip = rd(cpu, field::GUEST_SYSENTER_EIP);
+  if (c.entry & entry_ctl::LOAD_PAT) cpu.s.pat = rd(cpu, field::GUEST_IA32_PAT);
+  const bool ia32e = c.entry & entry_ctl::IA32E_GUEST;
+  if (c.entry & entry_ctl::LOAD_EFER) {
+    cpu.s.efer = rd(cpu, field::GUEST_IA32_EFER);
+  } else {
+    // LMA := "IA-32e mode guest"; with CR0.PG = 1, LME too.
+    cpu.s.efer = ia32e ? (cpu.s.efer | efer::LMA) : (cpu.s.efer & ~efer::LMA);
+    if (cpu.s.cr0 & cr0::PG) cpu.s.efer = ia32e ? (cpu.s.efer | efer::LME) : (cpu.s.efer & ~efer::LME);
+  }
+}
+
+SegReg guest_segment(const Cpu& cpu, unsigned i) {
+  SegReg r{};
+  r.sel = uint16_t(rd(cpu, field::GUEST_ES_SELECTOR + 2 * i));
+  r.base = rd(cpu, field::GUEST_ES_BASE + 2 * i);
+  r.limit = uint32_t(rd(cpu, field::GUEST_ES_LIMIT + 2 * i));
+  r.attr = uint32_t(rd(cpu, field::GUEST_ES_AR_BYTES + 2 * i));
+  return r;
+}
+
+// 28.3.2.2: segment and descriptor-table registers.
+void load_guest_segments(Cpu& cpu) {
+  for (unsigned i = 0; i < 6; ++i) cpu.s.seg[i] = guest_segment(cpu, i);
+  cpu.s.ldtr = guest_segment(cpu, 6);
+  cpu.s.tr = guest_segment(cpu, 7);
+  cpu.s.gdtr = DescTable{rd(cpu, field::GUEST_GDTR_BASE), uint32_t(rd(cpu, field::GUEST_GDTR_LIMIT)), 0};
+  cpu.s.idtr = DescTable{rd(cpu, field::GUEST_IDTR_BASE), uint32_t(rd(cpu, field::GUEST_IDTR_LIMIT)), 0};
+}
+
+// 28.3.2.3: RIP, RSP, RFLAGS; 28.3.2.5 (non-register state): activity and
+// interruptibility.
+void load_guest_rip_rsp_rflags_and_state(Cpu& cpu) {
+  cpu.s.rip = rd(cpu, field::GUEST_RIP);
+  cpu.next_rip = cpu.s.rip;
+  cpu.s.gpr[RSP] = rd(cpu, field::GUEST_RSP);
+  cpu.s.rflags = rd(cpu, field::GUEST_RFLAGS);
+  const uint32_t intr = uint32_t(rd(cpu, field::GUEST_INTERRUPTIBILITY_INFO));
+  cpu.s.interrupt_shadow = 0;
+  if (intr & interruptibility::STI) cpu.s.interrupt_shadow |= shadow::STI;
+  if (intr & interruptibility::MOV_SS) cpu.s.interrupt_shadow |= shadow::MOV_SS;
+  cpu.s.nmi_blocked = (intr & interruptibility::NMI) ? 1 : 0;
+  cpu.s.halted = rd(cpu, field::GUEST_ACTIVITY_STATE) == activity::HLT;
+}
+
+// Entering non-root operation: CPL = SS.DPL (0 in real mode, 3 in V86
+// mode: Cpu::update_mode), the mode, the TLB (no VPID tagging yet: a
+// flush is always allowed) and the armed breakpoints follow the new state.
+void enter_guest_mode(Cpu& cpu, bool launch) {
+  cpu.s.cpl = cpu.s.seg[SS].dpl();
+  cpu.update_mode();
+  cpu.flush_tlb();
+  debug_registers_changed(cpu);
+  if (launch) set_launch_state(cpu.vmx, LaunchState::Launched);
+  cpu.vmx.non_root = true;
+  cpu.end_block = true;
+}
+
+// ---- 28.6 event injection --------------------------------------------------------------
+
+// Delivers the event of the VM-entry interruption-information field through
+// the guest's IDT, as the guest's first action (SDM 28.6.1): not subject to
+// the exception bitmap; software interrupts and exceptions return to RIP +
+// VM-entry instruction length; an injected NMI blocks NMIs (SDM 28.6.1.1,
+// no virtual NMIs). A fault while delivering an injected software event is
+// handled as one during the delivery of a hardware event: the bitmap may
+// turn it into a VM exit with IDT-vectoring information, else it is
+// delivered (nested faults then follow the double-fault rules).
+void inject_event(Cpu& cpu) {
+  const uint32_t info = uint32_t(rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD));
+  if (!(info & intr_info::VALID)) return;
+  const uint8_t vector = info & 0xff;
+  const auto type = EventType((info >> 8) & 7);
+  const uint32_t error = (info & intr_info::DELIVER_ERROR_CODE)
+                             ? uint32_t(rd(cpu, field::VM_ENTRY_EXCEPTION_ERROR_CODE)) : NO_ERROR_CODE;
+  const bool software = type == EventType::SoftwareInterrupt || type == EventType::SoftwareException ||
+                        type == EventType::PrivilegedSoftware;
+  const uint64_t next = software ? cpu.s.rip + rd(cpu, field::VM_ENTRY_INSTRUCTION_LEN) : cpu.s.rip;
+  cpu.s.halted = 0;
+  if (type == EventType::Nmi) cpu.s.nmi_blocked = 1;
+  cpu.vmx.injecting = true;
+  try {
+    cpu.deliver_event(vector, type, error, next);
+  } catch (const GuestException& f) {
+    cpu.vmx.injecting = false;
+    if (!intercept_exception_in_delivery(cpu, f, vector, unsigned(type), error)) {
+      if (f.vector == vec::PF) cpu.s.cr2 = f.cr2;
+      cpu.deliver_event(f.vector, EventType::HardwareException, f.error_code, cpu.s.rip);
+    }
+  }
+  cpu.vmx.injecting = false;
+  cpu.next_rip = cpu.s.rip;
+}
+
+void vm_fail_valid(Cpu& cpu, uint32_t error) {
+  cpu.s.rflags = (cpu.s.rflags & ~fl::ARITH) | fl::ZF;
+  write_field(cpu.vmx, field::VM_INSTRUCTION_ERROR, error);
+}
+
+void note_failure(Cpu& cpu, const EntryCheck& k) {
+  cpu.vmx.failed_check = &k;
+  if (cpu.tracer)
+    cpu.tracer->note(cpu, std::string("VM entry failed: ") + k.name + " [SDM " + k.section + "; " +
+                              group_name(k.group) + "]");
+}
+
+void stop_not_implemented(Cpu& cpu, const char* what) {
+  cpu.stop = StopReason::Error;
+  cpu.stop_detail = std::string("VMX: VM entry with ") + what + " is not implemented yet";
+  cpu.insn_unfinished = true;
+}
+
+}  // namespace
+
+void vm_entry(Cpu& cpu, bool launch) {
+  cpu.vmx.failed_check = nullptr;
+  const EntryContext ctx(cpu.vmx, cpu.model, cpu.mem, cpu.s.efer);
+  const EntryCheck* failed = first_failing_check(ctx);
+  if (failed && failed->group != CheckGroup::GuestState) {
+    // 28.2: VMfailValid(7) / VMfailValid(8); the instruction completes.
+    note_failure(cpu, *failed);
+    return vm_fail_valid(cpu, outcome_of(*failed).error);
+  }
+  // The control and host-state checks passed: the exit controls are valid
+  // for the VM exit a guest-state failure makes (SDM 28.8).
+  load_active_controls(cpu);
+  if (failed) {
+    note_failure(cpu, *failed);
+    const EntryOutcome o = outcome_of(*failed);
+    return vm_entry_failure_exit(cpu, o.exit_reason, o.qualification);
+  }
+  if (const char* what = unimplemented_feature(cpu)) return stop_not_implemented(cpu, what);
+  const uint8_t nmi_blocked_before = cpu.s.nmi_blocked;
+  load_guest_control_registers(cpu);
+  load_guest_segments(cpu);
+  load_guest_rip_rsp_rflags_and_state(cpu);
+  // 28.4: the VM-entry MSR-load area, in guest context; a failing entry is a
+  // VM-entry failure (reason 34, qualification = its number), with blocking
+  // by NMI as it was before the entry (SDM 28.8).
+  cpu.update_mode();
+  if (const uint32_t bad = load_msr_area(cpu, rd(cpu, field::VM_ENTRY_MSR_LOAD_ADDR),
+                                         uint32_t(rd(cpu, field::VM_ENTRY_MSR_LOAD_COUNT)))) {
+    cpu.s.nmi_blocked = nmi_blocked_before;
+    if (cpu.tracer) cpu.tracer->note(cpu, "VM entry failed: MSR loading, entry " + std::to_string(bad));
+    return vm_entry_failure_exit(cpu, exit_reason::MSR_LOADING | exit_reason::ENTRY_FAILURE, bad);
+  }
+  enter_guest_mode(cpu, launch);
+  if (cpu.tracer) cpu.tracer->note(cpu, launch ? "VM entry (VMLAUNCH)" : "VM entry (VMRESUME)");
+  inject_event(cpu);
+}
+
+}  // namespace softvt::vmx

@@ -1,0 +1,82 @@
+// VMX non-root operation: the intercept points (SDM Vol. 3C chapter "VMX
+// Non-Root Operation", 27.1 "Instructions That Cause VM Exits", 27.3
+// "Changes to Instruction Behavior in VMX Non-Root Operation"). Every
+// caller guards the call with `cpu.vmx.non_root` - one predictable branch
+// outside guest mode (DESIGN.md "Virtualization") - and calls after the
+// faults that have priority over VM exits (#UD, privilege-level faults,
+// I/O-permission #GP: SDM 27.1.1). A function returning true made a VM exit:
+// the handler returns at once (the CPU now runs the host).
+#pragma once
+#include <cstdint>
+
+namespace softvt {
+class Cpu;
+struct Insn;
+struct GuestException;
+}  // namespace softvt
+
+namespace softvt::vmx {
+
+// Instructions that exit unconditionally (SDM 27.1.2): CPUID, GETSEC,
+// INVD, XSETBV. Always exits.
+void exit_unconditional(Cpu& cpu, const Insn& in, uint32_t reason);
+// The VMX instructions (VMCALL, VMCLEAR, VMLAUNCH, VMPTRLD, VMPTRST,
+// VMREAD, VMRESUME, VMWRITE, VMXOFF, VMXON; INVEPT/INVVPID later): exit
+// with the instruction information of SDM 28.2.5 (Tables 28-9/28-13).
+void exit_vmx_instruction(Cpu& cpu, const Insn& in, uint32_t reason);
+
+// Instructions governed by the processor-based controls (SDM 27.1.3).
+bool intercept_hlt(Cpu& cpu, const Insn& in);
+bool intercept_rdtsc(Cpu& cpu, const Insn& in);
+bool intercept_rdtscp(Cpu& cpu, const Insn& in);  // #UD without "enable RDTSCP"
+bool intercept_rdpmc(Cpu& cpu, const Insn& in);
+// The TSC value RDTSC, RDTSCP and RDMSR of IA32_TSC return in the guest:
+// plus the TSC offset with "use TSC offsetting" (SDM 27.3, 25.6.5).
+uint64_t guest_tsc(const Cpu& cpu, uint64_t tsc);
+bool intercept_invlpg(Cpu& cpu, const Insn& in, uint64_t linear);
+bool intercept_wbinvd(Cpu& cpu, const Insn& in);
+void check_invpcid_enabled(Cpu& cpu);  // #UD without "enable INVPCID"
+bool intercept_invpcid(Cpu& cpu, const Insn& in);  // "INVLPG exiting" (reason 58)
+bool intercept_mov_dr(Cpu& cpu, const Insn& in, unsigned dr, bool to_dr);
+
+// Control registers (SDM 27.1.3, 27.3 "MOV to CR0/CR4 ... read shadows").
+// MOV to CR0/CR3/CR4/CR8: true = exited; else `value` is what the CPU
+// loads (bits owned by the host keep their current value).
+bool intercept_cr_write(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value);
+// MOV from CR3/CR8 may exit; CR0/CR4 reads return the read shadow for
+// host-owned bits (`value` is adjusted).
+bool intercept_cr_read(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value);
+// SMSW: the CR0 value it reads (read shadow for host-owned bits).
+uint64_t guest_visible_cr0(const Cpu& cpu, uint64_t cr0);
+// CLTS: exits when CR0.TS is host-owned and set in the shadow; `clear_ts`
+// tells whether CR0.TS is cleared (not when host-owned).
+bool intercept_clts(Cpu& cpu, const Insn& in, bool& clear_ts);
+// LMSW with source `src` (memory operand at `linear` when `mem`): exits
+// per the mask and shadow of CR0[3:0]; else `new_cr0` keeps host-owned bits.
+bool intercept_lmsw(Cpu& cpu, const Insn& in, uint16_t src, bool mem, uint64_t linear, uint64_t& new_cr0);
+
+// IN/OUT/INS/OUTS: unconditional I/O exiting or the I/O bitmaps.
+struct IoAccess {
+  uint16_t port;
+  unsigned size;
+  bool in, string, rep, immediate;
+  uint64_t linear = 0;  // INS/OUTS: the linear address of the memory operand
+};
+bool intercept_io(Cpu& cpu, const Insn& in, const IoAccess& io);
+// RDMSR/WRMSR: the MSR bitmaps, or an exit for every MSR without them.
+bool intercept_msr(Cpu& cpu, const Insn& in, uint32_t index, bool write);
+
+// An exception about to be delivered in the guest: exits per the
+// exception bitmap (#PF with the error-code mask/match rule). True = exited.
+bool intercept_exception(Cpu& cpu, const GuestException& e);
+// INT3/INTO (type 6) and INT1 (type 5) in the guest: the exception bitmap
+// decides; the exit records the instruction length.
+bool intercept_software_exception(Cpu& cpu, uint8_t vector, unsigned type, unsigned length);
+// An exception raised while delivering an event (vector/type/error) in the
+// guest: exits per the bitmap, with IDT-vectoring information.
+bool intercept_exception_in_delivery(Cpu& cpu, const GuestException& e, uint8_t vector, unsigned type,
+                                     uint32_t error);
+// A triple fault in the guest: VM exit (reason 2) instead of shutdown.
+void triple_fault_exit(Cpu& cpu);
+
+}  // namespace softvt::vmx
