@@ -400,63 +400,12 @@ summary:
 
 ; ---- helpers -------------------------------------------------------------------------
 
-; rsi = name, r8 = actual, r9 = expected
-check_eq:
-    cmp r8, r9
-    jne fail
-    jmp pass
+%include "l1_checks.inc"
 
-pass:
-    inc qword [passes]
-    ret
 
-fail:
-    inc qword [fails]
-    push rsi
-    lea rsi, [rel msg_fail]
-    call print
-    pop rsi
-    call print
-    lea rsi, [rel msg_nl]
-    call print
-    ret
 
-; prints the 0-terminated string at rsi on port 0xe9
-print:
-    push rax
-    push rdx
-    mov dx, 0xe9
-.next:
-    lodsb
-    test al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    pop rdx
-    pop rax
-    ret
 
-; Ring 3: a GDT with DPL-3 code and data and a 64-bit TSS (RSP0), and the
-; first 2 MiB user-accessible in the flat runner's page tables.
-setup_user:
-    lea rax, [rel tss]
-    mov word [gdt_tss + 2], ax
-    shr rax, 16
-    mov byte [gdt_tss + 4], al
-    mov byte [gdt_tss + 7], ah
-    shr rax, 16
-    mov dword [gdt_tss + 8], eax
-    mov qword [tss + 4], KERNEL_STACK
-    lgdt [gdtr]
-    mov ax, 0x30
-    ltr ax
-    or qword [0x1000], 4                 ; PML4E 0, PDPTE 0, PDE 0: U/S
-    or qword [0x2000], 4
-    or qword [0x3000], 4
-    mov rax, cr3
-    mov cr3, rax
-    ret
+%include "l1_ring3.inc"
 
 ; IDT with #UD (6), #GP (13) and #PF (14) gates to the resuming handler,
 ; and the DPL-3 gate NO_FAULT
@@ -477,19 +426,6 @@ setup_idt:
     lidt [idtr]
     ret
 
-; rax = handler, ecx = vector: a 64-bit interrupt gate, selector 08H
-set_gate:
-    shl ecx, 4
-    add rcx, IDT
-    mov [rcx], ax
-    mov word [rcx + 2], 0x08
-    mov word [rcx + 4], 0x8e00
-    shr rax, 16
-    mov [rcx + 6], ax
-    shr rax, 16
-    mov [rcx + 8], eax
-    mov dword [rcx + 12], 0
-    ret
 
 ud_handler:
     mov qword [fault_vec], 6
@@ -509,19 +445,6 @@ fault_common:
 align 8
 idtr:           dw 16 * (NO_FAULT + 1) - 1
                 dq IDT
-gdtr:           dw gdt_end - gdt - 1
-                dq gdt
-align 8
-gdt:            dq 0
-                dq 0x00af9b000000ffff     ; 08H: 64-bit code, DPL 0
-                dq 0x00cf93000000ffff     ; 10H: data, DPL 0
-                dq 0x00cf9b000000ffff     ; 18H: 32-bit code, DPL 0
-                dq 0x00affb000000ffff     ; 20H: 64-bit code, DPL 3
-                dq 0x00cff3000000ffff     ; 28H: data, DPL 3
-gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS, limit 67H (base set at run time)
-                dq 0
-gdt_end:
-tss:            times 104 db 0
 ; the VMCB qwords VMSAVE stores (FS, GS, LDTR, TR: 2 each; the MSRs)
 saved_offsets:  dq 0x440, 0x448, 0x450, 0x458, 0x470, 0x478, 0x490, 0x498
                 dq 0x620, 0x600, 0x608, 0x610, 0x618, 0x628, 0x630, 0x638, 0

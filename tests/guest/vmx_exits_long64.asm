@@ -772,38 +772,8 @@ build_vmcs:
     VMW G_INTERRUPTIBILITY, 0
     ret
 
-; rsi = name, r8 = actual, r9 = expected
-check_eq:
-    cmp r8, r9
-    jne fail
-    inc qword [passes]
-    ret
-fail:
-    inc qword [fails]
-    push rsi
-    lea rsi, [rel msg_fail]
-    call print
-    pop rsi
-    call print
-    lea rsi, [rel msg_nl]
-    call print
-    ret
+%include "l1_checks.inc"
 
-; prints the 0-terminated string at rsi on port 0xe9
-print:
-    push rax
-    push rdx
-    mov dx, 0xe9
-.next:
-    lodsb
-    test al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    pop rdx
-    pop rax
-    ret
 
 ; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
 ; busy, as a guest TR must be), an empty L1 IDT, and the guest's IDT
