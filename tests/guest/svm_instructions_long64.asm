@@ -401,50 +401,8 @@ summary:
 ; ---- helpers -------------------------------------------------------------------------
 
 %include "l1_checks.inc"
-
-
-
-
 %include "l1_ring3.inc"
 
-; IDT with #UD (6), #GP (13) and #PF (14) gates to the resuming handler,
-; and the DPL-3 gate NO_FAULT
-setup_idt:
-    lea rax, [rel ud_handler]
-    mov ecx, 6
-    call set_gate
-    lea rax, [rel gp_handler]
-    mov ecx, 13
-    call set_gate
-    lea rax, [rel pf_handler]
-    mov ecx, 14
-    call set_gate
-    lea rax, [rel no_fault_handler]
-    mov ecx, NO_FAULT
-    call set_gate
-    mov byte [IDT + NO_FAULT * 16 + 5], 0xee   ; DPL 3
-    lidt [idtr]
-    ret
-
-
-ud_handler:
-    mov qword [fault_vec], 6
-    jmp fault_common
-gp_handler:
-    mov qword [fault_vec], 13
-    jmp fault_common
-pf_handler:
-    mov qword [fault_vec], 14
-    jmp fault_common
-no_fault_handler:
-    mov qword [fault_vec], NO_FAULT
-fault_common:
-    mov rsp, [saved_rsp]
-    jmp [resume]
-
-align 8
-idtr:           dw 16 * (NO_FAULT + 1) - 1
-                dq IDT
 ; the VMCB qwords VMSAVE stores (FS, GS, LDTR, TR: 2 each; the MSRs)
 saved_offsets:  dq 0x440, 0x448, 0x450, 0x458, 0x470, 0x478, 0x490, 0x498
                 dq 0x620, 0x600, 0x608, 0x610, 0x618, 0x628, 0x630, 0x638, 0

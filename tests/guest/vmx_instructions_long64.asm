@@ -433,50 +433,8 @@ check_error:
     jmp pass
 
 %include "l1_checks.inc"
-
-
-
-
 %include "l1_ring3.inc"
 
-; IDT with #UD (6), #GP (13) and #PF (14) gates to the resuming handler,
-; and the DPL-3 gate NO_FAULT
-setup_idt:
-    lea rax, [rel ud_handler]
-    mov ecx, 6
-    call set_gate
-    lea rax, [rel gp_handler]
-    mov ecx, 13
-    call set_gate
-    lea rax, [rel pf_handler]
-    mov ecx, 14
-    call set_gate
-    lea rax, [rel no_fault_handler]
-    mov ecx, NO_FAULT
-    call set_gate
-    mov byte [IDT + NO_FAULT * 16 + 5], 0xee   ; DPL 3
-    lidt [idtr]
-    ret
-
-
-ud_handler:
-    mov qword [fault_vec], 6
-    jmp fault_common
-gp_handler:
-    mov qword [fault_vec], 13
-    jmp fault_common
-pf_handler:
-    mov qword [fault_vec], 14
-    jmp fault_common
-no_fault_handler:
-    mov qword [fault_vec], NO_FAULT
-fault_common:
-    mov rsp, [saved_rsp]
-    jmp [resume]
-
-align 8
-idtr:           dw 16 * (NO_FAULT + 1) - 1
-                dq IDT
 ptr_vmxon:      dq VMXON_REGION
 ptr_vmcs1:      dq VMCS1
 ptr_vmcs2:      dq VMCS2
