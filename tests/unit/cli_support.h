@@ -11,7 +11,7 @@
 #include <iterator>
 #include <string>
 
-namespace test {
+namespace softvt::test {
 
 struct CliResult {
   int status;  // the exit status, -1 if the command did not exit normally
@@ -33,4 +33,4 @@ inline CliResult shell(const std::string& cmd) {
   return r;
 }
 
-}  // namespace test
+}  // namespace softvt::test

@@ -21,9 +21,9 @@
 
 namespace {
 
-using test::CliResult;
-using test::shell;
-using test::slurp;
+using softvt::test::CliResult;
+using softvt::test::shell;
+using softvt::test::slurp;
 
 std::string tmp_path(const std::string& name) { return "/tmp/softvt_kernels_" + std::to_string(getpid()) + "_" + name; }
 

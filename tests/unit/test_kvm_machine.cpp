@@ -15,12 +15,12 @@
 
 namespace {
 
-using test::CliResult;
+using softvt::test::CliResult;
 
 CliResult run_softvt(const std::string& args) {
   const char* exe = std::getenv("SOFTVT");
   REQUIRE(exe);
-  return test::shell(std::string("timeout 300 ") + exe + " run " + args);
+  return softvt::test::shell(std::string("timeout 300 ") + exe + " run " + args);
 }
 
 std::string kernel(const std::string& name) {
@@ -71,7 +71,7 @@ TEST_CASE("--accel kvm refuses what needs instruction counts") {
 TEST_CASE("--accel kvm without a usable KVM device says why") {
   const char* exe = std::getenv("SOFTVT");
   REQUIRE(exe);
-  const CliResult r = test::shell(std::string("SOFTVT_KVM_DEVICE=/nonexistent/kvm ") + exe + " run --kernel " +
+  const CliResult r = softvt::test::shell(std::string("SOFTVT_KVM_DEVICE=/nonexistent/kvm ") + exe + " run --kernel " +
                                   kernel("long_mode") + " --accel kvm");
   CHECK(r.status == 1);
   CHECK(r.err.find("--accel kvm: /nonexistent/kvm: No such file or directory") != std::string::npos);

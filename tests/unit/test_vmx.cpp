@@ -24,6 +24,7 @@
 #include "emu/cpu_features.h"
 #include "emu/cpu_model.h"
 #include "emu/cpu_state.h"
+#include "tests/unit/cli_support.h"
 #include "tests/unit/nasm_support.h"
 #include "vmx/capabilities.h"
 #include "vmx/vm_instruction_errors.h"
@@ -55,26 +56,11 @@ bool exists(const CpuModel& m, const char* name) {
 
 // ---- CLI helpers --------------------------------------------------------------------
 
-struct CliResult {
-  int status;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+using test::CliResult;
+using test::shell;
+using test::slurp;
 
 std::string tmp_path(const std::string& name) { return "/tmp/softvt_vmx_" + std::to_string(getpid()) + "_" + name; }
-
-CliResult shell(const std::string& cmd) {
-  const std::string out = tmp_path("out"), err = tmp_path("err");
-  const int raw = std::system((cmd + " >" + out + " 2>" + err).c_str());
-  CliResult r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
 
 std::string env_path(const char* var) {
   const char* v = std::getenv(var);
