@@ -1,0 +1,306 @@
+; softvt demo, VMX part (run by `softvt demo` on the intel model): an L1
+; hypervisor in 64-bit mode that enters VMX operation, launches an L2
+; sharing its page tables, and narrates on the debug console (port 0xE9)
+; what each VM exit was; then it shows one VMfail (a bad control: VMfailValid
+; with VM-instruction error 7) and one failed VM entry (bad guest state:
+; exit reason 33 with bit 31 set). softvt names the failing check of each.
+; Ends with HLT in VMX root operation after VMXOFF; RAX = exits handled.
+bits 64
+org 0x10000
+
+%define VMXON_REGION 0x100000
+%define VMCS_REGION  0x101000
+%define HOST_STACK   0x78000
+%define GUEST_STACK  0x68000
+
+%define EXIT_REASON  0x4402
+%define VM_ERROR     0x4400
+%define EXIT_LEN     0x440c
+%define EXIT_QUAL    0x6400
+%define G_RIP        0x681e
+%define G_RFLAGS     0x6820
+%define CR3_COUNT    0x400a
+
+%macro PRINT 1
+    lea rsi, [rel %%s]
+    call print
+    jmp %%e
+%%s: db %1, 10, 0
+%%e:
+%endmacro
+%macro VMW 2                              ; field := value
+    mov rdx, %2
+    mov eax, %1
+    vmwrite rax, rdx
+%endmacro
+%macro VMR 2                              ; register := field
+    mov eax, %2
+    vmread %1, rax
+%endmacro
+
+start:
+    PRINT "L1: a hypervisor in 64-bit mode; CPUID.1:ECX.VMX is set, entering VMX operation"
+    call setup_gdt_tss
+    mov ecx, 0x480                        ; IA32_VMX_BASIC[30:0]: the VMCS revision
+    rdmsr
+    mov [VMXON_REGION], eax
+    mov [VMCS_REGION], eax
+    mov rax, cr4
+    or rax, 1 << 13                       ; CR4.VMXE
+    mov cr4, rax
+    vmxon [rel ptr_vmxon]
+    vmclear [rel ptr_vmcs]
+    vmptrld [rel ptr_vmcs]
+    call build_vmcs
+    PRINT "L1: VMLAUNCH of an L2 that runs CPUID, OUT 80H, RDMSR, HLT, RDTSC and VMCALL"
+    mov [saved_rsp], rsp
+    vmlaunch
+    PRINT "L1: VMLAUNCH failed (unexpected)"
+    jmp finish
+
+; Host RIP of the VMCS: every VM exit lands here with the host state loaded.
+exit_handler:
+    mov rsp, [rel saved_rsp]
+    inc qword [rel exits]
+    VMR rbx, EXIT_REASON
+    test ebx, ebx
+    js entry_failed
+    lea rsi, [rel msg_exit]
+    call print
+    mov rax, rbx
+    call print_dec
+    lea rsi, [rel msg_nl]
+    call print
+    cmp ebx, 18                           ; VMCALL: the L2 is done
+    je guest_done
+    VMR rbx, G_RIP                        ; skip the exiting instruction
+    VMR rcx, EXIT_LEN
+    add rbx, rcx
+    VMW G_RIP, rbx
+    vmresume
+    jmp finish
+
+guest_done:
+    PRINT "L1: the L2 called VMCALL; now a VMRESUME with CR3-target count 5 (at most 4 are allowed)"
+    VMW CR3_COUNT, 5
+    vmresume
+    jnz .no_vmfail                        ; VMfailValid: ZF = 1
+    VMR rax, VM_ERROR
+    lea rsi, [rel msg_vmfail]
+    call print
+    call print_dec
+    lea rsi, [rel msg_nl]
+    call print
+.no_vmfail:
+    VMW CR3_COUNT, 0
+    PRINT "L1: now a VMRESUME with guest RFLAGS bit 1 clear (reserved, must be 1)"
+    VMW G_RFLAGS, 0
+    mov [saved_rsp], rsp
+    vmresume
+    PRINT "L1: VMRESUME failed as an instruction (unexpected)"
+    jmp finish
+
+entry_failed:
+    lea rsi, [rel msg_entry_failed]
+    call print
+    mov rax, rbx
+    call print_hex
+    lea rsi, [rel msg_qual]
+    call print
+    VMR rax, EXIT_QUAL
+    call print_dec
+    lea rsi, [rel msg_nl]
+    call print
+finish:
+    vmxoff
+    PRINT "L1: VMXOFF; done"
+    mov rax, [rel exits]
+    hlt
+
+; ---- the L2 -------------------------------------------------------------------
+guest_code:
+    xor eax, eax
+    cpuid                                 ; always exits (reason 10)
+    mov al, 0x42
+    out 0x80, al                          ; unconditional I/O exiting (30)
+    mov ecx, 0x10
+    rdmsr                                 ; no MSR bitmaps: every RDMSR exits (31)
+    hlt                                   ; HLT exiting (12)
+    rdtsc                                 ; RDTSC exiting (16)
+    vmcall                                ; always exits (18)
+    jmp $
+
+; ---- the VMCS ------------------------------------------------------------------
+; Controls are the TRUE_ capability MSRs' must-be-1 bits plus the exits wanted.
+build_vmcs:
+    mov ecx, 0x48d                        ; IA32_VMX_TRUE_PINBASED_CTLS
+    rdmsr
+    VMW 0x4000, rax
+    mov ecx, 0x48e                        ; IA32_VMX_TRUE_PROCBASED_CTLS
+    rdmsr
+    or eax, (1 << 7) | (1 << 12) | (1 << 24)  ; HLT, RDTSC, unconditional I/O exiting
+    VMW 0x4002, rax
+    mov ecx, 0x48f                        ; IA32_VMX_TRUE_EXIT_CTLS
+    rdmsr
+    or eax, 1 << 9                        ; host address-space size
+    VMW 0x400c, rax
+    mov ecx, 0x490                        ; IA32_VMX_TRUE_ENTRY_CTLS
+    rdmsr
+    or eax, 1 << 9                        ; IA-32e mode guest
+    VMW 0x4012, rax
+    VMW 0x2800, -1                        ; VMCS link pointer
+    ; host and guest share CR0/CR3/CR4, the GDT and the flat segments
+    mov rbx, cr0
+    VMW 0x6c00, rbx
+    VMW 0x6800, rbx
+    mov rbx, cr3
+    VMW 0x6c02, rbx
+    VMW 0x6802, rbx
+    mov rbx, cr4
+    VMW 0x6c04, rbx
+    VMW 0x6804, rbx
+    lea rbx, [rel gdt]
+    VMW 0x6c0c, rbx                       ; host GDTR base
+    VMW 0x6816, rbx                       ; guest GDTR base
+    VMW 0x4810, gdt_end - gdt - 1
+    lea rbx, [rel tss]
+    VMW 0x6c0a, rbx                       ; host TR base
+    VMW 0x6814, rbx                       ; guest TR base
+    VMW 0x6c14, HOST_STACK
+    lea rbx, [rel exit_handler]
+    VMW 0x6c16, rbx
+    VMW 0x681a, 0x400                     ; guest DR7
+    VMW 0x681c, GUEST_STACK
+    lea rbx, [rel guest_code]
+    VMW G_RIP, rbx
+    VMW G_RFLAGS, 2
+    lea rsi, [rel selector_fields]        ; {field, value} pairs, 0-terminated
+.next:
+    mov eax, [rsi]
+    test eax, eax
+    jz .done
+    mov edx, [rsi + 4]
+    vmwrite rax, rdx
+    add rsi, 8
+    jmp .next
+.done:
+    ret
+
+align 4
+selector_fields:
+    dd 0x0c00, 0x10, 0x0c02, 0x08, 0x0c04, 0x10, 0x0c06, 0x10     ; host ES CS SS DS
+    dd 0x0c08, 0x10, 0x0c0a, 0x10, 0x0c0c, 0x30                   ; host FS GS TR
+    dd 0x0800, 0x10, 0x0802, 0x08, 0x0804, 0x10, 0x0806, 0x10     ; guest ES CS SS DS
+    dd 0x0808, 0x10, 0x080a, 0x10, 0x080e, 0x30                   ; guest FS GS TR
+    dd 0x4800, -1, 0x4802, -1, 0x4804, -1, 0x4806, -1, 0x4808, -1, 0x480a, -1  ; limits
+    dd 0x480e, 0x67                                                ; TR limit
+    dd 0x4814, 0xc093, 0x4816, 0xa09b, 0x4818, 0xc093, 0x481a, 0xc093  ; ES CS SS DS rights
+    dd 0x481c, 0xc093, 0x481e, 0xc093                             ; FS GS rights
+    dd 0x4820, 0x10000                                            ; LDTR unusable
+    dd 0x4822, 0x8b                                               ; TR: busy 64-bit TSS
+    dd 0x4812, 0xfff                                              ; guest IDTR limit
+    dd 0
+
+; ---- helpers ---------------------------------------------------------------------
+setup_gdt_tss:
+    lea rax, [rel tss]
+    mov [rel gdt_tss + 2], ax
+    shr rax, 16
+    mov [rel gdt_tss + 4], al
+    mov [rel gdt_tss + 7], ah
+    shr rax, 16
+    mov [rel gdt_tss + 8], eax
+    lgdt [rel gdtr]
+    mov ax, 0x30
+    ltr ax
+    ret
+
+; prints the 0-terminated string at rsi on port 0xE9
+print:
+    push rax
+    push rdx
+    mov dx, 0xe9
+.next:
+    lodsb
+    test al, al
+    jz .done
+    out dx, al
+    jmp .next
+.done:
+    pop rdx
+    pop rax
+    ret
+
+; prints rax in decimal
+print_dec:
+    push rax
+    push rbx
+    push rdx
+    push rdi
+    lea rdi, [rel numbuf + 31]
+    mov byte [rdi], 0
+    mov ebx, 10
+.digit:
+    xor edx, edx
+    div rbx
+    add dl, '0'
+    dec rdi
+    mov [rdi], dl
+    test rax, rax
+    jnz .digit
+    mov rsi, rdi
+    call print
+    pop rdi
+    pop rdx
+    pop rbx
+    pop rax
+    ret
+
+; prints rax as 8 hex digits with a trailing H
+print_hex:
+    push rax
+    push rcx
+    push rdx
+    mov ecx, 8
+    mov dx, 0xe9
+.nibble:
+    rol eax, 4
+    push rax
+    and al, 15
+    add al, '0'
+    cmp al, '9'
+    jbe .out
+    add al, 'a' - '9' - 1
+.out:
+    out dx, al
+    pop rax
+    loop .nibble
+    mov al, 'H'
+    out dx, al
+    pop rdx
+    pop rcx
+    pop rax
+    ret
+
+align 8
+gdtr:       dw gdt_end - gdt - 1
+            dq gdt
+align 8
+gdt:        dq 0
+            dq 0x00af9b000000ffff         ; 08H: 64-bit code
+            dq 0x00cf93000000ffff         ; 10H: data
+            dq 0, 0, 0
+gdt_tss:    dq 0x0000890000000067         ; 30H: 64-bit TSS (base set at run time)
+            dq 0
+gdt_end:
+tss:        times 104 db 0
+ptr_vmxon:  dq VMXON_REGION
+ptr_vmcs:   dq VMCS_REGION
+saved_rsp:  dq 0
+exits:      dq 0
+numbuf:     times 32 db 0
+msg_exit:   db "L1: VM exit, basic reason ", 0
+msg_vmfail: db "L1: VMfailValid, VM-instruction error ", 0
+msg_entry_failed: db "L1: VM-entry failure: exit reason ", 0
+msg_qual:   db ", qualification ", 0
+msg_nl:     db 10, 0
