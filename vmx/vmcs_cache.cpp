@@ -1,5 +1,6 @@
 #include "vmx/vmcs_cache.h"
 
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -25,13 +26,6 @@ void store_bytes(const uint8_t* cache, Memory& mem, uint64_t addr, uint32_t from
     std::memcpy(&v, cache + off, 4);
     mem.write_phys(addr + off, 4, v);
   }
-}
-
-const VmcsField& field_by_encoding(uint32_t encoding) {
-  bool high = false;
-  const VmcsField* f = find_vmcs_field(encoding, high);
-  if (!f || high) throw std::logic_error("vmx: no VMCS field with encoding " + std::to_string(encoding));
-  return *f;
 }
 
 }  // namespace
@@ -60,20 +54,24 @@ void clear_vmcs(VmxState& v, Memory& mem, uint64_t addr) {
   mem.write_phys(addr + vmcs_layout::LAUNCH_STATE, 4, uint32_t(LaunchState::Clear));
 }
 
-uint64_t read_field(const VmxState& v, const VmcsField& f) {
-  uint64_t value = 0;
-  std::memcpy(&value, v.cache.data() + f.offset, f.size());
-  return value;
+namespace field_location {
+
+namespace {
+std::array<Location, kKeys> build() {
+  std::array<Location, kKeys> t{};
+  for (const VmcsField& f : vmcs_fields())
+    if (keyable(f.encoding)) t[key_of(f.encoding)] = {f.offset, uint8_t(f.size())};
+  return t;
+}
+}  // namespace
+
+const std::array<Location, kKeys> kTable = build();
+
+void no_such_field(uint32_t encoding) {
+  throw std::logic_error("vmx: no VMCS field with encoding " + std::to_string(encoding));
 }
 
-void write_field(VmxState& v, const VmcsField& f, uint64_t value) {
-  std::memcpy(v.cache.data() + f.offset, &value, f.size());
-}
-
-uint64_t read_field(const VmxState& v, uint32_t encoding) { return read_field(v, field_by_encoding(encoding)); }
-void write_field(VmxState& v, uint32_t encoding, uint64_t value) {
-  write_field(v, field_by_encoding(encoding), value);
-}
+}  // namespace field_location
 
 LaunchState launch_state(const VmxState& v) {
   uint32_t s;
