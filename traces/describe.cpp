@@ -42,7 +42,8 @@ std::string vm_exit_name(uint8_t arch, uint64_t reason) {
     return n ? n : "unknown SVM exit code " + hex(reason);
   }
   std::string n = vmx::exit_reason_name(uint32_t(reason & 0xffff));
-  if (reason & vmx::exit_reason::ENTRY_FAILURE) n = "VM-entry failure: " + n;
+  if ((reason & vmx::exit_reason::ENTRY_FAILURE) && n.find("VM-entry failure") == std::string::npos)
+    n += " (VM-entry failure)";
   return n;
 }
 

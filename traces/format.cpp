@@ -133,7 +133,7 @@ bool Record::same_as(const Record& o) const {
 TraceEncoder::TraceEncoder() : pos_(1), cache_(CACHE_SLOTS) { out_.reserve(1 << 20); }
 
 void TraceEncoder::encode(const Record& r) {
-  if (r.kind != Kind::End && r.cpu != cur_cpu_) {
+  if (r.cpu != cur_cpu_) {
     out_.push_back(EVENT | E_CPU);
     put_uleb(out_, r.cpu);
     cur_cpu_ = r.cpu;

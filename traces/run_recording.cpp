@@ -85,9 +85,9 @@ void set_replay_checker(TraceChecker* checker) { g_replay = checker; }
 
 std::unique_ptr<RunRecording> RunRecording::open(const RecordOptions& opt, int argc, char** argv,
                                                  const RunDescription& d) {
-  if (opt.path.empty() && !g_replay) return nullptr;
   if ((opt.regs || opt.mem) && opt.path.empty() && !g_replay)
     throw UsageError("--record-regs/--record-mem need --record FILE");
+  if (opt.path.empty() && !g_replay) return nullptr;
   std::unique_ptr<RunRecording> r(new RunRecording);
   if (g_replay) {
     r->rec_ = g_replay;

@@ -98,8 +98,10 @@ std::string stats_svg(const TraceStats& s) {
     const Lane& l = *order[size_t(i)];
     const char* color = PALETTE[size_t(i) % (sizeof PALETTE / sizeof PALETTE[0])];
     const int y = TOP + i * LANE;
-    o += "<text x=\"" + std::to_string(LEFT - 8) + "\" y=\"" + std::to_string(y + 17) + "\" text-anchor=\"end\">" +
-         esc(l.name) + "</text>\n";
+    // Long names are cut to fit the margin; the whole name is the tooltip.
+    const std::string label = l.name.size() > 38 ? l.name.substr(0, 36) + "..." : l.name;
+    o += "<text x=\"" + std::to_string(LEFT - 8) + "\" y=\"" + std::to_string(y + 17) + "\" text-anchor=\"end\"><title>" +
+         esc(l.name) + "</title>" + esc(label) + "</text>\n";
     o += "<line x1=\"" + std::to_string(LEFT) + "\" x2=\"" + std::to_string(LEFT + PLOT) + "\" y1=\"" +
          std::to_string(y + LANE / 2) + "\" y2=\"" + std::to_string(y + LANE / 2) + "\" stroke=\"#ddd\"/>\n";
     // A tick per pixel column holding exits, darker where they are dense.
