@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -22,6 +23,26 @@ constexpr uint8_t E_CPU = 0, E_MODE = 1, E_EXC = 2, E_INT = 3, E_VMENTRY = 4, E_
                   E_IO = 7, E_MMIO = 8, E_NOTE = 9, E_REGS = 10, E_MEMW = 11, E_END = 12;
 constexpr uint8_t SUB_WRITE = 0x80;  // Io/Mmio: direction bit of `sub`
 constexpr uint32_t NO_ERROR = 0xffffffffu;
+
+// Equal instruction bytes (1..15), with fixed-size loads instead of a
+// memcmp call: the first and last 8 (or 4) bytes cover the whole range.
+inline bool same_bytes(const uint8_t* a, const uint8_t* b, unsigned len) {
+  if (len >= 8) {
+    uint64_t x0, y0, x1, y1;
+    std::memcpy(&x0, a, 8), std::memcpy(&y0, b, 8);
+    std::memcpy(&x1, a + len - 8, 8), std::memcpy(&y1, b + len - 8, 8);
+    return x0 == y0 && x1 == y1;
+  }
+  if (len >= 4) {
+    uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, a, 4), std::memcpy(&y0, b, 4);
+    std::memcpy(&x1, a + len - 4, 4), std::memcpy(&y1, b + len - 4, 4);
+    return x0 == y0 && x1 == y1;
+  }
+  for (unsigned i = 0; i < len; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
 
 unsigned cache_index(uint64_t phys) { return unsigned((phys ^ (phys >> 16) ^ (phys >> 32)) & (CACHE_SLOTS - 1)); }
 
@@ -130,39 +151,58 @@ bool Record::same_as(const Record& o) const {
 
 // ---- encoder ----------------------------------------------------------------
 
-TraceEncoder::TraceEncoder() : pos_(1), cache_(CACHE_SLOTS) { out_.reserve(1 << 20); }
+TraceEncoder::TraceEncoder() : pos_(1), cache_(CACHE_SLOTS) {
+  out_.reserve(1 << 21);
+  scratch_.reserve(64);
+}
 
-void TraceEncoder::encode(const Record& r) {
-  if (r.cpu != cur_cpu_) {
-    out_.push_back(EVENT | E_CPU);
-    put_uleb(out_, r.cpu);
-    cur_cpu_ = r.cpu;
-    if (pos_.size() <= r.cpu) pos_.resize(r.cpu + 1);
-  }
+void TraceEncoder::switch_cpu(uint32_t cpu) {
+  out_.push_back(EVENT | E_CPU);
+  put_uleb(out_, cpu);
+  cur_cpu_ = cpu;
+  if (pos_.size() <= cpu) pos_.resize(cpu + 1);
+}
+
+void TraceEncoder::encode_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                               unsigned len) {
+  if (cpu != cur_cpu_) switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
-  if (r.kind == Kind::Insn) {
-    const uint64_t seq_rip = p.rip + p.len, seq_phys = p.phys + p.len;
-    const bool count_explicit = !p.seen || r.icount != p.icount + 1;
-    const bool addr_explicit = !p.seen || r.rip != seq_rip || r.phys != seq_phys;
-    CacheSlot& slot = cache_[cache_index(r.phys)];
-    const bool cached = slot.phys == r.phys && slot.len == r.len && std::memcmp(slot.bytes, r.bytes, r.len) == 0;
-    out_.push_back(uint8_t((cached ? 0 : I_BYTES) | (addr_explicit ? I_ADDR : 0) | (count_explicit ? I_COUNT : 0) |
-                           (r.len & I_LEN)));
-    if (count_explicit) put_sleb(out_, int64_t(r.icount - (p.icount + 1)));
-    if (addr_explicit) {
-      const uint64_t drip = r.rip - seq_rip;
-      put_sleb(out_, int64_t(drip));
-      put_sleb(out_, int64_t(r.phys - seq_phys - drip));
-    }
-    if (!cached) {
-      out_.insert(out_.end(), r.bytes, r.bytes + r.len);
-      slot.phys = r.phys;
-      slot.len = r.len;
-      std::memcpy(slot.bytes, r.bytes, r.len);
-    }
-    p.rip = r.rip, p.phys = r.phys, p.len = r.len, p.icount = r.icount, p.seen = true;
+  const uint64_t seq_rip = p.rip + p.len, seq_phys = p.phys + p.len;
+  const bool count_explicit = !p.seen || icount != p.icount + 1;
+  const bool addr_explicit = !p.seen || rip != seq_rip || phys != seq_phys;
+  CacheSlot& slot = cache_[cache_index(phys)];
+  const bool cached = slot.phys == phys && slot.len == len && same_bytes(slot.bytes, bytes, len);
+  const uint8_t tag =
+      uint8_t((cached ? 0 : I_BYTES) | (addr_explicit ? I_ADDR : 0) | (count_explicit ? I_COUNT : 0) | (len & I_LEN));
+  p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.seen = true;
+  const uint64_t expected_count = p.icount + 1;
+  p.icount = icount;
+  if (!(count_explicit | addr_explicit) && cached) {
+    out_.push_back(tag);  // the common case: one byte
     return;
   }
+  std::vector<uint8_t>& o = scratch_;
+  o.clear();
+  o.push_back(tag);
+  if (count_explicit) put_sleb(o, int64_t(icount - expected_count));
+  if (addr_explicit) {
+    const uint64_t drip = rip - seq_rip;
+    put_sleb(o, int64_t(drip));
+    put_sleb(o, int64_t(phys - seq_phys - drip));
+  }
+  if (!cached) {
+    o.insert(o.end(), bytes, bytes + len);
+    slot.phys = phys;
+    slot.len = uint8_t(len);
+    std::memcpy(slot.bytes, bytes, len);
+  }
+  out_.insert(out_.end(), o.begin(), o.end());
+}
+
+void TraceEncoder::encode(const Record& r) {
+  if (r.kind == Kind::Insn) return encode_insn(r.cpu, r.icount, r.rip, r.phys, r.bytes, r.len);
+  if (r.cpu != cur_cpu_) switch_cpu(r.cpu);
+  CpuPos& p = pos_[cur_cpu_];
   out_.push_back(EVENT | event_code(r.kind));
   put_sleb(out_, int64_t(r.icount - p.icount));
   switch (r.kind) {
@@ -187,13 +227,19 @@ void TraceEncoder::encode(const Record& r) {
     case Kind::VmEntryFailed:
     case Kind::Note: put_str(out_, r.text); break;
     case Kind::Regs: {
+      // The mask, then the values in register order (the recorder lists
+      // them so; another order is sorted first).
       uint64_t mask = 0;
       for (const RegValue& v : r.regs) mask |= uint64_t(1) << v.reg;
       put_uleb(out_, mask);
-      // In register order, whatever the order of r.regs.
-      for (unsigned reg = 0; reg < treg::COUNT; ++reg)
-        for (const RegValue& v : r.regs)
-          if (v.reg == reg) put_uleb(out_, v.value);
+      const auto by_reg = [](const RegValue& x, const RegValue& y) { return x.reg < y.reg; };
+      if (std::is_sorted(r.regs.begin(), r.regs.end(), by_reg)) {
+        for (const RegValue& v : r.regs) put_uleb(out_, v.value);
+      } else {
+        std::vector<RegValue> sorted = r.regs;
+        std::sort(sorted.begin(), sorted.end(), by_reg);
+        for (const RegValue& v : sorted) put_uleb(out_, v.value);
+      }
       break;
     }
     case Kind::MemWrite:

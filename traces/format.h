@@ -112,6 +112,8 @@ class TraceEncoder {
  public:
   TraceEncoder();
   void encode(const Record& r);
+  // The same for an instruction record, without building a Record.
+  void encode_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len);
   std::vector<uint8_t>& buffer() { return out_; }
 
  private:
@@ -125,7 +127,8 @@ class TraceEncoder {
     uint8_t len = 0;
     uint8_t bytes[15];
   };
-  std::vector<uint8_t> out_;
+  void switch_cpu(uint32_t cpu);
+  std::vector<uint8_t> out_, scratch_;
   std::vector<CpuPos> pos_;
   std::vector<CacheSlot> cache_;
   uint32_t cur_cpu_ = 0;

@@ -49,7 +49,11 @@ Record RecordingTracer::event(const Cpu& cpu, Kind k) {
 void RecordingTracer::emit_register_changes(const Cpu& cpu, CpuTrack& t) {
   std::array<uint64_t, treg::COUNT> now;
   snapshot(cpu.s, now);
-  Record r = event(cpu, Kind::Regs);
+  Record& r = regs_;
+  r.kind = Kind::Regs;
+  r.cpu = cpu.initial_apic_id;
+  r.icount = cpu.s.insn_count;
+  r.regs.clear();
   for (unsigned i = 0; i < treg::COUNT; ++i)
     if (!t.seen || now[i] != t.regs[i]) r.regs.push_back(RegValue{uint8_t(i), now[i]});
   t.regs = now;
@@ -68,12 +72,17 @@ void RecordingTracer::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const ui
     emit(m);
   }
   t.icount = cpu.s.insn_count;
-  insn_.cpu = cur_cpu_;
-  insn_.icount = t.icount;
+  emit_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
+}
+
+void RecordingTracer::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                                unsigned len) {
+  insn_.cpu = cpu;
+  insn_.icount = icount;
   insn_.rip = rip;
   insn_.phys = phys;
-  insn_.len = uint8_t(len > 15 ? 15 : len);
-  std::memcpy(insn_.bytes, bytes, insn_.len);
+  insn_.len = uint8_t(len);
+  std::memcpy(insn_.bytes, bytes, len);
   emit(insn_);
 }
 
@@ -172,6 +181,12 @@ void TraceWriter::drain() {
 
 void TraceWriter::emit(const Record& r) {
   enc_.encode(r);
+  if (enc_.buffer().size() >= (1u << 20)) drain();
+}
+
+void TraceWriter::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                            unsigned len) {
+  enc_.encode_insn(cpu, icount, rip, phys, bytes, len);
   if (enc_.buffer().size() >= (1u << 20)) drain();
 }
 

@@ -35,6 +35,9 @@ class RecordingTracer : public Cpu::Tracer {
 
  protected:
   virtual void emit(const Record& r) = 0;
+  // An instruction (by default as a Record through emit()).
+  virtual void emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                         unsigned len);
   void set_flags(uint64_t flags) {
     flags_ = flags;
     wants_writes = flags & header_flag::MEM;
@@ -54,6 +57,7 @@ class RecordingTracer : public Cpu::Tracer {
   std::array<CpuTrack, MAX_CPU + 1> cpus_{};
   uint32_t cur_cpu_ = 0;  // the CPU of the last instruction (MMIO accesses)
   Record insn_{};         // reused for every instruction (no allocation)
+  Record regs_{};         // reused for register changes (keeps its capacity)
 };
 
 class TraceWriter : public RecordingTracer {
@@ -67,6 +71,8 @@ class TraceWriter : public RecordingTracer {
 
  protected:
   void emit(const Record& r) override;
+  void emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                 unsigned len) override;
 
  private:
   void drain();
