@@ -91,8 +91,8 @@ std::string stats_svg(const TraceStats& s) {
   // Guest-mode spans behind the lanes.
   for (const TraceStats::Span& sp : s.l2_spans) {
     const double x0 = LEFT + double(sp.from) / double(span) * PLOT, x1 = LEFT + double(sp.to) / double(span) * PLOT;
-    o += "<rect x=\"" + num(x0) + "\" y=\"" + std::to_string(TOP) + "\" width=\"" + num(std::max(0.5, x1 - x0)) +
-         "\" height=\"" + std::to_string(rows * LANE) + "\" fill=\"#e8f0e0\"/>\n";
+    o += "<rect x=\"" + num(x0) + "\" y=\"" + std::to_string(TOP) + "\" width=\"" + num(std::max(1.5, x1 - x0)) +
+         "\" height=\"" + std::to_string(rows * LANE) + "\" fill=\"#d8ebcc\"/>\n";
   }
   for (int i = 0; i < int(order.size()); ++i) {
     const Lane& l = *order[size_t(i)];
