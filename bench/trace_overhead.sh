@@ -27,38 +27,36 @@ nasm -f bin -DITERATIONS="$ITER" -o "$WORK/w.bin" bench/workload_long64.asm || e
 echo "workload: bench/workload_long64.asm, $ITER iterations = $INSNS guest instructions; best of $REPEAT runs"
 echo
 
-# $1 = label, rest = extra options; sets BEST (seconds) and BYTES.
-measure() {
-  local label=$1; shift
-  BEST=
-  for _ in $(seq "$REPEAT"); do
+# The configurations, run in turn REPEAT times (interleaved, so a change
+# in the host's load affects them alike); the fastest run of each counts.
+LABELS=("no recording" "--record" "--record --record-regs" "--record --record-regs --record-mem")
+OPTS=("" "--record $WORK/t.trace" "--record $WORK/t.trace --record-regs" "--record $WORK/t.trace --record-regs --record-mem")
+declare -a BEST BYTES
+for _ in $(seq "$REPEAT"); do
+  for i in "${!LABELS[@]}"; do
     rm -f "$WORK/t.trace"
-    local t0 t1 s
     t0=$(now)
-    "$SOFTVT" run --flat "$WORK/w.bin" --dump-state "$WORK/state.json" "$@" 2>"$WORK/err" || {
-      echo "$label: the run failed: $(head -c 300 "$WORK/err")"; exit 1; }
+    # shellcheck disable=SC2086
+    "$SOFTVT" run --flat "$WORK/w.bin" --dump-state "$WORK/state.json" ${OPTS[$i]} 2>"$WORK/err" || {
+      echo "${LABELS[$i]}: the run failed: $(head -c 300 "$WORK/err")"; exit 1; }
     t1=$(now)
     s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-    BEST=$(awk -v a="${BEST:-$s}" -v b="$s" 'BEGIN { print (b < a) ? b : a }')
+    BEST[$i]=$(awk -v a="${BEST[$i]:-$s}" -v b="$s" 'BEGIN { print (b < a) ? b : a }')
+    got=$(( $(sed -n 's/.*"insns": "\(0x[0-9a-f]*\)".*/\1/p' "$WORK/state.json") ))
+    [ "$got" -eq "$INSNS" ] || { echo "${LABELS[$i]}: ran $got instructions, expected $INSNS"; exit 1; }
+    BYTES[$i]=0
+    [ -f "$WORK/t.trace" ] && BYTES[$i]=$(stat -c %s "$WORK/t.trace")
   done
-  local got
-  got=$(( $(sed -n 's/.*"insns": "\(0x[0-9a-f]*\)".*/\1/p' "$WORK/state.json") ))
-  [ "$got" -eq "$INSNS" ] || { echo "$label: ran $got instructions, expected $INSNS"; exit 1; }
-  BYTES=0
-  [ -f "$WORK/t.trace" ] && BYTES=$(stat -c %s "$WORK/t.trace")
-}
+done
 
-measure "no recording"
-BASE=$BEST
-printf "%-36s %8s s  %5s x  %12s bytes  %10s bytes/M insns\n" "no recording" "$BASE" "1.00" "-" "-"
-report() {
-  local label=$1; shift
-  measure "$label" "$@"
-  printf "%-36s %8s s  %5s x  %12s bytes  %10s bytes/M insns\n" "$label" "$BEST" \
-    "$(awk -v a="$BEST" -v b="$BASE" 'BEGIN { printf "%.2f", a / b }')" "$BYTES" \
-    "$(awk -v n="$BYTES" -v i="$INSNS" 'BEGIN { printf "%.0f", n / (i / 1e6) }')"
-}
-report "--record" --record "$WORK/t.trace"
-report "--record --record-regs" --record "$WORK/t.trace" --record-regs
-report "--record --record-regs --record-mem" --record "$WORK/t.trace" --record-regs --record-mem
+printf "%-36s %8s  %8s  %12s  %14s\n" "configuration" "seconds" "slowdown" "trace bytes" "bytes/M insns"
+for i in "${!LABELS[@]}"; do
+  if [ "$i" -eq 0 ]; then
+    printf "%-36s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[0]}" "1.00" "-" "-"
+  else
+    printf "%-36s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[$i]}" \
+      "$(awk -v a="${BEST[$i]}" -v b="${BEST[0]}" 'BEGIN { printf "%.2f", a / b }')" "${BYTES[$i]}" \
+      "$(awk -v n="${BYTES[$i]}" -v i="$INSNS" 'BEGIN { printf "%.0f", n / (i / 1e6) }')"
+  fi
+done
 exit 0

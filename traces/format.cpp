@@ -14,7 +14,6 @@ namespace {
 
 constexpr size_t HEADER_FIXED = 16;          // magic, version, reserved, body length
 constexpr uint64_t MAX_STRING = 1u << 20;    // a guard against corrupt lengths
-constexpr unsigned CACHE_SLOTS = 1u << 16;   // instruction-bytes cache (power of two)
 constexpr uint8_t EVENT = 0x80;              // tag bit 7: an event record
 // Instruction tag bits (bit 7 = 0).
 constexpr uint8_t I_BYTES = 0x40, I_ADDR = 0x20, I_COUNT = 0x10, I_LEN = 0x0f;
@@ -24,27 +23,6 @@ constexpr uint8_t E_CPU = 0, E_MODE = 1, E_EXC = 2, E_INT = 3, E_VMENTRY = 4, E_
 constexpr uint8_t SUB_WRITE = 0x80;  // Io/Mmio: direction bit of `sub`
 constexpr uint32_t NO_ERROR = 0xffffffffu;
 
-// Equal instruction bytes (1..15), with fixed-size loads instead of a
-// memcmp call: the first and last 8 (or 4) bytes cover the whole range.
-inline bool same_bytes(const uint8_t* a, const uint8_t* b, unsigned len) {
-  if (len >= 8) {
-    uint64_t x0, y0, x1, y1;
-    std::memcpy(&x0, a, 8), std::memcpy(&y0, b, 8);
-    std::memcpy(&x1, a + len - 8, 8), std::memcpy(&y1, b + len - 8, 8);
-    return x0 == y0 && x1 == y1;
-  }
-  if (len >= 4) {
-    uint32_t x0, y0, x1, y1;
-    std::memcpy(&x0, a, 4), std::memcpy(&y0, b, 4);
-    std::memcpy(&x1, a + len - 4, 4), std::memcpy(&y1, b + len - 4, 4);
-    return x0 == y0 && x1 == y1;
-  }
-  for (unsigned i = 0; i < len; ++i)
-    if (a[i] != b[i]) return false;
-  return true;
-}
-
-unsigned cache_index(uint64_t phys) { return unsigned((phys ^ (phys >> 16) ^ (phys >> 32)) & (CACHE_SLOTS - 1)); }
 
 void put_uleb(std::vector<uint8_t>& o, uint64_t v) {
   while (v >= 0x80) {
@@ -163,8 +141,8 @@ void TraceEncoder::switch_cpu(uint32_t cpu) {
   if (pos_.size() <= cpu) pos_.resize(cpu + 1);
 }
 
-void TraceEncoder::encode_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
-                               unsigned len) {
+void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys,
+                                    const uint8_t* bytes, unsigned len) {
   if (cpu != cur_cpu_) switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
   const uint64_t seq_rip = p.rip + p.len, seq_phys = p.phys + p.len;
@@ -286,7 +264,7 @@ std::vector<uint8_t> encode_header(const TraceHeader& h) {
 // ---- decoder ----------------------------------------------------------------
 
 TraceDecoder::TraceDecoder(const uint8_t* data, size_t size, std::string file)
-    : data_(data), size_(size), file_(std::move(file)), cpus_(1), cache_(CACHE_SLOTS) {
+    : data_(data), size_(size), file_(std::move(file)), cpus_(1), cache_(TraceEncoder::CACHE_SLOTS) {
   parse_header();
 }
 
@@ -411,7 +389,7 @@ void TraceDecoder::decode_insn(uint8_t tag, Record& r) {
     r.rip += drip;
     r.phys += drip + uint64_t(sleb());
   }
-  TraceEncoder::CacheSlot& slot = cache_[cache_index(r.phys)];
+  TraceEncoder::CacheSlot& slot = cache_[TraceEncoder::cache_index(r.phys)];
   if (tag & I_BYTES) {
     if (size_ - pos_ < r.len) fail(pos_, "instruction bytes run past the end of the file (truncated)");
     std::memcpy(r.bytes, data_ + pos_, r.len);

@@ -6,6 +6,7 @@
 // instruction whose bytes were seen before costs one byte.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -112,9 +113,46 @@ class TraceEncoder {
  public:
   TraceEncoder();
   void encode(const Record& r);
-  // The same for an instruction record, without building a Record.
-  void encode_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len);
+  // The same for an instruction record, without building a Record. The
+  // common case (the same CPU, the next instruction in sequence, bytes
+  // already in the cache) is inline: one tag byte.
+  void encode_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) {
+    CpuPos& p = pos_[cur_cpu_];
+    const CacheSlot& slot = cache_[cache_index(phys)];
+    if (cpu == cur_cpu_ && p.seen && icount == p.icount + 1 && rip == p.rip + p.len && phys == p.phys + p.len &&
+        slot.phys == phys && slot.len == len && same_bytes(slot.bytes, bytes, len)) {
+      p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.icount = icount;
+      out_.push_back(uint8_t(len));
+      return;
+    }
+    encode_insn_slow(cpu, icount, rip, phys, bytes, len);
+  }
   std::vector<uint8_t>& buffer() { return out_; }
+
+  // The bytes cache: slots of the last bytes recorded at a physical address.
+  static constexpr unsigned CACHE_SLOTS = 1u << 16;
+  static unsigned cache_index(uint64_t phys) {
+    return unsigned((phys ^ (phys >> 16) ^ (phys >> 32)) & (CACHE_SLOTS - 1));
+  }
+  // Equal instruction bytes (1..15), with fixed-size loads instead of a
+  // memcmp call: the first and last 8 (or 4) bytes cover the whole range.
+  static bool same_bytes(const uint8_t* a, const uint8_t* b, unsigned len) {
+    if (len >= 8) {
+      uint64_t x0, y0, x1, y1;
+      std::memcpy(&x0, a, 8), std::memcpy(&y0, b, 8);
+      std::memcpy(&x1, a + len - 8, 8), std::memcpy(&y1, b + len - 8, 8);
+      return x0 == y0 && x1 == y1;
+    }
+    if (len >= 4) {
+      uint32_t x0, y0, x1, y1;
+      std::memcpy(&x0, a, 4), std::memcpy(&y0, b, 4);
+      std::memcpy(&x1, a + len - 4, 4), std::memcpy(&y1, b + len - 4, 4);
+      return x0 == y0 && x1 == y1;
+    }
+    for (unsigned i = 0; i < len; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
 
  private:
   struct CpuPos {
@@ -128,6 +166,8 @@ class TraceEncoder {
     uint8_t bytes[15];
   };
   void switch_cpu(uint32_t cpu);
+  void encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                        unsigned len);
   std::vector<uint8_t> out_, scratch_;
   std::vector<CpuPos> pos_;
   std::vector<CacheSlot> cache_;
