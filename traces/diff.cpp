@@ -28,6 +28,17 @@ std::vector<std::string> header_differences(const TraceHeader& a, const TraceHea
   return d;
 }
 
+// The next record of a kind both traces recorded: register and memory
+// detail is compared only when both have it.
+bool next_common(TraceDecoder& d, Record& r, uint64_t common_flags) {
+  while (d.next(r)) {
+    if (r.kind == Kind::Regs && !(common_flags & header_flag::REGS)) continue;
+    if (r.kind == Kind::MemWrite && !(common_flags & header_flag::MEM)) continue;
+    return true;
+  }
+  return false;
+}
+
 // Reads up to AFTER further records; a damaged tail ends the list quietly
 // (the divergence itself was found).
 std::vector<Record> following(TraceDecoder& dec) {
@@ -112,12 +123,13 @@ bool diff_traces(const std::string& fa, const std::string& fb, std::FILE* out) {
   TraceDecoder a(da.data(), da.size(), fa), b(db.data(), db.size(), fb);
   for (const std::string& h : header_differences(a.header(), b.header()))
     std::fprintf(out, "note: the headers differ in %s\n", h.c_str());
+  const uint64_t common = a.header().flags & b.header().flags;
   RecordPrinter pa, pb;  // each side follows its own modes
   std::deque<Record> recent;
   uint64_t n = 0;
   for (;;) {
     Record ra, rb;
-    const bool ha = a.next(ra), hb = b.next(rb);
+    const bool ha = next_common(a, ra, common), hb = next_common(b, rb, common);
     if (!ha && !hb) {
       std::fprintf(out, "the traces are identical: %llu records\n", (unsigned long long)n);
       return true;
