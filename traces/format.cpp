@@ -177,6 +177,13 @@ void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip,
   out_.insert(out_.end(), o.begin(), o.end());
 }
 
+// A register value as the difference from its previous one (a counter or
+// a pointer that moved a little costs a byte or two).
+void TraceEncoder::put_reg(CpuPos& p, const RegValue& v) {
+  put_sleb(out_, int64_t(v.value - p.regs[v.reg]));
+  p.regs[v.reg] = v.value;
+}
+
 void TraceEncoder::encode(const Record& r) {
   if (r.kind == Kind::Insn) return encode_insn(r.cpu, r.icount, r.rip, r.phys, r.bytes, r.len);
   if (r.cpu != cur_cpu_) switch_cpu(r.cpu);
@@ -212,11 +219,11 @@ void TraceEncoder::encode(const Record& r) {
       put_uleb(out_, mask);
       const auto by_reg = [](const RegValue& x, const RegValue& y) { return x.reg < y.reg; };
       if (std::is_sorted(r.regs.begin(), r.regs.end(), by_reg)) {
-        for (const RegValue& v : r.regs) put_uleb(out_, v.value);
+        for (const RegValue& v : r.regs) put_reg(p, v);
       } else {
         std::vector<RegValue> sorted = r.regs;
         std::sort(sorted.begin(), sorted.end(), by_reg);
-        for (const RegValue& v : sorted) put_uleb(out_, v.value);
+        for (const RegValue& v : sorted) put_reg(p, v);
       }
       break;
     }
@@ -460,7 +467,10 @@ void TraceDecoder::decode_event(uint8_t tag, Record& r) {
       const uint64_t mask = uleb();
       if (mask >> treg::COUNT) fail(r.offset, "a register mask names unknown registers (corrupt)");
       for (unsigned reg = 0; reg < treg::COUNT; ++reg)
-        if (mask >> reg & 1) r.regs.push_back(RegValue{uint8_t(reg), uleb()});
+        if (mask >> reg & 1) {
+          cpus_[cur_cpu_].regs[reg] += uint64_t(sleb());
+          r.regs.push_back(RegValue{uint8_t(reg), cpus_[cur_cpu_].regs[reg]});
+        }
       break;
     }
     case E_MEMW:

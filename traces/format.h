@@ -5,6 +5,7 @@
 // last address and count, a cache of instruction bytes), so a sequential
 // instruction whose bytes were seen before costs one byte.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -159,6 +160,8 @@ class TraceEncoder {
     uint64_t rip = 0, phys = 0, icount = 0;
     uint8_t len = 0;
     bool seen = false;
+    // Each register's value in the last Regs record (deltas are from it).
+    std::array<uint64_t, treg::COUNT> regs{};
   };
   struct CacheSlot {
     uint64_t phys = ~uint64_t(0);
@@ -166,6 +169,7 @@ class TraceEncoder {
     uint8_t bytes[15];
   };
   void switch_cpu(uint32_t cpu);
+  void put_reg(CpuPos& p, const RegValue& v);
   void encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                         unsigned len);
   std::vector<uint8_t> out_, scratch_;
