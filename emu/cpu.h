@@ -129,14 +129,34 @@ class Cpu {
   StopReason stop = StopReason::None;
   std::string stop_detail;   // human-readable reason for Shutdown/Error
   BlockCache* blocks = nullptr;
-  // Observer of executed instructions and exceptions (the --trace option).
+  // Observer of executed instructions and events (--trace, --record;
+  // traces/README.md). insn() comes before the instruction executes; the
+  // event methods default to nothing, so a tracer takes what it needs.
   struct Tracer {
+    enum class VmEntryKind : uint8_t { Vmlaunch = 0, Vmresume = 1, Vmrun = 2 };
+    enum class VmArch : uint8_t { Vmx = 0, Svm = 1 };
     virtual ~Tracer() = default;
     virtual void insn(const Cpu&, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) = 0;
     virtual void exception(const Cpu&, const GuestException&) = 0;
     virtual void note(const Cpu&, const std::string&) = 0;
+    // An event delivered through the IDT/IVT (Cpu::deliver_event), hardware
+    // exceptions included (they were reported by exception() first).
+    virtual void interrupt(const Cpu&, uint8_t vector, EventType type) {}
+    // A VM entry that reached guest mode (VMLAUNCH/VMRESUME/VMRUN).
+    virtual void vm_entry(const Cpu&, VmEntryKind) {}
+    // A VM exit: the VMX exit reason (with its flag bits) or the SVM exit code.
+    virtual void vm_exit(const Cpu&, VmArch, uint64_t reason, uint64_t qualification) {}
+    // A VM entry refused by the consistency check named `check`.
+    virtual void vm_entry_failed(const Cpu&, const char* check) {}
+    // Port I/O as the device sees it (after the permission checks).
+    virtual void io(const Cpu&, uint16_t port, unsigned size, uint64_t value, bool write) {}
+    // Guest memory writes (only if wants_writes: every data access then
+    // takes the slow path, which reports them; --record-mem).
+    virtual void mem_write(const Cpu&, uint64_t lin, unsigned size, uint64_t value) {}
+    bool wants_writes = false;  // set before the run
   };
   Tracer* tracer = nullptr;
+  bool trace_writes() const { return tracer && tracer->wants_writes; }
 
   // ---- events at instruction boundaries (emu/events.cpp) -----------------
   // The machine's interrupt controllers drive these lines; the run loop
@@ -225,6 +245,16 @@ class Cpu {
   // Unclaimed ports read as all ones; writes to them are dropped.
   std::function<uint64_t(uint16_t port, unsigned size)> io_read;
   std::function<void(uint16_t port, unsigned size, uint64_t value)> io_write;
+  // What IN/INS/OUT/OUTS call: the callbacks above, reported to the tracer.
+  uint64_t port_read(uint16_t port, unsigned size) {
+    const uint64_t v = io_read ? io_read(port, size) : ~uint64_t(0) >> (64 - 8 * size);
+    if (tracer) tracer->io(*this, port, size, v, false);
+    return v;
+  }
+  void port_write(uint16_t port, unsigned size, uint64_t value) {
+    if (tracer) tracer->io(*this, port, size, value, true);
+    if (io_write) io_write(port, size, value);
+  }
 
   // ---- mode --------------------------------------------------------------
   // Recomputes s.mode, s.cpl-derived sizes after CR0/EFER/CS/RFLAGS.VM change.

@@ -274,6 +274,7 @@ std::string describe(uint8_t vector, uint32_t error) {
 
 void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uint64_t next) {
   Event e{vector, type, error_code, next};
+  if (tracer) tracer->interrupt(*this, vector, type);
   const uint64_t flags_before = s.rflags;
   // VMX non-root: INT3/INTO/INT1 exit when the exception bitmap says so.
   if (vmx.non_root && !vmx.injecting &&

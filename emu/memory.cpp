@@ -46,7 +46,11 @@ uint64_t Memory::read_phys(uint64_t phys, unsigned size) {
     return v;
   }
   uint64_t base;
-  if (const MmioRange* r = find_mmio(phys, base)) return r->h.read(phys - base, size);
+  if (const MmioRange* r = find_mmio(phys, base)) {
+    const uint64_t v = r->h.read(phys - base, size);
+    if (on_mmio) on_mmio(phys, size, v, false);
+    return v;
+  }
   // Unclaimed physical addresses read as all ones, like an open bus.
   return size == 8 ? ~uint64_t(0) : ((uint64_t(1) << (size * 8)) - 1);
 }
@@ -58,7 +62,10 @@ void Memory::write_phys(uint64_t phys, unsigned size, uint64_t value) {
     return;
   }
   uint64_t base;
-  if (const MmioRange* r = find_mmio(phys, base)) r->h.write(phys - base, size, value);
+  if (const MmioRange* r = find_mmio(phys, base)) {
+    if (on_mmio) on_mmio(phys, size, value, true);
+    r->h.write(phys - base, size, value);
+  }
   // Writes to unclaimed addresses are dropped.
 }
 

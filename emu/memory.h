@@ -52,6 +52,8 @@ class Memory {
   }
   // Called for a write to a page holding decoded code, before the write.
   std::function<void(uint64_t phys, unsigned size)> on_code_write;
+  // Observer of accesses that reach an MMIO range (--record; traces/).
+  std::function<void(uint64_t phys, unsigned size, uint64_t value, bool write)> on_mmio;
 
  private:
   struct MmioRange {

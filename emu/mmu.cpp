@@ -112,7 +112,7 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   e.host = mem.ram_page(phys);
   // A page holding an enabled data breakpoint gets no host pointer: every
   // access to it takes the slow path, which compares (emu/debug.h).
-  if (dbg.data_armed && debug_page_watched(*this, lin)) e.host = nullptr;
+  if ((dbg.data_armed && debug_page_watched(*this, lin)) || trace_writes()) e.host = nullptr;
   e.perm = perm | (page_shift << PAGE_SHIFT_POS) | (global ? GLOBAL : 0);
   e.space = tlb_space_;
   return e;
@@ -181,6 +181,7 @@ void Cpu::write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user)
   if (size <= in_page) {
     uint64_t phys = translate(lin, Acc::Write, user).phys | (lin & 0xfff);
     mem.write_phys(phys, size, value);
+    if (trace_writes()) tracer->mem_write(*this, lin, size, value);
     return;
   }
   // Both pages are checked before either is written, so a fault on the
@@ -190,6 +191,7 @@ void Cpu::write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user)
   uint64_t p2 = translate(lin2, Acc::Write, user).phys;
   mem.write_phys(p1, in_page, value);
   mem.write_phys(p2, size - in_page, value >> (8 * in_page));
+  if (trace_writes()) tracer->mem_write(*this, lin, size, value);
 }
 
 uint64_t Cpu::sp_mask() const {

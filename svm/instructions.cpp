@@ -161,6 +161,7 @@ void vmrun(Cpu& cpu, const Insn& in) {
   //    running the guest: the next increment. The run stops here rather
   //    than continue in a state no hardware would be in.
   load_guest_state(cpu, g);
+  if (cpu.tracer) cpu.tracer->vm_entry(cpu, Cpu::Tracer::VmEntryKind::Vmrun);
   cpu.stop = StopReason::Error;
   cpu.stop_detail = "SVM: running the guest is not implemented yet (VMRUN passed its consistency checks)";
 }

@@ -22,6 +22,8 @@ void vmexit_invalid(Cpu& cpu, const VmrunCheck& failed) {
   // 3. Reload the host state; continue after VMRUN.
   cpu.next_rip = load_host_state(cpu, st.hsave_pa);
   st.failed_check = failed.name;
+  if (cpu.tracer) cpu.tracer->vm_entry_failed(cpu, failed.name);
+  if (cpu.tracer) cpu.tracer->vm_exit(cpu, Cpu::Tracer::VmArch::Svm, exit_code::INVALID, 0);
   if (cpu.tracer)
     cpu.tracer->note(cpu, std::string("SVM: VMRUN consistency check '") + failed.name + "' failed (" + failed.what +
                               ", " + failed.section + "): #VMEXIT(VMEXIT_INVALID)");

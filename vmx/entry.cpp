@@ -213,6 +213,7 @@ void vm_fail_valid(Cpu& cpu, uint32_t error) {
 
 void note_failure(Cpu& cpu, const EntryCheck& k) {
   cpu.vmx.failed_check = &k;
+  if (cpu.tracer) cpu.tracer->vm_entry_failed(cpu, k.name);
   if (cpu.tracer)
     cpu.tracer->note(cpu, std::string("VM entry failed: ") + k.name + " [SDM " + k.section + "; " +
                               group_name(k.group) + "]");
@@ -260,6 +261,7 @@ void vm_entry(Cpu& cpu, bool launch) {
   }
   enter_guest_mode(cpu, launch);
   if (cpu.tracer) cpu.tracer->note(cpu, launch ? "VM entry (VMLAUNCH)" : "VM entry (VMRESUME)");
+  if (cpu.tracer) cpu.tracer->vm_entry(cpu, launch ? Cpu::Tracer::VmEntryKind::Vmlaunch : Cpu::Tracer::VmEntryKind::Vmresume);
   inject_event(cpu);
 }
 

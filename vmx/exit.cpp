@@ -233,6 +233,7 @@ void vm_exit(Cpu& cpu, const ExitInfo& info) {
   save_segments_and_tables(cpu);
   save_rip_rsp_rflags_and_non_register_state(cpu, info.saved_rf);
   note(cpu, info.reason);
+  if (cpu.tracer) cpu.tracer->vm_exit(cpu, Cpu::Tracer::VmArch::Vmx, info.reason, info.qualification);
   if (!store_guest_msrs(cpu)) return;
   load_host_state(cpu);
   load_host_msrs_from_area(cpu);
@@ -247,6 +248,7 @@ void vm_entry_failure_exit(Cpu& cpu, uint32_t reason, uint64_t qualification) {
   wr(cpu, field::VM_EXIT_REASON, reason);
   wr(cpu, field::EXIT_QUALIFICATION, qualification);
   note(cpu, reason);
+  if (cpu.tracer) cpu.tracer->vm_exit(cpu, Cpu::Tracer::VmArch::Vmx, reason, qualification);
   load_host_state(cpu);
   load_host_msrs_from_area(cpu);  // "MSRs are loaded as specified in the VM-exit MSR-load area"
 }

@@ -28,6 +28,12 @@ void usage(FILE* f) {
       "                       differential fuzzing between two backends\n"
       "  fuzz --suite system --b kvm [--family paging|fastcall|all] [--seed S] [--count N]\n"
       "                       random paging/protection and fast-system-call scenarios vs KVM\n"
+      "  run ... --record FILE [--record-regs] [--record-mem]\n"
+      "                       record the run (flat or --kernel) as a binary trace (traces/README.md)\n"
+      "  trace show FILE [--from N] [--to N] [--cpu C] [--events-only] [--format text|json]\n"
+      "  trace stats FILE [--svg FILE]\n"
+      "  trace diff A B       disassembly, statistics, first divergence of traces\n"
+      "  replay FILE          re-run a recorded run and check it retraces the recording\n"
       "  help                 this text\n",
       f);
 }
@@ -44,6 +50,8 @@ int main(int argc, char** argv) {
     if (!std::strcmp(cmd, "run")) return softvt::run_command(argc, argv);
     if (!std::strcmp(cmd, "demo")) return softvt::demo_command(argc, argv);
     if (!std::strcmp(cmd, "fuzz")) return softvt::fuzz_command(argc, argv);
+    if (!std::strcmp(cmd, "trace")) return softvt::trace_command(argc, argv);
+    if (!std::strcmp(cmd, "replay")) return softvt::replay_command(argc, argv);
     if (!std::strcmp(cmd, "help") || !std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h")) {
       usage(stdout);
       return 0;

@@ -14,6 +14,7 @@
 #include "emu/cli/options.h"
 #include "emu/cli/state_json.h"
 #include "emu/loader/flat.h"
+#include "traces/run_recording.h"
 #include "traces/text_trace.h"
 #include "vmx/vmx_operation.h"
 
@@ -32,6 +33,7 @@ struct RunConfig {
   std::string trace;
   std::string debugcon;
   CpuModel cpu = default_cpu_model();  // --cpu
+  trace::RecordOptions record;         // --record FILE [--record-regs] [--record-mem]
 };
 
 RunConfig parse(int argc, char** argv) {
@@ -61,11 +63,13 @@ RunConfig parse(int argc, char** argv) {
     } else if (o == "--trace") c.trace = a.value(o);
     else if (o == "--debugcon") c.debugcon = a.value(o);
     else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
+    else if (trace::parse_record_option(o, a, c.record)) continue;
     else throw UsageError("unknown option '" + o + "'");
   }
   if (c.flat.empty()) throw UsageError("missing --flat FILE (the image to run)");
   if (!c.trace.empty() && c.accel != "interp")
     throw UsageError("--trace needs --accel interp (KVM does not report each instruction)");
+  if (!c.record.path.empty() && c.accel != "interp") throw UsageError("--record needs --accel interp");
   return c;
 }
 
@@ -144,6 +148,11 @@ int run_command(int argc, char** argv) {
     }
   }
 
+  std::unique_ptr<trace::RunRecording> record = trace::RunRecording::open(
+      c.record, argc, argv,
+      {"flat", std::string("flat ") + flat_mode_name(c.mode) + ", " + std::to_string(c.ram_mib) + " MiB", &c.cpu,
+       {{"--flat", c.flat}}});
+
   std::unique_ptr<Memory> mem = allocate_ram(c.ram_mib);
   CpuState init = setup_flat(*mem, image, c.load, c.mode);
   // IA32_FEATURE_CONTROL as firmware leaves it: locked, VMX enabled where
@@ -152,7 +161,8 @@ int run_command(int argc, char** argv) {
   const CpuModel& model = c.cpu;
   RunOptions opt;
   opt.max_insns = c.max_insns;
-  opt.tracer = trace.get();
+  opt.tracer = record ? record->tracer(trace.get()) : trace.get();
+  if (record) record->attach_memory(*mem);
   if (debugcon)
     opt.io_write = [f = debugcon->get()](uint16_t port, unsigned, uint64_t v) {
       if (port == 0xe9) std::fputc(int(v & 0xff), f);
@@ -171,6 +181,7 @@ int run_command(int argc, char** argv) {
   }
   if (debugcon) debugcon->finish();
   if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
+  if (record) record->finish(out.stop, out.state.insn_count, out.detail);
   if (dump_state) {
     write_state_json(dump_state->get(), out, *mem, c.dump_mem);
     dump_state->finish();

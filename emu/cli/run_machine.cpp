@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "emu/loader/elf.h"
 #include "emu/loader/multiboot.h"
 #include "emu/machine/pc.h"
+#include "traces/run_recording.h"
 #include "traces/text_trace.h"
 #include "vmx/vmx_operation.h"
 
@@ -39,6 +41,7 @@ struct MachineConfig {
   uint64_t max_insns = ~uint64_t(0);
   std::string trace;
   CpuModel cpu = default_cpu_model();  // --cpu MODEL[,+feature,-feature]
+  trace::RecordOptions record;         // --record FILE [--record-regs] [--record-mem]
 };
 
 // KVM counts no instructions: guest time is the host's, and what needs
@@ -48,6 +51,7 @@ void check_kvm_options(MachineConfig& c) {
     throw UsageError("--clock insns: --accel kvm counts no instructions (its guest time is the host's: --clock host)");
   if (c.max_insns != ~uint64_t(0)) throw UsageError("--max-insns: --accel kvm counts no instructions");
   if (!c.trace.empty()) throw UsageError("--trace: --accel kvm cannot trace instructions (use --accel interp)");
+  if (!c.record.path.empty()) throw UsageError("--record: --accel kvm cannot record instructions (use --accel interp)");
   c.clock = ClockSource::Host;
   c.cpu = kvm_machine_model(c.cpu);
 }
@@ -72,6 +76,7 @@ MachineConfig parse(int argc, char** argv) {
     } else if (o == "--max-insns") c.max_insns = parse_number(a.value(o), "--max-insns");
     else if (o == "--trace") c.trace = a.value(o);
     else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
+    else if (trace::parse_record_option(o, a, c.record)) continue;
     else throw UsageError("unknown option '" + o + "' for run --kernel");
   }
   if (c.kernel.empty()) throw UsageError("missing --kernel FILE");
@@ -231,6 +236,29 @@ const CpuModel& machine_cpu_model(const MachineConfig& c) { return c.cpu; }
 // CPUID leaf 0 vendor "AuthenticAMD" (EBX = "Auth").
 bool is_amd(const CpuModel& m) { return m.cpuid(0, 0).ebx == 0x68747541; }
 
+// What the trace header says of the machine (traces/run_recording.h).
+trace::RunDescription record_description(const MachineConfig& c) {
+  trace::RunDescription d{"pc", "pc, " + std::to_string(c.ram_mib) + " MiB, " + std::to_string(c.smp) + " CPU(s), clock " +
+                                    (c.clock == ClockSource::Instructions ? "insns" : "host"),
+                          &c.cpu, {{"--kernel", c.kernel}}};
+  for (size_t start = 0; !c.initrd.empty() && start <= c.initrd.size();) {
+    const size_t end = std::min(c.initrd.find(',', start), c.initrd.size());
+    const std::string entry = c.initrd.substr(start, end - start);
+    d.images.push_back({"--initrd", entry.substr(0, entry.find(' '))});
+    start = end + 1;
+  }
+  return d;
+}
+
+// How a PC run ended, for the trace's End record.
+StopReason record_stop(const PcOutcome& out) {
+  if (out.reason == "halted") return StopReason::Hlt;
+  if (out.reason == "triple-fault") return StopReason::Shutdown;
+  if (out.reason == "limit") return StopReason::Limit;
+  if (out.reason == "error") return StopReason::Error;
+  return StopReason::None;
+}
+
 extern "C" void on_sigint(int) { Pc::interrupt_requested = 1; }
 
 }  // namespace
@@ -248,6 +276,7 @@ int run_machine_command(int argc, char** argv) {
       throw UsageError(std::string("--trace: ") + e.what());
     }
   }
+  std::unique_ptr<trace::RunRecording> record = trace::RunRecording::open(c.record, argc, argv, record_description(c));
   SerialSink serial(c.serial);
 
   PcConfig pc_config;
@@ -255,7 +284,7 @@ int run_machine_command(int argc, char** argv) {
   pc_config.cpus = unsigned(c.smp);
   pc_config.clock = c.clock;
   pc_config.max_insns = c.max_insns;
-  pc_config.tracer = trace.get();
+  pc_config.tracer = record ? record->tracer(trace.get()) : trace.get();
   pc_config.serial_out = [&serial](uint8_t b) { serial.put(b); };
   SerialSource input;
   if (c.serial == "stdio") pc_config.serial_in = [&input] { return input.next(); };
@@ -265,6 +294,7 @@ int run_machine_command(int argc, char** argv) {
   } catch (const std::runtime_error& e) {
     throw UsageError("-m: cannot allocate " + std::to_string(c.ram_mib) + " MiB of guest RAM on this host");
   }
+  if (record) record->attach_memory(pc->mem());
   write_bios_memory(pc->mem());
   init_bios_devices(pc->io());
   const CpuModel& model = pc->cpu().model;
@@ -326,6 +356,7 @@ int run_machine_command(int argc, char** argv) {
 
   const bool serial_ok = serial.finish();
   if (trace && !trace->flush()) throw UsageError("--trace: cannot write '" + c.trace + "'");
+  if (record) record->finish(record_stop(out), pc->total_insns(), out.message);
   if (!serial_ok) throw UsageError("--serial: cannot write '" + serial.path() + "'");
   if (pc->engine() && !pc->engine()->summary().empty())
     std::fprintf(stderr, "softvt: %s: %s\n", pc->engine()->name(), pc->engine()->summary().c_str());

@@ -298,7 +298,7 @@ void ins(Cpu& cpu, const Insn& in) {
     const bool user = cpu.user_access();
     const uint64_t lin = cpu.linear(ES, index_reg(cpu, RDI, in), N, Acc::Write);
     cpu.probe_write_lin(lin, N, user);
-    const uint64_t v = cpu.io_read ? cpu.io_read(io_port(cpu), N) : size_mask<N>();
+    const uint64_t v = cpu.port_read(io_port(cpu), N);
     cpu.write_lin(lin, N, v & size_mask<N>(), user);
     advance(cpu, RDI, in, N);
   });
@@ -311,7 +311,7 @@ void outs(Cpu& cpu, const Insn& in) {
   repeat(cpu, in, false, [&] {
     check_io(cpu, N);
     const uint64_t v = cpu.read(in.seg, index_reg(cpu, RSI, in), N);
-    if (cpu.io_write) cpu.io_write(io_port(cpu), N, v);
+    cpu.port_write(io_port(cpu), N, v);
     advance(cpu, RSI, in, N);
   });
 }

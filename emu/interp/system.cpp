@@ -759,7 +759,7 @@ void in_(Cpu& cpu, const Insn& in) {
   if (cpu.vmx.non_root &&
       vmx::intercept_io(cpu, in, {port, size, true, false, false, in.op[1].kind == OpKind::Imm}))
     return;
-  const uint64_t v = cpu.io_read ? cpu.io_read(port, size) : ~uint64_t(0);
+  const uint64_t v = cpu.port_read(port, size);
   cpu.set_reg(RAX, size, v);
 }
 
@@ -771,7 +771,7 @@ void out_(Cpu& cpu, const Insn& in) {
       vmx::intercept_io(cpu, in, {port, size, false, false, false, in.op[0].kind == OpKind::Imm}))
     return;
   const uint64_t v = cpu.get_reg(RAX, size);
-  if (cpu.io_write) cpu.io_write(port, size, v);
+  cpu.port_write(port, size, v);
 }
 
 // ---- far-pointer loads -------------------------------------------------------

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Recording overhead: runs the fixed integer workload bench/workload_long64.asm
+# (20 instructions per iteration: ALU, loads and stores, a data-dependent
+# branch, the loop branch) under `softvt run --flat` without recording, with
+# --record, with --record --record-regs, and with --record --record-regs
+# --record-mem, and prints each run's time, the slowdown factor against the
+# run without recording, and the trace's size in bytes per million
+# instructions. Each configuration runs REPEAT times and the fastest run
+# counts (the host is shared). It reports; it never asserts a timing.
+#
+# Usage: bench/trace_overhead.sh [ITERATIONS]   (default 1000000 = ~20M insns)
+# Environment: SOFTVT (default build/softvt), REPEAT (default 3).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ITER=${1:-1000000}
+REPEAT=${REPEAT:-3}
+SOFTVT=${SOFTVT:-build/softvt}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+command -v nasm >/dev/null 2>&1 || { echo "trace_overhead: nasm is required" >&2; exit 2; }
+[ -x "$SOFTVT" ] || { echo "trace_overhead: no softvt binary at '$SOFTVT' (build it, or set SOFTVT)" >&2; exit 2; }
+
+now() { date +%s.%N; }
+INSNS=$(( 20 * ITER + 9 ))
+nasm -f bin -DITERATIONS="$ITER" -o "$WORK/w.bin" bench/workload_long64.asm || exit 2
+echo "workload: bench/workload_long64.asm, $ITER iterations = $INSNS guest instructions; best of $REPEAT runs"
+echo
+
+# The configurations, run in turn REPEAT times (interleaved, so a change
+# in the host's load affects them alike); the fastest run of each counts.
+LABELS=("no recording" "--record" "--record --record-regs" "--record --record-regs --record-mem")
+OPTS=("" "--record $WORK/t.trace" "--record $WORK/t.trace --record-regs" "--record $WORK/t.trace --record-regs --record-mem")
+declare -a BEST BYTES
+for _ in $(seq "$REPEAT"); do
+  for i in "${!LABELS[@]}"; do
+    rm -f "$WORK/t.trace"
+    t0=$(now)
+    # shellcheck disable=SC2086
+    "$SOFTVT" run --flat "$WORK/w.bin" --dump-state "$WORK/state.json" ${OPTS[$i]} 2>"$WORK/err" || {
+      echo "${LABELS[$i]}: the run failed: $(head -c 300 "$WORK/err")"; exit 1; }
+    t1=$(now)
+    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    BEST[$i]=$(awk -v a="${BEST[$i]:-$s}" -v b="$s" 'BEGIN { print (b < a) ? b : a }')
+    got=$(( $(sed -n 's/.*"insns": "\(0x[0-9a-f]*\)".*/\1/p' "$WORK/state.json") ))
+    [ "$got" -eq "$INSNS" ] || { echo "${LABELS[$i]}: ran $got instructions, expected $INSNS"; exit 1; }
+    BYTES[$i]=0
+    [ -f "$WORK/t.trace" ] && BYTES[$i]=$(stat -c %s "$WORK/t.trace")
+  done
+done
+
+printf "%-36s %8s  %8s  %12s  %14s\n" "configuration" "seconds" "slowdown" "trace bytes" "bytes/M insns"
+for i in "${!LABELS[@]}"; do
+  if [ "$i" -eq 0 ]; then
+    printf "%-36s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[0]}" "1.00" "-" "-"
+  else
+    printf "%-36s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[$i]}" \
+      "$(awk -v a="${BEST[$i]}" -v b="${BEST[0]}" 'BEGIN { printf "%.2f", a / b }')" "${BYTES[$i]}" \
+      "$(awk -v n="${BYTES[$i]}" -v i="$INSNS" 'BEGIN { printf "%.0f", n / (i / 1e6) }')"
+  fi
+done
+exit 0

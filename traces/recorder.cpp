@@ -1,0 +1,249 @@
+#include "traces/recorder.h"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace softvt::trace {
+
+namespace {
+
+void snapshot(const CpuState& s, std::array<uint64_t, treg::COUNT>& v) {
+  for (unsigned i = 0; i < 16; ++i) v[i] = s.gpr[i];
+  v[treg::RFLAGS] = s.rflags;
+  v[treg::CR0] = s.cr0;
+  v[treg::CR2] = s.cr2;
+  v[treg::CR3] = s.cr3;
+  v[treg::CR4] = s.cr4;
+  v[treg::EFER] = s.efer;
+  for (unsigned i = 0; i < 6; ++i) v[treg::ES + i] = s.seg[i].sel;
+  v[treg::FS_BASE] = s.seg[FS].base;
+  v[treg::GS_BASE] = s.seg[GS].base;
+}
+
+}  // namespace
+
+// ---- RecordingTracer ---------------------------------------------------------
+
+void RecordingTracer::attach_memory(Memory& mem) {
+  mem.on_mmio = [this](uint64_t phys, unsigned size, uint64_t value, bool write) {
+    Record r;
+    r.kind = Kind::Mmio;
+    r.cpu = cur_cpu_;
+    r.icount = cpus_[cur_cpu_].icount;
+    r.sub = uint8_t(size | (write ? 0x80 : 0));
+    r.a = phys;
+    r.b = value;
+    emit(r);
+  };
+}
+
+Record RecordingTracer::event(const Cpu& cpu, Kind k) {
+  Record r;
+  r.kind = k;
+  r.cpu = cpu.initial_apic_id;
+  r.icount = cpu.s.insn_count;
+  return r;
+}
+
+void RecordingTracer::emit_register_changes(const Cpu& cpu, CpuTrack& t) {
+  std::array<uint64_t, treg::COUNT> now;
+  snapshot(cpu.s, now);
+  Record& r = regs_;
+  r.kind = Kind::Regs;
+  r.cpu = cpu.initial_apic_id;
+  r.icount = cpu.s.insn_count;
+  r.regs.clear();
+  for (unsigned i = 0; i < treg::COUNT; ++i)
+    if (!t.seen || now[i] != t.regs[i]) r.regs.push_back(RegValue{uint8_t(i), now[i]});
+  t.regs = now;
+  if (!r.regs.empty()) emit(r);
+}
+
+void RecordingTracer::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) {
+  CpuTrack& t = track(cpu);
+  cur_cpu_ = cpu.initial_apic_id;
+  if (flags_ & header_flag::REGS) emit_register_changes(cpu, t);
+  t.seen = true;
+  if (uint8_t(cpu.s.mode) != t.mode) {
+    t.mode = uint8_t(cpu.s.mode);
+    Record m = event(cpu, Kind::Mode);
+    m.sub = t.mode;
+    emit(m);
+  }
+  t.icount = cpu.s.insn_count;
+  emit_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
+}
+
+void RecordingTracer::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                                unsigned len) {
+  insn_.cpu = cpu;
+  insn_.icount = icount;
+  insn_.rip = rip;
+  insn_.phys = phys;
+  insn_.len = uint8_t(len);
+  std::memcpy(insn_.bytes, bytes, len);
+  emit(insn_);
+}
+
+void RecordingTracer::exception(const Cpu& cpu, const GuestException& e) {
+  Record r = event(cpu, Kind::Exception);
+  r.vector = e.vector;
+  r.error = e.error_code;
+  if (e.vector == vec::PF) r.a = e.cr2;
+  emit(r);
+}
+
+void RecordingTracer::note(const Cpu& cpu, const std::string& text) {
+  Record r = event(cpu, Kind::Note);
+  r.text = text;
+  emit(r);
+}
+
+void RecordingTracer::interrupt(const Cpu& cpu, uint8_t vector, EventType type) {
+  // Hardware exceptions were recorded by exception(), with their error code.
+  if (type == EventType::HardwareException) return;
+  Record r = event(cpu, Kind::Interrupt);
+  r.vector = vector;
+  r.sub = uint8_t(type);
+  emit(r);
+}
+
+void RecordingTracer::vm_entry(const Cpu& cpu, VmEntryKind kind) {
+  Record r = event(cpu, Kind::VmEntry);
+  r.sub = uint8_t(kind);
+  emit(r);
+}
+
+void RecordingTracer::vm_exit(const Cpu& cpu, VmArch arch, uint64_t reason, uint64_t qualification) {
+  Record r = event(cpu, Kind::VmExit);
+  r.sub = uint8_t(arch);
+  r.a = reason;
+  r.b = qualification;
+  emit(r);
+}
+
+void RecordingTracer::vm_entry_failed(const Cpu& cpu, const char* check) {
+  Record r = event(cpu, Kind::VmEntryFailed);
+  r.text = check ? check : "";
+  emit(r);
+}
+
+void RecordingTracer::io(const Cpu& cpu, uint16_t port, unsigned size, uint64_t value, bool write) {
+  Record r = event(cpu, Kind::Io);
+  r.sub = uint8_t(size | (write ? 0x80 : 0));
+  r.a = port;
+  r.b = value;
+  emit(r);
+}
+
+void RecordingTracer::mem_write(const Cpu& cpu, uint64_t lin, unsigned size, uint64_t value) {
+  if (!(flags_ & header_flag::MEM)) return;
+  Record r = event(cpu, Kind::MemWrite);
+  r.size = uint8_t(size);
+  r.a = lin;
+  r.b = value;
+  emit(r);
+}
+
+void RecordingTracer::end(StopReason stop, uint64_t total_insns, const std::string& detail) {
+  Record r;
+  r.kind = Kind::End;
+  r.cpu = cur_cpu_;
+  r.icount = cpus_[cur_cpu_].icount;
+  r.sub = uint8_t(stop);
+  r.a = total_insns;
+  r.text = detail;
+  emit(r);
+}
+
+// ---- TraceWriter -------------------------------------------------------------
+
+TraceWriter::TraceWriter(const std::string& path, const TraceHeader& header) : RecordingTracer(header.flags) {
+  f_ = std::fopen(path.c_str(), "wb");
+  if (!f_) throw std::runtime_error("cannot write '" + path + "': " + std::strerror(errno));
+  const std::vector<uint8_t> h = encode_header(header);
+  ok_ = std::fwrite(h.data(), 1, h.size(), f_) == h.size();
+  written_ = h.size();
+}
+
+TraceWriter::~TraceWriter() {
+  if (f_) std::fclose(f_);
+}
+
+void TraceWriter::drain() {
+  std::vector<uint8_t>& b = enc_.buffer();
+  if (b.empty()) return;
+  ok_ = std::fwrite(b.data(), 1, b.size(), f_) == b.size() && ok_;
+  written_ += b.size();
+  b.clear();
+}
+
+void TraceWriter::emit(const Record& r) {
+  enc_.encode(r);
+  if (enc_.buffer().size() >= (1u << 20)) drain();
+}
+
+void TraceWriter::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                            unsigned len) {
+  enc_.encode_insn(cpu, icount, rip, phys, bytes, len);
+  if (enc_.buffer().size() >= (1u << 20)) drain();
+}
+
+bool TraceWriter::finish() {
+  if (!f_) return ok_;
+  drain();
+  bool ok = ok_ && std::fflush(f_) == 0 && !std::ferror(f_);
+  ok = std::fclose(f_) == 0 && ok;
+  f_ = nullptr;
+  return ok;
+}
+
+// ---- TraceChecker ------------------------------------------------------------
+
+namespace {
+constexpr size_t CONTEXT = 5;  // records shown before a divergence
+constexpr size_t AFTER = 3;    // and of the recording after it
+}  // namespace
+
+TraceChecker::TraceChecker(const std::vector<uint8_t>& data, const std::string& file)
+    : RecordingTracer(0), dec_(data.data(), data.size(), file) {
+  // Record what the recording recorded, no more and no less.
+  set_flags(dec_.header().flags);
+}
+
+void TraceChecker::diverge(const std::string& what, const Record* expected, const Record* actual) {
+  ReplayDivergence d;
+  d.what = what;
+  d.context.assign(recent_.begin(), recent_.end());
+  d.modes = modes_;
+  if (expected) d.has_expected = true, d.expected = *expected;
+  if (actual) d.has_actual = true, d.actual = *actual;
+  try {
+    Record r;
+    while (expected && d.expected_after.size() < AFTER && dec_.next(r)) d.expected_after.push_back(r);
+  } catch (const TraceError&) {
+    // The context after it is a courtesy: a damaged tail does not matter here.
+  }
+  throw d;
+}
+
+void TraceChecker::emit(const Record& r) {
+  Record want;
+  if (!dec_.next(want))
+    diverge("the replay goes on after the recording ended", nullptr, &r);
+  if (!want.same_as(r)) diverge("the replay differs from the recording", &want, &r);
+  if (want.kind == Kind::Mode) modes_[want.cpu] = want.sub;
+  recent_.push_back(want);
+  if (recent_.size() > CONTEXT) recent_.pop_front();
+  ++checked_;
+}
+
+void TraceChecker::check_complete() {
+  Record want;
+  // A replay that ended early: the recording has more (other than End,
+  // which the replay emits itself through end() and emit()).
+  if (dec_.next(want)) diverge("the replay ended before the recording did", &want, nullptr);
+}
+
+}  // namespace softvt::trace

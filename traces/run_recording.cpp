@@ -1,0 +1,129 @@
+#include "traces/run_recording.h"
+
+#include <climits>
+#include <cstdlib>
+#include <set>
+
+#include "softvt_version.h"
+
+namespace softvt::trace {
+
+namespace {
+
+TraceChecker* g_replay = nullptr;
+
+// Output-only options of `softvt run` and whether they take a value.
+const std::set<std::string> OUTPUT_WITH_VALUE = {"--record", "--trace", "--dump-state", "--dump-mem",
+                                                 "--debugcon", "--serial", "--gdb"};
+const std::set<std::string> OUTPUT_FLAGS = {"--record-regs", "--record-mem", "--wait-gdb"};
+
+std::string absolute(const std::string& path) {
+  char buf[PATH_MAX];
+  if (realpath(path.c_str(), buf)) return buf;
+  return path;
+}
+
+// "PATH ARGS,PATH2" (--initrd): each entry's path made absolute.
+std::string absolute_initrd_list(const std::string& list) {
+  std::string out;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = list.find(',', start);
+    std::string entry = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t space = entry.find(' ');
+    entry = absolute(entry.substr(0, space)) + (space == std::string::npos ? "" : entry.substr(space));
+    out += (out.empty() ? "" : ",") + entry;
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+std::string model_description(const CpuModel& m) {
+  char b[160];
+  std::snprintf(b, sizeof b, "%s (%s), features 0x%llx, MAXPHYADDR %u, linear %u", m.name.c_str(),
+                m.amd() ? "AMD" : "Intel", (unsigned long long)m.features, m.phys_addr_bits, m.lin_addr_bits);
+  return b;
+}
+
+ImageHash hash_image(const std::string& option, const std::string& path) {
+  ImageHash h;
+  h.option = option;
+  h.path = absolute(path);
+  const std::vector<uint8_t> data = read_file(path, option, uint64_t(1) << 40);
+  h.size = data.size();
+  h.sha256 = sha256(data.data(), data.size());
+  return h;
+}
+
+}  // namespace
+
+bool parse_record_option(const std::string& o, ArgReader& a, RecordOptions& r) {
+  if (o == "--record") r.path = a.value(o);
+  else if (o == "--record-regs") r.regs = true;
+  else if (o == "--record-mem") r.mem = true;
+  else return false;
+  return true;
+}
+
+std::vector<std::string> replayable_options(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 2; i < argc; ++i) {
+    const std::string o = argv[i];
+    if (OUTPUT_FLAGS.count(o)) continue;
+    if (OUTPUT_WITH_VALUE.count(o)) {
+      ++i;
+      continue;
+    }
+    out.push_back(o);
+    if (i + 1 < argc && (o == "--flat" || o == "--kernel")) out.push_back(absolute(argv[++i]));
+    else if (i + 1 < argc && o == "--initrd") out.push_back(absolute_initrd_list(argv[++i]));
+  }
+  return out;
+}
+
+void set_replay_checker(TraceChecker* checker) { g_replay = checker; }
+
+std::unique_ptr<RunRecording> RunRecording::open(const RecordOptions& opt, int argc, char** argv,
+                                                 const RunDescription& d) {
+  if ((opt.regs || opt.mem) && opt.path.empty() && !g_replay)
+    throw UsageError("--record-regs/--record-mem need --record FILE");
+  if (opt.path.empty() && !g_replay) return nullptr;
+  std::unique_ptr<RunRecording> r(new RunRecording);
+  if (g_replay) {
+    r->rec_ = g_replay;
+    return r;
+  }
+  TraceHeader h;
+  h.softvt_version = SOFTVT_VERSION;
+  h.machine = d.machine;
+  h.description = d.description;
+  h.cpu_model = d.model ? model_description(*d.model) : "";
+  h.flags = (opt.regs ? header_flag::REGS : 0) | (opt.mem ? header_flag::MEM : 0);
+  h.options = replayable_options(argc, argv);
+  for (const auto& [option, path] : d.images) h.images.push_back(hash_image(option, path));
+  r->path_ = opt.path;
+  try {
+    r->writer_ = std::make_unique<TraceWriter>(opt.path, h);
+  } catch (const std::exception& e) {
+    throw UsageError(std::string("--record: ") + e.what());
+  }
+  r->rec_ = r->writer_.get();
+  return r;
+}
+
+RunRecording::~RunRecording() = default;
+
+Cpu::Tracer* RunRecording::tracer(Cpu::Tracer* text) {
+  if (!text) return rec_;
+  tee_ = std::make_unique<TeeTracer>(*text, *rec_);
+  return tee_.get();
+}
+
+void RunRecording::attach_memory(Memory& mem) { rec_->attach_memory(mem); }
+
+void RunRecording::finish(StopReason stop, uint64_t total_insns, const std::string& detail) {
+  rec_->end(stop, total_insns, detail);
+  if (writer_ && !writer_->finish()) throw UsageError("--record: cannot write '" + path_ + "'");
+}
+
+}  // namespace softvt::trace
