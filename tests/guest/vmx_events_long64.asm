@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=141 exit=hlt
+; expect: rax=0 rbx=130 exit=hlt
 ;
 ; An L1 test kernel for VMX events, timers and the remaining instruction
 ; exits (SDM Vol. 3C "VMX Non-Root Operation" 26.2-26.7, "VM Entries"
@@ -332,7 +332,7 @@ start:
     CHECK_EQ "MTF exit: no interruption information", qword [x_intr_info], 0
     RUN
     EXIT_AT "MTF: resumed, exit after the next instruction", 37, g_nops + 2
-    GUEST g_nops, 2
+    GUEST g_nops, 0x202                  ; an injected interrupt needs IF = 1 (SDM 28.3.1.4)
     VMW ENTRY_INTR, 0x80000041
     RUN
     EXIT_AT "MTF with an injected interrupt: exit before the handler's first instruction", 37, guest_vec_0x41
@@ -421,7 +421,7 @@ start:
     CTLS 0, PROC_MWAIT | PROC_MONITOR, 0
     GUEST g_mwait, 2
     RUN
-    EXIT_AT "MWAIT exiting: exit 36", 36, g_mwait
+    EXIT_AT "MWAIT exiting: exit 36", 36, g_mwait_insn
     CHECK_EQ "MWAIT exit: monitor not armed: qualification 0", qword [x_qual], 0
     CHECK_EQ "MWAIT exit: length 3", qword [x_len], 3
     call skip_guest_instruction
@@ -451,7 +451,7 @@ start:
     CTLS 0, 0, P2_DESC
     GUEST g_sgdt, 2
     RUN
-    EXIT_AT "SGDT [RBX+8]: exit 46", 46, g_sgdt
+    EXIT_AT "SGDT [RBX+8]: exit 46", 46, g_sgdt_insn
     CHECK_EQ "SGDT: qualification = displacement", qword [x_qual], 8
     mov rax, [x_info]
     and eax, ~0x800                      ; operand size: undefined in 64-bit mode
@@ -729,6 +729,7 @@ g_mwait:
     xor eax, eax
     xor ecx, ecx
     xor edx, edx
+g_mwait_insn:
     mwait
     lea rax, [rel scratch]
 g_monitor:
@@ -743,6 +744,7 @@ g_rdseed:
     jmp $
 g_sgdt:
     lea rbx, [rel scratch]
+g_sgdt_insn:
     sgdt [rbx + 8]
     lea rsi, [rel scratch]
     xor ecx, ecx
