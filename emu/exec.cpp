@@ -264,7 +264,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     // VMX non-root: the VM exits due at this boundary (INIT/SIPI, MTF, the
     // preemption timer, NMI/interrupt windows, NMI and interrupt exiting)
     // in their priority around the debug traps (vmx/event_exits.h).
-    if (vmx.non_root && vmx.events.boundary_checks && vmx::boundary_event(*this)) {
+    if (vmx.non_root && (vmx.events.boundary_checks || intr_line || nmi_pending) && vmx::boundary_event(*this)) {
       ++idle_steps;
       resuming_rep = false;
       continue;
@@ -352,8 +352,9 @@ StopReason Cpu::run(uint64_t max_insns) {
           break;
         }
         // A debug trap is pending, a device raised a line, or this
-        // instruction unmasked one.
-        if (dbg.pending || ((intr_line || nmi_pending) && event_deliverable())) break;
+        // instruction unmasked one (in VMX non-root a raised line may
+        // exit whatever RFLAGS.IF says: vmx/event_exits.h).
+        if (dbg.pending || ((intr_line || nmi_pending) && (event_deliverable() || vmx.non_root))) break;
       }
     } catch (const GuestException& e) {
       abandon_step();

@@ -173,6 +173,8 @@ void inject_event(Cpu& cpu) {
   arm_guest_events(cpu, vectoring);
   if (!(info & intr_info::VALID)) return;
   if (!vectoring) return set_pending_mtf_exit(cpu);
+  // A vectoring entry leaves no blocking by STI or MOV SS (SDM 28.7.1).
+  cpu.s.interrupt_shadow = 0;
   const uint8_t vector = info & 0xff;
   const auto type = EventType(raw_type);
   const uint32_t error = (info & intr_info::DELIVER_ERROR_CODE)

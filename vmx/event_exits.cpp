@@ -146,11 +146,12 @@ bool window_or_interrupt_exit(Cpu& cpu) {
 }
 
 // Whether the controls (or a latched signal) need a check at every
-// instruction boundary.
+// instruction boundary. External-interrupt and NMI exiting do not: the run
+// loop asks at every boundary while INTR or an NMI is pending.
 bool needs_boundary_checks(const Cpu& cpu) {
   const ActiveControls& c = ctl(cpu);
   const GuestEvents& ev = cpu.vmx.events;
-  return (c.pin & (pin::EXT_INTR_EXITING | pin::NMI_EXITING | pin::PREEMPTION_TIMER)) ||
+  return (c.pin & pin::PREEMPTION_TIMER) ||
          (c.proc & (proc::INTR_WINDOW | proc::NMI_WINDOW | proc::MTF)) || ev.mtf_pending ||
          ev.activity != activity::ACTIVE || cpu.vmx.init_pending;
 }

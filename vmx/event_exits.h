@@ -26,7 +26,8 @@ void arm_guest_events(Cpu& cpu, bool injected);
 void set_pending_mtf_exit(Cpu& cpu);
 
 // The run loop, before each instruction of a guest whose controls need
-// boundary checks (cpu.vmx.events.boundary_checks): takes the
+// boundary checks (cpu.vmx.events.boundary_checks) or while INTR or an NMI
+// is pending: takes the
 // highest-priority VM exit due here - INIT/SIPI, MTF, (debug traps are
 // left to the run loop), the preemption timer, NMI-window, NMI,
 // interrupt-window, external interrupt - and returns true if it exited.

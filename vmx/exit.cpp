@@ -217,7 +217,7 @@ void load_host_state(Cpu& cpu) {
 // the run loop judges it by the TF the exit left (host RFLAGS = 2).
 void leave_guest_debug_state(Cpu& cpu, bool at_boundary) {
   cpu.dbg.pending = 0;
-  if (!at_boundary) cpu.dbg.tf_after = true;
+  if (!at_boundary && (cpu.s.rflags & fl::TF)) cpu.dbg.tf_after = true;
 }
 
 void note(Cpu& cpu, uint32_t reason) {

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=130 exit=hlt
+; expect: rax=0 rbx=142 exit=hlt
 ;
 ; An L1 test kernel for VMX events, timers and the remaining instruction
 ; exits (SDM Vol. 3C "VMX Non-Root Operation" 26.2-26.7, "VM Entries"
@@ -320,8 +320,19 @@ start:
     EXIT_AT "shutdown activity state: the timer exits from it", 52, g_nops
     VMR rbx, G_ACTIVITY
     CHECK_EQ "timer exit from shutdown: activity state 2 saved", rbx, 2
-    mov rbx, [base_exit]
+    CTLS PIN_TIMER | PIN_NMI | PIN_VNMI, PROC_NMI_WIN | PROC_INTR_WIN, 0
+    GUEST g_nops, 0x202
+    VMW TIMER_VALUE, 0
+    RUN
+    EXIT_AT "timer, NMI window and interrupt window due together: the timer first", 52, g_nops
+    mov rbx, [base_exit]                 ; "save timer value" needs the timer (SDM 28.2.1.2)
     VMW EXIT_CTL, rbx
+    CTLS PIN_NMI | PIN_VNMI, PROC_NMI_WIN | PROC_INTR_WIN, 0
+    RUN
+    EXIT_AT "NMI window and interrupt window open: the NMI window first", 8, g_nops
+    CTLS PIN_NMI | PIN_VNMI, PROC_INTR_WIN, 0
+    RUN
+    EXIT_AT "then the interrupt window", 7, g_nops
 
     ; ---- the monitor trap flag (SDM 26.5.2, 28.6.2) --------------------------------------
     CTLS 0, PROC_MTF, 0
@@ -344,6 +355,13 @@ start:
     GUEST g_ud2, 2
     RUN
     EXIT_AT "MTF after a fault delivered in the guest: exit at its handler", 37, guest_vec_6
+    GUEST g_nops, 0x202
+    VMW G_INTERRUPTIBILITY, 1            ; blocking by STI ...
+    VMW ENTRY_INTR, 0x80000306           ; ... and a vectoring entry (#UD)
+    RUN
+    EXIT_AT "MTF after an injected #UD", 37, guest_vec_6
+    VMR rbx, G_INTERRUPTIBILITY
+    CHECK_EQ "a vectoring entry leaves no blocking by STI (SDM 28.7.1)", rbx, 0
     CTLS PIN_TIMER, PROC_MTF, 0
     GUEST g_nops, 2
     VMW TIMER_VALUE, 0
@@ -373,6 +391,13 @@ start:
     RUN
     EXIT_AT "single step with #DB intercepted: exit after the instruction", 0, g_nops + 1
     CHECK_EQ "single-step #DB exit: qualification BS", qword [x_qual], 0x4000
+    VMW EXC_BITMAP, 0
+    GUEST g_cpuid, 0x102                 ; TF = 1 on an instruction that exits
+    RUN
+    EXIT_AT "CPUID with TF = 1: the exit comes first (no single-step trap in the host)", 10, g_cpuid
+    VMR rbx, G_RFLAGS
+    CHECK_EQ "CPUID exit: the guest's TF saved", rbx, 0x102
+    VMW EXC_BITMAP, 1 << 1
     CTLS PIN_TIMER, 0, 0
     GUEST g_nops, 2
     VMW G_PENDING_DBG, 0x4000
