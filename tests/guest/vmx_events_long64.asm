@@ -602,6 +602,13 @@ source_tests:
     CHECK_EQ "exit from HLT: activity state HLT saved", rbx, 1
     mov al, 0
     out 0xe0, al
+    CTLS 0, 0, 0                         ; no exiting: the guest's IDT takes it
+    GUEST g_intr, 0x202
+    RUN
+    EXIT_AT "INTR without exiting: delivered through the guest's IDT (its handler's CPUID)", 10, guest_vec_0x41
+    in al, 0xe5
+    movzx eax, al
+    CHECK_EQ "INTR delivered in the guest: acknowledged by the guest's delivery", rax, 2
 
     CTLS PIN_NMI, 0, 0
     GUEST g_nmi, 2
@@ -647,17 +654,21 @@ source_tests:
     RUN
     EXIT_AT "INIT in the guest: exit 3 after the OUT", 3, g_init + 2
     CHECK_EQ "INIT exit: qualification 0", qword [x_qual], 0
+    out 0xe2, al                         ; INIT latched in root operation ...
     GUEST g_nops, 2
-    VMW G_ACTIVITY, 3                    ; wait-for-SIPI
+    VMW G_ACTIVITY, 3                    ; ... and blocked by wait-for-SIPI
     mov al, 0x12
     out 0xe8, al
     mov al, 4
     out 0xe7, al                         ; SIPI when the CPU halts
     RUN
-    EXIT_AT "wait-for-SIPI: SIPI exit (reason 4)", 4, g_nops
+    EXIT_AT "wait-for-SIPI (INIT blocked there): SIPI exit (reason 4)", 4, g_nops
     CHECK_EQ "SIPI exit: qualification = vector 12H", qword [x_qual], 0x12
     VMR rbx, G_ACTIVITY
     CHECK_EQ "SIPI exit: activity state wait-for-SIPI saved", rbx, 3
+    VMW G_ACTIVITY, 0
+    RUN
+    EXIT_AT "active again: the INIT held through wait-for-SIPI exits", 3, g_nops
     ret
 
 ; ---- the exit handler (host RIP) ---------------------------------------------------------
