@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=142 exit=hlt
+; expect: rax=0 rbx=148 exit=hlt
 ;
 ; An L1 test kernel for VMX events, timers and the remaining instruction
 ; exits (SDM Vol. 3C "VMX Non-Root Operation" 26.2-26.7, "VM Entries"
@@ -227,12 +227,23 @@ start:
     EXIT_AT "IF = 0, then STI: the exit follows the instruction after STI", 7, g_sti + 2
     VMR rbx, G_RFLAGS
     CHECK_EQ "interrupt-window exit: RFLAGS.IF saved 1", rbx, 0x202
+    GUEST g_sti_hlt, 2
+    RUN
+    EXIT_AT "STI; HLT: the window opens in the HLT state and wakes it", 7, g_sti_hlt + 2
+    VMR rbx, G_ACTIVITY
+    CHECK_EQ "interrupt-window exit from HLT: activity state HLT saved", rbx, 1
 
     ; ---- NMI-window exiting and virtual NMIs (SDM 26.7.6, 26.3) -------------------------
     CTLS PIN_NMI | PIN_VNMI, PROC_NMI_WIN, 0
     GUEST g_nops, 2
     RUN
     EXIT_AT "no virtual-NMI blocking at entry: NMI-window exit at once", 8, g_nops
+    GUEST g_nops, 2
+    VMW G_ACTIVITY, 2                    ; shutdown
+    RUN
+    EXIT_AT "NMI window in the shutdown state: the exit wakes it", 8, g_nops
+    VMR rbx, G_ACTIVITY
+    CHECK_EQ "NMI-window exit from shutdown: activity state 2 saved", rbx, 2
     ; virtual-NMI blocking set: the window opens at the IRET
     GUEST g_iret, 2
     VMW G_INTERRUPTIBILITY, 8
@@ -709,6 +720,11 @@ g_sti:
     sti
     nop
     nop
+    cpuid
+    jmp $
+g_sti_hlt:
+    sti
+    hlt
     cpuid
     jmp $
 g_iret:                                  ; IRET to g_after_iret on the same stack

@@ -33,8 +33,8 @@ namespace {
 
 // Passed checks of the kernel: without an event source (the flat runner)
 // and with one (the harness below). Every check counts; failures print.
-constexpr uint64_t kChecksWithoutSource = 142;
-constexpr uint64_t kChecksWithSource = 186;
+constexpr uint64_t kChecksWithoutSource = 148;
+constexpr uint64_t kChecksWithSource = 192;
 
 std::string env_path(const char* var) {
   const char* v = std::getenv(var);
