@@ -212,7 +212,7 @@ void Cpu::handle_exception(const GuestException& e) {
   if (e.vector == vec::PF) s.cr2 = e.cr2;
   deliver_event(e.vector, EventType::HardwareException, e.error_code, s.rip);
   // With the monitor trap flag, an MTF exit follows the delivery (SDM 26.5.2).
-  if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_exception(*this);
+  if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
 }
 
 StopReason Cpu::run(uint64_t max_insns) {
@@ -279,6 +279,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       // last, the EFLAGS image has RF = 1 (SDM 17.3.1.1).
       if (resuming_rep) s.rflags |= fl::RF;
       debug_deliver_trap(*this);
+      if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);  // MTF (SDM 26.5.2)
       ++idle_steps;
       resuming_rep = false;
       continue;
@@ -286,6 +287,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     if ((intr_line || nmi_pending) && event_deliverable()) {
       if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
       take_pending_event();
+      if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
       ++idle_steps;
       resuming_rep = false;  // an interrupted REP restarts (and is traced) anew
       continue;
@@ -330,6 +332,8 @@ StopReason Cpu::run(uint64_t max_insns) {
           end_block = false;
           resuming_rep = true;
           ++idle_steps;
+          // MTF: an exit follows each iteration (SDM 26.5.2).
+          if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_instruction(*this);
           break;
         }
         resuming_rep = false;

@@ -228,7 +228,9 @@ void after_guest_instruction(Cpu& cpu) {
   if (ctl(cpu).proc & proc::MTF) ev.mtf_pending = true;
 }
 
-void after_guest_exception(Cpu& cpu) {
+bool exit_after_each_iteration(const Cpu& cpu) { return ctl(cpu).proc & proc::MTF; }
+
+void after_guest_event(Cpu& cpu) {
   cpu.vmx.events.just_entered = false;
   if (ctl(cpu).proc & proc::MTF) cpu.vmx.events.mtf_pending = true;
 }

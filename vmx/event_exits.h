@@ -33,12 +33,18 @@ void set_pending_mtf_exit(Cpu& cpu);
 // interrupt-window, external interrupt - and returns true if it exited.
 bool boundary_event(Cpu& cpu);
 
-// An instruction retired in the guest (or was VMLAUNCH/VMRESUME entering
-// it): with the monitor trap flag, an MTF exit is pending (SDM 26.5.2).
+// An instruction retired in the guest, or an iteration of a REP string
+// instruction completed (or the instruction was VMLAUNCH/VMRESUME entering
+// the guest): with the monitor trap flag, an MTF exit is pending (SDM
+// 26.5.2).
 void after_guest_instruction(Cpu& cpu);
-// A fault of a guest instruction was delivered through the guest's IDT:
-// with the monitor trap flag, an MTF exit is pending after it.
-void after_guest_exception(Cpu& cpu);
+// A REP string instruction in the guest stops after each iteration (the
+// monitor trap flag: an MTF exit follows each one).
+bool exit_after_each_iteration(const Cpu& cpu);
+// An event was delivered through the guest's IDT - a fault of a guest
+// instruction, a debug trap, an NMI or interrupt: with the monitor trap
+// flag, an MTF exit is pending on the boundary after its delivery.
+void after_guest_event(Cpu& cpu);
 
 // IRET in the guest: records whether it unblocks NMIs (virtual NMIs: the
 // virtual-NMI blocking), for the "NMI unblocking due to IRET" bit of an

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=148 exit=hlt
+; expect: rax=0 rbx=157 exit=hlt
 ;
 ; An L1 test kernel for VMX events, timers and the remaining instruction
 ; exits (SDM Vol. 3C "VMX Non-Root Operation" 26.2-26.7, "VM Entries"
@@ -24,7 +24,7 @@
 ; INIT blocked in root operation and INIT exits, SIPI exits from
 ; wait-for-SIPI, and the HLT and shutdown states woken by such exits.
 ; Event-source ports: OUT E8H = vector; OUT E0H = 1 assert INTR / 0 drop
-; it; OUT E1H NMI; OUT E2H INIT; OUT E7H = k: at the next halt, 1 assert
+; it; OUT E6H assert INTR; OUT E1H NMI; OUT E2H INIT; OUT E7H = k: at the next halt, 1 assert
 ; INTR, 2 NMI, 4 SIPI(vector); IN E5H = acknowledge count.
 ; Each failed check prints "FAIL <name>" on port 0xe9.
 ; RAX = failed checks (0), RBX = passed checks.
@@ -373,6 +373,20 @@ start:
     EXIT_AT "MTF after an injected #UD", 37, guest_vec_6
     VMR rbx, G_INTERRUPTIBILITY
     CHECK_EQ "a vectoring entry leaves no blocking by STI (SDM 28.7.1)", rbx, 0
+    CTLS 0, PROC_MTF, 0
+    GUEST g_rep, 2
+    mov ecx, 3
+    lea rsi, [rel scratch]
+    lea rdi, [rel scratch + 16]
+    RUN
+    EXIT_AT "MTF after the first iteration of REP MOVSB: RIP on the instruction", 37, g_rep
+    CHECK_EQ "MTF after the first iteration: RCX = 2", qword [x_rcx], 2
+    RUN
+    EXIT_AT "MTF after the second iteration", 37, g_rep
+    CHECK_EQ "MTF after the second iteration: RCX = 1", qword [x_rcx], 1
+    RUN
+    EXIT_AT "MTF after the last iteration: RIP past the instruction", 37, g_rep + 2
+    CHECK_EQ "MTF after the last iteration: RCX = 0", qword [x_rcx], 0
     CTLS PIN_TIMER, PROC_MTF, 0
     GUEST g_nops, 2
     VMW TIMER_VALUE, 0
@@ -620,6 +634,12 @@ source_tests:
     in al, 0xe5
     movzx eax, al
     CHECK_EQ "INTR delivered in the guest: acknowledged by the guest's delivery", rax, 2
+    CTLS 0, PROC_MTF, 0
+    GUEST g_intr_raise, 0x202
+    RUN
+    EXIT_AT "MTF after the OUT comes before the interrupt it raised", 37, g_intr_raise + 2
+    RUN
+    EXIT_AT "MTF after the interrupt's delivery through the guest's IDT", 37, guest_vec_0x41
 
     CTLS PIN_NMI, 0, 0
     GUEST g_nmi, 2
@@ -750,6 +770,10 @@ g_bad_iret:                              ; IRET with CS = 0: #GP(0)
 g_count:
     inc rcx
     jmp g_count
+g_rep:
+    rep movsb
+    cpuid
+    jmp $
 g_hlt:
     hlt
     cpuid
@@ -820,6 +844,10 @@ g_user:
 g_intr:
     mov al, 1
     out 0xe0, al                         ; assert INTR (vector from OUT E8H)
+    nop
+    jmp $
+g_intr_raise:
+    out 0xe6, al                         ; assert INTR (any value)
     nop
     jmp $
 g_nmi:
