@@ -176,6 +176,9 @@ class Cpu {
   // Whether an event would be taken at this boundary (cheap; inline).
   bool event_deliverable() const {
     if (!svm.gif) return false;  // GIF = 0 holds INTR and NMI pending (APM 15.17)
+    // A VMX guest in the shutdown state takes only an NMI through its IDT,
+    // in wait-for-SIPI nothing (SDM 28.7.2; exits: vmx/event_exits.h).
+    if (vmx.non_root && vmx.events.activity > 1 && (vmx.events.activity > 2 || !nmi_pending)) return false;
     if (nmi_pending && !s.nmi_blocked && !(s.interrupt_shadow & shadow::MOV_SS)) return true;
     return intr_line && (s.rflags & fl::IF) && !s.interrupt_shadow;
   }

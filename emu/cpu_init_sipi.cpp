@@ -2,6 +2,7 @@
 // and 9.4 "Multiple-Processor (MP) Initialization").
 #include "emu/cpu.h"
 #include "svm/gif.h"
+#include "vmx/event_exits.h"
 
 namespace softvt {
 
@@ -28,6 +29,9 @@ SegReg segment(uint16_t sel, uint64_t base, uint32_t attr) {
 void Cpu::init_signal() {
   // SVM: GIF = 0 holds INIT pending until STGI (APM 15.17, svm/gif.cpp).
   if (svm::hold_init(*this)) return;
+  // VMX: INIT is blocked in root operation and exits from the guest
+  // (SDM Vol. 3C 24.8, 27.2; vmx/event_exits.h).
+  if (vmx.in_vmx_operation && vmx::intercept_init(*this)) return;
   svm::reset_on_init(*this);
   // Table 9-1, column INIT.
   for (uint64_t& g : s.gpr) g = 0;
@@ -62,6 +66,8 @@ void Cpu::init_signal() {
 }
 
 bool Cpu::startup_signal(uint8_t vector) {
+  // A SIPI to a VMX guest: an exit from wait-for-SIPI, else discarded.
+  if (vmx.non_root) return vmx::intercept_sipi(*this, vector);
   if (!wait_for_sipi) return false;
   wait_for_sipi = false;
   s.halted = 0;

@@ -2,6 +2,7 @@
 #include "emu/debug.h"
 
 #include "emu/cpu.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 namespace {
@@ -113,6 +114,9 @@ void debug_check_instruction(Cpu& cpu) {
     if (cpu.s.dr[n] == lin) matched |= uint64_t(1) << n;
   }
   if (!matched) return;
+  // VMX non-root: a #DB the exception bitmap intercepts leaves DR6 alone
+  // (its conditions become the exit qualification, vmx/nonroot.h).
+  if (cpu.vmx.non_root && vmx::debug_exception_exits(cpu, matched)) cpu.raise(vec::DB);
   report_in_dr6(cpu, matched);
   // A fault: RIP stays on the instruction. The RF pushed is the current
   // one, 0 (SDM 17.3.1.1: instruction-breakpoint #DB is the fault-class
@@ -123,6 +127,7 @@ void debug_check_instruction(Cpu& cpu) {
 void debug_deliver_trap(Cpu& cpu) {
   const uint64_t conditions = cpu.dbg.pending;
   cpu.dbg.pending = 0;
+  if (cpu.vmx.non_root && vmx::intercept_debug_trap(cpu, conditions)) return;
   report_in_dr6(cpu, conditions);
   if (cpu.tracer) cpu.tracer->exception(cpu, GuestException{vec::DB, NO_ERROR_CODE, 0});
   // A trap: the saved RIP is that of the next instruction, already in RIP.
@@ -130,6 +135,10 @@ void debug_deliver_trap(Cpu& cpu) {
 }
 
 void debug_general_detect(Cpu& cpu) {
+  if (cpu.vmx.non_root && vmx::debug_exception_exits(cpu, dr6::BD)) {
+    cpu.s.rflags |= fl::RF;
+    cpu.raise(vec::DB);
+  }
   report_in_dr6(cpu, dr6::BD);
   // General detect is a fault-class #DB that is not an instruction
   // breakpoint, so the EFLAGS image pushed has RF = 1 (SDM 17.3.1.1);

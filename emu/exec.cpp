@@ -2,6 +2,7 @@
 // and mode, then execute each record through its pre-resolved handler.
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
+#include "vmx/event_exits.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -210,6 +211,8 @@ void Cpu::handle_exception(const GuestException& e) {
   if (vmx.non_root && vmx::intercept_exception(*this, e)) return;
   if (e.vector == vec::PF) s.cr2 = e.cr2;
   deliver_event(e.vector, EventType::HardwareException, e.error_code, s.rip);
+  // With the monitor trap flag, an MTF exit follows the delivery (SDM 26.5.2).
+  if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
 }
 
 StopReason Cpu::run(uint64_t max_insns) {
@@ -258,6 +261,14 @@ StopReason Cpu::run(uint64_t max_insns) {
     ++idle_steps;
   };
   while (stop == StopReason::None) {
+    // VMX non-root: the VM exits due at this boundary (INIT/SIPI, MTF, the
+    // preemption timer, NMI/interrupt windows, NMI and interrupt exiting)
+    // in their priority around the debug traps (vmx/event_exits.h).
+    if (vmx.non_root && (vmx.events.boundary_checks || intr_line || nmi_pending) && vmx::boundary_event(*this)) {
+      ++idle_steps;
+      resuming_rep = false;
+      continue;
+    }
     // Debug traps of the previous instruction come before NMI and INTR
     // (SDM 6.9, priority 4); MOV SS / POP SS hold them for one more
     // instruction (SDM 6.8.3). A halted CPU takes them when it wakes.
@@ -268,6 +279,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       // last, the EFLAGS image has RF = 1 (SDM 17.3.1.1).
       if (resuming_rep) s.rflags |= fl::RF;
       debug_deliver_trap(*this);
+      if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);  // MTF (SDM 26.5.2)
       ++idle_steps;
       resuming_rep = false;
       continue;
@@ -275,6 +287,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     if ((intr_line || nmi_pending) && event_deliverable()) {
       if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
       take_pending_event();
+      if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
       ++idle_steps;
       resuming_rep = false;  // an interrupted REP restarts (and is traced) anew
       continue;
@@ -319,6 +332,8 @@ StopReason Cpu::run(uint64_t max_insns) {
           end_block = false;
           resuming_rep = true;
           ++idle_steps;
+          // MTF: an exit follows each iteration (SDM 26.5.2).
+          if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_instruction(*this);
           break;
         }
         resuming_rep = false;
@@ -330,13 +345,20 @@ StopReason Cpu::run(uint64_t max_insns) {
         if (rf_before && !is_iret(in)) s.rflags &= ~fl::RF;
         s.rip = next_rip;
         ++s.insn_count;
+        // VMX non-root with boundary checks: one instruction per step.
+        if (vmx.non_root && vmx.events.boundary_checks) {
+          vmx::after_guest_instruction(*this);
+          end_block = false;
+          break;
+        }
         if (end_block || stop != StopReason::None) {
           end_block = false;
           break;
         }
         // A debug trap is pending, a device raised a line, or this
-        // instruction unmasked one.
-        if (dbg.pending || ((intr_line || nmi_pending) && event_deliverable())) break;
+        // instruction unmasked one (in VMX non-root a raised line may
+        // exit whatever RFLAGS.IF says: vmx/event_exits.h).
+        if (dbg.pending || ((intr_line || nmi_pending) && (event_deliverable() || vmx.non_root))) break;
       }
     } catch (const GuestException& e) {
       abandon_step();

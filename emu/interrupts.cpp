@@ -136,7 +136,12 @@ void deliver_protected(Cpu& cpu, const Event& e) {
   const Gate g = read_gate(cpu, e, ext);
   if (g.type == desc::TASK_GATE) {
     // A task switch instead of a handler call (SDM 6.12.2). The old task
-    // saves the EIP and EFLAGS image an interrupt gate would push.
+    // saves the EIP and EFLAGS image an interrupt gate would push. VMX
+    // non-root: the task switch exits instead (SDM Vol. 3C 27.2).
+    if (cpu.vmx.non_root)
+      return vmx::task_switch_exit_idt(cpu, desc::gate_selector(g.lo), e.vector, unsigned(e.type),
+                                       pushes_error_code(e) ? error_value(e) : NO_ERROR_CODE,
+                                       unsigned(e.next - cpu.s.rip));
     task_gate_event(cpu, g.lo,
                     TaskGateEvent{e.next, pushed_rflags(cpu, e), pushes_error_code(e), error_value(e)});
     return;

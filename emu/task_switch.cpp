@@ -13,6 +13,7 @@
 #include "emu/task_switch.h"
 
 #include "emu/segments.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 namespace {
@@ -363,6 +364,11 @@ void far_task_transfer(Cpu& cpu, uint16_t sel, uint64_t d, TaskSwitchReason reas
     if ((sel & 4) || tss_busy(d)) cpu.raise(vec::GP, err);
     if (!desc::present(d)) cpu.raise(vec::NP, err);
   }
+  // VMX non-root: a task switch exits after these checks (SDM Vol. 3C 27.2).
+  if (cpu.vmx.non_root)
+    return vmx::task_switch_exit(cpu, tss_sel, reason == TaskSwitchReason::Call ? vmx::task_source::CALL
+                                                                               : vmx::task_source::JMP,
+                                 unsigned(return_eip - cpu.s.rip));
   switch_tasks(cpu, tss_sel, tss_d, reason, return_eip, cpu.s.rflags);
   check_new_eip(cpu);
 }
@@ -375,6 +381,8 @@ void task_return(Cpu& cpu, uint64_t return_eip) {
   const uint64_t d = cpu.read_descriptor(link, vec::TS);
   if (!is_tss(d) || !tss_busy(d)) invalid_tss(cpu, link);
   if (!desc::present(d)) cpu.raise(vec::NP, selector_error(link));
+  if (cpu.vmx.non_root)
+    return vmx::task_switch_exit(cpu, link, vmx::task_source::IRET, unsigned(return_eip - cpu.s.rip));
   switch_tasks(cpu, link, d, TaskSwitchReason::Iret, return_eip, cpu.s.rflags);
   check_new_eip(cpu);
 }

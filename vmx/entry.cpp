@@ -8,6 +8,7 @@
 #include "emu/debug.h"
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
+#include "vmx/event_exits.h"
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/msr_areas.h"
@@ -36,26 +37,12 @@ struct Unimplemented {
   const char* what;
 };
 const Unimplemented kUnimplemented[] = {
-    {&ActiveControls::pin, pin::EXT_INTR_EXITING, "external-interrupt exiting"},
-    {&ActiveControls::pin, pin::NMI_EXITING, "NMI exiting"},
-    {&ActiveControls::pin, pin::VIRTUAL_NMIS, "virtual NMIs"},
-    {&ActiveControls::pin, pin::PREEMPTION_TIMER, "the VMX-preemption timer"},
-    {&ActiveControls::proc, proc::INTR_WINDOW, "interrupt-window exiting"},
-    {&ActiveControls::proc, proc::MWAIT_EXITING, "MWAIT exiting"},
     {&ActiveControls::proc, proc::TPR_SHADOW, "the TPR shadow"},
-    {&ActiveControls::proc, proc::NMI_WINDOW, "NMI-window exiting"},
-    {&ActiveControls::proc, proc::MTF, "the monitor trap flag"},
-    {&ActiveControls::proc, proc::MONITOR_EXITING, "MONITOR exiting"},
-    {&ActiveControls::proc, proc::PAUSE_EXITING, "PAUSE exiting"},
     {&ActiveControls::proc2, proc2::VIRT_APIC_ACCESSES, "APIC-access virtualization"},
     {&ActiveControls::proc2, proc2::EPT, "EPT"},
-    {&ActiveControls::proc2, proc2::DESC_EXITING, "descriptor-table exiting"},
     {&ActiveControls::proc2, proc2::UNRESTRICTED_GUEST, "unrestricted guest"},
-    {&ActiveControls::proc2, proc2::PLE, "PAUSE-loop exiting"},
-    {&ActiveControls::proc2, 1u << 11, "RDRAND exiting"},
     {&ActiveControls::proc2, proc2::VMFUNC, "VM functions"},
     {&ActiveControls::proc2, proc2::SHADOW_VMCS, "VMCS shadowing"},
-    {&ActiveControls::proc2, 1u << 16, "RDSEED exiting"},
     {&ActiveControls::proc2, proc2::TSC_SCALING, "TSC scaling"},
     {&ActiveControls::exit, exit_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM exit"},
     {&ActiveControls::entry, entry_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM entry"},
@@ -66,13 +53,6 @@ const char* unimplemented_feature(const Cpu& cpu) {
   const ActiveControls& c = cpu.vmx.controls;
   for (const Unimplemented& u : kUnimplemented)
     if (c.*u.word & u.bits) return u.what;
-  const uint32_t inj = uint32_t(rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD));
-  if ((inj & intr_info::VALID) && ((inj >> 8) & 7) == 7) return "injecting a pending MTF VM exit (type 7)";
-  if (cpu.vmx.controls.exception_bitmap & (1u << 1)) return "intercepting #DB (exception bitmap bit 1)";
-  if (rd(cpu, field::GUEST_PENDING_DBG_EXCEPTIONS)) return "pending debug exceptions on VM entry";
-  const uint64_t act = rd(cpu, field::GUEST_ACTIVITY_STATE);
-  if (act == activity::SHUTDOWN) return "the shutdown activity state";
-  if (act == activity::WAIT_SIPI) return "the wait-for-SIPI activity state";
   return nullptr;
 }
 
@@ -98,6 +78,8 @@ void load_active_controls(Cpu& cpu) {
   c.io_bitmap_b = rd(cpu, field::IO_BITMAP_B);
   c.msr_bitmap = rd(cpu, field::MSR_BITMAP);
   c.tsc_offset = rd(cpu, field::TSC_OFFSET);
+  c.ple_gap = uint32_t(rd(cpu, field::PLE_GAP));
+  c.ple_window = uint32_t(rd(cpu, field::PLE_WINDOW));
 }
 
 // ---- 28.3.2 loading guest state ------------------------------------------------------
@@ -153,8 +135,10 @@ void load_guest_rip_rsp_rflags_and_state(Cpu& cpu) {
   cpu.s.interrupt_shadow = 0;
   if (intr & interruptibility::STI) cpu.s.interrupt_shadow |= shadow::STI;
   if (intr & interruptibility::MOV_SS) cpu.s.interrupt_shadow |= shadow::MOV_SS;
+  // With virtual NMIs the bit is virtual-NMI blocking (SDM 25.4.2); the
+  // host's own NMI blocking returns at the VM exit.
+  cpu.vmx.events.host_nmi_blocked = cpu.s.nmi_blocked;
   cpu.s.nmi_blocked = (intr & interruptibility::NMI) ? 1 : 0;
-  cpu.s.halted = rd(cpu, field::GUEST_ACTIVITY_STATE) == activity::HLT;
 }
 
 // Entering non-root operation: CPL = SS.DPL (0 in real mode, 3 in V86
@@ -182,9 +166,17 @@ void enter_guest_mode(Cpu& cpu, bool launch) {
 // delivered (nested faults then follow the double-fault rules).
 void inject_event(Cpu& cpu) {
   const uint32_t info = uint32_t(rd(cpu, field::VM_ENTRY_INTR_INFO_FIELD));
+  const unsigned raw_type = (info >> intr_info::TYPE_SHIFT) & 7;
+  // Type 7 ("other event", vector 0: the entry checks allow no other) is
+  // not vectoring: it makes an MTF VM exit pending (SDM 28.6.2).
+  const bool vectoring = (info & intr_info::VALID) && raw_type != 7;
+  arm_guest_events(cpu, vectoring);
   if (!(info & intr_info::VALID)) return;
+  if (!vectoring) return set_pending_mtf_exit(cpu);
+  // A vectoring entry leaves no blocking by STI or MOV SS (SDM 28.7.1).
+  cpu.s.interrupt_shadow = 0;
   const uint8_t vector = info & 0xff;
-  const auto type = EventType((info >> 8) & 7);
+  const auto type = EventType(raw_type);
   const uint32_t error = (info & intr_info::DELIVER_ERROR_CODE)
                              ? uint32_t(rd(cpu, field::VM_ENTRY_EXCEPTION_ERROR_CODE)) : NO_ERROR_CODE;
   const bool software = type == EventType::SoftwareInterrupt || type == EventType::SoftwareException ||

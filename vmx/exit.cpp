@@ -6,6 +6,7 @@
 
 #include "emu/cpu.h"
 #include "vmx/controls.h"
+#include "vmx/event_exits.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/msr_areas.h"
 #include "vmx/vmcs_cache.h"
@@ -89,7 +90,8 @@ void save_segments_and_tables(Cpu& cpu) {
 }
 
 // Interruptibility (SDM 29.3.4): blocking by STI / MOV SS as the shadow
-// stands at the exit; blocking by NMI unless virtual NMIs (not offered yet).
+// stands at the exit; blocking by NMI (virtual-NMI blocking with virtual
+// NMIs).
 uint32_t guest_interruptibility(const Cpu& cpu) {
   uint32_t v = 0;
   if (cpu.s.interrupt_shadow & shadow::STI) v |= interruptibility::STI;
@@ -99,15 +101,18 @@ uint32_t guest_interruptibility(const Cpu& cpu) {
 }
 
 // RIP/RSP/RFLAGS, activity and interruptibility state, pending debug
-// exceptions (SDM 29.3.3, 29.3.4). RIP is the instruction's own address for
-// an instruction exit (softvt's exits are all fault-like so far).
-void save_rip_rsp_rflags_and_non_register_state(Cpu& cpu, bool saved_rf) {
+// exceptions, the VMX-preemption timer value (SDM 29.3.3, 29.3.4). RIP is
+// the instruction's own address for an instruction exit (fault-like), the
+// next instruction's for an exit at a boundary (trap-like: MTF, windows,
+// timer, interrupts).
+void save_rip_rsp_rflags_and_non_register_state(Cpu& cpu, const ExitInfo& info) {
   wr(cpu, field::GUEST_RIP, cpu.s.rip);
   wr(cpu, field::GUEST_RSP, cpu.s.gpr[RSP]);
-  wr(cpu, field::GUEST_RFLAGS, saved_rf ? (cpu.s.rflags | fl::RF) : cpu.s.rflags);
-  wr(cpu, field::GUEST_ACTIVITY_STATE, cpu.s.halted ? activity::HLT : activity::ACTIVE);
+  wr(cpu, field::GUEST_RFLAGS, info.saved_rf ? (cpu.s.rflags | fl::RF) : cpu.s.rflags);
+  wr(cpu, field::GUEST_ACTIVITY_STATE, guest_activity_at_exit(cpu));
   wr(cpu, field::GUEST_INTERRUPTIBILITY_INFO, guest_interruptibility(cpu));
-  wr(cpu, field::GUEST_PENDING_DBG_EXCEPTIONS, 0);
+  wr(cpu, field::GUEST_PENDING_DBG_EXCEPTIONS, info.pending_debug);
+  save_timer_value(cpu, info.timer_exit);
 }
 
 // ---- 29.5 loading host state ---------------------------------------------------------
@@ -205,6 +210,16 @@ void load_host_state(Cpu& cpu) {
   leave_guest_mode(cpu);
 }
 
+// The guest's debug traps not yet delivered end with it (an exit at a
+// boundary saved them in the pending-debug-exceptions field; an
+// instruction exit is fault-like: its own traps never happened). The
+// single-step trap of a guest instruction that exited is not the host's:
+// the run loop judges it by the TF the exit left (host RFLAGS = 2).
+void leave_guest_debug_state(Cpu& cpu, bool at_boundary) {
+  cpu.dbg.pending = 0;
+  if (!at_boundary && (cpu.s.rflags & fl::TF)) cpu.dbg.tf_after = true;
+}
+
 void note(Cpu& cpu, uint32_t reason) {
   if (!cpu.tracer) return;
   cpu.tracer->note(cpu, std::string("VM exit: ") + exit_reason_name(reason & 0xffff) + " (" +
@@ -231,10 +246,12 @@ void vm_exit(Cpu& cpu, const ExitInfo& info) {
   update_entry_controls(cpu);
   save_control_and_debug_registers(cpu);
   save_segments_and_tables(cpu);
-  save_rip_rsp_rflags_and_non_register_state(cpu, info.saved_rf);
+  save_rip_rsp_rflags_and_non_register_state(cpu, info);
   note(cpu, info.reason);
   if (cpu.tracer) cpu.tracer->vm_exit(cpu, Cpu::Tracer::VmArch::Vmx, info.reason, info.qualification);
+  leave_guest_debug_state(cpu, info.at_boundary);
   if (!store_guest_msrs(cpu)) return;
+  leave_guest_events(cpu, info.nmi_exit);
   load_host_state(cpu);
   load_host_msrs_from_area(cpu);
 }

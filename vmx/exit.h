@@ -31,6 +31,12 @@ struct ExitInfo {
   // The exit replaces the delivery of a fault-class exception: the saved
   // RFLAGS has RF = 1, as the image the delivery would push (SDM 29.3.3).
   bool saved_rf = false;
+  // Saved in the pending-debug-exceptions field (exits at instruction
+  // boundaries with debug traps still pending; 0 otherwise).
+  uint64_t pending_debug = 0;
+  bool timer_exit = false;  // the VMX-preemption timer expired (its saved value is 0)
+  bool nmi_exit = false;    // an NMI caused the exit: NMIs are blocked after it
+  bool at_boundary = false; // between instructions (not inside one)
 };
 
 // A VM exit from VMX non-root operation: the CPU continues in the host

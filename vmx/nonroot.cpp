@@ -11,37 +11,15 @@
 #include "emu/cpu.h"
 #include "vmx/capabilities.h"
 #include "vmx/controls.h"
+#include "vmx/event_exits.h"
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
+#include "vmx/instruction_info.h"
 
 namespace softvt::vmx {
 namespace {
 
 const ActiveControls& ctl(const Cpu& cpu) { return cpu.vmx.controls; }
-
-// ---- instruction information (SDM Table 28-13 and its relatives) ----------------------------
-
-// Address size: 0 = 16-bit, 1 = 32-bit, 2 = 64-bit.
-uint32_t address_size_code(unsigned bytes) { return bytes == 2 ? 0 : bytes == 4 ? 1 : 2; }
-uint32_t scale_code(unsigned scale) { return scale == 8 ? 3 : scale == 4 ? 2 : scale == 2 ? 1 : 0; }
-
-// The memory-operand part: scaling (1:0), address size (9:7), segment
-// (17:15), index (21:18, invalid bit 22), base (26:23, invalid bit 27).
-// RIP-relative addressing has no base register: base invalid.
-uint32_t memory_operand_info(const Insn& in) {
-  uint32_t v = scale_code(in.scale) | (address_size_code(in.addrsize) << 7) | (uint32_t(in.seg & 7) << 15);
-  if (in.index < 16) v |= uint32_t(in.index) << 18;
-  else v |= 1u << 22;
-  if (in.base < 16) v |= uint32_t(in.base) << 23;
-  else v |= 1u << 27;
-  return v;
-}
-
-// The displacement, the exit qualification of instructions with a memory
-// operand (SDM 28.2.1), sign-extended.
-uint64_t displacement(const Insn& in) { return uint64_t(in.disp); }
-
-bool operand_is_memory(const Insn& in, unsigned i) { return in.op[i].kind == OpKind::Mem; }
 
 // VMREAD (dest r/m, source reg) and VMWRITE (dest reg, source r/m): reg1 in
 // bits 6:3 for a register r/m operand, bit 10 = register form, reg2 in
@@ -381,8 +359,11 @@ void exception_exit(Cpu& cpu, const GuestException& e, unsigned type, uint32_t i
     x.interruption_error = e.error_code;
   }
   // The qualification of a #PF is its linear address; CR2 is not written
-  // (SDM 27.2).
+  // (SDM 27.2); that of a #DB its conditions (Table 28-1), DR6 not written.
   if (e.vector == vec::PF) x.qualification = e.cr2;
+  if (e.vector == vec::DB && type == 3) x.qualification = cpu.vmx.events.db_qualification;
+  // A fault of an IRET that unblocked NMIs (SDM 28.2.3).
+  if (!idt) x.interruption_info |= nmi_unblocking_bit(cpu);
   x.idt_vectoring_info = idt;
   x.idt_vectoring_error = idt_error;
   x.saved_rf = type == 3 && fault_class(e.vector);
@@ -395,7 +376,10 @@ void exception_exit(Cpu& cpu, const GuestException& e, unsigned type, uint32_t i
 }  // namespace
 
 bool intercept_exception(Cpu& cpu, const GuestException& e) {
-  if (!exception_exits(ctl(cpu), e.vector, e.error_code)) return false;
+  if (!exception_exits(ctl(cpu), e.vector, e.error_code)) {
+    cpu.vmx.events.iret_unblocked_nmi = false;  // delivered in the guest
+    return false;
+  }
   exception_exit(cpu, e, 3, 0, 0, 0);
   return true;
 }
@@ -412,6 +396,31 @@ bool intercept_exception_in_delivery(Cpu& cpu, const GuestException& e, uint8_t 
   uint32_t idt = vector | (type << 8) | intr_info::VALID;
   if (error != NO_ERROR_CODE) idt |= intr_info::DELIVER_ERROR_CODE;
   exception_exit(cpu, e, 3, idt, error == NO_ERROR_CODE ? 0 : error, 0);
+  return true;
+}
+
+// ---- #DB (SDM 27.2; Table 28-1: B3-B0 in 3:0, BD 13, BS 14) ---------------------------
+
+namespace {
+constexpr uint64_t DB_QUALIFICATION_BITS = 0xf | (1u << 13) | (1u << 14);
+}
+
+bool debug_exception_exits(Cpu& cpu, uint64_t conditions) {
+  if (!(ctl(cpu).exception_bitmap & (1u << vec::DB))) return false;
+  cpu.vmx.events.db_qualification = conditions & DB_QUALIFICATION_BITS;
+  return true;
+}
+
+// A debug trap exits between instructions: RIP is the next instruction's,
+// the pending-debug-exceptions field 0 (the trap is what is reported).
+bool intercept_debug_trap(Cpu& cpu, uint64_t conditions) {
+  if (!debug_exception_exits(cpu, conditions)) return false;
+  ExitInfo x;
+  x.reason = exit_reason::EXCEPTION_NMI;
+  x.qualification = cpu.vmx.events.db_qualification;
+  x.interruption_info = vec::DB | (3u << intr_info::TYPE_SHIFT) | intr_info::VALID;
+  x.at_boundary = true;
+  vm_exit(cpu, x);
   return true;
 }
 

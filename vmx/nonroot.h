@@ -79,4 +79,42 @@ bool intercept_exception_in_delivery(Cpu& cpu, const GuestException& e, uint8_t 
 // A triple fault in the guest: VM exit (reason 2) instead of shutdown.
 void triple_fault_exit(Cpu& cpu);
 
+// #DB in the guest (SDM 27.2, Table 28-1 "Exit Qualification for Debug
+// Exceptions"): whether the exception bitmap intercepts #DB. A #DB fault
+// (instruction breakpoint, general detect) records its conditions here
+// and leaves DR6 and DR7 alone when it exits; a #DB trap (data and I/O
+// breakpoints, single step) exits with them as qualification.
+bool debug_exception_exits(Cpu& cpu, uint64_t conditions);
+bool intercept_debug_trap(Cpu& cpu, uint64_t conditions);
+
+// ---- vmx/instruction_exits.cpp: the other instructions of SDM 27.1.3 ----
+// PAUSE: "PAUSE exiting", or PAUSE-loop exiting at CPL 0 (PLE_Gap,
+// PLE_Window in TSC ticks; SDM 26.1.3 / 27.1.3). Reason 40.
+bool intercept_pause(Cpu& cpu, const Insn& in);
+// MWAIT (reason 36; qualification bit 0 = monitoring hardware armed) and
+// MONITOR (reason 39), after their #UD checks.
+bool intercept_mwait(Cpu& cpu, const Insn& in);
+bool intercept_monitor(Cpu& cpu, const Insn& in);
+// A MONITOR in the guest that did not exit armed the monitoring hardware.
+void monitor_armed(Cpu& cpu);
+// RDRAND (57) / RDSEED (61) exiting: instruction information with the
+// destination register and operand size (SDM Table 28-12 layout).
+bool intercept_rdrand(Cpu& cpu, const Insn& in, bool seed);
+// Descriptor-table exiting (secondary control 2): LGDT/LIDT/SGDT/SIDT
+// exit with reason 46, LLDT/LTR/SLDT/STR with 47 (SDM Tables 28-10,
+// 28-11), after the #UD and privilege checks and before any memory
+// access. `identity`: 0 SGDT / SLDT, 1 SIDT / STR, 2 LGDT / LLDT, 3 LIDT / LTR.
+bool intercept_gdtr_idtr(Cpu& cpu, const Insn& in, unsigned identity);
+bool intercept_ldtr_tr(Cpu& cpu, const Insn& in, unsigned identity);
+// Task switches always exit (reason 9, SDM 27.2 / Table 28-2): the
+// qualification holds the new TSS selector and the source (0 CALL,
+// 1 IRET, 2 JMP, 3 task gate in the IDT, with the event as IDT-vectoring
+// information). `length`: the instruction's (0: none).
+namespace task_source {
+constexpr unsigned CALL = 0, IRET = 1, JMP = 2, IDT_GATE = 3;
+}
+void task_switch_exit(Cpu& cpu, uint16_t tss_selector, unsigned source, unsigned length);
+void task_switch_exit_idt(Cpu& cpu, uint16_t tss_selector, uint8_t vector, unsigned type, uint32_t error,
+                          unsigned length);
+
 }  // namespace softvt::vmx

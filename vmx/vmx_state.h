@@ -30,12 +30,49 @@ struct ActiveControls {
   uint64_t cr0_mask = 0, cr4_mask = 0, cr0_shadow = 0, cr4_shadow = 0;
   uint64_t io_bitmap_a = 0, io_bitmap_b = 0, msr_bitmap = 0;
   uint64_t tsc_offset = 0;
+  uint32_t ple_gap = 0, ple_window = 0;
+};
+
+// What VMX non-root operation tracks between instruction boundaries
+// (vmx/event_exits.h): the events and timers the boundary checks of SDM
+// Vol. 3C 26.2, 26.5 and 26.7 look at. Reset at every VM entry.
+struct GuestEvents {
+  // Any boundary check is needed (a control that exits at boundaries is
+  // set, or an INIT/SIPI/MTF exit is pending): the run loop asks
+  // vmx::boundary_event before each instruction only then.
+  bool boundary_checks = false;
+  bool mtf_pending = false;        // an MTF VM exit is pending (SDM 26.5.2)
+  bool just_entered = false;       // the instruction that just ran was VMLAUNCH/VMRESUME
+  bool timer_active = false;       // the VMX-preemption timer counts (SDM 26.5.1)
+  uint64_t timer_deadline = 0;     // TSC at which it reaches 0
+  uint32_t activity = 0;           // guest activity state (vmx/controls.h activity::)
+  bool host_nmi_blocked = false;   // blocking by NMI of the host, with virtual NMIs
+  // IRET in the guest that unblocked NMIs, at this retired-instruction count
+  // (a fault in it exits with "NMI unblocking due to IRET", SDM 28.2.3).
+  bool iret_unblocked_nmi = false;
+  uint64_t iret_insn = 0;
+  // The conditions of a #DB fault that is about to exit (Table 28-1).
+  uint64_t db_qualification = 0;
+  // MONITOR armed the address-monitoring hardware (MWAIT's qualification).
+  bool monitor_armed = false;
+  // PAUSE-loop exiting (SDM 26.1.3): TSC of the last PAUSE and of the
+  // first PAUSE of the current loop.
+  bool ple_started = false;
+  uint64_t ple_last = 0, ple_first = 0;
 };
 
 struct VmxState {
   bool in_vmx_operation = false;  // after VMXON, until VMXOFF (root operation)
   bool non_root = false;          // VMX non-root operation: L2 runs under `controls`
   ActiveControls controls;
+  GuestEvents events;
+  // Signals held for VMX: an INIT latched in VMX root operation, where
+  // INIT is blocked (SDM 24.8 "Restrictions on VMX Operation"), or pending
+  // in the guest (an INIT exit, SDM 27.2); a SIPI (its vector) for a guest
+  // in the wait-for-SIPI state (a SIPI exit).
+  bool init_pending = false;
+  bool sipi_pending = false;
+  uint8_t sipi_vector = 0;
   bool injecting = false;  // VM entry is delivering an injected event (no exception-bitmap exit for it)
   // The check that failed the last VM entry (nullptr: none, or the entry
   // succeeded): tests and traces read its name (vmx/entry_checks.h).

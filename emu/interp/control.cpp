@@ -6,6 +6,7 @@
 #include "emu/interp/table.h"
 #include "emu/segments.h"
 #include "emu/task_switch.h"
+#include "vmx/event_exits.h"
 
 namespace softvt {
 namespace {
@@ -524,6 +525,7 @@ void iret(Cpu& cpu, const Insn& in) {
   // IRET ends the blocking of NMIs that delivering an NMI started, even
   // when it then faults (SDM 6.7.1; Vol. 3C 26.3 "IRET ... even if it
   // causes a fault").
+  if (cpu.vmx.non_root) vmx::note_guest_iret(cpu);  // "NMI unblocking due to IRET"
   cpu.s.nmi_blocked = 0;
   if (cpu.s.mode == Mode::Real) return iret_real(cpu, in);
   if (cpu.s.mode == Mode::V86) {

@@ -5,6 +5,7 @@
 #include "emu/interp/flags.h"
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
+#include "vmx/nonroot.h"
 
 namespace softvt {
 
@@ -219,6 +220,12 @@ void sahf(Cpu& cpu, const Insn&) {
 // ENDBR32/64 (a NOP without CET).
 void nop(Cpu&, const Insn&) {}
 
+// PAUSE: a hint outside VMX non-root, where "PAUSE exiting" and PAUSE-loop
+// exiting may make it exit (SDM Vol. 3C 27.1.3).
+void pause(Cpu& cpu, const Insn& in) {
+  if (cpu.vmx.non_root) vmx::intercept_pause(cpu, in);
+}
+
 void clc(Cpu& cpu, const Insn&) { cpu.s.rflags &= ~fl::CF; }
 void stc(Cpu& cpu, const Insn&) { cpu.s.rflags |= fl::CF; }
 void cmc(Cpu& cpu, const Insn&) { cpu.s.rflags ^= fl::CF; }
@@ -266,7 +273,7 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_LAHF, SOFTVT_FIXED(lahf), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_SAHF, SOFTVT_FIXED(sahf), uint32_t(LAHF_FLAGS), NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_NOP, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
-    {ZYDIS_MNEMONIC_PAUSE, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
+    {ZYDIS_MNEMONIC_PAUSE, SOFTVT_FIXED(pause), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_ENDBR32, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_ENDBR64, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_CLC, SOFTVT_FIXED(clc), CF, NONE, Feature::Base, 0},

@@ -31,6 +31,7 @@
 #include "emu/interp/sse_rows.h"
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
+#include "vmx/event_exits.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -61,6 +62,9 @@ void leave_unfinished(Cpu& cpu) {
 // instruction, whose #DB trap follows every iteration (SDM 17.3.1.4; the
 // saved RIP is the instruction's own until the last one).
 uint64_t iterations_per_step(const Cpu& cpu) {
+  // VMX non-root with the monitor trap flag: an MTF exit follows each
+  // iteration (SDM Vol. 3C 26.5.2).
+  if (cpu.vmx.non_root && vmx::exit_after_each_iteration(cpu)) return 1;
   return (cpu.s.rflags & fl::TF) ? 1 : REP_ITERATIONS_PER_STEP;
 }
 

@@ -358,6 +358,8 @@ DescTable read_pseudo_descriptor(Cpu& cpu, const Insn& in) {
 template <bool IDT>
 void lgdt_lidt(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
+  // VMX non-root: descriptor-table exiting (SDM Vol. 3C 27.1.3).
+  if (cpu.vmx.non_root && vmx::intercept_gdtr_idtr(cpu, in, IDT ? 3 : 2)) return;
   const DescTable t = read_pseudo_descriptor(cpu, in);
   (IDT ? cpu.s.idtr : cpu.s.gdtr) = t;
 }
@@ -367,6 +369,7 @@ void lgdt_lidt(Cpu& cpu, const Insn& in) {
 template <bool IDT>
 void sgdt_sidt(Cpu& cpu, const Insn& in) {
   check_umip(cpu);
+  if (cpu.vmx.non_root && vmx::intercept_gdtr_idtr(cpu, in, IDT ? 1 : 0)) return;
   const DescTable& t = IDT ? cpu.s.idtr : cpu.s.gdtr;
   const uint64_t ea = effective_address(cpu, in);
   const unsigned base_size = cpu.in_64bit() ? 8 : 4;
@@ -418,6 +421,7 @@ SegReg system_segment(uint16_t sel, const SystemDescriptor& sd) {
 void lldt(Cpu& cpu, const Insn& in) {
   require_protected(cpu);
   require_cpl0(cpu);
+  if (cpu.vmx.non_root && vmx::intercept_ldtr_tr(cpu, in, 2)) return;
   const uint16_t sel = uint16_t(read_operand<2>(cpu, in, 0));
   if (null_selector(sel)) {
     // A null selector marks LDTR unusable (SDM Vol. 2 LLDT).
@@ -430,6 +434,7 @@ void lldt(Cpu& cpu, const Insn& in) {
 void ltr(Cpu& cpu, const Insn& in) {
   require_protected(cpu);
   require_cpl0(cpu);
+  if (cpu.vmx.non_root && vmx::intercept_ldtr_tr(cpu, in, 3)) return;
   const uint16_t sel = uint16_t(read_operand<2>(cpu, in, 0));
   if (null_selector(sel)) cpu.raise_gp0();
   // IA-32e mode accepts only the 64-bit TSS type (9); legacy mode a 16- or
@@ -453,6 +458,7 @@ template <bool TR, unsigned N>
 void store_system_selector(Cpu& cpu, const Insn& in) {
   require_protected(cpu);
   check_umip(cpu);
+  if (cpu.vmx.non_root && vmx::intercept_ldtr_tr(cpu, in, TR ? 1 : 0)) return;
   const uint16_t sel = TR ? cpu.s.tr.sel : cpu.s.ldtr.sel;
   if (is_mem(in, 0)) write_operand<2>(cpu, in, 0, sel);
   else write_operand<N>(cpu, in, 0, sel);

@@ -61,6 +61,8 @@ uint64_t splitmix64(uint64_t x) {
 
 template <uint64_t SALT, unsigned N>
 void random_value(Cpu& cpu, const Insn& in) {
+  // VMX non-root: RDRAND/RDSEED exiting (SDM Vol. 3C 27.1.3).
+  if (cpu.vmx.non_root && vmx::intercept_rdrand(cpu, in, SALT != 0x52445241ull)) return;
   const uint64_t v = splitmix64(cpu.s.insn_count ^ SALT);
   cpu.set_reg(in.op[0].reg, N, v);
   cpu.s.rflags = (cpu.s.rflags & ~fl::ARITH) | fl::CF;
@@ -97,10 +99,13 @@ void check_monitor_usable(Cpu& cpu) {
 // defined, so any bit set is #GP(0).
 void monitor(Cpu& cpu, const Insn& in) {
   check_monitor_usable(cpu);
+  // VMX non-root: MONITOR exiting, after the #UD checks (SDM Vol. 3C 27.1.1).
+  if (cpu.vmx.non_root && vmx::intercept_monitor(cpu, in)) return;
   if (cpu.s.gpr[RCX] & 0xffffffff) cpu.raise_gp0();
   const uint64_t ea = cpu.s.gpr[RAX] & mask_of(in.addrsize);
   const uint64_t lin = cpu.linear(in.seg, ea, 1, Acc::Read);
   cpu.translate(lin, Acc::Read, false);
+  if (cpu.vmx.non_root) vmx::monitor_armed(cpu);
 }
 
 // MWAIT returns at once: with one CPU and no pending store to the monitored
@@ -108,8 +113,9 @@ void monitor(Cpu& cpu, const Insn& in) {
 // so an immediate return is within the architecture. ECX bit 0 (interrupts
 // as break events) is the only extension (CPUID.05H:ECX[1]); others are
 // #GP(0).
-void mwait(Cpu& cpu, const Insn&) {
+void mwait(Cpu& cpu, const Insn& in) {
   check_monitor_usable(cpu);
+  if (cpu.vmx.non_root && vmx::intercept_mwait(cpu, in)) return;
   const uint32_t ext = uint32_t(cpu.s.gpr[RCX]);
   const bool ibe = cpu.model.cpuid(5, 0).ecx & 2;
   if ((ext & ~1u) || ((ext & 1) && !ibe)) cpu.raise_gp0();

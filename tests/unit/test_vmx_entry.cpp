@@ -585,15 +585,16 @@ TEST_CASE("VM entry: success loads the guest state and enters non-root operation
 
 TEST_CASE("VM entry: a VMCS asking for what is not implemented stops the run naming it") {
   EntryCpu e;
-  e.x.orv(F::PIN_BASED_VM_EXEC_CONTROL, pin::EXT_INTR_EXITING);
+  e.x.orv(F::CPU_BASED_VM_EXEC_CONTROL, proc::SECONDARY);
+  e.x.orv(F::SECONDARY_VM_EXEC_CONTROL, proc2::TSC_SCALING);
   e.enter();
   CHECK(e.cpu.stop == StopReason::Error);
-  CHECK(e.cpu.stop_detail == "VMX: VM entry with external-interrupt exiting is not implemented yet");
+  CHECK(e.cpu.stop_detail == "VMX: VM entry with TSC scaling is not implemented yet");
   CHECK(!e.cpu.vmx.non_root);
   EntryCpu f;
-  f.x.orv(F::CPU_BASED_VM_EXEC_CONTROL, proc::MTF);
+  f.x.orv(F::VM_ENTRY_CONTROLS, entry_ctl::LOAD_PERF_GLOBAL);
   f.enter();
-  CHECK(f.cpu.stop_detail == "VMX: VM entry with the monitor trap flag is not implemented yet");
+  CHECK(f.cpu.stop_detail == "VMX: VM entry with loading IA32_PERF_GLOBAL_CTRL on VM entry is not implemented yet");
 }
 
 namespace {
