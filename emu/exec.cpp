@@ -50,8 +50,12 @@ uint64_t fetch_linear(Cpu& cpu, uint64_t offset) {
 // REP string instruction resuming after an iteration (its breakpoint was
 // taken when it started), or it follows MOV SS / POP SS, whose shadow
 // inhibits them in most situations (SDM 17.3.1.1).
+// The host debugger's breakpoints come first and ignore RF and the shadow:
+// they are not the guest's (emu/debug.h HostDebugger).
 void check_instruction_breakpoint(Cpu& cpu, bool resuming_rep) {
-  if ((cpu.s.rflags & fl::RF) || resuming_rep || (cpu.s.interrupt_shadow & shadow::MOV_SS)) return;
+  if (resuming_rep) return;
+  if (cpu.dbg.host && cpu.dbg.host->stop_before(cpu)) throw HostBreakpointStop{};
+  if ((cpu.s.rflags & fl::RF) || (cpu.s.interrupt_shadow & shadow::MOV_SS)) return;
   debug_check_instruction(cpu);
 }
 
@@ -256,6 +260,11 @@ StopReason Cpu::run(uint64_t max_insns) {
     insn_unfinished = false;
     resuming_rep = false;
     ++idle_steps;
+    // A watchpoint hit by an instruction that did not complete does not count.
+    if (dbg.host_hit) {
+      dbg.host_hit = false;
+      if (stop == StopReason::Debug) stop = StopReason::None;
+    }
   };
   while (stop == StopReason::None) {
     // Debug traps of the previous instruction come before NMI and INTR
@@ -341,6 +350,11 @@ StopReason Cpu::run(uint64_t max_insns) {
     } catch (const GuestException& e) {
       abandon_step();
       handle_exception(e);
+    } catch (const HostBreakpointStop&) {
+      // Nothing of the instruction ran: the debugger sees the CPU before it.
+      dbg.pending = debug_before;
+      end_block = false;
+      stop = StopReason::Debug;
     } catch (const InstructionFrozen&) {
       // Nothing of the instruction happened: RIP stays on it and the CPU
       // waits like HLT; the event that wakes it returns to the instruction.

@@ -14,6 +14,7 @@
 #include "emu/cli/options.h"
 #include "emu/cli/state_json.h"
 #include "emu/loader/flat.h"
+#include "traces/gdb_flat_target.h"
 #include "traces/text_trace.h"
 #include "vmx/vmx_operation.h"
 
@@ -32,6 +33,8 @@ struct RunConfig {
   std::string trace;
   std::string debugcon;
   CpuModel cpu = default_cpu_model();  // --cpu
+  std::string gdb;        // --gdb tcp:HOST:PORT (traces/gdb_stub.h)
+  bool wait_gdb = false;  // --wait-gdb
 };
 
 RunConfig parse(int argc, char** argv) {
@@ -61,9 +64,12 @@ RunConfig parse(int argc, char** argv) {
     } else if (o == "--trace") c.trace = a.value(o);
     else if (o == "--debugcon") c.debugcon = a.value(o);
     else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
+    else if (o == "--gdb") c.gdb = a.value(o);
+    else if (o == "--wait-gdb") c.wait_gdb = true;
     else throw UsageError("unknown option '" + o + "'");
   }
   if (c.flat.empty()) throw UsageError("missing --flat FILE (the image to run)");
+  if (const std::string bad = gdb::option_problem(c.gdb, c.wait_gdb, c.accel); !bad.empty()) throw UsageError(bad);
   if (!c.trace.empty() && c.accel != "interp")
     throw UsageError("--trace needs --accel interp (KVM does not report each instruction)");
   return c;
@@ -166,6 +172,12 @@ int run_command(int argc, char** argv) {
       return 3;
     }
     out = run_kvm(*mem, init, model, opt);
+  } else if (!c.gdb.empty()) {
+    try {
+      out = gdb::run_flat_with_gdb(*mem, init, model, opt, gdb::StubOptions{c.gdb, c.wait_gdb});
+    } catch (const std::runtime_error& e) {
+      throw UsageError(std::string("--gdb: ") + e.what());
+    }
   } else {
     out = run_interp(*mem, init, model, opt);
   }
