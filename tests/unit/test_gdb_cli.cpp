@@ -264,3 +264,52 @@ TEST_CASE("gdb: without --wait-gdb and without a debugger the run goes to its en
   CHECK(contains(r.out, "ok"));
   CHECK(contains(r.out, "\"rax\": \"0xf\""));
 }
+
+namespace {
+
+std::string kernel_path(const std::string& name) {
+  return env_or("SOFTVT_KERNEL_DIR", "build/tests/kernels") + "/" + name + ".elf";
+}
+
+// The addresses gdb prints when it stops ("0x... in ?? ()"), in order.
+std::vector<std::string> stop_addresses(const std::string& o) {
+  std::vector<std::string> v;
+  const std::regex stop(R"((0x[0-9a-f]{16}) in \?\? \(\))");
+  for (auto it = std::sregex_iterator(o.begin(), o.end(), stop); it != std::sregex_iterator(); ++it)
+    v.push_back((*it)[1].str());
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("gdb: the PC machine steps backwards by re-executing, its console written once", "[gdb][cli]") {
+  REQUIRE_GDB();
+  const std::string serial = "/tmp/softvt_gdb_serial_" + std::to_string(getpid());
+  Softvt s({"run", "--kernel", kernel_path("pc_devices"), "-m", "64", "--serial", "file:" + serial});
+  const std::string o = s.gdb({"stepi", "stepi", "stepi", "reverse-stepi", "reverse-stepi", "info threads",
+                               "monitor level", "continue"});
+  INFO(o);
+  const std::vector<std::string> at = stop_addresses(o);
+  REQUIRE(at.size() >= 6);
+  CHECK(at[1] != at[2]);
+  CHECK(at[4] == at[2]);  // one back: where the second stepi stopped
+  CHECK(at[5] == at[1]);  // two back
+  CHECK(contains(o, "Thread 1 (CPU 0 (L1))"));
+  // isa-debug-exit with 0x10: exit status (0x10 << 1) | 1 = 33 = 041.
+  CHECK(contains(o, "exited with code 041"));
+  CHECK(s.wait_exit() == 33);
+  const std::string text = slurp(serial);
+  std::remove(serial.c_str());
+  size_t oks = 0;
+  for (size_t p = text.find("\nok "); p != std::string::npos; p = text.find("\nok ", p + 1)) ++oks;
+  CHECK(oks == 19);  // as without gdb (test_kernels.cpp): nothing written twice
+}
+
+TEST_CASE("gdb: reverse execution is refused, with the reason, under --clock host", "[gdb][cli]") {
+  REQUIRE_GDB();
+  Softvt s({"run", "--kernel", kernel_path("pc_devices"), "-m", "64", "--serial", "none", "--clock", "host"});
+  const std::string o = s.gdb({"stepi", "reverse-stepi", "reverse-continue", "kill"});
+  INFO(o);
+  CHECK(contains(o, "softvt: reverse execution is not available: guest time follows the host clock (--clock host)"));
+  CHECK(s.wait_exit() == 130);
+}
