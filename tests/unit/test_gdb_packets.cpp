@@ -4,8 +4,13 @@
 // packets), including a fuzz of both: bad input gets an error reply, never
 // a crash.
 #include <catch.hpp>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <random>
+#include <thread>
 
 #include "emu/cpu_model.h"
 #include "emu/loader/flat.h"
@@ -310,4 +315,98 @@ TEST_CASE("gdb stub: random packets never crash it", "[gdb][fuzz]") {
     INFO(p);
     CHECK_NOTHROW(f.stub->handle(p));
   }
+}
+
+namespace {
+
+// A minimal gdb for the socket-level tests: sends packets, reads replies.
+class Client {
+ public:
+  explicit Client(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 200 && connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0; ++i) {
+      close(fd_);
+      fd_ = socket(AF_INET, SOCK_STREAM, 0);
+      usleep(10000);
+    }
+  }
+  ~Client() { close(fd_); }
+  void send_raw(const std::string& s) { REQUIRE(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == ssize_t(s.size())); }
+  // The next packet's payload (acks skipped); "" on timeout.
+  std::string reply(int timeout_ms = 10000) {
+    PacketParser p;
+    for (;;) {
+      while (auto e = pending_.next())
+        if (e->kind == Event::Packet) return e->payload;
+      pollfd pf{fd_, POLLIN, 0};
+      if (poll(&pf, 1, timeout_ms) <= 0) return "";
+      char buf[4096];
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) return "";
+      pending_.feed(buf, size_t(n));
+    }
+  }
+  std::string ask(const std::string& payload) {
+    send_raw(frame(payload));
+    return reply();
+  }
+  int fd_ = -1;
+  PacketParser pending_;
+};
+
+int unused_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("gdb stub over TCP: acks, no-ack mode, Ctrl-C while running, kill", "[gdb]") {
+  Memory mem{2 << 20};
+  const CpuModel model = default_cpu_model();
+  // An endless loop: only Ctrl-C stops it.
+  const auto image = test::assemble_nasm("bits 64\norg 0x10000\nloop: inc rax\njmp loop\n");
+  const CpuState init = setup_flat(mem, image, FLAT_DEFAULT_LOAD, FlatMode::Long64);
+  FlatTarget target(mem, init, model, nullptr, nullptr);
+  const int port = unused_port();
+  Stub stub(target, StubOptions{"tcp:127.0.0.1:" + std::to_string(port), true, 20000});
+  std::thread server([&] { stub.serve(); });
+  {
+    Client c(port);
+    c.send_raw(frame("qSupported:swbreak+"));
+    char ack = 0;
+    REQUIRE(::read(c.fd_, &ack, 1) == 1);
+    CHECK(ack == '+');
+    CHECK(c.reply().find("PacketSize=4000") != std::string::npos);
+    // A corrupted packet is answered '-'; a '-' from gdb makes the stub resend.
+    c.send_raw("$g#00");
+    REQUIRE(::read(c.fd_, &ack, 1) == 1);
+    CHECK(ack == '-');
+    c.send_raw("-");
+    CHECK(c.reply().find("PacketSize=4000") != std::string::npos);
+    CHECK(c.ask("QStartNoAckMode") == "OK");
+    CHECK(c.ask("?").rfind("T", 0) == 0);
+    c.send_raw(frame("c"));
+    usleep(100000);
+    c.send_raw("\x03");
+    CHECK(c.reply() == "T02thread:1;");
+    // It ran: RAX counts the loop's iterations.
+    const std::string rax = c.ask("p0");
+    CHECK(rax != "0000000000000000");
+    CHECK(target.position() > 1000);
+    c.send_raw(frame("k"));
+  }
+  server.join();
+  CHECK(stub.killed());
 }
