@@ -313,3 +313,20 @@ TEST_CASE("gdb: reverse execution is refused, with the reason, under --clock hos
   CHECK(contains(o, "softvt: reverse execution is not available: guest time follows the host clock (--clock host)"));
   CHECK(s.wait_exit() == 130);
 }
+
+TEST_CASE("gdb: monitor commands after failed VMRUNs in the SVM L1 kernel", "[gdb][cli]") {
+  REQUIRE_GDB();
+  Softvt s({"run", "--flat", kGuestDir + "/svm_instructions_long64.bin", "--cpu", "amd"});
+  const std::string o = s.gdb({"continue", "monitor level", "monitor last-exit", "monitor failed-check",
+                               "monitor vmcb", "monitor vmcs", "kill"});
+  INFO(o);
+  CHECK(contains(o, "L1 (EFER.SVME = 1"));
+  // The kernel ends after VMRUNs that each fail one consistency check:
+  // #VMEXIT VMEXIT_INVALID (-1), and the check named.
+  CHECK(contains(o, "SVM: #VMEXIT 0xffffffffffffffff (VMEXIT_INVALID)"));
+  CHECK(std::regex_search(o, std::regex("SVM: the last VMRUN failed check \"[a-z0-9_]+\"")));
+  CHECK(std::regex_search(o, std::regex("VMCB at 0x[0-9a-f]+ \\(the last VMRUN's rAX\\)")));
+  CHECK(std::regex_search(o, std::regex("EXITCODE +\\+070 = 0xffffffffffffffff")));
+  CHECK(contains(o, "-- state save area --"));
+  CHECK(contains(o, "not in VMX operation"));
+}
