@@ -53,13 +53,13 @@ int free_port() {
 // softvt running in the background with the stub listening.
 class Softvt {
  public:
-  explicit Softvt(const std::vector<std::string>& args) : port_(free_port()) {
+  explicit Softvt(const std::vector<std::string>& args, bool wait = true) : port_(free_port()) {
     base_ = "/tmp/softvt_gdb_" + std::to_string(getpid()) + "_" + std::to_string(port_);
     std::vector<std::string> argv = {kSoftvt};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--gdb");
     argv.push_back("tcp:127.0.0.1:" + std::to_string(port_));
-    argv.push_back("--wait-gdb");
+    if (wait) argv.push_back("--wait-gdb");
     pid_ = fork();
     if (pid_ == 0) {
       const int out = open((base_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -254,6 +254,36 @@ TEST_CASE("gdb: bad --gdb options are refused with a message", "[gdb][cli]") {
   const auto r3 = shell(kSoftvt + " run --flat " + kProgram + " --gdb tcp:1.2.3:99");
   CHECK(r3.status == 2);
   CHECK(contains(r3.err, "bad IPv4 address"));
+}
+
+TEST_CASE("gdb: attaching to a machine that is already running stops it where it is", "[gdb][cli]") {
+  REQUIRE_GDB();
+  const std::string prog = "/tmp/softvt_gdb_spin_" + std::to_string(getpid()) + ".bin";
+  // An endless loop at 0x10000: inc rax (3 bytes); jmp $-3 (2 bytes).
+  {
+    std::FILE* f = std::fopen(prog.c_str(), "wb");
+    REQUIRE(f);
+    const unsigned char code[] = {0x48, 0xff, 0xc0, 0xeb, 0xfb};
+    std::fwrite(code, 1, sizeof code, f);
+    std::fclose(f);
+  }
+  Softvt s({"run", "--flat", prog}, false);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string o = s.gdb({"p $rax > 1000", "p/x $rip", "stepi", "stepi", "p/x $rip", "reverse-stepi",
+                               "p/x $rip", "kill"});
+  std::remove(prog.c_str());
+  INFO(o);
+  CHECK(contains(o, "$1 = 1"));  // it ran before gdb came
+  CHECK(std::regex_search(o, std::regex("\\$2 = 0x1000[03]")));
+  CHECK(std::regex_search(o, std::regex("\\$3 = 0x1000[03]")));
+  CHECK(std::regex_search(o, std::regex("\\$4 = 0x1000[03]")));
+  CHECK(s.wait_exit() == 0);
+}
+
+TEST_CASE("gdb: --gdb needs the interpreter", "[gdb][cli]") {
+  const auto r = shell(kSoftvt + " run --flat " + kProgram + " --accel kvm --gdb tcp:127.0.0.1:1");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "--gdb: needs --accel interp"));
 }
 
 TEST_CASE("gdb: without --wait-gdb and without a debugger the run goes to its end", "[gdb][cli]") {
