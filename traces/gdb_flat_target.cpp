@@ -87,11 +87,6 @@ RunStop FlatTarget::run_to(uint64_t until) {
   }
 }
 
-uint64_t FlatTarget::checkpoint_before(uint64_t pos) const {
-  if (pos <= history_start()) return history_start();
-  return snaps_.at_or_before(pos - 1).position;
-}
-
 void FlatTarget::seek(uint64_t target) {
   const Snapshot& snap = snaps_.at_or_before(target);
   snaps_.restore_ram(snap, mem_);

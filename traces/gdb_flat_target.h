@@ -28,7 +28,6 @@ class FlatTarget : public Target {
   std::string reverse_unsupported() const override { return ""; }
   uint64_t history_start() const override { return snaps_.first().position; }
   void seek(uint64_t position) override;
-  uint64_t checkpoint_before(uint64_t position) const override;
   void state_edited() override;
 
   const SnapshotStore& snapshots() const { return snaps_; }

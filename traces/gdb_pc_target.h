@@ -29,7 +29,6 @@ class PcTarget : public Target {
   std::string reverse_unsupported() const override;
   uint64_t history_start() const override { return 0; }
   void seek(uint64_t position) override;
-  uint64_t checkpoint_before(uint64_t) const override { return 0; }
   void state_edited() override { edited_ = true; }
   const PcOutcome& outcome() const { return outcome_; }
   bool output_allowed() const { return pc_->total_insns() >= reached_; }

@@ -106,6 +106,7 @@ class Stub : public HostDebugger {
   std::string do_step();
   std::string reverse_step();
   std::string reverse_continue();
+  bool scan_for_hits(uint64_t from, uint64_t to, uint64_t now, uint64_t& best, StopInfo& best_stop);
   std::string refuse_reverse(const std::string& why);
   StopInfo stop_from_run(const RunStop& r);
   void note_resume();

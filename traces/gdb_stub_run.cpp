@@ -137,42 +137,51 @@ std::string Stub::reverse_step() {
   return stop_reply(s);
 }
 
-// The last breakpoint or watchpoint hit before the current position:
-// re-execute each interval between checkpoints, latest first, noting the
-// hits, and rebuild the state at the last one (docs/decisions.md).
+// Re-executes [from, to) noting every breakpoint and watchpoint hit; the
+// last one before `now` goes to best/best_stop. A breakpoint stops before
+// its instruction (at that position); a watchpoint, in reverse, stops
+// before the instruction that wrote.
+bool Stub::scan_for_hits(uint64_t from, uint64_t to, uint64_t now, uint64_t& best, StopInfo& best_stop) {
+  t_.seek(from);
+  bool found = false;
+  skip_active_ = false;
+  while (t_.position() < to) {
+    hit_ = Hit{};
+    const RunStop r = t_.resume(to);
+    if (r.kind == RunStop::Halted || r.kind == RunStop::Ended || r.kind == RunStop::Exited) break;
+    if (r.kind != RunStop::Debug) continue;
+    const StopInfo s = stop_from_run(r);
+    const uint64_t at = s.kind == StopInfo::Breakpoint ? t_.position() : t_.position() - 1;
+    if (at < now) {
+      found = true;
+      best = at;
+      best_stop = s;
+    }
+    skip_active_ = true;
+    skip_cpu_ = hit_.cpu;
+    skip_rip_ = pc_of(t_.cpu(hit_.cpu));
+    skip_position_ = t_.position();
+  }
+  skip_active_ = false;
+  return found;
+}
+
+// The last breakpoint or watchpoint hit before the current position. The
+// history is searched backwards in windows that grow 8-fold from 4096
+// instructions, each re-executed from its start (rebuilt from the
+// checkpoint before it), so a hit close behind costs little even when
+// hits are dense; then the state at the last hit is rebuilt
+// (docs/decisions.md "Reverse execution in gdb").
 std::string Stub::reverse_continue() {
   if (const std::string why = t_.reverse_unsupported(); !why.empty()) return refuse_reverse(why);
   const uint64_t now = t_.position();
   const uint64_t start = t_.history_start();
-  uint64_t hi = now;
-  while (hi > start) {
-    const uint64_t lo = t_.checkpoint_before(hi);
-    t_.seek(lo);
-    bool found = false;
-    uint64_t best = 0;
-    StopInfo best_stop;
-    skip_active_ = false;
-    while (t_.position() < hi) {
-      hit_ = Hit{};
-      const RunStop r = t_.resume(hi);
-      if (r.kind == RunStop::Halted || r.kind == RunStop::Ended || r.kind == RunStop::Exited) break;
-      if (r.kind != RunStop::Debug) continue;
-      StopInfo s = stop_from_run(r);
-      // A breakpoint stops before its instruction (at this position); a
-      // watchpoint in reverse stops before the instruction that wrote.
-      const uint64_t at = s.kind == StopInfo::Breakpoint ? t_.position() : t_.position() - 1;
-      if (at < now) {
-        found = true;
-        best = at;
-        best_stop = s;
-      }
-      skip_active_ = true;
-      skip_cpu_ = hit_.cpu;
-      skip_rip_ = pc_of(t_.cpu(hit_.cpu));
-      skip_position_ = t_.position();
-    }
-    skip_active_ = false;
-    if (found) {
+  uint64_t best = 0;
+  StopInfo best_stop;
+  uint64_t window = 4096;
+  for (uint64_t hi = now; hi > start; window *= 8) {
+    const uint64_t lo = hi - start > window ? hi - window : start;
+    if (scan_for_hits(lo, hi, now, best, best_stop)) {
       t_.seek(best);
       last_stop_ = best_stop;
       return stop_reply(best_stop);

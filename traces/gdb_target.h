@@ -48,9 +48,6 @@ class Target {
   // Rebuilds the machine's state at `position` (history_start() <= position
   // <= the furthest position reached), executing without host stops.
   virtual void seek(uint64_t position) = 0;
-  // The latest position before `position` from which seek() re-executes
-  // without going further back (a snapshot), or history_start().
-  virtual uint64_t checkpoint_before(uint64_t position) const = 0;
   // The debugger changed guest state (registers, memory): what was
   // recorded before no longer leads here, so the history restarts now.
   virtual void state_edited() = 0;
