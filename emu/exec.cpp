@@ -307,6 +307,10 @@ StopReason Cpu::run(uint64_t max_insns) {
       for (const Insn& in : b.insns) {
         if (budget_spent()) break;
         next_rip = (s.rip + in.len) & ip_mask;
+        debug_before = dbg.pending;
+        // An instruction breakpoint (the guest's or the debugger's) stops
+        // the instruction before it starts: it is not traced as executed.
+        if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         // A resumed REP instruction was traced when it started.
         if (tracer && !resuming_rep)
           tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
@@ -316,8 +320,6 @@ StopReason Cpu::run(uint64_t max_insns) {
         const uint8_t shadow_before = s.interrupt_shadow;
         const bool rf_before = s.rflags & fl::RF;
         const bool tf_before = s.rflags & fl::TF;
-        debug_before = dbg.pending;
-        if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         in.handler(*this, in);
         if (tf_before) single_step_completed(*this);
         if (insn_unfinished) {

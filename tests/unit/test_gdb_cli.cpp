@@ -280,6 +280,25 @@ TEST_CASE("gdb: attaching to a machine that is already running stops it where it
   CHECK(s.wait_exit() == 0);
 }
 
+TEST_CASE("gdb: --trace under gdb records each instruction once, as without gdb", "[gdb][cli]") {
+  REQUIRE_GDB();
+  const std::string base = "/tmp/softvt_gdb_trace_" + std::to_string(getpid());
+  const auto plain = shell(kSoftvt + " run --flat " + kProgram + " --trace " + base + ".plain");
+  REQUIRE(plain.status == 0);
+  {
+    Softvt s({"run", "--flat", kProgram, "--trace", base + ".gdb"});
+    // Stopped in front of the breakpoint's instruction twice, stepped back over it.
+    s.gdb({"break *0x1001e", "continue", "continue", "reverse-stepi", "reverse-stepi", "reverse-continue",
+           "delete", "continue"});
+    CHECK(s.wait_exit() == 0);
+  }
+  const std::string a = slurp(base + ".plain"), b = slurp(base + ".gdb");
+  std::remove((base + ".plain").c_str());
+  std::remove((base + ".gdb").c_str());
+  CHECK(a.find("dec ecx") != std::string::npos);
+  CHECK(a == b);
+}
+
 TEST_CASE("gdb: --gdb needs the interpreter", "[gdb][cli]") {
   const auto r = shell(kSoftvt + " run --flat " + kProgram + " --accel kvm --gdb tcp:127.0.0.1:1");
   CHECK(r.status == 2);
