@@ -12,6 +12,7 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::Shutdown: return "shutdown";
     case StopReason::Limit: return "limit";
     case StopReason::Error: return "error";
+    case StopReason::Debug: return "debug";
     default: return "none";
   }
 }

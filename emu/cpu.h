@@ -58,7 +58,8 @@ enum class Acc : uint8_t { Read = 0, Write = 1, Exec = 2 };
 constexpr uint64_t REP_ITERATIONS_PER_STEP = 4096;
 
 // Why a run stopped.
-enum class StopReason : uint8_t { None, Hlt, Shutdown, Limit, Error };
+// Debug: the host debugger's breakpoint or watchpoint (emu/debug.h).
+enum class StopReason : uint8_t { None, Hlt, Shutdown, Limit, Error, Debug };
 const char* stop_reason_name(StopReason r);
 
 struct TlbEntry {

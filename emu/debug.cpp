@@ -65,6 +65,10 @@ void debug_registers_changed(Cpu& cpu) {
       default: d.data_armed = true; break;
     }
   }
+  if (d.host) {
+    d.insn_armed |= d.host->has_breakpoints();
+    d.data_armed |= d.host->has_watchpoints();
+  }
   // Cached translations carry a host pointer only for unwatched pages:
   // whenever the watched set may have changed, drop them all (MOV DR is
   // rare; a flush is simple and exact).
@@ -72,6 +76,7 @@ void debug_registers_changed(Cpu& cpu) {
 }
 
 bool debug_page_watched(const Cpu& cpu, uint64_t lin) {
+  if (cpu.dbg.host && cpu.dbg.host->page_watched(lin)) return true;
   const uint64_t page = lin >> 12;
   for (unsigned n = 0; n < 4; ++n) {
     if (!is_data_breakpoint(cpu, n)) continue;
@@ -83,6 +88,14 @@ bool debug_page_watched(const Cpu& cpu, uint64_t lin) {
 }
 
 void debug_data_access(Cpu& cpu, uint64_t lin, unsigned size, bool write) {
+  if (cpu.dbg.host && cpu.dbg.host->data_access(cpu, lin, size, write)) {
+    // Stop when the instruction completes (as a data breakpoint's trap
+    // follows it, SDM 17.3.1.2); a REP string instruction stops after
+    // this iteration. A fault in the instruction takes it back.
+    cpu.dbg.host_hit = true;
+    cpu.dbg.hit = true;
+    cpu.stop = StopReason::Debug;
+  }
   for (unsigned n = 0; n < 4; ++n) {
     if (!is_data_breakpoint(cpu, n)) continue;
     if (!write && dr7::rw(cpu.s.dr[7], n) == RW_WRITE) continue;

@@ -35,6 +35,28 @@ inline unsigned rw(uint64_t v, unsigned n) { return unsigned(v >> (16 + 4 * n)) 
 inline unsigned len_code(uint64_t v, unsigned n) { return unsigned(v >> (18 + 4 * n)) & 3; }
 }  // namespace dr7
 
+// The host debugger (the gdb stub, traces/gdb_stub.h): breakpoints and
+// watchpoints of the person debugging the guest. The guest cannot see them
+// (no debug register, no #DB, no INT3 written into its memory). They ride
+// on the same armed flags as the guest's breakpoints, so they cost nothing
+// while no debugger has any set.
+struct HostDebugger {
+  virtual ~HostDebugger() = default;
+  virtual bool has_breakpoints() const = 0;
+  virtual bool has_watchpoints() const = 0;
+  // Stop before executing the instruction at the current CS:RIP?
+  virtual bool stop_before(const Cpu& cpu) = 0;
+  // Does the 4-KiB linear page holding `lin` hold a watched byte?
+  virtual bool page_watched(uint64_t lin) const = 0;
+  // A data access by the current instruction: true if it hits a watchpoint
+  // (the run stops after the instruction completes).
+  virtual bool data_access(const Cpu& cpu, uint64_t lin, unsigned size, bool write) = 0;
+};
+
+// Thrown before an instruction executes when the host debugger wants to
+// stop there; the run loop ends with StopReason::Debug, nothing executed.
+struct HostBreakpointStop {};
+
 // State derived from the debug registers plus the debug conditions seen by
 // the current instruction. Not architectural beyond what DR6 and the
 // "pending debug exceptions" of SDM 24.4.2 describe.
@@ -56,6 +78,10 @@ struct DebugUnit {
   // tasks while TF was set: its single-step trap depends on the TF it left
   // (cleared by the delivery), not on the TF it started with.
   bool tf_after = false;
+  // The host debugger, if one is attached, and whether the current
+  // instruction hit one of its watchpoints (cpu.stop is then Debug).
+  HostDebugger* host = nullptr;
+  bool host_hit = false;
 };
 
 // Recomputes DebugUnit's armed flags after DR0-DR3, DR7 or CR4.DE changed

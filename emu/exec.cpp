@@ -51,8 +51,12 @@ uint64_t fetch_linear(Cpu& cpu, uint64_t offset) {
 // REP string instruction resuming after an iteration (its breakpoint was
 // taken when it started), or it follows MOV SS / POP SS, whose shadow
 // inhibits them in most situations (SDM 17.3.1.1).
+// The host debugger's breakpoints come first and ignore RF and the shadow:
+// they are not the guest's (emu/debug.h HostDebugger).
 void check_instruction_breakpoint(Cpu& cpu, bool resuming_rep) {
-  if ((cpu.s.rflags & fl::RF) || resuming_rep || (cpu.s.interrupt_shadow & shadow::MOV_SS)) return;
+  if (resuming_rep) return;
+  if (cpu.dbg.host && cpu.dbg.host->stop_before(cpu)) throw HostBreakpointStop{};
+  if ((cpu.s.rflags & fl::RF) || (cpu.s.interrupt_shadow & shadow::MOV_SS)) return;
   debug_check_instruction(cpu);
 }
 
@@ -259,6 +263,11 @@ StopReason Cpu::run(uint64_t max_insns) {
     insn_unfinished = false;
     resuming_rep = false;
     ++idle_steps;
+    // A watchpoint hit by an instruction that did not complete does not count.
+    if (dbg.host_hit) {
+      dbg.host_hit = false;
+      if (stop == StopReason::Debug) stop = StopReason::None;
+    }
   };
   while (stop == StopReason::None) {
     // VMX non-root: the VM exits due at this boundary (INIT/SIPI, MTF, the
@@ -311,6 +320,10 @@ StopReason Cpu::run(uint64_t max_insns) {
       for (const Insn& in : b.insns) {
         if (budget_spent()) break;
         next_rip = (s.rip + in.len) & ip_mask;
+        debug_before = dbg.pending;
+        // An instruction breakpoint (the guest's or the debugger's) stops
+        // the instruction before it starts: it is not traced as executed.
+        if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         // A resumed REP instruction was traced when it started.
         if (tracer && !resuming_rep)
           tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
@@ -320,8 +333,6 @@ StopReason Cpu::run(uint64_t max_insns) {
         const uint8_t shadow_before = s.interrupt_shadow;
         const bool rf_before = s.rflags & fl::RF;
         const bool tf_before = s.rflags & fl::TF;
-        debug_before = dbg.pending;
-        if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         in.handler(*this, in);
         if (tf_before) single_step_completed(*this);
         if (insn_unfinished) {
@@ -363,6 +374,11 @@ StopReason Cpu::run(uint64_t max_insns) {
     } catch (const GuestException& e) {
       abandon_step();
       handle_exception(e);
+    } catch (const HostBreakpointStop&) {
+      // Nothing of the instruction ran: the debugger sees the CPU before it.
+      dbg.pending = debug_before;
+      end_block = false;
+      stop = StopReason::Debug;
     } catch (const InstructionFrozen&) {
       // Nothing of the instruction happened: RIP stays on it and the CPU
       // waits like HLT; the event that wakes it returns to the instruction.

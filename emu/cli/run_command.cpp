@@ -15,6 +15,7 @@
 #include "emu/cli/state_json.h"
 #include "emu/loader/flat.h"
 #include "traces/run_recording.h"
+#include "traces/gdb_flat_target.h"
 #include "traces/text_trace.h"
 #include "vmx/vmx_operation.h"
 
@@ -34,6 +35,8 @@ struct RunConfig {
   std::string debugcon;
   CpuModel cpu = default_cpu_model();  // --cpu
   trace::RecordOptions record;         // --record FILE [--record-regs] [--record-mem]
+  std::string gdb;        // --gdb tcp:HOST:PORT (traces/gdb_stub.h)
+  bool wait_gdb = false;  // --wait-gdb
 };
 
 RunConfig parse(int argc, char** argv) {
@@ -64,9 +67,16 @@ RunConfig parse(int argc, char** argv) {
     else if (o == "--debugcon") c.debugcon = a.value(o);
     else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
     else if (trace::parse_record_option(o, a, c.record)) continue;
+    else if (o == "--gdb") c.gdb = a.value(o);
+    else if (o == "--wait-gdb") c.wait_gdb = true;
     else throw UsageError("unknown option '" + o + "'");
   }
   if (c.flat.empty()) throw UsageError("missing --flat FILE (the image to run)");
+  if (const std::string bad = gdb::option_problem(c.gdb, c.wait_gdb, c.accel); !bad.empty()) throw UsageError(bad);
+  // gdb can write registers and memory and re-executes to step backwards:
+  // a recording of that would not replay.
+  if (!c.gdb.empty() && !c.record.path.empty())
+    throw UsageError("--record: cannot record a run under --gdb (record it without --gdb, then replay it)");
   if (!c.trace.empty() && c.accel != "interp")
     throw UsageError("--trace needs --accel interp (KVM does not report each instruction)");
   if (!c.record.path.empty() && c.accel != "interp") throw UsageError("--record needs --accel interp");
@@ -176,6 +186,12 @@ int run_command(int argc, char** argv) {
       return 3;
     }
     out = run_kvm(*mem, init, model, opt);
+  } else if (!c.gdb.empty()) {
+    try {
+      out = gdb::run_flat_with_gdb(*mem, init, model, opt, gdb::StubOptions{c.gdb, c.wait_gdb});
+    } catch (const std::runtime_error& e) {
+      throw UsageError(std::string("--gdb: ") + e.what());
+    }
   } else {
     out = run_interp(*mem, init, model, opt);
   }

@@ -22,6 +22,7 @@
 #include "emu/loader/multiboot.h"
 #include "emu/machine/pc.h"
 #include "traces/run_recording.h"
+#include "traces/gdb_pc_target.h"
 #include "traces/text_trace.h"
 #include "vmx/vmx_operation.h"
 
@@ -42,6 +43,8 @@ struct MachineConfig {
   std::string trace;
   CpuModel cpu = default_cpu_model();  // --cpu MODEL[,+feature,-feature]
   trace::RecordOptions record;         // --record FILE [--record-regs] [--record-mem]
+  std::string gdb;        // --gdb tcp:HOST:PORT (traces/gdb_stub.h)
+  bool wait_gdb = false;  // --wait-gdb
 };
 
 // KVM counts no instructions: guest time is the host's, and what needs
@@ -77,9 +80,16 @@ MachineConfig parse(int argc, char** argv) {
     else if (o == "--trace") c.trace = a.value(o);
     else if (o == "--cpu") c.cpu = parse_cpu_option(a.value(o));
     else if (trace::parse_record_option(o, a, c.record)) continue;
+    else if (o == "--gdb") c.gdb = a.value(o);
+    else if (o == "--wait-gdb") c.wait_gdb = true;
     else throw UsageError("unknown option '" + o + "' for run --kernel");
   }
   if (c.kernel.empty()) throw UsageError("missing --kernel FILE");
+  if (const std::string bad = gdb::option_problem(c.gdb, c.wait_gdb, c.accel); !bad.empty()) throw UsageError(bad);
+  // The stub rebuilds and re-runs the PC to step backwards: a recording
+  // would get the re-executed instructions again.
+  if (!c.gdb.empty() && !c.record.path.empty())
+    throw UsageError("--record: cannot record a PC run under --gdb (record it without --gdb, then replay it)");
   if (c.accel != "interp" && c.accel != "kvm")
     throw UsageError("--accel: unknown accelerator '" + c.accel + "' (expected interp or kvm)");
   if (c.accel == "kvm") check_kvm_options(c);
@@ -261,40 +271,39 @@ StopReason record_stop(const PcOutcome& out) {
 
 extern "C" void on_sigint(int) { Pc::interrupt_requested = 1; }
 
-}  // namespace
+// What a machine is built from: the options, the files they name (read
+// once) and where its console goes.
+struct MachineInputs {
+  const MachineConfig& c;
+  const std::vector<uint8_t>& kernel;
+  const std::vector<MultibootModule>& modules;
+  Cpu::Tracer* tracer = nullptr;
+  std::function<void(uint8_t)> serial_out;
+  std::function<int()> serial_in;
+};
 
-int run_machine_command(int argc, char** argv) {
-  const MachineConfig c = parse(argc, argv);
+// The machine of the options, loaded and ready to run. The gdb stub builds
+// it again from the same inputs to rebuild an earlier state
+// (traces/gdb_pc_target.h).
+std::unique_ptr<Pc> build_machine(const MachineInputs& in) {
+  const MachineConfig& c = in.c;
   const uint64_t ram = c.ram_mib << 20;
-  const std::vector<uint8_t> kernel = read_file(c.kernel, "--kernel", ram);
-  const std::vector<MultibootModule> modules = read_modules(c.initrd, ram);
-  std::unique_ptr<TextTrace> trace;
-  if (!c.trace.empty()) {
-    try {
-      trace = std::make_unique<TextTrace>(c.trace);
-    } catch (const std::exception& e) {
-      throw UsageError(std::string("--trace: ") + e.what());
-    }
-  }
-  std::unique_ptr<trace::RunRecording> record = trace::RunRecording::open(c.record, argc, argv, record_description(c));
-  SerialSink serial(c.serial);
-
+  const std::vector<uint8_t>& kernel = in.kernel;
+  const std::vector<MultibootModule>& modules = in.modules;
   PcConfig pc_config;
   pc_config.ram_bytes = ram;
   pc_config.cpus = unsigned(c.smp);
   pc_config.clock = c.clock;
   pc_config.max_insns = c.max_insns;
-  pc_config.tracer = record ? record->tracer(trace.get()) : trace.get();
-  pc_config.serial_out = [&serial](uint8_t b) { serial.put(b); };
-  SerialSource input;
-  if (c.serial == "stdio") pc_config.serial_in = [&input] { return input.next(); };
+  pc_config.tracer = in.tracer;
+  pc_config.serial_out = in.serial_out;
+  pc_config.serial_in = in.serial_in;
   std::unique_ptr<Pc> pc;
   try {
     pc = std::make_unique<Pc>(pc_config, machine_cpu_model(c));
   } catch (const std::runtime_error& e) {
     throw UsageError("-m: cannot allocate " + std::to_string(c.ram_mib) + " MiB of guest RAM on this host");
   }
-  if (record) record->attach_memory(pc->mem());
   write_bios_memory(pc->mem());
   init_bios_devices(pc->io());
   const CpuModel& model = pc->cpu().model;
@@ -337,6 +346,33 @@ int run_machine_command(int argc, char** argv) {
   // enabled where the model has VMX (vmx/vmx_operation.h).
   for (unsigned i = 0; i < pc->cpu_count(); ++i)
     pc->cpu(i).s.feature_control = vmx::firmware_feature_control(model);
+  return pc;
+}
+
+}  // namespace
+
+int run_machine_command(int argc, char** argv) {
+  const MachineConfig c = parse(argc, argv);
+  const uint64_t ram = c.ram_mib << 20;
+  const std::vector<uint8_t> kernel = read_file(c.kernel, "--kernel", ram);
+  const std::vector<MultibootModule> modules = read_modules(c.initrd, ram);
+  std::unique_ptr<TextTrace> trace;
+  if (!c.trace.empty()) {
+    try {
+      trace = std::make_unique<TextTrace>(c.trace);
+    } catch (const std::exception& e) {
+      throw UsageError(std::string("--trace: ") + e.what());
+    }
+  }
+  std::unique_ptr<trace::RunRecording> record = trace::RunRecording::open(c.record, argc, argv, record_description(c));
+  SerialSink serial(c.serial);
+
+  SerialSource input;
+  Cpu::Tracer* tracer = record ? record->tracer(trace.get()) : trace.get();
+  MachineInputs inputs{c, kernel, modules, tracer, [&serial](uint8_t b) { serial.put(b); }, nullptr};
+  if (c.serial == "stdio") inputs.serial_in = [&input] { return input.next(); };
+  std::unique_ptr<Pc> pc = build_machine(inputs);
+  if (record) record->attach_memory(pc->mem());
   if (c.accel == "kvm") {
     std::string why;
     std::unique_ptr<Pc::Engine> engine = make_kvm_engine(*pc, why);
@@ -351,7 +387,25 @@ int run_machine_command(int argc, char** argv) {
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old);
-  const PcOutcome out = pc->run();
+  PcOutcome out;
+  if (c.gdb.empty()) {
+    out = pc->run();
+  } else {
+    // Under gdb: rebuilt from the same inputs for reverse execution, the
+    // console gated so that re-executed output is not written twice.
+    const auto rebuild = [&inputs](std::function<bool()> output_allowed) {
+      MachineInputs again = inputs;
+      again.serial_out = [&inputs, output_allowed](uint8_t b) {
+        if (output_allowed()) inputs.serial_out(b);
+      };
+      return build_machine(again);
+    };
+    try {
+      out = gdb::run_pc_with_gdb(pc, rebuild, gdb::StubOptions{c.gdb, c.wait_gdb});
+    } catch (const std::runtime_error& e) {
+      throw UsageError(std::string("--gdb: ") + e.what());
+    }
+  }
   sigaction(SIGINT, &old, nullptr);
 
   const bool serial_ok = serial.finish();

@@ -277,6 +277,8 @@ PcOutcome Pc::run() {
         return PcOutcome{pc_exit::TRIPLE_FAULT, "triple-fault", "shutdown: " + who + c.stop_detail};
       case StopReason::Error:
         return PcOutcome{pc_exit::BACKEND_ERROR, "error", who + c.stop_detail};
+      case StopReason::Debug:
+        return PcOutcome{0, "debug", who + "stopped by the debugger"};
       case StopReason::Limit:
         // A slice ended (deadline, a device's request) or --max-insns: the
         // loop's top decides. A slice of steps that retired nothing (a long

@@ -108,6 +108,10 @@ class Pc {
   // Installs an engine before run(); it needs ClockSource::Host (an engine
   // that does not count instructions cannot derive time from them).
   void set_engine(std::unique_ptr<Engine> engine);
+  // Moves the --max-insns limit (the gdb stub runs the machine in pieces:
+  // traces/gdb_pc_target.h). A host debugger's stop (StopReason::Debug)
+  // ends run() with reason "debug"; run() may be called again to go on.
+  void set_max_insns(uint64_t n) { config_.max_insns = n; }
   // Whether instruction counts (total_insns, --max-insns) are known.
   bool counts_instructions() const { return !engine_; }
   const Engine* engine() const { return engine_.get(); }

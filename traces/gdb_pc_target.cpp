@@ -1,0 +1,85 @@
+// The PC machine under gdb (traces/gdb_pc_target.h).
+#include "traces/gdb_pc_target.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace softvt::gdb {
+
+PcTarget::PcTarget(std::unique_ptr<Pc>& pc, PcFactory rebuild)
+    : pc_(pc), rebuild_(std::move(rebuild)), max_insns_(pc->config().max_insns) {}
+
+void PcTarget::set_host_debugger(HostDebugger* host) {
+  host_ = host;
+  for (unsigned i = 0; i < pc_->cpu_count(); ++i) pc_->cpu(i).dbg.host = host;
+}
+
+RunStop PcTarget::resume(uint64_t until) {
+  for (unsigned i = 0; i < pc_->cpu_count(); ++i) pc_->cpu(i).dbg.host_hit = false;
+  pc_->set_max_insns(std::min(until, max_insns_));
+  outcome_ = pc_->run();
+  reached_ = std::max(reached_, position());
+  RunStop r;
+  if (outcome_.reason == "limit" && position() < max_insns_) return r;
+  if (outcome_.reason == "debug") {
+    r.kind = RunStop::Debug;
+    return r;
+  }
+  r.detail = outcome_.message;
+  r.exit_status = outcome_.status;
+  if (outcome_.reason == "power-off" || outcome_.reason == "debug-exit" || outcome_.reason == "reset")
+    r.kind = RunStop::Exited;
+  else if (outcome_.reason == "halted" || outcome_.reason == "limit")
+    r.kind = RunStop::Halted;
+  else
+    r.kind = RunStop::Ended;
+  return r;
+}
+
+std::string PcTarget::reverse_unsupported() const {
+  if (!pc_->counts_instructions()) return "the CPUs run on an engine that counts no instructions (--accel kvm)";
+  if (pc_->config().clock != ClockSource::Instructions)
+    return "guest time follows the host clock (--clock host), so a re-execution would not retrace the run; "
+           "use --clock insns";
+  if (pc_->cpu_count() > 1)
+    return "with several CPUs the scheduling depends on where the debugger stopped the machine "
+           "(reverse execution of --smp > 1 is not implemented yet)";
+  if (pc_->config().serial_in)
+    return "COM1 reads standard input (--serial stdio), which a re-execution cannot read again; "
+           "use --serial none or --serial file:PATH";
+  if (edited_)
+    return "the debugger changed registers or memory, and the PC's earlier states are rebuilt by "
+           "re-executing from the start (device snapshots are not implemented yet)";
+  return "";
+}
+
+void PcTarget::seek(uint64_t target) {
+  pc_.reset();
+  pc_ = rebuild_([this] { return output_allowed(); });
+  pc_->set_max_insns(target);
+  // Re-execution does not stop at breakpoints; it ends at `target` (a
+  // slice of steps that retire nothing may end it earlier: go on).
+  for (unsigned tries = 0; position() < target && tries < 1000000; ++tries) {
+    outcome_ = pc_->run();
+    if (outcome_.reason != "limit") break;
+  }
+  set_host_debugger(host_);
+}
+
+PcOutcome run_pc_with_gdb(std::unique_ptr<Pc>& pc, const PcFactory& rebuild, const StubOptions& gdb) {
+  PcTarget* self = nullptr;
+  // The first machine's console is gated too (re-executed output is not
+  // written again); rebuilt machines get the gate from seek().
+  std::unique_ptr<Pc> gated = rebuild([&self] { return !self || self->output_allowed(); });
+  pc = std::move(gated);
+  PcTarget target(pc, rebuild);
+  self = &target;
+  Stub stub(target, gdb);
+  std::fprintf(stderr, "softvt: gdb stub listening on %s%s\n", gdb.address.c_str(),
+               gdb.wait ? " (waiting for gdb before the first instruction)" : "");
+  stub.serve();
+  if (stub.killed()) return PcOutcome{pc_exit::INTERRUPTED, "killed", "killed by gdb"};
+  return target.outcome();
+}
+
+}  // namespace softvt::gdb

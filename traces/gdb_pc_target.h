@@ -1,0 +1,51 @@
+// The PC machine (`softvt run --kernel`) as a gdb target: one thread per
+// CPU. Reverse execution rebuilds an earlier state by building the machine
+// again from its options and re-executing from the start, exact by
+// determinism (docs/decisions.md "Reverse execution in gdb"); snapshots of
+// the PC's devices are a later increment.
+#pragma once
+#include <functional>
+#include <memory>
+
+#include "emu/machine/pc.h"
+#include "traces/gdb_stub.h"
+#include "traces/gdb_target.h"
+
+namespace softvt::gdb {
+
+// Builds the machine of the run's options anew; its console output goes
+// through only while `output_allowed()` says so.
+using PcFactory = std::function<std::unique_ptr<Pc>(std::function<bool()> output_allowed)>;
+
+class PcTarget : public Target {
+ public:
+  PcTarget(std::unique_ptr<Pc>& pc, PcFactory rebuild);
+
+  unsigned cpu_count() const override { return pc_->cpu_count(); }
+  Cpu& cpu(unsigned i) override { return pc_->cpu(i); }
+  uint64_t position() const override { return pc_->total_insns(); }
+  RunStop resume(uint64_t until) override;
+  void set_host_debugger(HostDebugger* host) override;
+  std::string reverse_unsupported() const override;
+  uint64_t history_start() const override { return 0; }
+  void seek(uint64_t position) override;
+  void state_edited() override { edited_ = true; }
+  const PcOutcome& outcome() const { return outcome_; }
+  bool output_allowed() const { return pc_->total_insns() >= reached_; }
+
+ private:
+  std::unique_ptr<Pc>& pc_;  // the runner's pointer: it reports on the final machine
+  PcFactory rebuild_;
+  HostDebugger* host_ = nullptr;
+  uint64_t max_insns_;       // the run's own --max-insns
+  uint64_t reached_ = 0;
+  bool edited_ = false;
+  PcOutcome outcome_;
+};
+
+// `softvt run --kernel ... --gdb ADDRESS [--wait-gdb]`: runs the machine in
+// `pc` under the stub; `pc` holds the machine as it ended. Throws
+// std::runtime_error when the address cannot be listened on.
+PcOutcome run_pc_with_gdb(std::unique_ptr<Pc>& pc, const PcFactory& rebuild, const StubOptions& gdb);
+
+}  // namespace softvt::gdb
