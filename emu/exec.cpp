@@ -2,6 +2,7 @@
 // and mode, then execute each record through its pre-resolved handler.
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
+#include "svm/intercepts.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -208,6 +209,8 @@ void Cpu::handle_exception(const GuestException& e) {
   // In VMX non-root operation the exception bitmap may turn it into a VM
   // exit, before CR2 is written (SDM Vol. 3C 27.2).
   if (vmx.non_root && vmx::intercept_exception(*this, e)) return;
+  // SVM guest mode: the exception intercepts, before CR2 is written (APM 15.12).
+  if (svm.guest_mode && svm::intercept_exception(*this, e)) return;
   if (e.vector == vec::PF) s.cr2 = e.cr2;
   deliver_event(e.vector, EventType::HardwareException, e.error_code, s.rip);
 }
@@ -272,7 +275,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       resuming_rep = false;
       continue;
     }
-    if ((intr_line || nmi_pending) && event_deliverable()) {
+    if ((intr_line || nmi_pending || svm.v_irq_pending) && event_deliverable()) {
       if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
       take_pending_event();
       ++idle_steps;
@@ -310,6 +313,17 @@ StopReason Cpu::run(uint64_t max_insns) {
         debug_before = dbg.pending;
         if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         in.handler(*this, in);
+        if (vm_switched) {
+          // VMRUN entered a guest or a guest instruction exited to the
+          // host: it retires, and the state now is the other side's, to
+          // which its TF, RF and shadow do not apply (APM 15.5.2).
+          vm_switched = false;
+          idle_steps = 0;
+          s.rip = next_rip;
+          ++s.insn_count;
+          end_block = false;
+          break;
+        }
         if (tf_before) single_step_completed(*this);
         if (insn_unfinished) {
           // Not retired: RIP stays on it, the count, RF and an interrupt
@@ -336,7 +350,7 @@ StopReason Cpu::run(uint64_t max_insns) {
         }
         // A debug trap is pending, a device raised a line, or this
         // instruction unmasked one.
-        if (dbg.pending || ((intr_line || nmi_pending) && event_deliverable())) break;
+        if (dbg.pending || ((intr_line || nmi_pending || svm.v_irq_pending) && event_deliverable())) break;
       }
     } catch (const GuestException& e) {
       abandon_step();

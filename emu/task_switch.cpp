@@ -13,6 +13,7 @@
 #include "emu/task_switch.h"
 
 #include "emu/segments.h"
+#include "svm/intercepts.h"
 
 namespace softvt {
 namespace {
@@ -363,6 +364,10 @@ void far_task_transfer(Cpu& cpu, uint16_t sel, uint64_t d, TaskSwitchReason reas
     if ((sel & 4) || tss_busy(d)) cpu.raise(vec::GP, err);
     if (!desc::present(d)) cpu.raise(vec::NP, err);
   }
+  // SVM: the task-switch intercept, before the switch (APM 15.15).
+  if (cpu.svm.guest_mode &&
+      svm::intercept_task_switch(cpu, tss_sel, false, reason == TaskSwitchReason::Jmp, false, 0, true))
+    return;
   switch_tasks(cpu, tss_sel, tss_d, reason, return_eip, cpu.s.rflags);
   check_new_eip(cpu);
 }
@@ -375,6 +380,7 @@ void task_return(Cpu& cpu, uint64_t return_eip) {
   const uint64_t d = cpu.read_descriptor(link, vec::TS);
   if (!is_tss(d) || !tss_busy(d)) invalid_tss(cpu, link);
   if (!desc::present(d)) cpu.raise(vec::NP, selector_error(link));
+  if (cpu.svm.guest_mode && svm::intercept_task_switch(cpu, link, true, false, false, 0, true)) return;
   switch_tasks(cpu, link, d, TaskSwitchReason::Iret, return_eip, cpu.s.rflags);
   check_new_eip(cpu);
 }
@@ -382,6 +388,8 @@ void task_return(Cpu& cpu, uint64_t return_eip) {
 void task_gate_event(Cpu& cpu, uint64_t gate, const TaskGateEvent& e) {
   const uint16_t tss_sel = desc::gate_selector(gate);
   const uint64_t d = tss_of_gate(cpu, tss_sel);
+  if (cpu.svm.guest_mode && svm::intercept_task_switch(cpu, tss_sel, false, false, e.push_error, e.error, false))
+    return;
   switch_tasks(cpu, tss_sel, d, TaskSwitchReason::Event, e.saved_eip, e.saved_eflags);
   // The error code goes on the new task's stack, a word for a 16-bit TSS
   // (SDM 6.12.2, Vol. 2 INT n "TASK-GATE").

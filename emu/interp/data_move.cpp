@@ -5,6 +5,7 @@
 #include "emu/interp/flags.h"
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
+#include "svm/intercepts.h"
 
 namespace softvt {
 
@@ -218,6 +219,11 @@ void sahf(Cpu& cpu, const Insn&) {
 // the reserved-NOP space Zydis folds into NOP, PAUSE (a spin-loop hint) and
 // ENDBR32/64 (a NOP without CET).
 void nop(Cpu&, const Insn&) {}
+// PAUSE: a NOP to the architecture, which an SVM guest's PAUSE intercept
+// (with its filter) turns into a #VMEXIT (APM 15.14.4).
+void pause(Cpu& cpu, const Insn&) {
+  if (cpu.svm.guest_mode) svm::intercept_pause(cpu);
+}
 
 void clc(Cpu& cpu, const Insn&) { cpu.s.rflags &= ~fl::CF; }
 void stc(Cpu& cpu, const Insn&) { cpu.s.rflags |= fl::CF; }
@@ -266,7 +272,7 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_LAHF, SOFTVT_FIXED(lahf), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_SAHF, SOFTVT_FIXED(sahf), uint32_t(LAHF_FLAGS), NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_NOP, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
-    {ZYDIS_MNEMONIC_PAUSE, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
+    {ZYDIS_MNEMONIC_PAUSE, SOFTVT_FIXED(pause), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_ENDBR32, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_ENDBR64, SOFTVT_FIXED(nop), NONE, NONE, Feature::Base, 0},
     {ZYDIS_MNEMONIC_CLC, SOFTVT_FIXED(clc), CF, NONE, Feature::Base, 0},
