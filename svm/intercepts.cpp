@@ -34,16 +34,16 @@ struct OneBit {
 
 // Table B-1 bit and Appendix C exit code of each Intercept, in enum order.
 constexpr OneBit kOneBit[] = {
-    {false, misc1::RDTSC, 0x06e},      {false, misc1::RDPMC, 0x06f},      {false, misc1::PUSHF, 0x070},
-    {false, misc1::POPF, 0x071},       {false, misc1::CPUID, 0x072},      {false, misc1::RSM, 0x073},
-    {false, misc1::IRET, 0x074},       {false, misc1::INVD, 0x076},       {false, misc1::HLT, 0x078},
-    {false, misc1::INVLPGA, 0x07a},    {false, misc1::IDTR_READ, 0x066},  {false, misc1::GDTR_READ, 0x067},
-    {false, misc1::LDTR_READ, 0x068},  {false, misc1::TR_READ, 0x069},    {false, misc1::IDTR_WRITE, 0x06a},
-    {false, misc1::GDTR_WRITE, 0x06b}, {false, misc1::LDTR_WRITE, 0x06c}, {false, misc1::TR_WRITE, 0x06d},
-    {true, misc2::VMRUN, 0x080},       {true, misc2::VMMCALL, 0x081},     {true, misc2::VMLOAD, 0x082},
-    {true, misc2::VMSAVE, 0x083},      {true, misc2::STGI, 0x084},        {true, misc2::CLGI, 0x085},
-    {true, misc2::SKINIT, 0x086},      {true, misc2::RDTSCP, 0x087},      {true, misc2::ICEBP, 0x088},
-    {true, misc2::WBINVD, 0x089},      {true, misc2::MONITOR, 0x08a},     {true, misc2::XSETBV, 0x08d},
+    {false, misc1::RDTSC, exit_code::RDTSC},      {false, misc1::RDPMC, exit_code::RDPMC},      {false, misc1::PUSHF, exit_code::PUSHF},
+    {false, misc1::POPF, exit_code::POPF},       {false, misc1::CPUID, exit_code::CPUID},      {false, misc1::RSM, exit_code::RSM},
+    {false, misc1::IRET, exit_code::IRET},       {false, misc1::INVD, exit_code::INVD},       {false, misc1::HLT, exit_code::HLT},
+    {false, misc1::INVLPGA, exit_code::INVLPGA},    {false, misc1::IDTR_READ, exit_code::IDTR_READ},  {false, misc1::GDTR_READ, exit_code::GDTR_READ},
+    {false, misc1::LDTR_READ, exit_code::LDTR_READ},  {false, misc1::TR_READ, exit_code::TR_READ},    {false, misc1::IDTR_WRITE, exit_code::IDTR_WRITE},
+    {false, misc1::GDTR_WRITE, exit_code::GDTR_WRITE}, {false, misc1::LDTR_WRITE, exit_code::LDTR_WRITE}, {false, misc1::TR_WRITE, exit_code::TR_WRITE},
+    {true, misc2::VMRUN, exit_code::VMRUN},       {true, misc2::VMMCALL, exit_code::VMMCALL},     {true, misc2::VMLOAD, exit_code::VMLOAD},
+    {true, misc2::VMSAVE, exit_code::VMSAVE},      {true, misc2::STGI, exit_code::STGI},        {true, misc2::CLGI, exit_code::CLGI},
+    {true, misc2::SKINIT, exit_code::SKINIT},      {true, misc2::RDTSCP, exit_code::RDTSCP},      {true, misc2::ICEBP, exit_code::ICEBP},
+    {true, misc2::WBINVD, exit_code::WBINVD},      {true, misc2::MONITOR, exit_code::MONITOR},     {true, misc2::XSETBV, exit_code::XSETBV},
 };
 static_assert(sizeof(kOneBit) / sizeof(kOneBit[0]) == unsigned(Intercept::Xsetbv) + 1);
 
@@ -97,12 +97,12 @@ bool intercept_instruction(Cpu& cpu, Intercept which) {
 
 bool intercept_intn(Cpu& cpu, uint8_t vector) {
   if (!(ctl(cpu).misc1 & misc1::INTN)) return false;
-  return instruction_exit(cpu, 0x075, vector);  // VMEXIT_SWINT, EXITINFO1 = the vector (APM 15.33.1)
+  return instruction_exit(cpu, exit_code::SWINT, vector);  // EXITINFO1 = the vector (APM 15.33.1)
 }
 
 bool intercept_invlpg(Cpu& cpu, uint64_t linear) {
   if (!(ctl(cpu).misc1 & misc1::INVLPG)) return false;
-  return instruction_exit(cpu, 0x079, linear);  // EXITINFO1 = the linear address (APM 15.33.1)
+  return instruction_exit(cpu, exit_code::INVLPG, linear);  // EXITINFO1 = the linear address (APM 15.33.1)
 }
 
 // APM 15.14.4 "Pause Intercept Filtering": with a filter count of 0 every
@@ -123,12 +123,12 @@ bool intercept_pause(Cpu& cpu) {
       return false;
     }
   }
-  return instruction_exit(cpu, 0x077);  // VMEXIT_PAUSE
+  return instruction_exit(cpu, exit_code::PAUSE);
 }
 
 bool intercept_mwait(Cpu& cpu, bool monitor_armed) {
-  if (ctl(cpu).misc2 & misc2::MWAIT) return instruction_exit(cpu, 0x08b);
-  if ((ctl(cpu).misc2 & misc2::MWAIT_ARMED) && monitor_armed) return instruction_exit(cpu, 0x08c);
+  if (ctl(cpu).misc2 & misc2::MWAIT) return instruction_exit(cpu, exit_code::MWAIT);
+  if ((ctl(cpu).misc2 & misc2::MWAIT_ARMED) && monitor_armed) return instruction_exit(cpu, exit_code::MWAIT_CONDITIONAL);
   return false;
 }
 
@@ -206,7 +206,7 @@ bool intercept_task_switch(Cpu& cpu, uint16_t selector, bool iret, bool jmp, boo
   if (jmp) info2 |= task_switch_info::JMP;
   if (has_error) info2 |= task_switch_info::HAS_ERROR_CODE | error;
   ExitInfo x;
-  x.code = 0x07d;
+  x.code = exit_code::TASK_SWITCH;
   x.info1 = selector;
   x.info2 = info2;
   x.nrip = by_instruction ? cpu.next_rip : 0;

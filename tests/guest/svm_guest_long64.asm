@@ -202,6 +202,8 @@ svm_model:
     INSN "MWAIT", 0x8b, 0, 0, g_mwait
     INSN "IRETQ", 0x74, 0, 0, g_iret
     INSN "RSM", 0x73, 0, 0, g_rsm
+    INSN "RDMSR 40000000H (outside the map's ranges)", 0x7c, 0, 0, g_msrout
+    INSN "IN EAX, DX (SZ32)", 0x7b, (0x3f8 << 16) | 1 | 0x40 | 0x200, g_in32_end, g_in32
 
     ; CR0 selective write (APM 15.9.1): the CR0 read and write intercepts
     ; off; a MOV to CR0 changing only TS passes, one changing WP exits
@@ -225,6 +227,14 @@ svm_model:
     CHK "#PF", ": CR2 not written", qword [VMCB + V_CR2], 0
     EXIT "INT3 (#BP intercept)", 0x43, 0, 0, g_int3, g_int3_end, g_int3_end
     EXIT "#DE", 0x40, 0, 0, g_de, 0, g_de_end
+    ; MWAIT intercepted only with the monitor armed; LMSW and the CR0
+    ; selective write (changing EM exits, TS alone does not)
+    and dword [VMCB + V_MISC2], ~((1 << 10) | (1 << 11))
+    or dword [VMCB + V_MISC2], 1 << 12
+    lea rax, [rel g_mwtest]
+    mov [VMCB + V_RIP], rax
+    INSN "MWAIT with the monitor armed", 0x8c, 0, 0, g_mwait2
+    INSN "LMSW changing EM: CR0_SEL_WRITE", 0x65, 0, 0, g_lmswsel
 
     ; ---- event injection (APM 15.20) -------------------------------------------------------
     call init_vmcb64
@@ -743,6 +753,12 @@ g_iret:      iretq
 g_iret_end:
 g_rsm:       rsm
 g_rsm_end:
+             mov ecx, 0x40000000
+g_msrout:    rdmsr
+g_msrout_end:
+             mov dx, 0x3f8
+g_in32:      in eax, dx
+g_in32_end:
              mov rdx, cr0
              xor rdx, 8                     ; TS only: no exit
              mov cr0, rdx
@@ -767,6 +783,21 @@ g_int3_end:
 g_de:        div ecx
 g_de_end:
 g_end64:     vmmcall
+
+g_mwtest:    xor ecx, ecx
+             xor edx, edx
+             mwait                          ; not armed: no exit
+             mov eax, VMSAVE_AREA
+             monitor                        ; not intercepted: arms
+g_mwait2:    mwait
+g_mwait2_end:
+             smsw ax
+             xor ax, 8                      ; TS only: no exit
+             lmsw ax
+             xor ax, 4                      ; EM
+g_lmswsel:   lmsw ax
+g_lmswsel_end:
+             vmmcall
 
 g_idle:      nop
              vmmcall
