@@ -31,6 +31,14 @@ bool hold_init(Cpu& cpu) {
 
 void reset_on_init(Cpu& cpu) {
   if (!(cpu.svm.vm_cr & vm_cr::LOCK)) cpu.svm.vm_cr &= ~vm_cr::SVMDIS;
+  // An INIT the guest does not intercept resets the processor: guest mode
+  // ends with it (no #VMEXIT), the TLB back in the host's context.
+  if (cpu.svm.guest_mode) {
+    cpu.svm.guest_mode = false;
+    cpu.svm.v_irq_pending = false;
+    cpu.svm.injecting = false;
+    cpu.set_tlb_context(0);
+  }
 }
 
 }  // namespace softvt::svm

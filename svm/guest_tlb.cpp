@@ -39,6 +39,15 @@ void drop_if_paging_controls_changed(Cpu& cpu, uint64_t& recorded, bool known) {
 }  // namespace
 
 void enter_guest_tlb(Cpu& cpu, uint32_t asid, uint8_t tlb_control) {
+  // The context field has 20 bits; CPUID reports 8000H ASIDs. An ASID too
+  // wide for it (no VMRUN check rejects one) shares the last context and
+  // has it flushed at every VMRUN, so it never sees another's entries.
+  constexpr uint32_t MAX_CONTEXT = 0xfffff;
+  if (asid >= MAX_CONTEXT) {
+    asid = MAX_CONTEXT;
+    if (tlb_control == tlb_control::NOTHING || tlb_control == tlb_control::FLUSH_ASID_NON_GLOBAL)
+      tlb_control = tlb_control::FLUSH_ASID;
+  }
   cpu.set_tlb_context(asid);
   apply_tlb_control(cpu, tlb_control);
   auto [it, inserted] = cpu.svm.asid_paging_keys.try_emplace(asid, 0);
