@@ -364,7 +364,7 @@ void far_task_transfer(Cpu& cpu, uint16_t sel, uint64_t d, TaskSwitchReason reas
     if ((sel & 4) || tss_busy(d)) cpu.raise(vec::GP, err);
     if (!desc::present(d)) cpu.raise(vec::NP, err);
   }
-  // SVM: the task-switch intercept, before the switch (APM 15.15).
+  // SVM: the task-switch intercept, before the switch (APM "Task Switch Intercept").
   if (cpu.svm.guest_mode &&
       svm::intercept_task_switch(cpu, tss_sel, false, reason == TaskSwitchReason::Jmp, false, 0, true))
     return;

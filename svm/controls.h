@@ -50,7 +50,7 @@ namespace tlb_control {
 constexpr uint8_t NOTHING = 0x00, FLUSH_ALL = 0x01, FLUSH_ASID = 0x03, FLUSH_ASID_NON_GLOBAL = 0x07;
 }
 
-// EXITINFO1 of the CR and DR intercepts with decode assists (APM 15.33.1
+// EXITINFO1 of the CR and DR intercepts with decode assists (APM "Decode Assists",
 // "MOV CRx/DRx Intercepts"): bit 63 = a MOV instruction, 3:0 its GPR.
 constexpr uint64_t EXITINFO1_MOV = 1ull << 63;
 
@@ -63,7 +63,7 @@ constexpr unsigned SEG_SHIFT = 10;  // 12:10 the segment (decode assists)
 constexpr unsigned PORT_SHIFT = 16;
 }  // namespace ioio
 
-// EXITINFO2 of a task-switch intercept (APM 15.15 "Task Switch Intercept").
+// EXITINFO2 of a task-switch intercept (APM "Task Switch Intercept").
 namespace task_switch_info {
 constexpr uint64_t IRET = 1ull << 36, JMP = 1ull << 38, HAS_ERROR_CODE = 1ull << 44;
 }

@@ -14,8 +14,8 @@ namespace {
 
 // APM 15.5.1: VMRUN loads the control information from the VMCB. softvt
 // keeps its own copy for the whole run of the guest and reloads every
-// field at every VMRUN, whatever VMCB_CLEAN says (APM 15.15.4 allows a
-// processor to ignore the clean bits).
+// field at every VMRUN, whatever VMCB_CLEAN says (APM 15.15 "VMCB State
+// Caching" allows a processor to ignore the clean bits).
 GuestControls read_controls(Memory& mem, uint64_t pa) {
   GuestControls c;
   const auto d = [&](uint32_t off) { return uint32_t(mem.read_phys(pa + off, 4)); };

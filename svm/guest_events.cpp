@@ -57,7 +57,7 @@ bool exception_exit(Cpu& cpu, uint8_t vector, uint32_t error, uint64_t cr2, uint
   x.info1 = error == NO_ERROR_CODE ? 0 : error;
   if (vector == vec::PF) {
     x.info2 = cr2;
-    x.insn_bytes = true;  // decode assists (APM 15.33.2)
+    x.insn_bytes = true;  // decode assists (APM "Decode Assists")
   }
   x.nrip = nrip;
   x.in_handler = nrip != 0;
@@ -88,7 +88,7 @@ bool nmi_unmasked(const Cpu& cpu) {
 bool virtual_irq_unmasked(const Cpu& cpu) {
   const uint64_t v = ctl(cpu).vintr;
   if (!(v & vintr::V_IRQ) || !(cpu.s.rflags & fl::IF) || cpu.s.interrupt_shadow) return false;
-  // vGIF: V_GIF = 0 holds virtual interrupts (APM 15.33.3).
+  // vGIF: V_GIF = 0 holds virtual interrupts (APM "Virtual GIF").
   if ((v & vintr::V_GIF_ENABLE) && !(v & vintr::V_GIF)) return false;
   const unsigned prio = unsigned((v & vintr::V_INTR_PRIO) >> vintr::V_INTR_PRIO_SHIFT);
   return (v & vintr::V_IGN_TPR) || prio > unsigned(v & 0xf);

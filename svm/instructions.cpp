@@ -151,7 +151,7 @@ void gif_instruction_checks(Cpu& cpu) {
   if (cpu.s.cpl != 0) cpu.raise_gp0();
 }
 
-// In a guest with V_GIF_ENABLE (vGIF, APM 15.33.3 "Virtual GIF") STGI
+// In a guest with V_GIF_ENABLE (vGIF, APM "Virtual GIF") STGI
 // and CLGI set and clear V_GIF instead of GIF.
 bool set_virtual_gif(Cpu& cpu, bool gif) {
   SvmState& st = cpu.svm;

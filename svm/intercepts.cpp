@@ -1,5 +1,5 @@
 // The instruction intercepts of SVM guest mode (svm/intercepts.h): APM
-// Vol. 2 15.8 - 15.15, the intercept vectors of Table B-1 and the exit
+// Vol. 2 15.8 - 15.14, the intercept vectors of Table B-1 and the exit
 // codes of Appendix C. Each #VMEXIT of an instruction saves NRIP, the
 // address of the next instruction (APM 15.7.1, "NRIP save").
 #include "svm/intercepts.h"
@@ -34,16 +34,21 @@ struct OneBit {
 
 // Table B-1 bit and Appendix C exit code of each Intercept, in enum order.
 constexpr OneBit kOneBit[] = {
-    {false, misc1::RDTSC, exit_code::RDTSC},      {false, misc1::RDPMC, exit_code::RDPMC},      {false, misc1::PUSHF, exit_code::PUSHF},
-    {false, misc1::POPF, exit_code::POPF},       {false, misc1::CPUID, exit_code::CPUID},      {false, misc1::RSM, exit_code::RSM},
-    {false, misc1::IRET, exit_code::IRET},       {false, misc1::INVD, exit_code::INVD},       {false, misc1::HLT, exit_code::HLT},
-    {false, misc1::INVLPGA, exit_code::INVLPGA},    {false, misc1::IDTR_READ, exit_code::IDTR_READ},  {false, misc1::GDTR_READ, exit_code::GDTR_READ},
-    {false, misc1::LDTR_READ, exit_code::LDTR_READ},  {false, misc1::TR_READ, exit_code::TR_READ},    {false, misc1::IDTR_WRITE, exit_code::IDTR_WRITE},
-    {false, misc1::GDTR_WRITE, exit_code::GDTR_WRITE}, {false, misc1::LDTR_WRITE, exit_code::LDTR_WRITE}, {false, misc1::TR_WRITE, exit_code::TR_WRITE},
-    {true, misc2::VMRUN, exit_code::VMRUN},       {true, misc2::VMMCALL, exit_code::VMMCALL},     {true, misc2::VMLOAD, exit_code::VMLOAD},
-    {true, misc2::VMSAVE, exit_code::VMSAVE},      {true, misc2::STGI, exit_code::STGI},        {true, misc2::CLGI, exit_code::CLGI},
-    {true, misc2::SKINIT, exit_code::SKINIT},      {true, misc2::RDTSCP, exit_code::RDTSCP},      {true, misc2::ICEBP, exit_code::ICEBP},
-    {true, misc2::WBINVD, exit_code::WBINVD},      {true, misc2::MONITOR, exit_code::MONITOR},     {true, misc2::XSETBV, exit_code::XSETBV},
+    {false, misc1::RDTSC, exit_code::RDTSC}, {false, misc1::RDPMC, exit_code::RDPMC},
+    {false, misc1::PUSHF, exit_code::PUSHF}, {false, misc1::POPF, exit_code::POPF},
+    {false, misc1::CPUID, exit_code::CPUID}, {false, misc1::RSM, exit_code::RSM},
+    {false, misc1::IRET, exit_code::IRET}, {false, misc1::INVD, exit_code::INVD},
+    {false, misc1::HLT, exit_code::HLT}, {false, misc1::INVLPGA, exit_code::INVLPGA},
+    {false, misc1::IDTR_READ, exit_code::IDTR_READ}, {false, misc1::GDTR_READ, exit_code::GDTR_READ},
+    {false, misc1::LDTR_READ, exit_code::LDTR_READ}, {false, misc1::TR_READ, exit_code::TR_READ},
+    {false, misc1::IDTR_WRITE, exit_code::IDTR_WRITE}, {false, misc1::GDTR_WRITE, exit_code::GDTR_WRITE},
+    {false, misc1::LDTR_WRITE, exit_code::LDTR_WRITE}, {false, misc1::TR_WRITE, exit_code::TR_WRITE},
+    {true, misc2::VMRUN, exit_code::VMRUN}, {true, misc2::VMMCALL, exit_code::VMMCALL},
+    {true, misc2::VMLOAD, exit_code::VMLOAD}, {true, misc2::VMSAVE, exit_code::VMSAVE},
+    {true, misc2::STGI, exit_code::STGI}, {true, misc2::CLGI, exit_code::CLGI},
+    {true, misc2::SKINIT, exit_code::SKINIT}, {true, misc2::RDTSCP, exit_code::RDTSCP},
+    {true, misc2::ICEBP, exit_code::ICEBP}, {true, misc2::WBINVD, exit_code::WBINVD},
+    {true, misc2::MONITOR, exit_code::MONITOR}, {true, misc2::XSETBV, exit_code::XSETBV},
 };
 static_assert(sizeof(kOneBit) / sizeof(kOneBit[0]) == unsigned(Intercept::Xsetbv) + 1);
 
@@ -97,12 +102,12 @@ bool intercept_instruction(Cpu& cpu, Intercept which) {
 
 bool intercept_intn(Cpu& cpu, uint8_t vector) {
   if (!(ctl(cpu).misc1 & misc1::INTN)) return false;
-  return instruction_exit(cpu, exit_code::SWINT, vector);  // EXITINFO1 = the vector (APM 15.33.1)
+  return instruction_exit(cpu, exit_code::SWINT, vector);  // EXITINFO1 = the vector (APM "Decode Assists")
 }
 
 bool intercept_invlpg(Cpu& cpu, uint64_t linear) {
   if (!(ctl(cpu).misc1 & misc1::INVLPG)) return false;
-  return instruction_exit(cpu, exit_code::INVLPG, linear);  // EXITINFO1 = the linear address (APM 15.33.1)
+  return instruction_exit(cpu, exit_code::INVLPG, linear);  // EXITINFO1 = the linear address (APM "Decode Assists")
 }
 
 // APM 15.14.4 "Pause Intercept Filtering": with a filter count of 0 every
@@ -128,7 +133,8 @@ bool intercept_pause(Cpu& cpu) {
 
 bool intercept_mwait(Cpu& cpu, bool monitor_armed) {
   if (ctl(cpu).misc2 & misc2::MWAIT) return instruction_exit(cpu, exit_code::MWAIT);
-  if ((ctl(cpu).misc2 & misc2::MWAIT_ARMED) && monitor_armed) return instruction_exit(cpu, exit_code::MWAIT_CONDITIONAL);
+  if ((ctl(cpu).misc2 & misc2::MWAIT_ARMED) && monitor_armed)
+    return instruction_exit(cpu, exit_code::MWAIT_CONDITIONAL);
   return false;
 }
 
@@ -176,8 +182,8 @@ bool virtual_cr8_write(Cpu& cpu, uint64_t value) {
 
 bool intercept_dr(Cpu& cpu, unsigned dr, bool write, int gpr) {
   if (!((ctl(cpu).intercept_dr >> (dr + (write ? 16 : 0))) & 1)) return false;
-  return instruction_exit(cpu, (write ? exit_code::DR0_WRITE : exit_code::DR0_READ) + dr,
-                          EXITINFO1_MOV | unsigned(gpr & 15));
+  const uint64_t code = (write ? exit_code::DR0_WRITE : exit_code::DR0_READ) + dr;
+  return instruction_exit(cpu, code, EXITINFO1_MOV | unsigned(gpr & 15));
 }
 
 // ---- I/O and MSRs ---------------------------------------------------------------------

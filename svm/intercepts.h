@@ -1,4 +1,4 @@
-// SVM guest mode: the intercept points (AMD APM Vol. 2 15.7 - 15.15 and
+// SVM guest mode: the intercept points (AMD APM Vol. 2 15.7 - 15.14 and
 // the intercept vectors of Appendix B, Table B-1). Every caller in emu/
 // guards the call with `cpu.svm.guest_mode` - one predictable branch in
 // the host (DESIGN.md "Virtualization") - and calls where the APM puts the
@@ -49,7 +49,7 @@ bool intercept_clts(Cpu& cpu);
 bool virtual_cr8_read(Cpu& cpu, uint64_t& value);
 bool virtual_cr8_write(Cpu& cpu, uint64_t value);
 
-// MOV DRn (APM 15.9.3 via 15.33.1): EXITINFO1 bit 63 and the GPR.
+// MOV DRn (APM 15.9, "Decode Assists"): EXITINFO1 bit 63 and the GPR.
 bool intercept_dr(Cpu& cpu, unsigned dr, bool write, int gpr);
 
 // IN/OUT/INS/OUTS through the I/O permission map (APM 15.10).
@@ -68,7 +68,7 @@ bool intercept_msr(Cpu& cpu, uint32_t index, bool write);
 // (APM 15.30.5, 15.18.4).
 uint64_t guest_tsc(const Cpu& cpu, uint64_t tsc);
 
-// A hardware task switch in the guest (APM 15.15): EXITINFO1 = the new
+// A hardware task switch in the guest (APM "Task Switch Intercept"): EXITINFO1 = the new
 // TSS selector, EXITINFO2 = IRET/JMP reason and the error code; NRIP for a
 // switch by an instruction (CALL, JMP, IRET), 0 for one through a task gate
 // of the IDT (`has_error`/`error`: the exception's error code).

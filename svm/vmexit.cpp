@@ -43,7 +43,7 @@ void save_guest_state(Cpu& cpu, uint64_t pa) {
   mem.write_phys(pa + vmcb::CPL, 1, s.cpl);
 }
 
-// The guest instruction bytes at CS:RIP for decode assists (APM 15.33.2):
+// The guest instruction bytes at CS:RIP for decode assists (APM "Decode Assists"):
 // as many as can be fetched, up to 15; none if the fetch itself faults.
 unsigned fetch_guest_insn_bytes(Cpu& cpu, uint8_t (&bytes)[15]) {
   unsigned n = 0;

@@ -23,7 +23,7 @@ struct ExitInfo {
   // NRIP save (APM 15.7.1): the next sequential RIP of an intercepted
   // instruction; 0 for every other intercept.
   uint64_t nrip = 0;
-  // Decode assists for #PF (APM 15.33.2 "Instruction Bytes"): the guest
+  // Decode assists for #PF (APM "Decode Assists"): the guest
   // instruction bytes at RIP are written to INSN_LEN / INSN_BYTES.
   bool insn_bytes = false;
   // The #VMEXIT happens inside an instruction handler, which returns to

@@ -7,7 +7,7 @@
 ; `--cpu amd` (tests/unit/test_svm_guest.cpp runs it so and counts the
 ; checks) it runs an L2 that takes every kind of intercept in turn, checks
 ; EXITCODE, EXITINFO1, EXITINFO2, EXITINTINFO, the guest RIP and NRIP of
-; each #VMEXIT against the APM (15.7 - 15.15, Appendix C) and resumes the
+; each #VMEXIT against the APM (15.7 - 15.14, Appendix C) and resumes the
 ; L2 at NRIP with VMRUN; then exceptions (15.12, with #PF's decode
 ; assists), EVENTINJ (15.20), virtual interrupts and V_TPR (15.21), the
 ; interrupt shadow, the TSC offset and TSC_RATIO, ASID-tagged translations
