@@ -2,6 +2,7 @@
 #include "emu/cpu.h"
 
 #include "decoder/insn.h"
+#include "svm/intercepts.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -101,6 +102,8 @@ void Cpu::shutdown(const std::string& why) {
     if (tracer) tracer->note(*this, "triple fault in VMX non-root operation: " + why);
     return vmx::triple_fault_exit(*this);
   }
+  // In an SVM guest: #VMEXIT(SHUTDOWN) if intercepted (APM 15.12).
+  if (svm.guest_mode && svm::intercept_shutdown(*this)) return;
   stop = StopReason::Shutdown;
   stop_detail = why;
   if (tracer) tracer->note(*this, "shutdown: " + why);

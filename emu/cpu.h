@@ -127,6 +127,14 @@ class Cpu {
   // iterations left (next_rip = its own address): it did not retire, and
   // the run loop executes it again.
   bool insn_unfinished = false;
+  // Set by an instruction handler that switched worlds: VMRUN entering a
+  // guest, or a guest instruction whose intercept made a #VMEXIT. The
+  // state after it belongs to the other side, so the run loop retires it
+  // without applying its TF, RF and interrupt-shadow rules there (APM
+  // 15.5.2 "VMRUN and TF/RF Bits in EFLAGS": the host's TF traps after the
+  // #VMEXIT - svm/vmexit.cpp makes that trap pending - the guest's after
+  // its first instruction).
+  bool vm_switched = false;
   StopReason stop = StopReason::None;
   std::string stop_detail;   // human-readable reason for Shutdown/Error
   BlockCache* blocks = nullptr;
@@ -176,6 +184,7 @@ class Cpu {
   bool nmi_pending = false;  // an NMI was latched (edge) and not yet taken
   // Whether an event would be taken at this boundary (cheap; inline).
   bool event_deliverable() const {
+    if (svm.guest_mode) return svm::guest_event_deliverable(*this);  // APM 15.21
     if (!svm.gif) return false;  // GIF = 0 holds INTR and NMI pending (APM 15.17)
     // A VMX guest in the shutdown state takes only an NMI through its IDT,
     // in wait-for-SIPI nothing (SDM 28.7.2; exits: vmx/event_exits.h).
@@ -299,6 +308,9 @@ class Cpu {
   uint64_t tlb_key(uint64_t lin) const { return (lin & ~uint64_t(0xfff)) | tlb_slot_; }
   // Re-derives it after CR3 or CR4 changed (or the state was loaded).
   void refresh_tlb_space();
+  // Makes `context` (an SVM ASID; 0 outside guest mode) the current
+  // virtualization context, bits 31:12 of the space; flushes nothing.
+  void set_tlb_context(uint32_t context);
   // The space of `pcid` in the current virtualization context (INVPCID).
   uint32_t tlb_space_of_pcid(uint32_t pcid) const {
     return (tlb_space_ & ~tlb_space::PCID_MASK) | (pcid & tlb_space::PCID_MASK);

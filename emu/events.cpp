@@ -6,10 +6,13 @@
 #include <string>
 
 #include "emu/cpu.h"
+#include "svm/intercepts.h"
 
 namespace softvt {
 
 bool Cpu::take_pending_event() {
+  // SVM guest mode: the intercepts and virtual interrupts (APM 15.13, 15.21).
+  if (svm.guest_mode) return svm::take_guest_event(*this);
   // SVM: while GIF = 0, INTR and NMI are held pending (APM Vol. 2 15.17,
   // svm/gif.h); SMI would be too (softvt has no SMM).
   if (!svm.gif) return false;

@@ -3,6 +3,7 @@
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
 #include "vmx/event_exits.h"
+#include "svm/intercepts.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -213,6 +214,8 @@ void Cpu::handle_exception(const GuestException& e) {
   // In VMX non-root operation the exception bitmap may turn it into a VM
   // exit, before CR2 is written (SDM Vol. 3C 27.2).
   if (vmx.non_root && vmx::intercept_exception(*this, e)) return;
+  // SVM guest mode: the exception intercepts, before CR2 is written (APM 15.12).
+  if (svm.guest_mode && svm::intercept_exception(*this, e)) return;
   if (e.vector == vec::PF) s.cr2 = e.cr2;
   deliver_event(e.vector, EventType::HardwareException, e.error_code, s.rip);
   // With the monitor trap flag, an MTF exit follows the delivery (SDM 26.5.2).
@@ -293,7 +296,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       resuming_rep = false;
       continue;
     }
-    if ((intr_line || nmi_pending) && event_deliverable()) {
+    if ((intr_line || nmi_pending || svm.v_irq_pending) && event_deliverable()) {
       if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
       take_pending_event();
       if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
@@ -334,6 +337,17 @@ StopReason Cpu::run(uint64_t max_insns) {
         const bool rf_before = s.rflags & fl::RF;
         const bool tf_before = s.rflags & fl::TF;
         in.handler(*this, in);
+        if (vm_switched) {
+          // VMRUN entered a guest or a guest instruction exited to the
+          // host: it retires, and the state now is the other side's, to
+          // which its TF, RF and shadow do not apply (APM 15.5.2).
+          vm_switched = false;
+          idle_steps = 0;
+          s.rip = next_rip;
+          ++s.insn_count;
+          end_block = false;
+          break;
+        }
         if (tf_before) single_step_completed(*this);
         if (insn_unfinished) {
           // Not retired: RIP stays on it, the count, RF and an interrupt
@@ -369,7 +383,8 @@ StopReason Cpu::run(uint64_t max_insns) {
         // A debug trap is pending, a device raised a line, or this
         // instruction unmasked one (in VMX non-root a raised line may
         // exit whatever RFLAGS.IF says: vmx/event_exits.h).
-        if (dbg.pending || ((intr_line || nmi_pending) && (event_deliverable() || vmx.non_root))) break;
+        if (dbg.pending || ((intr_line || nmi_pending || svm.v_irq_pending) && (event_deliverable() || vmx.non_root)))
+          break;
       }
     } catch (const GuestException& e) {
       abandon_step();

@@ -3,6 +3,7 @@
 // chapter 6, Vol. 2 "INT n/INTO/INT3/INT1" operation).
 #include "emu/segments.h"
 #include "emu/task_switch.h"
+#include "svm/intercepts.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -286,6 +287,9 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
       (type == EventType::SoftwareException || type == EventType::PrivilegedSoftware) &&
       vmx::intercept_software_exception(*this, vector, unsigned(type), unsigned(next - s.rip)))
     return;
+  // SVM guest mode: exception intercepts of #DB traps, INT3, INTO, INT1;
+  // the event in delivery for EXITINTINFO (APM 15.12, 15.7.2).
+  if (svm.guest_mode && svm::intercept_event(*this, vector, type, error_code, next)) return;
   if (from_software(type)) {
     // A fault while delivering INT n / INT3 / INTO is reported on the
     // instruction itself, as an ordinary exception.
@@ -314,6 +318,8 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
       if (vmx.non_root &&
           vmx::intercept_exception_in_delivery(*this, second, e.vector, unsigned(e.type), e.error))
         return;
+      if (svm.guest_mode && svm::intercept_exception_in_delivery(*this, second, e.vector, e.type, e.error))
+        return;
       if (second.vector == vec::PF) s.cr2 = second.cr2;
       if (e.vector == vec::DF && e.type == EventType::HardwareException) {
         // A fault while delivering #DF: shutdown (SDM 6.15 "Interrupt 8").
@@ -328,6 +334,9 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
         // the first event as IDT-vectoring information.
         if (vmx.non_root && vmx::intercept_exception_in_delivery(*this, GuestException{vec::DF, 0, 0}, e.vector,
                                                                  unsigned(e.type), e.error))
+          return;
+        if (svm.guest_mode && svm::intercept_exception_in_delivery(*this, GuestException{vec::DF, 0, 0}, e.vector,
+                                                                   e.type, e.error))
           return;
         e = Event{vec::DF, EventType::HardwareException, 0, s.rip};
       } else {

@@ -14,6 +14,7 @@
 
 #include "emu/segments.h"
 #include "vmx/nonroot.h"
+#include "svm/intercepts.h"
 
 namespace softvt {
 namespace {
@@ -369,6 +370,10 @@ void far_task_transfer(Cpu& cpu, uint16_t sel, uint64_t d, TaskSwitchReason reas
     return vmx::task_switch_exit(cpu, tss_sel, reason == TaskSwitchReason::Call ? vmx::task_source::CALL
                                                                                : vmx::task_source::JMP,
                                  unsigned(return_eip - cpu.s.rip));
+  // SVM: the task-switch intercept, before the switch (APM "Task Switch Intercept").
+  if (cpu.svm.guest_mode &&
+      svm::intercept_task_switch(cpu, tss_sel, false, reason == TaskSwitchReason::Jmp, false, 0, true))
+    return;
   switch_tasks(cpu, tss_sel, tss_d, reason, return_eip, cpu.s.rflags);
   check_new_eip(cpu);
 }
@@ -383,6 +388,7 @@ void task_return(Cpu& cpu, uint64_t return_eip) {
   if (!desc::present(d)) cpu.raise(vec::NP, selector_error(link));
   if (cpu.vmx.non_root)
     return vmx::task_switch_exit(cpu, link, vmx::task_source::IRET, unsigned(return_eip - cpu.s.rip));
+  if (cpu.svm.guest_mode && svm::intercept_task_switch(cpu, link, true, false, false, 0, true)) return;
   switch_tasks(cpu, link, d, TaskSwitchReason::Iret, return_eip, cpu.s.rflags);
   check_new_eip(cpu);
 }
@@ -390,6 +396,8 @@ void task_return(Cpu& cpu, uint64_t return_eip) {
 void task_gate_event(Cpu& cpu, uint64_t gate, const TaskGateEvent& e) {
   const uint16_t tss_sel = desc::gate_selector(gate);
   const uint64_t d = tss_of_gate(cpu, tss_sel);
+  if (cpu.svm.guest_mode && svm::intercept_task_switch(cpu, tss_sel, false, false, e.push_error, e.error, false))
+    return;
   switch_tasks(cpu, tss_sel, d, TaskSwitchReason::Event, e.saved_eip, e.saved_eflags);
   // The error code goes on the new task's stack, a word for a 16-bit TSS
   // (SDM 6.12.2, Vol. 2 INT n "TASK-GATE").

@@ -65,6 +65,11 @@ void Cpu::refresh_tlb_space() {
   tlb_slots_[tlb_slot_count_++] = SpaceSlot{tlb_space_, tlb_slot_};
 }
 
+void Cpu::set_tlb_context(uint32_t context) {
+  tlb_space_ = (tlb_space_ & tlb_space::PCID_MASK) | (context << tlb_space::CONTEXT_SHIFT);
+  refresh_tlb_space();
+}
+
 // ---- invalidation (SDM 4.10.4.1) ---------------------------------------------------
 
 void Cpu::flush_tlb() {

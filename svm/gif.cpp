@@ -1,6 +1,9 @@
 #include "svm/gif.h"
 
 #include "emu/cpu.h"
+#include "svm/controls.h"
+#include "svm/vmcb.h"
+#include "svm/vmexit.h"
 
 namespace softvt::svm {
 
@@ -14,6 +17,13 @@ void set_gif(Cpu& cpu, bool gif) {
 }
 
 bool hold_init(Cpu& cpu) {
+  // In a guest with the INIT intercept: #VMEXIT(INIT), and the INIT stays
+  // pending - held by the GIF = 0 the #VMEXIT leaves (APM 15.13.3).
+  if (cpu.svm.guest_mode && (cpu.svm.ctl.misc1 & misc1::INIT)) {
+    vmexit(cpu, exit_code::INIT);
+    cpu.svm.init_held = true;
+    return true;
+  }
   if (cpu.svm.gif) return false;
   cpu.svm.init_held = true;
   return true;
@@ -21,6 +31,14 @@ bool hold_init(Cpu& cpu) {
 
 void reset_on_init(Cpu& cpu) {
   if (!(cpu.svm.vm_cr & vm_cr::LOCK)) cpu.svm.vm_cr &= ~vm_cr::SVMDIS;
+  // An INIT the guest does not intercept resets the processor: guest mode
+  // ends with it (no #VMEXIT), the TLB back in the host's context.
+  if (cpu.svm.guest_mode) {
+    cpu.svm.guest_mode = false;
+    cpu.svm.v_irq_pending = false;
+    cpu.svm.injecting = false;
+    cpu.set_tlb_context(0);
+  }
 }
 
 }  // namespace softvt::svm

@@ -19,7 +19,8 @@ void set_gif(Cpu& cpu, bool gif);
 // Called by Cpu::init_signal first: true if GIF = 0 holds the INIT pending.
 bool hold_init(Cpu& cpu);
 // INIT's effect on the SVM state: VM_CR.SVMDIS is cleared when LOCK is 0
-// (APM 15.30.1); EFER (and with it SVME) is cleared by INIT itself.
+// (APM 15.30.1); EFER (and with it SVME) is cleared by INIT itself; an
+// unintercepted INIT in a guest ends guest mode.
 void reset_on_init(Cpu& cpu);
 
 }  // namespace softvt::svm

@@ -49,11 +49,11 @@ uint64_t load_host_state(Cpu& cpu, uint64_t pa) {
   s.gpr[RSP] = q(vmcb::RSP);
   s.gpr[RAX] = q(vmcb::RAX);
   s.dr[7] = DR7_ALL_DISABLED;
+  debug_registers_changed(cpu);
   s.cpl = 0;
   cpu.update_mode();
-  // CR3/CR4/EFER may differ from what the TLB cached (more flushing is
-  // always allowed).
-  cpu.flush_tlb();
+  // The TLB is not flushed: the caller returns to the host's context
+  // (svm/guest_tlb.h), whose translations stayed valid.
   cpu.end_block = true;
   return q(vmcb::RIP);
 }

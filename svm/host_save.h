@@ -18,7 +18,8 @@ namespace softvt::svm {
 // RSP, RAX (APM Vol. 3 VMRUN "Operation").
 void save_host_state(Cpu& cpu, uint64_t hsave_pa, uint64_t next_rip);
 // #VMEXIT: the same fields back, CR0.PE forced to 1, CPL = 0, DR7 with all
-// breakpoints disabled (APM 15.6 "#VMEXIT"). Returns the host RIP.
+// breakpoints disabled (APM 15.6 "#VMEXIT"). Returns the host RIP. The
+// TLB context is the caller's (svm/guest_tlb.h).
 uint64_t load_host_state(Cpu& cpu, uint64_t hsave_pa);
 
 }  // namespace softvt::svm

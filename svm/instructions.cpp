@@ -1,14 +1,16 @@
 // The SVM instructions (AMD APM Vol. 3 chapter 4 "System Instruction
 // Reference": VMRUN, VMLOAD, VMSAVE, STGI, CLGI, VMMCALL, INVLPGA, SKINIT;
 // Vol. 2 chapter 15). Each handler is the APM's "Operation" pseudocode as
-// numbered steps. Guest mode does not exist yet (the next increment), so
-// the "IF (intercepted) #VMEXIT" steps never apply, and VMRUN stops the run
-// with an error once it has loaded the guest state.
+// numbered steps; "IF (intercepted) #VMEXIT" is svm/intercepts.h.
 #include "decoder/insn.h"
 #include "emu/cpu.h"
 #include "emu/interp/table.h"
+#include "svm/controls.h"
 #include "svm/gif.h"
+#include "svm/guest_entry.h"
+#include "svm/guest_tlb.h"
 #include "svm/host_save.h"
+#include "svm/intercepts.h"
 #include "svm/vmcb.h"
 #include "svm/vmcb_state.h"
 #include "svm/vmexit.h"
@@ -52,8 +54,9 @@ uint64_t vmcb_instruction_checks(Cpu& cpu, const Insn& in) {
 // LSTAR, CSTAR, SFMASK, SYSENTER_CS, SYSENTER_ESP, SYSENTER_EIP.
 
 void vmload(Cpu& cpu, const Insn& in) {
-  // 1-3. #UD / #GP(0) (vmcb_instruction_checks). 4. Intercept: no guest mode yet.
+  // 1-3. #UD / #GP(0) (vmcb_instruction_checks). 4. The VMLOAD intercept.
   const uint64_t pa = vmcb_instruction_checks(cpu, in);
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Vmload)) return;
   Memory& mem = cpu.mem;
   CpuState& s = cpu.s;
   // 5. Load the state from the VMCB at rAX.
@@ -72,8 +75,9 @@ void vmload(Cpu& cpu, const Insn& in) {
 }
 
 void vmsave(Cpu& cpu, const Insn& in) {
-  // 1-3. #UD / #GP(0). 4. Intercept: no guest mode yet.
+  // 1-3. #UD / #GP(0). 4. The VMSAVE intercept.
   const uint64_t pa = vmcb_instruction_checks(cpu, in);
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Vmsave)) return;
   Memory& mem = cpu.mem;
   const CpuState& s = cpu.s;
   // 5. Store the state to the VMCB at rAX.
@@ -104,48 +108,17 @@ void canonicalise_bases(const Cpu& cpu, GuestImage& g) {
   for (SegReg* r : {&g.es, &g.cs, &g.ss, &g.ds}) r->base = canonical(cpu, r->base);
 }
 
-// The guest's CPL: 0 in real mode, 3 in virtual-8086 mode, the VMCB's CPL
-// otherwise (APM Vol. 3 VMRUN "Operation").
-uint8_t guest_cpl(const GuestImage& g) {
-  if (!(g.cr0 & cr0::PE)) return 0;
-  if (g.rflags & fl::VM) return 3;
-  return g.cpl & 3;
-}
-
-void load_guest_state(Cpu& cpu, const GuestImage& g) {
-  CpuState& s = cpu.s;
-  s.seg[ES] = g.es;
-  s.seg[CS] = g.cs;
-  s.seg[SS] = g.ss;
-  s.seg[DS] = g.ds;
-  s.gdtr = g.gdtr;
-  s.idtr = g.idtr;
-  s.efer = g.efer;
-  s.cr0 = g.cr0;
-  s.cr2 = g.cr2;
-  s.cr3 = g.cr3;
-  s.cr4 = g.cr4;
-  s.rflags = g.rflags | fl::FIXED1;
-  s.gpr[RSP] = g.rsp;
-  s.gpr[RAX] = g.rax;
-  s.dr[6] = g.dr6;
-  s.dr[7] = g.dr7;
-  s.cpl = guest_cpl(g);
-  s.interrupt_shadow = g.interrupt_shadow ? shadow::STI : 0;
-  cpu.update_mode();
-  cpu.flush_tlb();
-  cpu.next_rip = g.rip;
-  cpu.end_block = true;
-}
-
 void vmrun(Cpu& cpu, const Insn& in) {
   // 1-3. #UD (SVME = 0, real or virtual-8086 mode), #GP(0) (CPL != 0),
   //      #GP(0) (rAX not 4-Kbyte aligned or beyond the physical-address
-  //      width). 4. The VMRUN intercept: no guest mode yet.
+  //      width). 4. The VMRUN intercept (always set in a guest's VMCB: the
+  //      consistency checks require it).
   const uint64_t pa = vmcb_instruction_checks(cpu, in);
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Vmrun)) return;
   // 5. Remember the VMCB address for the #VMEXIT.
   cpu.svm.vmcb_pa = pa;
   cpu.svm.failed_check = nullptr;
+  cpu.svm.host_paging_key = paging_key(cpu);
   // 6. Save the host state to the host save area at VM_HSAVE_PA, RIP =
   //    the instruction after VMRUN.
   save_host_state(cpu, cpu.svm.hsave_pa, cpu.next_rip);
@@ -157,13 +130,17 @@ void vmrun(Cpu& cpu, const Insn& in) {
   // 8. The consistency checks (svm/vmrun_checks.cpp), in table order: the
   //    first failure is #VMEXIT(VMEXIT_INVALID), the host state reloaded.
   if (const VmrunCheck* failed = first_failing_check(cpu.model, c, g)) return vmexit_invalid(cpu, *failed);
-  // 9. Commit the guest state. 10. TLB_CONTROL, GIF = 1, EVENTINJ and
-  //    running the guest: the next increment. The run stops here rather
-  //    than continue in a state no hardware would be in.
-  load_guest_state(cpu, g);
+  // 9. Nested paging is not implemented yet: the run stops rather than run
+  //    the guest without it.
+  if (nested_paging_requested(cpu, pa)) {
+    cpu.stop = StopReason::Error;
+    cpu.stop_detail = "SVM: nested paging is not implemented yet (VMRUN with NP_ENABLE = 1)";
+    return;
+  }
+  // 10. Commit the guest state, TLB_CONTROL, GIF = 1, EVENTINJ
+  //     (svm/guest_entry.cpp); the run loop continues in the guest.
+  enter_guest(cpu, pa, g);
   if (cpu.tracer) cpu.tracer->vm_entry(cpu, Cpu::Tracer::VmEntryKind::Vmrun);
-  cpu.stop = StopReason::Error;
-  cpu.stop_detail = "SVM: running the guest is not implemented yet (VMRUN passed its consistency checks)";
 }
 
 // ---- STGI / CLGI (APM Vol. 3 "STGI", "CLGI"; Vol. 2 15.17) --------------------------
@@ -175,16 +152,27 @@ void gif_instruction_checks(Cpu& cpu) {
   if (cpu.s.cpl != 0) cpu.raise_gp0();
 }
 
+// In a guest with V_GIF_ENABLE (vGIF, APM "Virtual GIF") STGI
+// and CLGI set and clear V_GIF instead of GIF.
+bool set_virtual_gif(Cpu& cpu, bool gif) {
+  SvmState& st = cpu.svm;
+  if (!st.guest_mode || !(st.ctl.vintr & vintr::V_GIF_ENABLE)) return false;
+  st.ctl.vintr = gif ? (st.ctl.vintr | vintr::V_GIF) : (st.ctl.vintr & ~vintr::V_GIF);
+  return true;
+}
+
 void stgi(Cpu& cpu, const Insn&) {
-  // 1-2. #UD / #GP(0). 3. Intercept: no guest mode yet. 4. GIF = 1.
+  // 1-2. #UD / #GP(0). 3. The STGI intercept. 4. GIF (or V_GIF) = 1.
   gif_instruction_checks(cpu);
-  set_gif(cpu, true);
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Stgi)) return;
+  if (!set_virtual_gif(cpu, true)) set_gif(cpu, true);
 }
 
 void clgi(Cpu& cpu, const Insn&) {
-  // 1-2. #UD / #GP(0). 3. Intercept: no guest mode yet. 4. GIF = 0.
+  // 1-2. #UD / #GP(0). 3. The CLGI intercept. 4. GIF (or V_GIF) = 0.
   gif_instruction_checks(cpu);
-  set_gif(cpu, false);
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Clgi)) return;
+  if (!set_virtual_gif(cpu, false)) set_gif(cpu, false);
 }
 
 // ---- INVLPGA (APM Vol. 3 "INVLPGA") ----------------------------------------------
@@ -193,7 +181,8 @@ void invlpga(Cpu& cpu, const Insn& in) {
   // 1. #UD: SVME = 0 or not in protected mode. 2. #GP(0): CPL != 0.
   if (svm_disabled_or_not_protected(cpu)) cpu.raise_ud();
   if (cpu.s.cpl != 0) cpu.raise_gp0();
-  // 3. Intercept: no guest mode yet. 4. Invalidate the TLB mapping of the
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Invlpga)) return;
+  // 3. The INVLPGA intercept. 4. Invalidate the TLB mapping of the
   //    virtual page in rAX (effective address size) for the ASID in ECX.
   //    The ASID is the TLB's virtualization context (emu/cpu.h tlb_space;
   //    ASID 0 is the host's).
@@ -202,8 +191,20 @@ void invlpga(Cpu& cpu, const Insn& in) {
 
 // ---- VMMCALL (APM Vol. 3 "VMMCALL") ----------------------------------------------
 // "If the VMMCALL instruction is not intercepted, the instruction raises a
-// #UD exception": outside a guest it always is #UD.
-void vmmcall(Cpu& cpu, const Insn&) { cpu.raise_ud(); }
+// #UD exception": outside a guest it always is #UD. It is usable at any CPL.
+void vmmcall(Cpu& cpu, const Insn&) {
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Vmmcall)) return;
+  cpu.raise_ud();
+}
+
+// ---- RSM ---------------------------------------------------------------------------
+// softvt has no SMM, so RSM is always #UD (APM Vol. 3 RSM: "#UD ... not in
+// SMM"); in a guest the RSM intercept comes first (it is checked before the
+// instruction's exceptions, as Linux's nested SVM emulation has it).
+void rsm(Cpu& cpu, const Insn&) {
+  if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Rsm)) return;
+  cpu.raise_ud();
+}
 
 // ---- rows ----------------------------------------------------------------------------
 
@@ -219,6 +220,7 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_VMMCALL, SOFTVT_FIXED(vmmcall), 0, 0, Feature::Base, 1},
     {ZYDIS_MNEMONIC_INVLPGA, SOFTVT_FIXED(invlpga), 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_SKINIT, select_skinit, 0, 0, Feature::Base, 1},
+    {ZYDIS_MNEMONIC_RSM, SOFTVT_FIXED(rsm), 0, 0, Feature::Base, 1},
 };
 
 }  // namespace

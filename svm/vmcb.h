@@ -90,10 +90,16 @@ struct ExitCode {
 namespace exit_code {
 constexpr uint64_t CR0_READ = 0x000, CR0_WRITE = 0x010, DR0_READ = 0x020, DR0_WRITE = 0x030;
 constexpr uint64_t EXCP_BASE = 0x040, INTR = 0x060, NMI = 0x061, SMI = 0x062, INIT = 0x063;
-constexpr uint64_t VINTR = 0x064, CR0_SEL_WRITE = 0x065, CPUID = 0x072, HLT = 0x078;
-constexpr uint64_t INVLPGA = 0x07a, IOIO = 0x07b, MSR = 0x07c, SHUTDOWN = 0x07f;
+constexpr uint64_t VINTR = 0x064, CR0_SEL_WRITE = 0x065, IDTR_READ = 0x066, GDTR_READ = 0x067;
+constexpr uint64_t LDTR_READ = 0x068, TR_READ = 0x069, IDTR_WRITE = 0x06a, GDTR_WRITE = 0x06b;
+constexpr uint64_t LDTR_WRITE = 0x06c, TR_WRITE = 0x06d, RDTSC = 0x06e, RDPMC = 0x06f, PUSHF = 0x070;
+constexpr uint64_t POPF = 0x071, CPUID = 0x072, RSM = 0x073, IRET = 0x074, SWINT = 0x075, INVD = 0x076;
+constexpr uint64_t PAUSE = 0x077, HLT = 0x078, INVLPG = 0x079, INVLPGA = 0x07a, IOIO = 0x07b, MSR = 0x07c;
+constexpr uint64_t TASK_SWITCH = 0x07d, FERR_FREEZE = 0x07e, SHUTDOWN = 0x07f;
 constexpr uint64_t VMRUN = 0x080, VMMCALL = 0x081, VMLOAD = 0x082, VMSAVE = 0x083;
-constexpr uint64_t STGI = 0x084, CLGI = 0x085, SKINIT = 0x086, XSETBV = 0x08d, NPF = 0x400;
+constexpr uint64_t STGI = 0x084, CLGI = 0x085, SKINIT = 0x086, RDTSCP = 0x087, ICEBP = 0x088;
+constexpr uint64_t WBINVD = 0x089, MONITOR = 0x08a, MWAIT = 0x08b, MWAIT_CONDITIONAL = 0x08c;
+constexpr uint64_t XSETBV = 0x08d, NPF = 0x400;
 // "VMEXIT_INVALID: invalid guest state in VMCB" - the full 64-bit -1.
 constexpr uint64_t INVALID = ~uint64_t(0);
 }  // namespace exit_code

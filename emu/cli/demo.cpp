@@ -12,12 +12,17 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "emu/accel/accel.h"
 #include "emu/cli/commands.h"
 #include "emu/cli/cpu_option.h"
 #include "emu/cli/options.h"
 #include "emu/loader/flat.h"
+#include "svm/vmcb.h"
+#include "vmx/entry_checks.h"
+#include "vmx/exit_reasons.h"
 #include "vmx/vmx_operation.h"
 #include "demo_image.h"
 #include "demo_vmx_image.h"
@@ -55,7 +60,7 @@ struct Console {
 };
 
 // Shows softvt's own notes on VM entries, exits and failed checks between
-// the guest's lines, and counts them for the summary.
+// the guest's lines, and counts the tracer's VM events for the summary.
 class VmNotes : public Cpu::Tracer {
  public:
   explicit VmNotes(Console& console) : console_(console) {}
@@ -64,8 +69,13 @@ class VmNotes : public Cpu::Tracer {
   void note(const Cpu&, const std::string& text) override {
     console_.end_line();
     std::printf("    softvt: %s\n", text.c_str());
-    count(text);
   }
+  void vm_entry(const Cpu&, VmEntryKind) override { ++entries_; }
+  void vm_exit(const Cpu&, VmArch arch, uint64_t reason, uint64_t) override {
+    ++exits_total_;
+    ++exits_[arch == VmArch::Vmx ? vmx_exit_name(reason) : svm::exit_code_name(reason)];
+  }
+  void vm_entry_failed(const Cpu&, const char* check) override { failed_.push_back(with_section(check)); }
   void print_summary() const {
     std::printf("summary: %u VM entries, %u VM exits", entries_, exits_total_);
     const char* sep = " (";
@@ -78,17 +88,15 @@ class VmNotes : public Cpu::Tracer {
   }
 
  private:
-  // The notes' wording is vmx/entry.cpp's and vmx/exit.cpp's.
-  void count(const std::string& text) {
-    static const std::string kExit = "VM exit: ", kFailed = "VM entry failed: ", kEntry = "VM entry (";
-    if (text.rfind(kExit, 0) == 0) {
-      ++exits_total_;
-      ++exits_[text.substr(kExit.size())];
-    } else if (text.rfind(kFailed, 0) == 0) {
-      failed_.push_back(text.substr(kFailed.size()));
-    } else if (text.rfind(kEntry, 0) == 0) {
-      ++entries_;
-    }
+  // A VMX check's name with its SDM section (vmx/entry_checks.cpp's table).
+  static std::string with_section(const char* check) {
+    for (const vmx::EntryCheck& k : vmx::entry_checks())
+      if (std::string_view(k.name) == check) return std::string(check) + " [SDM " + k.section + "]";
+    return check;
+  }
+  static std::string vmx_exit_name(uint64_t reason) {
+    return std::string(vmx::exit_reason_name(uint32_t(reason) & 0xffff)) + " (" +
+           std::to_string(reason & 0xffff) + ")";
   }
   Console& console_;
   unsigned entries_ = 0, exits_total_ = 0;

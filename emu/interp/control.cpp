@@ -7,6 +7,7 @@
 #include "emu/segments.h"
 #include "emu/task_switch.h"
 #include "vmx/event_exits.h"
+#include "svm/intercepts.h"
 
 namespace softvt {
 namespace {
@@ -419,6 +420,8 @@ void deliver_software(Cpu& cpu, uint8_t vector, EventType type) {
 }
 
 void int_n(Cpu& cpu, const Insn& in) {
+  // SVM: the INTn intercept precedes the instruction's exceptions (APM 15.7).
+  if (cpu.svm.guest_mode && svm::intercept_intn(cpu, uint8_t(in.imm))) return;
   deliver_software(cpu, uint8_t(in.imm), EventType::SoftwareInterrupt);
 }
 
@@ -429,7 +432,10 @@ void into(Cpu& cpu, const Insn&) {
   if (cpu.s.rflags & fl::OF) deliver_software(cpu, vec::OF, EventType::SoftwareException);
 }
 
-void int1(Cpu& cpu, const Insn&) { deliver_software(cpu, vec::DB, EventType::PrivilegedSoftware); }
+void int1(Cpu& cpu, const Insn&) {
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Icebp)) return;  // APM 15.7
+  deliver_software(cpu, vec::DB, EventType::PrivilegedSoftware);
+}
 
 // ---- IRET -------------------------------------------------------------------
 
@@ -522,6 +528,8 @@ void iret_protected(Cpu& cpu, const Insn& in) {
 }
 
 void iret(Cpu& cpu, const Insn& in) {
+  // SVM: the IRET intercept comes before IRET does anything (APM 15.7).
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Iret)) return;
   // IRET ends the blocking of NMIs that delivering an NMI started, even
   // when it then faults (SDM 6.7.1; Vol. 3C 26.3 "IRET ... even if it
   // causes a fault").

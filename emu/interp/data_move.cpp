@@ -6,6 +6,7 @@
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
 #include "vmx/nonroot.h"
+#include "svm/intercepts.h"
 
 namespace softvt {
 
@@ -219,11 +220,13 @@ void sahf(Cpu& cpu, const Insn&) {
 // the reserved-NOP space Zydis folds into NOP, PAUSE (a spin-loop hint) and
 // ENDBR32/64 (a NOP without CET).
 void nop(Cpu&, const Insn&) {}
-
-// PAUSE: a hint outside VMX non-root, where "PAUSE exiting" and PAUSE-loop
-// exiting may make it exit (SDM Vol. 3C 27.1.3).
+// PAUSE: a spin-loop hint, a NOP to the architecture, except where a
+// hypervisor asks to see it: "PAUSE exiting" and PAUSE-loop exiting in
+// VMX non-root operation (SDM Vol. 3C 27.1.3), the PAUSE intercept with
+// its filter in an SVM guest (APM 15.14.4).
 void pause(Cpu& cpu, const Insn& in) {
   if (cpu.vmx.non_root) vmx::intercept_pause(cpu, in);
+  else if (cpu.svm.guest_mode) svm::intercept_pause(cpu);
 }
 
 void clc(Cpu& cpu, const Insn&) { cpu.s.rflags &= ~fl::CF; }

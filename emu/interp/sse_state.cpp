@@ -13,6 +13,7 @@
 #include "emu/interp/sse_common.h"
 #include "emu/interp/sse_rows.h"
 #include "emu/interp/table.h"
+#include "svm/intercepts.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/nonroot.h"
 
@@ -266,6 +267,8 @@ void xrstor(Cpu& cpu, const Insn& in) {
 // other than 0 (XCR0), for a value with bit 0 clear, with a bit softvt does
 // not support (only x87 and SSE), or with AVX (bit 2) but not SSE.
 void xsetbv(Cpu& cpu, const Insn& in) {
+  // SVM: the XSETBV intercept precedes its exceptions (APM 15.7).
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Xsetbv)) return;
   if (!(cpu.s.cr4 & cr4::OSXSAVE)) cpu.raise_ud();
   if (cpu.s.cpl != 0 || cpu.s.mode == Mode::V86) cpu.raise_gp0();
   // XSETBV exits unconditionally in VMX non-root operation, after the #UD

@@ -9,6 +9,7 @@
 // faulting instruction restarts from unchanged registers.
 #include "emu/interp/flags.h"
 #include "emu/interp/table.h"
+#include "svm/intercepts.h"
 
 namespace softvt {
 namespace {
@@ -174,6 +175,7 @@ constexpr uint64_t FLAGS32_LOADABLE = FLAGS16_LOADABLE | fl::AC | fl::ID;
 // which case the image carries VIF in place of IF and IOPL = 3.
 template <unsigned N>
 void pushf(Cpu& cpu, const Insn&) {
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Pushf)) return;  // before #GP (APM 15.7)
   uint64_t f = cpu.s.rflags;
   if (cpu.s.mode == Mode::V86 && iopl(cpu) < 3) {
     if (!(cpu.s.cr4 & cr4::VME) || N != 2) cpu.raise_gp0();
@@ -210,6 +212,7 @@ uint64_t popf_vme(Cpu& cpu, uint64_t image) {
 
 template <unsigned N>
 void popf(Cpu& cpu, const Insn&) {
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Popf)) return;  // before #GP (APM 15.7)
   const uint64_t old = cpu.s.rflags;
   if (cpu.s.mode == Mode::V86 && iopl(cpu) < 3 && (N != 2 || !(cpu.s.cr4 & cr4::VME)))
     cpu.raise_gp0();

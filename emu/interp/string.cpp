@@ -32,6 +32,7 @@
 #include "emu/interp/system_forms.h"
 #include "emu/interp/table.h"
 #include "vmx/event_exits.h"
+#include "svm/intercepts.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -290,6 +291,16 @@ bool string_io_exits(Cpu& cpu, const Insn& in, unsigned size, bool is_in) {
   return vmx::intercept_io(cpu, in, io);
 }
 
+// In an SVM guest an INS/OUTS the I/O permission map intercepts exits
+// before its first iteration, after the I/O-permission check (APM 15.10.2);
+// true = exited. EXITINFO1 names the segment of the memory operand.
+bool svm_string_io_exits(Cpu& cpu, const Insn& in, unsigned size, bool is_in) {
+  const bool rep = in.prefixes & (pfx::REP | pfx::REPNE);
+  if (rep && cpu.get_reg(RCX, in.addrsize) == 0) return false;
+  check_io(cpu, size);
+  return svm::intercept_io(cpu, {io_port(cpu), size, is_in, true, rep, in.addrsize, is_in ? uint8_t(ES) : in.seg});
+}
+
 // INS: [ES:rDI] := port DX. The I/O permission check comes first (SDM INS
 // Operation). The destination is checked for writing before the port is
 // read, so a faulting store does not consume device data that the restarted
@@ -297,6 +308,7 @@ bool string_io_exits(Cpu& cpu, const Insn& in, unsigned size, bool is_in) {
 template <unsigned N>
 void ins(Cpu& cpu, const Insn& in) {
   if (cpu.vmx.non_root && string_io_exits(cpu, in, N, true)) return;
+  if (cpu.svm.guest_mode && svm_string_io_exits(cpu, in, N, true)) return;
   repeat(cpu, in, false, [&] {
     check_io(cpu, N);
     const bool user = cpu.user_access();
@@ -312,6 +324,7 @@ void ins(Cpu& cpu, const Insn& in) {
 template <unsigned N>
 void outs(Cpu& cpu, const Insn& in) {
   if (cpu.vmx.non_root && string_io_exits(cpu, in, N, false)) return;
+  if (cpu.svm.guest_mode && svm_string_io_exits(cpu, in, N, false)) return;
   repeat(cpu, in, false, [&] {
     check_io(cpu, N);
     const uint64_t v = cpu.read(in.seg, index_reg(cpu, RSI, in), N);

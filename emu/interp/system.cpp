@@ -12,6 +12,7 @@
 #include "emu/interp/table.h"
 #include "emu/segments.h"
 #include "svm/features.h"
+#include "svm/intercepts.h"
 #include "vmx/capabilities.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/nonroot.h"
@@ -50,6 +51,7 @@ enum { EAX_, EBX_, ECX_, EDX_ };
 void hlt(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   if (cpu.vmx.non_root && vmx::intercept_hlt(cpu, in)) return;
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Hlt)) return;
   cpu.s.halted = 1;
 }
 
@@ -66,6 +68,7 @@ void deposit_update_signature(Cpu& cpu) {
 void cpuid(Cpu& cpu, const Insn& in) {
   // CPUID exits unconditionally in VMX non-root operation (SDM Vol. 3C 27.1.2).
   if (cpu.vmx.non_root) return vmx::exit_unconditional(cpu, in, vmx::exit_reason::CPUID);
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Cpuid)) return;
   const CpuidLeaf l = cpuid_current(cpu, uint32_t(cpu.s.gpr[RAX]), uint32_t(cpu.s.gpr[RCX]));
   if (uint32_t(cpu.s.gpr[RAX]) == 1) deposit_update_signature(cpu);
   cpu.set_reg(RAX, 4, l.eax);
@@ -85,7 +88,9 @@ void check_tsd(Cpu& cpu) {
 void rdtsc(Cpu& cpu, const Insn& in) {
   check_tsd(cpu);
   if (cpu.vmx.non_root && vmx::intercept_rdtsc(cpu, in)) return;
-  const uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Rdtsc)) return;
+  uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
+  if (cpu.svm.guest_mode) t = svm::guest_tsc(cpu, t);  // TSC_RATIO, TSC_OFFSET (APM 15.30.5)
   cpu.set_reg(RAX, 4, t & 0xffffffff);
   cpu.set_reg(RDX, 4, t >> 32);
 }
@@ -95,7 +100,9 @@ void rdtscp(Cpu& cpu, const Insn& in) {
   // before the CR4.TSD check.
   if (cpu.vmx.non_root && vmx::intercept_rdtscp(cpu, in)) return;
   check_tsd(cpu);
-  const uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Rdtscp)) return;
+  uint64_t t = cpu.vmx.non_root ? vmx::guest_tsc(cpu, cpu.tsc()) : cpu.tsc();
+  if (cpu.svm.guest_mode) t = svm::guest_tsc(cpu, t);
   cpu.set_reg(RAX, 4, t & 0xffffffff);
   cpu.set_reg(RDX, 4, t >> 32);
   cpu.set_reg(RCX, 4, cpu.s.tsc_aux & 0xffffffff);
@@ -215,6 +222,7 @@ void write_cr4(Cpu& cpu, uint64_t v) {
 
 void write_cr8(Cpu& cpu, uint64_t v) {
   if (v & ~uint64_t(0xf)) cpu.raise_gp0();  // TPR: bits 63:4 reserved
+  if (cpu.svm.guest_mode && svm::virtual_cr8_write(cpu, v)) return;  // V_TPR (APM 15.21.1)
   if (cpu.platform) cpu.platform->write_cr8(v);  // the local APIC's TPR
   else cpu.s.cr8 = v;
 }
@@ -231,6 +239,7 @@ void mov_to_cr(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   uint64_t v = cpu.get_reg(in.op[1].reg, crdr_size(cpu));
   if (cpu.vmx.non_root && vmx::intercept_cr_write(cpu, in, CR, v)) return;
+  if (cpu.svm.guest_mode && svm::intercept_cr_write(cpu, CR, in.op[1].reg, v)) return;
   switch (CR) {
     case 0: write_cr0(cpu, v); break;
     case 2: cpu.s.cr2 = v; break;
@@ -254,6 +263,10 @@ void mov_from_cr(Cpu& cpu, const Insn& in) {
     default: v = cpu.platform ? cpu.platform->read_cr8() : cpu.s.cr8; break;
   }
   if (cpu.vmx.non_root && vmx::intercept_cr_read(cpu, in, CR, v)) return;
+  if (cpu.svm.guest_mode) {
+    if (svm::intercept_cr_read(cpu, CR, in.op[0].reg)) return;
+    if (CR == 8) svm::virtual_cr8_read(cpu, v);  // V_TPR (APM 15.21.1)
+  }
   cpu.set_reg(in.op[0].reg, crdr_size(cpu), v);
 }
 
@@ -271,6 +284,10 @@ unsigned debug_register_access(Cpu& cpu, const Insn& in, unsigned n, bool to_dr)
   require_cpl0(cpu);
   if (cpu.vmx.non_root && vmx::intercept_mov_dr(cpu, in, n, to_dr)) return ~0u;
   if (cpu.s.dr[7] & dr7::GD) debug_general_detect(cpu);
+  // SVM: the DR intercepts come after the exceptions, #DB included (APM 15.9).
+  if (cpu.svm.guest_mode &&
+      svm::intercept_dr(cpu, n, to_dr, to_dr ? in.op[1].reg : in.op[0].reg))
+    return ~0u;
   return (n == 4 || n == 5) ? n + 2 : n;
 }
 
@@ -301,6 +318,7 @@ void clts(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   bool clear_ts = true;
   if (cpu.vmx.non_root && vmx::intercept_clts(cpu, in, clear_ts)) return;
+  if (cpu.svm.guest_mode && svm::intercept_clts(cpu)) return;
   if (clear_ts) cpu.s.cr0 &= ~cr0::TS;
 }
 
@@ -314,6 +332,7 @@ void lmsw(Cpu& cpu, const Insn& in) {
     const uint64_t lin = mem ? cpu.linear(in.seg, effective_address(cpu, in), 2, Acc::Read) : 0;
     if (vmx::intercept_lmsw(cpu, in, uint16_t(src), mem, lin, v)) return;
   }
+  if (cpu.svm.guest_mode && svm::intercept_lmsw(cpu, v)) return;
   cpu.s.cr0 = v;
   cpu.update_mode();
   cpu.end_block = true;
@@ -330,6 +349,7 @@ void check_umip(Cpu& cpu) {
 template <unsigned N>
 void smsw(Cpu& cpu, const Insn& in) {
   check_umip(cpu);
+  if (cpu.svm.guest_mode && svm::intercept_cr_read(cpu, 0, -1)) return;  // SMSW reads CR0 (APM 15.9)
   // In VMX non-root operation host-owned CR0 bits read from the shadow (SDM 27.3).
   const uint64_t cr0v = cpu.vmx.non_root ? vmx::guest_visible_cr0(cpu, cpu.s.cr0) : cpu.s.cr0;
   if (is_mem(in, 0)) write_operand<2>(cpu, in, 0, cr0v & 0xffff);
@@ -360,6 +380,8 @@ void lgdt_lidt(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   // VMX non-root: descriptor-table exiting (SDM Vol. 3C 27.1.3).
   if (cpu.vmx.non_root && vmx::intercept_gdtr_idtr(cpu, in, IDT ? 3 : 2)) return;
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, IDT ? svm::Intercept::IdtrWrite : svm::Intercept::GdtrWrite))
+    return;
   const DescTable t = read_pseudo_descriptor(cpu, in);
   (IDT ? cpu.s.idtr : cpu.s.gdtr) = t;
 }
@@ -370,6 +392,8 @@ template <bool IDT>
 void sgdt_sidt(Cpu& cpu, const Insn& in) {
   check_umip(cpu);
   if (cpu.vmx.non_root && vmx::intercept_gdtr_idtr(cpu, in, IDT ? 1 : 0)) return;
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, IDT ? svm::Intercept::IdtrRead : svm::Intercept::GdtrRead))
+    return;
   const DescTable& t = IDT ? cpu.s.idtr : cpu.s.gdtr;
   const uint64_t ea = effective_address(cpu, in);
   const unsigned base_size = cpu.in_64bit() ? 8 : 4;
@@ -422,6 +446,7 @@ void lldt(Cpu& cpu, const Insn& in) {
   require_protected(cpu);
   require_cpl0(cpu);
   if (cpu.vmx.non_root && vmx::intercept_ldtr_tr(cpu, in, 2)) return;
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::LdtrWrite)) return;
   const uint16_t sel = uint16_t(read_operand<2>(cpu, in, 0));
   if (null_selector(sel)) {
     // A null selector marks LDTR unusable (SDM Vol. 2 LLDT).
@@ -435,6 +460,7 @@ void ltr(Cpu& cpu, const Insn& in) {
   require_protected(cpu);
   require_cpl0(cpu);
   if (cpu.vmx.non_root && vmx::intercept_ldtr_tr(cpu, in, 3)) return;
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::TrWrite)) return;
   const uint16_t sel = uint16_t(read_operand<2>(cpu, in, 0));
   if (null_selector(sel)) cpu.raise_gp0();
   // IA-32e mode accepts only the 64-bit TSS type (9); legacy mode a 16- or
@@ -459,6 +485,7 @@ void store_system_selector(Cpu& cpu, const Insn& in) {
   require_protected(cpu);
   check_umip(cpu);
   if (cpu.vmx.non_root && vmx::intercept_ldtr_tr(cpu, in, TR ? 1 : 0)) return;
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, TR ? svm::Intercept::TrRead : svm::Intercept::LdtrRead)) return;
   const uint16_t sel = TR ? cpu.s.tr.sel : cpu.s.ldtr.sel;
   if (is_mem(in, 0)) write_operand<2>(cpu, in, 0, sel);
   else write_operand<N>(cpu, in, 0, sel);
@@ -559,6 +586,7 @@ void invlpg(Cpu& cpu, const Insn& in) {
     lin = (cpu.s.seg[in.seg].base + ea) & 0xffffffffull;
   }
   if (cpu.vmx.non_root && vmx::intercept_invlpg(cpu, in, lin)) return;
+  if (cpu.svm.guest_mode && svm::intercept_invlpg(cpu, lin)) return;
   cpu.flush_tlb_page(lin);
 }
 
@@ -569,10 +597,12 @@ Handler select_invlpg(const Insn& in) { return is_mem(in, 0) ? invlpg : nullptr;
 void wbinvd(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   if (cpu.vmx.non_root) vmx::intercept_wbinvd(cpu, in);
+  if (cpu.svm.guest_mode) svm::intercept_instruction(cpu, svm::Intercept::Wbinvd);
 }
 void invd(Cpu& cpu, const Insn& in) {
   require_cpl0(cpu);
   if (cpu.vmx.non_root) vmx::exit_unconditional(cpu, in, vmx::exit_reason::INVD);
+  if (cpu.svm.guest_mode) svm::intercept_instruction(cpu, svm::Intercept::Invd);
 }
 
 // ---- MSRs --------------------------------------------------------------------------
@@ -713,9 +743,11 @@ void rdmsr(Cpu& cpu, const Insn& in) {
   uint64_t v = 0;
   const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
   if (cpu.vmx.non_root && vmx::intercept_msr(cpu, in, index, false)) return;
+  if (cpu.svm.guest_mode && svm::intercept_msr(cpu, index, false)) return;
   if (!msr_read_as_rdmsr(cpu, index, v)) cpu.raise_gp0();
   // IA32_TSC read in VMX non-root operation: TSC offsetting applies (SDM 27.3).
   if (cpu.vmx.non_root && index == 0x10) v = vmx::guest_tsc(cpu, v);
+  if (cpu.svm.guest_mode && index == 0x10) v = svm::guest_tsc(cpu, v);  // APM 15.30.5
   cpu.set_reg(RAX, 4, v & 0xffffffff);
   cpu.set_reg(RDX, 4, v >> 32);
 }
@@ -725,6 +757,7 @@ void wrmsr(Cpu& cpu, const Insn& in) {
   const uint64_t v = (cpu.s.gpr[RAX] & 0xffffffff) | (cpu.s.gpr[RDX] << 32);
   const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
   if (cpu.vmx.non_root && vmx::intercept_msr(cpu, in, index, true)) return;
+  if (cpu.svm.guest_mode && svm::intercept_msr(cpu, index, true)) return;
   if (!msr_write_as_wrmsr(cpu, index, v)) cpu.raise_gp0();
   cpu.end_block = true;
 }
@@ -765,6 +798,7 @@ void in_(Cpu& cpu, const Insn& in) {
   if (cpu.vmx.non_root &&
       vmx::intercept_io(cpu, in, {port, size, true, false, false, in.op[1].kind == OpKind::Imm}))
     return;
+  if (cpu.svm.guest_mode && svm::intercept_io(cpu, {port, size, true, false, false, in.addrsize, 0})) return;
   const uint64_t v = cpu.port_read(port, size);
   cpu.set_reg(RAX, size, v);
 }
@@ -776,6 +810,7 @@ void out_(Cpu& cpu, const Insn& in) {
   if (cpu.vmx.non_root &&
       vmx::intercept_io(cpu, in, {port, size, false, false, false, in.op[0].kind == OpKind::Imm}))
     return;
+  if (cpu.svm.guest_mode && svm::intercept_io(cpu, {port, size, false, false, false, in.addrsize, 0})) return;
   const uint64_t v = cpu.get_reg(RAX, size);
   cpu.port_write(port, size, v);
 }

@@ -7,6 +7,7 @@
 #include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
 #include "emu/segments.h"
+#include "svm/intercepts.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -106,6 +107,9 @@ void monitor(Cpu& cpu, const Insn& in) {
   const uint64_t lin = cpu.linear(in.seg, ea, 1, Acc::Read);
   cpu.translate(lin, Acc::Read, false);
   if (cpu.vmx.non_root) vmx::monitor_armed(cpu);
+  // SVM: the MONITOR intercept, after the address is checked (APM 15.7).
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Monitor)) return;
+  cpu.svm.monitor_armed = true;
 }
 
 // MWAIT returns at once: with one CPU and no pending store to the monitored
@@ -119,6 +123,9 @@ void mwait(Cpu& cpu, const Insn& in) {
   const uint32_t ext = uint32_t(cpu.s.gpr[RCX]);
   const bool ibe = cpu.model.cpuid(5, 0).ecx & 2;
   if ((ext & ~1u) || ((ext & 1) && !ibe)) cpu.raise_gp0();
+  // SVM: MWAIT intercepted always, or only with the monitor armed (APM 15.7).
+  if (cpu.svm.guest_mode && svm::intercept_mwait(cpu, cpu.svm.monitor_armed)) return;
+  cpu.svm.monitor_armed = false;
 }
 
 // ---- INVPCID -----------------------------------------------------------------------

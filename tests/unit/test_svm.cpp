@@ -538,15 +538,16 @@ CpuModel model_for(const std::string& check) {
 }
 }  // namespace
 
-TEST_CASE("VMRUN with a valid VMCB loads the guest and stops: running it is the next increment", "[svm]") {
+TEST_CASE("VMRUN with a valid VMCB loads the guest and runs it", "[svm]") {
   Machine m(kVmrun);
   write_valid_vmcb(m.mem, VMCB);
   // Non-canonical segment bases are canonicalised, not a failure.
   m.put(VMCB + vmcb::DS + vmcb::SEG_BASE, 8, 0x0000900000000000ull);
-  CHECK(m.cpu.run(100) == StopReason::Error);
-  CHECK(m.cpu.stop_detail.find("SVM: running the guest is not implemented yet") != std::string::npos);
+  m.put(0x12345, 1, 0xf4);  // the guest: HLT, not intercepted (the run stops in the guest)
+  CHECK(m.cpu.run(100) == StopReason::Hlt);
   CHECK(m.cpu.svm.failed_check == nullptr);
-  CHECK(m.cpu.s.rip == 0x12345);
+  CHECK(m.cpu.svm.guest_mode);
+  CHECK(m.cpu.s.rip == 0x12346);
   CHECK(m.cpu.s.gpr[RAX] == 0xabcdef);
   CHECK(m.cpu.s.gpr[RSP] == 0x9000);
   CHECK(m.cpu.s.seg[DS].base == 0xffff900000000000ull);

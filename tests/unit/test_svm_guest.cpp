@@ -1,0 +1,325 @@
+// SVM guest mode (svm/guest_entry.cpp, svm/intercepts.cpp,
+// svm/guest_events.cpp, svm/vmexit.cpp): a VMRUN that passes its checks
+// runs the guest; #VMEXIT saves the guest state and the exit information
+// and returns to the host (AMD APM Vol. 2 15.5 - 15.21). Physical INTR and
+// NMI (which the flat runner's kernels cannot raise), the host's TF across
+// VMRUN, the TLB context and NP_ENABLE are tested on a Cpu directly; every
+// kind of instruction intercept, exceptions, EVENTINJ, virtual interrupts,
+// the TSC offset and the TLB_CONTROL flush types by the L1 test kernel
+// tests/guest/svm_guest_long64.asm.
+#include <catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "emu/block_cache.h"
+#include "emu/cpu.h"
+#include "emu/cpu_model.h"
+#include "emu/loader/flat.h"
+#include "svm/controls.h"
+#include "svm/vmcb.h"
+#include "tests/unit/cli_support.h"
+#include "tests/unit/nasm_support.h"
+
+using namespace softvt;
+using namespace softvt::svm;
+
+namespace {
+
+constexpr uint64_t LOAD = 0x10000;
+constexpr uint64_t VMCB = 0x200000, HSAVE = 0x202000, GUEST_RIP = 0x30000, GUEST_IDT = 0x31000;
+
+const CpuModel& amd() { return *find_cpu_model("amd"); }
+
+struct Recorder : Cpu::Tracer {
+  std::vector<int> vectors;
+  std::vector<std::string> notes;
+  void insn(const Cpu&, uint64_t, uint64_t, const uint8_t*, unsigned) override {}
+  void exception(const Cpu&, const GuestException& e) override { vectors.push_back(e.vector); }
+  void note(const Cpu&, const std::string& n) override { notes.push_back(n); }
+};
+
+struct Source : Cpu::InterruptSource {
+  int acks = 0;
+  uint8_t vector = 0x40;
+  uint8_t intr_acknowledge() override {
+    ++acks;
+    return vector;
+  }
+};
+
+// The host: "mov rax, VMCB; vmrun; hlt" on the flat long64 machine with
+// EFER.SVME and VM_HSAVE_PA set; the guest: a 64-bit VMCB on the same page
+// tables at GUEST_RIP with `guest` there.
+struct Machine {
+  Memory mem{64 << 20};
+  CpuModel model = amd();
+  Cpu cpu{mem, model};
+  BlockCache blocks{model};
+  Recorder rec;
+  Source source;
+
+  explicit Machine(const std::string& guest) {
+    cpu.s = setup_flat(mem, test::assemble_nasm("bits 64\nmov rax, " + std::to_string(VMCB) + "\nvmrun\nhlt\n"),
+                       LOAD, FlatMode::Long64);
+    cpu.blocks = &blocks;
+    cpu.tracer = &rec;
+    cpu.intr_source = &source;
+    cpu.s.efer |= efer::SVME;
+    cpu.svm.hsave_pa = HSAVE;
+    cpu.update_mode();
+    cpu.refresh_tlb_space();
+    const std::vector<uint8_t> code = test::assemble_nasm("bits 64\n" + guest);
+    for (size_t i = 0; i < code.size(); ++i) mem.write_phys(GUEST_RIP + i, 1, code[i]);
+    write_vmcb();
+  }
+  uint64_t q(uint32_t off) { return mem.read_phys(VMCB + off, 8); }
+  void put(uint32_t off, unsigned size, uint64_t v) { mem.write_phys(VMCB + off, size, v); }
+
+  void write_vmcb() {
+    for (uint64_t i = 0; i < 4096; i += 8) mem.write_phys(VMCB + i, 8, 0);
+    put(vmcb::INTERCEPT_MISC2, 4, misc2::VMRUN);
+    put(vmcb::INTERCEPT_MISC1, 4, misc1::HLT);
+    put(vmcb::IOPM_BASE_PA, 8, 0x300000);
+    put(vmcb::MSRPM_BASE_PA, 8, 0x304000);
+    put(vmcb::GUEST_ASID, 4, 7);
+    put(vmcb::CS + vmcb::SEG_SEL, 2, 0x08);
+    put(vmcb::CS + vmcb::SEG_ATTRIB, 2, 0x29b);
+    put(vmcb::CS + vmcb::SEG_LIMIT, 4, 0xffffffff);
+    for (uint32_t seg : {vmcb::ES, vmcb::SS, vmcb::DS}) {
+      put(seg + vmcb::SEG_SEL, 2, 0x10);
+      put(seg + vmcb::SEG_ATTRIB, 2, 0x093);
+      put(seg + vmcb::SEG_LIMIT, 4, 0xffffffff);
+    }
+    put(vmcb::GDTR + vmcb::SEG_LIMIT, 4, cpu.s.gdtr.limit);
+    put(vmcb::GDTR + vmcb::SEG_BASE, 8, cpu.s.gdtr.base);
+    put(vmcb::IDTR + vmcb::SEG_LIMIT, 4, 0xfff);
+    put(vmcb::IDTR + vmcb::SEG_BASE, 8, GUEST_IDT);
+    put(vmcb::EFER, 8, cpu.s.efer);
+    put(vmcb::CR0, 8, cpu.s.cr0);
+    put(vmcb::CR3, 8, cpu.s.cr3);
+    put(vmcb::CR4, 8, cpu.s.cr4);
+    put(vmcb::DR6, 8, 0xffff0ff0);
+    put(vmcb::DR7, 8, 0x400);
+    put(vmcb::RFLAGS, 8, 0x202);
+    put(vmcb::RIP, 8, GUEST_RIP);
+    put(vmcb::RSP, 8, 0x38000);
+  }
+  // A 64-bit interrupt gate in the guest's IDT to `handler`.
+  void guest_gate(uint8_t vector, uint64_t handler) {
+    const uint64_t at = GUEST_IDT + uint64_t(vector) * 16;
+    mem.write_phys(at, 8, (handler & 0xffff) | (0x08ull << 16) | (0x8e00ull << 32) | ((handler >> 16) << 48));
+    mem.write_phys(at + 8, 8, handler >> 32);
+  }
+};
+
+// The host's instruction after VMRUN.
+uint64_t after_vmrun() {
+  return LOAD + test::assemble_nasm("bits 64\nmov rax, " + std::to_string(VMCB) + "\nvmrun\n").size();
+}
+
+}  // namespace
+
+TEST_CASE("VMRUN runs the guest; an intercepted HLT is #VMEXIT(HLT) with the guest state saved", "[svm]") {
+  Machine m("nop\nhlt\n");
+  // Non-canonical segment bases are canonicalised, not a failure (APM 15.5.1).
+  m.put(vmcb::DS + vmcb::SEG_BASE, 8, 0x0000900000000000ull);
+  m.put(vmcb::EVENTINJ, 8, 0);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.cpu.s.rip == after_vmrun() + 1);  // the host's HLT retired
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+  CHECK(m.q(vmcb::EXITINFO1) == 0);
+  CHECK(m.q(vmcb::EXITINFO2) == 0);
+  CHECK(m.q(vmcb::EXITINTINFO) == 0);
+  CHECK(m.q(vmcb::RIP) == GUEST_RIP + 1);   // the HLT
+  CHECK(m.q(vmcb::NRIP) == GUEST_RIP + 2);  // NRIP save
+  CHECK(m.q(vmcb::RAX) == 0);               // the guest's RAX (VMCB: 0)
+  CHECK(m.q(vmcb::RFLAGS) == 0x202);
+  CHECK(m.q(vmcb::DS + vmcb::SEG_BASE) == 0xffff900000000000ull);
+  CHECK((m.q(vmcb::INTERRUPT_SHADOW) & 3) == int_state::GUEST_IF);
+  // The host is back: RAX, RSP, CPL 0, GIF = 0, not in guest mode, TLB
+  // context 0.
+  CHECK(m.cpu.s.gpr[RAX] == VMCB);
+  CHECK(m.cpu.s.gpr[RSP] == LOAD);
+  CHECK(!m.cpu.svm.guest_mode);
+  CHECK(!m.cpu.svm.gif);
+  CHECK((m.cpu.tlb_space() >> tlb_space::CONTEXT_SHIFT) == 0);
+}
+
+TEST_CASE("the guest's translations live in the TLB context of its ASID", "[svm]") {
+  Machine m("hlt\n");
+  m.put(vmcb::INTERCEPT_MISC1, 4, 0);  // the guest's HLT stops the run in the guest
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.cpu.svm.guest_mode);
+  CHECK((m.cpu.tlb_space() >> tlb_space::CONTEXT_SHIFT) == 7);
+}
+
+TEST_CASE("NP_ENABLE = 1 stops the run: nested paging is not implemented yet", "[svm]") {
+  Machine m("hlt\n");
+  m.put(vmcb::NP_CONTROL, 8, NP_ENABLE);
+  CHECK(m.cpu.run(100) == StopReason::Error);
+  CHECK(m.cpu.stop_detail.find("SVM: nested paging is not implemented yet") != std::string::npos);
+  CHECK(!m.cpu.svm.guest_mode);
+}
+
+TEST_CASE("INTR in the guest: the intercept exits before the acknowledge cycle", "[svm]") {
+  Machine m("jmp $\n");
+  m.put(vmcb::INTERCEPT_MISC1, 4, misc1::INTR);
+  m.cpu.intr_line = true;
+  // After the #VMEXIT GIF = 0 holds the interrupt pending in the host.
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::INTR);
+  CHECK(m.q(vmcb::RIP) == GUEST_RIP);
+  CHECK(m.q(vmcb::NRIP) == 0);
+  CHECK(m.source.acks == 0);
+  CHECK(m.cpu.intr_line);
+}
+
+TEST_CASE("INTR not intercepted goes through the guest's IDT", "[svm]") {
+  Machine m("jmp $\nhandler: hlt\n");
+  m.put(vmcb::INTERCEPT_MISC1, 4, misc1::HLT);
+  m.guest_gate(0x40, GUEST_RIP + 2);
+  m.cpu.intr_line = true;
+  m.source.vector = 0x40;
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.source.acks == 1);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+  CHECK(m.q(vmcb::RIP) == GUEST_RIP + 2);
+  CHECK(m.q(vmcb::RFLAGS) == 0x2);  // the interrupt gate cleared IF
+}
+
+TEST_CASE("V_INTR_MASKING: the host's IF masks physical interrupts, not the guest's", "[svm]") {
+  Machine m("jmp $\n");
+  m.put(vmcb::INTERCEPT_MISC1, 4, misc1::INTR);
+  m.put(vmcb::VINTR, 8, vintr::V_INTR_MASKING);
+  m.cpu.intr_line = true;  // the host's IF is 0 (flat runner): masked in the guest
+  CHECK(m.cpu.run(200) == StopReason::Limit);
+  CHECK(m.cpu.svm.guest_mode);
+  CHECK(m.source.acks == 0);
+  // With the host's IF = 1 the intercept fires although the guest's IF is 0.
+  Machine n("jmp $\n");
+  n.put(vmcb::INTERCEPT_MISC1, 4, misc1::INTR);
+  n.put(vmcb::VINTR, 8, vintr::V_INTR_MASKING);
+  n.put(vmcb::RFLAGS, 8, 0x2);
+  n.cpu.s.rflags |= fl::IF;
+  n.cpu.svm.gif = false;  // the host does not take it before VMRUN (which sets GIF)
+  n.cpu.intr_line = true;
+  n.cpu.run(200);
+  CHECK(n.q(vmcb::EXITCODE) == exit_code::INTR);
+}
+
+TEST_CASE("NMI in the guest: intercepted NMIs exit and stay pending", "[svm]") {
+  Machine m("jmp $\n");
+  m.put(vmcb::INTERCEPT_MISC1, 4, misc1::NMI);
+  m.cpu.svm.gif = false;  // held in the host until VMRUN sets GIF
+  m.cpu.nmi_pending = true;
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::NMI);
+  CHECK(m.cpu.nmi_pending);
+}
+
+TEST_CASE("VMRUN with the host's TF = 1: the #DB trap follows the #VMEXIT in the host (APM 15.5.2)", "[svm]") {
+  Machine m("nop\nhlt\n");
+  // Start at the VMRUN itself (RAX = the VMCB), with TF = 1.
+  m.cpu.s.gpr[RAX] = VMCB;
+  m.cpu.s.rip = after_vmrun() - 3;
+  m.cpu.s.rflags |= fl::TF;
+  // The flat runner's host has no IDT: the #DB it takes escalates to a
+  // shutdown, after the #VMEXIT(HLT) - the guest's NOP took no #DB.
+  CHECK(m.cpu.run(100) == StopReason::Shutdown);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+  REQUIRE(!m.rec.vectors.empty());
+  CHECK(m.rec.vectors.front() == vec::DB);
+  CHECK(!m.cpu.svm.guest_mode);
+}
+
+TEST_CASE("a guest with TF = 1 takes its #DB after its first instruction, RF kept by VMRUN", "[svm]") {
+  Machine m("nop\nhlt\n");
+  m.put(vmcb::RFLAGS, 8, 0x102);  // TF
+  m.put(vmcb::INTERCEPT_EXCEPTIONS, 4, 1u << vec::DB);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::EXCP_BASE + vec::DB);
+  CHECK(m.q(vmcb::RIP) == GUEST_RIP + 1);  // after the NOP
+}
+
+TEST_CASE("EVENTINJ NMI goes through the guest's IDT gate 2 and blocks NMIs", "[svm]") {
+  Machine m("hlt\nhandler: hlt\n");
+  m.guest_gate(2, GUEST_RIP + 1);
+  m.put(vmcb::EVENTINJ, 8, eventinj::V | (uint64_t(eventinj::TYPE_NMI) << eventinj::TYPE_SHIFT) | 2);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+  CHECK(m.q(vmcb::RIP) == GUEST_RIP + 1);
+  CHECK(m.q(vmcb::EVENTINJ) == ((uint64_t(eventinj::TYPE_NMI) << eventinj::TYPE_SHIFT) | 2));  // V cleared
+}
+
+TEST_CASE("vGIF: STGI/CLGI in the guest change V_GIF, which holds virtual interrupts", "[svm]") {
+  Machine m("clgi\nhlt\n");
+  m.put(vmcb::VINTR, 8, vintr::V_GIF_ENABLE | vintr::V_GIF);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+  CHECK(m.q(vmcb::VINTR) == vintr::V_GIF_ENABLE);  // V_GIF written back as 0
+  // V_GIF = 0: a pending virtual interrupt waits; V_GIF = 1: it is taken.
+  for (const bool v_gif : {false, true}) {
+    Machine n("nop\nhlt\nhandler: hlt\n");
+    n.guest_gate(0x60, GUEST_RIP + 2);
+    n.put(vmcb::VINTR, 8, vintr::V_GIF_ENABLE | (v_gif ? vintr::V_GIF : 0) | vintr::V_IRQ | vintr::V_IGN_TPR |
+                              (0x60ull << vintr::V_INTR_VECTOR_SHIFT));
+    REQUIRE(n.cpu.run(100) == StopReason::Hlt);
+    CHECK(n.q(vmcb::RIP) == (v_gif ? GUEST_RIP + 2 : GUEST_RIP + 1));
+  }
+}
+
+TEST_CASE("a task switch in a 32-bit guest: #VMEXIT(TASK_SWITCH) with the TSS selector and JMP", "[svm]") {
+  Machine m("");
+  const std::vector<uint8_t> code = test::assemble_nasm("bits 32\njmp 0x28:0\n");
+  for (size_t i = 0; i < code.size(); ++i) m.mem.write_phys(GUEST_RIP + i, 1, code[i]);
+  // GDT entry 5 (28H): an available 32-bit TSS at 40000H, limit 67H.
+  m.mem.write_phys(m.cpu.s.gdtr.base + 0x28, 8, 0x0000890400000067ull);
+  m.put(vmcb::GDTR + vmcb::SEG_LIMIT, 4, 0x2f);
+  m.put(vmcb::CS + vmcb::SEG_SEL, 2, 0x18);
+  m.put(vmcb::CS + vmcb::SEG_ATTRIB, 2, 0xc9b);
+  for (uint32_t seg : {vmcb::ES, vmcb::SS, vmcb::DS}) m.put(seg + vmcb::SEG_ATTRIB, 2, 0xc93);
+  m.put(vmcb::EFER, 8, efer::SVME);
+  m.put(vmcb::CR0, 8, cr0::PE | cr0::ET);
+  m.put(vmcb::CR3, 8, 0);
+  m.put(vmcb::CR4, 8, 0);
+  m.put(vmcb::INTERCEPT_MISC1, 4, misc1::TASK_SWITCH);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::TASK_SWITCH);
+  CHECK(m.q(vmcb::EXITINFO1) == 0x28);
+  CHECK(m.q(vmcb::EXITINFO2) == task_switch_info::JMP);
+  CHECK(m.q(vmcb::RIP) == GUEST_RIP);
+  CHECK(m.q(vmcb::NRIP) == GUEST_RIP + code.size());
+  CHECK(m.mem.read_phys(m.cpu.s.gdtr.base + 0x28, 8) == 0x0000890400000067ull);  // not marked busy
+}
+
+// ---- the L1 test kernel ----------------------------------------------------------------------
+
+namespace {
+uint64_t json_value(const std::string& json, const std::string& key) {
+  const size_t at = json.find("\"" + key + "\": \"");
+  REQUIRE(at != std::string::npos);
+  return std::stoull(json.substr(at + key.size() + 5), nullptr, 16);
+}
+std::string env_path(const char* var) {
+  const char* v = std::getenv(var);
+  REQUIRE(v);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("L1 test kernel: an L2 takes every kind of intercept and is resumed (--cpu amd)", "[svm]") {
+  const std::string json = "/tmp/softvt_svm_guest_" + std::to_string(getpid()) + ".json";
+  const test::CliResult r = test::shell(env_path("SOFTVT") + " run --flat " + env_path("SOFTVT_GUEST_DIR") +
+                                        "/svm_guest_long64.bin --cpu amd --max-insns 2000000 --debugcon stdio"
+                                        " --dump-state " + json);
+  const std::string state = test::slurp(json);
+  std::remove(json.c_str());
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("FAIL") == std::string::npos);
+  CHECK(r.out.find("svm_guest: done") != std::string::npos);
+  CHECK(json_value(state, "rax") == 0);    // failed checks
+  CHECK(json_value(state, "rbx") == 420);  // passed checks: all of them ran
+}
