@@ -2,6 +2,7 @@
 // and mode, then execute each record through its pre-resolved handler.
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
+#include "emu/nested_paging.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -212,6 +213,20 @@ void Cpu::handle_exception(const GuestException& e) {
   deliver_event(e.vector, EventType::HardwareException, e.error_code, s.rip);
 }
 
+namespace {
+// Event delivery outside an instruction (an interrupt, a debug trap, an
+// exception's delivery) may make a second-level VM exit too, when the IDT,
+// the stack or the handler is not mapped (emu/nested_paging.h): the CPU
+// then simply continues in the host.
+template <class F>
+void guard_nested_exit(F f) {
+  try {
+    f();
+  } catch (const NestedPagingExit&) {
+  }
+}
+}  // namespace
+
 StopReason Cpu::run(uint64_t max_insns) {
   stop = StopReason::None;
   if (!blocks) {
@@ -267,14 +282,14 @@ StopReason Cpu::run(uint64_t max_insns) {
       // After an iteration of a REP string instruction that was not its
       // last, the EFLAGS image has RF = 1 (SDM 17.3.1.1).
       if (resuming_rep) s.rflags |= fl::RF;
-      debug_deliver_trap(*this);
+      guard_nested_exit([&] { debug_deliver_trap(*this); });
       ++idle_steps;
       resuming_rep = false;
       continue;
     }
     if ((intr_line || nmi_pending) && event_deliverable()) {
       if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
-      take_pending_event();
+      guard_nested_exit([&] { take_pending_event(); });
       ++idle_steps;
       resuming_rep = false;  // an interrupted REP restarts (and is traced) anew
       continue;
@@ -340,7 +355,12 @@ StopReason Cpu::run(uint64_t max_insns) {
       }
     } catch (const GuestException& e) {
       abandon_step();
-      handle_exception(e);
+      guard_nested_exit([&] { handle_exception(e); });
+    } catch (const NestedPagingExit&) {
+      // The second level (EPT/NPT) made a VM exit inside an access of the
+      // instruction (emu/nested_paging.h): nothing of it retired, and the
+      // CPU now runs the host.
+      abandon_step();
     } catch (const InstructionFrozen&) {
       // Nothing of the instruction happened: RIP stays on it and the CPU
       // waits like HLT; the event that wakes it returns to the instruction.

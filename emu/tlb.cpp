@@ -23,11 +23,7 @@ bool maps_page_of(const TlbEntry& e, uint64_t lin) {
 
 }  // namespace
 
-template <class Pred>
-void Cpu::drop_tlb_entries(Pred pred) {
-  for (TlbEntry& e : tlb)
-    if (e.tag && pred(e)) e = kInvalid;
-}
+bool Cpu::tlb_entry_maps_page(const TlbEntry& e, uint64_t lin) { return maps_page_of(e, lin); }
 
 // ---- slots ---------------------------------------------------------------------
 
@@ -63,6 +59,11 @@ void Cpu::refresh_tlb_space() {
   if (tlb_slot_count_ == tlb_space::MAX_SPACES || tlb_next_slot_ > tlb_space::MAX_SLOT) clear_tlb_entries();
   tlb_slot_ = take_tlb_slot();
   tlb_slots_[tlb_slot_count_++] = SpaceSlot{tlb_space_, tlb_slot_};
+}
+
+void Cpu::set_tlb_context(uint32_t context) {
+  tlb_space_ = (tlb_space_ & tlb_space::PCID_MASK) | (context << tlb_space::CONTEXT_SHIFT);
+  refresh_tlb_space();
 }
 
 // ---- invalidation (SDM 4.10.4.1) ---------------------------------------------------

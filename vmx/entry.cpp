@@ -6,6 +6,7 @@
 
 #include "emu/cpu.h"
 #include "emu/debug.h"
+#include "emu/nested_paging.h"
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
 #include "vmx/exit.h"
@@ -15,6 +16,7 @@
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
+#include "vmx/vpid.h"
 
 namespace softvt::vmx {
 namespace {
@@ -48,12 +50,9 @@ const Unimplemented kUnimplemented[] = {
     {&ActiveControls::proc, proc::MONITOR_EXITING, "MONITOR exiting"},
     {&ActiveControls::proc, proc::PAUSE_EXITING, "PAUSE exiting"},
     {&ActiveControls::proc2, proc2::VIRT_APIC_ACCESSES, "APIC-access virtualization"},
-    {&ActiveControls::proc2, proc2::EPT, "EPT"},
     {&ActiveControls::proc2, proc2::DESC_EXITING, "descriptor-table exiting"},
-    {&ActiveControls::proc2, proc2::UNRESTRICTED_GUEST, "unrestricted guest"},
     {&ActiveControls::proc2, proc2::PLE, "PAUSE-loop exiting"},
     {&ActiveControls::proc2, 1u << 11, "RDRAND exiting"},
-    {&ActiveControls::proc2, proc2::VMFUNC, "VM functions"},
     {&ActiveControls::proc2, proc2::SHADOW_VMCS, "VMCS shadowing"},
     {&ActiveControls::proc2, 1u << 16, "RDSEED exiting"},
     {&ActiveControls::proc2, proc2::TSC_SCALING, "TSC scaling"},
@@ -158,12 +157,13 @@ void load_guest_rip_rsp_rflags_and_state(Cpu& cpu) {
 }
 
 // Entering non-root operation: CPL = SS.DPL (0 in real mode, 3 in V86
-// mode: Cpu::update_mode), the mode, the TLB (no VPID tagging yet: a
-// flush is always allowed) and the armed breakpoints follow the new state.
+// mode: Cpu::update_mode), the mode, the TLB context (VPID, EPT; with the
+// invalidations of SDM 29.4.3: vmx/vpid.cpp) and the armed breakpoints
+// follow the new state.
 void enter_guest_mode(Cpu& cpu, bool launch) {
   cpu.s.cpl = cpu.s.seg[SS].dpl();
   cpu.update_mode();
-  cpu.flush_tlb();
+  enter_guest_translation(cpu);
   debug_registers_changed(cpu);
   if (launch) set_launch_state(cpu.vmx, LaunchState::Launched);
   cpu.vmx.non_root = true;
@@ -171,6 +171,17 @@ void enter_guest_mode(Cpu& cpu, bool launch) {
 }
 
 // ---- 28.6 event injection --------------------------------------------------------------
+
+// The IDT-vectoring information of a VM exit during the delivery of the
+// injected event (SDM 28.2.4): its vector, type and error code, valid; the
+// exit itself was already made (vmx/ept.cpp), so the fields are completed
+// in the VMCS afterwards.
+void record_injected_event_as_idt_vectoring(Cpu& cpu, uint32_t info) {
+  write_field(cpu.vmx, field::IDT_VECTORING_INFO_FIELD, info & (intr_info::VECTOR_MASK | intr_info::TYPE_MASK |
+                                                                intr_info::DELIVER_ERROR_CODE | intr_info::VALID));
+  if (info & intr_info::DELIVER_ERROR_CODE)
+    write_field(cpu.vmx, field::IDT_VECTORING_ERROR_CODE, rd(cpu, field::VM_ENTRY_EXCEPTION_ERROR_CODE));
+}
 
 // Delivers the event of the VM-entry interruption-information field through
 // the guest's IDT, as the guest's first action (SDM 28.6.1): not subject to
@@ -195,6 +206,13 @@ void inject_event(Cpu& cpu) {
   cpu.vmx.injecting = true;
   try {
     cpu.deliver_event(vector, type, error, next);
+  } catch (const NestedPagingExit&) {
+    // An EPT violation or misconfiguration while delivering the injected
+    // event made its VM exit: it happened during event delivery, so the
+    // IDT-vectoring information describes the injected event (SDM 28.2.4).
+    cpu.vmx.injecting = false;
+    record_injected_event_as_idt_vectoring(cpu, info);
+    throw;
   } catch (const GuestException& f) {
     cpu.vmx.injecting = false;
     if (!intercept_exception_in_delivery(cpu, f, vector, unsigned(type), error)) {
