@@ -122,7 +122,8 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   // it, and the entry caches the combined translation with the
   // intersection of both levels' permissions (emu/nested_paging.h).
   if (nested_paging) {
-    const NestedTranslation nt = nested_paging->translate(*this, phys, NestedAccess{acc, NestedKind::Final, lin, user});
+    const uint64_t gpa = phys | (lin & 0xfff);  // the exit reports the access's own address
+    const NestedTranslation nt = nested_paging->translate(*this, gpa, NestedAccess{acc, NestedKind::Final, lin, user});
     phys = nt.hpa & ~uint64_t(0xfff);
     perm &= tlb_perm_of_nested(nt.perm);
   }

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=196 exit=hlt
+; expect: rax=0 rbx=165 exit=hlt
 ;
 ; An L1 test kernel for EPT, VPID, INVEPT/INVVPID, VMFUNC and the
 ; unrestricted guest (SDM Vol. 3C "VMX Support for Address Translation",
@@ -441,38 +441,52 @@ start:
     mov qword [PTE(P_STALE)], P_ALT | LEAF
     PROBE "stale X again", VAL_X
     mov qword [inv_desc], 1
-    mov qword [inv_desc + 8], P_STALE + 0x1000
+    mov qword [inv_desc + 8], P_STALE + 0x200000   ; another 2-MiB page of the L2
     xor ecx, ecx
     invvpid rcx, [rel inv_desc]
     PROBE "INVVPID individual-address of another page: still X", VAL_X
+    mov qword [inv_desc + 8], P_STALE + 0x1000     ; the same 2-MiB page of the L2: its translation goes
+    invvpid rcx, [rel inv_desc]
+    PROBE "INVVPID individual-address in the same large page: Y", VAL_Y
+    mov qword [PTE(P_STALE)], P_STALE | LEAF
+    PROBE "stale Y (1)", VAL_Y
+    mov qword [PTE(P_STALE)], P_ALT | LEAF
+    mov ecx, 2
+    invvpid rcx, [rel inv_desc]
+    PROBE "INVVPID all-context: X -> Y seen", VAL_Y
+    mov qword [PTE(P_STALE)], P_STALE | LEAF
+    PROBE "stale Y (1b)", VAL_Y
+    xor ecx, ecx
     mov qword [inv_desc], 2
     mov qword [inv_desc + 8], P_STALE
     invvpid rcx, [rel inv_desc]
-    PROBE "INVVPID individual-address for VPID 2: still X", VAL_X
+    PROBE "INVVPID individual-address for VPID 2: still Y", VAL_Y
     mov qword [inv_desc], 1
     invvpid rcx, [rel inv_desc]
-    PROBE "INVVPID individual-address (VPID 1, the page): Y", VAL_Y
-    mov qword [PTE(P_STALE)], P_STALE | LEAF
-    PROBE "stale Y (2)", VAL_Y
+    PROBE "INVVPID individual-address (VPID 1, the page): X", VAL_X
+    mov qword [PTE(P_STALE)], P_ALT | LEAF
+    PROBE "stale X (2)", VAL_X
     mov ecx, 1
     invvpid rcx, [rel inv_desc]
-    PROBE "INVVPID single-context VPID 1: X", VAL_X
-    mov qword [PTE(P_STALE)], P_ALT | LEAF
-    PROBE "stale X (3)", VAL_X
+    PROBE "INVVPID single-context VPID 1: Y", VAL_Y
+    mov qword [PTE(P_STALE)], P_STALE | LEAF
+    PROBE "stale Y (3)", VAL_Y
     mov ecx, 3
     invvpid rcx, [rel inv_desc]
-    PROBE "INVVPID single-context retaining globals (non-global page): Y", VAL_Y
-    mov qword [PTE(P_STALE)], P_STALE | LEAF
-    PROBE "stale Y (4)", VAL_Y
-    mov ecx, 2
-    invvpid rcx, [rel inv_desc]
-    PROBE "INVVPID all-context: X", VAL_X
-    ; VPID isolation: VPID 2 has no cached mapping; VPID 1 keeps its own.
+    PROBE "INVVPID single-context retaining globals (non-global page): X", VAL_X
     mov qword [PTE(P_STALE)], P_ALT | LEAF
+    PROBE "stale X (4)", VAL_X
+    ; VPID isolation: VPID 2 reading the page through another linear
+    ; address (another TLB slot) walks afresh; VPID 1 keeps its stale X.
+    mov qword [GUEST_PT + 0xc4 * 8], P_STALE | 3  ; linear 8C4000H -> P_STALE
     VMW VPID_F, 2
-    PROBE "VPID 2 walks afresh: Y", VAL_Y
+    RUN g_probe2
+    CHECK_EQ "VPID 2 walks afresh: Y", qword [g_val], VAL_Y
     VMW VPID_F, 1
     PROBE "VPID 1 keeps its stale X", VAL_X
+    mov ecx, 2
+    invvpid rcx, [rel inv_desc]
+    PROBE "after INVVPID all-context: Y", VAL_Y
     mov qword [PTE(P_STALE)], P_STALE | LEAF
     mov ecx, 2
     invvpid rcx, [rel inv_desc]
@@ -543,7 +557,8 @@ start:
     call build_real_mode_guest
     call enter_guest
     CHECK_EQ "real-mode L2: CPUID exit", qword [x_reason], 10
-    CHECK_EQ "real-mode L2: its store through EPT", qword [0x9000], 0x1234
+    movzx eax, word [0x9000]
+    CHECK_EQ "real-mode L2: its store through EPT", rax, 0x1234
     mov eax, [0x9004]
     CHECK_EQ "real-mode L2: its CR0 (PE = PG = 0)", rax, 0x30
     VMR rbx, G_CR0
@@ -652,6 +667,11 @@ g_probe:
     mov [rel g_val], rax
     cpuid
     jmp g_probe
+g_probe2:
+    mov rax, [0x8c4000]
+    mov [rel g_val], rax
+    cpuid
+    jmp g_probe2
 g_invept:
     invept r12, [r14 + 8]
     jmp g_invept
