@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=165 exit=hlt
+; expect: rax=0 rbx=186 exit=hlt
 ;
 ; An L1 test kernel for EPT, VPID, INVEPT/INVVPID, VMFUNC and the
 ; unrestricted guest (SDM Vol. 3C "VMX Support for Address Translation",
@@ -15,7 +15,10 @@
 ; page walk (the walk's read, then its accessed-flag write), on the final
 ; access; EPT misconfigurations (write without read, a reserved memory
 ; type, a reserved address bit); EPT accessed and dirty flags (the guest's
-; paging-structure accesses count as writes); the stale translations
+; paging-structure accesses count as writes); an EPT violation while
+; injecting an event (IDT-vectoring information); a PAE L2 (PDPTE fields
+; loaded and saved, MOV to CR3 loading PDPTEs through EPT: an EPT violation
+; without guest-linear address); an unpaged protected-mode L2; the stale translations
 ; INVEPT and INVVPID remove, type by type, and the VM entries without VPID
 ; that remove them; VPID-tagged isolation; INVEPT/INVVPID's VMfail checks
 ; and their exits from the L2; VMFUNC EPTP switching and its exits; a
@@ -60,11 +63,19 @@ org 0x10000
 %define P_ALT        0x4c6000
 %define VAL_X        0x1111
 %define VAL_Y        0x2222
+%define GUEST_IDT2   0x4d8000            ; an L2 IDT EPT does not map (event injection)
+%define P_UNPAGED    0x4d0000            ; not present for the unpaged protected-mode L2
+%define PAE_PDPT     0x4e0000            ; the PAE L2's PDPT (PDPTE 0 -> PAE_PD)
+%define PAE_PD       0x4e1000            ; identity 2-MiB pages for 0-1 GiB
+%define PAE_PDPT2    0x4e2000            ; loaded by the L2's MOV to CR3; first not mapped by EPT
 %define RM_CODE      0x8000              ; the real-mode L2's code (gpa = linear)
 %define RM_HOLE      0x9f000             ; EPT not present for the real-mode L2
 
 ; VMCS field encodings (SDM Vol. 3D Appendix B)
 %define VPID_F            0x0000
+%define ENTRY_INTR        0x4016
+%define IDT_VEC_INFO      0x4408
+%define G_PDPTE0          0x280a
 %define G_ES_SEL          0x0800
 %define G_TR_SEL          0x080e
 %define H_ES_SEL          0x0c00
@@ -549,6 +560,63 @@ start:
     CHECK_EQ "VMFUNC without enable VM functions: #UD", qword [x_intr_info], 0x80000306
     VMW EXC_BITMAP, 0
 
+    ; ---- an EPT violation while injecting an event (SDM 28.6, 28.2.4) -----------------
+    VMW PROC2_CTL, P2_EPT
+    mov qword [PTE(GUEST_IDT2)], 0
+    call invept_single_a
+    VMW G_IDTR_BASE, GUEST_IDT2
+    VMW G_IDTR_LIMIT, 0xfff
+    VMW ENTRY_INTR, 0x80000041           ; external interrupt 41H
+    VMW G_RFLAGS, 0x202                  ; IF = 1 (SDM 28.3.1.4)
+    RUN g_cpuid
+    EPT_EXIT "injection: the gate read violates EPT", 48, 0x181, GUEST_IDT2 + 0x410, GUEST_IDT2 + 0x410
+    CHECK_EQ "injection: IDT-vectoring information = the injected event", qword [x_idt_vec], 0x80000041
+    VMR rbx, ENTRY_INTR
+    CHECK_EQ "injection: the VM-entry interruption information's valid bit cleared", rbx, 0x41
+    VMW G_IDTR_BASE, 0
+    VMW G_IDTR_LIMIT, 0
+
+    ; ---- a PAE L2 with EPT: PDPTE registers (SDM 28.3.2.4, 29.3.4) ---------------------
+    call build_pae_tables
+    call build_pae_guest
+    call enter_guest
+    CHECK_EQ "PAE L2: CPUID exit", qword [x_reason], 10
+    CHECK_EQ "PAE L2: a read through PAE paging and EPT", qword [g_val], VAL_X
+    VMR rbx, G_PDPTE0
+    CHECK_EQ "PAE L2: the PDPTE registers saved by the exit", rbx, PAE_PD | 1
+    call skip_guest_instruction
+    call enter_guest
+    ; MOV to CR3 loads the PDPTEs through EPT: no guest-linear address (bit 7 = 0)
+    CHECK_EQ "PAE L2: PDPTE load through EPT: violation", qword [x_reason], 48
+    CHECK_EQ "PAE L2: PDPTE load: qualification read, bit 7 clear", qword [x_qual], 1
+    CHECK_EQ "PAE L2: PDPTE load: guest-physical address", qword [x_gpa], PAE_PDPT2
+    mov qword [PTE(PAE_PDPT2)], PAE_PDPT2 | LEAF
+    call invept_single_a
+    call enter_guest
+    CHECK_EQ "PAE L2: MOV to CR3 completes, CPUID exit", qword [x_reason], 10
+    VMR rbx, G_PDPTE0
+    CHECK_EQ "PAE L2: the new PDPTE register saved", rbx, PAE_PD | 9
+    VMR rbx, G_CR3
+    CHECK_EQ "PAE L2: CR3 saved", rbx, PAE_PDPT2
+
+    ; ---- unrestricted guest: unpaged protected mode through EPT --------------------------
+    mov qword [PTE(P_UNPAGED)], 0
+    mov qword [P_UNPAGED], 0x4321
+    call invept_single_a
+    call build_pae_guest                 ; the 32-bit segments
+    VMW PROC2_CTL, P2_EPT | P2_UG
+    VMW G_CR0, 0x31                      ; PE, ET, NE; no paging
+    VMW G_CR4, 0x2000
+    lea rbx, [rel um_code]
+    VMW G_RIP, rbx
+    call enter_guest
+    EPT_EXIT "unpaged L2: EPT violation, linear = guest-physical", 48, 0x181, P_UNPAGED, P_UNPAGED
+    mov qword [PTE(P_UNPAGED)], P_UNPAGED | LEAF
+    call invept_single_a
+    call enter_guest
+    CHECK_EQ "unpaged L2: the read completes", qword [x_reason], 10
+    CHECK_EQ "unpaged L2: the value", qword [g_val], 0x4321
+
     ; ---- unrestricted guest: a real-mode L2 through EPT ---------------------------------
     call copy_real_mode_code
     mov qword [PTE0(RM_HOLE)], 0         ; not present
@@ -626,6 +694,8 @@ exit_handler:
     mov [x_gpa], rbx
     VMR rbx, EXIT_INTR_INFO
     mov [x_intr_info], rbx
+    VMR rbx, IDT_VEC_INFO
+    mov [x_idt_vec], rbx
     VMR rbx, G_RIP
     mov [x_guest_rip], rbx
     ret                                  ; from enter_guest
@@ -707,6 +777,90 @@ rm_cpuid1:
     jmp $
 rm_code_end:
 bits 64
+
+; ---- the 32-bit L2s (PAE paging; unpaged protected mode) -----------------------------
+
+bits 32
+pae_code:
+    mov eax, [P_STALE]
+    mov [g_val], eax
+    mov dword [g_val + 4], 0
+    cpuid
+    mov ebp, PAE_PDPT2                   ; EBP: the L1 keeps it across the exit
+    mov cr3, ebp                         ; the PDPTEs are loaded through EPT
+    cpuid
+    jmp $
+um_code:
+    mov eax, [P_UNPAGED]
+    mov [g_val], eax
+    mov dword [g_val + 4], 0
+    cpuid
+    jmp $
+bits 64
+
+build_pae_tables:
+    mov edi, PAE_PDPT
+    mov ecx, 3 * 512
+    xor eax, eax
+    rep stosq
+    mov qword [PAE_PDPT], PAE_PD | 1
+    mov qword [PAE_PDPT2], PAE_PD | 9    ; PWT: tells the two PDPTEs apart
+    xor ecx, ecx
+.pd:
+    mov rax, rcx
+    shl rax, 21
+    or rax, 0x83                         ; P, R/W, PS
+    mov [PAE_PD + rcx * 8], rax
+    inc ecx
+    cmp ecx, 512
+    jb .pd
+    mov qword [PTE(PAE_PDPT2)], 0        ; EPT: not present
+    mov qword [P_STALE], VAL_X
+    call invept_single_a
+    ret
+
+; A 32-bit protected-mode L2 with PAE paging on PAE_PDPT: flat 32-bit
+; segments (CS = 18H), the PDPTE fields (EPT: SDM 28.3.1.6, 28.3.2.4).
+build_pae_guest:
+    VMW PROC2_CTL, P2_EPT
+    VMW G_CR0, 0x80000031                ; PG, NE, ET, PE
+    VMW G_CR3, PAE_PDPT
+    VMW G_CR4, 0x2020                    ; VMXE, PAE
+    VMW G_PDPTE0, PAE_PD | 1
+    VMW G_PDPTE0 + 2, 0
+    VMW G_PDPTE0 + 4, 0
+    VMW G_PDPTE0 + 6, 0
+    mov ecx, 0x490
+    rdmsr
+    VMW ENTRY_CTL, rax                   ; not IA-32e mode
+    xor ebx, ebx
+.seg:
+    lea r10, [rbx * 2]
+    mov edx, 0x10
+    mov r11d, 0xc093
+    cmp ebx, 1
+    jne .set
+    mov edx, 0x18
+    mov r11d, 0xc09b
+.set:
+    lea rax, [G_ES_SEL + r10]
+    vmwrite rax, rdx
+    lea rax, [G_ES_BASE + r10]
+    xor edx, edx
+    vmwrite rax, rdx
+    lea rax, [G_ES_LIMIT + r10]
+    mov edx, 0xffffffff
+    vmwrite rax, rdx
+    lea rax, [G_ES_AR + r10]
+    vmwrite rax, r11
+    inc ebx
+    cmp ebx, 6
+    jb .seg
+    lea rbx, [rel pae_code]
+    VMW G_RIP, rbx
+    VMW G_RSP, GUEST_STACK
+    VMW G_RFLAGS, 2
+    ret
 
 copy_real_mode_code:
     lea rsi, [rel rm_code]
@@ -954,7 +1108,7 @@ align 8
 gdt:            dq 0
                 dq 0x00af9b000000ffff     ; 08H: 64-bit code
                 dq 0x00cf93000000ffff     ; 10H: data
-                dq 0
+                dq 0x00cf9b000000ffff     ; 18H: 32-bit code (the 32-bit L2s)
                 dq 0
                 dq 0
 gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS (base set at run time)
@@ -976,6 +1130,7 @@ x_linear:       dq 0
 x_gpa:          dq 0
 x_intr_info:    dq 0
 x_guest_rip:    dq 0
+x_idt_vec:      dq 0
 g_val:          dq 0
 passes:         dq 0
 fails:          dq 0
