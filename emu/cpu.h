@@ -379,6 +379,17 @@ class Cpu {
   // The second-level translation of VMX/SVM guest mode (EPT, NPT), or
   // nullptr: asked only where the TLB is filled, so a hit costs nothing.
   NestedPaging* nested_paging = nullptr;
+  // The event Cpu::deliver_event is delivering through the IDT/IVT right
+  // now (valid = false outside a delivery): a second-level exit during it
+  // reports it as IDT-vectoring information / EXITINTINFO.
+  struct EventInDelivery {
+    bool valid = false;
+    uint8_t vector = 0;
+    EventType type = EventType::ExternalInterrupt;
+    uint32_t error = NO_ERROR_CODE;
+    uint64_t next = 0;  // the return address it pushes
+  };
+  EventInDelivery delivering;
 
  private:
   uint32_t tlb_space_ = 0;

@@ -172,17 +172,6 @@ void enter_guest_mode(Cpu& cpu, bool launch) {
 
 // ---- 28.6 event injection --------------------------------------------------------------
 
-// The IDT-vectoring information of a VM exit during the delivery of the
-// injected event (SDM 28.2.4): its vector, type and error code, valid; the
-// exit itself was already made (vmx/ept.cpp), so the fields are completed
-// in the VMCS afterwards.
-void record_injected_event_as_idt_vectoring(Cpu& cpu, uint32_t info) {
-  write_field(cpu.vmx, field::IDT_VECTORING_INFO_FIELD, info & (intr_info::VECTOR_MASK | intr_info::TYPE_MASK |
-                                                                intr_info::DELIVER_ERROR_CODE | intr_info::VALID));
-  if (info & intr_info::DELIVER_ERROR_CODE)
-    write_field(cpu.vmx, field::IDT_VECTORING_ERROR_CODE, rd(cpu, field::VM_ENTRY_EXCEPTION_ERROR_CODE));
-}
-
 // Delivers the event of the VM-entry interruption-information field through
 // the guest's IDT, as the guest's first action (SDM 28.6.1): not subject to
 // the exception bitmap; software interrupts and exceptions return to RIP +
@@ -208,10 +197,9 @@ void inject_event(Cpu& cpu) {
     cpu.deliver_event(vector, type, error, next);
   } catch (const NestedPagingExit&) {
     // An EPT violation or misconfiguration while delivering the injected
-    // event made its VM exit: it happened during event delivery, so the
-    // IDT-vectoring information describes the injected event (SDM 28.2.4).
+    // event made its VM exit (with the event as IDT-vectoring
+    // information: vmx/ept.cpp).
     cpu.vmx.injecting = false;
-    record_injected_event_as_idt_vectoring(cpu, info);
     throw;
   } catch (const GuestException& f) {
     cpu.vmx.injecting = false;

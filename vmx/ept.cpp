@@ -5,6 +5,7 @@
 #include "vmx/ept.h"
 
 #include "emu/cpu.h"
+#include "vmx/controls.h"
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/vmcs_cache.h"
@@ -151,10 +152,28 @@ uint64_t violation_qualification(const NestedAccess& a, bool walk_as_write, uint
     x.has_guest_linear = true;
     x.guest_linear = a.lin;
   }
-  // RF is saved as 1 for an EPT violation or misconfiguration that is not
-  // during event delivery (SDM 29.3.3); softvt reports no IDT-vectoring
-  // information for them yet (vmx/README.md).
-  x.saved_rf = true;
+  // During the delivery of an event through the IDT: the IDT-vectoring
+  // information describes it (SDM 28.2.4; a software event with its
+  // instruction length), and RF is saved as that delivery would have
+  // pushed it (1 for a fault-class hardware exception). Otherwise RF is
+  // saved as 1 (SDM 29.3.3).
+  const Cpu::EventInDelivery& d = cpu.delivering;
+  if (d.valid) {
+    x.idt_vectoring_info = intr_info::VALID | d.vector | (uint32_t(d.type) << intr_info::TYPE_SHIFT);
+    if (d.error != NO_ERROR_CODE) {
+      x.idt_vectoring_info |= intr_info::DELIVER_ERROR_CODE;
+      x.idt_vectoring_error = d.error;
+    }
+    const bool software = d.type == EventType::SoftwareInterrupt || d.type == EventType::SoftwareException ||
+                          d.type == EventType::PrivilegedSoftware;
+    if (software) {
+      x.has_instruction_length = true;
+      x.instruction_length = uint32_t(d.next - cpu.s.rip);
+    }
+    x.saved_rf = d.type == EventType::HardwareException && d.vector != vec::DB;
+  } else {
+    x.saved_rf = true;
+  }
   // The guest-physical address field (SDM 28.2.1 "guest-physical address").
   write_field(cpu.vmx, field::GUEST_PHYSICAL_ADDRESS, gpa);
   if (cpu.tracer)

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=186 exit=hlt
+; expect: rax=0 rbx=200 exit=hlt
 ;
 ; An L1 test kernel for EPT, VPID, INVEPT/INVVPID, VMFUNC and the
 ; unrestricted guest (SDM Vol. 3C "VMX Support for Address Translation",
@@ -573,6 +573,20 @@ start:
     CHECK_EQ "injection: IDT-vectoring information = the injected event", qword [x_idt_vec], 0x80000041
     VMR rbx, ENTRY_INTR
     CHECK_EQ "injection: the VM-entry interruption information's valid bit cleared", rbx, 0x41
+    VMW G_RFLAGS, 2
+    RUN g_int41
+    EPT_EXIT "INT 41H: the gate read violates EPT", 48, 0x181, GUEST_IDT2 + 0x410, GUEST_IDT2 + 0x410
+    CHECK_EQ "INT 41H: IDT-vectoring information (software interrupt)", qword [x_idt_vec], 0x80000441
+    CHECK_EQ "INT 41H: instruction length", qword [x_len], 2
+    VMR rbx, G_RFLAGS
+    CHECK_EQ "INT 41H: saved RFLAGS.RF as the delivery would push it (0)", rbx, 2
+    RUN g_ud2
+    EPT_EXIT "#UD: the gate read violates EPT", 48, 0x181, GUEST_IDT2 + 0x60, GUEST_IDT2 + 0x60
+    CHECK_EQ "#UD: IDT-vectoring information (hardware exception)", qword [x_idt_vec], 0x80000306
+    VMR rbx, G_RFLAGS
+    CHECK_EQ "#UD: saved RFLAGS.RF = 1 as a fault's pushed image", rbx, 0x10002
+    RUN g_cpuid
+    CHECK_EQ "no event in delivery: IDT-vectoring information not valid", qword [x_idt_vec], 0
     VMW G_IDTR_BASE, 0
     VMW G_IDTR_LIMIT, 0
 
@@ -719,6 +733,11 @@ invept_single_a:
 g_cpuid:
     cpuid
     jmp g_cpuid
+g_int41:
+    int 0x41
+    jmp g_int41
+g_ud2:
+    ud2
 g_read:
     mov rax, [r12]
     mov [rel g_val], rax
