@@ -14,7 +14,9 @@
 // side's VM exit (EPT violation / misconfiguration, #VMEXIT(NPF)) inside
 // `translate` and then throws `NestedPagingExit`, which unwinds the access
 // and the instruction (nothing of it was committed: handlers commit after
-// their last access) to the run loop, which continues in the host.
+// their last access) to the run loop, which continues in the host. An exit
+// during event delivery finds the event in `Cpu::delivering` (IDT-vectoring
+// information, EXITINTINFO).
 #pragma once
 #include <cstdint>
 
