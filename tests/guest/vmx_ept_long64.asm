@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=200 exit=hlt
+; expect: rax=0 rbx=203 exit=hlt
 ;
 ; An L1 test kernel for EPT, VPID, INVEPT/INVVPID, VMFUNC and the
 ; unrestricted guest (SDM Vol. 3C "VMX Support for Address Translation",
@@ -20,7 +20,7 @@
 ; loaded and saved, MOV to CR3 loading PDPTEs through EPT: an EPT violation
 ; without guest-linear address); an unpaged protected-mode L2; the stale translations
 ; INVEPT and INVVPID remove, type by type, and the VM entries without VPID
-; that remove them; VPID-tagged isolation; INVEPT/INVVPID's VMfail checks
+; that remove them; VPID-tagged isolation; INVEPT/INVVPID's VMfail checks, #GP at CPL 3
 ; and their exits from the L2; VMFUNC EPTP switching and its exits; a
 ; real-mode L2 (unrestricted guest) with an EPT violation.
 ; Each failed check prints "FAIL <name>" on port 0xe9.
@@ -31,6 +31,9 @@ org 0x10000
 %define VMXON_REGION 0x100000
 %define VMCS1        0x101000
 %define IDT          0x80000
+%define USER_STACK   0x60000
+%define KERNEL_STACK 0x70000             ; TSS.RSP0
+%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
@@ -200,8 +203,30 @@ org 0x10000
     CHECK_EQ %1, rbx, 28                 ; invalid operand to INVEPT/INVVPID
 %endmacro
 
+; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
+; raises the exception (NO_FAULT: it completes and INT 30H returns).
+%macro USER_FAULT 3+
+    mov qword [fault_vec], -1
+    lea rax, [rel %%resume]
+    mov [resume], rax
+    mov [saved_rsp], rsp
+    push 0x2b                            ; SS: ring-3 data
+    push USER_STACK
+    push 0x2                             ; RFLAGS
+    push 0x23                            ; CS: ring-3 64-bit code
+    lea rax, [rel %%user]
+    push rax
+    iretq
+%%user:
+    %3
+    int NO_FAULT
+%%resume:
+    CHECK_EQ %1, qword [fault_vec], %2
+%endmacro
+
 start:
-    call setup_tables
+    call setup_idt
+    call setup_user
     call build_ept
     mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
     rdmsr
@@ -284,6 +309,12 @@ start:
     mov ecx, 1
     invvpid rcx, [rel inv_desc]
     INV_OK "INVVPID single-context: VMsucceed"
+
+    ; CPL > 0 in VMX root operation: #GP(0) (SDM Vol. 3C 31.3); VMFUNC
+    ; outside non-root operation: #UD.
+    USER_FAULT "INVEPT at CPL 3: #GP", 13, invept rcx, [inv_desc]
+    USER_FAULT "INVVPID at CPL 3: #GP", 13, invvpid rcx, [inv_desc]
+    USER_FAULT "VMFUNC at CPL 3 in VMX root operation: #UD", 6, vmfunc
 
     ; ---- the first entry: the L2 runs through EPT ------------------------------------
     mov byte [launched], 0
@@ -1102,38 +1133,8 @@ build_vmcs:
 
 %include "l1_checks.inc"
 
-; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
-; busy, as a guest TR must be) and an empty IDT.
-setup_tables:
-    lea rax, [rel tss]
-    mov word [gdt_tss + 2], ax
-    shr rax, 16
-    mov byte [gdt_tss + 4], al
-    mov byte [gdt_tss + 7], ah
-    shr rax, 16
-    mov dword [gdt_tss + 8], eax
-    lgdt [rel gdtr]
-    mov ax, 0x30
-    ltr ax
-    lidt [rel idtr]
-    ret
+%include "l1_ring3.inc"
 
-align 8
-idtr:           dw 16 * 32 - 1
-                dq IDT
-gdtr:           dw gdt_end - gdt - 1
-                dq gdt
-align 8
-gdt:            dq 0
-                dq 0x00af9b000000ffff     ; 08H: 64-bit code
-                dq 0x00cf93000000ffff     ; 10H: data
-                dq 0x00cf9b000000ffff     ; 18H: 32-bit code (the 32-bit L2s)
-                dq 0
-                dq 0
-gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS (base set at run time)
-                dq 0
-gdt_end:
-tss:            times 104 db 0
 ptr_vmxon:      dq VMXON_REGION
 ptr_vmcs:       dq VMCS1
 align 16
@@ -1150,6 +1151,8 @@ x_gpa:          dq 0
 x_intr_info:    dq 0
 x_guest_rip:    dq 0
 x_idt_vec:      dq 0
+fault_vec:      dq 0
+resume:         dq 0
 g_val:          dq 0
 passes:         dq 0
 fails:          dq 0
