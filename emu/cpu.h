@@ -17,6 +17,7 @@
 namespace softvt {
 
 class BlockCache;
+class NestedPaging;
 struct Insn;
 
 // Exception vectors (SDM Vol. 3A Table 6-1).
@@ -331,6 +332,17 @@ class Cpu {
   // INVLPGA: every entry (global ones too) for the page holding `lin` in
   // the virtualization context `context` (an SVM ASID; 0 = the host).
   void flush_tlb_page_in_context(uint64_t lin, uint32_t context);
+  // Switches the virtualization context (tlb_space bits 31:12) of the
+  // current space: VM entry and exit, VMFUNC (vmx/vpid.cpp). The PCID
+  // bits stay; cached translations of other contexts stay.
+  void set_tlb_context(uint32_t context);
+  // Drops every valid entry that satisfies `pred(const TlbEntry&)`
+  // (INVEPT, INVVPID: vmx/vpid.cpp decides by the fields of e.space).
+  template <class Pred>
+  void flush_tlb_if(Pred pred) { drop_tlb_entries(pred); }
+  // Whether `e` caches a translation of the page holding `lin` (any 4-KiB
+  // piece of a larger page).
+  static bool tlb_entry_maps_page(const TlbEntry& e, uint64_t lin);
   // Moves the write permission of cached translations of physical page
   // `phys_page` out of (code = true) or back into the fast path.
   void set_tlb_code_page(uint64_t phys_page, bool code);
@@ -409,6 +421,22 @@ class Cpu {
   static constexpr unsigned TLB_SIZE = 1024;
   TlbEntry tlb[TLB_SIZE];
 
+  // ---- two-dimensional paging (emu/nested_paging.h) -----------------------
+  // The second-level translation of VMX/SVM guest mode (EPT, NPT), or
+  // nullptr: asked only where the TLB is filled, so a hit costs nothing.
+  NestedPaging* nested_paging = nullptr;
+  // The event Cpu::deliver_event is delivering through the IDT/IVT right
+  // now (valid = false outside a delivery): a second-level exit during it
+  // reports it as IDT-vectoring information / EXITINTINFO.
+  struct EventInDelivery {
+    bool valid = false;
+    uint8_t vector = 0;
+    EventType type = EventType::ExternalInterrupt;
+    uint32_t error = NO_ERROR_CODE;
+    uint64_t next = 0;  // the return address it pushes
+  };
+  EventInDelivery delivering;
+
  private:
   uint32_t tlb_space_ = 0;
   uint32_t tlb_slot_ = 0;  // the current space's slot (tlb_key)
@@ -424,7 +452,10 @@ class Cpu {
   void clear_tlb_entries();
   uint64_t a20_mask_ = ~uint64_t(0);
   template <class Pred>
-  void drop_tlb_entries(Pred pred);
+  void drop_tlb_entries(Pred pred) {
+    for (TlbEntry& e : tlb)
+      if (e.tag && pred(e)) e = TlbEntry{0, nullptr, 0, 0, 0};
+  }
   const TlbEntry& fill_tlb(uint64_t lin, Acc acc, bool user);
   uint64_t read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user);
   void write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user);

@@ -4,6 +4,7 @@
 #include "emu/cpu.h"
 #include "vmx/event_exits.h"
 #include "svm/intercepts.h"
+#include "emu/nested_paging.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -222,6 +223,20 @@ void Cpu::handle_exception(const GuestException& e) {
   if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
 }
 
+namespace {
+// Event delivery outside an instruction (an interrupt, a debug trap, an
+// exception's delivery) may make a second-level VM exit too, when the IDT,
+// the stack or the handler is not mapped (emu/nested_paging.h): the CPU
+// then simply continues in the host.
+template <class F>
+void guard_nested_exit(F f) {
+  try {
+    f();
+  } catch (const NestedPagingExit&) {
+  }
+}
+}  // namespace
+
 StopReason Cpu::run(uint64_t max_insns) {
   stop = StopReason::None;
   if (!blocks) {
@@ -290,7 +305,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       // After an iteration of a REP string instruction that was not its
       // last, the EFLAGS image has RF = 1 (SDM 17.3.1.1).
       if (resuming_rep) s.rflags |= fl::RF;
-      debug_deliver_trap(*this);
+      guard_nested_exit([&] { debug_deliver_trap(*this); });
       if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);  // MTF (SDM 26.5.2)
       ++idle_steps;
       resuming_rep = false;
@@ -298,7 +313,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     }
     if ((intr_line || nmi_pending || svm.v_irq_pending) && event_deliverable()) {
       if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
-      take_pending_event();
+      guard_nested_exit([&] { take_pending_event(); });
       if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
       ++idle_steps;
       resuming_rep = false;  // an interrupted REP restarts (and is traced) anew
@@ -388,12 +403,17 @@ StopReason Cpu::run(uint64_t max_insns) {
       }
     } catch (const GuestException& e) {
       abandon_step();
-      handle_exception(e);
+      guard_nested_exit([&] { handle_exception(e); });
     } catch (const HostBreakpointStop&) {
       // Nothing of the instruction ran: the debugger sees the CPU before it.
       dbg.pending = debug_before;
       end_block = false;
       stop = StopReason::Debug;
+    } catch (const NestedPagingExit&) {
+      // The second level (EPT/NPT) made a VM exit inside an access of the
+      // instruction (emu/nested_paging.h): nothing of it retired, and the
+      // CPU now runs the host.
+      abandon_step();
     } catch (const InstructionFrozen&) {
       // Nothing of the instruction happened: RIP stays on it and the CPU
       // waits like HLT; the event that wakes it returns to the instruction.

@@ -278,6 +278,23 @@ std::string describe(uint8_t vector, uint32_t error) {
 
 }  // namespace
 
+namespace {
+// Records the event being delivered (Cpu::delivering) for the duration of
+// one delivery attempt; a second-level VM exit inside it reads it.
+struct DeliveryRecord {
+  DeliveryRecord(Cpu& c, const Event& e) : cpu(c), saved(c.delivering) {
+    cpu.delivering = Cpu::EventInDelivery{true, e.vector, e.type, e.error, e.next};
+  }
+  ~DeliveryRecord() { cpu.delivering = saved; }
+  Cpu& cpu;
+  Cpu::EventInDelivery saved;
+};
+void deliver_recorded(Cpu& cpu, const Event& e) {
+  DeliveryRecord record(cpu, e);
+  deliver_once(cpu, e);
+}
+}  // namespace
+
 void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uint64_t next) {
   Event e{vector, type, error_code, next};
   if (tracer) tracer->interrupt(*this, vector, type);
@@ -293,7 +310,7 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
   if (from_software(type)) {
     // A fault while delivering INT n / INT3 / INTO is reported on the
     // instruction itself, as an ordinary exception.
-    deliver_once(*this, e);
+    deliver_recorded(*this, e);
     debug_note_control_transfer(*this, flags_before);
     return;
   }
@@ -301,7 +318,7 @@ void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uin
   // reach #DF and then shutdown within a few rounds; the bound is a guard.
   for (int round = 0; round < 8; ++round) {
     try {
-      deliver_once(*this, e);
+      deliver_recorded(*this, e);
       if (type == EventType::PrivilegedSoftware) debug_note_control_transfer(*this, flags_before);
       return;
     } catch (const GuestException& f) {

@@ -2,6 +2,7 @@
 // 3.4.5), the software TLB in front of the page walker, page-crossing and
 // MMIO slow paths, and the stack.
 #include "emu/cpu.h"
+#include "emu/nested_paging.h"
 #include "emu/paging.h"
 
 namespace softvt {
@@ -75,6 +76,20 @@ uint64_t Cpu::linear(uint8_t seg, uint64_t off, unsigned size, Acc acc) {
   return alignment_checked(*this, (sr.base + off) & 0xffffffffull, size);
 }
 
+namespace {
+// The TLB permission bits a second-level translation allows (for both
+// privilege levels: the second level knows no user/supervisor distinction
+// without mode-based execute control, which no model offers).
+uint32_t tlb_perm_of_nested(uint32_t nested) {
+  using namespace tlb_perm;
+  uint32_t p = 0;
+  if (nested & nested_perm::READ) p |= READ_S | READ_U;
+  if (nested & nested_perm::WRITE) p |= WRITE_S | WRITE_U;
+  if (nested & nested_perm::EXEC) p |= EXEC_S | EXEC_U;
+  return p;
+}
+}  // namespace
+
 const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   using namespace tlb_perm;
   uint64_t phys;
@@ -103,6 +118,15 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
     page_shift = t.page_shift;
   }
   phys = apply_a20(phys);
+  // Guest mode with a second level: the guest-physical page goes through
+  // it, and the entry caches the combined translation with the
+  // intersection of both levels' permissions (emu/nested_paging.h).
+  if (nested_paging) {
+    const uint64_t gpa = phys | (lin & 0xfff);  // the exit reports the access's own address
+    const NestedTranslation nt = nested_paging->translate(*this, gpa, NestedAccess{acc, NestedKind::Final, lin, user});
+    phys = nt.hpa & ~uint64_t(0xfff);
+    perm &= tlb_perm_of_nested(nt.perm);
+  }
   // Writes to pages holding decoded code take the slow path so that the
   // blocks on them are invalidated (self-modifying code).
   if (mem.is_code_page(phys)) perm = (perm & ~WRITE) | ((perm & WRITE) << CODE_SHIFT);

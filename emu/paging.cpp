@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "emu/cpu.h"
+#include "emu/nested_paging.h"
 
 namespace softvt {
 namespace {
@@ -32,11 +33,37 @@ struct Walker {
     cpu.raise_pf(lin, err);
   }
 
-  uint64_t read_entry(uint64_t addr, unsigned size) { return cpu.mem.read_phys(addr, size); }
+  NestedPaging* nested;     // the second level in guest mode (emu/nested_paging.h), or nullptr
+
+  // The (host-)physical address of a paging-structure entry at physical
+  // (guest-physical) address `addr`: with a second level, the walk's own
+  // access goes through it (SDM Vol. 3C 29.3.2 "EPT Translation
+  // Mechanism": guest paging-structure accesses are guest-physical).
+  uint64_t entry_host_address(uint64_t addr, Acc how) {
+    if (!nested) return addr;
+    return nested->translate(cpu, addr, NestedAccess{how, NestedKind::GuestWalk, lin, user}).hpa;
+  }
+  uint64_t read_entry(uint64_t addr, unsigned size) {
+    return cpu.mem.read_phys(entry_host_address(addr, Acc::Read), size);
+  }
+  // Setting an accessed or dirty flag is a write to the entry (for the
+  // second level too).
+  void write_entry(uint64_t addr, unsigned size, uint64_t value) {
+    cpu.mem.write_phys(entry_host_address(addr, Acc::Write), size, value);
+  }
   // Address of a paging-structure entry: the walk's accesses are physical
   // accesses of the CPU, so A20M# masks them too (emu/tlb.cpp).
   uint64_t entry_address(uint64_t addr) const { return cpu.apply_a20(addr); }
 };
+
+// PAE paging's PDPTE for `lin`: from the PDPTE registers when the second
+// level keeps them (EPT: loaded with CR3 or by VM entry, SDM 28.3.2.4),
+// else read from memory through the walk.
+uint64_t pae_pdpte(Walker& w, uint64_t addr) {
+  uint64_t regs[4];
+  if (w.nested && w.nested->pdpte_registers(regs)) return regs[(w.lin >> 30) & 3];
+  return w.read_entry(addr, 8);
+}
 
 // Final permission check shared by all paging modes (SDM 4.6).
 void check_access(Walker& w, bool all_w, bool all_u, bool any_nx) {
@@ -69,7 +96,8 @@ Translation walk_long(Walker& w, int levels, uint64_t table) {
     uint64_t idx = (w.lin >> shift) & 0x1ff;
     if (levels == 3 && level == 3) idx = (w.lin >> 30) & 3;  // PAE PDPTE
     uint64_t addr = w.entry_address((table & w.phys_mask) + idx * 8);
-    uint64_t e = w.read_entry(addr, 8);
+    const bool pae_pdpte_level = levels == 3 && level == 3;
+    uint64_t e = pae_pdpte_level ? pae_pdpte(w, addr) : w.read_entry(addr, 8);
     entries[used] = e;
     addrs[used] = addr;
     ++used;
@@ -105,7 +133,7 @@ Translation walk_long(Walker& w, int levels, uint64_t table) {
     uint64_t e = entries[i];
     uint64_t ne = e | PTE_A;
     if (i == used - 1 && w.acc == Acc::Write) ne |= PTE_D;
-    if (ne != e) cpu.mem.write_phys(addrs[i], 8, ne);
+    if (ne != e) w.write_entry(addrs[i], 8, ne);
     entries[i] = ne;
   }
   Translation t;
@@ -149,12 +177,12 @@ Translation walk_32(Walker& w) {
   check_access(w, all_w, all_u, false);
   uint64_t npde = pde | PTE_A;
   if (large && w.acc == Acc::Write) npde |= PTE_D;
-  if (npde != pde) cpu.mem.write_phys(pde_addr, 4, npde);
+  if (npde != pde) w.write_entry(pde_addr, 4, npde);
   bool dirty = large ? (npde & PTE_D) : false;
   if (!large) {
     uint64_t npte = pte | PTE_A;
     if (w.acc == Acc::Write) npte |= PTE_D;
-    if (npte != pte) cpu.mem.write_phys(pte_addr, 4, npte);
+    if (npte != pte) w.write_entry(pte_addr, 4, npte);
     dirty = npte & PTE_D;
   }
   Translation t;
@@ -176,13 +204,37 @@ Translation walk_page_tables(Cpu& cpu, uint64_t lin, Acc acc, bool user) {
            ((uint64_t(1) << maxphy) - 1) & ~uint64_t(0xfff),
            ((uint64_t(1) << 52) - 1) & ~((uint64_t(1) << maxphy) - 1),
            (cpu.s.efer & efer::NXE) != 0, ((cpu.model.cpuid(0x80000001, 0).edx >> 26) & 1) != 0,
-           ((cpu.model.cpuid(1, 0).edx >> 17) & 1) != 0};
+           ((cpu.model.cpuid(1, 0).edx >> 17) & 1) != 0, cpu.nested_paging};
   if (!(cpu.s.cr4 & cr4::PAE)) return walk_32(w);
   if (cpu.s.efer & efer::LMA) {
     int levels = (cpu.s.cr4 & cr4::LA57) ? 5 : 4;
     return walk_long(w, levels, cpu.s.cr3);
   }
   return walk_long(w, 3, cpu.s.cr3 & 0xffffffe0ull);
+}
+
+}  // namespace softvt
+
+namespace softvt {
+
+void load_pae_pdptes(Cpu& cpu, uint64_t cr3) {
+  const uint64_t table = cr3 & 0xffffffe0ull;
+  const uint64_t reserved = 0x1e6ull | ~((uint64_t(1) << cpu.model.phys_addr_bits) - 1);
+  uint64_t pdpte[4];
+  for (unsigned i = 0; i < 4; ++i) {
+    const uint64_t gpa = cpu.apply_a20(table + 8 * i);
+    uint64_t hpa = gpa;
+    // With a second level the PDPTE loads are guest-physical accesses
+    // that have no guest-linear address (SDM Vol. 3C 28.2.1 Table 28-7
+    // bit 7 = 0).
+    if (cpu.nested_paging)
+      hpa = cpu.nested_paging->translate(cpu, gpa, NestedAccess{Acc::Read, NestedKind::NoLinear}).hpa;
+    pdpte[i] = cpu.mem.read_phys(hpa, 8);
+  }
+  for (unsigned i = 0; i < 4; ++i)
+    if ((pdpte[i] & 1) && (pdpte[i] & reserved)) cpu.raise_gp0();
+  uint64_t regs[4];
+  if (cpu.nested_paging && cpu.nested_paging->pdpte_registers(regs)) cpu.nested_paging->set_pdpte_registers(pdpte);
 }
 
 }  // namespace softvt

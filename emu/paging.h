@@ -28,4 +28,12 @@ constexpr uint32_t P = 1, W = 2, U = 4, RSVD = 8, ID = 16, PK = 32, SS = 64;
 // on every entry used and the D bit of the leaf on a write.
 Translation walk_page_tables(Cpu& cpu, uint64_t lin, Acc acc, bool user);
 
+// Loading CR3 (or enabling PAE paging) outside IA-32e mode loads the four
+// PDPTEs; a present one with reserved bits set is #GP(0) (SDM 4.4.1).
+// They are read like any physical access of the CPU (A20M# applies), and
+// through the second level in guest mode (SDM Vol. 3C 29.3.2: "PDPTEs
+// loaded by MOV to CR ... through EPT"), which keeps them as its PDPTE
+// registers where it has them (EPT).
+void load_pae_pdptes(Cpu& cpu, uint64_t cr3);
+
 }  // namespace softvt

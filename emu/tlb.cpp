@@ -23,11 +23,7 @@ bool maps_page_of(const TlbEntry& e, uint64_t lin) {
 
 }  // namespace
 
-template <class Pred>
-void Cpu::drop_tlb_entries(Pred pred) {
-  for (TlbEntry& e : tlb)
-    if (e.tag && pred(e)) e = kInvalid;
-}
+bool Cpu::tlb_entry_maps_page(const TlbEntry& e, uint64_t lin) { return maps_page_of(e, lin); }
 
 // ---- slots ---------------------------------------------------------------------
 

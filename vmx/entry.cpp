@@ -6,6 +6,7 @@
 
 #include "emu/cpu.h"
 #include "emu/debug.h"
+#include "emu/nested_paging.h"
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
 #include "vmx/event_exits.h"
@@ -16,6 +17,7 @@
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
+#include "vmx/vpid.h"
 
 namespace softvt::vmx {
 namespace {
@@ -39,9 +41,6 @@ struct Unimplemented {
 const Unimplemented kUnimplemented[] = {
     {&ActiveControls::proc, proc::TPR_SHADOW, "the TPR shadow"},
     {&ActiveControls::proc2, proc2::VIRT_APIC_ACCESSES, "APIC-access virtualization"},
-    {&ActiveControls::proc2, proc2::EPT, "EPT"},
-    {&ActiveControls::proc2, proc2::UNRESTRICTED_GUEST, "unrestricted guest"},
-    {&ActiveControls::proc2, proc2::VMFUNC, "VM functions"},
     {&ActiveControls::proc2, proc2::SHADOW_VMCS, "VMCS shadowing"},
     {&ActiveControls::proc2, proc2::TSC_SCALING, "TSC scaling"},
     {&ActiveControls::exit, exit_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM exit"},
@@ -142,12 +141,13 @@ void load_guest_rip_rsp_rflags_and_state(Cpu& cpu) {
 }
 
 // Entering non-root operation: CPL = SS.DPL (0 in real mode, 3 in V86
-// mode: Cpu::update_mode), the mode, the TLB (no VPID tagging yet: a
-// flush is always allowed) and the armed breakpoints follow the new state.
+// mode: Cpu::update_mode), the mode, the TLB context (VPID, EPT; with the
+// invalidations of SDM 29.4.3: vmx/vpid.cpp) and the armed breakpoints
+// follow the new state.
 void enter_guest_mode(Cpu& cpu, bool launch) {
   cpu.s.cpl = cpu.s.seg[SS].dpl();
   cpu.update_mode();
-  cpu.flush_tlb();
+  enter_guest_translation(cpu);
   debug_registers_changed(cpu);
   if (launch) set_launch_state(cpu.vmx, LaunchState::Launched);
   cpu.vmx.non_root = true;
@@ -187,6 +187,12 @@ void inject_event(Cpu& cpu) {
   cpu.vmx.injecting = true;
   try {
     cpu.deliver_event(vector, type, error, next);
+  } catch (const NestedPagingExit&) {
+    // An EPT violation or misconfiguration while delivering the injected
+    // event made its VM exit (with the event as IDT-vectoring
+    // information: vmx/ept.cpp).
+    cpu.vmx.injecting = false;
+    throw;
   } catch (const GuestException& f) {
     cpu.vmx.injecting = false;
     if (!intercept_exception_in_delivery(cpu, f, vector, unsigned(type), error)) {

@@ -10,6 +10,7 @@
 #include "emu/memory.h"
 #include "vmx/capabilities.h"
 #include "vmx/controls.h"
+#include "vmx/ept.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
@@ -183,12 +184,7 @@ bool vpid_nonzero(const C& c) { return !(c.proc2 & proc2::VPID) || c.f(field::VI
 // beyond the physical-address width.
 bool eptp_valid(const C& c) {
   if (!(c.proc2 & proc2::EPT)) return true;
-  const uint64_t eptp = c.f(field::EPT_POINTER), cap = caps(c).ept_vpid;
-  const unsigned mt = eptp & 7;
-  if (!((mt == 0 && (cap >> 8) & 1) || (mt == 6 && (cap >> 14) & 1))) return false;
-  if (((eptp >> 3) & 7) != 3 || !((cap >> 6) & 1)) return false;
-  if (((eptp >> 6) & 1) && !((cap >> 21) & 1)) return false;
-  return ((eptp >> 7) & 0x1f) == 0 && within_phys(c, eptp);
+  return vmx::eptp_valid(c.f(field::EPT_POINTER), caps(c).ept_vpid, c.model.phys_addr_bits);
 }
 bool unrestricted_needs_ept(const C& c) { return !c.unrestricted() || (c.proc2 & proc2::EPT); }
 bool vmfunc_controls(const C& c) {

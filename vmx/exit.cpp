@@ -11,6 +11,7 @@
 #include "vmx/msr_areas.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
+#include "vmx/vpid.h"
 
 namespace softvt::vmx {
 namespace {
@@ -77,6 +78,7 @@ void save_control_and_debug_registers(Cpu& cpu) {
   wr(cpu, field::GUEST_SYSENTER_EIP, cpu.s.sysenter_eip);
   if (ctl & exit_ctl::SAVE_PAT) wr(cpu, field::GUEST_IA32_PAT, cpu.s.pat);
   if (ctl & exit_ctl::SAVE_EFER) wr(cpu, field::GUEST_IA32_EFER, cpu.s.efer);
+  save_guest_pdptes(cpu);  // EPT and PAE paging (SDM 29.3.4)
 }
 
 void save_segments_and_tables(Cpu& cpu) {
@@ -189,15 +191,15 @@ void load_host_rip_rsp_rflags(Cpu& cpu) {
 }
 
 // Leaving non-root operation: CPL 0, the mode recomputed, no interrupt
-// shadow, not halted; the TLB flushed (softvt does not tag guest
-// translations with VPIDs yet, and a flush is always allowed).
+// shadow, not halted; no second level, the host's TLB context (with the
+// invalidations of SDM 29.4.3: vmx/vpid.cpp).
 void leave_guest_mode(Cpu& cpu) {
   cpu.vmx.non_root = false;
   cpu.s.cpl = 0;
   cpu.s.interrupt_shadow = 0;
   cpu.s.halted = 0;
   cpu.update_mode();
-  cpu.flush_tlb();
+  leave_guest_translation(cpu);
   cpu.end_block = true;
 }
 

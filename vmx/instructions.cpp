@@ -11,11 +11,15 @@
 #include "emu/interp/table.h"
 #include "vmx/capabilities.h"
 #include "vmx/entry.h"
+#include "vmx/ept.h"
+#include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/nonroot.h"
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
+#include "vmx/vmcs_encodings.h"
 #include "vmx/vmcs_fields.h"
+#include "vmx/vpid.h"
 
 namespace softvt {
 namespace {
@@ -317,6 +321,132 @@ void vmcall(Cpu& cpu, const Insn& in) {
   vm_fail(cpu, vm_error::VMCALL_IN_VMX_ROOT);
 }
 
+// ---- INVEPT / INVVPID (SDM Vol. 3C 31.3 "INVEPT - Invalidate Translations
+// Derived from EPT", "INVVPID - Invalidate Translations Based on VPID") --------
+
+bool cap_bit(const Cpu& cpu, unsigned bit) { return (vmx_capabilities(cpu.model).ept_vpid >> bit) & 1; }
+bool proc2_offered(const Cpu& cpu, unsigned bit) {
+  return (vmx_capabilities(cpu.model).secondary_allowed1() >> bit) & 1;
+}
+
+// The 128-bit descriptor (its #GP/#SS/#PF come here).
+struct Descriptor {
+  uint64_t lo, hi;
+};
+Descriptor read_descriptor128(Cpu& cpu, const Insn& in) {
+  const uint64_t off = effective_address(cpu, in);
+  cpu.linear(in.seg, off, 16, Acc::Read);  // the limit / canonical checks cover all 16 bytes
+  const uint64_t mask = in.addrsize == 8 ? ~uint64_t(0) : in.addrsize == 4 ? 0xffffffffull : 0xffffull;
+  const uint64_t lo = cpu.read(in.seg, off, 8);
+  const uint64_t hi = cpu.read(in.seg, (off + 8) & mask, 8);
+  return Descriptor{lo, hi};
+}
+
+void invept(Cpu& cpu, const Insn& in) {
+  // 1. Not in VMX operation, the unsupported modes, or no EPT / no INVEPT
+  //    on this processor (IA32_VMX_PROCBASED_CTLS2[33], EPT_VPID_CAP[20]):
+  //    #UD ("Exceptions").
+  if (!cpu.vmx.in_vmx_operation || unsupported_mode(cpu) || !proc2_offered(cpu, proc2_bit::EPT) ||
+      !cap_bit(cpu, ept_cap::INVEPT))
+    cpu.raise_ud();
+  // 2. In VMX non-root operation: VM exit.
+  if (cpu.vmx.non_root) return exit_vmx_instruction(cpu, in, exit_reason::INVEPT);
+  // 3. CPL > 0: #GP(0).
+  if (cpu.s.cpl > 0) cpu.raise_gp0();
+  // 4. INVEPT_TYPE := the register operand (64 bits in 64-bit mode, else
+  //    32); a type IA32_VMX_EPT_VPID_CAP does not report (bit 25 single-
+  //    context, 26 all-context): VMfail(invalid operand to INVEPT/INVVPID).
+  const uint64_t type = cpu.get_reg(in.op[0].reg, vm_operand_size(cpu));
+  const bool supported = (type == 1 && cap_bit(cpu, ept_cap::INVEPT_SINGLE)) ||
+                         (type == 2 && cap_bit(cpu, ept_cap::INVEPT_ALL));
+  if (!supported) return vm_fail(cpu, vm_error::INVALID_INVEPT_INVVPID_OPERAND);
+  // 5. INVEPT_DESC := the memory operand; EPTP := bits 63:0.
+  const Descriptor d = read_descriptor128(cpu, in);
+  if (type == 1) {
+    // 6. Single-context: an EPTP VM entry would refuse is
+    //    VMfail(invalid operand); else the mappings of EPTP[51:12] go.
+    if (!eptp_valid(d.lo, vmx_capabilities(cpu.model).ept_vpid, cpu.model.phys_addr_bits))
+      return vm_fail(cpu, vm_error::INVALID_INVEPT_INVVPID_OPERAND);
+    invalidate_ept_single(cpu, d.lo);
+  } else {
+    // 7. Global: the mappings of every EPTP.
+    invalidate_ept_all(cpu);
+  }
+  vm_succeed(cpu);
+}
+
+bool canonical_for_model(const Cpu& cpu, uint64_t a) {
+  const unsigned bits = cpu.model.lin_addr_bits;
+  return uint64_t(int64_t(a << (64 - bits)) >> (64 - bits)) == a;
+}
+
+void invvpid(Cpu& cpu, const Insn& in) {
+  // 1. Not in VMX operation, the unsupported modes, or no VPID / no
+  //    INVVPID (IA32_VMX_PROCBASED_CTLS2[37], EPT_VPID_CAP[32]): #UD.
+  if (!cpu.vmx.in_vmx_operation || unsupported_mode(cpu) || !proc2_offered(cpu, proc2_bit::VPID) ||
+      !cap_bit(cpu, ept_cap::INVVPID))
+    cpu.raise_ud();
+  // 2. In VMX non-root operation: VM exit.
+  if (cpu.vmx.non_root) return exit_vmx_instruction(cpu, in, exit_reason::INVVPID);
+  // 3. CPL > 0: #GP(0).
+  if (cpu.s.cpl > 0) cpu.raise_gp0();
+  // 4. INVVPID_TYPE := the register operand; a type EPT_VPID_CAP bits
+  //    40-43 do not report: VMfail(invalid operand to INVEPT/INVVPID).
+  const uint64_t type = cpu.get_reg(in.op[0].reg, vm_operand_size(cpu));
+  if (type > 3 || !cap_bit(cpu, ept_cap::INVVPID_ADDR + unsigned(type)))
+    return vm_fail(cpu, vm_error::INVALID_INVEPT_INVVPID_OPERAND);
+  // 5. INVVPID_DESC := the memory operand; bits 63:16 not 0: VMfail.
+  const Descriptor d = read_descriptor128(cpu, in);
+  if (d.lo >> 16) return vm_fail(cpu, vm_error::INVALID_INVEPT_INVVPID_OPERAND);
+  const uint16_t vpid = uint16_t(d.lo);
+  switch (type) {
+    case 0:
+      // 6. Individual-address: VPID 0 or a non-canonical GL_ADDR
+      //    (bits 127:64): VMfail; else that address's mappings for VPID.
+      if (vpid == 0 || !canonical_for_model(cpu, d.hi)) return vm_fail(cpu, vm_error::INVALID_INVEPT_INVVPID_OPERAND);
+      invalidate_vpid_address(cpu, vpid, d.hi);
+      break;
+    case 1:
+    case 3:
+      // 7. Single-context (type 3: retaining global translations): VPID 0
+      //    is VMfail; else the VPID's mappings (but the global ones).
+      if (vpid == 0) return vm_fail(cpu, vm_error::INVALID_INVEPT_INVVPID_OPERAND);
+      invalidate_vpid_single(cpu, vpid, type == 3);
+      break;
+    default:
+      // 8. All-context: the mappings of every VPID but 0000H.
+      invalidate_vpid_all(cpu);
+      break;
+  }
+  vm_succeed(cpu);
+}
+
+// ---- VMFUNC (SDM Vol. 3C 31.3 "VMFUNC - Invoke VM function", 27.5.6 "VM
+// Functions", 27.5.6.3 "EPTP Switching") -------------------------------------------
+
+void vmfunc(Cpu& cpu, const Insn& in) {
+  // 1. Outside VMX non-root operation, or "enable VM functions" = 0: #UD.
+  if (!cpu.vmx.non_root || !(cpu.vmx.controls.proc2 & (1u << proc2_bit::VMFUNC))) cpu.raise_ud();
+  // 2. EAX > 63, or the VM-function control bit EAX is 0: VM exit
+  //    (reason 59). The function number is EAX whatever the mode.
+  const uint32_t function = uint32_t(cpu.s.gpr[RAX]);
+  const uint64_t enabled = read_field(cpu.vmx, field::VM_FUNCTION_CONTROL);
+  const auto exit_vmfunc = [&] { instruction_exit(cpu, exit_reason::VMFUNC, 0, in.len); };
+  if (function > 63 || !((enabled >> function) & 1)) return exit_vmfunc();
+  // 3. Function 0, EPTP switching: ECX >= 512, or the EPTP-list entry ECX
+  //    is not an EPTP VM entry would accept: VM exit.
+  const uint32_t index = uint32_t(cpu.s.gpr[RCX]);
+  if (function != 0 || index >= 512) return exit_vmfunc();
+  const uint64_t list = read_field(cpu.vmx, field::EPTP_LIST_ADDRESS);
+  const uint64_t eptp = cpu.mem.read_phys(list + 8 * uint64_t(index), 8);
+  if (!eptp_valid(eptp, vmx_capabilities(cpu.model).ept_vpid, cpu.model.phys_addr_bits)) return exit_vmfunc();
+  // 4. The EPTP field := the new EPTP, which translates from the next
+  //    access on (no EPTP-index field: "EPT-violation #VE" is not offered).
+  write_field(cpu.vmx, field::EPT_POINTER, eptp);
+  switch_eptp(cpu, eptp);
+  cpu.end_block = true;
+}
+
 // ---- rows ----------------------------------------------------------------------------
 
 // VMXON, VMCLEAR, VMPTRLD and VMPTRST take a memory operand only: a
@@ -336,6 +466,9 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_VMLAUNCH, SOFTVT_FIXED(vm_entry_instruction<true>), VMX_FLAGS, 0, Feature::Base, 1},
     {ZYDIS_MNEMONIC_VMRESUME, SOFTVT_FIXED(vm_entry_instruction<false>), VMX_FLAGS, 0, Feature::Base, 1},
     {ZYDIS_MNEMONIC_VMCALL, SOFTVT_FIXED(vmcall), VMX_FLAGS, 0, Feature::Base, 1},
+    {ZYDIS_MNEMONIC_INVEPT, [](const Insn& i) { return is_mem(i, 1) ? invept : nullptr; }, VMX_FLAGS, 0, Feature::Base, 1},
+    {ZYDIS_MNEMONIC_INVVPID, [](const Insn& i) { return is_mem(i, 1) ? invvpid : nullptr; }, VMX_FLAGS, 0, Feature::Base, 1},
+    {ZYDIS_MNEMONIC_VMFUNC, SOFTVT_FIXED(vmfunc), 0, 0, Feature::Base, 1},
 };
 
 }  // namespace

@@ -64,6 +64,14 @@ void exit_vmx_instruction(Cpu& cpu, const Insn& in, uint32_t reason) {
       x.instruction_info = memory_operand_info(in);
       x.qualification = displacement(in);
       break;
+    case exit_reason::INVEPT:
+    case exit_reason::INVVPID:
+      // Table 28-14 (INVEPT, INVPCID, INVVPID): the memory operand, the
+      // type register in bits 31:28; qualification = displacement.
+      x.has_instruction_info = true;
+      x.instruction_info = memory_operand_info(in) | (uint32_t(in.op[0].reg & 15) << 28);
+      x.qualification = displacement(in);
+      break;
     default: break;  // VMCALL, VMLAUNCH, VMRESUME, VMXOFF: qualification 0
   }
   vm_exit(cpu, x);

@@ -2,6 +2,7 @@
 
 #include "emu/cpu.h"
 #include "vmx/capabilities.h"
+#include "vmx/controls.h"
 
 namespace softvt::vmx {
 
@@ -24,8 +25,12 @@ bool violates(uint64_t value, uint64_t fixed0, uint64_t fixed1) {
 }  // namespace
 
 void check_cr0_fixed_bits(Cpu& cpu, uint64_t value) {
-  if (cpu.vmx.in_vmx_operation && violates(value, cr0_fixed0(cpu.model), cr0_fixed1(cpu.model)))
-    cpu.raise_gp0();
+  if (!cpu.vmx.in_vmx_operation) return;
+  uint64_t fixed0 = cr0_fixed0(cpu.model);
+  // An unrestricted guest may clear PE and PG (SDM Vol. 3C 25.6.2
+  // "unrestricted guest", Vol. 3D A.7).
+  if (cpu.vmx.non_root && (cpu.vmx.controls.proc2 & proc2::UNRESTRICTED_GUEST)) fixed0 &= ~(cr0::PE | cr0::PG);
+  if (violates(value, fixed0, cr0_fixed1(cpu.model))) cpu.raise_gp0();
 }
 
 void check_cr4_fixed_bits(Cpu& cpu, uint64_t value) {

@@ -8,7 +8,9 @@
 #include <array>
 #include <cstdint>
 
+#include "vmx/ept.h"
 #include "vmx/vmcs_fields.h"
+#include "vmx/vpid.h"
 
 namespace softvt::vmx {
 
@@ -83,6 +85,11 @@ struct VmxState {
   // The current VMCS's region as softvt lays it out (offsets of
   // vmx/vmcs_fields.h); bytes below vmcs_layout::LAUNCH_STATE are unused.
   std::array<uint8_t, vmcs_layout::REGION_SIZE> cache{};
+  // EPT of the running guest (Cpu::nested_paging points here while it
+  // runs with "enable EPT") and the EP4TA tags of cached combined
+  // mappings (vmx/vpid.h).
+  Ept ept;
+  EptTags ept_tags;
 
   bool has_current_vmcs() const { return current_vmcs != INVALID_VMCS_POINTER; }
 };

@@ -10,6 +10,7 @@
 #include "emu/interp/flags.h"
 #include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
+#include "emu/paging.h"
 #include "emu/segments.h"
 #include "svm/features.h"
 #include "svm/intercepts.h"
@@ -119,16 +120,8 @@ bool legacy_pae_paging(uint64_t cr0v, uint64_t cr4v, uint64_t efer) {
 }
 
 // Loading CR3 (or enabling PAE paging) outside IA-32e mode loads the four
-// PDPTEs; a present one with reserved bits set is #GP(0) (SDM 4.4.1).
-// They are read like any physical access of the CPU (A20M# applies).
-void check_pdptes(Cpu& cpu, uint64_t cr3v) {
-  const uint64_t table = cr3v & 0xffffffe0ull;
-  const uint64_t reserved = 0x1e6ull | ~max_phys_mask(cpu);
-  for (unsigned i = 0; i < 4; ++i) {
-    const uint64_t e = cpu.mem.read_phys(cpu.apply_a20(table + 8 * i), 8);
-    if ((e & 1) && (e & reserved)) cpu.raise_gp0();
-  }
-}
+// PDPTEs (emu/paging.h: #GP(0) for reserved bits; through EPT in guest mode).
+void check_pdptes(Cpu& cpu, uint64_t cr3v) { load_pae_pdptes(cpu, cr3v); }
 
 // CR0 bits software can change; ET is fixed to 1, other bits are reserved
 // and ignored on writes outside bits 63:32 (SDM 2.5).
