@@ -309,9 +309,6 @@ class Cpu {
   uint64_t tlb_key(uint64_t lin) const { return (lin & ~uint64_t(0xfff)) | tlb_slot_; }
   // Re-derives it after CR3 or CR4 changed (or the state was loaded).
   void refresh_tlb_space();
-  // Makes `context` (an SVM ASID; 0 outside guest mode) the current
-  // virtualization context, bits 31:12 of the space; flushes nothing.
-  void set_tlb_context(uint32_t context);
   // The space of `pcid` in the current virtualization context (INVPCID).
   uint32_t tlb_space_of_pcid(uint32_t pcid) const {
     return (tlb_space_ & ~tlb_space::PCID_MASK) | (pcid & tlb_space::PCID_MASK);
@@ -333,8 +330,9 @@ class Cpu {
   // the virtualization context `context` (an SVM ASID; 0 = the host).
   void flush_tlb_page_in_context(uint64_t lin, uint32_t context);
   // Switches the virtualization context (tlb_space bits 31:12) of the
-  // current space: VM entry and exit, VMFUNC (vmx/vpid.cpp). The PCID
-  // bits stay; cached translations of other contexts stay.
+  // current space: 0 outside guest mode, the VPID and EPT-root tag of VMX
+  // (VM entry and exit, VMFUNC: vmx/vpid.cpp), the ASID of an SVM guest
+  // (svm/). The PCID bits stay; cached translations of other contexts stay.
   void set_tlb_context(uint32_t context);
   // Drops every valid entry that satisfies `pred(const TlbEntry&)`
   // (INVEPT, INVVPID: vmx/vpid.cpp decides by the fields of e.space).

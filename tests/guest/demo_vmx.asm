@@ -1,3 +1,8 @@
+; expect-mode: long64
+; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
+; native: skip VMX instructions, MSRs and CR4 need ring 0
+; expect: rax=7 exit=hlt
+;
 ; softvt demo, VMX part (run by `softvt demo` on the intel model): an L1
 ; hypervisor in 64-bit mode that enters VMX operation, launches an L2
 ; sharing its page tables, and narrates on the debug console (port 0xE9)
