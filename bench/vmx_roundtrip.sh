@@ -49,7 +49,7 @@ echo
 # ---- softvt -------------------------------------------------------------------------
 insns_of() { sed -n 's/.*"insns": "\(0x[0-9a-f]*\)".*/\1/p' "$1"; }
 softvt_run() {  # iterations -> prints CPU seconds; leaves the state in $WORK/state.json
-  nasm -f bin -DITERATIONS="$1" -o "$WORK/v.bin" "$SRC" || exit 2
+  nasm -f bin -i tests/guest/ -DITERATIONS="$1" -o "$WORK/v.bin" "$SRC" || exit 2
   cpu_seconds "$SOFTVT" run --flat "$WORK/v.bin" --mode long64 --dump-state "$WORK/state.json" --debugcon stderr
 }
 SOFTVT_NS=n/a
@@ -102,7 +102,7 @@ error: action=report
 EOF
     printf 'c\nquit\n' >"$WORK/bochs.rc"
     bochs_run() {  # iterations -> prints CPU seconds
-      nasm -f bin -DBOCHS_EXIT -DITERATIONS="$1" -o "$WORK/b.bin" "$SRC" || exit 2
+      nasm -f bin -i tests/guest/ -DBOCHS_EXIT -DITERATIONS="$1" -o "$WORK/b.bin" "$SRC" || exit 2
       cat "$WORK/boot.bin" "$WORK/b.bin" >"$WORK/disk.img"
       truncate -s $(( 2 * 16 * 63 * 512 )) "$WORK/disk.img"
       cpu_seconds setsid timeout 1200 bochs -q -f "$WORK/bochsrc" -rc "$WORK/bochs.rc"

@@ -45,7 +45,7 @@ org 0x10000
 
 start:
     PRINT "L1: a hypervisor in 64-bit mode; CPUID.1:ECX.VMX is set, entering VMX operation"
-    call setup_gdt_tss
+    call l1_load_gdt_tss
     mov ecx, 0x480                        ; IA32_VMX_BASIC[30:0]: the VMCS revision
     rdmsr
     mov [VMXON_REGION], eax
@@ -153,73 +153,16 @@ build_vmcs:
     rdmsr
     or eax, 1 << 9                        ; IA-32e mode guest
     VMW 0x4012, rax
-    VMW 0x2800, -1                        ; VMCS link pointer
-    ; host and guest share CR0/CR3/CR4, the GDT and the flat segments
-    mov rbx, cr0
-    VMW 0x6c00, rbx
-    VMW 0x6800, rbx
-    mov rbx, cr3
-    VMW 0x6c02, rbx
-    VMW 0x6802, rbx
-    mov rbx, cr4
-    VMW 0x6c04, rbx
-    VMW 0x6804, rbx
-    lea rbx, [rel gdt]
-    VMW 0x6c0c, rbx                       ; host GDTR base
-    VMW 0x6816, rbx                       ; guest GDTR base
-    VMW 0x4810, gdt_end - gdt - 1
-    lea rbx, [rel tss]
-    VMW 0x6c0a, rbx                       ; host TR base
-    VMW 0x6814, rbx                       ; guest TR base
+    call l1_vmcs_flat64_state             ; CRs, GDT, TSS, flat segments (l1_vmx_flat64.inc)
     VMW 0x6c14, HOST_STACK
     lea rbx, [rel exit_handler]
-    VMW 0x6c16, rbx
-    VMW 0x681a, 0x400                     ; guest DR7
+    VMW 0x6c16, rbx                       ; host RIP
     VMW 0x681c, GUEST_STACK
     lea rbx, [rel guest_code]
     VMW G_RIP, rbx
-    VMW G_RFLAGS, 2
-    lea rsi, [rel selector_fields]        ; {field, value} pairs, 0-terminated
-.next:
-    mov eax, [rsi]
-    test eax, eax
-    jz .done
-    mov edx, [rsi + 4]
-    vmwrite rax, rdx
-    add rsi, 8
-    jmp .next
-.done:
     ret
-
-align 4
-selector_fields:
-    dd 0x0c00, 0x10, 0x0c02, 0x08, 0x0c04, 0x10, 0x0c06, 0x10     ; host ES CS SS DS
-    dd 0x0c08, 0x10, 0x0c0a, 0x10, 0x0c0c, 0x30                   ; host FS GS TR
-    dd 0x0800, 0x10, 0x0802, 0x08, 0x0804, 0x10, 0x0806, 0x10     ; guest ES CS SS DS
-    dd 0x0808, 0x10, 0x080a, 0x10, 0x080e, 0x30                   ; guest FS GS TR
-    dd 0x4800, -1, 0x4802, -1, 0x4804, -1, 0x4806, -1, 0x4808, -1, 0x480a, -1  ; limits
-    dd 0x480e, 0x67                                                ; TR limit
-    dd 0x4814, 0xc093, 0x4816, 0xa09b, 0x4818, 0xc093, 0x481a, 0xc093  ; ES CS SS DS rights
-    dd 0x481c, 0xc093, 0x481e, 0xc093                             ; FS GS rights
-    dd 0x4820, 0x10000                                            ; LDTR unusable
-    dd 0x4822, 0x8b                                               ; TR: busy 64-bit TSS
-    dd 0x4812, 0xfff                                              ; guest IDTR limit
-    dd 0
 
 ; ---- helpers ---------------------------------------------------------------------
-setup_gdt_tss:
-    lea rax, [rel tss]
-    mov [rel gdt_tss + 2], ax
-    shr rax, 16
-    mov [rel gdt_tss + 4], al
-    mov [rel gdt_tss + 7], ah
-    shr rax, 16
-    mov [rel gdt_tss + 8], eax
-    lgdt [rel gdtr]
-    mov ax, 0x30
-    ltr ax
-    ret
-
 ; prints the 0-terminated string at rsi on port 0xE9
 print:
     push rax
@@ -287,18 +230,8 @@ print_hex:
     pop rax
     ret
 
-align 8
-gdtr:       dw gdt_end - gdt - 1
-            dq gdt
-align 8
-gdt:        dq 0
-            dq 0x00af9b000000ffff         ; 08H: 64-bit code
-            dq 0x00cf93000000ffff         ; 10H: data
-            dq 0, 0, 0
-gdt_tss:    dq 0x0000890000000067         ; 30H: 64-bit TSS (base set at run time)
-            dq 0
-gdt_end:
-tss:        times 104 db 0
+%include "l1_vmx_flat64.inc"
+
 ptr_vmxon:  dq VMXON_REGION
 ptr_vmcs:   dq VMCS_REGION
 saved_rsp:  dq 0
