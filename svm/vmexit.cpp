@@ -108,6 +108,7 @@ void note(Cpu& cpu, const ExitInfo& x) {
   if (!cpu.tracer) return;
   const char* name = exit_code_name(x.code);
   cpu.tracer->note(cpu, std::string("#VMEXIT: ") + (name ? name : "?") + " (" + std::to_string(x.code) + ")");
+  cpu.tracer->vm_exit(cpu, Cpu::Tracer::VmArch::Svm, x.code, x.info1);
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 // Part 2 on the intel model (tests/guest/demo_vmx.asm) is an L1 hypervisor:
 // it enters VMX operation, launches an L2 that takes several kinds of VM
 // exit, then shows a VMfail and a failed VM entry; softvt names each exit
-// and the check that failed, and sums them up.
+// and the check that failed, and sums them up. On the amd model part 2
+// (tests/guest/demo_svm.asm) does the same with SVM: VMRUN, intercepts,
+// #VMEXITs, and one VMRUN that fails its consistency checks.
 // The guests narrate on the debug console (port 0xe9), copied to stdout.
 #include <cstdio>
 #include <map>
@@ -21,10 +23,12 @@
 #include "emu/cli/options.h"
 #include "emu/loader/flat.h"
 #include "svm/vmcb.h"
+#include "svm/vmrun_checks.h"
 #include "vmx/entry_checks.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/vmx_operation.h"
 #include "demo_image.h"
+#include "demo_svm_image.h"
 #include "demo_vmx_image.h"
 
 namespace softvt {
@@ -73,7 +77,7 @@ class VmNotes : public Cpu::Tracer {
   void vm_entry(const Cpu&, VmEntryKind) override { ++entries_; }
   void vm_exit(const Cpu&, VmArch arch, uint64_t reason, uint64_t) override {
     ++exits_total_;
-    ++exits_[arch == VmArch::Vmx ? vmx_exit_name(reason) : svm::exit_code_name(reason)];
+    ++exits_[arch == VmArch::Vmx ? vmx_exit_name(reason) : svm_exit_name(reason)];
   }
   void vm_entry_failed(const Cpu&, const char* check) override { failed_.push_back(with_section(check)); }
   void print_summary() const {
@@ -88,11 +92,18 @@ class VmNotes : public Cpu::Tracer {
   }
 
  private:
-  // A VMX check's name with its SDM section (vmx/entry_checks.cpp's table).
+  // A check's name with its manual section (vmx/entry_checks.cpp's and
+  // svm/vmrun_checks.cpp's tables).
   static std::string with_section(const char* check) {
     for (const vmx::EntryCheck& k : vmx::entry_checks())
       if (std::string_view(k.name) == check) return std::string(check) + " [SDM " + k.section + "]";
+    if (const svm::VmrunCheck* k = svm::find_vmrun_check(check))
+      return std::string(check) + " [" + k->section + "]";
     return check;
+  }
+  static std::string svm_exit_name(uint64_t code) {
+    const char* name = svm::exit_code_name(code);
+    return std::string(name ? name : "unknown exit code") + " (" + std::to_string(int64_t(code)) + ")";
   }
   static std::string vmx_exit_name(uint64_t reason) {
     return std::string(vmx::exit_reason_name(uint32_t(reason) & 0xffff)) + " (" +
@@ -163,6 +174,21 @@ bool vmx_part(const CpuModel& model) {
 
 bool has_vmx(const CpuModel& m) { return (m.cpuid(1, 0).ecx >> 5) & 1; }  // CPUID.1:ECX.VMX
 
+
+bool svm_part(const CpuModel& model) {
+  std::printf("\nsoftvt demo, part 2: an L1 hypervisor on SVM in software (%zu bytes, 64-bit mode)\n",
+              size_t(kDemoSvmImageSize));
+  Console console;
+  VmNotes notes(console);
+  RunOutcome out = run_guest(kDemoSvmImage, kDemoSvmImageSize, FlatMode::Long64, model, console, &notes);
+  notes.print_summary();
+  print_stop(out);
+  const bool ok = out.stop == StopReason::Hlt;
+  if (!ok) std::printf("the L1 did not reach its final HLT\n");
+  return ok;
+}
+
+bool has_svm(const CpuModel& m) { return (m.cpuid(0x80000001, 0).ecx >> 2) & 1; }  // CPUID 80000001H:ECX.SVM
 }  // namespace
 
 int demo_command(int argc, char** argv) {
@@ -175,6 +201,7 @@ int demo_command(int argc, char** argv) {
   }
   bool ok = mode_switch_part(model);
   if (model.intel() && has_vmx(model)) ok = vmx_part(model) && ok;
+  if (model.amd() && has_svm(model)) ok = svm_part(model) && ok;
   return ok ? 0 : 1;
 }
 
