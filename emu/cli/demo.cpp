@@ -159,12 +159,12 @@ bool mode_switch_part(const CpuModel& model) {
   return ok;
 }
 
-bool vmx_part(const CpuModel& model) {
-  std::printf("\nsoftvt demo, part 2: an L1 hypervisor on VMX in software (%zu bytes, 64-bit mode)\n",
-              size_t(kDemoVmxImageSize));
+// Part 2: a built-in L1 hypervisor (`what` names its virtualization).
+bool hypervisor_part(const char* what, const uint8_t* image, size_t size, const CpuModel& model) {
+  std::printf("\nsoftvt demo, part 2: an L1 hypervisor on %s in software (%zu bytes, 64-bit mode)\n", what, size);
   Console console;
   VmNotes notes(console);
-  RunOutcome out = run_guest(kDemoVmxImage, kDemoVmxImageSize, FlatMode::Long64, model, console, &notes);
+  RunOutcome out = run_guest(image, size, FlatMode::Long64, model, console, &notes);
   notes.print_summary();
   print_stop(out);
   const bool ok = out.stop == StopReason::Hlt;
@@ -174,19 +174,6 @@ bool vmx_part(const CpuModel& model) {
 
 bool has_vmx(const CpuModel& m) { return (m.cpuid(1, 0).ecx >> 5) & 1; }  // CPUID.1:ECX.VMX
 
-
-bool svm_part(const CpuModel& model) {
-  std::printf("\nsoftvt demo, part 2: an L1 hypervisor on SVM in software (%zu bytes, 64-bit mode)\n",
-              size_t(kDemoSvmImageSize));
-  Console console;
-  VmNotes notes(console);
-  RunOutcome out = run_guest(kDemoSvmImage, kDemoSvmImageSize, FlatMode::Long64, model, console, &notes);
-  notes.print_summary();
-  print_stop(out);
-  const bool ok = out.stop == StopReason::Hlt;
-  if (!ok) std::printf("the L1 did not reach its final HLT\n");
-  return ok;
-}
 
 bool has_svm(const CpuModel& m) { return (m.cpuid(0x80000001, 0).ecx >> 2) & 1; }  // CPUID 80000001H:ECX.SVM
 }  // namespace
@@ -200,8 +187,8 @@ int demo_command(int argc, char** argv) {
     else throw UsageError("unknown option '" + o + "' for demo (expected --cpu MODEL)");
   }
   bool ok = mode_switch_part(model);
-  if (model.intel() && has_vmx(model)) ok = vmx_part(model) && ok;
-  if (model.amd() && has_svm(model)) ok = svm_part(model) && ok;
+  if (model.intel() && has_vmx(model)) ok = hypervisor_part("VMX", kDemoVmxImage, kDemoVmxImageSize, model) && ok;
+  if (model.amd() && has_svm(model)) ok = hypervisor_part("SVM", kDemoSvmImage, kDemoSvmImageSize, model) && ok;
   return ok ? 0 : 1;
 }
 

@@ -166,47 +166,7 @@ data_segment:
     ret
 
 ; ---- helpers ---------------------------------------------------------------------
-; prints the 0-terminated string at rsi on port 0xE9
-print:
-    push rax
-    push rdx
-    mov dx, 0xe9
-.next:
-    lodsb
-    test al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    pop rdx
-    pop rax
-    ret
-
-; prints rax as 16 hex digits with a trailing H
-print_hex64:
-    push rax
-    push rcx
-    push rdx
-    mov ecx, 16
-    mov dx, 0xe9
-.nibble:
-    rol rax, 4
-    push rax
-    and al, 15
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    out dx, al
-    pop rax
-    loop .nibble
-    mov al, 'H'
-    out dx, al
-    pop rdx
-    pop rcx
-    pop rax
-    ret
+%include "l1_console.inc"
 
 align 8
 scratch:    times 2 dq 0

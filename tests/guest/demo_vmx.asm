@@ -109,7 +109,7 @@ entry_failed:
     lea rsi, [rel msg_entry_failed]
     call print
     mov rax, rbx
-    call print_hex
+    call print_hex32
     lea rsi, [rel msg_qual]
     call print
     VMR rax, EXIT_QUAL
@@ -163,72 +163,7 @@ build_vmcs:
     ret
 
 ; ---- helpers ---------------------------------------------------------------------
-; prints the 0-terminated string at rsi on port 0xE9
-print:
-    push rax
-    push rdx
-    mov dx, 0xe9
-.next:
-    lodsb
-    test al, al
-    jz .done
-    out dx, al
-    jmp .next
-.done:
-    pop rdx
-    pop rax
-    ret
-
-; prints rax in decimal
-print_dec:
-    push rax
-    push rbx
-    push rdx
-    push rdi
-    lea rdi, [rel numbuf + 31]
-    mov byte [rdi], 0
-    mov ebx, 10
-.digit:
-    xor edx, edx
-    div rbx
-    add dl, '0'
-    dec rdi
-    mov [rdi], dl
-    test rax, rax
-    jnz .digit
-    mov rsi, rdi
-    call print
-    pop rdi
-    pop rdx
-    pop rbx
-    pop rax
-    ret
-
-; prints rax as 8 hex digits with a trailing H
-print_hex:
-    push rax
-    push rcx
-    push rdx
-    mov ecx, 8
-    mov dx, 0xe9
-.nibble:
-    rol eax, 4
-    push rax
-    and al, 15
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    out dx, al
-    pop rax
-    loop .nibble
-    mov al, 'H'
-    out dx, al
-    pop rdx
-    pop rcx
-    pop rax
-    ret
+%include "l1_console.inc"
 
 %include "l1_vmx_flat64.inc"
 
@@ -236,7 +171,6 @@ ptr_vmxon:  dq VMXON_REGION
 ptr_vmcs:   dq VMCS_REGION
 saved_rsp:  dq 0
 exits:      dq 0
-numbuf:     times 32 db 0
 msg_exit:   db "L1: VM exit, basic reason ", 0
 msg_vmfail: db "L1: VMfailValid, VM-instruction error ", 0
 msg_entry_failed: db "L1: VM-entry failure: exit reason ", 0
