@@ -6,6 +6,8 @@
 // VMRUN consistency check, each broken alone on an otherwise valid VMCB.
 #include <catch.hpp>
 
+#include "tests/unit/flat_run_support.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -640,21 +642,9 @@ TEST_CASE("VMRUN checks at their edges: maps ending at MAXPHYADDR pass, EVENTINJ
 // ---- the L1 test kernel ----------------------------------------------------------------------
 
 namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-std::string env_path(const char* var) {
-  const char* v = std::getenv(var);
-  REQUIRE(v);
-  return v;
-}
-// "key": "0x..." of the --dump-state JSON.
-uint64_t json_value(const std::string& json, const std::string& key) {
-  const size_t at = json.find("\"" + key + "\": \"");
-  REQUIRE(at != std::string::npos);
-  return std::stoull(json.substr(at + key.size() + 5), nullptr, 16);
-}
+using softvt::test::env_path;
+using softvt::test::json_value;
+using softvt::test::slurp;
 struct KernelRun {
   int status;
   std::string out, json;

@@ -9,6 +9,8 @@
 // tests/guest/svm_guest_long64.asm.
 #include <catch.hpp>
 
+#include "tests/unit/flat_run_support.h"
+
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -26,6 +28,8 @@ using namespace softvt;
 using namespace softvt::svm;
 
 namespace {
+using softvt::test::env_path;
+using softvt::test::json_value;
 
 constexpr uint64_t LOAD = 0x10000;
 constexpr uint64_t VMCB = 0x200000, HSAVE = 0x202000, GUEST_RIP = 0x30000, GUEST_IDT = 0x31000;
@@ -295,19 +299,6 @@ TEST_CASE("a task switch in a 32-bit guest: #VMEXIT(TASK_SWITCH) with the TSS se
 }
 
 // ---- the L1 test kernel ----------------------------------------------------------------------
-
-namespace {
-uint64_t json_value(const std::string& json, const std::string& key) {
-  const size_t at = json.find("\"" + key + "\": \"");
-  REQUIRE(at != std::string::npos);
-  return std::stoull(json.substr(at + key.size() + 5), nullptr, 16);
-}
-std::string env_path(const char* var) {
-  const char* v = std::getenv(var);
-  REQUIRE(v);
-  return v;
-}
-}  // namespace
 
 TEST_CASE("L1 test kernel: an L2 takes every kind of intercept and is resumed (--cpu amd)", "[svm]") {
   const std::string json = "/tmp/softvt_svm_guest_" + std::to_string(getpid()) + ".json";

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli_support.h"
+#include "flat_run_support.h"
 #include "nasm_support.h"
 
 using softvt::test::CliResult;
@@ -24,11 +25,7 @@ using softvt::test::slurp;
 
 namespace {
 
-std::string env_path(const char* name) {
-  const char* v = std::getenv(name);
-  REQUIRE(v);
-  return v;
-}
+using softvt::test::env_path;
 std::string softvt_exe() { return env_path("SOFTVT"); }
 std::string tmp(const std::string& name) { return "/tmp/softvt_trace_" + std::to_string(getpid()) + "_" + name; }
 

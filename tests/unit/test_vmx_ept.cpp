@@ -27,6 +27,7 @@
 #include "emu/nested_paging.h"
 #include "emu/paging.h"
 #include "tests/unit/cli_support.h"
+#include "tests/unit/flat_run_support.h"
 #include "tests/unit/nasm_support.h"
 #include "vmx/capabilities.h"
 #include "vmx/ept.h"
@@ -62,49 +63,17 @@ struct EptFixture {
   }
 };
 
-// ---- CLI helpers (as tests/unit/test_vmx.cpp) ------------------------------------------
+// ---- CLI helpers (tests/unit/flat_run_support.h) ------------------------------------------
 
 using test::CliResult;
 using test::shell;
 using test::slurp;
 
-std::string tmp_path(const std::string& name) { return "/tmp/softvt_vmx_ept_" + std::to_string(getpid()) + "_" + name; }
-
-std::string env_path(const char* var) {
-  const char* v = std::getenv(var);
-  REQUIRE(v);
-  return v;
-}
-
-CliResult run_flat(const std::string& body, const std::string& cpu = "intel") {
-  const std::vector<uint8_t> bin = test::assemble_nasm("bits 64\norg 0x10000\n" + body);
-  const std::string path = tmp_path("image.bin");
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bin.data()), std::streamsize(bin.size()));
-  CliResult r = shell(env_path("SOFTVT") + " run --flat " + path + " --cpu " + cpu + " --max-insns 10000 --dump-state -");
-  std::remove(path.c_str());
-  return r;
-}
-
-uint64_t json_value(const std::string& json, const std::string& key) {
-  const size_t at = json.find("\"" + key + "\"");
-  REQUIRE(at != std::string::npos);
-  const size_t q = json.find("\"0x", at + key.size() + 2);
-  REQUIRE(q != std::string::npos);
-  return std::stoull(json.substr(q + 3), nullptr, 16);
-}
-std::string json_exit(const std::string& json) {
-  const size_t at = json.find("\"exit\"");
-  REQUIRE(at != std::string::npos);
-  const size_t q1 = json.find('"', at + 6 + 1);
-  const size_t q2 = json.find('"', q1 + 1);
-  return json.substr(q1 + 1, q2 - q1 - 1);
-}
-
-const char* kVmxOn =
-    "mov ecx, 0x480\n rdmsr\n mov [0x100000], eax\n mov [0x101000], eax\n"
-    "mov rax, cr4\n or rax, 0x2000\n mov cr4, rax\n"
-    "mov qword [0x90000], 0x100000\n mov qword [0x90008], 0x101000\n"
-    "vmxon [0x90000]\n";
+using test::env_path;
+using test::json_exit;
+using test::json_value;
+using test::kVmxOn;
+using test::run_flat;
 
 }  // namespace
 
@@ -425,9 +394,9 @@ TEST_CASE("L1 test kernel: EPT violations and misconfigurations, A/D flags, INVE
           "a real-mode L2") {
   const std::string bin = env_path("SOFTVT_GUEST_DIR") + "/vmx_ept_long64.bin";
   const CliResult r = shell(env_path("SOFTVT") + " run --flat " + bin + " --debugcon stdio --dump-state " +
-                            tmp_path("state.json"));
-  const std::string json = slurp(tmp_path("state.json"));
-  std::remove(tmp_path("state.json").c_str());
+                            test::flat_tmp_path("state.json"));
+  const std::string json = slurp(test::flat_tmp_path("state.json"));
+  std::remove(test::flat_tmp_path("state.json").c_str());
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.out.find("FAIL") == std::string::npos);

@@ -6,6 +6,8 @@
 // interrupt-acknowledge cycle counted - plus edge cases driven directly.
 #include <catch.hpp>
 
+#include "tests/unit/flat_run_support.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -30,26 +32,13 @@ using namespace softvt;
 using namespace softvt::test;
 
 namespace {
+using softvt::test::env_path;
+using softvt::test::json_value;
 
 // Passed checks of the kernel: without an event source (the flat runner)
 // and with one (the harness below). Every check counts; failures print.
 constexpr uint64_t kChecksWithoutSource = 157;
 constexpr uint64_t kChecksWithSource = 205;
-
-std::string env_path(const char* var) {
-  const char* v = std::getenv(var);
-  REQUIRE(v);
-  return v;
-}
-
-// The value of "key": "0x..." in the JSON state dump.
-uint64_t json_value(const std::string& json, const std::string& key) {
-  const size_t at = json.find("\"" + key + "\"");
-  REQUIRE(at != std::string::npos);
-  const size_t q = json.find("\"0x", at + key.size() + 2);
-  REQUIRE(q != std::string::npos);
-  return std::stoull(json.substr(q + 3), nullptr, 16);
-}
 
 std::vector<uint8_t> read_image(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
