@@ -417,7 +417,8 @@ class Cpu {
   uint64_t apply_a20(uint64_t phys) const { return phys & a20_mask_; }
 
   static constexpr unsigned TLB_SIZE = 1024;
-  TlbEntry tlb[TLB_SIZE];
+  static constexpr unsigned TLB_LOG_CAP = 96;  // see tlb_log_ below
+  TlbEntry tlb[TLB_SIZE]{};
 
   // ---- two-dimensional paging (emu/nested_paging.h) -----------------------
   // The second-level translation of VMX/SVM guest mode (EPT, NPT), or
@@ -449,10 +450,40 @@ class Cpu {
   uint32_t take_tlb_slot();
   void clear_tlb_entries();
   uint64_t a20_mask_ = ~uint64_t(0);
+  // The indices of the entries filled since the TLB was last empty, while
+  // there are at most TLB_LOG_CAP of them (docs/decisions.md "TLB fill
+  // log"): a flush then visits only those instead of all TLB_SIZE entries,
+  // which matters for the flushes of every VM entry and exit without VPID
+  // (SDM 29.4.3), where few entries are valid. Beyond the cap the log is
+  // abandoned (`tlb_log_full_`) and flushes scan the whole TLB.
+  uint16_t tlb_log_[TLB_LOG_CAP];
+  unsigned tlb_log_count_ = 0;
+  bool tlb_log_full_ = false;
+  void log_tlb_fill(unsigned index) {
+    if (tlb_log_full_) return;
+    if (tlb_log_count_ == TLB_LOG_CAP) {
+      tlb_log_full_ = true;
+      return;
+    }
+    tlb_log_[tlb_log_count_++] = uint16_t(index);
+  }
+  // Calls fn(TlbEntry&) for every entry that may be valid.
+  template <class Fn>
+  void for_each_tlb_entry(Fn fn) {
+    if (tlb_log_full_) {
+      for (TlbEntry& e : tlb) fn(e);
+      return;
+    }
+    for (unsigned i = 0; i < tlb_log_count_; ++i) fn(tlb[tlb_log_[i]]);
+  }
+  // Rebuilds the log from the entries still valid after a drop.
+  void compact_tlb_log();
   template <class Pred>
   void drop_tlb_entries(Pred pred) {
-    for (TlbEntry& e : tlb)
+    for_each_tlb_entry([&pred](TlbEntry& e) {
       if (e.tag && pred(e)) e = TlbEntry{0, nullptr, 0, 0, 0};
+    });
+    compact_tlb_log();
   }
   const TlbEntry& fill_tlb(uint64_t lin, Acc acc, bool user);
   uint64_t read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user);

@@ -130,7 +130,9 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
   // Writes to pages holding decoded code take the slow path so that the
   // blocks on them are invalidated (self-modifying code).
   if (mem.is_code_page(phys)) perm = (perm & ~WRITE) | ((perm & WRITE) << CODE_SHIFT);
-  TlbEntry& e = tlb[(lin >> 12) & (TLB_SIZE - 1)];
+  const unsigned index = unsigned(lin >> 12) & (TLB_SIZE - 1);
+  TlbEntry& e = tlb[index];
+  if (!e.tag) log_tlb_fill(index);
   e.tag = tlb_key(lin);
   e.phys = phys;
   e.host = mem.ram_page(phys);
@@ -144,11 +146,11 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
 
 void Cpu::set_tlb_code_page(uint64_t phys_page, bool code) {
   using namespace tlb_perm;
-  for (auto& e : tlb) {
-    if (!e.tag || e.phys != phys_page) continue;
+  for_each_tlb_entry([&](TlbEntry& e) {
+    if (!e.tag || e.phys != phys_page) return;
     if (code) e.perm = (e.perm & ~WRITE) | ((e.perm & WRITE) << CODE_SHIFT);
     else e.perm = (e.perm & ~CODE_WRITE) | ((e.perm & CODE_WRITE) >> CODE_SHIFT);
-  }
+  });
 }
 
 const TlbEntry& Cpu::translate(uint64_t lin, Acc acc, bool user) {

@@ -28,9 +28,35 @@ bool Cpu::tlb_entry_maps_page(const TlbEntry& e, uint64_t lin) { return maps_pag
 // ---- slots ---------------------------------------------------------------------
 
 void Cpu::clear_tlb_entries() {
-  for (TlbEntry& e : tlb) e = kInvalid;
+  for_each_tlb_entry([](TlbEntry& e) { e = kInvalid; });
+  tlb_log_count_ = 0;
+  tlb_log_full_ = false;
   tlb_slot_count_ = 0;
   tlb_next_slot_ = 1;
+}
+
+// Keeps the indices of the entries still valid. Each valid entry's index
+// is in the log once: fill_tlb logs an index only when it makes an invalid
+// entry valid, and every drop is followed by this compaction. A full log
+// is rebuilt (one scan) only when few entries survived, so a TLB that
+// stays full does not pay a second scan after each drop.
+void Cpu::compact_tlb_log() {
+  if (tlb_log_full_) {
+    unsigned n = 0;
+    for (unsigned i = 0; i < TLB_SIZE && n <= TLB_LOG_CAP; ++i) n += tlb[i].tag != 0;
+    if (n > TLB_LOG_CAP / 2) return;
+    tlb_log_count_ = 0;
+    for (unsigned i = 0; i < TLB_SIZE; ++i)
+      if (tlb[i].tag) tlb_log_[tlb_log_count_++] = uint16_t(i);
+    tlb_log_full_ = false;
+    return;
+  }
+  unsigned kept = 0;
+  for (unsigned i = 0; i < tlb_log_count_; ++i) {
+    const uint16_t index = tlb_log_[i];
+    if (tlb[index].tag) tlb_log_[kept++] = index;
+  }
+  tlb_log_count_ = kept;
 }
 
 Cpu::SpaceSlot* Cpu::find_tlb_slot(uint32_t space) {

@@ -146,8 +146,9 @@ namespace {
 // slots of the direct-mapped TLB, so none evicts another.
 constexpr uint64_t LIN_2M = 0x200000, LIN_6M = 0x601000, LIN_8M = 0x802000;
 
-void run_invalidation(TlbMachine& m, const std::string& inval) {
-  m.run(set_cr4(cr4::PGE) + kPcide + set_pde(PD_B, 3, 0x600000, true) +
+// `warm_up` runs in PCID 0 before the three translations are cached.
+void run_invalidation(TlbMachine& m, const std::string& inval, const std::string& warm_up = "") {
+  m.run(set_cr4(cr4::PGE) + kPcide + warm_up + set_pde(PD_B, 3, 0x600000, true) +
         load_cr3(CR3_B, 1, false) + read_into("al", LIN_2M) + read_into("al", LIN_6M) +
         load_cr3(CR3_A, 2, false) + read_into("al", LIN_8M) +
         set_pde(PD_B, 1, 0x400000) + set_pde(PD_B, 3, 0x400000, true) + set_pde(PD_A, 4, 0x400000) + inval +
@@ -159,10 +160,19 @@ struct Kept {
   bool pcid2_8m, pcid1_2m, global_6m;
 };
 
-void check_kept(const std::string& inval, Kept k) {
+// Reads one byte from each of 300 4-KiB pages at 16 MiB + 64 KiB up (TLB
+// slots 10H-13BH, none of the three above): more valid translations than
+// the TLB's fill log holds (Cpu::TLB_LOG_CAP), so the three are cached
+// after the log was abandoned and the invalidations below must find them
+// by scanning the whole TLB (then rebuild the log, or not).
+const std::string kManyTranslations =
+    " mov rsi, 0x1010000\n mov ecx, 300\nwarm:\n mov al, [rsi]\n add rsi, 0x1000\n loop warm\n";
+
+void check_kept(const std::string& inval, Kept k, const std::string& warm_up = "") {
   INFO(inval);
+  INFO("warm-up: " << warm_up);
   TlbMachine m;
-  run_invalidation(m, inval);
+  run_invalidation(m, inval, warm_up);
   CHECK(m.reg(R8) == (k.pcid2_8m ? AT_8M : AT_4M));
   CHECK(m.reg(R9) == (k.pcid1_2m ? AT_2M : AT_4M));
   CHECK(m.reg(R10) == (k.global_6m ? AT_6M : AT_4M));
@@ -212,6 +222,24 @@ TEST_CASE("CR4 writes: PGE changes and clearing PCIDE drop every PCID's translat
              Kept{false, false, false});
   // A CR4 bit that has nothing to do with paging leaves them.
   check_kept(set_cr4(cr4::TSD), Kept{true, true, true});
+}
+
+TEST_CASE("with more translations cached than the fill log holds, invalidations drop exactly the same", "[tlb]") {
+  static_assert(Cpu::TLB_LOG_CAP < 300);
+  // The same cases as above; each twice in a row, so the second runs after
+  // the first one's drop rebuilt (or abandoned) the log.
+  const std::pair<std::string, Kept> cases[] = {
+      {"", Kept{true, true, true}},
+      {invpcid(0, 1, 0x200000), Kept{true, false, true}},
+      {invpcid(1, 2, 0), Kept{false, true, true}},
+      {invpcid(1, 2, 0) + invpcid(1, 2, 0), Kept{false, true, true}},
+      {invpcid(2, 0, 0), Kept{false, false, false}},
+      {invpcid(3, 0, 0) + invpcid(3, 0, 0), Kept{false, false, true}},
+      {" invlpg [0x800000]\n invlpg [0x1010000]\n", Kept{false, true, true}},
+      {" invlpg [0x600000]\n", Kept{true, true, false}},
+      {clear_cr4(cr4::PGE) + set_cr4(cr4::PGE), Kept{false, false, false}},
+  };
+  for (const auto& [inval, kept] : cases) check_kept(inval, kept, kManyTranslations);
 }
 
 TEST_CASE("setting CR4.PCIDE keeps the translations of PCID 000H", "[tlb]") {
