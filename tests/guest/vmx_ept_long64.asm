@@ -74,63 +74,7 @@ org 0x10000
 %define RM_CODE      0x8000              ; the real-mode L2's code (gpa = linear)
 %define RM_HOLE      0x9f000             ; EPT not present for the real-mode L2
 
-; VMCS field encodings (SDM Vol. 3D Appendix B)
-%define VPID_F            0x0000
-%define ENTRY_INTR        0x4016
-%define IDT_VEC_INFO      0x4408
-%define G_PDPTE0          0x280a
-%define G_ES_SEL          0x0800
-%define G_TR_SEL          0x080e
-%define H_ES_SEL          0x0c00
-%define H_CS_SEL          0x0c02
-%define H_SS_SEL          0x0c04
-%define H_DS_SEL          0x0c06
-%define H_FS_SEL          0x0c08
-%define H_GS_SEL          0x0c0a
-%define H_TR_SEL          0x0c0c
-%define VMFUNC_CTL        0x2018
-%define EPT_POINTER       0x201a
-%define EPTP_LIST_F       0x2024
-%define GUEST_PHYS        0x2400
-%define LINK_PTR          0x2800
-%define PIN_CTL           0x4000
-%define PROC_CTL          0x4002
-%define EXC_BITMAP        0x4004
-%define EXIT_CTL          0x400c
-%define ENTRY_CTL         0x4012
-%define PROC2_CTL         0x401e
-%define VM_ERROR          0x4400
-%define EXIT_REASON       0x4402
-%define EXIT_INTR_INFO    0x4404
-%define EXIT_LEN          0x440c
-%define EXIT_INSN_INFO    0x440e
-%define G_ES_LIMIT        0x4800
-%define G_GDTR_LIMIT      0x4810
-%define G_IDTR_LIMIT      0x4812
-%define G_ES_AR           0x4814
-%define G_INTERRUPTIBILITY 0x4824
-%define G_ACTIVITY        0x4826
-%define EXIT_QUAL         0x6400
-%define G_LINEAR          0x640a
-%define G_CR0             0x6800
-%define G_CR3             0x6802
-%define G_CR4             0x6804
-%define G_ES_BASE         0x6806
-%define G_TR_BASE         0x6814
-%define G_GDTR_BASE       0x6816
-%define G_IDTR_BASE       0x6818
-%define G_DR7             0x681a
-%define G_RSP             0x681c
-%define G_RIP             0x681e
-%define G_RFLAGS          0x6820
-%define H_CR0             0x6c00
-%define H_CR3             0x6c02
-%define H_CR4             0x6c04
-%define H_TR_BASE         0x6c0a
-%define H_GDTR_BASE       0x6c0c
-%define H_IDTR_BASE       0x6c0e
-%define H_RSP             0x6c14
-%define H_RIP             0x6c16
+%include "l1_vmx_fields.inc"              ; VMCS field encodings
 
 ; Secondary controls
 %define P2_EPT       (1 << 1)
@@ -1058,23 +1002,9 @@ build_vmcs:
     VMW EXC_BITMAP, 0
     VMW LINK_PTR, -1
     ; host state
-    mov rbx, cr0
-    VMW H_CR0, rbx
-    mov rbx, cr3
-    VMW H_CR3, rbx
-    mov rbx, cr4
-    VMW H_CR4, rbx
-    VMW H_CS_SEL, 0x08
-    VMW H_SS_SEL, 0x10
-    VMW H_DS_SEL, 0x10
-    VMW H_ES_SEL, 0x10
-    VMW H_FS_SEL, 0x10
-    VMW H_GS_SEL, 0x10
-    VMW H_TR_SEL, 0x30
-    lea rbx, [rel tss]
-    VMW H_TR_BASE, rbx
-    lea rbx, [rel gdt]
-    VMW H_GDTR_BASE, rbx
+    lea rsi, [rel tss]
+    lea rdi, [rel gdt]
+    call vmx_host_flat_state
     VMW H_IDTR_BASE, IDT
     VMW H_RSP, HOST_STACK
     lea rbx, [rel exit_handler]
@@ -1089,42 +1019,10 @@ build_vmcs:
     VMW G_DR7, 0x400
     VMW G_RSP, GUEST_STACK
     VMW G_RFLAGS, 2
-    xor ebx, ebx                         ; ES, CS, SS, DS, FS, GS (2 encodings apart)
-.seg:
-    lea r10, [rbx * 2]
-    mov eax, 0x10
-    cmp ebx, 1
-    jne .sel
-    mov eax, 0x08
-.sel:
-    lea rdx, [G_ES_SEL + r10]
-    xchg rax, rdx
-    vmwrite rax, rdx
-    lea rax, [G_ES_BASE + r10]
-    xor edx, edx
-    vmwrite rax, rdx
-    lea rax, [G_ES_LIMIT + r10]
-    mov edx, 0xffffffff
-    vmwrite rax, rdx
-    lea rax, [G_ES_AR + r10]
-    mov edx, 0xc093
-    cmp ebx, 1
-    jne .ar
-    mov edx, 0xa09b
-.ar:
-    vmwrite rax, rdx
-    inc ebx
-    cmp ebx, 6
-    jb .seg
-    VMW G_ES_AR + 12, 0x10000            ; LDTR unusable
-    VMW G_TR_SEL, 0x30
-    lea rbx, [rel tss]
-    VMW G_TR_BASE, rbx
-    VMW G_ES_LIMIT + 14, 0x67
-    VMW G_ES_AR + 14, 0x8b               ; busy 64-bit TSS
-    lea rbx, [rel gdt]
-    VMW G_GDTR_BASE, rbx
-    VMW G_GDTR_LIMIT, gdt_end - gdt - 1
+    lea rsi, [rel tss]
+    lea rdi, [rel gdt]
+    mov edx, gdt_end - gdt - 1
+    call vmx_guest_flat_segments
     VMW G_IDTR_BASE, 0
     VMW G_IDTR_LIMIT, 0
     VMW G_ACTIVITY, 0
@@ -1132,6 +1030,7 @@ build_vmcs:
     ret
 
 %include "l1_checks.inc"
+%include "l1_vmx_flat_state.inc"
 
 %include "l1_ring3.inc"
 

@@ -35,71 +35,7 @@ org 0x10000
 %define GUEST_STACK  0x68000
 %define UNMAPPED     0x140000000         ; 5 GiB: beyond the flat runner's 4-GiB identity map
 
-; VMCS field encodings (SDM Vol. 3D Appendix B)
-%define VPID_F            0x0000
-%define G_ES_SEL          0x0800
-%define G_TR_SEL          0x080e
-%define H_ES_SEL          0x0c00
-%define H_CS_SEL          0x0c02
-%define H_SS_SEL          0x0c04
-%define H_DS_SEL          0x0c06
-%define H_FS_SEL          0x0c08
-%define H_GS_SEL          0x0c0a
-%define H_TR_SEL          0x0c0c
-%define IO_A              0x2000
-%define IO_B              0x2002
-%define MSR_BMP           0x2004
-%define LINK_PTR          0x2800
-%define PIN_CTL           0x4000
-%define PROC_CTL          0x4002
-%define EXC_BITMAP        0x4004
-%define PF_MASK           0x4006
-%define PF_MATCH          0x4008
-%define CR3_COUNT         0x400a
-%define EXIT_CTL          0x400c
-%define ENTRY_CTL         0x4012
-%define ENTRY_INTR        0x4016
-%define PROC2_CTL         0x401e
-%define VM_ERROR          0x4400
-%define EXIT_REASON       0x4402
-%define EXIT_INTR_INFO    0x4404
-%define EXIT_INTR_ERR     0x4406
-%define IDT_VEC_INFO      0x4408
-%define EXIT_LEN          0x440c
-%define EXIT_INSN_INFO    0x440e
-%define G_ES_LIMIT        0x4800
-%define G_GDTR_LIMIT      0x4810
-%define G_IDTR_LIMIT      0x4812
-%define G_ES_AR           0x4814
-%define G_CS_AR           0x4816
-%define G_INTERRUPTIBILITY 0x4824
-%define G_ACTIVITY        0x4826
-%define CR0_MASK          0x6000
-%define CR4_MASK          0x6002
-%define CR0_SHADOW        0x6004
-%define CR4_SHADOW        0x6006
-%define CR3_TARGET0       0x6008
-%define EXIT_QUAL         0x6400
-%define G_LINEAR          0x640a
-%define G_CR0             0x6800
-%define G_CR3             0x6802
-%define G_CR4             0x6804
-%define G_ES_BASE         0x6806
-%define G_TR_BASE         0x6814
-%define G_GDTR_BASE       0x6816
-%define G_IDTR_BASE       0x6818
-%define G_DR7             0x681a
-%define G_RSP             0x681c
-%define G_RIP             0x681e
-%define G_RFLAGS          0x6820
-%define H_CR0             0x6c00
-%define H_CR3             0x6c02
-%define H_CR4             0x6c04
-%define H_TR_BASE         0x6c0a
-%define H_GDTR_BASE       0x6c0c
-%define H_IDTR_BASE       0x6c0e
-%define H_RSP             0x6c14
-%define H_RIP             0x6c16
+%include "l1_vmx_fields.inc"              ; VMCS field encodings
 
 ; CHECK_EQ "name", actual, expected (clobbers r8, r9, rsi)
 %macro CHECK_EQ 3
@@ -696,23 +632,9 @@ build_vmcs:
     VMW LINK_PTR, -1
     mov qword [BAD_PDPT + 8], 0x107000 | 1 | (1 << 5)
     ; host state
-    mov rbx, cr0
-    VMW H_CR0, rbx
-    mov rbx, cr3
-    VMW H_CR3, rbx
-    mov rbx, cr4
-    VMW H_CR4, rbx
-    VMW H_CS_SEL, 0x08
-    VMW H_SS_SEL, 0x10
-    VMW H_DS_SEL, 0x10
-    VMW H_ES_SEL, 0x10
-    VMW H_FS_SEL, 0x10
-    VMW H_GS_SEL, 0x10
-    VMW H_TR_SEL, 0x30
-    lea rbx, [rel tss]
-    VMW H_TR_BASE, rbx
-    lea rbx, [rel gdt]
-    VMW H_GDTR_BASE, rbx
+    lea rsi, [rel tss]
+    lea rdi, [rel gdt]
+    call vmx_host_flat_state
     VMW H_IDTR_BASE, IDT
     VMW H_RSP, HOST_STACK
     lea rbx, [rel exit_handler]
@@ -730,42 +652,10 @@ build_vmcs:
     lea rbx, [rel guest_code]
     VMW G_RIP, rbx
     VMW G_RFLAGS, 2
-    xor ebx, ebx                         ; ES, CS, SS, DS, FS, GS (2 encodings apart)
-.seg:
-    lea r10, [rbx * 2]
-    mov eax, 0x10
-    cmp ebx, 1
-    jne .sel
-    mov eax, 0x08
-.sel:
-    lea rdx, [G_ES_SEL + r10]
-    xchg rax, rdx
-    vmwrite rax, rdx
-    lea rax, [G_ES_BASE + r10]
-    xor edx, edx
-    vmwrite rax, rdx
-    lea rax, [G_ES_LIMIT + r10]
-    mov edx, 0xffffffff
-    vmwrite rax, rdx
-    lea rax, [G_ES_AR + r10]
-    mov edx, 0xc093
-    cmp ebx, 1
-    jne .ar
-    mov edx, 0xa09b
-.ar:
-    vmwrite rax, rdx
-    inc ebx
-    cmp ebx, 6
-    jb .seg
-    VMW G_ES_AR + 12, 0x10000            ; LDTR unusable
-    VMW G_TR_SEL, 0x30
-    lea rbx, [rel tss]
-    VMW G_TR_BASE, rbx
-    VMW G_ES_LIMIT + 14, 0x67
-    VMW G_ES_AR + 14, 0x8b               ; busy 64-bit TSS
-    lea rbx, [rel gdt]
-    VMW G_GDTR_BASE, rbx
-    VMW G_GDTR_LIMIT, gdt_end - gdt - 1
+    lea rsi, [rel tss]
+    lea rdi, [rel gdt]
+    mov edx, gdt_end - gdt - 1
+    call vmx_guest_flat_segments
     VMW G_IDTR_BASE, GUEST_IDT
     VMW G_IDTR_LIMIT, 16 * 15 - 1
     VMW G_ACTIVITY, 0
@@ -773,6 +663,7 @@ build_vmcs:
     ret
 
 %include "l1_checks.inc"
+%include "l1_vmx_flat_state.inc"
 
 
 ; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
