@@ -33,15 +33,7 @@ org 0x10000
 %%s: db %1, 10, 0
 %%e:
 %endmacro
-%macro VMW 2                              ; field := value
-    mov rdx, %2
-    mov eax, %1
-    vmwrite rax, rdx
-%endmacro
-%macro VMR 2                              ; register := field
-    mov eax, %2
-    vmread %1, rax
-%endmacro
+%include "l1_macros.inc"
 
 start:
     PRINT "L1: a hypervisor in 64-bit mode; CPUID.1:ECX.VMX is set, entering VMX operation"

@@ -30,16 +30,7 @@ org 0x10000
 %define MSR_VM_CR    0xc0010114
 %define MSR_HSAVE    0xc0010117
 
-; CHECK_EQ "name", register, value
-%macro CHECK_EQ 3
-    mov r8, %2
-    mov r9, %3
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, 0
-%%e:
-%endmacro
+%include "l1_macros.inc"
 
 ; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
 ; exception (the handler resumes after it; NO_FAULT: none).

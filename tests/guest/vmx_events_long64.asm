@@ -61,26 +61,8 @@ org 0x10000
 %define EXIT_ACK       (1 << 15)
 %define EXIT_SAVE_TIMER (1 << 22)
 
-; CHECK_EQ "name", actual, expected (clobbers r8, r9, rsi)
-%macro CHECK_EQ 3
-    mov r8, %2
-    mov r9, %3
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, 0
-%%e:
-%endmacro
 
-%macro VMW 2                             ; field := value (clobbers rax, rdx)
-    mov rdx, %2
-    mov eax, %1
-    vmwrite rax, rdx
-%endmacro
-%macro VMR 2                             ; register := field (clobbers rax)
-    mov eax, %2
-    vmread %1, rax
-%endmacro
+%include "l1_macros.inc"
 
 ; CTLS pin, proc, proc2: the controls of the next entry on top of the
 ; must-be-1 bits (proc2 activates the secondary controls)

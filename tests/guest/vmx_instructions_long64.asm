@@ -59,16 +59,7 @@ org 0x10000
     CHECK_ERROR %1, %2
 %endmacro
 
-; CHECK_EQ "name", register, value
-%macro CHECK_EQ 3
-    mov r8, %2
-    mov r9, %3
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, 0
-%%e:
-%endmacro
+%include "l1_macros.inc"
 
 ; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
 ; exception (the handler resumes after it).
