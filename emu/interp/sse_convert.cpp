@@ -17,6 +17,36 @@ namespace {
 
 using namespace sse;
 
+// ---- one lane: the host's conversion, its exception flags into `st` ------------
+
+uint32_t lane_si2ss(FpStatus& st, uint64_t v, unsigned bytes) {
+  uint32_t f = 0;
+  const uint32_t r = ssehost::cvt_si2ss(v, bytes, st.control(), f);
+  st.lane(f);
+  return r;
+}
+
+uint64_t lane_si2sd(FpStatus& st, uint64_t v, unsigned bytes) {
+  uint32_t f = 0;
+  const uint64_t r = ssehost::cvt_si2sd(v, bytes, st.control(), f);
+  st.lane(f);
+  return r;
+}
+
+uint64_t lane_ss2si(FpStatus& st, uint32_t a, unsigned bytes, bool truncate) {
+  uint32_t f = 0;
+  const uint64_t r = ssehost::cvt_ss2si(a, bytes, truncate, st.control(), f);
+  st.lane(f);
+  return r;
+}
+
+uint64_t lane_sd2si(FpStatus& st, uint64_t a, unsigned bytes, bool truncate) {
+  uint32_t f = 0;
+  const uint64_t r = ssehost::cvt_sd2si(a, bytes, truncate, st.control(), f);
+  st.lane(f);
+  return r;
+}
+
 // ---- scalar: integer <-> floating point ------------------------------------
 
 template <bool Double>
@@ -26,11 +56,9 @@ void cvtsi2s(Cpu& cpu, const Insn& in) {
   const unsigned bytes = in.op[1].size == 8 ? 8 : 4;
   const uint64_t v = bytes == 8 ? read_operand<8>(cpu, in, 1) : read_operand<4>(cpu, in, 1);
   FpStatus st(cpu);
-  uint32_t f = 0;
   Vec r = get_xmm(cpu, d);
-  if (Double) r.set64(0, ssehost::cvt_si2sd(v, bytes, st.control(), f));
-  else r.set32(0, ssehost::cvt_si2ss(v, bytes, st.control(), f));
-  st.lane(f);
+  if (Double) r.set64(0, lane_si2sd(st, v, bytes));
+  else r.set32(0, lane_si2ss(st, v, bytes));
   st.finish(cpu);
   set_xmm(cpu, d, r);
 }
@@ -41,10 +69,7 @@ void cvts2si(Cpu& cpu, const Insn& in) {
   const unsigned bytes = in.op[0].size == 8 ? 8 : 4;
   const uint64_t a = read_scalar(cpu, in, 1, Double ? 8 : 4);
   FpStatus st(cpu);
-  uint32_t f = 0;
-  const uint64_t r = Double ? ssehost::cvt_sd2si(a, bytes, Truncate, st.control(), f)
-                            : ssehost::cvt_ss2si(uint32_t(a), bytes, Truncate, st.control(), f);
-  st.lane(f);
+  const uint64_t r = Double ? lane_sd2si(st, a, bytes, Truncate) : lane_ss2si(st, uint32_t(a), bytes, Truncate);
   st.finish(cpu);
   cpu.set_reg(in.op[0].reg, bytes, r);
 }
@@ -116,11 +141,7 @@ void cvtdq2ps(Cpu& cpu, const Insn& in) {
   const Vec a = read_src128(cpu, in, 1);
   FpStatus st(cpu);
   Vec r;
-  for (unsigned i = 0; i < 4; ++i) {
-    uint32_t f = 0;
-    r.set32(i, ssehost::cvt_si2ss(a.u32(i), 4, st.control(), f));
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 4; ++i) r.set32(i, lane_si2ss(st, a.u32(i), 4));
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
 }
@@ -131,11 +152,7 @@ void cvtps2dq(Cpu& cpu, const Insn& in) {
   const Vec a = read_src128(cpu, in, 1);
   FpStatus st(cpu);
   Vec r;
-  for (unsigned i = 0; i < 4; ++i) {
-    uint32_t f = 0;
-    r.set32(i, uint32_t(ssehost::cvt_ss2si(a.u32(i), 4, Truncate, st.control(), f)));
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 4; ++i) r.set32(i, uint32_t(lane_ss2si(st, a.u32(i), 4, Truncate)));
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
 }
@@ -146,11 +163,7 @@ void cvtdq2pd(Cpu& cpu, const Insn& in) {
   const Vec a = read_src64_as_vec(cpu, in, 1);
   FpStatus st(cpu);
   Vec r;
-  for (unsigned i = 0; i < 2; ++i) {
-    uint32_t f = 0;
-    r.set64(i, ssehost::cvt_si2sd(a.u32(i), 4, st.control(), f));
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 2; ++i) r.set64(i, lane_si2sd(st, a.u32(i), 4));
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
 }
@@ -162,11 +175,7 @@ void cvtpd2dq(Cpu& cpu, const Insn& in) {
   const Vec a = read_src128(cpu, in, 1);
   FpStatus st(cpu);
   Vec r{};
-  for (unsigned i = 0; i < 2; ++i) {
-    uint32_t f = 0;
-    r.set32(i, uint32_t(ssehost::cvt_sd2si(a.u64(i), 4, Truncate, st.control(), f)));
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 2; ++i) r.set32(i, uint32_t(lane_sd2si(st, a.u64(i), 4, Truncate)));
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
 }
@@ -187,11 +196,7 @@ void cvtpi2ps(Cpu& cpu, const Insn& in) {
   const uint64_t v = read_mm_or_m64(cpu, in, 1);
   FpStatus st(cpu);
   Vec r = get_xmm(cpu, xmm_of(in, 0));
-  for (unsigned i = 0; i < 2; ++i) {
-    uint32_t f = 0;
-    r.set32(i, ssehost::cvt_si2ss(uint32_t(v >> (32 * i)), 4, st.control(), f));
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 2; ++i) r.set32(i, lane_si2ss(st, uint32_t(v >> (32 * i)), 4));
   if (mmx) mmx_transition(cpu);
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
@@ -205,11 +210,7 @@ void cvtpi2pd(Cpu& cpu, const Insn& in) {
   const uint64_t v = read_mm_or_m64(cpu, in, 1);
   FpStatus st(cpu);
   Vec r;
-  for (unsigned i = 0; i < 2; ++i) {
-    uint32_t f = 0;
-    r.set64(i, ssehost::cvt_si2sd(uint32_t(v >> (32 * i)), 4, st.control(), f));
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 2; ++i) r.set64(i, lane_si2sd(st, uint32_t(v >> (32 * i)), 4));
   if (mmx) mmx_transition(cpu);
   st.finish(cpu);
   set_xmm(cpu, xmm_of(in, 0), r);
@@ -223,11 +224,7 @@ void cvtps2pi(Cpu& cpu, const Insn& in) {
   const Vec a = read_src64_as_vec(cpu, in, 1);
   FpStatus st(cpu);
   uint64_t r = 0;
-  for (unsigned i = 0; i < 2; ++i) {
-    uint32_t f = 0;
-    r |= uint64_t(uint32_t(ssehost::cvt_ss2si(a.u32(i), 4, Truncate, st.control(), f))) << (32 * i);
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 2; ++i) r |= uint64_t(uint32_t(lane_ss2si(st, a.u32(i), 4, Truncate))) << (32 * i);
   mmx_transition(cpu);
   st.finish(cpu);
   set_mm(cpu, mm_of(in, 0), r);
@@ -241,11 +238,7 @@ void cvtpd2pi(Cpu& cpu, const Insn& in) {
   const Vec a = read_src128(cpu, in, 1);
   FpStatus st(cpu);
   uint64_t r = 0;
-  for (unsigned i = 0; i < 2; ++i) {
-    uint32_t f = 0;
-    r |= uint64_t(uint32_t(ssehost::cvt_sd2si(a.u64(i), 4, Truncate, st.control(), f))) << (32 * i);
-    st.lane(f);
-  }
+  for (unsigned i = 0; i < 2; ++i) r |= uint64_t(uint32_t(lane_sd2si(st, a.u64(i), 4, Truncate))) << (32 * i);
   mmx_transition(cpu);
   st.finish(cpu);
   set_mm(cpu, mm_of(in, 0), r);
