@@ -112,9 +112,6 @@ class SerialSink {
   explicit SerialSink(const std::string& spec) {
     if (spec == "stdio") {
       f_ = stdout;
-      // Each line reaches a pipe as the guest ends it, as QEMU's serial
-      // output does (a reader such as bench/linux_boot.sh stamps lines).
-      line_flush_ = true;
     } else if (spec.rfind("file:", 0) == 0) {
       path_ = spec.substr(5);
       f_ = std::fopen(path_.c_str(), "w");
@@ -127,7 +124,10 @@ class SerialSink {
   void put(uint8_t b) {
     if (!f_) return;
     std::fputc(b, f_);
-    if (line_flush_ && b == '\n') std::fflush(f_);
+    // Each line reaches a pipe or the file as the guest ends it, as QEMU's
+    // serial output does: a reader such as bench/linux_boot.sh stamps
+    // lines, and a user follows a long boot with `tail -f`.
+    if (b == '\n') std::fflush(f_);
   }
   bool finish() {
     if (!f_) return true;
@@ -143,7 +143,6 @@ class SerialSink {
  private:
   std::FILE* f_ = nullptr;
   std::string path_;
-  bool line_flush_ = false;
 };
 
 // COM1's input with --serial stdio: bytes from standard input (a pipe, a
