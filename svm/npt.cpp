@@ -101,7 +101,8 @@ namespace {
 // event, as Cpu::deliver_event records it.
 void note_event_in_delivery(Cpu& cpu) {
   const Cpu::EventInDelivery& d = cpu.delivering;
-  if (!d.valid) return;
+  // EVENTINJ's event is already recorded as the VMCB gave it.
+  if (!d.valid || cpu.svm.injecting) return;
   cpu.svm.delivering = EventInDelivery{true, exitintinfo_of(d.vector, d.type, d.error), cpu.s.rip,
                                        cpu.s.insn_count};
 }
