@@ -9,7 +9,8 @@
 ; 2-Mbyte pages, with the 2 Mbytes at 400000H in 4-Kbyte pages it
 ; twiddles) and runs a 64-bit L2 with its own 4-level paging (its tables
 ; are guest-physical, at 410000H) through them. Checked: translation
-; through a remapped nested page and through a guest remap on top of it;
+; through a remapped nested page and through a guest remap on top of it,
+; and for an unpaged 32-bit L2;
 ; #VMEXIT(NPF) (exit code 400H) with the exact EXITINFO1 (error-code bits
 ; P, RW, US, RSV, ID; bit 32 final translation, bit 33 guest page-table
 ; access) and EXITINFO2 (the guest-physical address) for a not-present
@@ -48,6 +49,7 @@ org 0x10000
 %define RSV_PAGE     0x443000            ; nested reserved bit 51
 %define STACK_PAGE   0x445000            ; nested not present: the INT 60H test's stack
 %define TLB_PAGE     0x446000
+%define NP2_PAGE     0x447000            ; nested not present: the unpaged L2's test
 %define WALK_LIN     0x450000            ; fresh linear pages for the guest-walk tests
 %define GUEST_IDT    0x88000
 %define GUEST_STACK  0x90000
@@ -313,6 +315,23 @@ start:
     mov byte [VMCB + V_TLBCTL], 3
     RUN g_tlb
     VMMCALL_RAX "valid N_CR3 and G_PAT again", 0x6666
+
+    ; ---- an unpaged 32-bit L2: its addresses are guest-physical, through the nested tables
+    mov word [VMCB + V_CS], 0x18
+    mov word [VMCB + V_CS + 2], 0xc9b
+    mov word [VMCB + 0x402], 0xc93                  ; ES, SS, DS: D/B, G
+    mov word [VMCB + 0x422], 0xc93
+    mov word [VMCB + 0x432], 0xc93
+    mov qword [VMCB + V_EFER], 1 << 12
+    mov qword [VMCB + V_CR0], 0x11
+    mov qword [VMCB + V_CR3], 0
+    mov qword [VMCB + V_CR4], 0
+    mov qword [VMCB + V_RSP], GUEST_STACK
+    RUN g32
+    VMMCALL_RAX "unpaged 32-bit L2: nested remap", 0x1234abcd
+    mov byte [VMCB + V_TLBCTL], 0
+    RUN g32_np
+    NPF_AT "unpaged 32-bit L2: write, not present", F_FINAL | 6, NP2_PAGE + 4, g32_np
     jmp summary
 
 ; ---- L1 helpers ------------------------------------------------------------------------
@@ -370,6 +389,7 @@ build_tables:
     mov rax, RSV_PAGE | 7 | BIT51
     mov [NPTE(RSV_PAGE)], rax
     mov qword [NPTE(STACK_PAGE)], 0
+    mov qword [NPTE(NP2_PAGE)], 0
     mov qword [GPTE(GREMAP_LIN)], REMAP_G | 7
     ; data
     mov qword [REMAP_H], 0x1234abcd
@@ -513,6 +533,12 @@ g_pat_bad:   mov ecx, MSR_PAT
              xor edx, edx
              wrmsr
              vmmcall
+bits 32
+g32:         mov eax, [REMAP_G]
+             vmmcall
+g32_np:      mov [NP2_PAGE + 4], eax
+             vmmcall
+bits 64
 
 ; ---- helpers -------------------------------------------------------------------------
 
