@@ -1,6 +1,7 @@
 #include "svm/gif.h"
 
 #include "emu/cpu.h"
+#include "svm/npt.h"
 #include "svm/controls.h"
 #include "svm/vmcb.h"
 #include "svm/vmexit.h"
@@ -38,6 +39,8 @@ void reset_on_init(Cpu& cpu) {
     cpu.svm.v_irq_pending = false;
     cpu.svm.injecting = false;
     cpu.set_tlb_context(0);
+    if (cpu.svm.nested) leave_nested_paging(cpu);
+    cpu.svm.nested = false;
   }
 }
 

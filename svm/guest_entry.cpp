@@ -3,9 +3,12 @@
 #include <string>
 
 #include "emu/cpu.h"
+#include "emu/cpu_features.h"
 #include "svm/controls.h"
 #include "svm/guest_tlb.h"
+#include "svm/host_save.h"
 #include "svm/intercepts.h"
+#include "svm/npt.h"
 #include "svm/vmcb.h"
 #include "svm/vmcb_state.h"
 
@@ -16,7 +19,7 @@ namespace {
 // keeps its own copy for the whole run of the guest and reloads every
 // field at every VMRUN, whatever VMCB_CLEAN says (APM 15.15 "VMCB State
 // Caching" allows a processor to ignore the clean bits).
-GuestControls read_controls(Memory& mem, uint64_t pa) {
+GuestControls read_controls(const Cpu& cpu, Memory& mem, uint64_t pa) {
   GuestControls c;
   const auto d = [&](uint32_t off) { return uint32_t(mem.read_phys(pa + off, 4)); };
   const auto q = [&](uint32_t off) { return mem.read_phys(pa + off, 8); };
@@ -33,6 +36,9 @@ GuestControls read_controls(Memory& mem, uint64_t pa) {
   c.asid = d(vmcb::GUEST_ASID);
   c.vintr = q(vmcb::VINTR);
   c.nested_ctl = q(vmcb::NP_CONTROL);
+  // Without nested paging in the model NP_ENABLE has no function.
+  if (!model_has(cpu.model, "npt")) c.nested_ctl &= ~NP_ENABLE;
+  c.n_cr3 = q(vmcb::N_CR3);
   c.virt_ext = q(vmcb::VIRT_EXT);
   return c;
 }
@@ -117,8 +123,30 @@ void inject_event(Cpu& cpu, uint64_t pa) {
 }  // namespace
 
 bool nested_paging_requested(Cpu& cpu, uint64_t pa) {
-  return cpu.mem.read_phys(pa + vmcb::NP_CONTROL, 8) & NP_ENABLE;
+  return (cpu.mem.read_phys(pa + vmcb::NP_CONTROL, 8) & NP_ENABLE) && model_has(cpu.model, "npt");
 }
+
+namespace {
+
+// APM 15.25.3 - 15.25.5: with NP_ENABLE the guest's guest-physical
+// addresses go through the nested tables at N_CR3, walked in the host's
+// paging mode as it is now (before the guest's CR0/CR4/EFER are loaded).
+// APM 15.25 "Nested Paging" (G_PAT): the guest's PAT is G_PAT while it
+// runs (RDMSR/WRMSR of PAT in the guest reach it); the host's waits in the
+// host save area at G_PAT's offset (softvt's layout, svm/README.md). With
+// no caches in softvt the combined memory type (host PAT over the nested
+// entry, G_PAT over the guest entry) has no effect (docs/decisions.md
+// "No caches, so memory types have no effect").
+void enter_nested(Cpu& cpu, const GuestImage& g) {
+  SvmState& st = cpu.svm;
+  st.nested = (st.ctl.nested_ctl & NP_ENABLE) != 0;
+  if (!st.nested) return;
+  enter_nested_paging(cpu, st.ctl.n_cr3);
+  save_host_pat(cpu, st.hsave_pa);
+  cpu.s.pat = g.g_pat;
+}
+
+}  // namespace
 
 void enter_guest(Cpu& cpu, uint64_t pa, const GuestImage& g) {
   SvmState& st = cpu.svm;
@@ -127,10 +155,12 @@ void enter_guest(Cpu& cpu, uint64_t pa, const GuestImage& g) {
   st.host_if = cpu.s.rflags & fl::IF;
   st.host_paging_key = paging_key(cpu);
   // 2. The controls.
-  st.ctl = read_controls(cpu.mem, pa);
+  st.ctl = read_controls(cpu, cpu.mem, pa);
   st.pause_count = st.ctl.pause_filter_count;
   st.last_pause_tsc = cpu.tsc();
-  // 3. The guest state; the TLB in the guest's ASID, TLB_CONTROL applied.
+  // 3. Nested paging (in the host's mode, before the guest's loads); the
+  //    guest state; the TLB in the guest's ASID, TLB_CONTROL applied.
+  enter_nested(cpu, g);
   load_guest_state(cpu, g);
   enter_guest_tlb(cpu, st.ctl.asid, uint8_t(cpu.mem.read_phys(pa + vmcb::TLB_CONTROL, 1)));
   // 4. Guest mode, GIF = 1 (APM 15.17: VMRUN sets GIF).

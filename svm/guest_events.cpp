@@ -40,11 +40,7 @@ bool pushes_error_code(uint8_t vector, EventType t) {
   }
 }
 
-uint64_t event_info(uint8_t vector, EventType t, uint32_t error) {
-  uint64_t v = vector | (svm_event_type(t) << eventinj::TYPE_SHIFT) | eventinj::V;
-  if (pushes_error_code(vector, t)) v |= eventinj::EV | (uint64_t(error == NO_ERROR_CODE ? 0 : error) << 32);
-  return v;
-}
+uint64_t event_info(uint8_t vector, EventType t, uint32_t error) { return exitintinfo_of(vector, t, error); }
 
 void note_delivery(Cpu& cpu, uint64_t info) {
   cpu.svm.delivering = EventInDelivery{true, info, cpu.s.rip, cpu.s.insn_count};
@@ -95,6 +91,12 @@ bool virtual_irq_unmasked(const Cpu& cpu) {
 }
 
 }  // namespace
+
+uint64_t exitintinfo_of(uint8_t vector, EventType t, uint32_t error) {
+  uint64_t v = vector | (svm_event_type(t) << eventinj::TYPE_SHIFT) | eventinj::V;
+  if (pushes_error_code(vector, t)) v |= eventinj::EV | (uint64_t(error == NO_ERROR_CODE ? 0 : error) << 32);
+  return v;
+}
 
 bool guest_event_deliverable(const Cpu& cpu) {
   if (!cpu.svm.gif) return false;

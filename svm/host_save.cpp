@@ -31,6 +31,10 @@ void save_host_state(Cpu& cpu, uint64_t pa, uint64_t next_rip) {
   q(vmcb::RAX, s.gpr[RAX]);
 }
 
+void save_host_pat(Cpu& cpu, uint64_t pa) { cpu.mem.write_phys(pa + vmcb::G_PAT, 8, cpu.s.pat); }
+
+void load_host_pat(Cpu& cpu, uint64_t pa) { cpu.s.pat = cpu.mem.read_phys(pa + vmcb::G_PAT, 8); }
+
 uint64_t load_host_state(Cpu& cpu, uint64_t pa) {
   Memory& mem = cpu.mem;
   CpuState& s = cpu.s;

@@ -21,5 +21,9 @@ void save_host_state(Cpu& cpu, uint64_t hsave_pa, uint64_t next_rip);
 // breakpoints disabled (APM 15.6 "#VMEXIT"). Returns the host RIP. The
 // TLB context is the caller's (svm/guest_tlb.h).
 uint64_t load_host_state(Cpu& cpu, uint64_t hsave_pa);
+// With nested paging the guest runs with G_PAT as its PAT: VMRUN saves the
+// host's PAT at G_PAT's offset (268h of the save area), #VMEXIT reloads it.
+void save_host_pat(Cpu& cpu, uint64_t hsave_pa);
+void load_host_pat(Cpu& cpu, uint64_t hsave_pa);
 
 }  // namespace softvt::svm

@@ -11,6 +11,7 @@
 #include "svm/guest_tlb.h"
 #include "svm/host_save.h"
 #include "svm/intercepts.h"
+#include "svm/npt.h"
 #include "svm/vmcb.h"
 #include "svm/vmcb_state.h"
 #include "svm/vmexit.h"
@@ -124,17 +125,20 @@ void vmrun(Cpu& cpu, const Insn& in) {
   save_host_state(cpu, cpu.svm.hsave_pa, cpu.next_rip);
   // 7. Load the control information and the guest state from the VMCB
   //    (as images: nothing of the guest is committed before the checks).
-  const ControlImage c = read_control_image(cpu.mem, pa);
+  ControlImage c = read_control_image(cpu.mem, pa);
+  c.host_cr0 = cpu.s.cr0;
   GuestImage g = read_guest_image(cpu.mem, pa);
   canonicalise_bases(cpu, g);
   // 8. The consistency checks (svm/vmrun_checks.cpp), in table order: the
   //    first failure is #VMEXIT(VMEXIT_INVALID), the host state reloaded.
   if (const VmrunCheck* failed = first_failing_check(cpu.model, c, g)) return vmexit_invalid(cpu, *failed);
-  // 9. Nested paging is not implemented yet: the run stops rather than run
-  //    the guest without it.
-  if (nested_paging_requested(cpu, pa)) {
+  // 9. Nested tables in the format of a legacy-mode host (2-level or PAE,
+  //    APM 15.25.3) are not implemented yet: the run stops rather than
+  //    walk them in the wrong format.
+  if (nested_paging_requested(cpu, pa) && !npt_host_mode_supported(cpu)) {
     cpu.stop = StopReason::Error;
-    cpu.stop_detail = "SVM: nested paging is not implemented yet (VMRUN with NP_ENABLE = 1)";
+    cpu.stop_detail =
+        "SVM: nested paging with a legacy-mode host (32-bit or PAE nested page tables) is not implemented yet";
     return;
   }
   // 10. Commit the guest state, TLB_CONTROL, GIF = 1, EVENTINJ
@@ -184,9 +188,9 @@ void invlpga(Cpu& cpu, const Insn& in) {
   if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Invlpga)) return;
   // 3. The INVLPGA intercept. 4. Invalidate the TLB mapping of the
   //    virtual page in rAX (effective address size) for the ASID in ECX.
-  //    The ASID is the TLB's virtualization context (emu/cpu.h tlb_space;
-  //    ASID 0 is the host's).
-  cpu.flush_tlb_page_in_context(rax_address(cpu, in), uint32_t(cpu.s.gpr[RCX]));
+  //    The ASID is part of the TLB's virtualization context (svm/
+  //    guest_tlb.h: every nested-root tag of it; ASID 0 is the host's).
+  invalidate_asid_page(cpu, uint32_t(cpu.s.gpr[RCX]), rax_address(cpu, in));
 }
 
 // ---- VMMCALL (APM Vol. 3 "VMMCALL") ----------------------------------------------

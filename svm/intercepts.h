@@ -88,6 +88,9 @@ bool intercept_event(Cpu& cpu, uint8_t vector, EventType type, uint32_t error, u
 // EXITINTINFO (APM 15.7.2).
 bool intercept_exception_in_delivery(Cpu& cpu, const GuestException& e, uint8_t vector, EventType type,
                                      uint32_t error);
+// The EXITINTINFO value (EVENTINJ's format, APM 15.7.2) of an event
+// softvt delivers: V, TYPE, the vector, EV with the error code.
+uint64_t exitintinfo_of(uint8_t vector, EventType type, uint32_t error);
 // Delivers an exception in the guest as the run loop would, with its
 // intercept (used where svm/ code catches one: EVENTINJ's delivery).
 void deliver_guest_exception(Cpu& cpu, const GuestException& e);

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "svm/npt.h"
+
 namespace softvt {
 class Cpu;
 }
@@ -28,7 +30,8 @@ struct GuestControls {
   // guest's CR8 and the taking of the virtual interrupt change them) and
   // written back by #VMEXIT.
   uint64_t vintr = 0;
-  uint64_t nested_ctl = 0, virt_ext = 0;
+  uint64_t nested_ctl = 0, virt_ext = 0;  // NP_ENABLE cleared on a model without nested paging
+  uint64_t n_cr3 = 0;
 };
 
 // An event being delivered in the guest when an intercept happened: the
@@ -94,6 +97,17 @@ struct SvmState {
   // (VMRUN), and those each ASID's were (svm/guest_tlb.cpp).
   uint64_t host_paging_key = 0;
   std::unordered_map<uint32_t, uint64_t> asid_paging_keys;
+
+  // ---- nested paging (APM 15.25; svm/npt.h) -------------------------------
+  // The running guest was entered with NP_ENABLE = 1 (on a model with
+  // nested paging): Cpu::nested_paging points at `npt`, the guest's PAT
+  // is G_PAT (the host's waits in the host save area).
+  bool nested = false;
+  Npt npt;
+  // The nested roots the TLB holds combined translations for, by tag
+  // (svm/guest_tlb.h): [tag] = N_CR3 | the host's mode bits | 1; 0 = free.
+  uint64_t npt_tags[16] = {};
+  unsigned npt_next_victim = 1;
 };
 
 // The event-deliverability rules of guest mode (svm/guest_events.cpp),

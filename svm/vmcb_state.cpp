@@ -66,6 +66,8 @@ ControlImage read_control_image(Memory& mem, uint64_t pa) {
   c.msrpm_base_pa = mem.read_phys(pa + vmcb::MSRPM_BASE_PA, 8);
   c.asid = uint32_t(mem.read_phys(pa + vmcb::GUEST_ASID, 4));
   c.eventinj = mem.read_phys(pa + vmcb::EVENTINJ, 8);
+  c.nested_ctl = mem.read_phys(pa + vmcb::NP_CONTROL, 8);
+  c.n_cr3 = mem.read_phys(pa + vmcb::N_CR3, 8);
   return c;
 }
 

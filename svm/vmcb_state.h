@@ -35,6 +35,10 @@ struct ControlImage {
   uint64_t iopm_base_pa, msrpm_base_pa;
   uint32_t asid;
   uint64_t eventinj;
+  uint64_t nested_ctl, n_cr3;  // 090h (NP_ENABLE), 0B0h
+  // Not a VMCB field: the host's CR0 at VMRUN, which APM 15.25.3's check
+  // reads (VMRUN fills it in).
+  uint64_t host_cr0;
 };
 
 GuestImage read_guest_image(Memory& mem, uint64_t vmcb_pa);

@@ -7,6 +7,7 @@
 #include "svm/controls.h"
 #include "svm/guest_tlb.h"
 #include "svm/host_save.h"
+#include "svm/npt.h"
 #include "svm/vmcb.h"
 #include "svm/vmcb_state.h"
 #include "svm/vmrun_checks.h"
@@ -47,6 +48,13 @@ void save_guest_state(Cpu& cpu, uint64_t pa) {
 // as many as can be fetched, up to 15; none if the fetch itself faults.
 unsigned fetch_guest_insn_bytes(Cpu& cpu, uint8_t (&bytes)[15]) {
   unsigned n = 0;
+  // With nested paging the fetch goes through the nested tables too; a
+  // fetch they refuse ends the bytes without a second #VMEXIT.
+  struct Quiet {
+    Npt& npt;
+    explicit Quiet(Npt& n) : npt(n) { npt.quiet = true; }
+    ~Quiet() { npt.quiet = false; }
+  } quiet(cpu.svm.npt);
   try {
     for (; n < 15; ++n) {
       const uint64_t off = cpu.s.rip + n;
@@ -56,6 +64,7 @@ unsigned fetch_guest_insn_bytes(Cpu& cpu, uint8_t (&bytes)[15]) {
       bytes[n] = uint8_t(cpu.mem.read_phys(e.phys | (lin & 0xfff), 1));
     }
   } catch (const GuestException&) {
+  } catch (const NestedPagingExit&) {
   }
   return n;
 }
@@ -121,6 +130,9 @@ void vmexit(Cpu& cpu, const ExitInfo& x) {
   st.gif = false;
   // 2-3. Guest state and exit information into the VMCB.
   save_guest_state(cpu, pa);
+  // With nested paging, the guest's PAT into G_PAT (APM 15.25: the guest's
+  // PAT is G_PAT while it runs).
+  if (st.nested) cpu.mem.write_phys(pa + vmcb::G_PAT, 8, cpu.s.pat);
   write_exit_information(cpu, pa, x);
   // 4. Leave guest mode; reload the host state (host_save.cpp: CR0.PE = 1,
   //    CPL 0, DR7 = 400h), the TLB back in the host's context.
@@ -128,6 +140,11 @@ void vmexit(Cpu& cpu, const ExitInfo& x) {
   st.v_irq_pending = false;
   st.injecting = false;
   const uint64_t host_rip = load_host_state(cpu, st.hsave_pa);
+  if (st.nested) {
+    load_host_pat(cpu, st.hsave_pa);
+    leave_nested_paging(cpu);
+    st.nested = false;
+  }
   leave_guest_tlb(cpu);
   // 5. Continue after VMRUN.
   cpu.s.rip = host_rip;

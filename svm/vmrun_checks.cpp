@@ -7,6 +7,8 @@
 
 #include "emu/cpu_features.h"
 #include "emu/cpu_model.h"
+#include "svm/controls.h"
+#include "svm/npt.h"
 #include "svm/vmcb.h"
 
 namespace softvt::svm {
@@ -63,6 +65,20 @@ bool eventinj_illegal(const CpuModel&, const ControlImage& c, const GuestImage&)
   return type == eventinj::TYPE_EXCEPTION && (vector == 2 || vector > 31);
 }
 
+// APM 15.25.3/15.25.4: the nested-paging checks apply when VMRUN runs with
+// nested paging enabled. On a model without nested paging NP_ENABLE is
+// ignored (the APM names no failure for it; CPUID 8000000AH:EDX.NP says
+// the bit has no function).
+bool nested(const CpuModel& m, const ControlImage& c) {
+  return (c.nested_ctl & NP_ENABLE) && model_has(m, "npt");
+}
+
+// N_CR3 MBZ bits: 63:MAXPHYADDR, as for the long-mode CR3 the nested
+// tables' root is (bits 11:0 are PWT/PCD and ignored bits).
+bool n_cr3_mbz(const CpuModel& m, const ControlImage& c, const GuestImage&) {
+  return nested(m, c) && (c.n_cr3 >> m.phys_addr_bits) != 0;
+}
+
 using M = CpuModel;
 using C = ControlImage;
 using G = GuestImage;
@@ -105,6 +121,18 @@ const VmrunCheck kChecks[] = {
      eventinj_illegal},
     {"asid_zero", APM_1551, INVALID, "ASID is equal to zero",
      [](const M&, const C& c, const G&) { return c.asid == 0; }},
+    // APM 15.25.3 "Enabling Nested Paging": "If VMRUN is executed with
+    // hCR0.PG cleared to zero and NP_ENABLE set to 1, VMRUN terminates with
+    // #VMEXIT(VMEXIT_INVALID)".
+    {"np_host_cr0_pg_zero", "APM Vol. 2 15.25.3", INVALID, "NP_ENABLE is set and the host's CR0.PG is zero",
+     [](const M& m, const C& c, const G&) { return nested(m, c) && !(c.host_cr0 & cr0::PG); }},
+    // APM 15.25.4 "Nested Paging and VMRUN/#VMEXIT": with NP_ENABLE = 1
+    // these are illegal "in addition to those mentioned in Canonicalization
+    // and Consistency Checks", in this order.
+    {"n_cr3_mbz", "APM Vol. 2 15.25.4", INVALID, "NP_ENABLE is set and any MBZ bit of nCR3 is set", n_cr3_mbz},
+    {"g_pat_illegal", "APM Vol. 2 15.25.4", INVALID,
+     "NP_ENABLE is set and a G_PAT.PA field has an unsupported type encoding or a reserved field is non-zero",
+     [](const M& m, const C& c, const G& g) { return nested(m, c) && !g_pat_valid(g.g_pat); }},
 };
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "emu/cpu_features.h"
 #include "emu/cpu_model.h"
 #include "emu/loader/flat.h"
+#include "svm/controls.h"
 #include "svm/features.h"
 #include "svm/vmcb.h"
 #include "svm/vmrun_checks.h"
@@ -506,6 +507,22 @@ using Mutation = std::function<void(Machine&)>;
 void set_q(Machine& m, uint32_t off, uint64_t v) { m.put(VMCB + off, 8, v); }
 void or_q(Machine& m, uint32_t off, uint64_t v) { m.put(VMCB + off, 8, m.q(VMCB + off) | v); }
 void and_q(Machine& m, uint32_t off, uint64_t v) { m.put(VMCB + off, 8, m.q(VMCB + off) & v); }
+void enable_np(Machine& m) { or_q(m, vmcb::NP_CONTROL, NP_ENABLE); }
+
+// The host in 32-bit protected mode without paging (CS = the flat GDT's
+// 32-bit code segment): "mov rax, VMCB; vmrun; hlt" encodes the same
+// there (B8 imm32, 0F 01 D8, F4).
+void host_unpaged_prot32(Machine& m) {
+  CpuState& s = m.cpu.s;
+  s.cr0 &= ~cr0::PG;
+  s.efer &= ~(efer::LME | efer::LMA);
+  s.seg[CS].sel = 0x18;
+  s.seg[CS].attr = 0xc09b;
+  s.seg[CS].base = 0;
+  s.seg[CS].limit = 0xffffffff;
+  m.cpu.update_mode();
+  m.cpu.flush_tlb();
+}
 
 // For each check, a change of the valid VMCB that breaks it and no other
 // (the model change of efer_long_mode_unsupported is the one exception:
@@ -529,6 +546,21 @@ const std::map<std::string, Mutation>& mutations() {
       {"iopm_beyond_phys", [](Machine& m) { set_q(m, vmcb::IOPM_BASE_PA, (1ull << 40) - 0x2000); }},
       {"eventinj_illegal", [](Machine& m) { set_q(m, vmcb::EVENTINJ, eventinj::V | (3ull << 8) | 2); }},
       {"asid_zero", [](Machine& m) { m.put(VMCB + vmcb::GUEST_ASID, 4, 0); }},
+      {"np_host_cr0_pg_zero",
+       [](Machine& m) {
+         enable_np(m);
+         host_unpaged_prot32(m);
+       }},
+      {"n_cr3_mbz",
+       [](Machine& m) {
+         enable_np(m);
+         set_q(m, vmcb::N_CR3, 0x300000 | (1ull << 40));
+       }},
+      {"g_pat_illegal",
+       [](Machine& m) {
+         enable_np(m);
+         set_q(m, vmcb::G_PAT, 0x0007040600070406ull | (2ull << 56));
+       }},
   };
   return k;
 }

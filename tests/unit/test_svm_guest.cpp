@@ -17,9 +17,11 @@
 
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
+#include "emu/cpu_features.h"
 #include "emu/cpu_model.h"
 #include "emu/loader/flat.h"
 #include "svm/controls.h"
+#include "svm/guest_tlb.h"
 #include "svm/vmcb.h"
 #include "tests/unit/cli_support.h"
 #include "tests/unit/nasm_support.h"
@@ -159,11 +161,84 @@ TEST_CASE("the guest's translations live in the TLB context of its ASID", "[svm]
   CHECK((m.cpu.tlb_space() >> tlb_space::CONTEXT_SHIFT) == 7);
 }
 
-TEST_CASE("NP_ENABLE = 1 stops the run: nested paging is not implemented yet", "[svm]") {
+namespace {
+// Nested tables at 400000H: gPA 0-4G identity in 1-Gbyte pages.
+constexpr uint64_t NPML4 = 0x400000, NPDPT = 0x401000;
+void identity_nested_tables(Machine& m) {
+  m.mem.write_phys(NPML4, 8, NPDPT | 7);
+  for (uint64_t i = 0; i < 4; ++i) m.mem.write_phys(NPDPT + 8 * i, 8, (i << 30) | 0x87);
+}
+}  // namespace
+
+TEST_CASE("NP_ENABLE = 1: the guest runs through N_CR3, its context tagged with the nested root", "[svm]") {
+  Machine m("hlt\n");
+  identity_nested_tables(m);
+  m.put(vmcb::INTERCEPT_MISC1, 4, 0);  // the guest's HLT stops the run in the guest
+  m.put(vmcb::NP_CONTROL, 8, NP_ENABLE);
+  m.put(vmcb::N_CR3, 8, NPML4);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.cpu.svm.guest_mode);
+  CHECK(m.cpu.nested_paging == &m.cpu.svm.npt);
+  // ASID 7 in bits 15:0 of the context, nested-root tag 1 in 19:16.
+  CHECK(svm_context::asid_of(m.cpu.tlb_space()) == 7);
+  CHECK(svm_context::npt_tag_of(m.cpu.tlb_space()) == 1);
+  // The walk went through the nested tables: their accessed bits.
+  CHECK(m.mem.read_phys(NPML4, 8) == (NPDPT | 0x27));
+  // INVLPGA drops the page in every nested-root tag of the ASID, and only
+  // of that ASID. The guest maps 2-MiB pages (the flat tables), so entries
+  // made for other 4-KiB pieces of GUEST_RIP's page (in other slots of the
+  // direct-mapped TLB) map it too: cache one in ASID 7 under tag 2 and one
+  // in ASID 8.
+  const auto cached = [&](uint32_t asid) {
+    int n = 0;
+    for (const TlbEntry& e : m.cpu.tlb)
+      if (e.tag && svm_context::asid_of(e.space) == asid && Cpu::tlb_entry_maps_page(e, GUEST_RIP)) ++n;
+    return n;
+  };
+  REQUIRE(cached(7) == 1);
+  m.cpu.set_tlb_context(7 | (2u << svm_context::NPT_TAG_SHIFT));
+  m.cpu.translate(GUEST_RIP + 0x1000, Acc::Read, false);
+  m.cpu.set_tlb_context(8 | (1u << svm_context::NPT_TAG_SHIFT));
+  m.cpu.translate(GUEST_RIP + 0x2000, Acc::Read, false);
+  REQUIRE(cached(7) == 2);
+  REQUIRE(cached(8) == 1);
+  invalidate_asid_page(m.cpu, 7, GUEST_RIP);
+  CHECK(cached(7) == 0);
+  CHECK(cached(8) == 1);
+  CHECK(svm_context::asid_of(m.cpu.tlb_space()) == 8);
+}
+
+TEST_CASE("NP_ENABLE = 1 on a model without nested paging (amd,-npt) is ignored", "[svm]") {
+  Machine m("hlt\n");
+  set_model_feature(m.model, *find_cpu_feature("npt"), false);
+  m.put(vmcb::INTERCEPT_MISC1, 4, 0);
+  m.put(vmcb::NP_CONTROL, 8, NP_ENABLE);
+  m.put(vmcb::N_CR3, 8, 1ull << 63);  // would fail n_cr3_mbz with nested paging
+  m.put(vmcb::G_PAT, 8, 2);           // and g_pat_illegal
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.cpu.svm.failed_check == nullptr);
+  CHECK(m.cpu.svm.guest_mode);
+  CHECK(m.cpu.nested_paging == nullptr);
+  CHECK(svm_context::npt_tag_of(m.cpu.tlb_space()) == 0);
+}
+
+TEST_CASE("NP_ENABLE = 1 with a host in legacy 32-bit paging stops the run by name", "[svm]") {
   Machine m("hlt\n");
   m.put(vmcb::NP_CONTROL, 8, NP_ENABLE);
+  // The host: 32-bit protected mode with 32-bit paging (a page directory
+  // at 7000H mapping the first 4 MiB with a 4-MiB page; CS = the flat
+  // GDT's 32-bit code segment).
+  m.mem.write_phys(0x7000, 4, 0x87);
+  CpuState& s = m.cpu.s;
+  s.efer &= ~(efer::LME | efer::LMA);
+  s.cr4 = (s.cr4 & ~cr4::PAE) | cr4::PSE;
+  s.cr3 = 0x7000;
+  s.seg[CS].sel = 0x18;
+  s.seg[CS].attr = 0xc09b;
+  m.cpu.update_mode();
+  m.cpu.flush_tlb();
   CHECK(m.cpu.run(100) == StopReason::Error);
-  CHECK(m.cpu.stop_detail.find("SVM: nested paging is not implemented yet") != std::string::npos);
+  CHECK(m.cpu.stop_detail.find("SVM: nested paging with a legacy-mode host") != std::string::npos);
   CHECK(!m.cpu.svm.guest_mode);
 }
 
