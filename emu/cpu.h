@@ -326,9 +326,6 @@ class Cpu {
   void flush_tlb_page(uint64_t lin);
   // INVPCID type 0: the non-global entries of `space` for that page.
   void flush_tlb_page_in_space(uint64_t lin, uint32_t space);
-  // INVLPGA: every entry (global ones too) for the page holding `lin` in
-  // the virtualization context `context` (an SVM ASID; 0 = the host).
-  void flush_tlb_page_in_context(uint64_t lin, uint32_t context);
   // Switches the virtualization context (tlb_space bits 31:12) of the
   // current space: 0 outside guest mode, the VPID and EPT-root tag of VMX
   // (VM entry and exit, VMFUNC: vmx/vpid.cpp), the ASID of an SVM guest

@@ -135,12 +135,6 @@ void Cpu::flush_tlb_page_in_space(uint64_t lin, uint32_t space) {
   });
 }
 
-void Cpu::flush_tlb_page_in_context(uint64_t lin, uint32_t context) {
-  drop_tlb_entries([context, lin](const TlbEntry& e) {
-    return (e.space >> tlb_space::CONTEXT_SHIFT) == context && maps_page_of(e, lin);
-  });
-}
-
 // ---- A20M# ------------------------------------------------------------------------
 
 void Cpu::set_a20(bool enabled) {
