@@ -60,7 +60,8 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t value, bool& ok) {
   switch (index) {
     case msr::FIXED_CTR0:
       // "Bits beyond the width of the fixed-function counter are reserved
-      // and must be written as zeros" (SDM 21.2.2).
+      // and must be written as zeros" (SDM Vol. 3B "Architectural
+      // Performance Monitoring Version 2 Facilities").
       ok = present && !(value & ~FIXED_MASK);
       if (ok) s.fixed_ctr0 = value;
       return true;
