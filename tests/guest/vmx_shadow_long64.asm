@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs, RDPMC and CR4 need ring 0
-; expect: rax=0 rbx=106 exit=hlt
+; expect: rax=0 rbx=107 exit=hlt
 ;
 ; An L1 test kernel for VMCS shadowing, TSC scaling, the architectural PMU
 ; and IA32_PERF_GLOBAL_CTRL loading (SDM Vol. 3C 25.10 "VMCS Types", the
@@ -19,7 +19,7 @@
 ; 23/25 and their instruction information (bits set, encodings above bit
 ; 14, shadowing off), fail with VMfailInvalid (link pointer all ones) and
 ; VMfailValid(12)/(13) (unsupported, read-only field: the error lands in
-; the current VMCS); an L2 reading the TSC (RDTSC, RDMSR) with multipliers
+; the current VMCS); an L2 reading the TSC (RDTSC, RDTSCP, RDMSR) with multipliers
 ; 1, 2 and 1/2 against the L1's RDTSC before and after; an L2 run with
 ; IA32_PERF_GLOBAL_CTRL loaded on entry and exit, counting in the guest
 ; only, RDPMC exiting, and the two reserved-bit checks.
@@ -71,6 +71,7 @@ org 0x10000
 
 %define P_TSC_OFFSET (1 << 3)
 %define P_RDPMC_EXIT (1 << 11)
+%define P2_RDTSCP    (1 << 3)
 %define P2_SHADOW    (1 << 14)
 %define P2_TSC_SCALE (1 << 25)
 %define X_LOAD_PERF  (1 << 12)           ; VM-exit control
@@ -484,6 +485,9 @@ start:
     TSC_IN "RDTSC, multiplier 2.0 and an offset", (2 << 48), 1000000, 1, g_rdtsc
     mov r12, 0x10
     TSC_IN "RDMSR IA32_TSC, multiplier 2.0", (2 << 48), 0, 1, g_rdmsr
+    VMW PROC2_CTL, P2_TSC_SCALE | P2_RDTSCP
+    TSC_IN "RDTSCP, multiplier 0.5 and an offset", (1 << 47), 5000, 1, g_rdtscp
+    VMW PROC2_CTL, P2_TSC_SCALE
     VMR rbx, PROC_CTL
     and rbx, ~P_TSC_OFFSET
     VMW PROC_CTL, rbx
@@ -682,6 +686,13 @@ g_rdtsc:
     mov [rel g_val], rax
     cpuid
     jmp g_rdtsc
+g_rdtscp:
+    rdtscp
+    shl rdx, 32
+    or rax, rdx
+    mov [rel g_val], rax
+    cpuid
+    jmp g_rdtscp
 g_rdmsr:
     mov ecx, r12d
     rdmsr
