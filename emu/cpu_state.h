@@ -129,6 +129,9 @@ struct alignas(64) CpuState {
   uint8_t halted;
   uint8_t nmi_blocked;      // an NMI handler runs: blocked until the next IRET (SDM 6.7.1)
   uint8_t pad[1];
+  // The architectural PMU of the intel model (emu/pmu.h): IA32_FIXED_CTR0,
+  // IA32_FIXED_CTR_CTRL, IA32_PERF_GLOBAL_CTRL and _STATUS (0 at reset).
+  uint64_t fixed_ctr0, fixed_ctr_ctrl, perf_global_ctrl, perf_global_status;
   // x87/SSE/AVX state in the XSAVE layout (SDM Vol. 1 13.4): legacy region
   // (FXSAVE image) at 0, XSAVE header at 512, extended components after.
   alignas(64) uint8_t xsave[4096];

@@ -5,6 +5,7 @@
 #include "vmx/event_exits.h"
 #include "svm/intercepts.h"
 #include "emu/nested_paging.h"
+#include "emu/pmu.h"
 #include "vmx/nonroot.h"
 
 namespace softvt {
@@ -360,6 +361,7 @@ StopReason Cpu::run(uint64_t max_insns) {
           idle_steps = 0;
           s.rip = next_rip;
           ++s.insn_count;
+          pmu::retire_instruction(s);
           end_block = false;
           break;
         }
@@ -385,6 +387,7 @@ StopReason Cpu::run(uint64_t max_insns) {
         if (rf_before && !is_iret(in)) s.rflags &= ~fl::RF;
         s.rip = next_rip;
         ++s.insn_count;
+        pmu::retire_instruction(s);  // fixed counter 0 (emu/pmu.h)
         // VMX non-root with boundary checks: one instruction per step.
         if (vmx.non_root && vmx.events.boundary_checks) {
           vmx::after_guest_instruction(*this);

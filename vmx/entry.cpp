@@ -7,6 +7,7 @@
 #include "emu/cpu.h"
 #include "emu/debug.h"
 #include "emu/nested_paging.h"
+#include "emu/pmu.h"
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
 #include "vmx/event_exits.h"
@@ -41,10 +42,6 @@ struct Unimplemented {
 const Unimplemented kUnimplemented[] = {
     {&ActiveControls::proc, proc::TPR_SHADOW, "the TPR shadow"},
     {&ActiveControls::proc2, proc2::VIRT_APIC_ACCESSES, "APIC-access virtualization"},
-    {&ActiveControls::proc2, proc2::SHADOW_VMCS, "VMCS shadowing"},
-    {&ActiveControls::proc2, proc2::TSC_SCALING, "TSC scaling"},
-    {&ActiveControls::exit, exit_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM exit"},
-    {&ActiveControls::entry, entry_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM entry"},
 };
 
 // The first feature the VMCS asks for that is not implemented, or nullptr.
@@ -94,6 +91,7 @@ void load_guest_control_registers(Cpu& cpu) {
   cpu.s.sysenter_cs = rd(cpu, field::GUEST_SYSENTER_CS);
   cpu.s.sysenter_esp = rd(cpu, field::GUEST_SYSENTER_ESP);
   cpu.s.sysenter_eip = rd(cpu, field::GUEST_SYSENTER_EIP);
+  if (c.entry & entry_ctl::LOAD_PERF_GLOBAL) cpu.s.perf_global_ctrl = rd(cpu, field::GUEST_IA32_PERF_GLOBAL_CTRL);
   if (c.entry & entry_ctl::LOAD_PAT) cpu.s.pat = rd(cpu, field::GUEST_IA32_PAT);
   const bool ia32e = c.entry & entry_ctl::IA32E_GUEST;
   if (c.entry & entry_ctl::LOAD_EFER) {

@@ -8,6 +8,7 @@
 #include "emu/cpu_model.h"
 #include "emu/cpu_state.h"
 #include "emu/memory.h"
+#include "emu/pmu.h"
 #include "vmx/capabilities.h"
 #include "vmx/controls.h"
 #include "vmx/ept.h"
@@ -276,6 +277,14 @@ bool host_cr3(const C& c) { return within_phys(c, c.f(field::HOST_CR3)); }
 bool host_sysenter(const C& c) {
   return canonical(c, c.f(field::HOST_IA32_SYSENTER_ESP)) && canonical(c, c.f(field::HOST_IA32_SYSENTER_EIP));
 }
+// "Bits reserved in the IA32_PERF_GLOBAL_CTRL MSR must be 0 in the field"
+// (SDM 28.2.2 host, 28.3.1.1 guest) when the control loads it.
+bool perf_global_ctrl_ok(const C& c, uint64_t value) {
+  return !(value & ~pmu::global_ctrl_valid_bits(c.model));
+}
+bool host_perf_global_ctrl(const C& c) {
+  return !(c.exit & exit_ctl::LOAD_PERF_GLOBAL) || perf_global_ctrl_ok(c, c.f(field::HOST_IA32_PERF_GLOBAL_CTRL));
+}
 bool host_pat(const C& c) { return !(c.exit & exit_ctl::LOAD_PAT) || pat_ok(c.f(field::HOST_IA32_PAT)); }
 bool host_efer(const C& c) {
   if (!(c.exit & exit_ctl::LOAD_EFER)) return true;
@@ -348,6 +357,10 @@ bool guest_cr3(const C& c) { return within_phys(c, c.f(field::GUEST_CR3)); }
 bool guest_dr7(const C& c) { return !(c.entry & entry_ctl::LOAD_DEBUG) || (c.f(field::GUEST_DR7) >> 32) == 0; }
 bool guest_sysenter(const C& c) {
   return canonical(c, c.f(field::GUEST_SYSENTER_ESP)) && canonical(c, c.f(field::GUEST_SYSENTER_EIP));
+}
+bool guest_perf_global_ctrl(const C& c) {
+  return !(c.entry & entry_ctl::LOAD_PERF_GLOBAL) ||
+         perf_global_ctrl_ok(c, c.f(field::GUEST_IA32_PERF_GLOBAL_CTRL));
 }
 bool guest_pat(const C& c) { return !(c.entry & entry_ctl::LOAD_PAT) || pat_ok(c.f(field::GUEST_IA32_PAT)); }
 bool guest_efer_reserved(const C& c) {
@@ -550,12 +563,13 @@ bool pending_debug_bs(const C& c) {
   return bs == bool(c.f(field::GUEST_RFLAGS) & fl::TF);
 }
 // The VMCS link pointer (all ones = none): 4-KiB aligned, within the
-// physical-address width, and naming a VMCS with the processor's revision
-// identifier and a shadow-VMCS indicator equal to "VMCS shadowing".
+// physical-address width, naming a VMCS with the processor's revision
+// identifier and a shadow-VMCS indicator equal to "VMCS shadowing", and
+// (not in SMM: softvt has none) not the current-VMCS pointer.
 bool vmcs_link_pointer(const C& c) {
   const uint64_t p = c.f(field::VMCS_LINK_POINTER);
   if (p == ~uint64_t(0)) return true;
-  if (!page_address_ok(c, p)) return false;
+  if (!page_address_ok(c, p) || p == c.v.current_vmcs) return false;
   const uint32_t rev = uint32_t(c.mem.read_phys(p, 4));
   return (rev & 0x7fffffff) == caps(c).revision && bool(rev >> 31) == bool(c.proc2 & proc2::SHADOW_VMCS);
 }
@@ -640,6 +654,7 @@ const EntryCheck kChecks[] = {
     {"host CR4: fixed bits", HOSTCR, HOST, Q0, host_cr4},
     {"host CR3: bits beyond the physical-address width", HOSTCR, HOST, Q0, host_cr3},
     {"host IA32_SYSENTER_ESP/EIP canonical", HOSTCR, HOST, Q0, host_sysenter},
+    {"host IA32_PERF_GLOBAL_CTRL: reserved bits", HOSTCR, HOST, Q0, host_perf_global_ctrl},
     {"host IA32_PAT memory types", HOSTCR, HOST, Q0, host_pat},
     {"host IA32_EFER: reserved bits, LMA/LME = host address-space size", HOSTCR, HOST, Q0, host_efer},
     {"host selectors: RPL and TI", HOSTSEG, HOST, Q0, host_selectors_rpl_ti},
@@ -661,6 +676,7 @@ const EntryCheck kChecks[] = {
     {"guest CR3: bits beyond the physical-address width", GCR, GUEST, Q0, guest_cr3},
     {"guest DR7 bits 63:32", GCR, GUEST, Q0, guest_dr7},
     {"guest IA32_SYSENTER_ESP/EIP canonical", GCR, GUEST, Q0, guest_sysenter},
+    {"guest IA32_PERF_GLOBAL_CTRL: reserved bits", GCR, GUEST, Q0, guest_perf_global_ctrl},
     {"guest IA32_PAT memory types", GCR, GUEST, Q0, guest_pat},
     {"guest IA32_EFER: reserved bits", GCR, GUEST, Q0, guest_efer_reserved},
     {"guest IA32_EFER: LMA/LME and IA-32e mode guest", GCR, GUEST, Q0, guest_efer_lma_lme},

@@ -5,6 +5,7 @@
 #include "vmx/exit.h"
 
 #include "emu/cpu.h"
+#include "emu/pmu.h"
 #include "vmx/controls.h"
 #include "vmx/event_exits.h"
 #include "vmx/exit_reasons.h"
@@ -135,6 +136,12 @@ void load_host_control_registers(Cpu& cpu, bool host64) {
 
 void load_host_msrs(Cpu& cpu, bool host64) {
   const uint32_t ctl = cpu.vmx.controls.exit;
+  // IA32_PERF_GLOBAL_CTRL: its reserved bits keep their (0) values (SDM
+  // 29.5.1; the entry checks made the field's reserved bits 0).
+  if (ctl & exit_ctl::LOAD_PERF_GLOBAL) {
+    const uint64_t valid = pmu::global_ctrl_valid_bits(cpu.model);
+    cpu.s.perf_global_ctrl = (rd(cpu, field::HOST_IA32_PERF_GLOBAL_CTRL) & valid) | (cpu.s.perf_global_ctrl & ~valid);
+  }
   if (ctl & exit_ctl::LOAD_PAT) cpu.s.pat = rd(cpu, field::HOST_IA32_PAT);
   if (ctl & exit_ctl::LOAD_EFER) {
     cpu.s.efer = rd(cpu, field::HOST_IA32_EFER);

@@ -15,6 +15,7 @@
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/nonroot.h"
+#include "vmx/shadow_vmcs.h"
 #include "vmx/vm_instruction_errors.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
@@ -215,11 +216,22 @@ const VmcsField* supported_field(const Cpu& cpu, uint64_t encoding, bool& high) 
   return f && field_exists(vmx_capabilities(cpu.model), *f) ? f : nullptr;
 }
 
+// The VMCS a VMREAD/VMWRITE accesses: the current VMCS in VMX root
+// operation, the shadow VMCS the link pointer references in VMX non-root
+// operation (SDM 25.10; vmx/shadow_vmcs.h).
+uint64_t full_field(Cpu& cpu, const VmcsField& f) {
+  return cpu.vmx.non_root ? read_shadow_field(cpu, f) : read_field(cpu.vmx, f);
+}
+void store_field(Cpu& cpu, const VmcsField& f, uint64_t value) {
+  if (cpu.vmx.non_root) write_shadow_field(cpu, f, value);
+  else write_field(cpu.vmx, f, value);
+}
+
 // The value VMREAD returns for an access to `f` with an operand of `size`
 // bytes (SDM 25.11.2): the high access gives bits 63:32; a 32-bit access
 // to a 64-bit or natural-width field gives bits 31:0.
-uint64_t field_value_for_read(const Cpu& cpu, const VmcsField& f, bool high, unsigned size) {
-  const uint64_t full = read_field(cpu.vmx, f);
+uint64_t field_value_for_read(Cpu& cpu, const VmcsField& f, bool high, unsigned size) {
+  const uint64_t full = full_field(cpu, f);
   if (high) return full >> 32;
   return size == 8 ? full : full & 0xffffffff;
 }
@@ -228,24 +240,49 @@ uint64_t field_value_for_read(const Cpu& cpu, const VmcsField& f, bool high, uns
 // access writes bits 63:32 from bits 31:0 of the source; a 32-bit full
 // access to a 64-bit or natural-width field writes bits 31:0 and clears
 // bits 63:32; a narrower field takes the low bits.
-uint64_t field_value_for_write(const Cpu& cpu, const VmcsField& f, bool high, unsigned size, uint64_t value) {
-  if (high) return (read_field(cpu.vmx, f) & 0xffffffff) | ((value & 0xffffffff) << 32);
+uint64_t field_value_for_write(Cpu& cpu, const VmcsField& f, bool high, unsigned size, uint64_t value) {
+  if (high) return (full_field(cpu, f) & 0xffffffff) | ((value & 0xffffffff) << 32);
   return size == 8 ? value : value & 0xffffffff;
 }
 
+// Steps 1-4 of VMREAD and VMWRITE with VMCS shadowing (SDM Vol. 3C 31.3):
+// "(not in VMX operation) or the unsupported modes: #UD; ELSIF in VMX
+// non-root operation AND ("VMCS shadowing" is 0 OR the encoding sets bits
+// 63:15 OR its VMREAD/VMWRITE bit is 1): VM exit; ELSIF CPL > 0: #GP(0);
+// ELSIF (in VMX root operation AND current-VMCS pointer is not valid) OR
+// (in VMX non-root operation AND VMCS link pointer is not valid):
+// VMfailInvalid". False when the instruction ended (exit or VMfailInvalid).
+bool vmread_vmwrite_checks(Cpu& cpu, const Insn& in, uint64_t encoding, bool write) {
+  if (!cpu.vmx.in_vmx_operation || unsupported_mode(cpu)) cpu.raise_ud();
+  if (cpu.vmx.non_root && !shadowed_access(cpu, encoding, write)) {
+    exit_vmx_instruction(cpu, in, write ? exit_reason::VMWRITE : exit_reason::VMREAD);
+    return false;
+  }
+  if (cpu.s.cpl > 0) cpu.raise_gp0();
+  const bool valid = cpu.vmx.non_root ? shadow_vmcs_valid(cpu) : cpu.vmx.has_current_vmcs();
+  if (!valid) {
+    vm_fail_invalid(cpu);
+    return false;
+  }
+  return true;
+}
+
+// VMfailValid writes the error into the current VMCS, in non-root
+// operation too (the one controlling the guest: SDM 31.2 "VMfailValid
+// ... there is a current VMCS"); the host reads it after the next exit.
 void vmread(Cpu& cpu, const Insn& in) {
   const unsigned size = vm_operand_size(cpu);
-  // 1-3. #UD / VM exit (shadowing rules: later) / #GP(0).
-  if (!root_operation_checks(cpu, in, exit_reason::VMREAD)) return;
-  // 4. No current VMCS: VMfailInvalid.
-  if (!cpu.vmx.has_current_vmcs()) return vm_fail_invalid(cpu);
+  const uint64_t encoding = cpu.get_reg(in.op[1].reg, size);
+  // 1-4. #UD / VM exit unless shadowed / #GP(0) / VMfailInvalid.
+  if (!vmread_vmwrite_checks(cpu, in, encoding, false)) return;
   // 5. The source operand names no VMCS field of this processor (in 64-bit
   //    mode bits 63:32 must be 0 too): VMfail(unsupported VMCS component).
   bool high = false;
-  const VmcsField* f = supported_field(cpu, cpu.get_reg(in.op[1].reg, size), high);
+  const VmcsField* f = supported_field(cpu, encoding, high);
   if (!f) return vm_fail(cpu, vm_error::UNSUPPORTED_VMCS_COMPONENT);
-  // 6. Destination := the field (a memory destination may fault here,
-  //    before anything is committed); VMsucceed.
+  // 6. Destination := the field of the current (root) or shadow (non-root)
+  //    VMCS (a memory destination may fault here, before anything is
+  //    committed); VMsucceed.
   const uint64_t value = field_value_for_read(cpu, *f, high, size);
   if (is_mem(in, 0)) cpu.write(in.seg, effective_address(cpu, in), size, value);
   else cpu.set_reg(in.op[0].reg, size, value);
@@ -254,10 +291,9 @@ void vmread(Cpu& cpu, const Insn& in) {
 
 void vmwrite(Cpu& cpu, const Insn& in) {
   const unsigned size = vm_operand_size(cpu);
-  // 1-3. #UD / VM exit / #GP(0).
-  if (!root_operation_checks(cpu, in, exit_reason::VMWRITE)) return;
-  // 4. No current VMCS: VMfailInvalid.
-  if (!cpu.vmx.has_current_vmcs()) return vm_fail_invalid(cpu);
+  const uint64_t encoding = cpu.get_reg(in.op[0].reg, size);
+  // 1-4. #UD / VM exit unless shadowed / #GP(0) / VMfailInvalid.
+  if (!vmread_vmwrite_checks(cpu, in, encoding, true)) return;
   // 5. The primary source (register or memory): faults of a memory source
   //    come after the VMCS-pointer check and before the field checks (SDM
   //    VMWRITE "Description").
@@ -266,14 +302,15 @@ void vmwrite(Cpu& cpu, const Insn& in) {
   // 6. The secondary source names no VMCS field of this processor:
   //    VMfail(unsupported VMCS component).
   bool high = false;
-  const VmcsField* f = supported_field(cpu, cpu.get_reg(in.op[0].reg, size), high);
+  const VmcsField* f = supported_field(cpu, encoding, high);
   if (!f) return vm_fail(cpu, vm_error::UNSUPPORTED_VMCS_COMPONENT);
   // 7. A VM-exit information field, and IA32_VMX_MISC bit 29 = 0:
-  //    VMfail(VMWRITE to read-only VMCS component).
+  //    VMfail(VMWRITE to read-only VMCS component) - for the shadow VMCS too.
   const bool exit_info_writable = (vmx_capabilities(cpu.model).misc >> misc_bit::VMWRITE_EXIT_INFO) & 1;
   if (f->read_only() && !exit_info_writable) return vm_fail(cpu, vm_error::VMWRITE_READ_ONLY_COMPONENT);
-  // 8. The field := the source; VMsucceed.
-  write_field(cpu.vmx, *f, field_value_for_write(cpu, *f, high, size, value));
+  // 8. The field of the current (root) or shadow (non-root) VMCS := the
+  //    source; VMsucceed.
+  store_field(cpu, *f, field_value_for_write(cpu, *f, high, size, value));
   vm_succeed(cpu);
 }
 

@@ -15,6 +15,8 @@
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/instruction_info.h"
+#include "vmx/vmcs_cache.h"
+#include "vmx/vmcs_encodings.h"
 
 namespace softvt::vmx {
 namespace {
@@ -100,8 +102,17 @@ bool intercept_rdtscp(Cpu& cpu, const Insn& in) {
   return true;
 }
 
+// With "use TSC scaling" too, the TSC is first multiplied by the TSC
+// multiplier (an unsigned 64 x 64 -> 128-bit product) and shifted right
+// 48 bits (SDM 27.3, 25.6.5). The multiplier is read from the current VMCS,
+// which no VMWRITE reaches while the guest runs.
 uint64_t guest_tsc(const Cpu& cpu, uint64_t tsc) {
-  return (ctl(cpu).proc & proc::TSC_OFFSETTING) ? tsc + ctl(cpu).tsc_offset : tsc;
+  if (!(ctl(cpu).proc & proc::TSC_OFFSETTING)) return tsc;
+  if (ctl(cpu).proc2 & proc2::TSC_SCALING) {
+    const unsigned __int128 product = (unsigned __int128)tsc * read_field(cpu.vmx, field::TSC_MULTIPLIER);
+    tsc = uint64_t(product >> 48);
+  }
+  return tsc + ctl(cpu).tsc_offset;
 }
 
 bool intercept_rdpmc(Cpu& cpu, const Insn& in) {

@@ -3,6 +3,7 @@
 // server part), one core and one thread per package, reporting only the
 // features softvt implements, VMX among them.
 #include "emu/cpu_models/models.h"
+#include "emu/pmu.h"
 
 namespace softvt {
 
@@ -36,6 +37,9 @@ CpuModel make_intel_model() {
   m.leaves.push_back({5, 0, 64, 64, 0x3, 0});
   m.leaves.push_back({6, 0, 0, 0, 0, 0});
   m.leaves.push_back({7, 0, 0, 0, 0, 0});
+  // Leaf 0AH: architectural performance monitoring version 2 with one
+  // fixed-function counter (emu/pmu.h).
+  m.leaves.push_back(pmu::cpuid_leaf());
   // Leaf 0BH: x2APIC topology, one thread (level 0, SMT) in one core
   // (level 1): shift 0, one logical processor, x2APIC ID 0 in EDX.
   m.leaves.push_back({0xb, 0, 0, 1, 0x100, 0});

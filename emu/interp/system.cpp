@@ -11,6 +11,7 @@
 #include "emu/interp/system_msrs.h"
 #include "emu/interp/table.h"
 #include "emu/paging.h"
+#include "emu/pmu.h"
 #include "emu/segments.h"
 #include "svm/features.h"
 #include "svm/intercepts.h"
@@ -107,6 +108,21 @@ void rdtscp(Cpu& cpu, const Insn& in) {
   cpu.set_reg(RAX, 4, t & 0xffffffff);
   cpu.set_reg(RDX, 4, t >> 32);
   cpu.set_reg(RCX, 4, cpu.s.tsc_aux & 0xffffffff);
+}
+
+// RDPMC (SDM Vol. 2 RDPMC): with CR4.PCE = 0, CPL > 0 and CR0.PE = 1 it is
+// #GP(0) - a privilege fault, ahead of "RDPMC exiting" (SDM 27.1.1) -; an
+// ECX that names no counter is #GP(0) after the exit check. EDX:EAX =
+// the counter (bits 47:32 in EDX). A model without a PMU (the AMD model:
+// softvt models no AMD counters) keeps RDPMC #UD.
+void rdpmc(Cpu& cpu, const Insn& in) {
+  if (!pmu::model_has_pmu(cpu.model)) cpu.raise_ud();
+  if (!(cpu.s.cr4 & cr4::PCE) && cpu.s.cpl > 0 && (cpu.s.cr0 & cr0::PE)) cpu.raise_gp0();
+  if (cpu.vmx.non_root && vmx::intercept_rdpmc(cpu, in)) return;
+  uint64_t v = 0;
+  if (!pmu::read_counter(cpu, uint32_t(cpu.s.gpr[RCX]), v)) cpu.raise_gp0();
+  cpu.set_reg(RAX, 4, v & 0xffffffff);
+  cpu.set_reg(RDX, 4, v >> 32);
 }
 
 // ---- control registers ----------------------------------------------------------
@@ -643,6 +659,8 @@ bool read_msr(Cpu& cpu, uint32_t index, uint64_t& v) {
         return vmx::read_vmx_capability_msr(cpu.model, index, v);
       // VM_CR, VM_HSAVE_PA, TSC_RATIO (svm/features.h).
       if (bool ok = false; svm::read_svm_msr(cpu, index, v, ok)) return ok;
+      // The architectural PMU of the intel model (emu/pmu.h).
+      if (bool ok = false; pmu::read_msr(cpu, index, v, ok)) return ok;
       return read_model_msr(cpu, index, v) == MsrAccess::Ok;
   }
 }
@@ -725,6 +743,7 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t v) {
     default:
       // VM_CR, VM_HSAVE_PA, TSC_RATIO (svm/features.h).
       if (bool ok = false; svm::write_svm_msr(cpu, index, v, ok)) return ok;
+      if (bool ok = false; pmu::write_msr(cpu, index, v, ok)) return ok;
       return write_model_msr(cpu, index, v) == MsrAccess::Ok;
   }
 }
@@ -861,6 +880,7 @@ const InsnRow kRows[] = {
     {ZYDIS_MNEMONIC_CPUID, SOFTVT_FIXED(cpuid), 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_RDTSC, SOFTVT_FIXED(rdtsc), 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_RDTSCP, SOFTVT_FIXED(rdtscp), 0, 0, Feature::Rdtscp, 0},
+    {ZYDIS_MNEMONIC_RDPMC, SOFTVT_FIXED(rdpmc), 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_CLTS, SOFTVT_FIXED(clts), 0, 0, Feature::Base, 0},
     {ZYDIS_MNEMONIC_LMSW, SOFTVT_FIXED(lmsw), 0, 0, Feature::Base, 1},
     {ZYDIS_MNEMONIC_SMSW, SOFTVT_SIZED_WDQ(smsw), 0, 0, Feature::Base, 0},

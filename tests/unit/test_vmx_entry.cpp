@@ -136,6 +136,10 @@ const std::map<std::string, Breaker>& breakers() {
       {"host CR4: fixed bits", [](Vmcs& x) { x.andn(F::HOST_CR4, cr4::VMXE); }},
       {"host CR3: bits beyond the physical-address width", [](Vmcs& x) { x.orv(F::HOST_CR3, uint64_t(1) << 45); }},
       {"host IA32_SYSENTER_ESP/EIP canonical", [](Vmcs& x) { x.set(F::HOST_IA32_SYSENTER_EIP, NONCANONICAL); }},
+      {"host IA32_PERF_GLOBAL_CTRL: reserved bits", [](Vmcs& x) {
+         x.orv(F::VM_EXIT_CONTROLS, exit_ctl::LOAD_PERF_GLOBAL);
+         x.set(F::HOST_IA32_PERF_GLOBAL_CTRL, 1);  // PMC0: the intel model has no general-purpose counters
+       }},
       {"host IA32_PAT memory types", [](Vmcs& x) {
          x.orv(F::VM_EXIT_CONTROLS, exit_ctl::LOAD_PAT);
          x.set(F::HOST_IA32_PAT, 0x0007040600070402ull);  // byte 0 = 2: reserved type
@@ -190,6 +194,10 @@ const std::map<std::string, Breaker>& breakers() {
          x.orv(F::GUEST_DR7, uint64_t(1) << 32);
        }},
       {"guest IA32_SYSENTER_ESP/EIP canonical", [](Vmcs& x) { x.set(F::GUEST_SYSENTER_ESP, NONCANONICAL); }},
+      {"guest IA32_PERF_GLOBAL_CTRL: reserved bits", [](Vmcs& x) {
+         x.orv(F::VM_ENTRY_CONTROLS, entry_ctl::LOAD_PERF_GLOBAL);
+         x.set(F::GUEST_IA32_PERF_GLOBAL_CTRL, uint64_t(1) << 33);  // fixed counter 1: not there
+       }},
       {"guest IA32_PAT memory types", [](Vmcs& x) {
          x.orv(F::VM_ENTRY_CONTROLS, entry_ctl::LOAD_PAT);
          x.set(F::GUEST_IA32_PAT, 0x0007040600070403ull);
@@ -585,16 +593,37 @@ TEST_CASE("VM entry: success loads the guest state and enters non-root operation
 
 TEST_CASE("VM entry: a VMCS asking for what is not implemented stops the run naming it") {
   EntryCpu e;
-  e.x.orv(F::CPU_BASED_VM_EXEC_CONTROL, proc::SECONDARY);
-  e.x.orv(F::SECONDARY_VM_EXEC_CONTROL, proc2::TSC_SCALING);
+  e.x.orv(F::CPU_BASED_VM_EXEC_CONTROL, proc::TPR_SHADOW);
+  e.x.set(F::VIRTUAL_APIC_PAGE_ADDR, 0x4000);
   e.enter();
   CHECK(e.cpu.stop == StopReason::Error);
-  CHECK(e.cpu.stop_detail == "VMX: VM entry with TSC scaling is not implemented yet");
+  CHECK(e.cpu.stop_detail == "VMX: VM entry with the TPR shadow is not implemented yet");
   CHECK(!e.cpu.vmx.non_root);
+}
+
+TEST_CASE("VM entry/exit: IA32_PERF_GLOBAL_CTRL is loaded from the guest and host fields (SDM 28.3.2.1, 29.5.1)") {
+  EntryCpu e;
+  e.cpu.s.perf_global_ctrl = 0;
+  e.x.orv(F::VM_ENTRY_CONTROLS, entry_ctl::LOAD_PERF_GLOBAL);
+  e.x.orv(F::VM_EXIT_CONTROLS, exit_ctl::LOAD_PERF_GLOBAL);
+  e.x.set(F::GUEST_IA32_PERF_GLOBAL_CTRL, uint64_t(1) << 32);
+  e.x.set(F::HOST_IA32_PERF_GLOBAL_CTRL, 0);
+  e.enter();
+  REQUIRE(e.cpu.vmx.non_root);
+  CHECK(e.cpu.stop == StopReason::None);
+  CHECK(e.cpu.s.perf_global_ctrl == uint64_t(1) << 32);
+  instruction_exit(e.cpu, exit_reason::CPUID, 0, 2);
+  CHECK(!e.cpu.vmx.non_root);
+  CHECK(e.cpu.s.perf_global_ctrl == 0);
+  // Without the controls the MSR keeps its value across entry and exit.
   EntryCpu f;
-  f.x.orv(F::VM_ENTRY_CONTROLS, entry_ctl::LOAD_PERF_GLOBAL);
+  f.cpu.s.perf_global_ctrl = uint64_t(1) << 32;
+  f.x.set(F::GUEST_IA32_PERF_GLOBAL_CTRL, 0);
   f.enter();
-  CHECK(f.cpu.stop_detail == "VMX: VM entry with loading IA32_PERF_GLOBAL_CTRL on VM entry is not implemented yet");
+  REQUIRE(f.cpu.vmx.non_root);
+  CHECK(f.cpu.s.perf_global_ctrl == uint64_t(1) << 32);
+  instruction_exit(f.cpu, exit_reason::CPUID, 0, 2);
+  CHECK(f.cpu.s.perf_global_ctrl == uint64_t(1) << 32);
 }
 
 namespace {
