@@ -207,7 +207,7 @@ constexpr size_t AFTER = 3;    // and of the recording after it
 }  // namespace
 
 TraceChecker::TraceChecker(const std::vector<uint8_t>& data, const std::string& file)
-    : RecordingTracer(0), dec_(data.data(), data.size(), file) {
+    : RecordingTracer(0), data_(data), file_(file), dec_(data.data(), data.size(), file) {
   // Record what the recording recorded, no more and no less.
   set_flags(dec_.header().flags);
 }
@@ -225,21 +225,27 @@ void TraceChecker::diverge(const std::string& what, const Record* expected, cons
   } catch (const TraceError&) {
     // The context after it is a courtesy: a damaged tail does not matter here.
   }
+  first_divergence_ = std::make_shared<ReplayDivergence>(d);
   throw d;
 }
 
 void TraceChecker::emit(const Record& r) {
+  if (first_divergence_) throw *first_divergence_;
+  if (stopped_early_ && r.kind == Kind::End) return;
   Record want;
   if (!dec_.next(want))
     diverge("the replay goes on after the recording ended", nullptr, &r);
   if (!want.same_as(r)) diverge("the replay differs from the recording", &want, &r);
   if (want.kind == Kind::Mode) modes_[want.cpu] = want.sub;
+  if (want.kind == Kind::Insn) last_insn_ = want;
   recent_.push_back(want);
   if (recent_.size() > CONTEXT) recent_.pop_front();
   ++checked_;
 }
 
 void TraceChecker::check_complete() {
+  if (first_divergence_) throw *first_divergence_;
+  if (stopped_early_) return;
   Record want;
   // A replay that ended early: the recording has more (other than End,
   // which the replay emits itself through end() and emit()).

@@ -100,13 +100,32 @@ class TraceChecker : public RecordingTracer {
   // After the run: throws ReplayDivergence if the recording goes on.
   void check_complete();
   uint64_t records_checked() const { return checked_; }
+  // The record (an instruction) the replay got to, checked last.
+  const Record* last_checked_insn() const { return last_insn_.len ? &last_insn_ : nullptr; }
+  // The debugger ended the run before the recording's end: the End record
+  // is not compared (softvt replay --gdb, then gdb's kill).
+  void stop_early() { stopped_early_ = true; }
+  bool stopped_early() const { return stopped_early_; }
+  bool diverged() const { return first_divergence_ != nullptr; }
+  // Where the CPU `cpu`, at instruction count `icount` with RIP `rip`, is
+  // in the recording: the index and text of the record of its next
+  // instruction, how far the replay was checked, the recording's length
+  // (monitor trace-position). Decodes the recording from its start.
+  std::string describe_position(uint32_t cpu, uint64_t icount, uint64_t rip) const;
 
  protected:
   void emit(const Record& r) override;
 
  private:
   [[noreturn]] void diverge(const std::string& what, const Record* expected, const Record* actual);
+  const std::vector<uint8_t>& data_;
+  std::string file_;
   TraceDecoder dec_;
+  Record last_insn_{};
+  bool stopped_early_ = false;
+  // After the first divergence every further record is that one again
+  // (the End of a run stopped there included).
+  std::shared_ptr<ReplayDivergence> first_divergence_;
   std::deque<Record> recent_;
   uint64_t checked_ = 0;
   std::vector<uint8_t> modes_ = std::vector<uint8_t>(MAX_CPU + 1, 0xff);
