@@ -39,7 +39,7 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
 // `icount` of CPU 0: the values of its regs records up to that count
 // (`softvt trace show`: "N cpu0 -- regs: rax=0x6 rcx=0x3").
 std::map<std::string, uint64_t> recorded_registers(const std::string& trace, uint64_t icount) {
-  const CliResult r = shell(kSoftvt + " trace show " + trace + " --events-only");
+  const CliResult r = shell(kSoftvt + " trace show " + trace);
   REQUIRE(r.status == 0);
   std::map<std::string, uint64_t> regs;
   std::istringstream in(r.out);
@@ -96,7 +96,7 @@ TEST_CASE("replay --gdb: break, step, reverse-stepi and reverse-continue on a re
   CHECK(at[2] + 5 == at[1]);
   CHECK(contains(o, "mov qword ptr [rip + 0xe5], rax"));
   const std::vector<uint64_t> v = printed_values(o);
-  REQUIRE(v.size() == 13);
+  REQUIRE(v.size() == 12);
   CHECK(v[0] == 6);
   CHECK(v[1] == 1);
   CHECK(v[2] == 4);
