@@ -60,7 +60,7 @@ uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
 uint8_t* put_sleb_raw(uint8_t* o, int64_t v) {
   for (;;) {
     const uint8_t b = uint8_t(v) & 0x7f;
-    v >>= 7;
+    v >>= 7;  // arithmetic shift
     if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
       *o++ = b;
       return o;
@@ -71,9 +71,11 @@ uint8_t* put_sleb_raw(uint8_t* o, int64_t v) {
 
 // Bit i set where a[i] != b[i] (i < n, n even), two 64-bit words per SSE2
 // compare (a 64-bit lane is equal when both its 32-bit halves are).
-uint32_t differing_words(const uint64_t* a, const uint64_t* b, unsigned n) {
+template <unsigned N>
+uint32_t differing_words(const uint64_t* a, const uint64_t* b) {
   uint32_t mask = 0;
-  for (unsigned i = 0; i < n; i += 2) {
+#pragma GCC unroll 16
+  for (unsigned i = 0; i < N; i += 2) {
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
     const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
     const __m128i eq32 = _mm_cmpeq_epi32(x, y);
@@ -84,9 +86,11 @@ uint32_t differing_words(const uint64_t* a, const uint64_t* b, unsigned n) {
 }
 
 // Whether any a[i] != b[i] (i < n, n even).
-bool any_differs(const uint64_t* a, const uint64_t* b, unsigned n) {
+template <unsigned N>
+bool any_differs(const uint64_t* a, const uint64_t* b) {
   __m128i acc = _mm_setzero_si128();
-  for (unsigned i = 0; i < n; i += 2)
+#pragma GCC unroll 16
+  for (unsigned i = 0; i < N; i += 2)
     acc = _mm_or_si128(acc, _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)),
                                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i))));
   return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) != 0xffff;
@@ -238,9 +242,10 @@ bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint
   // predictable pattern: the GPRs, RFLAGS and CR0 are compared two at a
   // time; the rest (CR2..GS base) rarely change, so one test covers them
   // before they are compared one by one.
-  uint32_t mask = differing_words(now, p.regs.data(), treg::CR2);
-  if (any_differs(now + treg::CR2, p.regs.data() + treg::CR2, treg::COUNT - treg::CR2))
-    mask |= differing_words(now + treg::CR2, p.regs.data() + treg::CR2, treg::COUNT - treg::CR2) << treg::CR2;
+  constexpr unsigned REST = treg::COUNT - treg::CR2;
+  uint32_t mask = differing_words<treg::CR2>(now, p.regs.data());
+  if (any_differs<REST>(now + treg::CR2, p.regs.data() + treg::CR2))
+    mask |= differing_words<REST>(now + treg::CR2, p.regs.data() + treg::CR2) << treg::CR2;
   if (all) mask = (1u << treg::COUNT) - 1;
   if (!mask) return false;
   // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes) and
