@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -32,6 +34,10 @@ void put_uleb(std::vector<uint8_t>& o, uint64_t v) {
   o.push_back(uint8_t(v));
 }
 void put_sleb(std::vector<uint8_t>& o, int64_t v) {
+  if (v >= -64 && v < 64) {  // one byte: a small delta (the common case)
+    o.push_back(uint8_t(v) & 0x7f);
+    return;
+  }
   for (;;) {
     const uint8_t b = uint8_t(v) & 0x7f;
     v >>= 7;  // arithmetic shift
@@ -42,6 +48,54 @@ void put_sleb(std::vector<uint8_t>& o, int64_t v) {
     o.push_back(b | 0x80);
   }
 }
+// The same into a raw buffer with room (10 bytes at most); returns the end.
+uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
+  while (v >= 0x80) {
+    *o++ = uint8_t(v) | 0x80;
+    v >>= 7;
+  }
+  *o++ = uint8_t(v);
+  return o;
+}
+uint8_t* put_sleb_raw(uint8_t* o, int64_t v) {
+  for (;;) {
+    const uint8_t b = uint8_t(v) & 0x7f;
+    v >>= 7;  // arithmetic shift
+    if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
+      *o++ = b;
+      return o;
+    }
+    *o++ = b | 0x80;
+  }
+}
+
+// Bit i set where a[i] != b[i] (i < n, n even), two 64-bit words per SSE2
+// compare (a 64-bit lane is equal when both its 32-bit halves are).
+template <unsigned N>
+uint32_t differing_words(const uint64_t* a, const uint64_t* b) {
+  uint32_t mask = 0;
+#pragma GCC unroll 16
+  for (unsigned i = 0; i < N; i += 2) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
+    const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+    const __m128i eq32 = _mm_cmpeq_epi32(x, y);
+    const __m128i eq64 = _mm_and_si128(eq32, _mm_shuffle_epi32(eq32, _MM_SHUFFLE(2, 3, 0, 1)));
+    mask |= uint32_t(~_mm_movemask_pd(_mm_castsi128_pd(eq64)) & 3) << i;
+  }
+  return mask;
+}
+
+// Whether any a[i] != b[i] (i < n, n even).
+template <unsigned N>
+bool any_differs(const uint64_t* a, const uint64_t* b) {
+  __m128i acc = _mm_setzero_si128();
+#pragma GCC unroll 16
+  for (unsigned i = 0; i < N; i += 2)
+    acc = _mm_or_si128(acc, _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)),
+                                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i))));
+  return _mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) != 0xffff;
+}
+
 void put_str(std::vector<uint8_t>& o, const std::string& s) {
   put_uleb(o, s.size());
   o.insert(o.end(), s.begin(), s.end());
@@ -131,7 +185,6 @@ bool Record::same_as(const Record& o) const {
 
 TraceEncoder::TraceEncoder() : pos_(1), cache_(CACHE_SLOTS) {
   out_.reserve(1 << 21);
-  scratch_.reserve(64);
 }
 
 void TraceEncoder::switch_cpu(uint32_t cpu) {
@@ -159,8 +212,7 @@ void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip,
     out_.push_back(tag);  // the common case: one byte
     return;
   }
-  std::vector<uint8_t>& o = scratch_;
-  o.clear();
+  std::vector<uint8_t>& o = out_;
   o.push_back(tag);
   if (count_explicit) put_sleb(o, int64_t(icount - expected_count));
   if (addr_explicit) {
@@ -169,12 +221,11 @@ void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip,
     put_sleb(o, int64_t(phys - seq_phys - drip));
   }
   if (!cached) {
-    o.insert(o.end(), bytes, bytes + len);
+    for (unsigned i = 0; i < len; ++i) o.push_back(bytes[i]);
     slot.phys = phys;
     slot.len = uint8_t(len);
     std::memcpy(slot.bytes, bytes, len);
   }
-  out_.insert(out_.end(), o.begin(), o.end());
 }
 
 // A register value as the difference from its previous one (a counter or
@@ -182,6 +233,35 @@ void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip,
 void TraceEncoder::put_reg(CpuPos& p, const RegValue& v) {
   put_sleb(out_, int64_t(v.value - p.regs[v.reg]));
   p.regs[v.reg] = v.value;
+}
+
+bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t (&now)[treg::COUNT], bool all) {
+  if (cpu != cur_cpu_) switch_cpu(cpu);
+  CpuPos& p = pos_[cur_cpu_];
+  // An instruction changes one or two registers and RFLAGS, in no
+  // predictable pattern: the GPRs, RFLAGS and CR0 are compared two at a
+  // time; the rest (CR2..GS base) rarely change, so one test covers them
+  // before they are compared one by one.
+  constexpr unsigned REST = treg::COUNT - treg::CR2;
+  uint32_t mask = differing_words<treg::CR2>(now, p.regs.data());
+  if (any_differs<REST>(now + treg::CR2, p.regs.data() + treg::CR2))
+    mask |= differing_words<REST>(now + treg::CR2, p.regs.data() + treg::CR2) << treg::CR2;
+  if (all) mask = (1u << treg::COUNT) - 1;
+  if (!mask) return false;
+  // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes) and
+  // appended once.
+  uint8_t buf[1 + 10 + 5 + treg::COUNT * 10];
+  uint8_t* o = buf;
+  *o++ = EVENT | E_REGS;
+  o = put_sleb_raw(o, int64_t(icount - p.icount));
+  o = put_uleb_raw(o, mask);
+  for (uint32_t m = mask; m; m &= m - 1) {
+    const unsigned i = unsigned(__builtin_ctz(m));
+    o = put_sleb_raw(o, int64_t(now[i] - p.regs[i]));
+    p.regs[i] = now[i];
+  }
+  out_.insert(out_.end(), buf, o);
+  return true;
 }
 
 void TraceEncoder::encode(const Record& r) {

@@ -128,6 +128,11 @@ class TraceEncoder {
     }
     encode_insn_slow(cpu, icount, rip, phys, bytes, len);
   }
+  // A Regs record of the registers in `now` (treg:: order) that differ
+  // from this CPU's previous Regs record (all of them if `all`), without
+  // building a Record (--record-regs writes one per instruction). Returns
+  // false, writing nothing, if none differs.
+  bool encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t (&now)[treg::COUNT], bool all);
   std::vector<uint8_t>& buffer() { return out_; }
 
   // The bytes cache: slots of the last bytes recorded at a physical address.
@@ -150,9 +155,8 @@ class TraceEncoder {
       std::memcpy(&x1, a + len - 4, 4), std::memcpy(&y1, b + len - 4, 4);
       return x0 == y0 && x1 == y1;
     }
-    for (unsigned i = 0; i < len; ++i)
-      if (a[i] != b[i]) return false;
-    return true;
+    // 1..3 bytes: the first, middle and last cover them all.
+    return a[0] == b[0] && a[len >> 1] == b[len >> 1] && a[len - 1] == b[len - 1];
   }
 
  private:
@@ -172,7 +176,7 @@ class TraceEncoder {
   void put_reg(CpuPos& p, const RegValue& v);
   void encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                         unsigned len);
-  std::vector<uint8_t> out_, scratch_;
+  std::vector<uint8_t> out_;
   std::vector<CpuPos> pos_;
   std::vector<CacheSlot> cache_;
   uint32_t cur_cpu_ = 0;

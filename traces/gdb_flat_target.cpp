@@ -9,12 +9,15 @@ namespace softvt::gdb {
 FlatTarget::FlatTarget(Memory& mem, const CpuState& init, const CpuModel& model, IoWrite io_write,
                        Cpu::Tracer* tracer, uint64_t max_insns)
     : mem_(mem), model_(model), io_write_(std::move(io_write)), tracer_(tracer), max_insns_(max_insns) {
-  once_tracer_.t = this;
-  once_tracer_.out = tracer;
+  if (tracer) {
+    gate_ = std::make_unique<trace::TraceGate>(tracer);
+    gate_->gate_memory(mem_);
+  }
   make_cpu();
   cpu_->s = init;
   cpu_->update_mode();
   snaps_.reset(mem_, position(), {CpuSnapshot::take(*cpu_)});
+  if (gate_) gate_->restart_history(position());
 }
 
 // A fresh CPU and block cache: what a restored snapshot starts from (the
@@ -25,7 +28,7 @@ void FlatTarget::make_cpu() {
   blocks_ = std::make_unique<BlockCache>(model_);
   cpu_ = std::make_unique<Cpu>(mem_, model_);
   cpu_->blocks = blocks_.get();
-  if (tracer_) cpu_->tracer = &once_tracer_;
+  cpu_->tracer = gate_.get();
   if (io_write_)
     cpu_->io_write = [this](uint16_t port, unsigned size, uint64_t v) {
       // Output the run produced already is not produced again.
@@ -46,7 +49,30 @@ RunStop FlatTarget::ended_stop() const {
   return r;
 }
 
+RunStop FlatTarget::diverged_stop() const {
+  RunStop r;
+  r.kind = RunStop::Diverged;
+  r.detail = divergence_;
+  return r;
+}
+
+// The replay's tracer closed its gate: the state is rebuilt at the
+// boundary of the instruction (or event) whose record differs, where the
+// run stops from now on.
+void FlatTarget::stop_at_divergence() {
+  note_divergence();
+  seek(divergence_position_);
+}
+
+void FlatTarget::note_divergence() {
+  if (diverged_) return;
+  diverged_ = true;
+  divergence_position_ = position();
+  divergence_ = gate_->report();
+}
+
 RunStop FlatTarget::resume(uint64_t until) {
+  if (diverged_ && position() >= divergence_position_) return diverged_stop();
   if (at_end_) return ended_stop();
   cpu_->dbg.host_hit = false;
   return run_to(until);
@@ -56,7 +82,9 @@ RunStop FlatTarget::resume(uint64_t until) {
 // interval apart whatever the debugger asks for.
 RunStop FlatTarget::run_to(uint64_t until) {
   until = std::min(until, max_insns_);
+  if (diverged_) until = std::min(until, divergence_position_);
   for (;;) {
+    if (diverged_ && position() >= divergence_position_) return diverged_stop();
     if (position() >= max_insns_) {
       end_ = StopReason::Limit;
       end_detail_ = "--max-insns reached";
@@ -67,9 +95,18 @@ RunStop FlatTarget::run_to(uint64_t until) {
     const Snapshot& last = snaps_.at_or_before(~uint64_t(0));
     const uint64_t next_snapshot = std::max(last.position + snaps_.interval(), position() + 1);
     const uint64_t limit = std::min(until, next_snapshot);
-    const StopReason r = cpu_->run(limit);
+    StopReason r;
+    try {
+      r = cpu_->run(limit);
+    } catch (const trace::TraceStopped&) {
+      stop_at_divergence();
+      return diverged_stop();
+    }
     reached_ = std::max(reached_, position());
-    if (snaps_.due(position())) snaps_.take(mem_, position(), {CpuSnapshot::take(*cpu_)});
+    if (snaps_.due(position())) {
+      snaps_.take(mem_, position(), {CpuSnapshot::take(*cpu_)});
+      if (gate_) gate_->mark(position());
+    }
     RunStop out;
     switch (r) {
       case StopReason::Debug: out.kind = RunStop::Debug; return out;
@@ -88,10 +125,24 @@ RunStop FlatTarget::run_to(uint64_t until) {
 }
 
 void FlatTarget::seek(uint64_t target) {
+  try {
+    rebuild_at(target);
+  } catch (const trace::TraceStopped&) {
+    // Re-execution went past the furthest point checked (events at the
+    // boundary) and found the divergence there: rebuild again, with the
+    // gate closed, no further than it.
+    note_divergence();
+    rebuild_at(std::min(target, divergence_position_));
+  }
+  cpu_->dbg.host = host_;
+}
+
+void FlatTarget::rebuild_at(uint64_t target) {
   const Snapshot& snap = snaps_.at_or_before(target);
   snaps_.restore_ram(snap, mem_);
   make_cpu();
   snap.cpus[0].restore(*cpu_);
+  if (gate_) gate_->rewind(snap.position);
   at_end_ = false;
   cpu_->dbg.host = nullptr;  // re-execution does not stop at breakpoints
   // Determinism brings the run back to `target`; a bounded number of
@@ -105,11 +156,11 @@ void FlatTarget::seek(uint64_t target) {
       break;
     }
   }
-  cpu_->dbg.host = host_;
 }
 
 void FlatTarget::state_edited() {
   snaps_.reset(mem_, position(), {CpuSnapshot::take(*cpu_)});
+  if (gate_) gate_->restart_history(position());
   reached_ = position();
 }
 
@@ -118,7 +169,7 @@ void FlatTarget::state_edited() {
 namespace softvt::gdb {
 
 RunOutcome run_flat_with_gdb(Memory& mem, const CpuState& init, const CpuModel& model, const RunOptions& opt,
-                             const StubOptions& gdb) {
+                             const StubOptions& gdb, bool* killed) {
   FlatTarget target(mem, init, model, opt.io_write, opt.tracer, opt.max_insns);
   Stub stub(target, gdb);
   std::fprintf(stderr, "softvt: gdb stub listening on %s%s\n", gdb.address.c_str(),
@@ -126,6 +177,7 @@ RunOutcome run_flat_with_gdb(Memory& mem, const CpuState& init, const CpuModel& 
   const RunStop end = stub.serve();
   RunOutcome out;
   out.state = target.cpu(0).s;
+  if (killed) *killed = stub.killed();
   if (stub.killed()) {
     out.stop = StopReason::Limit;
     out.detail = "killed by gdb";

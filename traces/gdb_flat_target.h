@@ -10,6 +10,7 @@
 #include "emu/accel/accel.h"
 #include "traces/gdb_stub.h"
 #include "traces/gdb_target.h"
+#include "traces/trace_gate.h"
 
 namespace softvt::gdb {
 
@@ -34,26 +35,18 @@ class FlatTarget : public Target {
   // How the run ended, once it did (for the runner's report).
   StopReason final_stop() const { return end_; }
   const std::string& final_detail() const { return end_detail_; }
+  bool diverged() const { return diverged_; }
 
  private:
   void make_cpu();
   RunStop run_to(uint64_t until);
   RunStop ended_stop() const;
-  // Forwards the trace only for instructions not traced before.
-  struct OnceTracer : Cpu::Tracer {
-    FlatTarget* t = nullptr;
-    Cpu::Tracer* out = nullptr;
-    bool fresh(const Cpu& c) const { return c.s.insn_count >= t->reached_; }
-    void insn(const Cpu& c, uint64_t rip, uint64_t phys, const uint8_t* b, unsigned len) override {
-      if (fresh(c)) out->insn(c, rip, phys, b, len);
-    }
-    void exception(const Cpu& c, const GuestException& e) override {
-      if (fresh(c)) out->exception(c, e);
-    }
-    void note(const Cpu& c, const std::string& s) override {
-      if (fresh(c)) out->note(c, s);
-    }
-  } once_tracer_;
+  RunStop diverged_stop() const;
+  void stop_at_divergence();
+  void note_divergence();
+  void rebuild_at(uint64_t position);
+  // The tracer sees each instruction and event of the timeline once.
+  std::unique_ptr<trace::TraceGate> gate_;
 
   Memory& mem_;
   const CpuModel& model_;
@@ -64,9 +57,14 @@ class FlatTarget : public Target {
   std::unique_ptr<BlockCache> blocks_;
   std::unique_ptr<Cpu> cpu_;
   SnapshotStore snaps_;
-  // Output and tracing happen once: re-executing below the furthest
-  // position already reached repeats neither.
+  // Output happens once: re-executing below the furthest position
+  // already reached does not repeat it.
   uint64_t reached_ = 0;
+  // A replay that left its recording (softvt replay --gdb): the run goes
+  // no further than the instruction where it did.
+  bool diverged_ = false;
+  uint64_t divergence_position_ = 0;
+  std::string divergence_;
   // The end of the run (HLT or shutdown) once reached, and where.
   StopReason end_ = StopReason::None;
   bool at_end_ = false;  // the CPU is in the ended state (not rebuilt before it)
@@ -77,7 +75,8 @@ class FlatTarget : public Target {
 // `softvt run --flat ... --gdb ADDRESS [--wait-gdb]`: runs the flat image
 // under the stub (run_interp's contract otherwise). Throws
 // std::runtime_error when the address cannot be listened on.
+// `killed` (if given): whether gdb killed the run before its end.
 RunOutcome run_flat_with_gdb(Memory& mem, const CpuState& init, const CpuModel& model, const RunOptions& opt,
-                             const StubOptions& gdb);
+                             const StubOptions& gdb, bool* killed = nullptr);
 
 }  // namespace softvt::gdb

@@ -26,6 +26,7 @@ const char* const kHelp =
     "  monitor failed-check  the check the last failed VM entry / VMRUN stopped at\n"
     "  monitor walk ADDR     the page-table walk of linear address ADDR (hex)\n"
     "  monitor level         L1 or L2: VMX root/non-root operation, SVM\n"
+    "  monitor trace-position  where the machine is in the recording it replays (softvt replay --gdb)\n"
     "  monitor help          this list\n";
 
 std::string hex64(uint64_t v) {

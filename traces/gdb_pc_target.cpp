@@ -6,8 +6,15 @@
 
 namespace softvt::gdb {
 
-PcTarget::PcTarget(std::unique_ptr<Pc>& pc, PcFactory rebuild)
-    : pc_(pc), rebuild_(std::move(rebuild)), max_insns_(pc->config().max_insns) {}
+PcTarget::PcTarget(std::unique_ptr<Pc>& pc, PcFactory rebuild, trace::TraceGate* gate)
+    : pc_(pc), rebuild_(std::move(rebuild)), gate_(gate), max_insns_(pc->config().max_insns) {}
+
+RunStop PcTarget::diverged_stop() const {
+  RunStop r;
+  r.kind = RunStop::Diverged;
+  r.detail = divergence_;
+  return r;
+}
 
 void PcTarget::set_host_debugger(HostDebugger* host) {
   host_ = host;
@@ -16,8 +23,22 @@ void PcTarget::set_host_debugger(HostDebugger* host) {
 
 RunStop PcTarget::resume(uint64_t until) {
   for (unsigned i = 0; i < pc_->cpu_count(); ++i) pc_->cpu(i).dbg.host_hit = false;
+  if (diverged_) {
+    if (position() >= divergence_position_) return diverged_stop();
+    until = std::min(until, divergence_position_);
+  }
   pc_->set_max_insns(std::min(until, max_insns_));
-  outcome_ = pc_->run();
+  try {
+    outcome_ = pc_->run();
+  } catch (const trace::TraceStopped&) {
+    // The replay left its recording: the machine is rebuilt at that
+    // instruction count and goes no further.
+    diverged_ = true;
+    divergence_position_ = position();
+    divergence_ = gate_->report();
+    seek(divergence_position_);
+    return diverged_stop();
+  }
   reached_ = std::max(reached_, position());
   RunStop r;
   if (outcome_.reason == "limit" && position() < max_insns_) return r;
@@ -54,8 +75,24 @@ std::string PcTarget::reverse_unsupported() const {
 }
 
 void PcTarget::seek(uint64_t target) {
+  try {
+    rebuild_at(target);
+  } catch (const trace::TraceStopped&) {
+    // Found past the furthest point checked, at the boundary.
+    if (!diverged_) {
+      diverged_ = true;
+      divergence_position_ = position();
+      divergence_ = gate_->report();
+    }
+    rebuild_at(std::min(target, divergence_position_));
+  }
+  set_host_debugger(host_);
+}
+
+void PcTarget::rebuild_at(uint64_t target) {
   pc_.reset();
   pc_ = rebuild_([this] { return output_allowed(); });
+  if (gate_) gate_->rewind(0);
   pc_->set_max_insns(target);
   // Re-execution does not stop at breakpoints; it ends at `target` (a
   // slice of steps that retire nothing may end it earlier: go on).
@@ -63,21 +100,22 @@ void PcTarget::seek(uint64_t target) {
     outcome_ = pc_->run();
     if (outcome_.reason != "limit") break;
   }
-  set_host_debugger(host_);
 }
 
-PcOutcome run_pc_with_gdb(std::unique_ptr<Pc>& pc, const PcFactory& rebuild, const StubOptions& gdb) {
+PcOutcome run_pc_with_gdb(std::unique_ptr<Pc>& pc, const PcFactory& rebuild, const StubOptions& gdb,
+                          trace::TraceGate* gate, bool* killed) {
   PcTarget* self = nullptr;
   // The first machine's console is gated too (re-executed output is not
   // written again); rebuilt machines get the gate from seek().
   std::unique_ptr<Pc> gated = rebuild([&self] { return !self || self->output_allowed(); });
   pc = std::move(gated);
-  PcTarget target(pc, rebuild);
+  PcTarget target(pc, rebuild, gate);
   self = &target;
   Stub stub(target, gdb);
   std::fprintf(stderr, "softvt: gdb stub listening on %s%s\n", gdb.address.c_str(),
                gdb.wait ? " (waiting for gdb before the first instruction)" : "");
   stub.serve();
+  if (killed) *killed = stub.killed();
   if (stub.killed()) return PcOutcome{pc_exit::INTERRUPTED, "killed", "killed by gdb"};
   return target.outcome();
 }

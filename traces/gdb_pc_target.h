@@ -10,6 +10,7 @@
 #include "emu/machine/pc.h"
 #include "traces/gdb_stub.h"
 #include "traces/gdb_target.h"
+#include "traces/trace_gate.h"
 
 namespace softvt::gdb {
 
@@ -19,7 +20,9 @@ using PcFactory = std::function<std::unique_ptr<Pc>(std::function<bool()> output
 
 class PcTarget : public Target {
  public:
-  PcTarget(std::unique_ptr<Pc>& pc, PcFactory rebuild);
+  // `gate`: the tracer's gate (nullptr: no tracer), rewound to the start
+  // when the machine is rebuilt.
+  PcTarget(std::unique_ptr<Pc>& pc, PcFactory rebuild, trace::TraceGate* gate = nullptr);
 
   unsigned cpu_count() const override { return pc_->cpu_count(); }
   Cpu& cpu(unsigned i) override { return pc_->cpu(i); }
@@ -36,6 +39,13 @@ class PcTarget : public Target {
  private:
   std::unique_ptr<Pc>& pc_;  // the runner's pointer: it reports on the final machine
   PcFactory rebuild_;
+  trace::TraceGate* gate_;
+  // A replay that left its recording stops at the count where it did.
+  bool diverged_ = false;
+  uint64_t divergence_position_ = 0;
+  std::string divergence_;
+  RunStop diverged_stop() const;
+  void rebuild_at(uint64_t position);
   HostDebugger* host_ = nullptr;
   uint64_t max_insns_;       // the run's own --max-insns
   uint64_t reached_ = 0;
@@ -46,6 +56,8 @@ class PcTarget : public Target {
 // `softvt run --kernel ... --gdb ADDRESS [--wait-gdb]`: runs the machine in
 // `pc` under the stub; `pc` holds the machine as it ended. Throws
 // std::runtime_error when the address cannot be listened on.
-PcOutcome run_pc_with_gdb(std::unique_ptr<Pc>& pc, const PcFactory& rebuild, const StubOptions& gdb);
+// `killed` (if given): whether gdb killed the run.
+PcOutcome run_pc_with_gdb(std::unique_ptr<Pc>& pc, const PcFactory& rebuild, const StubOptions& gdb,
+                          trace::TraceGate* gate = nullptr, bool* killed = nullptr);
 
 }  // namespace softvt::gdb

@@ -97,7 +97,8 @@ void Stub::run_free_until_connection() {
       return;
     }
     const RunStop r = t_.resume(t_.position() + opt_.poll_insns);
-    if (r.kind == RunStop::Halted || r.kind == RunStop::Ended || r.kind == RunStop::Exited) {
+    if (r.kind == RunStop::Halted || r.kind == RunStop::Ended || r.kind == RunStop::Exited ||
+        r.kind == RunStop::Diverged) {
       ended_ = true;
       end_ = r;
     }
@@ -246,7 +247,13 @@ Cpu& Stub::selected_cpu() { return t_.cpu(g_thread_); }
 std::string Stub::monitor(const std::string& hex) {
   const auto cmd = from_hex(hex);
   if (!cmd) return kBadPacket;
-  const std::string out = monitor_command(selected_cpu(), std::string(cmd->begin(), cmd->end()));
+  const std::string line(cmd->begin(), cmd->end());
+  std::string out;
+  if (line == "trace-position")
+    out = opt_.trace_position ? opt_.trace_position(selected_cpu(), t_.position())
+                              : "monitor trace-position: this run replays no recording (softvt replay FILE --gdb ...)\n";
+  else
+    out = monitor_command(selected_cpu(), line);
   return to_hex(out.empty() ? std::string("\n") : out);
 }
 

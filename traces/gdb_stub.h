@@ -7,6 +7,7 @@
 // One gdb thread per CPU (thread N = CPU N-1). All-stop mode only.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct StubOptions {
   bool wait = false;    // --wait-gdb: no instruction before gdb connects
   // Instructions between looks at the socket (Ctrl-C, a connection).
   uint64_t poll_insns = 200000;
+  // `monitor trace-position` (softvt replay --gdb): where the machine is
+  // in the recording it replays; unset when nothing is replayed.
+  std::function<std::string(const Cpu& cpu, uint64_t position)> trace_position;
 };
 
 // What is wrong with `--gdb ADDRESS` / `--wait-gdb` for a run with the
@@ -63,7 +67,7 @@ class Stub : public HostDebugger {
   };
   // Why the machine stopped, for the stop reply.
   struct StopInfo {
-    enum Kind : uint8_t { Step, Breakpoint, Watch, Interrupted, HistoryStart, Halted, Ended, Exited } kind = Step;
+    enum Kind : uint8_t { Step, Breakpoint, Watch, Interrupted, HistoryStart, Halted, Ended, Exited, Diverged } kind = Step;
     unsigned cpu = 0;
     bool hardware = false;           // Breakpoint: Z1
     uint64_t watch_addr = 0;         // Watch
@@ -108,6 +112,10 @@ class Stub : public HostDebugger {
   std::string reverse_continue();
   bool scan_for_hits(uint64_t from, uint64_t to, uint64_t now, uint64_t& best, StopInfo& best_stop);
   std::string refuse_reverse(const std::string& why);
+  bool machine_end(StopInfo::Kind k) const {
+    return k == StopInfo::Ended || k == StopInfo::Halted || k == StopInfo::Exited || k == StopInfo::Diverged;
+  }
+  void announce_end(const StopInfo& s);
   StopInfo stop_from_run(const RunStop& r);
   void note_resume();
   unsigned cpu_index(const Cpu& cpu);

@@ -48,6 +48,10 @@ Stub::StopInfo Stub::stop_from_run(const RunStop& r) {
       s.exit_status = r.exit_status;
       s.detail = r.detail;
       break;
+    case RunStop::Diverged:
+      s.kind = StopInfo::Diverged;
+      s.detail = r.detail;
+      break;
     default: s.kind = StopInfo::Step; break;
   }
   return s;
@@ -70,11 +74,20 @@ std::string Stub::do_continue() {
   }
   skip_active_ = false;
   last_stop_ = s;
-  if (s.kind == StopInfo::Ended || s.kind == StopInfo::Halted || s.kind == StopInfo::Exited) {
-    // The notice reaches gdb's console before the stop.
-    send_packet("O" + to_hex("softvt: " + (s.detail.empty() ? std::string("the machine stopped") : s.detail) + "\n"));
-  }
+  announce_end(s);
   return stop_reply(s);
+}
+
+// Why the machine cannot go on, on gdb's console before the stop.
+void Stub::announce_end(const StopInfo& s) {
+  if (!machine_end(s.kind)) return;
+  std::string text = s.detail.empty() ? std::string("the machine stopped") : s.detail;
+  if (text.back() != '\n') text += '\n';
+  if (s.kind == StopInfo::Diverged) text = "the replay left its recording; it stops here:\n" + text;
+  // gdb prints an O packet's text as it comes; long reports go in pieces
+  // that fit a packet.
+  for (size_t at = 0; at < text.size(); at += PACKET_SIZE / 4)
+    send_packet("O" + to_hex("softvt: " + text.substr(at, PACKET_SIZE / 4)));
 }
 
 std::string Stub::do_step() {
@@ -84,6 +97,7 @@ std::string Stub::do_step() {
   StopInfo s = r.kind == RunStop::Limit ? StopInfo{} : stop_from_run(r);
   if (r.kind == RunStop::Limit) s.cpu = r.cpu;
   last_stop_ = s;
+  if (s.kind == StopInfo::Diverged) announce_end(s);
   return stop_reply(s);
 }
 
@@ -148,7 +162,9 @@ bool Stub::scan_for_hits(uint64_t from, uint64_t to, uint64_t now, uint64_t& bes
   while (t_.position() < to) {
     hit_ = Hit{};
     const RunStop r = t_.resume(to);
-    if (r.kind == RunStop::Halted || r.kind == RunStop::Ended || r.kind == RunStop::Exited) break;
+    if (r.kind == RunStop::Halted || r.kind == RunStop::Ended || r.kind == RunStop::Exited ||
+        r.kind == RunStop::Diverged)
+      break;
     if (r.kind != RunStop::Debug) continue;
     const StopInfo s = stop_from_run(r);
     const uint64_t at = s.kind == StopInfo::Breakpoint ? t_.position() : t_.position() - 1;
@@ -200,6 +216,9 @@ std::string Stub::stop_reply(const StopInfo& s) const {
   unsigned sig = SIGTRAP_NUM;
   if (s.kind == StopInfo::Interrupted) sig = SIGINT_NUM;
   if (s.kind == StopInfo::Ended) sig = SIGSEGV_NUM;
+  // A replay that left its recording cannot go on: SIGABRT (gdb:
+  // "Program received signal SIGABRT"), after the divergence report.
+  if (s.kind == StopInfo::Diverged) sig = SIGABRT_NUM;
   std::string r = "T" + byte_hex(sig);
   switch (s.kind) {
     case StopInfo::Breakpoint: r += s.hardware ? "hwbreak:;" : "swbreak:;"; break;

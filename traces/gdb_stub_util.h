@@ -11,7 +11,7 @@ namespace softvt::gdb::detail {
 
 // Largest packet the stub accepts and announces (qSupported PacketSize).
 constexpr size_t PACKET_SIZE = 0x4000;
-constexpr unsigned SIGINT_NUM = 2, SIGTRAP_NUM = 5, SIGSEGV_NUM = 11;
+constexpr unsigned SIGINT_NUM = 2, SIGTRAP_NUM = 5, SIGABRT_NUM = 6, SIGSEGV_NUM = 11;
 
 inline std::string byte_hex(unsigned v) {
   static const char digits[] = "0123456789abcdef";

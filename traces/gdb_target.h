@@ -18,9 +18,10 @@ struct RunStop {
     Halted,  // the machine cannot go on: HLT with nothing to wake it (flat runner)
     Ended,   // the machine cannot go on: shutdown (triple fault), a backend error
     Exited,  // the guest ended the machine: power-off, exit device (exit_status)
+    Diverged,  // a replay (softvt replay --gdb) left its recording: it goes no further
   } kind = Limit;
   unsigned cpu = 0;       // the CPU that stopped (Debug) or ran last
-  std::string detail;     // for Halted/Ended: why, in words
+  std::string detail;     // for Halted/Ended/Diverged: why, in words
   int exit_status = 0;    // for Exited
 };
 

@@ -8,6 +8,9 @@ namespace softvt::trace {
 
 namespace {
 
+// The writer's buffer goes to the file at 1 MiB (the encoder reserves 2).
+constexpr size_t DRAIN_AT = size_t(1) << 20;
+
 void snapshot(const CpuState& s, std::array<uint64_t, treg::COUNT>& v) {
   for (unsigned i = 0; i < 16; ++i) v[i] = s.gpr[i];
   v[treg::RFLAGS] = s.rflags;
@@ -65,14 +68,16 @@ void RecordingTracer::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const ui
   cur_cpu_ = cpu.initial_apic_id;
   if (flags_ & header_flag::REGS) emit_register_changes(cpu, t);
   t.seen = true;
-  if (uint8_t(cpu.s.mode) != t.mode) {
-    t.mode = uint8_t(cpu.s.mode);
-    Record m = event(cpu, Kind::Mode);
-    m.sub = t.mode;
-    emit(m);
-  }
+  if (uint8_t(cpu.s.mode) != t.mode) emit_mode(cpu, t);
   t.icount = cpu.s.insn_count;
   emit_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
+}
+
+void RecordingTracer::emit_mode(const Cpu& cpu, CpuTrack& t) {
+  t.mode = uint8_t(cpu.s.mode);
+  Record m = event(cpu, Kind::Mode);
+  m.sub = t.mode;
+  emit(m);
 }
 
 void RecordingTracer::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
@@ -179,15 +184,45 @@ void TraceWriter::drain() {
   b.clear();
 }
 
+void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) {
+  CpuTrack& t = track(cpu);
+  cur_cpu_ = cpu.initial_apic_id;
+  if (flags_ & header_flag::REGS) encode_register_changes(cpu, t);
+  t.seen = true;
+  if (uint8_t(cpu.s.mode) != t.mode) [[unlikely]] emit_mode(cpu, t);
+  t.icount = cpu.s.insn_count;
+  enc_.encode_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
+  if (enc_.buffer().size() >= DRAIN_AT) [[unlikely]] drain();
+}
+
+// The registers compared with the encoder's copy of the last Regs record
+// (traces/format.h encode_changed_regs): the same record as
+// emit_register_changes builds, without a Record and its vector.
+void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
+  const CpuState& s = cpu.s;
+  uint64_t now[treg::COUNT];
+  std::memcpy(now, s.gpr, sizeof s.gpr);
+  now[treg::RFLAGS] = s.rflags;
+  now[treg::CR0] = s.cr0;
+  now[treg::CR2] = s.cr2;
+  now[treg::CR3] = s.cr3;
+  now[treg::CR4] = s.cr4;
+  now[treg::EFER] = s.efer;
+  for (unsigned i = 0; i < 6; ++i) now[treg::ES + i] = s.seg[i].sel;
+  now[treg::FS_BASE] = s.seg[FS].base;
+  now[treg::GS_BASE] = s.seg[GS].base;
+  enc_.encode_changed_regs(cpu.initial_apic_id, s.insn_count, now, !t.seen);
+}
+
 void TraceWriter::emit(const Record& r) {
   enc_.encode(r);
-  if (enc_.buffer().size() >= (1u << 20)) drain();
+  if (enc_.buffer().size() >= DRAIN_AT) drain();
 }
 
 void TraceWriter::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                             unsigned len) {
   enc_.encode_insn(cpu, icount, rip, phys, bytes, len);
-  if (enc_.buffer().size() >= (1u << 20)) drain();
+  if (enc_.buffer().size() >= DRAIN_AT) drain();
 }
 
 bool TraceWriter::finish() {
@@ -207,7 +242,7 @@ constexpr size_t AFTER = 3;    // and of the recording after it
 }  // namespace
 
 TraceChecker::TraceChecker(const std::vector<uint8_t>& data, const std::string& file)
-    : RecordingTracer(0), dec_(data.data(), data.size(), file) {
+    : RecordingTracer(0), data_(data), file_(file), dec_(data.data(), data.size(), file) {
   // Record what the recording recorded, no more and no less.
   set_flags(dec_.header().flags);
 }
@@ -225,21 +260,27 @@ void TraceChecker::diverge(const std::string& what, const Record* expected, cons
   } catch (const TraceError&) {
     // The context after it is a courtesy: a damaged tail does not matter here.
   }
+  first_divergence_ = std::make_shared<ReplayDivergence>(d);
   throw d;
 }
 
 void TraceChecker::emit(const Record& r) {
+  if (first_divergence_) throw *first_divergence_;
+  if (stopped_early_ && r.kind == Kind::End) return;
   Record want;
   if (!dec_.next(want))
     diverge("the replay goes on after the recording ended", nullptr, &r);
   if (!want.same_as(r)) diverge("the replay differs from the recording", &want, &r);
   if (want.kind == Kind::Mode) modes_[want.cpu] = want.sub;
+  if (want.kind == Kind::Insn) last_insn_ = want;
   recent_.push_back(want);
   if (recent_.size() > CONTEXT) recent_.pop_front();
   ++checked_;
 }
 
 void TraceChecker::check_complete() {
+  if (first_divergence_) throw *first_divergence_;
+  if (stopped_early_) return;
   Record want;
   // A replay that ended early: the recording has more (other than End,
   // which the replay emits itself through end() and emit()).

@@ -43,7 +43,6 @@ class RecordingTracer : public Cpu::Tracer {
     wants_writes = flags & header_flag::MEM;
   }
 
- private:
   struct CpuTrack {
     bool seen = false;
     uint8_t mode = 0xff;
@@ -51,16 +50,20 @@ class RecordingTracer : public Cpu::Tracer {
     std::array<uint64_t, treg::COUNT> regs{};
   };
   CpuTrack& track(const Cpu& cpu) { return cpus_[cpu.initial_apic_id]; }
+  // A Mode record: the CPU runs in a mode other than its last instruction's.
+  void emit_mode(const Cpu& cpu, CpuTrack& t);
+  uint64_t flags_;
+  uint32_t cur_cpu_ = 0;  // the CPU of the last instruction (MMIO accesses)
+
+ private:
   Record event(const Cpu& cpu, Kind k);
   void emit_register_changes(const Cpu& cpu, CpuTrack& t);
-  uint64_t flags_;
   std::array<CpuTrack, MAX_CPU + 1> cpus_{};
-  uint32_t cur_cpu_ = 0;  // the CPU of the last instruction (MMIO accesses)
   Record insn_{};         // reused for every instruction (no allocation)
   Record regs_{};         // reused for register changes (keeps its capacity)
 };
 
-class TraceWriter : public RecordingTracer {
+class TraceWriter final : public RecordingTracer {
  public:
   // Opens `path` and writes the header; throws std::runtime_error naming it.
   TraceWriter(const std::string& path, const TraceHeader& header);
@@ -68,6 +71,9 @@ class TraceWriter : public RecordingTracer {
   // Flushes and closes; false if a write failed (a full disk).
   bool finish();
   uint64_t bytes_written() const { return written_; }
+  // RecordingTracer::insn with the encoder called directly: the hot path
+  // of a recording (bench/trace_overhead.sh).
+  void insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) override;
 
  protected:
   void emit(const Record& r) override;
@@ -76,6 +82,7 @@ class TraceWriter : public RecordingTracer {
 
  private:
   void drain();
+  void encode_register_changes(const Cpu& cpu, CpuTrack& t);
   std::FILE* f_;
   TraceEncoder enc_;
   uint64_t written_ = 0;
@@ -100,13 +107,32 @@ class TraceChecker : public RecordingTracer {
   // After the run: throws ReplayDivergence if the recording goes on.
   void check_complete();
   uint64_t records_checked() const { return checked_; }
+  // The record (an instruction) the replay got to, checked last.
+  const Record* last_checked_insn() const { return last_insn_.len ? &last_insn_ : nullptr; }
+  // The debugger ended the run before the recording's end: the End record
+  // is not compared (softvt replay --gdb, then gdb's kill).
+  void stop_early() { stopped_early_ = true; }
+  bool stopped_early() const { return stopped_early_; }
+  bool diverged() const { return first_divergence_ != nullptr; }
+  // Where the CPU `cpu`, at instruction count `icount` with RIP `rip`, is
+  // in the recording: the index and text of the record of its next
+  // instruction, how far the replay was checked, the recording's length
+  // (monitor trace-position). Decodes the recording from its start.
+  std::string describe_position(uint32_t cpu, uint64_t icount, uint64_t rip) const;
 
  protected:
   void emit(const Record& r) override;
 
  private:
   [[noreturn]] void diverge(const std::string& what, const Record* expected, const Record* actual);
+  const std::vector<uint8_t>& data_;
+  std::string file_;
   TraceDecoder dec_;
+  Record last_insn_{};
+  bool stopped_early_ = false;
+  // After the first divergence every further record is that one again
+  // (the End of a run stopped there included).
+  std::shared_ptr<ReplayDivergence> first_divergence_;
   std::deque<Record> recent_;
   uint64_t checked_ = 0;
   std::vector<uint8_t> modes_ = std::vector<uint8_t>(MAX_CPU + 1, 0xff);

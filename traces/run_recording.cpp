@@ -82,6 +82,17 @@ std::vector<std::string> replayable_options(int argc, char** argv) {
 }
 
 void set_replay_checker(TraceChecker* checker) { g_replay = checker; }
+TraceChecker* replay_checker() { return g_replay; }
+
+std::function<std::string(const Cpu&, uint64_t)> replay_position_reporter() {
+  if (!g_replay) return nullptr;
+  TraceChecker* checker = g_replay;
+  // The count is the CPU's own (the recording's records carry it); the
+  // machine's position is the sum over CPUs.
+  return [checker](const Cpu& cpu, uint64_t) {
+    return checker->describe_position(cpu.initial_apic_id, cpu.s.insn_count, cpu.s.rip);
+  };
+}
 
 std::unique_ptr<RunRecording> RunRecording::open(const RecordOptions& opt, int argc, char** argv,
                                                  const RunDescription& d) {
@@ -120,6 +131,10 @@ Cpu::Tracer* RunRecording::tracer(Cpu::Tracer* text) {
 }
 
 void RunRecording::attach_memory(Memory& mem) { rec_->attach_memory(mem); }
+
+void RunRecording::stopped_early() {
+  if (!writer_ && g_replay) g_replay->stop_early();
+}
 
 void RunRecording::finish(StopReason stop, uint64_t total_insns, const std::string& detail) {
   rec_->end(stop, total_insns, detail);

@@ -5,6 +5,7 @@
 // (set_replay_checker) the same calls check the run against the recording
 // instead of writing one.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,6 +47,9 @@ class RunRecording {
   // Ends the recording (the End record); throws UsageError if it could not
   // be written.
   void finish(StopReason stop, uint64_t total_insns, const std::string& detail);
+  // The debugger killed the run (softvt replay --gdb): a replay checks
+  // what ran and not the recording's end.
+  void stopped_early();
 
  private:
   RunRecording() = default;
@@ -61,5 +65,10 @@ std::vector<std::string> replayable_options(int argc, char** argv);
 
 // Makes RunRecording::open check runs against `checker` (nullptr: off).
 void set_replay_checker(TraceChecker* checker);
+// The active replay's checker (nullptr: none).
+TraceChecker* replay_checker();
+// For `monitor trace-position` under `softvt replay --gdb`: where a CPU at
+// an instruction count is in the recording (empty when nothing is replayed).
+std::function<std::string(const Cpu& cpu, uint64_t position)> replay_position_reporter();
 
 }  // namespace softvt::trace

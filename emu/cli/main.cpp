@@ -33,7 +33,9 @@ void usage(FILE* f) {
       "  trace show FILE [--from N] [--to N] [--cpu C] [--events-only] [--format text|json]\n"
       "  trace stats FILE [--svg FILE]\n"
       "  trace diff A B       disassembly, statistics, first divergence of traces\n"
-      "  replay FILE          re-run a recorded run and check it retraces the recording\n"
+      "  replay FILE [--gdb tcp:HOST:PORT [--wait-gdb]]\n"
+      "                       re-run a recorded run and check it retraces the recording\n"
+      "                       (under gdb: step it forwards and backwards)\n"
       "  help                 this text\n",
       f);
 }

@@ -187,11 +187,15 @@ int run_command(int argc, char** argv) {
     }
     out = run_kvm(*mem, init, model, opt);
   } else if (!c.gdb.empty()) {
+    bool killed = false;
+    gdb::StubOptions stub{c.gdb, c.wait_gdb};
+    stub.trace_position = trace::replay_position_reporter();
     try {
-      out = gdb::run_flat_with_gdb(*mem, init, model, opt, gdb::StubOptions{c.gdb, c.wait_gdb});
+      out = gdb::run_flat_with_gdb(*mem, init, model, opt, stub, &killed);
     } catch (const std::runtime_error& e) {
       throw UsageError(std::string("--gdb: ") + e.what());
     }
+    if (killed && record) record->stopped_early();
   } else {
     out = run_interp(*mem, init, model, opt);
   }

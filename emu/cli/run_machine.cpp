@@ -24,6 +24,7 @@
 #include "traces/run_recording.h"
 #include "traces/gdb_pc_target.h"
 #include "traces/text_trace.h"
+#include "traces/trace_gate.h"
 #include "vmx/vmx_operation.h"
 
 namespace softvt {
@@ -368,6 +369,10 @@ int run_machine_command(int argc, char** argv) {
 
   SerialSource input;
   Cpu::Tracer* tracer = record ? record->tracer(trace.get()) : trace.get();
+  // Under gdb the machine is rebuilt and re-executed: the tracer sees each
+  // instruction and event once (traces/trace_gate.h).
+  std::unique_ptr<trace::TraceGate> gate;
+  if (!c.gdb.empty() && tracer) tracer = (gate = std::make_unique<trace::TraceGate>(tracer)).get();
   MachineInputs inputs{c, kernel, modules, tracer, [&serial](uint8_t b) { serial.put(b); }, nullptr};
   if (c.serial == "stdio") inputs.serial_in = [&input] { return input.next(); };
   std::unique_ptr<Pc> pc = build_machine(inputs);
@@ -392,18 +397,25 @@ int run_machine_command(int argc, char** argv) {
   } else {
     // Under gdb: rebuilt from the same inputs for reverse execution, the
     // console gated so that re-executed output is not written twice.
-    const auto rebuild = [&inputs](std::function<bool()> output_allowed) {
+    const auto rebuild = [&inputs, &record, &gate](std::function<bool()> output_allowed) {
       MachineInputs again = inputs;
       again.serial_out = [&inputs, output_allowed](uint8_t b) {
         if (output_allowed()) inputs.serial_out(b);
       };
-      return build_machine(again);
+      std::unique_ptr<Pc> machine = build_machine(again);
+      if (record) record->attach_memory(machine->mem());
+      if (gate) gate->gate_memory(machine->mem());
+      return machine;
     };
+    gdb::StubOptions stub{c.gdb, c.wait_gdb};
+    stub.trace_position = trace::replay_position_reporter();
+    bool killed = false;
     try {
-      out = gdb::run_pc_with_gdb(pc, rebuild, gdb::StubOptions{c.gdb, c.wait_gdb});
+      out = gdb::run_pc_with_gdb(pc, rebuild, stub, gate.get(), &killed);
     } catch (const std::runtime_error& e) {
       throw UsageError(std::string("--gdb: ") + e.what());
     }
+    if (killed && record) record->stopped_early();
   }
   sigaction(SIGINT, &old, nullptr);
 

@@ -112,14 +112,24 @@ int trace_command(int argc, char** argv) {
 
 int replay_command(int argc, char** argv) {
   ArgReader a(argc, argv, 2);
-  std::string file;
+  std::string file, gdb;
+  bool wait_gdb = false;
   while (!a.done()) {
     const std::string o = a.next();
+    if (o == "--gdb") {
+      gdb = a.value(o);
+      continue;
+    }
+    if (o == "--wait-gdb") {
+      wait_gdb = true;
+      continue;
+    }
     if (o.rfind("--", 0) == 0) throw UsageError("unknown option '" + o + "' for replay");
     if (!file.empty()) throw UsageError("replay takes one trace file");
     file = o;
   }
   if (file.empty()) throw UsageError("missing the trace FILE to replay");
+  if (wait_gdb && gdb.empty()) throw UsageError("--wait-gdb needs --gdb tcp:HOST:PORT");
   try {
     const std::vector<uint8_t> data = trace::read_trace_file(file);
     trace::TraceChecker checker(data, file);
@@ -134,6 +144,10 @@ int replay_command(int argc, char** argv) {
     std::vector<std::string> run_args = {"softvt", "run"};
     for (const std::string& o : trace::replayable_options(int(raw.size()), raw.data())) run_args.push_back(o);
     if (h.machine == "pc") run_args.insert(run_args.end(), {"--serial", "none"});
+    // Under gdb: the same stub as `run --gdb`, on the re-run machine, its
+    // every instruction still checked (traces/README.md "Replay in gdb").
+    if (!gdb.empty()) run_args.insert(run_args.end(), {"--gdb", gdb});
+    if (wait_gdb) run_args.push_back("--wait-gdb");
     std::vector<char*> run_argv;
     for (std::string& s : run_args) run_argv.push_back(s.data());
     run_argv.push_back(nullptr);
@@ -147,6 +161,11 @@ int replay_command(int argc, char** argv) {
     } catch (const trace::ReplayDivergence& d) {
       trace::print_divergence(stdout, d);
       return 1;
+    }
+    if (checker.stopped_early()) {
+      std::printf("replay: stopped by gdb; the %llu records it ran retraced the recording exactly\n",
+                  (unsigned long long)checker.records_checked());
+      return 0;
     }
     std::printf("replay: the run retraced the recording exactly (%llu records)\n",
                 (unsigned long long)checker.records_checked());

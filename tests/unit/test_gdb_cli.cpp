@@ -5,122 +5,16 @@
 // old and new values, reverse-stepi and reverse-continue, and the monitor
 // commands on the VMX L1 test kernel. Skipped (with the reason) where gdb
 // is not installed.
-#include <catch.hpp>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdlib>
-#include <fcntl.h>
+#include <cstdio>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "tests/unit/cli_support.h"
+#include "tests/unit/gdb_cli_support.h"
 
-using softvt::test::shell;
-using softvt::test::slurp;
+using namespace softvt::test;
 
 namespace {
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v ? v : fallback;
-}
-const std::string kSoftvt = env_or("SOFTVT", "build/softvt");
-const std::string kGuestDir = env_or("SOFTVT_GUEST_DIR", "build/tests/guest");
-const std::string kSourceDir = env_or("SOFTVT_SOURCE_DIR", ".");
-
-bool have_gdb() { return shell("gdb --version").status == 0; }
-
-// A TCP port nobody listens on right now (the kernel picks it).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-// softvt running in the background with the stub listening.
-class Softvt {
- public:
-  explicit Softvt(const std::vector<std::string>& args, bool wait = true) : port_(free_port()) {
-    base_ = "/tmp/softvt_gdb_" + std::to_string(getpid()) + "_" + std::to_string(port_);
-    std::vector<std::string> argv = {kSoftvt};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("--gdb");
-    argv.push_back("tcp:127.0.0.1:" + std::to_string(port_));
-    if (wait) argv.push_back("--wait-gdb");
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int out = open((base_ + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = open((base_ + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(out, 1);
-      dup2(err, 2);
-      std::vector<char*> cargv;
-      for (std::string& a : argv) cargv.push_back(a.data());
-      cargv.push_back(nullptr);
-      execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    // Listening once it says so.
-    for (int i = 0; i < 200 && slurp(base_ + ".err").find("listening") == std::string::npos; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  ~Softvt() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::remove((base_ + ".out").c_str());
-    std::remove((base_ + ".err").c_str());
-  }
-  // gdb's output for the commands, after connecting.
-  std::string gdb(const std::vector<std::string>& commands) {
-    std::string cmd = "timeout 120 gdb -batch -nx -ex 'set architecture i386:x86-64' -ex 'target remote 127.0.0.1:" +
-                      std::to_string(port_) + "'";
-    for (const std::string& c : commands) cmd += " -ex '" + c + "'";
-    const softvt::test::CliResult r = shell(cmd);
-    return r.out + r.err;
-  }
-  // Waits for softvt to end (gdb detached and the run finished); its exit status.
-  int wait_exit() {
-    for (int i = 0; i < 400; ++i) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return -2;
-  }
-  std::string out() const { return slurp(base_ + ".out"); }
-  std::string err() const { return slurp(base_ + ".err"); }
-
- private:
-  int port_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::string base_;
-};
-
-#define REQUIRE_GDB()                                                        \
-  if (!have_gdb()) {                                                         \
-    WARN("skipped: gdb is not installed (Debian package gdb)");              \
-    return;                                                                  \
-  }
-
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 
 const std::string kProgram = kGuestDir + "/gdb_target_long64.bin";
 
