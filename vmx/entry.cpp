@@ -7,6 +7,7 @@
 #include "emu/cpu.h"
 #include "emu/debug.h"
 #include "emu/nested_paging.h"
+#include "vmx/apic_virtualization.h"
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
 #include "vmx/event_exits.h"
@@ -39,8 +40,6 @@ struct Unimplemented {
   const char* what;
 };
 const Unimplemented kUnimplemented[] = {
-    {&ActiveControls::proc, proc::TPR_SHADOW, "the TPR shadow"},
-    {&ActiveControls::proc2, proc2::VIRT_APIC_ACCESSES, "APIC-access virtualization"},
     {&ActiveControls::proc2, proc2::SHADOW_VMCS, "VMCS shadowing"},
     {&ActiveControls::proc2, proc2::TSC_SCALING, "TSC scaling"},
     {&ActiveControls::exit, exit_ctl::LOAD_PERF_GLOBAL, "loading IA32_PERF_GLOBAL_CTRL on VM exit"},
@@ -79,6 +78,7 @@ void load_active_controls(Cpu& cpu) {
   c.tsc_offset = rd(cpu, field::TSC_OFFSET);
   c.ple_gap = uint32_t(rd(cpu, field::PLE_GAP));
   c.ple_window = uint32_t(rd(cpu, field::PLE_WINDOW));
+  load_apic_controls(cpu);
 }
 
 // ---- 28.3.2 loading guest state ------------------------------------------------------
@@ -261,6 +261,9 @@ void vm_entry(Cpu& cpu, bool launch) {
   if (cpu.tracer) cpu.tracer->note(cpu, launch ? "VM entry (VMLAUNCH)" : "VM entry (VMRESUME)");
   if (cpu.tracer) cpu.tracer->vm_entry(cpu, launch ? Cpu::Tracer::VmEntryKind::Vmlaunch : Cpu::Tracer::VmEntryKind::Vmresume);
   inject_event(cpu);
+  // 28.7.7: a TPR threshold above VTPR exits right after the entry (after
+  // the injected event, unless its delivery already exited).
+  if (cpu.vmx.non_root) arm_tpr_threshold_exit(cpu);
 }
 
 }  // namespace softvt::vmx

@@ -5,6 +5,7 @@
 // "Information for VM Exits Due to Instruction Execution" (Tables 28-8,
 // 28-9, 28-13) give them (chapter 29 "VM Exits" in the editions where "VM
 // Entries" is chapter 28: tables 29-x there).
+#include "vmx/apic_virtualization.h"
 #include "vmx/nonroot.h"
 
 #include "decoder/insn.h"
@@ -191,7 +192,14 @@ bool intercept_cr_write(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value) 
       value = (cpu.s.cr4 & c.cr4_mask) | (value & ~c.cr4_mask);
       break;
     case 3: exits = (c.proc & proc::CR3_LOAD_EXITING) && !cr3_is_target(c, value); break;
-    case 8: exits = c.proc & proc::CR8_LOAD_EXITING; break;
+    case 8:
+      exits = c.proc & proc::CR8_LOAD_EXITING;
+      // "use TPR shadow": the write goes to VTPR (vmx/apic_virtualization.h).
+      if (!exits && (c.proc & proc::TPR_SHADOW)) {
+        write_virtual_cr8(cpu, value);
+        return true;
+      }
+      break;
     default: break;
   }
   if (exits) cr_exit(cpu, in, q);
@@ -210,7 +218,10 @@ bool intercept_cr_read(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value) {
     case 0: value = guest_visible_cr0(cpu, value); break;
     case 4: value = (c.cr4_shadow & c.cr4_mask) | (value & ~c.cr4_mask); break;
     case 3: exits = c.proc & proc::CR3_STORE_EXITING; break;
-    case 8: exits = c.proc & proc::CR8_STORE_EXITING; break;
+    case 8:
+      exits = c.proc & proc::CR8_STORE_EXITING;
+      if (!exits && (c.proc & proc::TPR_SHADOW)) value = virtual_cr8(cpu);  // VTPR[7:4]
+      break;
     default: break;
   }
   if (exits) cr_exit(cpu, in, mov_cr_qualification(cr, CR_MOV_FROM, in.op[0].reg));
