@@ -55,6 +55,7 @@ struct NonRootCpu {
     cpu.s = setup_flat(mem, std::vector<uint8_t>{0xf4}, 0x10000, FlatMode::Long64);
     cpu.blocks = &blocks;
     cpu.update_mode();
+    cpu.refresh_tlb_space();
     cpu.vmx.non_root = true;
     vmx::ActiveControls& c = cpu.vmx.controls;
     c.proc = vmx::proc::TPR_SHADOW | vmx::proc::SECONDARY;
