@@ -283,6 +283,7 @@ start:
     VMR rbx, G_PENDING_DBG
     CHECK_EQ "the single-step trap stays pending (BS)", rbx, 0x4000
     VMW G_RFLAGS, 2
+    VMW G_PENDING_DBG, 0                 ; else the next entry delivers it
     VMW TPR_THRESHOLD, 0
     CONTROLS P_TPR_SHADOW | P_CR8_LOAD, 0
     mov dword [VAPIC + 0x80], 0x40
@@ -336,7 +337,8 @@ start:
     lea rbx, [rel g_write1_next]
     CHECK_EQ "TPR exit right after VM entry: no instruction ran", qword [x_guest_rip], rbx
     VMW G_IDTR_BASE, GUEST_IDT
-    VMW ENTRY_INTR, 0x80000030           ; external interrupt 30H
+    VMW ENTRY_INTR, 0x80000030           ; external interrupt 30H (needs RFLAGS.IF)
+    VMW G_RFLAGS, 0x202
     RUN g_cpuid
     CHECK_EQ "TPR exit after an injected event", qword [x_reason], 43
     lea rbx, [rel g_handler]
@@ -344,6 +346,7 @@ start:
     VMR rbx, G_RSP
     CHECK_EQ "TPR exit follows the event injection: the frame is pushed", rbx, GUEST_STACK - 40
     VMW G_RSP, GUEST_STACK
+    VMW G_RFLAGS, 2
     VMW G_IDTR_BASE, 0
     VMW G_ACTIVITY, 1                    ; HLT
     RUN g_cpuid
@@ -378,7 +381,11 @@ start:
     APIC_EXIT "read crossing into the APIC-access page: offset 0", g_read8, APIC_PAGE - 4, 0x000
     mov r13, APIC_PAGE + 0x100
     mov qword [g_val], 0
-    APIC_EXIT "VTPR read, then a read at 100H: the second exits", g_read_then, APIC_PAGE + 0x80, 0x100
+    mov r12, APIC_PAGE + 0x80
+    RUN g_read_then
+    EXIT "VTPR read, then a read at 100H: the second exits", 44, 0x100
+    lea rbx, [rel g_read_then_second]
+    CHECK_EQ "VTPR read, then a read at 100H: RIP = the second read", qword [x_guest_rip], rbx
     CHECK_EQ "the VTPR read before it completed", qword [g_val], 0x40
     ; an IRET that unblocks (virtual) NMIs and then reads the APIC-access page: bit 16
     mov ecx, 0x48d
@@ -400,10 +407,12 @@ start:
     ; an access during event delivery: the IDT on the APIC-access page
     VMW G_IDTR_BASE, APIC_PAGE
     VMW ENTRY_INTR, 0x80000021
+    VMW G_RFLAGS, 0x202
     RUN g_cpuid
     EXIT "IDT read while injecting vector 21H: APIC access during event delivery", 44, 0x3210
     CHECK_EQ "during event delivery: IDT-vectoring information", qword [x_idt_vec], 0x80000021
     VMW G_IDTR_BASE, 0
+    VMW G_RFLAGS, 2
     ; priority: a page fault comes first (SDM 31.4.1)
     mov qword [L1_PT], 0                 ; linear 600000H not present
     mov r12, APIC_PAGE + 0x100
@@ -444,6 +453,7 @@ start:
     CHECK_EQ "EPT: page walk: guest-physical access (type 15)", rax, 15
     VMW G_IDTR_BASE, 0x805000
     VMW ENTRY_INTR, 0x80000022
+    VMW G_RFLAGS, 0x202
     RUN g_cpuid
     CHECK_EQ "EPT: page walk for the IDT while injecting: APIC access", qword [x_reason], 44
     mov rax, [x_qual]
@@ -451,6 +461,7 @@ start:
     CHECK_EQ "EPT: guest-physical access during event delivery (type 10)", rax, 10
     CHECK_EQ "EPT: during event delivery: IDT-vectoring information", qword [x_idt_vec], 0x80000022
     VMW G_IDTR_BASE, 0
+    VMW G_RFLAGS, 2
     ; priority: an EPT violation comes first
     mov qword [EPT_PTE(APIC_ALIAS)], 0
     call invept_all
@@ -576,6 +587,7 @@ g_jmp:
 g_read_then:
     mov eax, [r12]
     mov [rel g_val], rax
+g_read_then_second:
     mov eax, [r13]
     cpuid
 g_iret:
