@@ -5,11 +5,11 @@
 // "Information for VM Exits Due to Instruction Execution" (Tables 28-8,
 // 28-9, 28-13) give them (chapter 29 "VM Exits" in the editions where "VM
 // Entries" is chapter 28: tables 29-x there).
-#include "vmx/apic_virtualization.h"
 #include "vmx/nonroot.h"
 
 #include "decoder/insn.h"
 #include "emu/cpu.h"
+#include "vmx/apic_virtualization.h"
 #include "vmx/capabilities.h"
 #include "vmx/controls.h"
 #include "vmx/event_exits.h"
