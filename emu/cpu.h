@@ -109,6 +109,10 @@ constexpr uint32_t CODE_WRITE = WRITE << CODE_SHIFT;
 constexpr uint32_t PAGE_SHIFT_POS = 16;
 // A global translation (G = 1 in the leaf with CR4.PGE = 1; SDM 4.10.2.4).
 constexpr uint32_t GLOBAL = 1u << 24;
+// The VMX APIC-access page at an offset whose data accesses may be
+// virtualized (vmx/apic_virtualization.h): the entry allows no access, so
+// each one walks again, and the slow paths hand it to VMX.
+constexpr uint32_t APIC_ACCESS = 1u << 25;
 }
 
 class Cpu {

@@ -4,6 +4,7 @@
 #include "emu/cpu.h"
 #include "emu/nested_paging.h"
 #include "emu/paging.h"
+#include "vmx/apic_virtualization.h"
 
 namespace softvt {
 
@@ -127,6 +128,13 @@ const TlbEntry& Cpu::fill_tlb(uint64_t lin, Acc acc, bool user) {
     phys = nt.hpa & ~uint64_t(0xfff);
     perm &= tlb_perm_of_nested(nt.perm);
   }
+  // VMX "virtualize APIC accesses": an access to the APIC-access page exits
+  // or, at VTPR, is finished by the slow paths; no access is cached
+  // (vmx/apic_virtualization.h).
+  if (vmx.non_root && phys == vmx.controls.apic_access_page) {
+    vmx::check_apic_access_page(*this, lin, acc);
+    perm = APIC_ACCESS;
+  }
   // Writes to pages holding decoded code take the slow path so that the
   // blocks on them are invalidated (self-modifying code).
   if (mem.is_code_page(phys)) perm = (perm & ~WRITE) | ((perm & WRITE) << CODE_SHIFT);
@@ -185,8 +193,9 @@ uint64_t Cpu::read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user) {
   if (dbg.data_armed && acc == Acc::Read) debug_data_access(*this, lin, size, false);
   unsigned in_page = 0x1000 - unsigned(lin & 0xfff);
   if (size <= in_page) {
-    uint64_t phys = translate(lin, acc, user).phys | (lin & 0xfff);
-    return mem.read_phys(phys, size);
+    const TlbEntry& e = translate(lin, acc, user);
+    if (e.perm & tlb_perm::APIC_ACCESS) return vmx::read_apic_access_page(*this, lin, size);
+    return mem.read_phys(e.phys | (lin & 0xfff), size);
   }
   uint64_t lin2 = next_page_lin(*this, lin);
   uint64_t p1 = translate(lin, acc, user).phys | (lin & 0xfff);
@@ -197,7 +206,8 @@ uint64_t Cpu::read_lin_slow(uint64_t lin, unsigned size, Acc acc, bool user) {
 }
 
 void Cpu::probe_write_lin(uint64_t lin, unsigned size, bool user) {
-  translate(lin, Acc::Write, user);
+  const TlbEntry& e = translate(lin, Acc::Write, user);
+  if (e.perm & tlb_perm::APIC_ACCESS) vmx::probe_apic_access_page(*this, lin, size);
   if ((lin & 0xfff) + size > 0x1000) translate(next_page_lin(*this, lin), Acc::Write, user);
 }
 
@@ -205,8 +215,9 @@ void Cpu::write_lin_slow(uint64_t lin, unsigned size, uint64_t value, bool user)
   if (dbg.data_armed) debug_data_access(*this, lin, size, true);
   unsigned in_page = 0x1000 - unsigned(lin & 0xfff);
   if (size <= in_page) {
-    uint64_t phys = translate(lin, Acc::Write, user).phys | (lin & 0xfff);
-    mem.write_phys(phys, size, value);
+    const TlbEntry& e = translate(lin, Acc::Write, user);
+    if (e.perm & tlb_perm::APIC_ACCESS) vmx::write_apic_access_page(*this, lin, size, value);
+    else mem.write_phys(e.phys | (lin & 0xfff), size, value);
     if (trace_writes()) tracer->mem_write(*this, lin, size, value);
     return;
   }

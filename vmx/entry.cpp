@@ -8,6 +8,7 @@
 #include "emu/debug.h"
 #include "emu/nested_paging.h"
 #include "emu/pmu.h"
+#include "vmx/apic_virtualization.h"
 #include "vmx/controls.h"
 #include "vmx/entry_checks.h"
 #include "vmx/event_exits.h"
@@ -29,28 +30,6 @@ uint64_t rd(const Cpu& cpu, uint32_t enc) { return read_field(cpu.vmx, enc); }
 // 63:32, 28:19, 17 and 15:6.
 constexpr uint64_t CR0_KEPT = cr0::ET | cr0::CD | cr0::NW | ~uint64_t(0xffffffff) | (0x3ffull << 19) |
                               (1ull << 17) | (0x3ffull << 6);
-
-// ---- what this increment does not implement yet ------------------------------------------
-
-// Controls whose 1-setting softvt offers but does not honour yet: a VMCS
-// setting one stops the run (never silently ignored).
-struct Unimplemented {
-  uint32_t ActiveControls::*word;
-  uint32_t bits;
-  const char* what;
-};
-const Unimplemented kUnimplemented[] = {
-    {&ActiveControls::proc, proc::TPR_SHADOW, "the TPR shadow"},
-    {&ActiveControls::proc2, proc2::VIRT_APIC_ACCESSES, "APIC-access virtualization"},
-};
-
-// The first feature the VMCS asks for that is not implemented, or nullptr.
-const char* unimplemented_feature(const Cpu& cpu) {
-  const ActiveControls& c = cpu.vmx.controls;
-  for (const Unimplemented& u : kUnimplemented)
-    if (c.*u.word & u.bits) return u.what;
-  return nullptr;
-}
 
 // ---- the controls the intercept points read ------------------------------------------
 
@@ -76,6 +55,7 @@ void load_active_controls(Cpu& cpu) {
   c.tsc_offset = rd(cpu, field::TSC_OFFSET);
   c.ple_gap = uint32_t(rd(cpu, field::PLE_GAP));
   c.ple_window = uint32_t(rd(cpu, field::PLE_WINDOW));
+  load_apic_controls(cpu);
 }
 
 // ---- 28.3.2 loading guest state ------------------------------------------------------
@@ -215,12 +195,6 @@ void note_failure(Cpu& cpu, const EntryCheck& k) {
                               group_name(k.group) + "]");
 }
 
-void stop_not_implemented(Cpu& cpu, const char* what) {
-  cpu.stop = StopReason::Error;
-  cpu.stop_detail = std::string("VMX: VM entry with ") + what + " is not implemented yet";
-  cpu.insn_unfinished = true;
-}
-
 }  // namespace
 
 void vm_entry(Cpu& cpu, bool launch) {
@@ -240,7 +214,6 @@ void vm_entry(Cpu& cpu, bool launch) {
     const EntryOutcome o = outcome_of(*failed);
     return vm_entry_failure_exit(cpu, o.exit_reason, o.qualification);
   }
-  if (const char* what = unimplemented_feature(cpu)) return stop_not_implemented(cpu, what);
   const uint8_t nmi_blocked_before = cpu.s.nmi_blocked;
   load_guest_control_registers(cpu);
   load_guest_segments(cpu);
@@ -259,6 +232,9 @@ void vm_entry(Cpu& cpu, bool launch) {
   if (cpu.tracer) cpu.tracer->note(cpu, launch ? "VM entry (VMLAUNCH)" : "VM entry (VMRESUME)");
   if (cpu.tracer) cpu.tracer->vm_entry(cpu, launch ? Cpu::Tracer::VmEntryKind::Vmlaunch : Cpu::Tracer::VmEntryKind::Vmresume);
   inject_event(cpu);
+  // 28.7.7: a TPR threshold above VTPR exits right after the entry (after
+  // the injected event, unless its delivery already exited).
+  if (cpu.vmx.non_root) arm_tpr_threshold_exit(cpu);
 }
 
 }  // namespace softvt::vmx

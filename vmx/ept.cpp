@@ -5,6 +5,7 @@
 #include "vmx/ept.h"
 
 #include "emu/cpu.h"
+#include "vmx/apic_virtualization.h"
 #include "vmx/controls.h"
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
@@ -152,28 +153,8 @@ uint64_t violation_qualification(const NestedAccess& a, bool walk_as_write, uint
     x.has_guest_linear = true;
     x.guest_linear = a.lin;
   }
-  // During the delivery of an event through the IDT: the IDT-vectoring
-  // information describes it (SDM 28.2.4; a software event with its
-  // instruction length), and RF is saved as that delivery would have
-  // pushed it (1 for a fault-class hardware exception). Otherwise RF is
-  // saved as 1 (SDM 29.3.3).
-  const Cpu::EventInDelivery& d = cpu.delivering;
-  if (d.valid) {
-    x.idt_vectoring_info = intr_info::VALID | d.vector | (uint32_t(d.type) << intr_info::TYPE_SHIFT);
-    if (d.error != NO_ERROR_CODE) {
-      x.idt_vectoring_info |= intr_info::DELIVER_ERROR_CODE;
-      x.idt_vectoring_error = d.error;
-    }
-    const bool software = d.type == EventType::SoftwareInterrupt || d.type == EventType::SoftwareException ||
-                          d.type == EventType::PrivilegedSoftware;
-    if (software) {
-      x.has_instruction_length = true;
-      x.instruction_length = uint32_t(d.next - cpu.s.rip);
-    }
-    x.saved_rf = d.type == EventType::HardwareException && d.vector != vec::DB;
-  } else {
-    x.saved_rf = true;
-  }
+  // The event being delivered, if any, and RF (SDM 28.2.4, 29.3.3).
+  record_access_exit_context(cpu, x);
   // The guest-physical address field (SDM 28.2.1 "guest-physical address").
   write_field(cpu.vmx, field::GUEST_PHYSICAL_ADDRESS, gpa);
   if (cpu.tracer)
@@ -200,6 +181,9 @@ NestedTranslation Ept::translate(Cpu& cpu, uint64_t gpa, const NestedAccess& a) 
   }
   if (r.outcome == EptWalkResult::Violation)
     ept_exit(cpu, exit_reason::EPT_VIOLATION, violation_qualification(a, walk_as_write, r.rwx), gpa, a);
+  // The guest's page walk or a PDPTE load reaching the APIC-access page
+  // (vmx/apic_virtualization.h): an APIC-access exit, below EPT violations.
+  if (a.kind != NestedKind::Final) check_guest_physical_apic_access(cpu, r.hpa);
   // What the TLB may cache: the translation's permissions, without write
   // permission while A/D flags are on and the leaf is not yet dirty (the
   // first write must walk again to set it).

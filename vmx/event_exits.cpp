@@ -196,6 +196,16 @@ void set_pending_mtf_exit(Cpu& cpu) {
 bool boundary_event(Cpu& cpu) {
   GuestEvents& ev = cpu.vmx.events;
   refresh_activity(cpu);
+  // The operation that wrote VTPR through the APIC-access page is over
+  // (vmx/apic_virtualization.h). A TPR-below-threshold exit it or a VM
+  // entry made due comes before INIT and SIPI; the shutdown and
+  // wait-for-SIPI states hold it until an event leaves them (SDM 28.7.7).
+  ev.vtpr_write_size = 0;
+  if (ev.tpr_below_threshold && ev.activity <= activity::HLT) {
+    ev.tpr_below_threshold = false;
+    boundary_exit(cpu, exit_reason::TPR_BELOW_THRESHOLD);
+    return true;
+  }
   if (init_or_sipi_exit(cpu)) return true;
   if (ev.activity == activity::WAIT_SIPI) return false;
   if (ev.mtf_pending) {

@@ -288,4 +288,25 @@ void instruction_exit(Cpu& cpu, uint32_t reason, uint64_t qualification, unsigne
   vm_exit(cpu, i);
 }
 
+bool record_access_exit_context(const Cpu& cpu, ExitInfo& x) {
+  const Cpu::EventInDelivery& d = cpu.delivering;
+  if (!d.valid) {
+    x.saved_rf = true;
+    return false;
+  }
+  x.idt_vectoring_info = intr_info::VALID | d.vector | (uint32_t(d.type) << intr_info::TYPE_SHIFT);
+  if (d.error != NO_ERROR_CODE) {
+    x.idt_vectoring_info |= intr_info::DELIVER_ERROR_CODE;
+    x.idt_vectoring_error = d.error;
+  }
+  const bool software = d.type == EventType::SoftwareInterrupt || d.type == EventType::SoftwareException ||
+                        d.type == EventType::PrivilegedSoftware;
+  if (software) {
+    x.has_instruction_length = true;
+    x.instruction_length = uint32_t(d.next - cpu.s.rip);
+  }
+  x.saved_rf = d.type == EventType::HardwareException && d.vector != vec::DB;
+  return true;
+}
+
 }  // namespace softvt::vmx

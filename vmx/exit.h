@@ -50,4 +50,12 @@ void vm_entry_failure_exit(Cpu& cpu, uint32_t reason, uint64_t qualification);
 // A VM exit for an instruction: reason, qualification and length.
 void instruction_exit(Cpu& cpu, uint32_t reason, uint64_t qualification, unsigned length);
 
+// The exits made inside a memory access (EPT violation and
+// misconfiguration, APIC access): during the delivery of an event through
+// the IDT (Cpu::delivering) the IDT-vectoring information describes it
+// (SDM 29.2.4; a software event with its instruction length) and RF is
+// saved as that delivery would push it; otherwise RF is saved as 1 (SDM
+// 29.3.3). Returns whether an event was being delivered.
+bool record_access_exit_context(const Cpu& cpu, ExitInfo& x);
+
 }  // namespace softvt::vmx

@@ -9,6 +9,7 @@
 
 #include "decoder/insn.h"
 #include "emu/cpu.h"
+#include "vmx/apic_virtualization.h"
 #include "vmx/capabilities.h"
 #include "vmx/controls.h"
 #include "vmx/event_exits.h"
@@ -202,7 +203,14 @@ bool intercept_cr_write(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value) 
       value = (cpu.s.cr4 & c.cr4_mask) | (value & ~c.cr4_mask);
       break;
     case 3: exits = (c.proc & proc::CR3_LOAD_EXITING) && !cr3_is_target(c, value); break;
-    case 8: exits = c.proc & proc::CR8_LOAD_EXITING; break;
+    case 8:
+      exits = c.proc & proc::CR8_LOAD_EXITING;
+      // "use TPR shadow": the write goes to VTPR (vmx/apic_virtualization.h).
+      if (!exits && (c.proc & proc::TPR_SHADOW)) {
+        write_virtual_cr8(cpu, value);
+        return true;
+      }
+      break;
     default: break;
   }
   if (exits) cr_exit(cpu, in, q);
@@ -221,7 +229,10 @@ bool intercept_cr_read(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value) {
     case 0: value = guest_visible_cr0(cpu, value); break;
     case 4: value = (c.cr4_shadow & c.cr4_mask) | (value & ~c.cr4_mask); break;
     case 3: exits = c.proc & proc::CR3_STORE_EXITING; break;
-    case 8: exits = c.proc & proc::CR8_STORE_EXITING; break;
+    case 8:
+      exits = c.proc & proc::CR8_STORE_EXITING;
+      if (!exits && (c.proc & proc::TPR_SHADOW)) value = virtual_cr8(cpu);  // VTPR[7:4]
+      break;
     default: break;
   }
   if (exits) cr_exit(cpu, in, mov_cr_qualification(cr, CR_MOV_FROM, in.op[0].reg));

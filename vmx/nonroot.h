@@ -40,11 +40,12 @@ bool intercept_invpcid(Cpu& cpu, const Insn& in);  // "INVLPG exiting" (reason 5
 bool intercept_mov_dr(Cpu& cpu, const Insn& in, unsigned dr, bool to_dr);
 
 // Control registers (SDM 27.1.3, 27.3 "MOV to CR0/CR4 ... read shadows").
-// MOV to CR0/CR3/CR4/CR8: true = exited; else `value` is what the CPU
-// loads (bits owned by the host keep their current value).
+// MOV to CR0/CR3/CR4/CR8: true = exited (or, for CR8 with "use TPR
+// shadow", written to VTPR); else `value` is what the CPU loads (bits
+// owned by the host keep their current value).
 bool intercept_cr_write(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value);
 // MOV from CR3/CR8 may exit; CR0/CR4 reads return the read shadow for
-// host-owned bits (`value` is adjusted).
+// host-owned bits, CR8 with "use TPR shadow" VTPR[7:4] (`value` is adjusted).
 bool intercept_cr_read(Cpu& cpu, const Insn& in, unsigned cr, uint64_t& value);
 // SMSW: the CR0 value it reads (read shadow for host-owned bits).
 uint64_t guest_visible_cr0(const Cpu& cpu, uint64_t cr0);

@@ -33,6 +33,13 @@ struct ActiveControls {
   uint64_t io_bitmap_a = 0, io_bitmap_b = 0, msr_bitmap = 0;
   uint64_t tsc_offset = 0;
   uint32_t ple_gap = 0, ple_window = 0;
+  // APIC virtualization (vmx/apic_virtualization.h): the virtual-APIC
+  // page with "use TPR shadow", the TPR threshold, and the APIC-access
+  // page with "virtualize APIC accesses" (~0 without it: no page address
+  // compares equal).
+  uint64_t virtual_apic_page = 0;
+  uint64_t apic_access_page = ~uint64_t(0);
+  uint32_t tpr_threshold = 0;
 };
 
 // What VMX non-root operation tracks between instruction boundaries
@@ -61,6 +68,14 @@ struct GuestEvents {
   // first PAUSE of the current loop.
   bool ple_started = false;
   uint64_t ple_last = 0, ple_first = 0;
+  // TPR virtualization found VTPR[7:4] below the TPR threshold: a
+  // TPR-below-threshold VM exit is due at the next boundary (SDM 31.1.2,
+  // 28.7.7; vmx/apic_virtualization.h).
+  bool tpr_below_threshold = false;
+  // The size of a write to VTPR through the APIC-access page that the
+  // current operation virtualized (0: none); the operation's later
+  // accesses to the page exit (SDM 31.4.2, 31.4.3.1).
+  uint8_t vtpr_write_size = 0;
 };
 
 struct VmxState {
