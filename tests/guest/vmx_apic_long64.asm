@@ -92,26 +92,8 @@ org 0x10000
 %define PIN_VNMI     (1 << 5)
 %define PIN_POSTED   (1 << 7)
 
-; CHECK_EQ "name", actual, expected (clobbers r8, r9, rsi)
-%macro CHECK_EQ 3
-    mov r8, %2
-    mov r9, %3
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, 0
-%%e:
-%endmacro
 
-%macro VMW 2                             ; field := value (clobbers rax, rdx)
-    mov rdx, %2
-    mov eax, %1
-    vmwrite rax, rdx
-%endmacro
-%macro VMR 2                             ; register := field (clobbers rax)
-    mov eax, %2
-    vmread %1, rax
-%endmacro
+%include "l1_macros.inc"
 
 ; CONTROLS primary-extra, secondary: the TRUE_PROCBASED_CTLS must-be-1
 ; bits, "activate secondary controls" and the given bits.

@@ -85,26 +85,8 @@ org 0x10000
 %define GLOBAL_OVF   0x390
 %define FIXED0_EN    (1 << 32)
 
-; CHECK_EQ "name", actual, expected (clobbers r8, r9, rsi)
-%macro CHECK_EQ 3
-    mov r8, %2
-    mov r9, %3
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, 0
-%%e:
-%endmacro
 
-%macro VMW 2                             ; field := value (clobbers rax, rdx)
-    mov rdx, %2
-    mov eax, %1
-    vmwrite rax, rdx
-%endmacro
-%macro VMR 2                             ; register := field (clobbers rax)
-    mov eax, %2
-    vmread %1, rax
-%endmacro
+%include "l1_macros.inc"
 
 ; WRMSR_GP "name", msr, value, vector: the WRMSR at CPL 0 faults with
 ; `vector` (-1: it completes)
