@@ -8,6 +8,7 @@
 #include "vmx/apic_virtualization.h"
 #include "vmx/controls.h"
 #include "vmx/exit.h"
+#include "vmx/event_exits.h"
 #include "vmx/exit_reasons.h"
 #include "vmx/vmcs_cache.h"
 #include "vmx/vmcs_encodings.h"
@@ -133,7 +134,7 @@ uint64_t access_bits(Acc acc) {
 // read-modify-writes (bits 0 and 1); bit 7 is clear only for the PDPTE
 // loads of MOV to CR (no guest-linear address); bit 8 tells the final
 // access from a paging-structure access. Bit 12 (NMI unblocking by IRET)
-// is not reported yet (vmx/README.md).
+// is added by ept_exit.
 uint64_t violation_qualification(const NestedAccess& a, bool walk_as_write, uint32_t rwx) {
   uint64_t q = access_bits(a.acc);
   if (a.kind == NestedKind::GuestWalk && (walk_as_write || a.acc == Acc::Write)) q = ept_qual::READ | ept_qual::WRITE;
@@ -154,7 +155,12 @@ uint64_t violation_qualification(const NestedAccess& a, bool walk_as_write, uint
     x.guest_linear = a.lin;
   }
   // The event being delivered, if any, and RF (SDM 28.2.4, 29.3.3).
-  record_access_exit_context(cpu, x);
+  // Otherwise, an EPT violation of an IRET that unblocked NMIs (virtual
+  // NMIs with that control) sets bit 12 (SDM 28.2.1 Table 28-7, 28.2.3);
+  // the saved interruptibility already shows the unblocking.
+  const bool delivering = record_access_exit_context(cpu, x);
+  if (reason == exit_reason::EPT_VIOLATION && !delivering && nmi_unblocking_bit(cpu))
+    x.qualification |= ept_qual::NMI_UNBLOCKING;
   // The guest-physical address field (SDM 28.2.1 "guest-physical address").
   write_field(cpu.vmx, field::GUEST_PHYSICAL_ADDRESS, gpa);
   if (cpu.tracer)

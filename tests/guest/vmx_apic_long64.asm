@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=133 exit=hlt
+; expect: rax=0 rbx=138 exit=hlt
 ;
 ; An L1 test kernel for the TPR shadow and the APIC-access page (SDM Vol.
 ; 3C "APIC Virtualization and Virtual Interrupts", "VM Exits Induced by the
@@ -450,6 +450,25 @@ start:
     mov r12, APIC_ALIAS + 0x100
     RUN g_read4
     CHECK_EQ "EPT: not-present alias: EPT violation, not an APIC access", qword [x_reason], 48
+    CHECK_EQ "EPT violation of a read: read, linear valid, final; no bit 12", qword [x_qual], 0x181
+    ; an IRET that unblocks virtual NMIs and whose first pop is an EPT
+    ; violation: bit 12 of the qualification (SDM 28.2.1 Table 28-7)
+    mov ecx, 0x48d
+    rdmsr
+    or eax, PIN_NMI | PIN_VNMI
+    VMW PIN_CTL, rax
+    VMW G_INTERRUPTIBILITY, 8            ; virtual-NMI blocking
+    mov r12, APIC_ALIAS + 0x100
+    RUN g_iret
+    EXIT "EPT: IRET unblocking NMIs, its pop an EPT violation: bit 12", 48, 0x1181
+    lea rbx, [rel g_iret_insn]
+    CHECK_EQ "EPT: IRET's EPT violation: RIP = the IRET", qword [x_guest_rip], rbx
+    VMR rbx, G_INTERRUPTIBILITY
+    CHECK_EQ "EPT: IRET's EPT violation: virtual-NMI blocking cleared", rbx, 0
+    mov ecx, 0x48d
+    rdmsr
+    VMW PIN_CTL, rax
+    VMW G_RSP, GUEST_STACK
     mov qword [EPT_PTE(APIC_ALIAS)], APIC_PAGE | LEAF
     call invept_all
 
