@@ -547,19 +547,6 @@ setup_guest_idt:
     mov byte [GUEST_IDT + 0x55 * 16 + 5], 0x0e       ; P = 0
     ret
 
-set_guest_gate:
-    shl ecx, 4
-    add rcx, GUEST_IDT
-    mov [rcx], ax
-    mov word [rcx + 2], 0x08
-    mov word [rcx + 4], 0x8e00
-    shr rax, 16
-    mov [rcx + 6], ax
-    shr rax, 16
-    mov [rcx + 8], eax
-    mov dword [rcx + 12], 0
-    ret
-
 ; A VMCB for a 64-bit L2 on L1's paging, GDT and flat segments, with the
 ; instruction intercepts the sequence at guest64 takes.
 init_vmcb64:
@@ -841,6 +828,7 @@ bits 64
 ; ---- helpers -------------------------------------------------------------------------
 
 %include "l1_checks.inc"
+%include "l1_guest_idt.inc"
 %include "l1_ring3.inc"
 
 align 8

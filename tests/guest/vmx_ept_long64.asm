@@ -658,13 +658,6 @@ exit_handler:
     mov [x_guest_rip], rbx
     ret                                  ; from enter_guest
 
-; GUEST_RIP += the exit's instruction length
-skip_guest_instruction:
-    VMR rbx, G_RIP
-    add rbx, [x_len]
-    VMW G_RIP, rbx
-    ret
-
 invept_single_a:
     mov qword [inv_desc], EPTP_A
     mov qword [inv_desc + 8], 0

@@ -802,27 +802,6 @@ guest_vec_2:                             ; the NMI handler: CPUID exits, then IR
 
 ; ---- helpers ----------------------------------------------------------------------------
 
-; rax = handler, ecx = vector: a 64-bit interrupt gate in the guest's IDT
-set_guest_gate:
-    shl ecx, 4
-    add rcx, GUEST_IDT
-    mov [rcx], ax
-    mov word [rcx + 2], 0x08
-    mov word [rcx + 4], 0x8e00
-    shr rax, 16
-    mov [rcx + 6], ax
-    shr rax, 16
-    mov [rcx + 8], eax
-    mov dword [rcx + 12], 0
-    ret
-
-; GUEST_RIP += the exit's instruction length
-skip_guest_instruction:
-    VMR rbx, G_RIP
-    add rbx, [x_len]
-    VMW G_RIP, rbx
-    ret
-
 ; The guest becomes a 32-bit protected-mode PAE guest (for task switches)
 ; and back.
 guest32:
@@ -897,6 +876,7 @@ guest_segments:
     ret
 
 %include "l1_checks.inc"
+%include "l1_guest_idt.inc"
 %include "l1_vmx_flat_state.inc"
 
 ; The L1's GDT (with the guest's user segments, TSS descriptors and a

@@ -513,27 +513,6 @@ GUEST_HANDLER 2, 0
 
 ; ---- helpers ----------------------------------------------------------------------------
 
-; rax = handler, ecx = vector: a 64-bit interrupt gate in the guest's IDT
-set_guest_gate:
-    shl ecx, 4
-    add rcx, GUEST_IDT
-    mov [rcx], ax
-    mov word [rcx + 2], 0x08
-    mov word [rcx + 4], 0x8e00
-    shr rax, 16
-    mov [rcx + 6], ax
-    shr rax, 16
-    mov [rcx + 8], eax
-    mov dword [rcx + 12], 0
-    ret
-
-; GUEST_RIP += the exit's instruction length
-skip_guest_instruction:
-    VMR rbx, G_RIP
-    add rbx, [x_len]
-    VMW G_RIP, rbx
-    ret
-
 ; The host state a VM exit loads (SDM 29.5): RSP, RFLAGS = 2, CS, TR,
 ; GDTR/IDTR limits FFFFH, CR2 untouched.
 check_host_state:
@@ -635,6 +614,7 @@ build_vmcs:
     ret
 
 %include "l1_checks.inc"
+%include "l1_guest_idt.inc"
 %include "l1_vmx_flat_state.inc"
 
 
