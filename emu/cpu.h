@@ -133,12 +133,16 @@ class Cpu {
   // the run loop executes it again.
   bool insn_unfinished = false;
   // Set by an instruction handler that switched worlds: VMRUN entering a
-  // guest, or a guest instruction whose intercept made a #VMEXIT. The
-  // state after it belongs to the other side, so the run loop retires it
-  // without applying its TF, RF and interrupt-shadow rules there (APM
-  // 15.5.2 "VMRUN and TF/RF Bits in EFLAGS": the host's TF traps after the
-  // #VMEXIT - svm/vmexit.cpp makes that trap pending - the guest's after
-  // its first instruction).
+  // guest, a guest instruction whose intercept made a #VMEXIT, or
+  // VMLAUNCH/VMRESUME past their VMfail checks (entering the guest, or a
+  // VM-entry failure exit), or VMXOFF releasing a blocked INIT. The state after it belongs to the other side,
+  // so the run loop retires it without applying its TF, RF and
+  // interrupt-shadow rules there (APM 15.5.2 "VMRUN and TF/RF Bits in
+  // EFLAGS": the host's TF traps after the #VMEXIT - svm/vmexit.cpp makes
+  // that trap pending - the guest's after its first instruction; SDM Vol.
+  // 3C 28.3.2.3/28.3.2.5: the RFLAGS and interruptibility a VM entry loads
+  // are what the guest's first instruction sees, and the entry instruction
+  // has no single-step trap: vmx/entry.cpp).
   bool vm_switched = false;
   StopReason stop = StopReason::None;
   std::string stop_detail;   // human-readable reason for Shutdown/Error
@@ -187,6 +191,12 @@ class Cpu {
   DebugUnit dbg;
   bool intr_line = false;    // INTR: a maskable interrupt is requested (level)
   bool nmi_pending = false;  // an NMI was latched (edge) and not yet taken
+  // The machine advances guest time while CPUs wait (emu/machine/pc.cpp
+  // idles its clock to the next deadline, a halted VMX guest's preemption
+  // timer included: vmx::halted_timer_deadline). Without one (the flat
+  // runner, a directly driven Cpu) a halted VMX guest whose only waker is
+  // the preemption timer moves the TSC to its deadline itself.
+  bool machine_keeps_time = false;
   // Whether an event would be taken at this boundary (cheap; inline).
   bool event_deliverable() const {
     if (svm.guest_mode) return svm::guest_event_deliverable(*this);  // APM 15.21

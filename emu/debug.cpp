@@ -47,7 +47,8 @@ bool is_data_breakpoint(const Cpu& cpu, unsigned n) {
 // clears them on every #DB it injects); BD, BS and BT accumulate: the
 // processor never clears them.
 void report_in_dr6(Cpu& cpu, uint64_t conditions) {
-  cpu.s.dr[6] = ((cpu.s.dr[6] & ~dr6::B_MASK) | conditions | dr6::FIXED1) & 0xffffffffull;
+  // (PENDING_ENABLED_BP is no DR6 condition: emu/debug.h.)
+  cpu.s.dr[6] = ((cpu.s.dr[6] & ~dr6::B_MASK) | (conditions & dr6::WRITABLE) | dr6::FIXED1) & 0xffffffffull;
   cpu.s.dr[7] &= ~dr7::GD;
 }
 

@@ -25,6 +25,8 @@ constexpr uint64_t BD = 1u << 13, BS = 1u << 14, BT = 1u << 15;
 constexpr uint64_t FIXED1 = 0xffff0ff0;
 constexpr uint64_t WRITABLE = B_MASK | BD | BS | BT;
 }  // namespace dr6
+// DebugUnit::pending: a #DB pending from VM entry's "enabled breakpoint".
+constexpr uint64_t PENDING_ENABLED_BP = 1u << 12;
 namespace dr7 {
 constexpr uint64_t L_BITS = 0x55;     // L0-L3 (local enables)
 constexpr uint64_t LE = 1u << 8, GE = 1u << 9, GD = 1u << 13;
@@ -68,7 +70,10 @@ struct DebugUnit {
   bool io_armed = false;    // R/W = 10 with CR4.DE = 1
   // Trap-class conditions detected and not yet delivered, as DR6 bits
   // (B0-B3, BS, BT). Delivered at the next instruction boundary that is
-  // not inside a MOV SS / POP SS shadow (SDM 6.8.3).
+  // not inside a MOV SS / POP SS shadow (SDM 6.8.3). Bit 12
+  // (PENDING_ENABLED_BP) is no DR6 bit: a VM entry's "enabled breakpoint"
+  // (SDM Vol. 3C 25.4.2 Table 25-4) makes a #DB pending even with B3-B0
+  // clear; it is never reported in DR6 or an exit qualification.
   uint64_t pending = 0;
   // Set by a data or I/O breakpoint match; a REP string instruction
   // clears it before an iteration and stops after one that set it, so the

@@ -280,6 +280,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     dbg.tf_after = false;
     end_block = false;
     insn_unfinished = false;
+    vm_switched = false;  // e.g. an EPT violation while VM entry injected an event
     resuming_rep = false;
     ++idle_steps;
     // A watchpoint hit by an instruction that did not complete does not count.
@@ -354,10 +355,12 @@ StopReason Cpu::run(uint64_t max_insns) {
         const bool tf_before = s.rflags & fl::TF;
         in.handler(*this, in);
         if (vm_switched) {
-          // VMRUN entered a guest or a guest instruction exited to the
-          // host: it retires, and the state now is the other side's, to
-          // which its TF, RF and shadow do not apply (APM 15.5.2).
+          // VMRUN or VMLAUNCH/VMRESUME entered a guest, or a guest
+          // instruction exited to the host: it retires, and the state now
+          // is the other side's, to which its TF, RF and shadow do not
+          // apply (APM 15.5.2; SDM Vol. 3C 28.3.2.3, 28.3.2.5).
           vm_switched = false;
+          dbg.tf_after = false;
           idle_steps = 0;
           s.rip = next_rip;
           ++s.insn_count;

@@ -209,6 +209,18 @@ void vm_entry(Cpu& cpu, bool launch) {
   // The control and host-state checks passed: the exit controls are valid
   // for the VM exit a guest-state failure makes (SDM 28.8).
   load_active_controls(cpu);
+  // From here on the instruction ends in the other world - the guest, or
+  // the host after a VM-entry failure exit - not as an instruction that
+  // completes: the run loop applies none of its TF, RF and shadow rules
+  // (Cpu::vm_switched). The guest's first instruction sees the RFLAGS.RF
+  // and the blocking by STI/MOV SS the entry loaded (28.3.2.3, 28.3.2.5),
+  // and a host TF = 1 gives VMLAUNCH/VMRESUME no single-step trap: the
+  // trap would follow the instruction (SDM 17.3.1.4), which never
+  // completes in the host, and the guest's RFLAGS replaced that TF (KVM's
+  // nested VMX likewise drops the trap once the VMfail checks passed,
+  // arch/x86/kvm/vmx/nested.c nested_vmx_run). VMfail completes the
+  // instruction: its trap follows as usual.
+  cpu.vm_switched = true;
   if (failed) {
     note_failure(cpu, *failed);
     const EntryOutcome o = outcome_of(*failed);

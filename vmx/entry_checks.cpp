@@ -548,10 +548,11 @@ bool enclave_interruption(const C& c) { return !(interruptibility_state(c) & int
 bool nmi_injection_no_sti(const C& c) {
   return !injecting_type(c, NMI) || !(interruptibility_state(c) & interruptibility::STI);
 }
-// Bits 3:0 (B0-B3), 12 (enabled breakpoint) and 14 (BS) only: 11:4, 13,
-// 15 and 63:17 are reserved, and bit 16 (RTM) without RTM.
+// Bits 11:4, 13, 15 and 63:17 are reserved (bit 16, RTM, has its own
+// checks below).
+constexpr uint64_t PENDING_DEBUG_RTM = 1u << 16;
 bool pending_debug_reserved(const C& c) {
-  const uint64_t allowed = 0xf | (1u << 12) | (1u << 14);
+  const uint64_t allowed = 0xf | (1u << 12) | (1u << 14) | PENDING_DEBUG_RTM;
   return !(c.f(field::GUEST_PENDING_DBG_EXCEPTIONS) & ~allowed);
 }
 // With blocking by STI/MOV SS or in the HLT state, BS must be RFLAGS.TF
@@ -562,6 +563,11 @@ bool pending_debug_bs(const C& c) {
   const bool bs = (c.f(field::GUEST_PENDING_DBG_EXCEPTIONS) >> 14) & 1;
   return bs == bool(c.f(field::GUEST_RFLAGS) & fl::TF);
 }
+// Bit 16 (RTM) = 1 needs, among others, a processor that supports RTM
+// (CPUID.(EAX=07H,ECX=0):EBX[11]); no softvt model offers RTM, so the bit
+// must be 0 (its other conditions - bit 12 = 1, the other bits 0, no
+// blocking by MOV SS - never come into play).
+bool pending_debug_rtm(const C& c) { return !(c.f(field::GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DEBUG_RTM); }
 // The VMCS link pointer (all ones = none): 4-KiB aligned, within the
 // physical-address width, naming a VMCS with the processor's revision
 // identifier and a shadow-VMCS indicator equal to "VMCS shadowing", and
@@ -724,6 +730,7 @@ const EntryCheck kChecks[] = {
     {"NMI injection with blocking by STI", GNR, GUEST, entry_qual::NMI_INJECTION, nmi_injection_no_sti},
     {"guest pending debug exceptions: reserved bits", GNR, GUEST, Q0, pending_debug_reserved},
     {"guest pending debug exceptions: BS and RFLAGS.TF", GNR, GUEST, Q0, pending_debug_bs},
+    {"guest pending debug exceptions: RTM without RTM support", GNR, GUEST, Q0, pending_debug_rtm},
     {"VMCS link pointer", GNR, GUEST, entry_qual::LINK_POINTER, vmcs_link_pointer},
     {"guest PDPTEs: reserved bits", GPDPTE, GUEST, entry_qual::PDPTE, guest_pdptes},
 };

@@ -33,12 +33,17 @@ const ActiveControls& ctl(const Cpu& cpu) { return cpu.vmx.controls; }
 unsigned timer_shift(const Cpu& cpu) { return unsigned(cpu.model.vmx.misc & 0x1f); }
 
 // Pending debug exceptions (SDM 25.4.2 Table 25-4): B3-B0 (3:0), enabled
-// breakpoint (12: one of them is enabled in DR7), BS (14).
+// breakpoint (12: one of them is enabled in DR7), BS (14). A VM entry's bit
+// 12 stays in cpu.dbg.pending as PENDING_ENABLED_BP (emu/debug.h).
 constexpr uint64_t PDE_B_MASK = 0xf, PDE_ENABLED_BP = 1u << 12, PDE_BS = 1u << 14;
+static_assert(PDE_ENABLED_BP == PENDING_ENABLED_BP);
 
+// SDM 29.3.4 (saving non-register state): bit 12 is set for a matched
+// breakpoint enabled in DR7, and also "if it had been set on VM entry,
+// causing there to be valid pending debug exceptions" not yet delivered.
 uint64_t pending_debug_field(const Cpu& cpu) {
   const uint64_t p = cpu.dbg.pending;
-  uint64_t v = p & (PDE_B_MASK | PDE_BS);
+  uint64_t v = p & (PDE_B_MASK | PDE_ENABLED_BP | PDE_BS);
   for (unsigned n = 0; n < 4; ++n)
     if (((p >> n) & 1) && ((cpu.s.dr[7] >> (2 * n)) & 3)) v |= PDE_ENABLED_BP;
   return v;
@@ -63,8 +68,10 @@ bool timer_due(const Cpu& cpu) {
   return ev.timer_active && cpu.tsc() >= ev.timer_deadline;
 }
 
-// A guest that is halted (HLT or shutdown) with nothing else to wake it:
-// time passes until the timer reaches 0. softvt's time is the retired-
+// A guest that is halted (HLT or shutdown) with nothing else to wake it,
+// outside a machine that keeps time (Cpu::machine_keeps_time: the PC idles
+// its clock to the deadline instead): time passes until the timer reaches
+// 0. softvt's time is the retired-
 // instruction count (DESIGN.md "Determinism"), which stands still while
 // the CPU waits, so the TSC is moved to the deadline (the guest sees the
 // time that passed).
@@ -164,7 +171,6 @@ void arm_guest_events(Cpu& cpu, bool injected) {
   const bool host_nmi_blocked = ev.host_nmi_blocked;
   ev = GuestEvents{};
   ev.host_nmi_blocked = host_nmi_blocked;
-  ev.just_entered = true;
   // 28.7.2: a vectoring entry leaves the CPU active; else the field decides.
   ev.activity = injected ? activity::ACTIVE : uint32_t(rd(cpu, field::GUEST_ACTIVITY_STATE));
   cpu.s.halted = ev.activity != activity::ACTIVE;
@@ -182,9 +188,15 @@ void arm_guest_events(Cpu& cpu, bool injected) {
   // 28.7.3: the pending debug exceptions are delivered after a
   // non-vectoring entry into the active or HLT state (as a #DB trap at
   // the first boundary, before the timer); an injected event discards them.
+  // They are valid only with BS or "enabled breakpoint" (bit 12) set: B3-B0
+  // alone deliver nothing. A valid set is treated as if encountered in the
+  // guest: DR6 (or the #DB exit's qualification) gets B3-B0 and BS; bit 12
+  // alone makes a #DB with neither.
   const uint64_t pde = rd(cpu, field::GUEST_PENDING_DBG_EXCEPTIONS);
+  const bool valid = pde & (PDE_ENABLED_BP | PDE_BS);
   cpu.dbg.pending = 0;
-  if (!injected && ev.activity <= activity::HLT) cpu.dbg.pending = pde & (PDE_B_MASK | PDE_BS);
+  if (valid && !injected && ev.activity <= activity::HLT)
+    cpu.dbg.pending = pde & (PDE_B_MASK | PDE_ENABLED_BP | PDE_BS);
   ev.boundary_checks = needs_boundary_checks(cpu);
 }
 
@@ -221,7 +233,7 @@ bool boundary_event(Cpu& cpu) {
     return true;
   }
   if (window_or_interrupt_exit(cpu)) return true;
-  if (cpu.s.halted && ev.timer_active && !cpu.event_deliverable()) {
+  if (cpu.s.halted && ev.timer_active && !cpu.event_deliverable() && !cpu.machine_keeps_time) {
     wait_for_timer(cpu);
     boundary_exit(cpu, exit_reason::PREEMPTION_TIMER);
     return true;
@@ -230,18 +242,14 @@ bool boundary_event(Cpu& cpu) {
 }
 
 void after_guest_instruction(Cpu& cpu) {
-  GuestEvents& ev = cpu.vmx.events;
-  if (ev.just_entered) {
-    ev.just_entered = false;
-    return;
-  }
-  if (ctl(cpu).proc & proc::MTF) ev.mtf_pending = true;
+  if (ctl(cpu).proc & proc::MTF) cpu.vmx.events.mtf_pending = true;
 }
 
 bool exit_after_each_iteration(const Cpu& cpu) { return ctl(cpu).proc & proc::MTF; }
 
+bool exit_due_after_iteration(const Cpu& cpu) { return cpu.vmx.events.tpr_below_threshold; }
+
 void after_guest_event(Cpu& cpu) {
-  cpu.vmx.events.just_entered = false;
   if (ctl(cpu).proc & proc::MTF) cpu.vmx.events.mtf_pending = true;
 }
 
@@ -259,12 +267,43 @@ uint32_t nmi_unblocking_bit(const Cpu& cpu) {
   return (ev.iret_unblocked_nmi && ev.iret_insn == cpu.s.insn_count) ? intr_info::NMI_UNBLOCKING : 0;
 }
 
+uint64_t halted_timer_deadline(const Cpu& cpu) {
+  const GuestEvents& ev = cpu.vmx.events;
+  if (!cpu.vmx.non_root || !ev.timer_active || ev.activity == activity::WAIT_SIPI) return ~uint64_t(0);
+  return ev.timer_deadline;
+}
+
+bool halted_guest_exit_due(const Cpu& cpu) {
+  const VmxState& v = cpu.vmx;
+  if (!v.non_root) return false;
+  const GuestEvents& ev = v.events;
+  const ActiveControls& c = ctl(cpu);
+  if (ev.activity == activity::WAIT_SIPI) return v.sipi_pending;
+  const bool shutdown = ev.activity == activity::SHUTDOWN;
+  if ((ev.tpr_below_threshold && !shutdown) || v.init_pending || ev.mtf_pending || timer_due(cpu)) return true;
+  const bool vnmi = c.pin & pin::VIRTUAL_NMIS;
+  if (cpu.nmi_pending && (c.pin & pin::NMI_EXITING) && !(cpu.s.interrupt_shadow & shadow::MOV_SS) &&
+      (vnmi || !cpu.s.nmi_blocked))
+    return true;
+  return !shutdown && cpu.intr_line && (c.pin & pin::EXT_INTR_EXITING) && !cpu.s.interrupt_shadow;
+}
+
 bool intercept_init(Cpu& cpu) {
   VmxState& v = cpu.vmx;
   v.init_pending = true;
   if (v.non_root) v.events.boundary_checks = true;
   if (cpu.tracer) cpu.tracer->note(cpu, v.non_root ? "INIT (VM exit pending)" : "INIT blocked in VMX root operation");
   return true;
+}
+
+void release_blocked_init(Cpu& cpu) {
+  if (!cpu.vmx.init_pending) return;
+  cpu.vmx.init_pending = false;
+  if (cpu.tracer) cpu.tracer->note(cpu, "INIT blocked in VMX root operation taken after VMXOFF");
+  cpu.init_signal();
+  cpu.dbg.pending = 0;
+  cpu.next_rip = cpu.s.rip;
+  cpu.vm_switched = true;
 }
 
 bool intercept_sipi(Cpu& cpu, uint8_t vector) {

@@ -34,17 +34,39 @@ void set_pending_mtf_exit(Cpu& cpu);
 bool boundary_event(Cpu& cpu);
 
 // An instruction retired in the guest, or an iteration of a REP string
-// instruction completed (or the instruction was VMLAUNCH/VMRESUME entering
-// the guest): with the monitor trap flag, an MTF exit is pending (SDM
-// 26.5.2).
+// instruction completed: with the monitor trap flag, an MTF exit is
+// pending (SDM 26.5.2). (VMLAUNCH/VMRESUME entering the guest is no guest
+// instruction: the run loop retires it as a world switch, Cpu::vm_switched.)
 void after_guest_instruction(Cpu& cpu);
 // A REP string instruction in the guest stops after each iteration (the
 // monitor trap flag: an MTF exit follows each one).
 bool exit_after_each_iteration(const Cpu& cpu);
+// The iteration of a REP string instruction that just ran made a trap-like
+// VM exit due (TPR below threshold after a VTPR write through the
+// APIC-access page): the instruction stops after it, RIP on it and the
+// registers advanced by that iteration, and the exit comes at that
+// boundary (SDM Vol. 3C 31.4.3.3 / 31.1.2; the SDM's REP example: "the
+// instruction pointer saved in the VMCS references the repeated string
+// instruction" and "the next iteration would be performed if the
+// instruction were restarted").
+bool exit_due_after_iteration(const Cpu& cpu);
 // An event was delivered through the guest's IDT - a fault of a guest
 // instruction, a debug trap, an NMI or interrupt: with the monitor trap
 // flag, an MTF exit is pending on the boundary after its delivery.
 void after_guest_event(Cpu& cpu);
+
+// The TSC (Cpu::tsc) at which the VMX-preemption timer of the guest ends a
+// wait in the HLT or shutdown state with a VM exit (~0: no such timer, or
+// the wait-for-SIPI state, where it causes no exit). A machine that keeps
+// time (Cpu::machine_keeps_time) idles to it while the CPU is halted.
+uint64_t halted_timer_deadline(const Cpu& cpu);
+// A halted VMX guest has a boundary exit due now that no event deliverable
+// through its IDT would show (Cpu::event_deliverable): TPR below threshold,
+// INIT, SIPI, a pending MTF exit, the preemption timer, an NMI with "NMI
+// exiting", INTR with "external-interrupt exiting" (RFLAGS.IF ignored) -
+// the conditions of boundary_event, which takes the exit once the machine
+// runs the CPU.
+bool halted_guest_exit_due(const Cpu& cpu);
 
 // IRET in the guest: records whether it unblocks NMIs (virtual NMIs: the
 // virtual-NMI blocking), for the "NMI unblocking due to IRET" bit of an
@@ -57,6 +79,13 @@ uint32_t nmi_unblocking_bit(const Cpu& cpu);
 // exit (reason 3) in the guest unless its activity state is wait-for-SIPI.
 // True = handled here (the caller does not reset the CPU).
 bool intercept_init(Cpu& cpu);
+// VMXOFF left VMX operation with an INIT latched in root operation: INIT
+// is blocked only there (SDM Vol. 3C 24.8 "Restrictions on VMX Operation"),
+// so it is taken at the boundary after VMXOFF - before VMXOFF's own debug
+// traps (SDM Vol. 3A 6.9 Table 6-2: INIT priority 3, traps on the previous
+// instruction 4), which the reset discards. The run loop retires VMXOFF
+// into the INIT's state (Cpu::vm_switched).
+void release_blocked_init(Cpu& cpu);
 // SIPI while in VMX non-root: a SIPI exit (reason 4) from the
 // wait-for-SIPI state (true), discarded in other states (false).
 bool intercept_sipi(Cpu& cpu, uint8_t vector);

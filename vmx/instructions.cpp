@@ -11,6 +11,7 @@
 #include "emu/interp/table.h"
 #include "vmx/capabilities.h"
 #include "vmx/entry.h"
+#include "vmx/event_exits.h"
 #include "vmx/ept.h"
 #include "vmx/exit.h"
 #include "vmx/exit_reasons.h"
@@ -134,6 +135,8 @@ void vmxoff(Cpu& cpu, const Insn& in) {
   v.current_vmcs = INVALID_VMCS_POINTER;
   v.current_is_shadow = false;
   vm_succeed(cpu);
+  // An INIT blocked in VMX root operation is no longer blocked.
+  release_blocked_init(cpu);
 }
 
 // The first steps of VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH

@@ -51,7 +51,6 @@ struct GuestEvents {
   // vmx::boundary_event before each instruction only then.
   bool boundary_checks = false;
   bool mtf_pending = false;        // an MTF VM exit is pending (SDM 26.5.2)
-  bool just_entered = false;       // the instruction that just ran was VMLAUNCH/VMRESUME
   bool timer_active = false;       // the VMX-preemption timer counts (SDM 26.5.1)
   uint64_t timer_deadline = 0;     // TSC at which it reaches 0
   uint32_t activity = 0;           // guest activity state (vmx/controls.h activity::)

@@ -1,7 +1,9 @@
 #include "emu/machine/pc.h"
 
+#include <algorithm>
 #include <ctime>
 #include <stdexcept>
+
 
 #include "emu/devices/acpi_pm.h"
 #include "emu/devices/cmos_rtc.h"
@@ -19,6 +21,7 @@
 #include "emu/devices/pit8254.h"
 #include "emu/devices/port92.h"
 #include "emu/devices/uart16550.h"
+#include "vmx/event_exits.h"
 
 namespace softvt {
 
@@ -117,6 +120,7 @@ void Pc::create_cpus() {
     c->blocks = blocks_.get();
     c->tracer = config_.tracer;
     c->initial_apic_id = uint8_t(i);
+    c->machine_keeps_time = true;  // a halted CPU waits in guest time (next_wake)
     c->io_read = [this](uint16_t port, unsigned size) { return io_.read(port, size); };
     c->io_write = [this](uint16_t port, unsigned size, uint64_t v) { io_.write(port, size, v); };
     cpus_[i].cpu = std::move(c);
@@ -149,11 +153,12 @@ void Pc::request_reset(const std::string& source) {
 }
 
 PcOutcome Pc::halted_outcome(uint64_t deadline) const {
-  // A CPU waiting for SIPI can only be started by another one.
+  // A CPU waiting for SIPI can only be started by another one; a halted
+  // VMX guest also by a VM exit (its timer, INTR or NMI exiting).
   bool can_wake = false;
   for (const CpuSlot& slot : cpus_) {
     const Cpu& c = *slot.cpu;
-    if (!c.wait_for_sipi && ((c.s.rflags & fl::IF) || c.nmi_pending)) can_wake = true;
+    if (!c.wait_for_sipi && ((c.s.rflags & fl::IF) || c.nmi_pending || c.vmx.non_root)) can_wake = true;
   }
   const bool one = cpus_.size() == 1;
   if (!can_wake)
@@ -177,10 +182,39 @@ void Pc::feed_serial_input() {
 }
 
 // A CPU the scheduler may run: started (not waiting for SIPI), and not
-// halted unless an event would wake it.
+// halted unless an event would wake it - an interrupt or NMI its IDT
+// takes, or a VM exit of its halted VMX guest (the preemption timer, once
+// its TSC reaches the deadline: vmx_timer_wake; INTR, NMI, INIT exiting).
 bool Pc::runnable(unsigned i) const {
   const Cpu& c = *cpus_[i].cpu;
-  return !c.wait_for_sipi && (!c.s.halted || c.event_deliverable());
+  if (c.wait_for_sipi) return false;
+  if (!c.s.halted || c.event_deliverable()) return true;
+  if (!c.vmx.non_root) return false;
+  return vmx_timer_wake(i) <= clock_->now() || vmx::halted_guest_exit_due(c);
+}
+
+// Guest time at which the VMX-preemption timer of CPU i's halted VMX guest
+// ends its wait with a VM exit (Clock::NEVER: no such timer; SDM Vol. 3C
+// 26.5.1, vmx::halted_timer_deadline). The timer counts the CPU's TSC,
+// which follows guest time while the CPU does not run (catch_up_tsc): the
+// deadline is as far past the time its TSC was last brought up to date as
+// the TSC then was from it.
+uint64_t Pc::vmx_timer_wake(unsigned i) const {
+  const CpuSlot& slot = cpus_[i];
+  const Cpu& c = *slot.cpu;
+  if (!c.s.halted) return Clock::NEVER;
+  const uint64_t deadline = vmx::halted_timer_deadline(c);
+  if (deadline == ~uint64_t(0)) return Clock::NEVER;
+  const uint64_t tsc = c.tsc();
+  return slot.tsc_synced_ns + (deadline > tsc ? deadline - tsc : 0);
+}
+
+// The next time something happens without a CPU doing it: a device timer
+// or a halted VMX guest's preemption timer.
+uint64_t Pc::next_wake() const {
+  uint64_t next = clock_->next_deadline();
+  for (unsigned i = 0; i < cpus_.size(); ++i) next = std::min(next, vmx_timer_wake(i));
+  return next;
 }
 
 // The TSC counts guest nanoseconds on every CPU (docs/decisions.md
@@ -226,7 +260,7 @@ StopReason Pc::run_slice(unsigned i, uint64_t max, bool& budget_limited) {
   uint64_t slice = clk.source() == ClockSource::Host ? HOST_SLICE_INSNS
                    : cpus_.size() > 1               ? SMP_QUANTUM_INSNS
                                                     : SLICE_INSNS;
-  const uint64_t deadline = clk.next_deadline();
+  const uint64_t deadline = next_wake();
   if (clk.source() == ClockSource::Instructions && deadline != Clock::NEVER) {
     const uint64_t now = clk.now();
     const uint64_t to_deadline = deadline > now ? (deadline - now + Clock::NS_PER_INSN - 1) / Clock::NS_PER_INSN : 0;
@@ -260,7 +294,7 @@ PcOutcome Pc::run() {
     if (pick == n) {
       // Every CPU is halted or waiting for SIPI: let guest time jump to the
       // next timer, or end the run if nothing can ever wake one.
-      const uint64_t next = clk.next_deadline();
+      const uint64_t next = next_wake();
       PcOutcome stuck = halted_outcome(next);
       if (stuck.status) return stuck;
       clk.idle_until(next);

@@ -172,6 +172,8 @@ class Pc {
   class ApicPlatform;
 
   PcOutcome halted_outcome(uint64_t deadline) const;
+  uint64_t vmx_timer_wake(unsigned i) const;
+  uint64_t next_wake() const;
   void feed_serial_input();
   void create_cpus();
   void wire_interrupt_controllers();

@@ -38,16 +38,9 @@ org 0x10000
 start:
     PRINT "L1: a hypervisor in 64-bit mode; CPUID.1:ECX.VMX is set, entering VMX operation"
     call l1_load_gdt_tss
-    mov ecx, 0x480                        ; IA32_VMX_BASIC[30:0]: the VMCS revision
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS_REGION], eax
-    mov rax, cr4
-    or rax, 1 << 13                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [rel ptr_vmxon]
-    vmclear [rel ptr_vmcs]
-    vmptrld [rel ptr_vmcs]
+    mov edi, VMXON_REGION
+    mov esi, VMCS_REGION
+    call l1_vmx_on                        ; VMXON, current VMCS (l1_vmx_flat64.inc)
     call build_vmcs
     PRINT "L1: VMLAUNCH of an L2 that runs CPUID, OUT 80H, RDMSR, HLT, RDTSC and VMCALL"
     mov [saved_rsp], rsp
@@ -159,8 +152,6 @@ build_vmcs:
 
 %include "l1_vmx_flat64.inc"
 
-ptr_vmxon:  dq VMXON_REGION
-ptr_vmcs:   dq VMCS_REGION
 saved_rsp:  dq 0
 exits:      dq 0
 msg_exit:   db "L1: VM exit, basic reason ", 0

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=138 exit=hlt
+; expect: rax=0 rbx=147 exit=hlt
 ;
 ; An L1 test kernel for the TPR shadow and the APIC-access page (SDM Vol.
 ; 3C "APIC Virtualization and Virtual Interrupts", "VM Exits Induced by the
@@ -23,7 +23,9 @@
 ; during event delivery, NMI unblocking by IRET; #PF and EPT violations
 ; before APIC-access exits; with EPT: the APIC-access page as a
 ; host-physical address behind an alias, guest-physical accesses of the
-; guest's page walk (types 15 and 10).
+; guest's page walk (types 15 and 10) and a PAE guest's PDPTE load (type
+; 15); a TPR-below-threshold exit after the REP STOSD iteration that wrote
+; VTPR.
 ; Each failed check prints "FAIL <name>" on port 0xe9.
 ; RAX = failed checks (0), RBX = passed checks.
 bits 64
@@ -32,6 +34,7 @@ org 0x10000
 %define VMXON_REGION 0x100000
 %define VMCS1        0x101000
 %define VAPIC        0x102000            ; the virtual-APIC page
+%define PAE_PDPT     0x103000            ; the 32-bit PAE guest's CR3
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 %define GUEST_IDT    0x90000
@@ -54,6 +57,7 @@ org 0x10000
 %define VAPIC_ADDR        0x2012
 %define APIC_ACCESS_ADDR  0x2014
 %define EPT_POINTER       0x201a
+%define G_PDPTE0          0x280a
 %define PIN_CTL           0x4000
 %define PROC_CTL          0x4002
 %define EXC_BITMAP        0x4004
@@ -67,9 +71,11 @@ org 0x10000
 %define EXIT_INTR_INFO    0x4404
 %define IDT_VEC_INFO      0x4408
 %define G_IDTR_LIMIT      0x4812
+%define G_CS_AR           0x4816
 %define G_INTERRUPTIBILITY 0x4824
 %define G_ACTIVITY        0x4826
 %define EXIT_QUAL         0x6400
+%define G_CR3             0x6802
 %define G_IDTR_BASE       0x6818
 %define G_RSP             0x681c
 %define G_RIP             0x681e
@@ -337,6 +343,23 @@ start:
     CHECK_EQ "TPR exit from the HLT state: activity state HLT", rbx, 1
     VMW G_ACTIVITY, 0
     VMW TPR_THRESHOLD, 0
+    ; a REP STOSD whose first iteration writes VTPR below the threshold: the
+    ; exit follows that iteration, RIP on the instruction, one iteration done
+    ; (its second, at offset 84H, would be an APIC access)
+    mov dword [VAPIC + 0x80], 0x90
+    VMW TPR_THRESHOLD, 8
+    mov r12, APIC_PAGE + 0x80
+    mov r13, 0x30
+    RUN g_rep_stos
+    mov r14, rcx                         ; the guest's RCX and RDI (GPRs are not switched)
+    mov r15, rdi
+    EXIT "REP STOSD writing VTPR below the threshold: TPR below threshold", 43, 0
+    lea rbx, [rel g_rep_stos_insn]
+    CHECK_EQ "TPR exit inside REP STOSD: RIP on the instruction", qword [x_guest_rip], rbx
+    CHECK_EQ "TPR exit inside REP STOSD: RCX = the one iteration left", r14, 1
+    CHECK_EQ "TPR exit inside REP STOSD: RDI past the first dword", r15, APIC_PAGE + 0x84
+    VTPR_IS "REP STOSD: VTPR written by the first iteration", 0x30
+    VMW TPR_THRESHOLD, 0
 
     ; APIC-access exits (reason 44): qualification = offset | access type << 12
     mov dword [VAPIC + 0x80], 0x40
@@ -444,6 +467,17 @@ start:
     CHECK_EQ "EPT: during event delivery: IDT-vectoring information", qword [x_idt_vec], 0x80000022
     VMW G_IDTR_BASE, 0
     VMW G_RFLAGS, 2
+    ; a 32-bit PAE guest whose MOV to CR3 loads its PDPTEs from the
+    ; APIC-access page (gpa WALK_PT): a guest-physical access (type 15)
+    call guest32_pae
+    RUN g32_mov_cr3
+    CHECK_EQ "EPT: PDPTE load of MOV to CR3 on the APIC-access page: APIC access", qword [x_reason], 44
+    mov rax, [x_qual]
+    shr rax, 12
+    CHECK_EQ "EPT: PDPTE load: guest-physical access (type 15)", rax, 15
+    lea rbx, [rel g32_mov_cr3_insn]
+    CHECK_EQ "EPT: PDPTE load: RIP = the MOV to CR3", qword [x_guest_rip], rbx
+    call guest64
     ; priority: an EPT violation comes first
     mov qword [EPT_PTE(APIC_ALIAS)], 0
     call invept_all
@@ -583,6 +617,48 @@ g_iret:
     mov rsp, r12
 g_iret_insn:
     iretq
+g_rep_stos:
+    mov rdi, r12
+    mov ecx, 2
+    mov eax, r13d
+g_rep_stos_insn:
+    rep stosd
+    cpuid
+bits 32
+g32_mov_cr3:
+    mov eax, WALK_PT
+g32_mov_cr3_insn:
+    mov cr3, eax
+    cpuid
+bits 64
+
+; The L2 becomes a 32-bit PAE guest (CR3 = PAE_PDPT, whose PDPTEs the
+; entry takes from the VMCS with EPT: the flat runner's page directories)
+; and back to the 64-bit one.
+guest32_pae:
+    mov qword [PAE_PDPT], 0x3001
+    mov qword [PAE_PDPT + 8], 0x4001
+    mov qword [PAE_PDPT + 16], 0x5001
+    mov qword [PAE_PDPT + 24], 0x6001
+    mov ecx, 0x490                       ; IA32_VMX_TRUE_ENTRY_CTLS: IA-32e mode guest = 0
+    rdmsr
+    VMW ENTRY_CTL, rax
+    VMW G_CS_AR, 0xc09b                  ; 32-bit code
+    VMW G_CR3, PAE_PDPT
+    VMW G_PDPTE0, 0x3001
+    VMW G_PDPTE0 + 2, 0x4001
+    VMW G_PDPTE0 + 4, 0x5001
+    VMW G_PDPTE0 + 6, 0x6001
+    ret
+guest64:
+    mov ecx, 0x490
+    rdmsr
+    or eax, 1 << 9                       ; IA-32e mode guest
+    VMW ENTRY_CTL, rax
+    VMW G_CS_AR, 0xa09b
+    mov rbx, cr3
+    VMW G_CR3, rbx
+    ret
 
 ; ---- tables --------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=157 exit=hlt
+; expect: rax=0 rbx=183 exit=hlt
 ;
 ; An L1 test kernel for VMX events, timers and the remaining instruction
 ; exits (SDM Vol. 3C "VMX Non-Root Operation" 26.2-26.7, "VM Entries"
@@ -90,13 +90,40 @@ org 0x10000
     VMW G_PENDING_DBG, 0
 %endmacro
 
-; RUN: VMRESUME; execution continues after the macro after the VM exit
-; (or with [x_reason] = -1 on VMfail)
-%macro RUN 0
+; RUN [insn]: VMRESUME (right after insn, if given); execution continues
+; after the macro after the VM exit (or with [x_reason] = -1 on VMfail)
+%macro RUN 0-1
     lea rax, [rel %%back]
     mov [resume], rax
     mov [saved_rsp], rsp
     mov qword [x_reason], -1
+    %1
+    vmresume
+%%back:
+%endmacro
+
+; POPF_TF: RFLAGS.TF := 1 (the single-step trap follows the next instruction)
+%macro POPF_TF 0
+    pushfq
+    or qword [rsp], 0x100
+    popfq
+%endmacro
+
+; RUN_RF: VMRESUME with RFLAGS.RF = 1 in the host (an IRETQ to it)
+%macro RUN_RF 0
+    lea rax, [rel %%back]
+    mov [resume], rax
+    mov qword [x_reason], -1
+    lea rax, [rel %%vmresume]
+    mov rdx, rsp
+    push 0x10
+    push rdx
+    push 0x10002                         ; RF
+    push 0x08
+    push rax
+    mov [saved_rsp], rdx
+    iretq
+%%vmresume:
     vmresume
 %%back:
 %endmacro
@@ -375,6 +402,76 @@ start:
     CHECK_EQ "instruction breakpoint: qualification B0", qword [x_qual], 1
     VMW EXC_BITMAP, 0
 
+    ; ---- valid pending debug exceptions: BS or enabled breakpoint (SDM 28.7.3) ----------
+    VMW EXC_BITMAP, 1 << 1
+    GUEST g_nops, 2
+    VMW G_PENDING_DBG, 1                 ; B0 alone: no valid pending debug exception
+    RUN
+    EXIT_AT "pending B0 without BS or bit 12: nothing delivered (CPUID exit)", 10, g_nops + 3
+    GUEST g_nops, 2
+    VMW G_PENDING_DBG, 0x1001            ; B0 and "enabled breakpoint"
+    RUN
+    EXIT_AT "pending B0 with enabled breakpoint: #DB exit before the first instruction", 0, g_nops
+    CHECK_EQ "pending B0 with enabled breakpoint: qualification B0", qword [x_qual], 1
+    GUEST g_nops, 2
+    VMW G_PENDING_DBG, 0x1000            ; "enabled breakpoint" alone
+    RUN
+    EXIT_AT "enabled breakpoint alone: #DB exit before the first instruction", 0, g_nops
+    CHECK_EQ "enabled breakpoint alone: qualification 0", qword [x_qual], 0
+    GUEST g_nops, 2
+    VMW G_PENDING_DBG, 0x1002
+    VMW ENTRY_INTR, 0x80000700           ; a pending MTF exit comes first
+    RUN
+    EXIT_AT "pending MTF exit before the enabled-breakpoint #DB", 37, g_nops
+    VMR rbx, G_PENDING_DBG
+    CHECK_EQ "MTF exit: B1 and enabled breakpoint saved as entered", rbx, 0x1002
+    VMW EXC_BITMAP, 0
+    mov eax, 0xffff0ff0
+    mov dr6, rax
+    RUN                                  ; the saved field: the guest's #DB handler runs
+    EXIT_AT "#DB of the pending B1 through the guest's IDT", 10, guest_vec_1_cpuid
+    CHECK_EQ "the guest's DR6 has B1 (no bit 12)", qword [x_rcx], 0xffff0ff2
+    GUEST g_nops, 2
+    VMW G_PENDING_DBG, 0x11000           ; RTM (bit 16) with enabled breakpoint
+    RUN
+    CHECK_EQ "pending RTM bit without RTM support: VM-entry failure 33", qword [x_reason], 0x80000021
+    CHECK_EQ "pending RTM bit: qualification 0", qword [x_qual], 0
+
+    ; ---- the first guest instruction sees the state VM entry loaded (28.3.2) -----------
+    ; Host STI, RF and TF on VMRESUME do not apply to the guest.
+    CTLS 0, PROC_INTR_WIN, 0
+    GUEST g_nops, 0x202
+    VMW G_INTERRUPTIBILITY, 1            ; blocking by STI
+    RUN sti                              ; VMRESUME in the host's STI shadow
+    EXIT_AT "blocking by STI loaded after a host STI: the window opens after one guest instruction", 7, g_nops + 1
+    CTLS 0, 0, 0
+    VMW EXC_BITMAP, 1 << 1
+    lea rax, [rel g_nops]
+    mov dr0, rax
+    mov rbx, [base_entry]
+    or rbx, (1 << 9) | (1 << 2)          ; IA-32e mode guest, load debug controls
+    VMW ENTRY_CTL, rbx
+    VMW G_DR7, 0x402                     ; L0: instruction breakpoint at DR0
+    GUEST g_nops, 2
+    RUN_RF
+    EXIT_AT "DR0 on the guest's first instruction, guest RF = 0: #DB fault exit", 0, g_nops
+    CHECK_EQ "DR0 breakpoint: qualification B0", qword [x_qual], 1
+    GUEST g_nops, 0x10002                ; RF = 1
+    RUN_RF
+    EXIT_AT "guest RF = 1 from the entry suppresses the breakpoint (CPUID exit)", 10, g_nops + 3
+    VMW G_DR7, 0x400
+    mov rbx, [base_entry]
+    or rbx, 1 << 9
+    VMW ENTRY_CTL, rbx
+    GUEST g_nops, 2
+    RUN POPF_TF
+    EXIT_AT "host TF = 1 on VMRESUME: no single-step #DB in the guest (CPUID exit)", 10, g_nops + 3
+    GUEST g_nops, 2
+    VMW G_PENDING_DBG, 0x10              ; reserved bit: VM-entry failure
+    RUN POPF_TF
+    CHECK_EQ "host TF = 1 on a VMRESUME that fails (exit 33): no single-step trap in the host", qword [x_reason], 0x80000021
+    VMW EXC_BITMAP, 0
+
     ; ---- PAUSE, PAUSE-loop exiting, MWAIT, MONITOR, RDRAND, RDSEED -------------------------
     CTLS 0, PROC_PAUSE, 0
     GUEST g_pause, 2
@@ -557,6 +654,15 @@ source_tests:
     EXIT_AT "MTF after the OUT comes before the interrupt it raised", 37, g_intr_raise + 2
     RUN
     EXIT_AT "MTF after the interrupt's delivery through the guest's IDT", 37, guest_vec_0x41
+    CTLS 0, 0, 0
+    GUEST g_nops, 0x202
+    VMW G_INTERRUPTIBILITY, 1            ; blocking by STI
+    mov al, 1
+    out 0xe0, al                         ; INTR asserted (vector 41H)
+    RUN sti                              ; VMRESUME in the host's STI shadow
+    EXIT_AT "blocking by STI on entry holds the interrupt for one guest instruction", 10, guest_vec_0x41
+    lea rbx, [rel g_nops + 1]
+    CHECK_EQ "the interrupt's return RIP: after the first guest instruction", qword [GUEST_STACK - 40], rbx
 
     CTLS PIN_NMI, 0, 0
     GUEST g_nmi, 2
@@ -796,6 +902,11 @@ guest_vec_0x41:
 guest_vec_6:
     cpuid
     jmp $
+guest_vec_1:                             ; #DB: RCX = DR6 at the CPUID exit
+    mov rcx, dr6
+guest_vec_1_cpuid:
+    cpuid
+    jmp $
 guest_vec_2:                             ; the NMI handler: CPUID exits, then IRET
     cpuid
     iretq
@@ -902,6 +1013,9 @@ setup_tables:
     call set_guest_gate
     lea rax, [rel guest_vec_2]
     mov ecx, 2
+    call set_guest_gate
+    lea rax, [rel guest_vec_1]
+    mov ecx, 1
     call set_guest_gate
     ; 32-bit IDT: vector 30H is a task gate for TSS 40H (P, DPL 0, type 5)
     mov dword [GUEST_IDT32 + 8 * 0x30], 0x00400000

@@ -305,6 +305,9 @@ const std::map<std::string, Breaker>& breakers() {
          x.set(F::GUEST_RFLAGS, 0x302);  // TF, IF
          x.set(F::GUEST_INTERRUPTIBILITY_INFO, interruptibility::STI);
        }},
+      {"guest pending debug exceptions: RTM without RTM support", [](Vmcs& x) {
+         x.set(F::GUEST_PENDING_DBG_EXCEPTIONS, (1u << 16) | (1u << 12));  // as the SDM's RTM rules want
+       }},
       {"VMCS link pointer", [](Vmcs& x) { x.set(F::VMCS_LINK_POINTER, 0x8000); }},  // revision 0 there
       // 28.3.1.6
       {"guest PDPTEs: reserved bits", [](Vmcs& x) {

@@ -20,12 +20,15 @@
 #include "emu/block_cache.h"
 #include "emu/cli/cpu_option.h"
 #include "emu/cpu.h"
+#include "emu/loader/bios_state.h"
 #include "emu/loader/flat.h"
+#include "emu/machine/pc.h"
 #include "tests/unit/cli_support.h"
 #include "tests/unit/nasm_support.h"
 #include "vmx/capabilities.h"
 #include "vmx/controls.h"
 #include "vmx/event_exits.h"
+#include "vmx/exit_reasons.h"
 #include "vmx/vmx_operation.h"
 
 using namespace softvt;
@@ -37,8 +40,8 @@ using softvt::test::json_value;
 
 // Passed checks of the kernel: without an event source (the flat runner)
 // and with one (the harness below). Every check counts; failures print.
-constexpr uint64_t kChecksWithoutSource = 157;
-constexpr uint64_t kChecksWithSource = 205;
+constexpr uint64_t kChecksWithoutSource = 183;
+constexpr uint64_t kChecksWithSource = 234;
 
 std::vector<uint8_t> read_image(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -147,8 +150,8 @@ TEST_CASE("L1 kernel: with an event source - external interrupts, NMIs, INIT, SI
   CHECK(h.console.find("vmx_events: done") != std::string::npos);
   CHECK(h.cpu.s.gpr[RAX] == 0);                   // failed checks
   CHECK(h.cpu.s.gpr[RBX] == kChecksWithSource);   // passed checks: all of them ran
-  // The exit with "acknowledge interrupt on exit" and the guest's own two deliveries.
-  CHECK(h.source.acks == 3);
+  // The exit with "acknowledge interrupt on exit" and the guest's own three deliveries.
+  CHECK(h.source.acks == 4);
 }
 
 // ---- edge cases driven directly ------------------------------------------------------
@@ -176,6 +179,69 @@ TEST_CASE("INIT in VMX root operation is blocked and stays latched; outside VMX 
   b.cpu.init_signal();
   CHECK(b.cpu.s.rip == 0xfff0);
   CHECK_FALSE(b.cpu.vmx.init_pending);
+}
+
+TEST_CASE("An INIT blocked in VMX root operation is taken right after VMXOFF") {
+  // VMXON, an INIT from the source (blocked: SDM 24.8), VMXOFF: the INIT
+  // resets the CPU at the boundary after VMXOFF (an AP: it then waits for
+  // SIPI), before the MOV after VMXOFF; VMXOFF itself retired.
+  Harness h(assemble_nasm(R"(
+    bits 64
+    org 0x10000
+    mov ecx, 0x480
+    rdmsr
+    mov [0x100000], eax
+    mov rax, cr4
+    or rax, 0x2000
+    mov cr4, rax
+    vmxon [rel region]
+    out 0xe2, al
+    mov r15, 0x1234
+    vmxoff
+    mov rax, 0x5678
+    hlt
+    region: dq 0x100000
+  )"));
+  h.cpu.s.apic_base &= ~uint64_t(1u << 8);  // an AP
+  REQUIRE(h.run() == StopReason::Hlt);
+  CHECK_FALSE(h.cpu.vmx.in_vmx_operation);
+  CHECK_FALSE(h.cpu.vmx.init_pending);
+  CHECK(h.cpu.wait_for_sipi);
+  CHECK(h.cpu.s.gpr[R15] == 0);  // cleared by the INIT, which came after the MOV
+  CHECK(h.cpu.s.gpr[RAX] == 0);  // the MOV after VMXOFF never ran
+  CHECK(h.cpu.s.rip == 0xfff0);
+  CHECK(h.cpu.s.seg[CS].sel == 0xf000);
+  CHECK(h.cpu.s.insn_count == 10);  // VMXOFF retired
+}
+
+TEST_CASE("PC machine: a halted VMX guest waits for its preemption timer in guest time") {
+  // tests/guest/vmx_pc_timer_long64.asm on the PC with the PIT ticking
+  // every 54.9 ms (the BIOS set-up, IRQ0 requested at power-on): the
+  // machine idles the halted L2 to the next deadline - the PIT's or the
+  // preemption timer's (SDM Vol. 3C 26.5.1) - and the TSC the timer counts
+  // follows guest time.
+  PcConfig config;
+  config.ram_bytes = 64ull << 20;
+  Pc pc(config, parse_cpu_option("intel"));
+  init_bios_devices(pc.io());
+  Cpu& c = pc.cpu();
+  const uint64_t apic_base = c.s.apic_base;
+  c.s = setup_flat(pc.mem(), read_image(env_path("SOFTVT_GUEST_DIR") + "/vmx_pc_timer_long64.bin"), 0x10000,
+                   FlatMode::Long64);
+  c.s.apic_base = apic_base;
+  c.s.feature_control = vmx::firmware_feature_control(c.model);
+  c.update_mode();
+  const PcOutcome o = pc.run();
+  INFO(o.reason << ": " << o.message);
+  CHECK(o.reason == "halted");                         // the L1's final HLT with IF = 0
+  CHECK(c.s.gpr[RDX] == vmx::exit_reason::EXTERNAL_INTERRUPT);  // IRQ0 pending since power-on
+  CHECK(c.s.gpr[RAX] == vmx::exit_reason::EXTERNAL_INTERRUPT);  // the next tick before a 201-ms timer
+  CHECK(c.s.gpr[RBX] == vmx::exit_reason::PREEMPTION_TIMER);    // IF = 0: only the timer wakes it
+  // The third wait: 2^16 counts of TSC bit 5, within one count.
+  CHECK(c.s.gpr[RCX] >= (0x10000ull - 1) << 5);
+  CHECK(c.s.gpr[RCX] < (0x10000ull + 64) << 5);
+  // Guest time passed while the L2 waited: the PIT tick, then the timer.
+  CHECK(pc.clock().now() >= 54'900'000 + (0x10000ull << 5) - 64);
 }
 
 TEST_CASE("SIPI to a VMX guest: discarded unless the guest waits for SIPI") {
