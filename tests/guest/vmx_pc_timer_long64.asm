@@ -23,13 +23,13 @@
 bits 64
 org 0x10000
 
-%define VMXON_REGION 0x100000
-%define VMCS_REGION  0x101000
-%define HOST_STACK   0x78000
-%define GUEST_STACK  0x68000
 ; timer values, in counts of TSC bit 5 (IA32_VMX_MISC[4:0] = 5)
 %define SHORT_TIMER  0x10000             ; about 2.1 ms
 %define LONG_TIMER   0x600000            ; about 201 ms
+%define VMXON_REGION 0x100000
+%define VMCS_REGION  0x101000
+%define L1_STACK     0x78000
+%define L2_STACK     0x68000
 
 %include "l1_vmx_fields.inc"
 %include "l1_macros.inc"
@@ -55,7 +55,7 @@ org 0x10000
 %endmacro
 
 start:
-    mov rsp, HOST_STACK
+    mov rsp, L1_STACK
     call l1_load_gdt_tss
     mov edi, VMXON_REGION
     mov esi, VMCS_REGION
@@ -115,8 +115,8 @@ build_vmcs:
     VMW ENTRY_CTL, rax
     VMW EXC_BITMAP, 0
     call l1_vmcs_flat64_state            ; CRs, GDT, TSS, flat segments
-    VMW H_RSP, HOST_STACK
-    VMW G_RSP, GUEST_STACK
+    VMW H_RSP, L1_STACK
+    VMW G_RSP, L2_STACK
     ret
 
 %include "l1_vmx_flat64.inc"
