@@ -53,7 +53,8 @@ int amd_ctr_index(uint32_t index) {
 }
 
 bool counts_retired_instructions(uint64_t ctl) {
-  return (ctl & amd::EN) && (ctl & (amd::OS | amd::USR)) && (ctl & amd::EVENT_SELECT) == amd::EVENT_RETIRED_INSTRUCTIONS;
+  return (ctl & amd::EN) && (ctl & (amd::OS | amd::USR)) &&
+         (ctl & amd::EVENT_SELECT) == amd::EVENT_RETIRED_INSTRUCTIONS;
 }
 
 void update_amd_counting(CpuState& s) {

@@ -172,7 +172,8 @@ TEST_CASE("PMU, amd model: PERF_CTL0-3 and PERF_CTR0-3, their reserved bits, #GP
   CHECK(pmu::model_has_rdpmc(p.cpu.model));
   for (unsigned n = 0; n < 4; ++n) {
     INFO(n);
-    CHECK(p.write(pmu::amd::PERF_CTL0 + n, 0x3000043c0c0ull + n));  // HG_ONLY, EN, OS, USR, unit mask C0h, event C0h + n
+    // HG_ONLY, EN, OS, USR, unit mask C0h, event C0h + n
+    CHECK(p.write(pmu::amd::PERF_CTL0 + n, 0x3000043c0c0ull + n));
     CHECK(p.read(pmu::amd::PERF_CTL0 + n) == 0x3000043c0c0ull + n);
     CHECK(p.write(pmu::amd::PERF_CTR0 + n, (uint64_t(1) << 48) | (0x1000 + n)));  // bits 63:48 dropped
     CHECK(p.read(pmu::amd::PERF_CTR0 + n) == 0x1000 + n);

@@ -538,12 +538,7 @@ TEST_CASE("virtual VMSAVE/VMLOAD: with nested paging and VIRT_EXT bit 1, rAX is 
 // ---- the L1 test kernel ----------------------------------------------------------------------
 
 TEST_CASE("L1 test kernel: an L2 takes every kind of intercept and is resumed (--cpu amd)", "[svm]") {
-  const std::string json = "/tmp/softvt_svm_guest_" + std::to_string(getpid()) + ".json";
-  const test::CliResult r = test::shell(env_path("SOFTVT") + " run --flat " + env_path("SOFTVT_GUEST_DIR") +
-                                        "/svm_guest_long64.bin --cpu amd --max-insns 2000000 --debugcon stdio"
-                                        " --dump-state " + json);
-  const std::string state = test::slurp(json);
-  std::remove(json.c_str());
+  const auto [r, state] = test::run_l1_kernel("svm_guest_long64.bin", "amd");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.out.find("FAIL") == std::string::npos);

@@ -143,13 +143,7 @@ TEST_CASE("G_PAT: supported types 0, 1, 4, 5, 6, 7 and reserved bits 7:3 of each
 }
 
 TEST_CASE("L1 test kernel: an L2 with its own paging runs through nested tables (--cpu amd)", "[svm][npt]") {
-  const std::string json = test::flat_tmp_path("svm_npt.json");
-  const test::CliResult r = test::shell(test::env_path("SOFTVT") + " run --flat " +
-                                        test::env_path("SOFTVT_GUEST_DIR") +
-                                        "/svm_npt_long64.bin --cpu amd --max-insns 2000000 --debugcon stdio"
-                                        " --dump-state " + json);
-  const std::string state = test::slurp(json);
-  std::remove(json.c_str());
+  const auto [r, state] = test::run_l1_kernel("svm_npt_long64.bin", "amd");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.out.find("FAIL") == std::string::npos);
@@ -160,13 +154,7 @@ TEST_CASE("L1 test kernel: an L2 with its own paging runs through nested tables 
 }
 
 TEST_CASE("L1 test kernel on --cpu amd,-npt: CPUID reports no nested paging, nothing runs", "[svm][npt]") {
-  const std::string json = test::flat_tmp_path("svm_npt_nonpt.json");
-  const test::CliResult r = test::shell(test::env_path("SOFTVT") + " run --flat " +
-                                        test::env_path("SOFTVT_GUEST_DIR") +
-                                        "/svm_npt_long64.bin --cpu amd,-npt --max-insns 2000000 --debugcon stdio"
-                                        " --dump-state " + json);
-  const std::string state = test::slurp(json);
-  std::remove(json.c_str());
+  const auto [r, state] = test::run_l1_kernel("svm_npt_long64.bin", "amd,-npt");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(test::json_value(state, "rax") == 0);
@@ -236,13 +224,7 @@ TEST_CASE("NPT walk, PAE host format: four PDPEs without A, W or U bits, PAE res
 }
 
 TEST_CASE("L1 test kernel: nested tables in a legacy host's 2-level and PAE formats (--cpu amd)", "[svm][npt]") {
-  const std::string json = test::flat_tmp_path("svm_npt_legacy.json");
-  const test::CliResult r = test::shell(test::env_path("SOFTVT") + " run --flat " +
-                                        test::env_path("SOFTVT_GUEST_DIR") +
-                                        "/svm_npt_legacy_long64.bin --cpu amd --max-insns 2000000 --debugcon stdio"
-                                        " --dump-state " + json);
-  const std::string state = test::slurp(json);
-  std::remove(json.c_str());
+  const auto [r, state] = test::run_l1_kernel("svm_npt_legacy_long64.bin", "amd");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.out.find("FAIL") == std::string::npos);
