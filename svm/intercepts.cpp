@@ -225,7 +225,7 @@ bool intercept_task_switch(Cpu& cpu, uint16_t selector, bool iret, bool jmp, boo
   return true;
 }
 
-// APM 15.9 (intercept vector 3, bit 30) and Appendix C (07Eh): the
+// APM 15.14.2 (intercept vector 3, bit 30) and Appendix C (07Eh): the
 // freeze of an x87 instruction on a pending unmasked exception with CR0.NE
 // = 0 (the MS-DOS compatibility mode of emu/fpu/x87_state.cpp) becomes
 // #VMEXIT(FERR_FREEZE). It is not an instruction intercept: EXITINFO1 =

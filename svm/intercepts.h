@@ -75,7 +75,7 @@ uint64_t guest_tsc(const Cpu& cpu, uint64_t tsc);
 bool intercept_task_switch(Cpu& cpu, uint16_t selector, bool iret, bool jmp, bool has_error, uint32_t error,
                            bool by_instruction);
 
-// FERR_FREEZE (APM 15.9 intercept vector 3, bit 30): an x87 instruction
+// FERR_FREEZE (APM 15.14.2 "FERR_FREEZE Intercept"; intercept vector 3, bit 30): an x87 instruction
 // about to freeze on a pending unmasked x87 exception (CR0.NE = 0, IGNNE#
 // deasserted) exits with VMEXIT_FERR_FREEZE instead of freezing.
 bool intercept_ferr_freeze(Cpu& cpu);

@@ -75,9 +75,8 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
     // translate 32-bit addresses: higher guest-physical bits are not
     // looked at (as Linux's nested SVM walks a 32-bit host's tables).
     // The nested PDPEs are read from memory on each walk: no instruction
-    // loads them as MOV CR3 loads a PAE host's own (APM 15.25.3 names no
-    // nested PDPE registers; Linux's nested SVM reads them from memory
-    // each time, nested_svm_get_tdp_pdptr).
+    // loads them as MOV CR3 loads a PAE host's own, and Linux's nested
+    // SVM reads them from memory each time (nested_svm_get_tdp_pdptr).
     const uint64_t index = is_pae_pdpe(*this, level) ? ((gpa >> 30) & 3) : ((gpa >> shift) & 0x1ff);
     const uint64_t addr = table + index * 8;
     const uint64_t e = mem.read_phys(addr, 8);

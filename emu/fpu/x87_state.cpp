@@ -47,7 +47,7 @@ void check_pending(Cpu& cpu) {
   if (cpu.ignne) return;
   drive_ferr(cpu, true);
   // SVM guest mode: the FERR_FREEZE intercept takes the freeze's place
-  // (AMD APM Vol. 2 15.9); nothing of the instruction executed, and the
+  // (AMD APM Vol. 2 15.14.2); nothing of the instruction executed, and the
   // run loop unwinds it as after a second-level exit (the exception
   // NestedPagingExit exists for: a #VMEXIT made inside an instruction).
   if (cpu.svm.guest_mode && svm::intercept_ferr_freeze(cpu)) throw NestedPagingExit{};

@@ -112,9 +112,9 @@ void rdtscp(Cpu& cpu, const Insn& in) {
 
 // RDPMC (SDM Vol. 2 RDPMC, AMD APM Vol. 3 RDPMC): with CR4.PCE = 0, CPL >
 // 0 and CR0.PE = 1 it is #GP(0) - a privilege fault, ahead of "RDPMC
-// exiting" (SDM 27.1.1) and the SVM RDPMC intercept (APM 15.8: after the
-// instruction's privilege checks) -; an ECX that names no counter is
-// #GP(0) after the exit check. EDX:EAX = the counter (bits 47:32 in EDX).
+// exiting" (SDM 27.1.1) and of the SVM RDPMC intercept (svm/README.md:
+// after the privilege checks) -; an ECX that names no counter is #GP(0)
+// after the exit check. EDX:EAX = the counter (bits 47:32 in EDX).
 // The intel PMU and the amd model's legacy counters (emu/pmu.h); a model
 // with neither keeps RDPMC #UD.
 void rdpmc(Cpu& cpu, const Insn& in) {

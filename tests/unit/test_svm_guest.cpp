@@ -466,7 +466,7 @@ TEST_CASE("a task switch through a task gate of the IDT reports the event in EXI
   }
 }
 
-TEST_CASE("FERR_FREEZE: an x87 instruction that would freeze (CR0.NE = 0) exits instead (APM 15.9)", "[svm]") {
+TEST_CASE("FERR_FREEZE: an x87 instruction that would freeze (CR0.NE = 0) exits instead (APM 15.14.2)", "[svm]") {
   // 1.0 / 0.0 with #Z unmasked leaves the exception pending; FWAIT would
   // then freeze the CPU (MS-DOS compatibility mode, IGNNE# deasserted).
   const std::string prefix = "fninit\npush 0x37b\nfldcw [rsp]\nfld1\nfldz\nfdivp st1, st0\n";
