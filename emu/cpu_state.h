@@ -128,10 +128,15 @@ struct alignas(64) CpuState {
   uint8_t interrupt_shadow; // shadow:: bits, blocking for one instruction
   uint8_t halted;
   uint8_t nmi_blocked;      // an NMI handler runs: blocked until the next IRET (SDM 6.7.1)
-  uint8_t pad[1];
+  // Some AMD legacy counter (perf_ctl below) is enabled for retired
+  // instructions: recomputed when a PERF_CTL is written (emu/pmu.h).
+  uint8_t amd_counting;
   // The architectural PMU of the intel model (emu/pmu.h): IA32_FIXED_CTR0,
   // IA32_FIXED_CTR_CTRL, IA32_PERF_GLOBAL_CTRL and _STATUS (0 at reset).
   uint64_t fixed_ctr0, fixed_ctr_ctrl, perf_global_ctrl, perf_global_status;
+  // The AMD legacy performance counters of the amd model (emu/pmu.h):
+  // PERF_CTL0-3 (C001_0000h-3h) and PERF_CTR0-3 (C001_0004h-7h), 0 at reset.
+  uint64_t perf_ctl[4], perf_ctr[4];
   // x87/SSE/AVX state in the XSAVE layout (SDM Vol. 1 13.4): legacy region
   // (FXSAVE image) at 0, XSAVE header at 512, extended components after.
   alignas(64) uint8_t xsave[4096];

@@ -364,7 +364,7 @@ StopReason Cpu::run(uint64_t max_insns) {
           idle_steps = 0;
           s.rip = next_rip;
           ++s.insn_count;
-          pmu::retire_instruction(s);
+          pmu::retire_instruction(s, svm.guest_mode);
           end_block = false;
           break;
         }
@@ -390,7 +390,7 @@ StopReason Cpu::run(uint64_t max_insns) {
         if (rf_before && !is_iret(in)) s.rflags &= ~fl::RF;
         s.rip = next_rip;
         ++s.insn_count;
-        pmu::retire_instruction(s);  // fixed counter 0 (emu/pmu.h)
+        pmu::retire_instruction(s, svm.guest_mode);  // emu/pmu.h
         // VMX non-root with boundary checks: one instruction per step.
         if (vmx.non_root && vmx.events.boundary_checks) {
           vmx::after_guest_instruction(*this);

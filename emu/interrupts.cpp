@@ -14,6 +14,10 @@ struct Event {
   EventType type;
   uint32_t error;  // NO_ERROR_CODE when none
   uint64_t next;   // return address pushed (fault: the instruction itself)
+  // SVM's EVENTINJ (AMD APM Vol. 2 15.20): the event pushes an error code
+  // iff EV = 1 ("set to 1 if the exception should push an error code"),
+  // whatever its vector or type; without EV `error` is NO_ERROR_CODE.
+  bool injected = false;
 };
 
 // INT n, INT3 and INTO are "software interrupts" for the gate-DPL check and
@@ -28,8 +32,9 @@ uint32_t ext_bit(EventType t) { return from_software(t) ? 0 : 1; }
 
 // Exceptions that push an error code (SDM Table 6-1): #DF, #TS, #NP, #SS,
 // #GP, #PF, #AC, #CP. Only hardware exceptions push one; INT n with these
-// vector numbers does not (SDM 6.13).
+// vector numbers does not (SDM 6.13). An SVM-injected event: per EV.
 bool pushes_error_code(const Event& e) {
+  if (e.injected) return e.error != NO_ERROR_CODE;
   if (e.type != EventType::HardwareException) return false;
   switch (e.vector) {
     case vec::DF: case vec::TS: case vec::NP: case vec::SS: case vec::GP: case vec::PF:
@@ -296,7 +301,7 @@ void deliver_recorded(Cpu& cpu, const Event& e) {
 }  // namespace
 
 void Cpu::deliver_event(uint8_t vector, EventType type, uint32_t error_code, uint64_t next) {
-  Event e{vector, type, error_code, next};
+  Event e{vector, type, error_code, next, svm.injecting};
   if (tracer) tracer->interrupt(*this, vector, type);
   const uint64_t flags_before = s.rflags;
   // VMX non-root: INT3/INTO/INT1 exit when the exception bitmap says so.

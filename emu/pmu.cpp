@@ -1,4 +1,4 @@
-// The architectural PMU, version 2 (emu/pmu.h).
+// The architectural PMU, version 2, and AMD's legacy counters (emu/pmu.h).
 #include "emu/pmu.h"
 
 #include "emu/cpu.h"
@@ -39,8 +39,68 @@ constexpr uint64_t OVF_CTRL_VALID = FIXED0 | OVF_BUFFER | COND_CHGD;
 
 }  // namespace
 
+bool model_has_amd_counters(const CpuModel& m) { return m.amd(); }
+bool model_has_rdpmc(const CpuModel& m) { return model_has_pmu(m) || model_has_amd_counters(m); }
+
+namespace {
+
+// PERF_CTLn / PERF_CTRn: the counter number, or -1.
+int amd_ctl_index(uint32_t index) {
+  return index - amd::PERF_CTL0 < amd::COUNTERS ? int(index - amd::PERF_CTL0) : -1;
+}
+int amd_ctr_index(uint32_t index) {
+  return index - amd::PERF_CTR0 < amd::COUNTERS ? int(index - amd::PERF_CTR0) : -1;
+}
+
+bool counts_retired_instructions(uint64_t ctl) {
+  return (ctl & amd::EN) && (ctl & (amd::OS | amd::USR)) &&
+         (ctl & amd::EVENT_SELECT) == amd::EVENT_RETIRED_INSTRUCTIONS;
+}
+
+void update_amd_counting(CpuState& s) {
+  s.amd_counting = 0;
+  for (uint64_t ctl : s.perf_ctl) s.amd_counting |= counts_retired_instructions(ctl);
+}
+
+// The AMD MSRs: on the amd model only (#GP elsewhere, as the Intel MSRs
+// are on the amd model). A counter keeps bits 47:0 of a write (bits
+// 63:48 of the 48-bit counters are ignored); a select with a reserved bit
+// set is #GP(0).
+bool read_amd_msr(const Cpu& cpu, uint32_t index, uint64_t& value, bool& ok) {
+  if (const int n = amd_ctl_index(index); n >= 0) {
+    value = cpu.s.perf_ctl[n];
+  } else if (const int c = amd_ctr_index(index); c >= 0) {
+    value = cpu.s.perf_ctr[c];
+  } else {
+    return false;
+  }
+  ok = model_has_amd_counters(cpu.model);
+  return true;
+}
+
+bool write_amd_msr(Cpu& cpu, uint32_t index, uint64_t value, bool& ok) {
+  const bool present = model_has_amd_counters(cpu.model);
+  if (const int n = amd_ctl_index(index); n >= 0) {
+    ok = present && !(value & amd::CTL_RESERVED);
+    if (ok) {
+      cpu.s.perf_ctl[n] = value;
+      update_amd_counting(cpu.s);
+    }
+    return true;
+  }
+  if (const int c = amd_ctr_index(index); c >= 0) {
+    ok = present;
+    if (ok) cpu.s.perf_ctr[c] = value & amd::CTR_MASK;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool read_msr(const Cpu& cpu, uint32_t index, uint64_t& value, bool& ok) {
   const CpuState& s = cpu.s;
+  if (read_amd_msr(cpu, index, value, ok)) return true;
   switch (index) {
     case msr::FIXED_CTR0: value = s.fixed_ctr0; break;
     case msr::FIXED_CTR_CTRL: value = s.fixed_ctr_ctrl; break;
@@ -56,6 +116,7 @@ bool read_msr(const Cpu& cpu, uint32_t index, uint64_t& value, bool& ok) {
 
 bool write_msr(Cpu& cpu, uint32_t index, uint64_t value, bool& ok) {
   CpuState& s = cpu.s;
+  if (write_amd_msr(cpu, index, value, ok)) return true;
   const bool present = model_has_pmu(cpu.model);
   switch (index) {
     case msr::FIXED_CTR0:
@@ -85,18 +146,46 @@ bool write_msr(Cpu& cpu, uint32_t index, uint64_t value, bool& ok) {
 }
 
 bool read_counter(const Cpu& cpu, uint32_t ecx, uint64_t& value) {
+  // AMD (APM Vol. 3 RDPMC): ECX 0-3 select PERF_CTR0-3.
+  if (model_has_amd_counters(cpu.model)) {
+    if (ecx >= amd::COUNTERS) return false;
+    value = cpu.s.perf_ctr[ecx];
+    return true;
+  }
   if (!model_has_pmu(cpu.model) || ecx != RDPMC_FIXED0) return false;
   value = cpu.s.fixed_ctr0;
   return true;
 }
 
+namespace {
+
 // INST_RETIRED.ANY at the CPL the instruction retired at: OS = CPL 0, USR
 // = CPL 1-3. A wrap from 2^48 - 1 to 0 is an overflow.
-void count_retired(CpuState& s) {
+void count_fixed0(CpuState& s) {
+  if (!(s.perf_global_ctrl & FIXED0)) return;
   const uint64_t wanted = s.cpl == 0 ? CTRL_OS : CTRL_USR;
   if (!(s.fixed_ctr_ctrl & wanted)) return;
   s.fixed_ctr0 = (s.fixed_ctr0 + 1) & FIXED_MASK;
   if (s.fixed_ctr0 == 0) s.perf_global_status |= FIXED0;
+}
+
+// APM Vol. 2 13.2.1: OS counts at CPL 0, USR at CPL 1-3; with EFER.SVME =
+// 1, HG_ONLY = 01b counts in the guest only, 10b in the host only.
+bool amd_counts_now(const CpuState& s, uint64_t ctl, bool guest) {
+  if (!counts_retired_instructions(ctl)) return false;
+  if (!(ctl & (s.cpl == 0 ? amd::OS : amd::USR))) return false;
+  const uint64_t hg = ctl & (amd::GUEST_ONLY | amd::HOST_ONLY);
+  if (!(s.efer & efer::SVME) || hg == 0 || hg == (amd::GUEST_ONLY | amd::HOST_ONLY)) return true;
+  return guest ? hg == amd::GUEST_ONLY : hg == amd::HOST_ONLY;
+}
+
+}  // namespace
+
+void count_retired(CpuState& s, bool guest) {
+  count_fixed0(s);
+  if (!s.amd_counting) return;
+  for (unsigned n = 0; n < amd::COUNTERS; ++n)
+    if (amd_counts_now(s, s.perf_ctl[n], guest)) s.perf_ctr[n] = (s.perf_ctr[n] + 1) & amd::CTR_MASK;
 }
 
 }  // namespace softvt::pmu

@@ -13,8 +13,19 @@
 // Not modelled: the performance-monitoring interrupt. An overflow (the
 // counter wrapping from 2^48 - 1 to 0) sets IA32_PERF_GLOBAL_STATUS[32];
 // IA32_FIXED_CTR_CTRL[3] (PMI) is kept as written, but no interrupt is
-// sent through the local APIC's LVT performance-counter entry. The AMD
-// model has no PMU (leaf 0AH is Intel's; its MSRs are #GP there).
+// sent through the local APIC's LVT performance-counter entry.
+//
+// The amd model has AMD's legacy core performance counters instead (AMD
+// APM Vol. 2 13.2 "Performance Monitoring Counters"; no CPUID bit reports
+// them, leaf 0AH and the Intel MSRs are #GP there): four 48-bit counters
+// PERF_CTR0-3 (C001_0004h-7h) with event selects PERF_CTL0-3
+// (C001_0000h-3h), RDPMC with ECX = 0-3 (no PerfCtrExtCore: ECX 4-5 are
+// #GP). Only event C0h "Retired Instructions" counts (softvt's retired
+// instructions), per EN (bit 22), OS (17, CPL 0), USR (16, CPL > 0) and
+// with EFER.SVME = 1 HG_ONLY (41: host only, 40: guest only, both or
+// neither: both); the other events never count; E, INV, CNT_MASK and
+// unit masks are kept as written but do not change C0h's count of one per
+// instruction; INT (PMI) sends no interrupt.
 #pragma once
 #include <cstdint>
 
@@ -58,16 +69,34 @@ uint64_t global_ctrl_valid_bits(const CpuModel& m);
 bool read_msr(const Cpu& cpu, uint32_t index, uint64_t& value, bool& ok);
 bool write_msr(Cpu& cpu, uint32_t index, uint64_t value, bool& ok);
 
+// AMD's legacy counters (APM Vol. 2 13.2.1 "PerfEvtSeln", 13.2.2).
+namespace amd {
+constexpr uint32_t PERF_CTL0 = 0xc0010000, PERF_CTR0 = 0xc0010004;
+constexpr unsigned COUNTERS = 4;
+constexpr uint64_t CTR_MASK = (uint64_t(1) << 48) - 1;
+constexpr uint64_t USR = uint64_t(1) << 16, OS = uint64_t(1) << 17, EN = uint64_t(1) << 22;
+constexpr uint64_t GUEST_ONLY = uint64_t(1) << 40, HOST_ONLY = uint64_t(1) << 41;
+// EventSelect[11:0] = bits 35:32 and 7:0.
+constexpr uint64_t EVENT_SELECT = 0xf000000ffull;
+constexpr uint64_t EVENT_RETIRED_INSTRUCTIONS = 0xc0;
+// Reserved: bit 21, bits 39:36, bits 63:42 (#GP when written as 1).
+constexpr uint64_t CTL_RESERVED = (uint64_t(1) << 21) | (uint64_t(0xf) << 36) | ~((uint64_t(1) << 42) - 1);
+}  // namespace amd
+bool model_has_amd_counters(const CpuModel& m);
+
 // RDPMC's counter for ECX: false = ECX names no counter (#GP(0)).
 bool read_counter(const Cpu& cpu, uint32_t ecx, uint64_t& value);
+// RDPMC exists on the model (else #UD): the intel PMU or AMD's counters.
+bool model_has_rdpmc(const CpuModel& m);
 
-// One instruction retired (the run loop, after each): counts it in fixed
-// counter 0 when enabled for the CPL it retired at. The test that nothing
-// counts is one load and branch.
-void count_retired(CpuState& s);
-inline void retire_instruction(CpuState& s) {
-  if ((s.perf_global_ctrl & FIXED0) && (s.fixed_ctr_ctrl & (CTRL_OS | CTRL_USR))) [[unlikely]]
-    count_retired(s);
+// One instruction retired (the run loop, after each; `guest` = SVM guest
+// mode, for HG_ONLY): counts it in fixed counter 0 and the AMD counters
+// enabled for the CPL it retired at. The test that nothing counts is two
+// loads and a branch.
+void count_retired(CpuState& s, bool guest);
+inline void retire_instruction(CpuState& s, bool guest) {
+  if (((s.perf_global_ctrl & FIXED0) && (s.fixed_ctr_ctrl & (CTRL_OS | CTRL_USR))) || s.amd_counting) [[unlikely]]
+    count_retired(s, guest);
 }
 
 }  // namespace softvt::pmu

@@ -44,6 +44,9 @@ constexpr uint64_t SHADOW = 1, GUEST_IF = 2;
 
 // Offset 090h bit 0 (APM 15.25 "Nested Paging").
 constexpr uint64_t NP_ENABLE = 1;
+// Offset 0B8h (VIRT_EXT): bit 1 enables virtual VMLOAD/VMSAVE (bit 0, LBR
+// virtualization, is not modelled).
+constexpr uint64_t V_VMSAVE_VMLOAD = 2;
 
 // TLB_CONTROL values (APM 15.16.1 "TLB Flush").
 namespace tlb_control {

@@ -120,14 +120,6 @@ void inject_event(Cpu& cpu, uint64_t pa) {
   cpu.svm.delivering.valid = false;
 }
 
-}  // namespace
-
-bool nested_paging_requested(Cpu& cpu, uint64_t pa) {
-  return (cpu.mem.read_phys(pa + vmcb::NP_CONTROL, 8) & NP_ENABLE) && model_has(cpu.model, "npt");
-}
-
-namespace {
-
 // APM 15.25.3 - 15.25.5: with NP_ENABLE the guest's guest-physical
 // addresses go through the nested tables at N_CR3, walked in the host's
 // paging mode as it is now (before the guest's CR0/CR4/EFER are loaded).

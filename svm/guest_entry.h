@@ -17,8 +17,4 @@ struct GuestImage;
 // event. The run loop then executes the guest (Cpu::vm_switched).
 void enter_guest(Cpu& cpu, uint64_t vmcb_pa, const GuestImage& g);
 
-// Whether the VMCB asks for nested paging (NP_ENABLE) on a model that has
-// it (without, the bit is ignored).
-bool nested_paging_requested(Cpu& cpu, uint64_t vmcb_pa);
-
 }  // namespace softvt::svm

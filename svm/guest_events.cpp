@@ -98,6 +98,20 @@ uint64_t exitintinfo_of(uint8_t vector, EventType t, uint32_t error) {
   return v;
 }
 
+// EXITINTINFO of a #VMEXIT during the delivery of an event (APM 15.7.2):
+// the event, as Cpu::deliver_event records it - unless this boundary's
+// record already holds that event: EVENTINJ's as the VMCB gave it (its EV
+// bit, not the vector, says whether an error code is pushed).
+void note_event_in_delivery(Cpu& cpu) {
+  const Cpu::EventInDelivery& d = cpu.delivering;
+  if (!d.valid) return;
+  const EventInDelivery& r = cpu.svm.delivering;
+  const bool recorded = r.valid && r.rip == cpu.s.rip && r.insn_count == cpu.s.insn_count &&
+                        (r.info & eventinj::VECTOR) == d.vector &&
+                        ((r.info & eventinj::TYPE_MASK) >> eventinj::TYPE_SHIFT) == svm_event_type(d.type);
+  if (!recorded) note_delivery(cpu, exitintinfo_of(d.vector, d.type, d.error));
+}
+
 bool guest_event_deliverable(const Cpu& cpu) {
   if (!cpu.svm.gif) return false;
   if (cpu.nmi_pending && nmi_unmasked(cpu)) return true;

@@ -48,11 +48,15 @@ void drop_if_paging_controls_changed(Cpu& cpu, uint64_t& recorded, bool known) {
 // The tag of the running guest's nested root (0 without nested paging):
 // the one it has, a free one, or one taken from another root whose
 // translations are dropped. The host's paging mode is part of the key: the
-// same tables walked with another EFER.NXE or depth translate differently.
+// same tables walked with another EFER.NXE, format (2 - 5 levels) or
+// CR4.PSE translate differently. The root: bits 31:5 for a PAE host's
+// PDPT, above 11 otherwise; bits 4:0 hold the mode.
 uint32_t npt_tag_for(Cpu& cpu) {
   SvmState& st = cpu.svm;
   if (!st.nested) return 0;
-  const uint64_t key = (st.npt.n_cr3 & ~uint64_t(0xfff)) | (st.npt.nxe ? 2 : 0) | (st.npt.levels == 5 ? 4 : 0) | 1;
+  const Npt& n = st.npt;
+  const uint64_t root = n.levels == 3 ? (n.n_cr3 & 0xffffffe0u) : (n.n_cr3 & ~uint64_t(0xfff));
+  const uint64_t key = root | 1 | (n.nxe ? 2 : 0) | uint64_t(n.levels - 2) << 2 | (n.pse ? 0x10 : 0);
   for (uint32_t i = 1; i <= NPT_TAGS; ++i)
     if (st.npt_tags[i] == key) return i;
   for (uint32_t i = 1; i <= NPT_TAGS; ++i)

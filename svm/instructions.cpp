@@ -4,7 +4,9 @@
 // numbered steps; "IF (intercepted) #VMEXIT" is svm/intercepts.h.
 #include "decoder/insn.h"
 #include "emu/cpu.h"
+#include "emu/cpu_features.h"
 #include "emu/interp/table.h"
+#include "emu/nested_paging.h"
 #include "svm/controls.h"
 #include "svm/gif.h"
 #include "svm/guest_entry.h"
@@ -54,13 +56,29 @@ uint64_t vmcb_instruction_checks(Cpu& cpu, const Insn& in) {
 // Exactly: FS, GS, TR, LDTR (with their hidden state), KernelGsBase, STAR,
 // LSTAR, CSTAR, SFMASK, SYSENTER_CS, SYSENTER_ESP, SYSENTER_EIP.
 
+// Virtual VMLOAD/VMSAVE (APM Vol. 2 "Nested Virtualization", "VMSAVE and VMLOAD
+// Virtualization"; CPUID 8000000AH:EDX[15]): in a guest with nested paging
+// and VIRT_EXT bit 1 an unintercepted VMLOAD/VMSAVE's rAX is a
+// guest-physical address, translated through the nested tables (the
+// 4-Kbyte aligned page at once; a failure is #VMEXIT(NPF) on the final
+// address, a write for VMSAVE). Without nested paging the bit is ignored
+// and, as without it, rAX is a system-physical address.
+uint64_t vmcb_system_address(Cpu& cpu, uint64_t pa, Acc acc) {
+  const SvmState& st = cpu.svm;
+  if (!st.guest_mode || !st.nested || !(st.ctl.virt_ext & V_VMSAVE_VMLOAD) || !model_has(cpu.model, "v-vmsave-vmload"))
+    return pa;
+  return cpu.nested_paging->translate(cpu, pa, NestedAccess{acc, NestedKind::Final, 0, false}).hpa;
+}
+
 void vmload(Cpu& cpu, const Insn& in) {
   // 1-3. #UD / #GP(0) (vmcb_instruction_checks). 4. The VMLOAD intercept.
-  const uint64_t pa = vmcb_instruction_checks(cpu, in);
+  //    5. With virtual VMLOAD, rAX through the nested tables.
+  uint64_t pa = vmcb_instruction_checks(cpu, in);
   if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Vmload)) return;
+  pa = vmcb_system_address(cpu, pa, Acc::Read);
   Memory& mem = cpu.mem;
   CpuState& s = cpu.s;
-  // 5. Load the state from the VMCB at rAX.
+  // 6. Load the state from the VMCB at rAX.
   s.seg[FS] = read_vmcb_segment(mem, pa + vmcb::FS);
   s.seg[GS] = read_vmcb_segment(mem, pa + vmcb::GS);
   s.tr = read_vmcb_segment(mem, pa + vmcb::TR);
@@ -76,12 +94,14 @@ void vmload(Cpu& cpu, const Insn& in) {
 }
 
 void vmsave(Cpu& cpu, const Insn& in) {
-  // 1-3. #UD / #GP(0). 4. The VMSAVE intercept.
-  const uint64_t pa = vmcb_instruction_checks(cpu, in);
+  // 1-3. #UD / #GP(0). 4. The VMSAVE intercept. 5. With virtual VMSAVE,
+  //    rAX through the nested tables.
+  uint64_t pa = vmcb_instruction_checks(cpu, in);
   if (cpu.svm.guest_mode && intercept_instruction(cpu, Intercept::Vmsave)) return;
+  pa = vmcb_system_address(cpu, pa, Acc::Write);
   Memory& mem = cpu.mem;
   const CpuState& s = cpu.s;
-  // 5. Store the state to the VMCB at rAX.
+  // 6. Store the state to the VMCB at rAX.
   write_vmcb_segment(mem, pa + vmcb::FS, s.seg[FS]);
   write_vmcb_segment(mem, pa + vmcb::GS, s.seg[GS]);
   write_vmcb_segment(mem, pa + vmcb::TR, s.tr);
@@ -132,17 +152,8 @@ void vmrun(Cpu& cpu, const Insn& in) {
   // 8. The consistency checks (svm/vmrun_checks.cpp), in table order: the
   //    first failure is #VMEXIT(VMEXIT_INVALID), the host state reloaded.
   if (const VmrunCheck* failed = first_failing_check(cpu.model, c, g)) return vmexit_invalid(cpu, *failed);
-  // 9. Nested tables in the format of a legacy-mode host (2-level or PAE,
-  //    APM 15.25.3) are not implemented yet: the run stops rather than
-  //    walk them in the wrong format.
-  if (nested_paging_requested(cpu, pa) && !npt_host_mode_supported(cpu)) {
-    cpu.stop = StopReason::Error;
-    cpu.stop_detail =
-        "SVM: nested paging with a legacy-mode host (32-bit or PAE nested page tables) is not implemented yet";
-    return;
-  }
-  // 10. Commit the guest state, TLB_CONTROL, GIF = 1, EVENTINJ
-  //     (svm/guest_entry.cpp); the run loop continues in the guest.
+  // 9. Commit the guest state, TLB_CONTROL, GIF = 1, EVENTINJ
+  //    (svm/guest_entry.cpp); the run loop continues in the guest.
   enter_guest(cpu, pa, g);
   if (cpu.tracer) cpu.tracer->vm_entry(cpu, Cpu::Tracer::VmEntryKind::Vmrun);
 }

@@ -217,6 +217,24 @@ bool intercept_task_switch(Cpu& cpu, uint16_t selector, bool iret, bool jmp, boo
   x.info2 = info2;
   x.nrip = by_instruction ? cpu.next_rip : 0;
   x.in_handler = by_instruction;
+  // Through a task gate of the IDT: the event being delivered is
+  // EXITINTINFO (APM 15.7.2; Linux's nested SVM reads it there to tell a
+  // task switch by an event from one by CALL/JMP/IRET).
+  if (!by_instruction) note_event_in_delivery(cpu);
+  vmexit(cpu, x);
+  return true;
+}
+
+// APM 15.14.2 (intercept vector 3, bit 30) and Appendix C (07Eh): the
+// freeze of an x87 instruction on a pending unmasked exception with CR0.NE
+// = 0 (the MS-DOS compatibility mode of emu/fpu/x87_state.cpp) becomes
+// #VMEXIT(FERR_FREEZE). It is not an instruction intercept: EXITINFO1 =
+// EXITINFO2 = 0, no NRIP; the guest's RIP is the x87 instruction, which
+// did not execute (the freeze happens before it).
+bool intercept_ferr_freeze(Cpu& cpu) {
+  if (!(ctl(cpu).misc1 & misc1::FERR_FREEZE)) return false;
+  ExitInfo x;
+  x.code = exit_code::FERR_FREEZE;
   vmexit(cpu, x);
   return true;
 }

@@ -75,6 +75,11 @@ uint64_t guest_tsc(const Cpu& cpu, uint64_t tsc);
 bool intercept_task_switch(Cpu& cpu, uint16_t selector, bool iret, bool jmp, bool has_error, uint32_t error,
                            bool by_instruction);
 
+// FERR_FREEZE (APM 15.14.2 "FERR_FREEZE Intercept"; intercept vector 3, bit 30): an x87 instruction
+// about to freeze on a pending unmasked x87 exception (CR0.NE = 0, IGNNE#
+// deasserted) exits with VMEXIT_FERR_FREEZE instead of freezing.
+bool intercept_ferr_freeze(Cpu& cpu);
+
 // ---- exceptions and events (svm/guest_events.cpp) ----------------------------------
 // An exception an instruction raised, before CR2 is written: exits when its
 // vector is intercepted (EXITINFO1 = the error code, EXITINFO2 = the #PF
@@ -91,6 +96,11 @@ bool intercept_exception_in_delivery(Cpu& cpu, const GuestException& e, uint8_t 
 // The EXITINTINFO value (EVENTINJ's format, APM 15.7.2) of an event
 // softvt delivers: V, TYPE, the vector, EV with the error code.
 uint64_t exitintinfo_of(uint8_t vector, EventType type, uint32_t error);
+// The event Cpu::deliver_event is delivering (Cpu::delivering), recorded
+// as the EXITINTINFO of the #VMEXIT about to be made inside its delivery
+// (an NPF, a task switch through a task gate); EVENTINJ's event is
+// recorded already, as the VMCB gave it.
+void note_event_in_delivery(Cpu& cpu);
 // Delivers an exception in the guest as the run loop would, with its
 // intercept (used where svm/ code catches one: EVENTINJ's delivery).
 void deliver_guest_exception(Cpu& cpu, const GuestException& e);

@@ -1,10 +1,11 @@
 // Nested paging (svm/npt.h): the walk of the nested page tables in the
-// long-mode format (AMD APM Vol. 2 5.3 "Long-Mode Page Translation", as
-// 15.25.3 - 15.25.5 apply it to guest-physical addresses) and the
-// #VMEXIT(NPF) of 15.25.6.
+// host's format (AMD APM Vol. 2 5.2 "Legacy-Mode Page Translation" with
+// 32-bit or PAE entries, 5.3 "Long-Mode Page Translation", as 15.25.3 -
+// 15.25.5 apply them to guest-physical addresses) and the #VMEXIT(NPF) of
+// 15.25.6.
 #include "svm/npt.h"
 
-#include <string>
+#include <algorithm>
 
 #include "emu/cpu.h"
 #include "emu/cpu_features.h"
@@ -20,12 +21,26 @@ constexpr uint64_t PTE_NX = 1ull << 63;
 
 uint64_t bits_between(unsigned hi, unsigned lo) { return ((~uint64_t(0)) >> (63 - hi)) & ~((uint64_t(1) << lo) - 1); }
 
+// Reserved bits of a present legacy-PAE entry (APM 5.2.3, Figures 5-9 -
+// 5-13; Intel SDM Vol. 3A Tables 4-8 - 4-11 agree): bits 62:MAXPHYADDR
+// (62:52 too, unlike long mode where they are available), NX without
+// EFER.NXE, bits 20:13 of a 2-Mbyte page; a PDPE has no R/W, U/S, A, PS or
+// NX: bits 2:1, 8:5 and 63 are reserved.
+uint64_t pae_reserved_bits(const NptWalker& w, uint64_t e, unsigned level) {
+  uint64_t rsvd = bits_between(62, w.phys_addr_bits);
+  if (level == 3) return rsvd | 0x1e6 | PTE_NX;
+  if (!w.nxe) rsvd |= PTE_NX;
+  if (level == 2 && (e & PTE_PS)) rsvd |= bits_between(20, 13);
+  return rsvd;
+}
+
 // Reserved bits of a present long-mode entry (APM 5.3.3, Figures 5-18 -
 // 5-23; the same rules as the host's own walk in emu/paging.cpp): bits
 // 51:MAXPHYADDR, NX without EFER.NXE, PS in a PML4E/PML5E, PS in a PDPE
 // without 1-Gbyte pages, bits 29:13 of a 1-Gbyte and 20:13 of a 2-Mbyte
 // page.
 uint64_t reserved_bits(const NptWalker& w, uint64_t e, unsigned level) {
+  if (w.levels == 3) return pae_reserved_bits(w, e, level);
   uint64_t rsvd = bits_between(51, w.phys_addr_bits);
   if (!w.nxe) rsvd |= PTE_NX;
   if (level >= 4) return rsvd | PTE_PS;
@@ -34,22 +49,36 @@ uint64_t reserved_bits(const NptWalker& w, uint64_t e, unsigned level) {
   return rsvd | bits_between(20, 13);
 }
 
+// A legacy PAE table's PDPE has no permission, accessed or page-size bit.
+bool is_pae_pdpe(const NptWalker& w, unsigned level) { return w.levels == 3 && level == 3; }
+
 }  // namespace
 
 NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
-  NptWalkResult r;
-  const uint64_t addr_mask = bits_between(phys_addr_bits - 1, 12);
   // The error code of a failure (APM 8.4.2): RW for a write; US always
   // (nested accesses are user accesses, 15.25.5); ID for a fetch when NX
-  // is enabled (the I/D bit is defined only then).
-  uint64_t error = npf::US | (write ? npf::RW : 0) | (fetch && nxe ? npf::ID : 0);
-  uint64_t table = n_cr3 & addr_mask;
+  // is enabled (the I/D bit is defined only then: EFER.NXE with PAE-format
+  // entries).
+  const uint64_t error = npf::US | (write ? npf::RW : 0) | (fetch && nxe && levels >= 3 ? npf::ID : 0);
+  if (levels == 2) return walk_legacy(gpa, write, error);
+  NptWalkResult r;
+  const uint64_t addr_mask = bits_between(phys_addr_bits - 1, 12);
+  // A PAE host's N_CR3 holds the 32-byte aligned PDPT at bits 31:5 (APM
+  // 5.2.1, the legacy CR3 format).
+  uint64_t table = levels == 3 ? (n_cr3 & 0xffffffe0u) : (n_cr3 & addr_mask);
   uint64_t addrs[5], entries[5];
   unsigned used = 0;
   bool all_w = true, all_u = true, any_nx = false;
   for (unsigned level = levels; level >= 1; --level) {
     const unsigned shift = 12 + 9 * (level - 1);
-    const uint64_t addr = table + ((gpa >> shift) & 0x1ff) * 8;
+    // PAE: four PDPEs indexed by bits 31:30. A legacy host's formats
+    // translate 32-bit addresses: higher guest-physical bits are not
+    // looked at (as Linux's nested SVM walks a 32-bit host's tables).
+    // The nested PDPEs are read from memory on each walk: no instruction
+    // loads them as MOV CR3 loads a PAE host's own, and Linux's nested
+    // SVM reads them from memory each time (nested_svm_get_tdp_pdptr).
+    const uint64_t index = is_pae_pdpe(*this, level) ? ((gpa >> 30) & 3) : ((gpa >> shift) & 0x1ff);
+    const uint64_t addr = table + index * 8;
     const uint64_t e = mem.read_phys(addr, 8);
     addrs[used] = addr;
     entries[used] = e;
@@ -61,6 +90,10 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
     if (e & reserved_bits(*this, e, level)) {
       r.error = error | npf::P | npf::RSV;
       return r;
+    }
+    if (is_pae_pdpe(*this, level)) {
+      table = e & addr_mask;
+      continue;
     }
     all_w &= (e & PTE_W) != 0;
     all_u &= (e & PTE_U) != 0;
@@ -83,6 +116,7 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   // write (APM 5.4.1, 15.25.5: the nested walk updates them as a host walk
   // does).
   for (unsigned i = 0; i < used; ++i) {
+    if (levels == 3 && i == 0) continue;  // a PAE PDPE has no A bit
     uint64_t ne = entries[i] | PTE_A;
     if (i == used - 1 && write) ne |= PTE_D;
     if (ne != entries[i]) mem.write_phys(addrs[i], 8, ne);
@@ -95,23 +129,66 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   return r;
 }
 
-namespace {
-
-// EXITINTINFO of an NPF during the delivery of an event (APM 15.7.2): the
-// event, as Cpu::deliver_event records it.
-void note_event_in_delivery(Cpu& cpu) {
-  const Cpu::EventInDelivery& d = cpu.delivering;
-  // EVENTINJ's event is already recorded as the VMCB gave it.
-  if (!d.valid || cpu.svm.injecting) return;
-  cpu.svm.delivering = EventInDelivery{true, exitintinfo_of(d.vector, d.type, d.error), cpu.s.rip,
-                                       cpu.s.insn_count};
+// The legacy 32-bit format (APM 5.2.2 "Non-PAE Paging", Figures 5-4 -
+// 5-7): 4-byte entries, a PDE with PS = 1 maps a 4-Mbyte page only with
+// the host's CR4.PSE (otherwise PS is ignored and the PDE points to a page
+// table); with PSE-36 (AMD's PSE-40) a 4-Mbyte PDE's bits 20:13 give
+// physical-address bits 39:32 up to MAXPHYADDR, the rest of 21:13 are
+// reserved. No NX.
+NptWalkResult NptWalker::walk_legacy(uint64_t gpa, bool write, uint64_t error) const {
+  NptWalkResult r;
+  const uint64_t pde_addr = (n_cr3 & 0xfffff000u) + ((gpa >> 22) & 0x3ff) * 4;
+  const uint64_t pde = mem.read_phys(pde_addr, 4);
+  if (!(pde & PTE_P)) {
+    r.error = error;
+    return r;
+  }
+  const bool large = pse && (pde & PTE_PS);
+  bool all_w = (pde & PTE_W) != 0, all_u = (pde & PTE_U) != 0;
+  uint64_t leaf_addr = pde_addr, leaf = pde;
+  if (large) {
+    const unsigned m = pse36 ? std::min(phys_addr_bits, 40u) : 32;
+    if (pde & bits_between(21, 13 + m - 32)) {
+      r.error = error | npf::P | npf::RSV;
+      return r;
+    }
+    const uint64_t high = (pde >> 13) & ((uint64_t(1) << (m - 32)) - 1);
+    r.hpa = (pde & 0xffc00000u) | (high << 32) | (gpa & 0x3fffff);
+    r.page_shift = 22;
+  } else {
+    leaf_addr = (pde & 0xfffff000u) + ((gpa >> 12) & 0x3ff) * 4;
+    leaf = mem.read_phys(leaf_addr, 4);
+    if (!(leaf & PTE_P)) {
+      r.error = error;
+      return r;
+    }
+    all_w &= (leaf & PTE_W) != 0;
+    all_u &= (leaf & PTE_U) != 0;
+    r.hpa = (leaf & 0xfffff000u) | (gpa & 0xfff);
+  }
+  if (!all_u || (write && !all_w)) {
+    r.error = error | npf::P;
+    return r;
+  }
+  if (!(pde & PTE_A) || (large && write && !(pde & PTE_D)))
+    mem.write_phys(pde_addr, 4, pde | PTE_A | (large && write ? PTE_D : 0));
+  if (!large) {
+    const uint64_t nl = leaf | PTE_A | (write ? PTE_D : 0);
+    if (nl != leaf) mem.write_phys(leaf_addr, 4, nl);
+    leaf = nl;
+  } else {
+    leaf = pde | PTE_A | (write ? PTE_D : 0);
+  }
+  r.ok = true;
+  r.writable = all_w;
+  r.dirty = (leaf & PTE_D) != 0;
+  return r;
 }
+
+namespace {
 
 [[noreturn]] void npf_exit(Cpu& cpu, uint64_t info1, uint64_t gpa) {
   note_event_in_delivery(cpu);
-  if (cpu.tracer)
-    cpu.tracer->note(cpu, "SVM: nested page fault at guest-physical " + std::to_string(gpa) + ", EXITINFO1 " +
-                              std::to_string(info1));
   ExitInfo x;
   x.code = exit_code::NPF;
   x.info1 = info1;
@@ -136,7 +213,7 @@ NestedTranslation Npt::translate(Cpu& cpu, uint64_t gpa, const NestedAccess& a) 
   const bool table_access = a.kind != NestedKind::Final;
   const bool write = table_access || a.acc == Acc::Write;
   const bool fetch = !table_access && a.acc == Acc::Exec;
-  const NptWalker w{cpu.mem, n_cr3, levels, nxe, pages_1g, cpu.model.phys_addr_bits};
+  const NptWalker w{cpu.mem, n_cr3, levels, nxe, pages_1g, cpu.model.phys_addr_bits, pse, pse36};
   const NptWalkResult r = w.walk(gpa, write, fetch);
   if (!r.ok) {
     if (quiet) throw NestedPagingExit{};
@@ -151,13 +228,22 @@ NestedTranslation Npt::translate(Cpu& cpu, uint64_t gpa, const NestedAccess& a) 
   return NestedTranslation{r.hpa, perm};
 }
 
-bool npt_host_mode_supported(const Cpu& cpu) { return (cpu.s.efer & efer::LMA) != 0; }
+// The host's paging mode as the nested tables' format (APM 15.25.3): long
+// mode with EFER.LMA (5 levels with CR4.LA57), else PAE with CR4.PAE, else
+// 32-bit paging (with CR4.PSE's 4-Mbyte pages). VMRUN's checks made sure
+// the host's CR0.PG is 1.
+unsigned host_paging_levels(const Cpu& cpu) {
+  if (cpu.s.efer & efer::LMA) return (cpu.s.cr4 & cr4::LA57) ? 5 : 4;
+  return (cpu.s.cr4 & cr4::PAE) ? 3 : 2;
+}
 
 void enter_nested_paging(Cpu& cpu, uint64_t n_cr3) {
   Npt& npt = cpu.svm.npt;
   npt.n_cr3 = n_cr3;
-  npt.levels = (cpu.s.cr4 & cr4::LA57) ? 5 : 4;
-  npt.nxe = (cpu.s.efer & efer::NXE) != 0;
+  npt.levels = host_paging_levels(cpu);
+  npt.nxe = (cpu.s.efer & efer::NXE) != 0 && npt.levels >= 3;
+  npt.pse = npt.levels == 2 && (cpu.s.cr4 & cr4::PSE);
+  npt.pse36 = ((cpu.model.cpuid(1, 0).edx >> 17) & 1) != 0;
   npt.pages_1g = model_has(cpu.model, "pdpe1gb");
   npt.quiet = false;
   cpu.nested_paging = &npt;

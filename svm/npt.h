@@ -3,10 +3,12 @@
 // its own page-table entries, the final address of a translated linear
 // address, an unpaged guest's accesses - is translated through the nested
 // page tables at N_CR3 (VMCB 0B0h). They have the format of the host's
-// paging mode at VMRUN (15.25.3): softvt walks them in the long-mode format
-// (4 levels, 5 with the host's CR4.LA57; 4-Kbyte, 2-Mbyte and 1-Gbyte
-// pages) with the host's EFER.NXE; a legacy-mode host (2-level or PAE
-// nested tables) stops the run by name (svm/README.md). `Npt` is SVM's
+// paging mode at VMRUN (15.25.3: CR4.PAE, EFER.LMA and, for a legacy host,
+// CR4.PSE): long mode (4 levels, 5 with the host's CR4.LA57; 4-Kbyte,
+// 2-Mbyte and 1-Gbyte pages), legacy PAE (3 levels, 4-Kbyte and 2-Mbyte
+// pages, four PDPTEs read from memory on each walk) or legacy 32-bit
+// (2 levels of 4-byte entries, 4-Mbyte pages with the host's CR4.PSE),
+// with the host's EFER.NXE where the format has NX. `Npt` is SVM's
 // implementation of the generic hook (emu/nested_paging.h); a failed
 // translation is #VMEXIT(NPF) (15.25.6).
 #pragma once
@@ -42,13 +44,17 @@ struct NptWalkResult {
   unsigned page_shift = 12;
 };
 
+// The nested tables' format is the host's paging mode at VMRUN: `levels`
+// 2 = legacy 32-bit paging, 3 = legacy PAE paging, 4 or 5 = long mode.
 struct NptWalker {
   Memory& mem;
   uint64_t n_cr3;
-  unsigned levels;          // 4, or 5 with the host's CR4.LA57
-  bool nxe;                 // the host's EFER.NXE at VMRUN
+  unsigned levels;          // 2, 3, 4, or 5 (the host's CR4.PAE, EFER.LMA, CR4.LA57)
+  bool nxe;                 // the host's EFER.NXE at VMRUN (no effect with 2 levels)
   bool pages_1g;            // CPUID 80000001H:EDX.Page1GB
   unsigned phys_addr_bits;
+  bool pse = false;         // 2 levels: the host's CR4.PSE (4-Mbyte pages)
+  bool pse36 = false;       // 2 levels: CPUID 01H:EDX.PSE-36 (4-Mbyte pages above 4 Gbytes)
 
   // Translates `gpa` for a read, a write or a fetch. Every nested access
   // is a user access (APM 15.25.5): U/S must be 1 at every level; W is
@@ -56,6 +62,9 @@ struct NptWalker {
   // walk sets the accessed bit of every entry used and, for a write, the
   // leaf's dirty bit; a failed one sets none (docs/decisions.md).
   NptWalkResult walk(uint64_t gpa, bool write, bool fetch) const;
+
+ private:
+  NptWalkResult walk_legacy(uint64_t gpa, bool write, uint64_t error) const;
 };
 
 // The nested paging of the running guest (kept in SvmState; Cpu::
@@ -66,6 +75,8 @@ class Npt final : public NestedPaging {
   unsigned levels = 4;
   bool nxe = false;
   bool pages_1g = false;
+  bool pse = false;
+  bool pse36 = false;
   // While set, a failed translation throws NestedPagingExit without a
   // #VMEXIT: the instruction-byte fetch of decode assists during an exit
   // (svm/vmexit.cpp) fetches what it can and no more.
@@ -77,10 +88,8 @@ class Npt final : public NestedPaging {
 };
 
 // VMRUN with NP_ENABLE = 1, before the guest state is loaded: N_CR3 and
-// the host's paging mode (CR4.LA57, EFER.NXE) become the nested paging of
-// the guest. False when the host's paging mode is one softvt cannot walk
-// nested tables for (legacy 32-bit or PAE paging): the caller stops.
-bool npt_host_mode_supported(const Cpu& cpu);
+// the host's paging mode (CR4.PAE, CR4.PSE, CR4.LA57, EFER.LMA, EFER.NXE)
+// become the nested paging of the guest.
 void enter_nested_paging(Cpu& cpu, uint64_t n_cr3);
 // #VMEXIT: no second level in the host.
 void leave_nested_paging(Cpu& cpu);

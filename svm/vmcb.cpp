@@ -88,7 +88,7 @@ constexpr VmcbField kFields[] = {
     ctl("EVENTINJ", 0x0a8, 8, U::Used, "event to inject: vector, type, EV, V, error code (APM 15.20)"),
     ctl("N_CR3", 0x0b0, 8, U::Used, "nested page table root (host-physical CR3)"),
     ctl_bits("LBR_VIRTUALIZATION_ENABLE", 0x0b8, 8, 0, 1, U::NotModelled, "LBR virtualization (not modelled)"),
-    ctl_bits("V_VMSAVE_VMLOAD_ENABLE", 0x0b8, 8, 1, 1, U::Later, "virtualized VMSAVE/VMLOAD"),
+    ctl_bits("V_VMSAVE_VMLOAD_ENABLE", 0x0b8, 8, 1, 1, U::Used, "virtualized VMSAVE/VMLOAD"),
     ctl("VMCB_CLEAN", 0x0c0, 4, U::Used,
         "VMCB clean bits: fields unchanged since the last VMRUN (softvt reloads every field regardless)"),
     ctl("NRIP", 0x0c8, 8, U::Used, "next sequential RIP of the intercepted instruction (NRIP save)"),

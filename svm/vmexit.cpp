@@ -5,6 +5,7 @@
 
 #include "emu/cpu.h"
 #include "svm/controls.h"
+#include "svm/exit_text.h"
 #include "svm/guest_tlb.h"
 #include "svm/host_save.h"
 #include "svm/npt.h"
@@ -113,10 +114,14 @@ void complete_vmrun_in_host(Cpu& cpu, bool in_handler) {
   cpu.vm_switched = in_handler;
 }
 
-void note(Cpu& cpu, const ExitInfo& x) {
+// The trace's note names the exit and says its information in words
+// (svm/exit_text.h); EXITINTINFO as just written to the VMCB.
+void note(Cpu& cpu, const ExitInfo& x, uint64_t pa) {
   if (!cpu.tracer) return;
   const char* name = exit_code_name(x.code);
-  cpu.tracer->note(cpu, std::string("#VMEXIT: ") + (name ? name : "?") + " (" + std::to_string(x.code) + ")");
+  const std::string details = exit_details(x.code, x.info1, x.info2, cpu.mem.read_phys(pa + vmcb::EXITINTINFO, 8));
+  cpu.tracer->note(cpu, std::string("#VMEXIT: ") + (name ? name : "?") + " (" + std::to_string(x.code) + ")" +
+                            (details.empty() ? "" : ": " + details));
   cpu.tracer->vm_exit(cpu, Cpu::Tracer::VmArch::Svm, x.code, x.info1);
 }
 
@@ -125,7 +130,6 @@ void note(Cpu& cpu, const ExitInfo& x) {
 void vmexit(Cpu& cpu, const ExitInfo& x) {
   SvmState& st = cpu.svm;
   const uint64_t pa = st.vmcb_pa;
-  note(cpu, x);
   // 1. GIF = 0 (APM 15.17).
   st.gif = false;
   // 2-3. Guest state and exit information into the VMCB.
@@ -134,6 +138,7 @@ void vmexit(Cpu& cpu, const ExitInfo& x) {
   // PAT is G_PAT while it runs).
   if (st.nested) cpu.mem.write_phys(pa + vmcb::G_PAT, 8, cpu.s.pat);
   write_exit_information(cpu, pa, x);
+  note(cpu, x, pa);
   // 4. Leave guest mode; reload the host state (host_save.cpp: CR0.PE = 1,
   //    CPL 0, DR7 = 400h), the TLB back in the host's context.
   st.guest_mode = false;

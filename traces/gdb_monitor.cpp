@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "emu/cpu.h"
+#include "svm/exit_text.h"
 #include "svm/vmcb.h"
 #include "traces/gdb_packets.h"
 #include "traces/gdb_walk.h"
@@ -116,9 +117,16 @@ std::string show_last_exit(const Cpu& cpu) {
   }
   if (cpu.svm.vmcb_pa) {
     uint64_t code = 0, info1 = 0, info2 = 0;
-    if (read_vmcb(cpu, 0x70, 8, code) && read_vmcb(cpu, 0x78, 8, info1) && read_vmcb(cpu, 0x80, 8, info2))
-      out += "SVM: #VMEXIT " + hex64(code) + " (" + svm::exit_code_name(code) + "), EXITINFO1 " + hex64(info1) +
-             ", EXITINFO2 " + hex64(info2) + "\n";
+    uint64_t intinfo = 0;
+    if (read_vmcb(cpu, 0x70, 8, code) && read_vmcb(cpu, 0x78, 8, info1) && read_vmcb(cpu, 0x80, 8, info2) &&
+        read_vmcb(cpu, 0x88, 8, intinfo)) {
+      // The exit information in words too (svm/exit_text.h).
+      // The VMCB is guest memory: its EXITCODE may be any value (L1 can write it).
+      const char* name = svm::exit_code_name(code);
+      const std::string details = svm::exit_details(code, info1, info2, intinfo);
+      out += "SVM: #VMEXIT " + hex64(code) + " (" + (name ? name : "unknown exit code") + "), EXITINFO1 " +
+             hex64(info1) + ", EXITINFO2 " + hex64(info2) + (details.empty() ? "" : ": " + details) + "\n";
+    }
   }
   return out.empty() ? "no VM exit yet (no current VMCS, no VMRUN)\n" : out;
 }

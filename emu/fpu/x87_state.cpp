@@ -3,6 +3,9 @@
 
 #include <cstring>
 
+#include "emu/nested_paging.h"
+#include "svm/intercepts.h"
+
 namespace softvt::x87 {
 
 uint16_t with_summary(uint16_t fsw, uint16_t fcw) {
@@ -43,6 +46,11 @@ void check_pending(Cpu& cpu) {
   // interrupt (IRQ 13 from FERR#, on a PC) is taken.
   if (cpu.ignne) return;
   drive_ferr(cpu, true);
+  // SVM guest mode: the FERR_FREEZE intercept takes the freeze's place
+  // (AMD APM Vol. 2 15.14.2); nothing of the instruction executed, and the
+  // run loop unwinds it as after a second-level exit (the exception
+  // NestedPagingExit exists for: a #VMEXIT made inside an instruction).
+  if (cpu.svm.guest_mode && svm::intercept_ferr_freeze(cpu)) throw NestedPagingExit{};
   cpu.freeze_before_instruction();
 }
 

@@ -110,15 +110,18 @@ void rdtscp(Cpu& cpu, const Insn& in) {
   cpu.set_reg(RCX, 4, cpu.s.tsc_aux & 0xffffffff);
 }
 
-// RDPMC (SDM Vol. 2 RDPMC): with CR4.PCE = 0, CPL > 0 and CR0.PE = 1 it is
-// #GP(0) - a privilege fault, ahead of "RDPMC exiting" (SDM 27.1.1) -; an
-// ECX that names no counter is #GP(0) after the exit check. EDX:EAX =
-// the counter (bits 47:32 in EDX). A model without a PMU (the AMD model:
-// softvt models no AMD counters) keeps RDPMC #UD.
+// RDPMC (SDM Vol. 2 RDPMC, AMD APM Vol. 3 RDPMC): with CR4.PCE = 0, CPL >
+// 0 and CR0.PE = 1 it is #GP(0) - a privilege fault, ahead of "RDPMC
+// exiting" (SDM 27.1.1) and of the SVM RDPMC intercept (svm/README.md:
+// after the privilege checks) -; an ECX that names no counter is #GP(0)
+// after the exit check. EDX:EAX = the counter (bits 47:32 in EDX).
+// The intel PMU and the amd model's legacy counters (emu/pmu.h); a model
+// with neither keeps RDPMC #UD.
 void rdpmc(Cpu& cpu, const Insn& in) {
-  if (!pmu::model_has_pmu(cpu.model)) cpu.raise_ud();
+  if (!pmu::model_has_rdpmc(cpu.model)) cpu.raise_ud();
   if (!(cpu.s.cr4 & cr4::PCE) && cpu.s.cpl > 0 && (cpu.s.cr0 & cr0::PE)) cpu.raise_gp0();
   if (cpu.vmx.non_root && vmx::intercept_rdpmc(cpu, in)) return;
+  if (cpu.svm.guest_mode && svm::intercept_instruction(cpu, svm::Intercept::Rdpmc)) return;
   uint64_t v = 0;
   if (!pmu::read_counter(cpu, uint32_t(cpu.s.gpr[RCX]), v)) cpu.raise_gp0();
   cpu.set_reg(RAX, 4, v & 0xffffffff);

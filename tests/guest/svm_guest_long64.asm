@@ -21,6 +21,8 @@
 bits 64
 org 0x10000
 
+%include "l1_svm_defs.inc"
+
 %define VMCB         0x200000
 %define HSAVE        0x203000
 %define IOPM         0x210000            ; 12 KB
@@ -40,42 +42,8 @@ org 0x10000
 %define NO_FAULT     0x30
 %define TLB_LIN      0x8000000000        ; PML4 entry 1
 
-%define MSR_EFER     0xc0000080
-%define MSR_HSAVE    0xc0010117
 %define MSR_TSC_RATIO 0xc0000104
 
-; VMCB offsets (APM Tables B-1, B-2)
-%define V_ICR        0x000
-%define V_IDR        0x004
-%define V_IEXC       0x008
-%define V_MISC1      0x00c
-%define V_MISC2      0x010
-%define V_PAUSE_CNT  0x03e
-%define V_TSC_OFF    0x050
-%define V_ASID       0x058
-%define V_TLBCTL     0x05c
-%define V_VINTR      0x060
-%define V_SHADOW     0x068
-%define V_CODE       0x070
-%define V_INFO1      0x078
-%define V_INFO2      0x080
-%define V_INTINFO    0x088
-%define V_EVENTINJ   0x0a8
-%define V_NRIP       0x0c8
-%define V_INSN_LEN   0x0d0
-%define V_INSN_BYTES 0x0d1
-%define V_CS         0x410
-%define V_IDTR_LIM   0x484
-%define V_CPL        0x4cb
-%define V_EFER       0x4d0
-%define V_CR4        0x548
-%define V_CR3        0x550
-%define V_CR0        0x558
-%define V_RFLAGS     0x570
-%define V_RIP        0x578
-%define V_RSP        0x5d8
-%define V_RAX        0x5f8
-%define V_CR2        0x640
 
 ; CHK "name", "field", actual, expected
 %macro CHK 4
@@ -594,23 +562,9 @@ init_vmcb_common:
     mov qword [VMCB + 0x040], IOPM
     mov qword [VMCB + 0x048], MSRPM
     mov dword [VMCB + V_ASID], 1
-    mov dword [VMCB + V_CS + 4], 0xffffffff
-    mov dword [VMCB + 0x400], 0x00930010                             ; ES, SS, DS: 10H, flat data
-    mov dword [VMCB + 0x404], 0xffffffff
-    mov dword [VMCB + 0x420], 0x00930010
-    mov dword [VMCB + 0x424], 0xffffffff
-    mov dword [VMCB + 0x430], 0x00930010
-    mov dword [VMCB + 0x434], 0xffffffff
-    sgdt [gdt_image]
-    movzx eax, word [gdt_image]
-    mov [VMCB + 0x464], eax
-    mov rax, [gdt_image + 2]
-    mov [VMCB + 0x468], rax
+    call vmcb_flat_segments
     mov dword [VMCB + V_IDTR_LIM], 0xfff
     mov qword [VMCB + 0x488], GUEST_IDT
-    mov eax, 0xffff0ff0
-    mov [VMCB + 0x568], rax
-    mov qword [VMCB + 0x560], 0x400
     mov qword [VMCB + V_RFLAGS], 2
     mov qword [VMCB + V_RSP], GUEST_STACK
     ret
@@ -828,12 +782,12 @@ bits 64
 ; ---- helpers -------------------------------------------------------------------------
 
 %include "l1_checks.inc"
+%include "l1_svm_vmcb.inc"
 %include "l1_guest_idt.inc"
 %include "l1_ring3.inc"
 
 align 8
 gbuf:           times 16 db 0
-gdt_image:      times 16 db 0
 host_cr0:       dq 0
 fault_vec:      dq 0
 resume:         dq 0

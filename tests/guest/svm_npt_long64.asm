@@ -28,6 +28,8 @@
 bits 64
 org 0x10000
 
+%include "l1_svm_defs.inc"
+
 %define VMCB         0x200000
 %define HSAVE        0x203000
 %define IOPM         0x210000            ; 12 KB, all zero
@@ -55,41 +57,9 @@ org 0x10000
 %define GUEST_STACK  0x90000
 %define BIT51        0x0008000000000000
 
-%define MSR_EFER     0xc0000080
-%define MSR_HSAVE    0xc0010117
 %define MSR_PAT      0x277
 
-; VMCB offsets (APM Tables B-1, B-2)
-%define V_IEXC       0x008
-%define V_MISC1      0x00c
-%define V_MISC2      0x010
-%define V_ASID       0x058
-%define V_TLBCTL     0x05c
-%define V_CODE       0x070
-%define V_INFO1      0x078
-%define V_INFO2      0x080
-%define V_INTINFO    0x088
-%define V_NP         0x090
-%define V_EVENTINJ   0x0a8
-%define V_NCR3       0x0b0
-%define V_NRIP       0x0c8
-%define V_INSN_LEN   0x0d0
-%define V_INSN_BYTES 0x0d1
-%define V_CS         0x410
-%define V_IDTR_LIM   0x484
-%define V_EFER       0x4d0
-%define V_CR4        0x548
-%define V_CR3        0x550
-%define V_CR0        0x558
-%define V_RFLAGS     0x570
-%define V_RIP        0x578
-%define V_RSP        0x5d8
-%define V_RAX        0x5f8
-%define V_GPAT       0x668
 
-%define NPF          0x400
-%define F_FINAL      0x100000000
-%define F_GUEST      0x200000000
 
 ; CHK "name", "field", actual, expected
 %macro CHK 4
@@ -131,22 +101,8 @@ org 0x10000
 
 start:
     xor ebx, ebx
-    mov eax, 0x80000001
-    cpuid
-    bt ecx, 2
-    jnc summary
-    mov eax, 0x8000000a
-    cpuid
-    bt edx, 0
-    jnc summary
-    mov ecx, MSR_EFER
-    rdmsr
-    bts eax, 12
-    wrmsr
-    mov ecx, MSR_HSAVE
-    mov eax, HSAVE
-    xor edx, edx
-    wrmsr
+    call svm_enable_npt
+    jc summary
     call build_tables
     call setup_guest_idt
     call init_vmcb
@@ -441,18 +397,7 @@ init_vmcb:
     mov [VMCB + V_GPAT], rax
     mov word [VMCB + V_CS], 0x08
     mov word [VMCB + V_CS + 2], 0x29b
-    mov dword [VMCB + V_CS + 4], 0xffffffff
-    mov dword [VMCB + 0x400], 0x00930010                             ; ES, SS, DS: 10H, flat data
-    mov dword [VMCB + 0x404], 0xffffffff
-    mov dword [VMCB + 0x420], 0x00930010
-    mov dword [VMCB + 0x424], 0xffffffff
-    mov dword [VMCB + 0x430], 0x00930010
-    mov dword [VMCB + 0x434], 0xffffffff
-    sgdt [gdt_image]
-    movzx eax, word [gdt_image]
-    mov [VMCB + 0x464], eax
-    mov rax, [gdt_image + 2]
-    mov [VMCB + 0x468], rax
+    call vmcb_flat_segments
     mov dword [VMCB + V_IDTR_LIM], 0xfff
     mov qword [VMCB + 0x488], GUEST_IDT
     mov ecx, MSR_EFER
@@ -463,9 +408,6 @@ init_vmcb:
     mov qword [VMCB + V_CR3], GPML4
     mov rax, cr4
     mov [VMCB + V_CR4], rax
-    mov eax, 0xffff0ff0
-    mov [VMCB + 0x568], rax
-    mov qword [VMCB + 0x560], 0x400
     mov qword [VMCB + V_RFLAGS], 2
     mov qword [VMCB + V_RSP], GUEST_STACK
     ret
@@ -527,9 +469,9 @@ bits 64
 ; ---- helpers -------------------------------------------------------------------------
 
 %include "l1_checks.inc"
+%include "l1_svm_vmcb.inc"
 
 align 8
-gdt_image:      times 16 db 0
 host_pat:       dq 0
 passes:         dq 0
 fails:          dq 0

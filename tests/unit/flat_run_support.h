@@ -58,6 +58,23 @@ inline std::string json_exit(const std::string& json) {
   return json.substr(q1 + 1, q2 - q1 - 1);
 }
 
+// An L1 test kernel of tests/guest (`bin`, e.g. "svm_npt_long64.bin") run
+// on the `cpu` model with its debug console on stdout, and the final state
+// of its --dump-state JSON.
+struct KernelRun {
+  CliResult r;
+  std::string state;
+};
+inline KernelRun run_l1_kernel(const std::string& bin, const std::string& cpu, uint64_t max_insns = 2000000) {
+  const std::string json = flat_tmp_path(bin + ".json");
+  KernelRun k{shell(env_path("SOFTVT") + " run --flat " + env_path("SOFTVT_GUEST_DIR") + "/" + bin + " --cpu " + cpu +
+                    " --max-insns " + std::to_string(max_insns) + " --debugcon stdio --dump-state " + json),
+              ""};
+  k.state = slurp(json);
+  std::remove(json.c_str());
+  return k;
+}
+
 // The VMXON/VMCS set-up the VMX instruction snippets share: CR4.VMXE, the
 // revision identifier in the regions at 1 MiB (VMXON) and 1 MiB + 4 KiB.
 inline constexpr const char* kVmxOn =

@@ -2,8 +2,9 @@
 // "Performance Monitoring" (architectural performance monitoring version
 // 2) and SDM Vol. 2 CPUID leaf 0AH / RDPMC: the leaf, the MSRs' reserved
 // bits and read-only status, fixed counter 0 counting retired instructions
-// by CPL, its overflow, RDPMC's privilege and counter checks, and no PMU on
-// the AMD model.
+// by CPL, its overflow, RDPMC's privilege and counter checks; and the amd
+// model's legacy counters (AMD APM Vol. 2 13.2): PERF_CTL0-3/PERF_CTR0-3,
+// event C0h by EN/OS/USR/HG_ONLY, RDPMC ECX 0-3.
 #include <catch.hpp>
 
 #include <string>
@@ -53,7 +54,7 @@ TEST_CASE("PMU: CPUID.0AH of the intel model: version 2, no GP counters, one 48-
   CHECK(pmu::global_ctrl_valid_bits(default_cpu_model()) == uint64_t(1) << 32);
 }
 
-TEST_CASE("PMU: the AMD model has none (leaf 0AH zero, MSRs #GP, RDPMC #UD)") {
+TEST_CASE("PMU: the AMD model has no architectural PMU (leaf 0AH zero, the Intel MSRs and counter #GP)") {
   const CpuModel& amd = *find_cpu_model("amd");
   const CpuidLeaf l = amd.cpuid(0xa, 0);
   CHECK(l.eax == 0);
@@ -70,8 +71,9 @@ TEST_CASE("PMU: the AMD model has none (leaf 0AH zero, MSRs #GP, RDPMC #UD)") {
     CHECK(!ok);
     CHECK(!p.write(index, 0));
   }
-  // RDPMC: #UD on the AMD model (the flat runner's IDT limit 0 turns the
-  // exception into a shutdown); on the intel model it reads the counter.
+  // RDPMC of fixed counter 0: #GP on the AMD model (ECX names no AMD
+  // counter; the flat runner's IDT limit 0 turns the exception into a
+  // shutdown); on the intel model it reads the counter.
   const std::string body = "mov ecx, 0x40000000\n rdpmc\n hlt\n";
   CHECK(test::json_exit(test::run_flat(body, "amd").out) == "shutdown");
   const test::CliResult r = test::run_flat(body, "intel");
@@ -105,7 +107,7 @@ TEST_CASE("PMU: fixed counter 0 counts retired instructions at the enabled CPLs;
   s.perf_global_ctrl = pmu::FIXED0;
   const auto retire_at = [&](uint8_t cpl) {
     s.cpl = cpl;
-    pmu::retire_instruction(s);
+    pmu::retire_instruction(s, false);
   };
   s.fixed_ctr_ctrl = pmu::CTRL_OS;
   retire_at(0);
@@ -162,4 +164,92 @@ TEST_CASE("PMU: RDPMC at CPL 3 needs CR4.PCE; ECX must name fixed counter 0") {
   CHECK(!pmu::read_counter(p.cpu, 0xc0000000, v));
   // The privilege rule runs in the instruction (tests/guest/vmx_shadow_long64.asm
   // checks #GP at CPL 3 with CR4.PCE = 0 and the read with PCE = 1).
+}
+
+TEST_CASE("PMU, amd model: PERF_CTL0-3 and PERF_CTR0-3, their reserved bits, #GP on the intel model") {
+  PmuCpu p(*find_cpu_model("amd"));
+  CHECK(pmu::model_has_amd_counters(p.cpu.model));
+  CHECK(pmu::model_has_rdpmc(p.cpu.model));
+  for (unsigned n = 0; n < 4; ++n) {
+    INFO(n);
+    // HG_ONLY, EN, OS, USR, unit mask C0h, event C0h + n
+    CHECK(p.write(pmu::amd::PERF_CTL0 + n, 0x3000043c0c0ull + n));
+    CHECK(p.read(pmu::amd::PERF_CTL0 + n) == 0x3000043c0c0ull + n);
+    CHECK(p.write(pmu::amd::PERF_CTR0 + n, (uint64_t(1) << 48) | (0x1000 + n)));  // bits 63:48 dropped
+    CHECK(p.read(pmu::amd::PERF_CTR0 + n) == 0x1000 + n);
+  }
+  CHECK(!p.write(pmu::amd::PERF_CTL0, uint64_t(1) << 21));   // reserved bit 21
+  CHECK(!p.write(pmu::amd::PERF_CTL0, uint64_t(1) << 36));   // reserved 39:36
+  CHECK(!p.write(pmu::amd::PERF_CTL0, uint64_t(1) << 42));   // reserved 63:42
+  CHECK(!p.write(pmu::amd::PERF_CTL0, uint64_t(1) << 63));
+  CHECK(p.read(pmu::amd::PERF_CTL0) == 0x3000043c0c0ull);
+  // The MSRs after PERF_CTR3 are not counters here (no PerfCtrExtCore).
+  bool ok = true;
+  uint64_t v = 0;
+  CHECK(!pmu::read_msr(p.cpu, pmu::amd::PERF_CTR0 + 4, v, ok));
+  PmuCpu intel;
+  CHECK(!intel.write(pmu::amd::PERF_CTL0, 0));
+  CHECK(pmu::read_msr(intel.cpu, pmu::amd::PERF_CTR0, v, ok));
+  CHECK(!ok);
+  // RDPMC: ECX 0-3.
+  CHECK(pmu::read_counter(p.cpu, 3, v));
+  CHECK(v == 0x1003);
+  CHECK(!pmu::read_counter(p.cpu, 4, v));
+  CHECK(!pmu::read_counter(p.cpu, pmu::RDPMC_FIXED0, v));
+}
+
+TEST_CASE("PMU, amd model: event C0h counts retired instructions per EN, OS, USR and HG_ONLY") {
+  PmuCpu p(*find_cpu_model("amd"));
+  CpuState& s = p.cpu.s;
+  const uint64_t c0 = pmu::amd::EVENT_RETIRED_INSTRUCTIONS;
+  REQUIRE(p.write(pmu::amd::PERF_CTL0, pmu::amd::EN | pmu::amd::OS | c0));
+  REQUIRE(p.write(pmu::amd::PERF_CTL0 + 1, pmu::amd::EN | pmu::amd::USR | c0));
+  REQUIRE(p.write(pmu::amd::PERF_CTL0 + 2, pmu::amd::EN | pmu::amd::OS | pmu::amd::USR | 0xc1));  // another event
+  REQUIRE(p.write(pmu::amd::PERF_CTL0 + 3, pmu::amd::OS | pmu::amd::USR | c0));  // EN = 0
+  const auto retire_at = [&](uint8_t cpl, bool guest = false) {
+    s.cpl = cpl;
+    pmu::retire_instruction(s, guest);
+  };
+  retire_at(0);
+  retire_at(0);
+  retire_at(3);
+  retire_at(1);
+  retire_at(3);
+  CHECK(s.perf_ctr[0] == 2);
+  CHECK(s.perf_ctr[1] == 3);
+  CHECK(s.perf_ctr[2] == 0);
+  CHECK(s.perf_ctr[3] == 0);
+  // HG_ONLY applies with EFER.SVME = 1: host only (bit 41), guest only (40).
+  REQUIRE(p.write(pmu::amd::PERF_CTL0, pmu::amd::EN | pmu::amd::OS | pmu::amd::HOST_ONLY | c0));
+  REQUIRE(p.write(pmu::amd::PERF_CTL0 + 1, pmu::amd::EN | pmu::amd::OS | pmu::amd::GUEST_ONLY | c0));
+  retire_at(0, true);
+  CHECK(s.perf_ctr[0] == 3);  // SVME = 0: both count
+  CHECK(s.perf_ctr[1] == 4);
+  s.efer |= efer::SVME;
+  retire_at(0, true);
+  retire_at(0, false);
+  retire_at(0, false);
+  CHECK(s.perf_ctr[0] == 5);
+  CHECK(s.perf_ctr[1] == 5);
+  // Disabled: nothing counts (and the run loop's test says so).
+  for (unsigned n = 0; n < 4; ++n) REQUIRE(p.write(pmu::amd::PERF_CTL0 + n, 0));
+  CHECK(s.amd_counting == 0);
+  retire_at(0);
+  CHECK(s.perf_ctr[0] == 5);
+  // The 48-bit counter wraps.
+  REQUIRE(p.write(pmu::amd::PERF_CTR0, pmu::amd::CTR_MASK));
+  REQUIRE(p.write(pmu::amd::PERF_CTL0, pmu::amd::EN | pmu::amd::OS | c0));
+  retire_at(0);
+  CHECK(s.perf_ctr[0] == 0);
+}
+
+TEST_CASE("PMU, amd model: RDPMC reads PERF_CTRn; the difference of two reads counts the instructions between") {
+  const std::string body =
+      "mov ecx, 0xc0010000\n mov eax, 0x4300c0\n xor edx, edx\n wrmsr\n"  // EN, OS, USR, event C0h
+      " xor ecx, ecx\n rdpmc\n mov r8d, eax\n nop\n nop\n nop\n rdpmc\n sub eax, r8d\n hlt\n";
+  const test::CliResult r = test::run_flat(body, "amd");
+  CHECK(test::json_exit(r.out) == "hlt");
+  CHECK(test::json_value(r.out, "rax") == 5);  // RDPMC, MOV, three NOPs
+  // ECX = 4: #GP (shutdown without an IDT).
+  CHECK(test::json_exit(test::run_flat("mov ecx, 4\n rdpmc\n hlt\n", "amd").out) == "shutdown");
 }

@@ -30,6 +30,7 @@
 #include "emu/cpu_model.h"
 #include "emu/loader/flat.h"
 #include "svm/controls.h"
+#include "svm/exit_text.h"
 #include "svm/features.h"
 #include "svm/vmcb.h"
 #include "svm/vmrun_checks.h"
@@ -222,6 +223,28 @@ TEST_CASE("SVM exit codes are those of APM Appendix C", "[svm]") {
   CHECK(exit_code::INVALID == 0xffffffffffffffffull);
   CHECK(std::string(exit_code_name(0xffffffffffffffffull)) == "VMEXIT_INVALID");
   CHECK(exit_code_name(0xffffffffull) == nullptr);
+}
+
+TEST_CASE("the exit information in words (svm/exit_text.h), as the trace notes it", "[svm]") {
+  // IOIO (APM 15.10.2): OUT DX, AL to 80H; REP INSW from 3F8H.
+  CHECK(exit_details(exit_code::IOIO, (0x80 << 16) | 0x10 | 0x200, 0, 0) == "OUT port 80h, 1 byte");
+  CHECK(exit_details(exit_code::IOIO, (0x3f8 << 16) | 1 | 4 | 8 | 0x20, 0, 0) == "REP INS port 3f8h, 2 bytes");
+  CHECK(exit_details(exit_code::MSR, 1, 0, 0) == "WRMSR");
+  // NPF (APM 15.25.6): a write to a read-only guest page table.
+  CHECK(exit_details(exit_code::NPF, 0x200000007ull, 0x411140, 0) ==
+        "guest-physical 411140h: protection, write, guest page-table access");
+  CHECK(exit_details(exit_code::NPF, 0x10000000dull, 0xa00008, 0) ==
+        "guest-physical a00008h: protection, reserved bit, read, final address");
+  CHECK(exit_details(exit_code::EXCP_BASE + 14, 2, 0x1234, 0) == "error code 2h, address 1234h");
+  CHECK(exit_details(exit_code::CR0_READ + 3, (1ull << 63) | 5, 0, 0) == "MOV, GPR 5");
+  CHECK(exit_details(exit_code::TASK_SWITCH, 0x28, task_switch_info::HAS_ERROR_CODE | 0x98, 0) ==
+        "to TSS selector 28h, error code 98h");
+  // EXITINTINFO: the event whose delivery the exit interrupted.
+  CHECK(exit_details(exit_code::TASK_SWITCH, 0x28, 0, 0x80000460) ==
+        "to TSS selector 28h; during software interrupt 60h");
+  CHECK(exit_details(exit_code::EXCP_BASE + 11, 0x2ab, 0, (0x1234ull << 32) | 0x80000b0d) ==
+        "error code 2abh; during exception dh (error code 1234h)");
+  CHECK(exit_details(exit_code::HLT, 0, 0, 0).empty());
 }
 
 // ---- model data -------------------------------------------------------------------------

@@ -222,9 +222,14 @@ TEST_CASE("NP_ENABLE = 1 on a model without nested paging (amd,-npt) is ignored"
   CHECK(svm_context::npt_tag_of(m.cpu.tlb_space()) == 0);
 }
 
-TEST_CASE("NP_ENABLE = 1 with a host in legacy 32-bit paging stops the run by name", "[svm]") {
+TEST_CASE("NP_ENABLE = 1 with a host in legacy 32-bit paging: 2-level nested tables with its CR4.PSE", "[svm]") {
   Machine m("hlt\n");
   m.put(vmcb::NP_CONTROL, 8, NP_ENABLE);
+  // Nested tables in the 32-bit format (APM 15.25.3): a page directory at
+  // 8000H mapping gPA 0-8 MiB with two 4-Mbyte pages (the host's CR4.PSE).
+  m.mem.write_phys(0x8000, 4, 0x87);
+  m.mem.write_phys(0x8004, 4, 0x400087);
+  m.put(vmcb::N_CR3, 8, 0x8000);
   // The host: 32-bit protected mode with 32-bit paging (a page directory
   // at 7000H mapping the first 4 MiB with a 4-MiB page; CS = the flat
   // GDT's 32-bit code segment).
@@ -237,8 +242,13 @@ TEST_CASE("NP_ENABLE = 1 with a host in legacy 32-bit paging stops the run by na
   s.seg[CS].attr = 0xc09b;
   m.cpu.update_mode();
   m.cpu.flush_tlb();
-  CHECK(m.cpu.run(100) == StopReason::Error);
-  CHECK(m.cpu.stop_detail.find("SVM: nested paging with a legacy-mode host") != std::string::npos);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+  CHECK(m.cpu.svm.npt.levels == 2);
+  CHECK(m.cpu.svm.npt.pse);
+  // The nested PDE's accessed and dirty bits (the guest's page-table
+  // accesses are writes for the nested walk).
+  CHECK(m.mem.read_phys(0x8000, 4) == 0xe7);
   CHECK(!m.cpu.svm.guest_mode);
 }
 
@@ -373,15 +383,162 @@ TEST_CASE("a task switch in a 32-bit guest: #VMEXIT(TASK_SWITCH) with the TSS se
   CHECK(m.mem.read_phys(m.cpu.s.gdtr.base + 0x28, 8) == 0x0000890400000067ull);  // not marked busy
 }
 
+TEST_CASE("EVENTINJ pushes an error code per EV, whatever the vector (APM 15.20)", "[svm]") {
+  struct Case {
+    uint64_t eventinj;
+    bool pushed;
+  };
+  const uint64_t gp = eventinj::V | (uint64_t(eventinj::TYPE_EXCEPTION) << eventinj::TYPE_SHIFT) | 13;
+  const uint64_t intr = eventinj::V | (uint64_t(eventinj::TYPE_INTR) << eventinj::TYPE_SHIFT) | 0x60;
+  for (const Case c : {Case{gp | eventinj::EV | (0x1234ull << 32), true}, Case{gp | (0x1234ull << 32), false},
+                       Case{intr | eventinj::EV | (0x1234ull << 32), true}, Case{intr, false}}) {
+    INFO(std::hex << c.eventinj);
+    Machine m("nop\nhandler: hlt\n");
+    m.guest_gate(13, GUEST_RIP + 1);
+    m.guest_gate(0x60, GUEST_RIP + 1);
+    m.put(vmcb::EVENTINJ, 8, c.eventinj);
+    REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+    CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+    CHECK(m.q(vmcb::RIP) == GUEST_RIP + 1);
+    // 64-bit frame: RIP, CS, RFLAGS, RSP, SS (40 bytes), then the error code.
+    const uint64_t rsp = m.q(vmcb::RSP);
+    CHECK(rsp == 0x38000 - (c.pushed ? 48 : 40));
+    CHECK(m.mem.read_phys(rsp, 8) == (c.pushed ? 0x1234 : GUEST_RIP));
+  }
+}
+
+namespace {
+
+// A 32-bit protected-mode guest (no paging) at GUEST_RIP running `code`,
+// with an available 32-bit TSS at 40000H (GDT 28H) and 32-bit IDT gates.
+struct Machine32 : Machine {
+  explicit Machine32(const std::string& code) : Machine("") {
+    const std::vector<uint8_t> bin = test::assemble_nasm("bits 32\n" + code);
+    for (size_t i = 0; i < bin.size(); ++i) mem.write_phys(GUEST_RIP + i, 1, bin[i]);
+    mem.write_phys(cpu.s.gdtr.base + 0x28, 8, 0x0000890400000067ull);
+    put(vmcb::GDTR + vmcb::SEG_LIMIT, 4, 0x2f);
+    put(vmcb::CS + vmcb::SEG_SEL, 2, 0x18);
+    put(vmcb::CS + vmcb::SEG_ATTRIB, 2, 0xc9b);
+    for (uint32_t seg : {vmcb::ES, vmcb::SS, vmcb::DS}) put(seg + vmcb::SEG_ATTRIB, 2, 0xc93);
+    put(vmcb::EFER, 8, efer::SVME);
+    put(vmcb::CR0, 8, cr0::PE | cr0::ET);
+    put(vmcb::CR3, 8, 0);
+    put(vmcb::CR4, 8, 0);
+  }
+  // A task gate to the TSS at GDT 28H.
+  void task_gate(uint8_t vector) { mem.write_phys(GUEST_IDT + uint64_t(vector) * 8, 8, 0x0000850000280000ull); }
+};
+
+}  // namespace
+
+TEST_CASE("a task switch through a task gate of the IDT reports the event in EXITINTINFO (APM 15.7.2)", "[svm]") {
+  SECTION("INT 60H") {
+    Machine32 m("int 0x60\n");
+    m.task_gate(0x60);
+    m.put(vmcb::INTERCEPT_MISC1, 4, misc1::TASK_SWITCH);
+    REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+    CHECK(m.q(vmcb::EXITCODE) == exit_code::TASK_SWITCH);
+    CHECK(m.q(vmcb::EXITINFO1) == 0x28);
+    CHECK(m.q(vmcb::EXITINFO2) == 0);
+    CHECK(m.q(vmcb::EXITINTINFO) == 0x80000460);  // V, TYPE 4 (INTn), vector 60H
+    CHECK(m.q(vmcb::RIP) == GUEST_RIP);
+    CHECK(m.q(vmcb::NRIP) == 0);
+  }
+  SECTION("#GP(selector) of a MOV DS") {
+    Machine32 m("mov ax, 0x98\nmov ds, ax\n");  // beyond the GDT limit: #GP(98H)
+    m.task_gate(13);
+    m.put(vmcb::INTERCEPT_MISC1, 4, misc1::TASK_SWITCH);
+    REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+    CHECK(m.q(vmcb::EXITCODE) == exit_code::TASK_SWITCH);
+    CHECK(m.q(vmcb::EXITINFO2) == (task_switch_info::HAS_ERROR_CODE | 0x98));
+    CHECK(m.q(vmcb::EXITINTINFO) == ((0x98ull << 32) | 0x80000b0d));  // V, EV, exception, 13
+    CHECK(m.q(vmcb::RIP) == GUEST_RIP + 4);
+  }
+  SECTION("EVENTINJ #GP without EV through the task gate: no error code") {
+    Machine32 m("nop\n");
+    m.task_gate(13);
+    m.put(vmcb::INTERCEPT_MISC1, 4, misc1::TASK_SWITCH);
+    m.put(vmcb::EVENTINJ, 8, 0x8000030d);
+    REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+    CHECK(m.q(vmcb::EXITCODE) == exit_code::TASK_SWITCH);
+    CHECK(m.q(vmcb::EXITINFO2) == 0);
+    CHECK(m.q(vmcb::EXITINTINFO) == 0x8000030d);
+  }
+}
+
+TEST_CASE("FERR_FREEZE: an x87 instruction that would freeze (CR0.NE = 0) exits instead (APM 15.14.2)", "[svm]") {
+  // 1.0 / 0.0 with #Z unmasked leaves the exception pending; FWAIT would
+  // then freeze the CPU (MS-DOS compatibility mode, IGNNE# deasserted).
+  const std::string prefix = "fninit\npush 0x37b\nfldcw [rsp]\nfld1\nfldz\nfdivp st1, st0\n";
+  const uint64_t fwait_rip = GUEST_RIP + test::assemble_nasm("bits 64\n" + prefix).size();
+  for (const bool intercepted : {true, false}) {
+    INFO("intercepted " << intercepted);
+    Machine m(prefix + "fwait\nhlt\n");
+    m.put(vmcb::CR0, 8, m.cpu.s.cr0 & ~cr0::NE);
+    if (intercepted) m.put(vmcb::INTERCEPT_MISC1, 4, misc1::HLT | misc1::FERR_FREEZE);
+    m.cpu.run(200);
+    if (intercepted) {
+      CHECK(!m.cpu.svm.guest_mode);
+      CHECK(m.q(vmcb::EXITCODE) == exit_code::FERR_FREEZE);
+      CHECK(m.q(vmcb::EXITINFO1) == 0);
+      CHECK(m.q(vmcb::EXITINFO2) == 0);
+      CHECK(m.q(vmcb::RIP) == fwait_rip);
+      CHECK(m.q(vmcb::NRIP) == 0);
+      CHECK(m.cpu.s.rip == after_vmrun() + 1);  // the host's HLT
+    } else {
+      // Frozen in the guest before FWAIT, FERR# asserted.
+      CHECK(m.cpu.svm.guest_mode);
+      CHECK(m.cpu.s.rip == fwait_rip);
+      CHECK(m.cpu.ferr);
+    }
+  }
+}
+
+TEST_CASE("RDPMC in a guest on the amd model: the RDPMC intercept, else AMD's counter", "[svm]") {
+  Machine m("mov ecx, 1\nrdpmc\nhlt\n");
+  m.put(vmcb::INTERCEPT_MISC1, 4, misc1::HLT | misc1::RDPMC);
+  REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+  CHECK(m.q(vmcb::EXITCODE) == exit_code::RDPMC);
+  CHECK(m.q(vmcb::RIP) == GUEST_RIP + 5);
+  CHECK(m.q(vmcb::NRIP) == GUEST_RIP + 7);
+  // Not intercepted: EDX:EAX = PERF_CTR1.
+  Machine n("mov ecx, 1\nrdpmc\nhlt\n");
+  n.cpu.s.perf_ctr[1] = 0x123456789abcull;
+  REQUIRE(n.cpu.run(100) == StopReason::Hlt);
+  CHECK(n.q(vmcb::EXITCODE) == exit_code::HLT);
+  CHECK(n.q(vmcb::RAX) == 0x56789abc);
+  CHECK(n.cpu.s.gpr[RDX] == 0x1234);
+}
+
+TEST_CASE("virtual VMSAVE/VMLOAD: with nested paging and VIRT_EXT bit 1, rAX is guest-physical", "[svm]") {
+  // Nested tables (long mode): gPA 0-1 GiB identity with 2-Mbyte pages,
+  // except gPA 600000H-7FFFFFH -> 800000H.
+  constexpr uint64_t NPML4 = 0x100000, NPDPT = 0x101000, NPD = 0x102000;
+  for (const bool virt : {true, false}) {
+    INFO("VIRT_EXT bit 1 " << virt);
+    Machine m("mov rax, 0x600000\nvmsave\nmov rax, 0x601000\nvmload\nhlt\n");
+    m.mem.write_phys(NPML4, 8, NPDPT | 7);
+    m.mem.write_phys(NPDPT, 8, NPD | 7);
+    for (uint64_t i = 0; i < 512; ++i) m.mem.write_phys(NPD + i * 8, 8, (i << 21) | 0x87);
+    m.mem.write_phys(NPD + 3 * 8, 8, 0x800000 | 0x87);
+    m.put(vmcb::NP_CONTROL, 8, NP_ENABLE);
+    m.put(vmcb::N_CR3, 8, NPML4);
+    m.put(vmcb::G_PAT, 8, 0x0007040600070406ull);
+    m.put(vmcb::VIRT_EXT, 8, virt ? V_VMSAVE_VMLOAD : 0);
+    m.cpu.s.star = 0x1111222233334444ull;  // the guest's STAR (VMSAVE stores it)
+    m.mem.write_phys((virt ? 0x801000 : 0x601000) + vmcb::LSTAR, 8, 0xffffffff80001234ull);
+    REQUIRE(m.cpu.run(100) == StopReason::Hlt);
+    CHECK(m.q(vmcb::EXITCODE) == exit_code::HLT);
+    CHECK(m.mem.read_phys(0x800000 + vmcb::STAR, 8) == (virt ? 0x1111222233334444ull : 0));
+    CHECK(m.mem.read_phys(0x600000 + vmcb::STAR, 8) == (virt ? 0 : 0x1111222233334444ull));
+    CHECK(m.cpu.s.lstar == 0xffffffff80001234ull);
+  }
+}
+
 // ---- the L1 test kernel ----------------------------------------------------------------------
 
 TEST_CASE("L1 test kernel: an L2 takes every kind of intercept and is resumed (--cpu amd)", "[svm]") {
-  const std::string json = "/tmp/softvt_svm_guest_" + std::to_string(getpid()) + ".json";
-  const test::CliResult r = test::shell(env_path("SOFTVT") + " run --flat " + env_path("SOFTVT_GUEST_DIR") +
-                                        "/svm_guest_long64.bin --cpu amd --max-insns 2000000 --debugcon stdio"
-                                        " --dump-state " + json);
-  const std::string state = test::slurp(json);
-  std::remove(json.c_str());
+  const auto [r, state] = test::run_l1_kernel("svm_guest_long64.bin", "amd");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.out.find("FAIL") == std::string::npos);

@@ -143,13 +143,7 @@ TEST_CASE("G_PAT: supported types 0, 1, 4, 5, 6, 7 and reserved bits 7:3 of each
 }
 
 TEST_CASE("L1 test kernel: an L2 with its own paging runs through nested tables (--cpu amd)", "[svm][npt]") {
-  const std::string json = test::flat_tmp_path("svm_npt.json");
-  const test::CliResult r = test::shell(test::env_path("SOFTVT") + " run --flat " +
-                                        test::env_path("SOFTVT_GUEST_DIR") +
-                                        "/svm_npt_long64.bin --cpu amd --max-insns 2000000 --debugcon stdio"
-                                        " --dump-state " + json);
-  const std::string state = test::slurp(json);
-  std::remove(json.c_str());
+  const auto [r, state] = test::run_l1_kernel("svm_npt_long64.bin", "amd");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(r.out.find("FAIL") == std::string::npos);
@@ -160,15 +154,82 @@ TEST_CASE("L1 test kernel: an L2 with its own paging runs through nested tables 
 }
 
 TEST_CASE("L1 test kernel on --cpu amd,-npt: CPUID reports no nested paging, nothing runs", "[svm][npt]") {
-  const std::string json = test::flat_tmp_path("svm_npt_nonpt.json");
-  const test::CliResult r = test::shell(test::env_path("SOFTVT") + " run --flat " +
-                                        test::env_path("SOFTVT_GUEST_DIR") +
-                                        "/svm_npt_long64.bin --cpu amd,-npt --max-insns 2000000 --debugcon stdio"
-                                        " --dump-state " + json);
-  const std::string state = test::slurp(json);
-  std::remove(json.c_str());
+  const auto [r, state] = test::run_l1_kernel("svm_npt_long64.bin", "amd,-npt");
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(test::json_value(state, "rax") == 0);
   CHECK(test::json_value(state, "rbx") == 0);
+}
+
+TEST_CASE("NPT walk, 2-level host format: 4-byte entries, 4-Mbyte pages only with the host's CR4.PSE", "[svm][npt]") {
+  Memory mem{16 << 20};
+  constexpr uint64_t PD2 = 0x100000, PT2 = 0x101000;
+  mem.write_phys(PD2, 4, PT2 | P | W | U);                 // gPA 0-4M through PT2
+  mem.write_phys(PD2 + 4, 4, 0xc00000 | PS | P | W | U);  // gPA 4M-8M: 4-Mbyte page at C00000H
+  mem.write_phys(PT2 + 5 * 4, 4, 0x345000 | P | W | U);
+  mem.write_phys(PT2 + 6 * 4, 4, 0x346000 | P | U);
+  mem.write_phys(0xc00000 + 4, 4, 0x777000 | P | W | U);  // entry 1 if C00000H is read as a page table
+  NptWalker pse{mem, PD2, 2, true, false, 40, true, true};
+  NptWalker nopse{mem, PD2, 2, true, false, 40, false, true};
+  NptWalkResult r = pse.walk(0x5123, true, false);
+  REQUIRE(r.ok);
+  CHECK(r.hpa == 0x345123);
+  CHECK(mem.read_phys(PT2 + 5 * 4, 4) == (0x345000 | P | W | U | A | D));
+  CHECK(mem.read_phys(PT2 + 6 * 4, 4) == (0x346000 | P | U));  // the 4-byte neighbour untouched
+  CHECK(mem.read_phys(PD2, 4) == (PT2 | P | W | U | A));
+  r = pse.walk(0x401234, false, false);
+  REQUIRE(r.ok);
+  CHECK(r.hpa == 0xc01234);
+  CHECK(r.page_shift == 22);
+  r = nopse.walk(0x401234, false, false);
+  REQUIRE(r.ok);
+  CHECK(r.hpa == 0x777234);
+  // A write to a read-only page; a fetch has no ID bit (no NX in 32-bit
+  // paging, even with the host's EFER.NXE); bit 21 of a 4-Mbyte PDE.
+  CHECK(pse.walk(0x6000, true, false).error == (npf::US | npf::RW | npf::P));
+  CHECK(pse.walk(0x7000, false, true).error == npf::US);
+  mem.write_phys(PD2 + 4, 4, 0xc00000 | PS | P | W | U | (1u << 21));
+  CHECK(pse.walk(0x401234, false, false).error == (npf::US | npf::RSV | npf::P));
+  // PSE-40: bits 20:13 give physical-address bits 39:32.
+  mem.write_phys(PD2 + 4, 4, 0xc00000 | PS | P | W | U | (3u << 13));
+  r = pse.walk(0x401234, false, false);
+  REQUIRE(r.ok);
+  CHECK(r.hpa == 0x300c01234ull);
+}
+
+TEST_CASE("NPT walk, PAE host format: four PDPEs without A, W or U bits, PAE reserved bits", "[svm][npt]") {
+  Memory mem{16 << 20};
+  constexpr uint64_t PDPT3 = 0x100020, PD3 = 0x101000, PT3 = 0x102000;  // a 32-byte aligned PDPT
+  mem.write_phys(PDPT3 + 3 * 8, 8, PD3 | P);
+  mem.write_phys(PD3, 8, PT3 | P | W | U);
+  mem.write_phys(PD3 + 8, 8, 0x600000 | PS | P | W | U);
+  mem.write_phys(PT3 + 5 * 8, 8, 0x345000 | P | W | U | NX);
+  NptWalker w{mem, PDPT3, 3, true, true, 40};
+  NptWalkResult r = w.walk(0xc0005123, false, false);
+  REQUIRE(r.ok);
+  CHECK(r.hpa == 0x345123);
+  CHECK(mem.read_phys(PDPT3 + 3 * 8, 8) == (PD3 | P));  // no A bit in a PDPE
+  CHECK(mem.read_phys(PD3, 8) == (PT3 | P | W | U | A));
+  r = w.walk(0xc0201234, false, false);
+  REQUIRE(r.ok);
+  CHECK(r.hpa == 0x601234);
+  CHECK(r.page_shift == 21);
+  CHECK(w.walk(0xc0005123, false, true).error == (npf::US | npf::ID | npf::P));
+  CHECK(w.walk(0x5123, false, false).error == npf::US);  // PDPE 0 not present
+  const uint64_t rsv = npf::US | npf::RSV | npf::P;
+  mem.write_phys(PD3 + 8, 8, 0x600000 | PS | P | W | U | (1ull << 52));  // 62:52 reserved in PAE
+  CHECK(w.walk(0xc0201234, false, false).error == rsv);
+  mem.write_phys(PDPT3 + 3 * 8, 8, PD3 | P | W);  // a PDPE's bit 1 is reserved
+  CHECK(w.walk(0xc0005123, false, false).error == rsv);
+}
+
+TEST_CASE("L1 test kernel: nested tables in a legacy host's 2-level and PAE formats (--cpu amd)", "[svm][npt]") {
+  const auto [r, state] = test::run_l1_kernel("svm_npt_legacy_long64.bin", "amd");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("FAIL") == std::string::npos);
+  CHECK(r.out.find("svm_npt_legacy: done") != std::string::npos);
+  CHECK(test::json_exit(state) == "hlt");
+  CHECK(test::json_value(state, "rax") == 0);   // failed checks
+  CHECK(test::json_value(state, "rbx") == 68);  // passed checks: all of them ran
 }
