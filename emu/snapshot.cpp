@@ -23,6 +23,8 @@ CpuSnapshot CpuSnapshot::take(const Cpu& cpu) {
   c.init_sipi_epoch = cpu.init_sipi_epoch;
   c.debug_pending = cpu.dbg.pending;
   c.debug_tf_after = cpu.dbg.tf_after;
+  c.idle_step_total = cpu.idle_step_total;
+  c.resuming_rep = cpu.resuming_rep;
   return c;
 }
 
@@ -39,6 +41,8 @@ void CpuSnapshot::restore(Cpu& cpu) const {
   cpu.init_sipi_epoch = init_sipi_epoch;
   cpu.dbg.pending = debug_pending;
   cpu.dbg.tf_after = debug_tf_after;
+  cpu.idle_step_total = idle_step_total;
+  cpu.resuming_rep = resuming_rep;
   cpu.update_mode();
   cpu.flush_tlb();
 }

@@ -24,6 +24,8 @@ struct CpuSnapshot {
   uint32_t init_sipi_epoch = 0;
   uint64_t debug_pending = 0;
   bool debug_tf_after = false;
+  uint64_t idle_step_total = 0;  // the run loop's progress (emu/cpu.h)
+  bool resuming_rep = false;
 
   static CpuSnapshot take(const Cpu& cpu);
   void restore(Cpu& cpu) const;

@@ -44,16 +44,17 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   // is enabled (the I/D bit is defined only then).
   uint64_t error = npf::US | (write ? npf::RW : 0) | (fetch && nxe ? npf::ID : 0);
   uint64_t table = n_cr3 & addr_mask;
-  uint64_t addrs[5], entries[5];
-  unsigned used = 0;
   bool all_w = true, all_u = true, any_nx = false;
   for (unsigned level = levels; level >= 1; --level) {
     const unsigned shift = 12 + 9 * (level - 1);
     const uint64_t addr = table + ((gpa >> shift) & 0x1ff) * 8;
+    if (inspect && addr + 8 > mem.ram_size()) {
+      r.outside_ram = true;
+      r.error = error;
+      return r;
+    }
     const uint64_t e = mem.read_phys(addr, 8);
-    addrs[used] = addr;
-    entries[used] = e;
-    ++used;
+    r.entries[r.used++] = NptWalkResult::Entry{level, addr, e};
     if (!(e & PTE_P)) {
       r.error = error;
       return r;
@@ -82,16 +83,16 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   // Accessed bits of every entry used, the dirty bit of the leaf for a
   // write (APM 5.4.1, 15.25.5: the nested walk updates them as a host walk
   // does).
-  for (unsigned i = 0; i < used; ++i) {
-    uint64_t ne = entries[i] | PTE_A;
-    if (i == used - 1 && write) ne |= PTE_D;
-    if (ne != entries[i]) mem.write_phys(addrs[i], 8, ne);
-    entries[i] = ne;
+  for (unsigned i = 0; i < r.used && !inspect; ++i) {
+    uint64_t ne = r.entries[i].value | PTE_A;
+    if (i == r.used - 1 && write) ne |= PTE_D;
+    if (ne != r.entries[i].value) mem.write_phys(r.entries[i].addr, 8, ne);
+    r.entries[i].value = ne;
   }
   r.ok = true;
   r.writable = all_w;
   r.nx = any_nx;
-  r.dirty = (entries[used - 1] & PTE_D) != 0;
+  r.dirty = (r.entries[r.used - 1].value & PTE_D) != 0;
   return r;
 }
 

@@ -40,6 +40,14 @@ struct NptWalkResult {
   bool nx = false;        // NX (with the host's EFER.NXE) in some entry used
   bool dirty = false;     // the leaf's D bit after this access
   unsigned page_shift = 12;
+  // The entries read, top level first (the debugger shows them:
+  // traces/gdb_walk.cpp).
+  struct Entry {
+    unsigned level;
+    uint64_t addr, value;
+  } entries[5] = {};
+  unsigned used = 0;
+  bool outside_ram = false;  // an inspection met an entry outside RAM
 };
 
 struct NptWalker {
@@ -49,6 +57,10 @@ struct NptWalker {
   bool nxe;                 // the host's EFER.NXE at VMRUN
   bool pages_1g;            // CPUID 80000001H:EDX.Page1GB
   unsigned phys_addr_bits;
+  // The debugger's walk: no accessed or dirty bit is set, and an entry
+  // outside RAM is not read (no MMIO access) but ends the walk
+  // (`outside_ram`).
+  bool inspect = false;
 
   // Translates `gpa` for a read, a write or a fetch. Every nested access
   // is a user access (APM 15.25.5): U/S must be 1 at every level; W is

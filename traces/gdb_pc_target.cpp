@@ -7,7 +7,40 @@
 namespace softvt::gdb {
 
 PcTarget::PcTarget(std::unique_ptr<Pc>& pc, PcFactory rebuild, trace::TraceGate* gate)
-    : pc_(pc), rebuild_(std::move(rebuild)), gate_(gate), max_insns_(pc->config().max_insns) {}
+    : pc_(pc), rebuild_(std::move(rebuild)), gate_(gate), max_insns_(pc->config().max_insns) {
+  attach(*pc_);
+}
+
+// A (re)built machine reports its slices and honours the per-CPU limit.
+void PcTarget::attach(Pc& pc) {
+  pc.on_slice = [this](unsigned cpu) { note_slice(cpu); };
+  pc.set_cpu_insn_limit(limit_cpu_, limit_count_);
+}
+
+void PcTarget::note_slice(unsigned cpu) {
+  const auto [it, inserted] = schedule_.insert_or_assign(pc_->total_insns(), cpu);
+  (void)inserted;
+  // Only where the CPU changes (a slice that retired nothing at the same
+  // position is replaced by the one after it).
+  if (it != schedule_.begin() && std::prev(it)->second == cpu) schedule_.erase(it);
+}
+
+std::optional<uint64_t> PcTarget::previous_step(unsigned cpu, uint64_t position) const {
+  for (uint64_t p = position; p > history_start();) {
+    auto it = schedule_.upper_bound(p - 1);
+    if (it == schedule_.begin()) return std::nullopt;
+    --it;  // the entry of the instruction at p - 1
+    if (it->second == cpu) return p - 1;
+    p = it->first;  // that CPU's run began here: look before it
+  }
+  return std::nullopt;
+}
+
+void PcTarget::set_cpu_limit(unsigned cpu, uint64_t count) {
+  limit_cpu_ = cpu;
+  limit_count_ = count;
+  pc_->set_cpu_insn_limit(cpu, count);
+}
 
 RunStop PcTarget::diverged_stop() const {
   RunStop r;
@@ -41,6 +74,7 @@ RunStop PcTarget::resume(uint64_t until) {
   }
   reached_ = std::max(reached_, position());
   RunStop r;
+  r.cpu = pc_->running_cpu();
   if (outcome_.reason == "limit" && position() < max_insns_) return r;
   if (outcome_.reason == "debug") {
     r.kind = RunStop::Debug;
@@ -62,9 +96,6 @@ std::string PcTarget::reverse_unsupported() const {
   if (pc_->config().clock != ClockSource::Instructions)
     return "guest time follows the host clock (--clock host), so a re-execution would not retrace the run; "
            "use --clock insns";
-  if (pc_->cpu_count() > 1)
-    return "with several CPUs the scheduling depends on where the debugger stopped the machine "
-           "(reverse execution of --smp > 1 is not implemented yet)";
   if (pc_->config().serial_in)
     return "COM1 reads standard input (--serial stdio), which a re-execution cannot read again; "
            "use --serial none or --serial file:PATH";
@@ -87,11 +118,14 @@ void PcTarget::seek(uint64_t target) {
     rebuild_at(std::min(target, divergence_position_));
   }
   set_host_debugger(host_);
+  pc_->set_cpu_insn_limit(limit_cpu_, limit_count_);
 }
 
 void PcTarget::rebuild_at(uint64_t target) {
   pc_.reset();
   pc_ = rebuild_([this] { return output_allowed(); });
+  attach(*pc_);
+  pc_->set_cpu_insn_limit(Pc::NO_CPU, 0);  // re-execution goes to `target` only
   if (gate_) gate_->rewind(0);
   pc_->set_max_insns(target);
   // Re-execution does not stop at breakpoints; it ends at `target` (a

@@ -1,10 +1,13 @@
 // The PC machine (`softvt run --kernel`) as a gdb target: one thread per
 // CPU. Reverse execution rebuilds an earlier state by building the machine
 // again from its options and re-executing from the start, exact by
-// determinism (docs/decisions.md "Reverse execution in gdb"); snapshots of
-// the PC's devices are a later increment.
+// determinism (docs/decisions.md "Reverse execution in gdb"); with several
+// CPUs the position is the machine's retired-instruction count, whose
+// interleaving the PC's scheduler keeps independent of where the debugger
+// stops (docs/decisions.md "SMP under gdb").
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "emu/machine/pc.h"
@@ -33,6 +36,8 @@ class PcTarget : public Target {
   uint64_t history_start() const override { return 0; }
   void seek(uint64_t position) override;
   void state_edited() override { edited_ = true; }
+  std::optional<uint64_t> previous_step(unsigned cpu, uint64_t position) const override;
+  void set_cpu_limit(unsigned cpu, uint64_t count) override;
   const PcOutcome& outcome() const { return outcome_; }
   bool output_allowed() const { return pc_->total_insns() >= reached_; }
 
@@ -46,7 +51,15 @@ class PcTarget : public Target {
   std::string divergence_;
   RunStop diverged_stop() const;
   void rebuild_at(uint64_t position);
+  void attach(Pc& pc);
+  void note_slice(unsigned cpu);
   HostDebugger* host_ = nullptr;
+  // Which CPU executes the instruction at each position: position -> the
+  // CPU executing from there on (an entry where the CPU changes). The
+  // scheduling is deterministic, so re-execution writes the same entries.
+  std::map<uint64_t, unsigned> schedule_;
+  unsigned limit_cpu_ = NO_CPU;
+  uint64_t limit_count_ = 0;
   uint64_t max_insns_;       // the run's own --max-insns
   uint64_t reached_ = 0;
   bool edited_ = false;
