@@ -47,13 +47,15 @@ void CpuSnapshot::restore(Cpu& cpu) const {
   cpu.flush_tlb();
 }
 
-void SnapshotStore::reset(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus) {
+void SnapshotStore::reset(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus,
+                          std::vector<uint8_t> devices) {
   base_.assign(mem.ram(), mem.ram() + mem.ram_size());
   snaps_.clear();
   interval_ = FIRST_INTERVAL;
   Snapshot s;
   s.position = position;
   s.cpus = std::move(cpus);
+  s.devices = std::move(devices);
   snaps_.push_back(std::move(s));
 }
 
@@ -61,11 +63,13 @@ bool SnapshotStore::due(uint64_t position) const {
   return !snaps_.empty() && position >= snaps_.back().position + interval_;
 }
 
-void SnapshotStore::take(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus) {
+void SnapshotStore::take(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus,
+                         std::vector<uint8_t> devices) {
   if (snaps_.empty() || position <= snaps_.back().position) return;
   Snapshot s;
   s.position = position;
   s.cpus = std::move(cpus);
+  s.devices = std::move(devices);
   const uint64_t n = mem.ram_size() / PAGE;
   for (uint64_t p = 0; p < n; ++p) {
     const uint8_t* cur = mem.ram() + p * PAGE;
@@ -100,7 +104,7 @@ void SnapshotStore::restore_ram(const Snapshot& snap, Memory& mem) const {
 
 uint64_t SnapshotStore::bytes() const {
   uint64_t n = base_.size();
-  for (const Snapshot& s : snaps_) n += s.page_data.size() + sizeof(Snapshot) + s.cpus.size() * sizeof(CpuSnapshot);
+  for (const Snapshot& s : snaps_) n += s.page_data.size() + s.devices.size() + sizeof(Snapshot) + s.cpus.size() * sizeof(CpuSnapshot);
   return n;
 }
 

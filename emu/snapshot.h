@@ -34,6 +34,7 @@ struct CpuSnapshot {
 struct Snapshot {
   uint64_t position = 0;            // instructions retired (the machine's clock)
   std::vector<CpuSnapshot> cpus;
+  std::vector<uint8_t> devices;     // the PC's device state (Pc::save_state); empty for the flat runner
   std::vector<uint32_t> pages;      // RAM pages that differ from the base
   std::vector<uint8_t> page_data;   // their contents, 4 KiB each, in `pages` order
 };
@@ -47,14 +48,16 @@ class SnapshotStore {
   static constexpr uint64_t FIRST_INTERVAL = 1000000;
 
   // Starts a new history at `position` whose RAM base is `mem`'s contents.
-  void reset(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus);
+  void reset(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus,
+             std::vector<uint8_t> devices = {});
   bool empty() const { return snaps_.empty(); }
   // Whether a snapshot is due at `position` (one interval after the last).
   bool due(uint64_t position) const;
-  void take(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus);
+  void take(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus, std::vector<uint8_t> devices = {});
   // The latest snapshot at or before `position` (the first if none is).
   const Snapshot& at_or_before(uint64_t position) const;
   const Snapshot& first() const { return snaps_.front(); }
+  const Snapshot& last() const { return snaps_.back(); }
   // Writes the snapshot's RAM into `mem` (and forgets which pages held
   // decoded code: the caller starts with a fresh block cache).
   void restore_ram(const Snapshot& snap, Memory& mem) const;

@@ -124,6 +124,13 @@ class Pc {
   std::function<void(unsigned i)> on_slice;
   // The CPU that executed last.
   unsigned running_cpu() const { return running_; }
+  // Snapshots (emu/machine/pc_state.cpp; traces/gdb_pc_target.cpp): the
+  // devices' changing state, the clock's timers, the interrupt lines and
+  // the scheduler, as bytes (the CPUs and RAM are emu/snapshot.h's).
+  // Restored into the machine they were saved from (the wiring and
+  // callbacks are its own); the cache of decoded code starts empty.
+  std::vector<uint8_t> save_state();
+  void restore_state(const std::vector<uint8_t>& bytes);
   // Whether instruction counts (total_insns, --max-insns) are known.
   bool counts_instructions() const { return !engine_; }
   const Engine* engine() const { return engine_.get(); }
@@ -239,6 +246,9 @@ class Pc {
   unsigned limit_cpu_ = NO_CPU;
   uint64_t limit_cpu_count_ = 0;
   unsigned pick_next_cpu() const;
+  template <class Io>
+  void state_io(Io& io);
+  void drop_decoded_code();
   uint64_t new_slice_length() const;
   void end_slice_if_over(const Cpu& c, StopReason r);
 };
