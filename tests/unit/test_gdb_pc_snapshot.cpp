@@ -6,9 +6,16 @@
 // position again: every CPU register, every device's state and RAM must
 // be what the first run left, and interrupts must have happened in
 // between (so a timer, an IRR bit or a counter restored wrong shows).
+// Then the same under the real gdb: a PC kernel that reads the PIT while
+// it counts runs past three snapshots; stepping back from its end and
+// forward again gives the registers (the PIT's count in AL included) seen
+// forwards.
 #include <catch.hpp>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -16,9 +23,11 @@
 #include "emu/loader/multiboot.h"
 #include "emu/machine/pc.h"
 #include "emu/snapshot.h"
+#include "tests/unit/gdb_cli_support.h"
 #include "tests/unit/nasm_support.h"
 
 using namespace softvt;
+using namespace softvt::test;
 
 namespace {
 
@@ -168,4 +177,64 @@ TEST_CASE("PC snapshots: device state of another shape is refused", "[gdb][snaps
   CHECK_THROWS_WITH(pc.restore_state(bytes), "snapshot: device state longer than its fields");
   bytes.resize(bytes.size() / 2);
   CHECK_THROWS_WITH(pc.restore_state(bytes), "snapshot: device state shorter than its fields");
+}
+
+namespace {
+
+// A multiboot kernel: from EBX = 0, 800000 iterations of a loop that counts in EBX,
+// stores the count at 200000H and reads the PIT's counter 0 into AL, then
+// CLI; HLT (the machine stays, halted, for reverse execution).
+std::string build_loop_kernel() {
+  const std::string base = "/tmp/softvt_gdb_loop_" + std::to_string(getpid());
+  std::ofstream(base + ".asm") << "%include \"common.inc\"\n"
+                                  "MULTIBOOT_HEADER\n"
+                                  "section .text\n"
+                                  "global _start\n"
+                                  "_start:\n"
+                                  "  xor ebx, ebx\n"
+                                  "  mov ecx, 800000\n"
+                                  "l: inc ebx\n"
+                                  "  mov [0x200000], ebx\n"
+                                  "  in al, 0x40\n"
+                                  "  dec ecx\n"
+                                  "  jnz l\n"
+                                  "  cli\n"
+                                  "  hlt\n";
+  const test::CliResult r =
+      test::shell("nasm -f elf32 -I " + test::kSourceDir + "/tests/kernels/ -o " + base + ".o " + base + ".asm && ld -m elf_i386 --no-warn-rwx-segments -T " +
+                  test::kSourceDir + "/tests/kernels/kernel.ld -o " + base + ".elf " + base + ".o");
+  std::remove((base + ".asm").c_str());
+  std::remove((base + ".o").c_str());
+  INFO(r.out + r.err);
+  REQUIRE(r.status == 0);
+  return base + ".elf";
+}
+
+}  // namespace
+
+TEST_CASE("gdb: the PC steps back from the end of a run past several snapshots", "[gdb][cli]") {
+  REQUIRE_GDB();
+  const std::string elf = build_loop_kernel();
+  test::Softvt s({"run", "--kernel", elf, "-m", "64", "--serial", "none"});
+  const std::string o = s.gdb({"continue", "p/x $pc", "p $rax", "p $rbx",            // 0, 1, 2: at the end
+                               "reverse-stepi", "reverse-stepi", "reverse-stepi",
+                               "reverse-stepi", "reverse-stepi", "p $rax", "p $rcx",  // 3, 4: in the last iteration
+                               "stepi", "stepi", "stepi", "stepi", "stepi",
+                               "p/x $pc", "p $rax", "p $rbx",                         // 5, 6, 7: the end again
+                               "watch *(int*)0x200000", "reverse-continue", "p $rbx",  // 8: before the last store
+                               "x/wx 0x200000", "kill"});
+  std::remove(elf.c_str());
+  INFO(o);
+  std::vector<std::string> v;
+  const std::regex value(R"(\$\d+ = ([^\n]*))");
+  for (auto it = std::sregex_iterator(o.begin(), o.end(), value); it != std::sregex_iterator(); ++it)
+    v.push_back((*it)[1].str());
+  REQUIRE(v.size() == 9);
+  CHECK(v[2] == "800000");
+  CHECK(v[4] == "1");  // five back from after HLT: before the last dec ecx
+  CHECK(v[5] == v[0]);
+  CHECK(v[6] == v[1]);  // AL: the PIT's count, read again at the same time
+  CHECK(v[7] == "800000");
+  CHECK(v[8] == "800000");  // incremented, not stored yet
+  CHECK(test::contains(o, "0x200000:\t0x000c34ff"));  // 799999
 }
