@@ -1,7 +1,8 @@
 // Snapshots of a machine's state for reverse execution (docs/decisions.md
 // "Reverse execution in gdb"): the CPUs' state (architectural, VMX/SVM,
-// pins and pending events) and guest RAM, stored as the pages that differ
-// from one base image. Determinism (DESIGN.md) makes "restore the latest
+// pins and pending events), guest RAM, stored as the pages that differ
+// from one base image, and for the PC its devices' state as bytes
+// (Pc::save_state). Determinism (DESIGN.md) makes "restore the latest
 // snapshot at or before N, then execute to N" rebuild the exact state at
 // instruction count N.
 #pragma once
