@@ -144,6 +144,18 @@ class Cpu {
   // are what the guest's first instruction sees, and the entry instruction
   // has no single-step trap: vmx/entry.cpp).
   bool vm_switched = false;
+  // Kept across run() calls, so that where a run is cut (an instruction
+  // limit, a debugger stop) never changes what follows (docs/decisions.md
+  // "SMP under gdb"): whether the next step continues an unfinished REP
+  // string instruction (traced when it started; RF = 1 in an event frame
+  // taken before it goes on, SDM 17.3.1.1), and the steps that retired
+  // nothing over the CPU's life (an event delivered, an exception, a REP
+  // iteration with more to go). run() also stops once steps_taken()
+  // reaches `step_limit` (the PC's scheduling slices count steps).
+  bool resuming_rep = false;
+  uint64_t idle_step_total = 0;
+  uint64_t step_limit = ~uint64_t(0);
+  uint64_t steps_taken() const { return s.insn_count + idle_step_total; }
   StopReason stop = StopReason::None;
   std::string stop_detail;   // human-readable reason for Shutdown/Error
   BlockCache* blocks = nullptr;

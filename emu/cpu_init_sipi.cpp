@@ -62,6 +62,7 @@ void Cpu::init_signal() {
   update_mode();
   flush_tlb();
   end_block = true;
+  resuming_rep = false;  // no REP string instruction goes on after INIT
   ++init_sipi_epoch;
 }
 

@@ -267,8 +267,13 @@ StopReason Cpu::run(uint64_t max_insns) {
   // retire counts exactly one per instruction, a REP as one
   // (docs/decisions.md "REP string instructions and the instruction limit").
   uint64_t idle_steps = 0;
-  bool resuming_rep = false;  // the next step continues an unfinished REP
-  const auto budget_spent = [&] { return s.insn_count + idle_steps >= max_insns; };
+  // Each step that retires nothing counts here and in the CPU's lifetime
+  // total (steps_taken(), step_limit); resuming_rep is a member.
+  const auto idle_step = [&] {
+    ++idle_steps;
+    ++idle_step_total;
+  };
+  const auto budget_spent = [&] { return s.insn_count + idle_steps >= max_insns || steps_taken() >= step_limit; };
   // DR6 conditions pending when the current instruction started: a fault
   // discards what the instruction itself detected (it did not complete).
   uint64_t debug_before = 0;
@@ -282,7 +287,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     insn_unfinished = false;
     vm_switched = false;  // e.g. an EPT violation while VM entry injected an event
     resuming_rep = false;
-    ++idle_steps;
+    idle_step();
     // A watchpoint hit by an instruction that did not complete does not count.
     if (dbg.host_hit) {
       dbg.host_hit = false;
@@ -294,7 +299,7 @@ StopReason Cpu::run(uint64_t max_insns) {
     // preemption timer, NMI/interrupt windows, NMI and interrupt exiting)
     // in their priority around the debug traps (vmx/event_exits.h).
     if (vmx.non_root && (vmx.events.boundary_checks || intr_line || nmi_pending) && vmx::boundary_event(*this)) {
-      ++idle_steps;
+      idle_step();
       resuming_rep = false;
       continue;
     }
@@ -309,7 +314,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       if (resuming_rep) s.rflags |= fl::RF;
       guard_nested_exit([&] { debug_deliver_trap(*this); });
       if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);  // MTF (SDM 26.5.2)
-      ++idle_steps;
+      idle_step();
       resuming_rep = false;
       continue;
     }
@@ -317,7 +322,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       if (resuming_rep) s.rflags |= fl::RF;  // as above, for interrupts
       guard_nested_exit([&] { take_pending_event(); });
       if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_event(*this);
-      ++idle_steps;
+      idle_step();
       resuming_rep = false;  // an interrupted REP restarts (and is traced) anew
       continue;
     }
@@ -376,7 +381,7 @@ StopReason Cpu::run(uint64_t max_insns) {
           insn_unfinished = false;
           end_block = false;
           resuming_rep = true;
-          ++idle_steps;
+          idle_step();
           // MTF: an exit follows each iteration (SDM 26.5.2).
           if (vmx.non_root && vmx.events.boundary_checks) vmx::after_guest_instruction(*this);
           break;

@@ -23,6 +23,8 @@ CpuSnapshot CpuSnapshot::take(const Cpu& cpu) {
   c.init_sipi_epoch = cpu.init_sipi_epoch;
   c.debug_pending = cpu.dbg.pending;
   c.debug_tf_after = cpu.dbg.tf_after;
+  c.idle_step_total = cpu.idle_step_total;
+  c.resuming_rep = cpu.resuming_rep;
   return c;
 }
 
@@ -39,17 +41,21 @@ void CpuSnapshot::restore(Cpu& cpu) const {
   cpu.init_sipi_epoch = init_sipi_epoch;
   cpu.dbg.pending = debug_pending;
   cpu.dbg.tf_after = debug_tf_after;
+  cpu.idle_step_total = idle_step_total;
+  cpu.resuming_rep = resuming_rep;
   cpu.update_mode();
   cpu.flush_tlb();
 }
 
-void SnapshotStore::reset(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus) {
+void SnapshotStore::reset(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus,
+                          std::vector<uint8_t> devices) {
   base_.assign(mem.ram(), mem.ram() + mem.ram_size());
   snaps_.clear();
   interval_ = FIRST_INTERVAL;
   Snapshot s;
   s.position = position;
   s.cpus = std::move(cpus);
+  s.devices = std::move(devices);
   snaps_.push_back(std::move(s));
 }
 
@@ -57,11 +63,13 @@ bool SnapshotStore::due(uint64_t position) const {
   return !snaps_.empty() && position >= snaps_.back().position + interval_;
 }
 
-void SnapshotStore::take(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus) {
+void SnapshotStore::take(const Memory& mem, uint64_t position, std::vector<CpuSnapshot> cpus,
+                         std::vector<uint8_t> devices) {
   if (snaps_.empty() || position <= snaps_.back().position) return;
   Snapshot s;
   s.position = position;
   s.cpus = std::move(cpus);
+  s.devices = std::move(devices);
   const uint64_t n = mem.ram_size() / PAGE;
   for (uint64_t p = 0; p < n; ++p) {
     const uint8_t* cur = mem.ram() + p * PAGE;
@@ -96,7 +104,7 @@ void SnapshotStore::restore_ram(const Snapshot& snap, Memory& mem) const {
 
 uint64_t SnapshotStore::bytes() const {
   uint64_t n = base_.size();
-  for (const Snapshot& s : snaps_) n += s.page_data.size() + sizeof(Snapshot) + s.cpus.size() * sizeof(CpuSnapshot);
+  for (const Snapshot& s : snaps_) n += s.page_data.size() + s.devices.size() + sizeof(Snapshot) + s.cpus.size() * sizeof(CpuSnapshot);
   return n;
 }
 

@@ -66,8 +66,6 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   // A PAE host's N_CR3 holds the 32-byte aligned PDPT at bits 31:5 (APM
   // 5.2.1, the legacy CR3 format).
   uint64_t table = levels == 3 ? (n_cr3 & 0xffffffe0u) : (n_cr3 & addr_mask);
-  uint64_t addrs[5], entries[5];
-  unsigned used = 0;
   bool all_w = true, all_u = true, any_nx = false;
   for (unsigned level = levels; level >= 1; --level) {
     const unsigned shift = 12 + 9 * (level - 1);
@@ -79,10 +77,13 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
     // SVM reads them from memory each time (nested_svm_get_tdp_pdptr).
     const uint64_t index = is_pae_pdpe(*this, level) ? ((gpa >> 30) & 3) : ((gpa >> shift) & 0x1ff);
     const uint64_t addr = table + index * 8;
+    if (inspect && addr + 8 > mem.ram_size()) {
+      r.outside_ram = true;
+      r.error = error;
+      return r;
+    }
     const uint64_t e = mem.read_phys(addr, 8);
-    addrs[used] = addr;
-    entries[used] = e;
-    ++used;
+    r.entries[r.used++] = NptWalkResult::Entry{level, addr, e};
     if (!(e & PTE_P)) {
       r.error = error;
       return r;
@@ -115,17 +116,17 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   // Accessed bits of every entry used, the dirty bit of the leaf for a
   // write (APM 5.4.1, 15.25.5: the nested walk updates them as a host walk
   // does).
-  for (unsigned i = 0; i < used; ++i) {
+  for (unsigned i = 0; i < r.used && !inspect; ++i) {
     if (levels == 3 && i == 0) continue;  // a PAE PDPE has no A bit
-    uint64_t ne = entries[i] | PTE_A;
-    if (i == used - 1 && write) ne |= PTE_D;
-    if (ne != entries[i]) mem.write_phys(addrs[i], 8, ne);
-    entries[i] = ne;
+    uint64_t ne = r.entries[i].value | PTE_A;
+    if (i == r.used - 1 && write) ne |= PTE_D;
+    if (ne != r.entries[i].value) mem.write_phys(r.entries[i].addr, 8, ne);
+    r.entries[i].value = ne;
   }
   r.ok = true;
   r.writable = all_w;
   r.nx = any_nx;
-  r.dirty = (entries[used - 1] & PTE_D) != 0;
+  r.dirty = (r.entries[r.used - 1].value & PTE_D) != 0;
   return r;
 }
 
@@ -138,7 +139,13 @@ NptWalkResult NptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
 NptWalkResult NptWalker::walk_legacy(uint64_t gpa, bool write, uint64_t error) const {
   NptWalkResult r;
   const uint64_t pde_addr = (n_cr3 & 0xfffff000u) + ((gpa >> 22) & 0x3ff) * 4;
+  if (inspect && pde_addr + 4 > mem.ram_size()) {
+    r.outside_ram = true;
+    r.error = error;
+    return r;
+  }
   const uint64_t pde = mem.read_phys(pde_addr, 4);
+  r.entries[r.used++] = NptWalkResult::Entry{2, pde_addr, pde};
   if (!(pde & PTE_P)) {
     r.error = error;
     return r;
@@ -157,7 +164,13 @@ NptWalkResult NptWalker::walk_legacy(uint64_t gpa, bool write, uint64_t error) c
     r.page_shift = 22;
   } else {
     leaf_addr = (pde & 0xfffff000u) + ((gpa >> 12) & 0x3ff) * 4;
+    if (inspect && leaf_addr + 4 > mem.ram_size()) {
+      r.outside_ram = true;
+      r.error = error;
+      return r;
+    }
     leaf = mem.read_phys(leaf_addr, 4);
+    r.entries[r.used++] = NptWalkResult::Entry{1, leaf_addr, leaf};
     if (!(leaf & PTE_P)) {
       r.error = error;
       return r;
@@ -168,6 +181,12 @@ NptWalkResult NptWalker::walk_legacy(uint64_t gpa, bool write, uint64_t error) c
   }
   if (!all_u || (write && !all_w)) {
     r.error = error | npf::P;
+    return r;
+  }
+  if (inspect) {
+    r.ok = true;
+    r.writable = all_w;
+    r.dirty = (leaf & PTE_D) != 0;
     return r;
   }
   if (!(pde & PTE_A) || (large && write && !(pde & PTE_D)))

@@ -42,6 +42,14 @@ struct NptWalkResult {
   bool nx = false;        // NX (with the host's EFER.NXE) in some entry used
   bool dirty = false;     // the leaf's D bit after this access
   unsigned page_shift = 12;
+  // The entries read, top level first (the debugger shows them:
+  // traces/gdb_walk.cpp).
+  struct Entry {
+    unsigned level;
+    uint64_t addr, value;
+  } entries[5] = {};
+  unsigned used = 0;
+  bool outside_ram = false;  // an inspection met an entry outside RAM
 };
 
 // The nested tables' format is the host's paging mode at VMRUN: `levels`
@@ -55,6 +63,10 @@ struct NptWalker {
   unsigned phys_addr_bits;
   bool pse = false;         // 2 levels: the host's CR4.PSE (4-Mbyte pages)
   bool pse36 = false;       // 2 levels: CPUID 01H:EDX.PSE-36 (4-Mbyte pages above 4 Gbytes)
+  // The debugger's walk: no accessed or dirty bit is set, and an entry
+  // outside RAM is not read (no MMIO access) but ends the walk
+  // (`outside_ram`).
+  bool inspect = false;
 
   // Translates `gpa` for a read, a write or a fetch. Every nested access
   // is a user access (APM 15.25.5): U/S must be 1 at every level; W is
@@ -86,6 +98,10 @@ class Npt final : public NestedPaging {
   // AMD reads a PAE guest's PDPTEs from memory on each walk (no PDPTE
   // registers, unlike EPT): NestedPaging's default pdpte_registers().
 };
+
+// The host's paging mode as the nested tables' format (APM 15.25.3):
+// 2 (32-bit), 3 (PAE), 4 or 5 (long mode, with CR4.LA57).
+unsigned host_paging_levels(const Cpu& cpu);
 
 // VMRUN with NP_ENABLE = 1, before the guest state is loaded: N_CR3 and
 // the host's paging mode (CR4.PAE, CR4.PSE, CR4.LA57, EFER.LMA, EFER.NXE)

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "emu/cpu.h"
@@ -25,7 +26,8 @@ const char* const kHelp =
     "  monitor vmcb          the VMCB of the last VMRUN, field by field (SVM)\n"
     "  monitor last-exit     the last VM exit: reason by name, qualification\n"
     "  monitor failed-check  the check the last failed VM entry / VMRUN stopped at\n"
-    "  monitor walk ADDR     the page-table walk of linear address ADDR (hex)\n"
+    "  monitor walk ADDR     the page-table walk of linear address ADDR (hex), through EPT/NPT in an L2\n"
+    "  monitor walk-gpa GPA  guest-physical GPA (hex) through the EPT/NPT of the L2 (running, or set up by L1)\n"
     "  monitor level         L1 or L2: VMX root/non-root operation, SVM\n"
     "  monitor trace-position  where the machine is in the recording it replays (softvt replay --gdb)\n"
     "  monitor help          this list\n";
@@ -139,12 +141,23 @@ std::string show_failed_check(const Cpu& cpu) {
   return out.empty() ? "no failed VM entry or VMRUN check\n" : out;
 }
 
-std::string walk(const Cpu& cpu, const std::string& arg) {
+std::optional<uint64_t> hex_argument(const std::string& arg) {
   std::string a = arg;
   if (a.rfind("0x", 0) == 0 || a.rfind("0X", 0) == 0) a = a.substr(2);
-  const auto lin = parse_hex_number(a);
+  return parse_hex_number(a);
+}
+
+std::string walk(const Cpu& cpu, const std::string& arg) {
+  const auto lin = hex_argument(arg);
   if (!lin) return "monitor walk: expected a hex linear address, got '" + arg + "'\n";
   return format_walk(*lin, debug_walk(cpu, *lin));
+}
+
+std::string walk_gpa(const Cpu& cpu, const std::string& arg) {
+  const auto gpa = hex_argument(arg);
+  if (!gpa) return "monitor walk-gpa: expected a hex guest-physical address, got '" + arg + "'\n";
+  const SecondLevel second = configured_second_level(cpu);
+  return format_gpa_walk(*gpa, second, debug_walk_gpa(cpu, second, *gpa));
 }
 
 }  // namespace
@@ -152,7 +165,8 @@ std::string walk(const Cpu& cpu, const std::string& arg) {
 std::string level_name(const Cpu& cpu) {
   if (cpu.vmx.non_root) return "L2 (VMX non-root operation)";
   if (cpu.vmx.in_vmx_operation) return "L1 (VMX root operation)";
-  if (cpu.s.efer & efer::SVME) return "L1 (EFER.SVME = 1, SVM host; guest mode not modelled yet)";
+  if (cpu.svm.guest_mode) return "L2 (SVM guest mode)";
+  if (cpu.s.efer & efer::SVME) return "L1 (EFER.SVME = 1, SVM host)";
   return "L1";
 }
 
@@ -163,6 +177,7 @@ std::string monitor_command(const Cpu& cpu, const std::string& line) {
   if (cmd.empty() || cmd == "help") return kHelp;
   if (!extra.empty()) return "monitor " + cmd + ": too many arguments\n";
   if (cmd == "walk") return walk(cpu, arg);
+  if (cmd == "walk-gpa") return walk_gpa(cpu, arg);
   if (!arg.empty()) return "monitor " + cmd + ": takes no argument\n";
   if (cmd == "vmcs") return show_vmcs(cpu);
   if (cmd == "vmcb") return show_vmcb(cpu);

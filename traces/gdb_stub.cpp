@@ -232,7 +232,14 @@ std::string Stub::set_thread(const std::string& p) {
   bool ok = false;
   const unsigned i = parse_thread(p.substr(1), ok);
   if (!ok) return kBadArg;
-  if (p[0] == 'g') g_thread_ = i;  // Hc: all-stop, every CPU resumes together
+  if (p[0] == 'g') {
+    g_thread_ = i;
+  } else {
+    // Hc: all-stop, every CPU resumes together; a specific thread is the
+    // one a following step (s, bs) is for.
+    step_thread_set_ = p.substr(1) != "-1" && p.substr(1) != "0";
+    step_thread_ = i;
+  }
   return "OK";
 }
 

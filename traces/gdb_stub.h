@@ -90,7 +90,9 @@ class Stub : public HostDebugger {
   void run_free_until_connection();
 
   // Commands.
-  std::string stop_reply(const StopInfo& s) const;
+  // The stop reply; gdb takes the thread it names as the one Hg selects
+  // (remote.c record_currthread), and so does the stub.
+  std::string stop_reply(const StopInfo& s);
   std::string query(const std::string& p);
   std::string read_registers();
   std::string write_registers(const std::string& hex);
@@ -130,6 +132,12 @@ class Stub : public HostDebugger {
   std::string last_sent_;
   bool killed_ = false, detached_ = false, interrupted_ = false;
   unsigned g_thread_ = 0;  // CPU for register/memory packets (Hg)
+  // The CPU a step or reverse step is for: the thread of vCont's step
+  // action, else of the last Hc naming one, else Hg's.
+  unsigned step_thread_ = 0;
+  bool step_thread_set_ = false;
+  unsigned step_cpu() const { return step_thread_set_ ? step_thread_ : g_thread_; }
+  std::string step_one_of_several();
   std::vector<Breakpoint> breakpoints_;
   std::vector<Watchpoint> watchpoints_;
   // The instruction the machine resumes at is not stopped at again (a

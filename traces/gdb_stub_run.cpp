@@ -91,6 +91,7 @@ void Stub::announce_end(const StopInfo& s) {
 }
 
 std::string Stub::do_step() {
+  if (t_.cpu_count() > 1) return step_one_of_several();
   note_resume();
   const RunStop r = t_.resume(t_.position() + 1);
   skip_active_ = false;
@@ -98,6 +99,38 @@ std::string Stub::do_step() {
   if (r.kind == RunStop::Limit) s.cpu = r.cpu;
   last_stop_ = s;
   if (s.kind == StopInfo::Diverged) announce_end(s);
+  return stop_reply(s);
+}
+
+// stepi of one CPU while the others run as scheduled: until that CPU
+// retired one instruction, or its step retired nothing (an exception or
+// interrupt delivered, as stepi with one CPU), or a breakpoint or
+// watchpoint of any CPU, or Ctrl-C.
+std::string Stub::step_one_of_several() {
+  note_resume();
+  const unsigned k = step_cpu();
+  const uint64_t goal = t_.cpu(k).s.insn_count + 1;
+  t_.set_cpu_limit(k, goal);
+  StopInfo s;
+  s.cpu = k;
+  for (;;) {
+    const uint64_t until = t_.position() + opt_.poll_insns;
+    const RunStop r = t_.resume(until);
+    if (r.kind != RunStop::Limit) {
+      s = stop_from_run(r);
+      break;
+    }
+    // A run that ended early on CPU k: its step is done.
+    if (t_.cpu(k).s.insn_count >= goal || (r.cpu == k && t_.position() < until)) break;
+    if (poll_interrupt()) {
+      s.kind = StopInfo::Interrupted;
+      break;
+    }
+  }
+  t_.set_cpu_limit(Target::NO_CPU, 0);
+  skip_active_ = false;
+  last_stop_ = s;
+  announce_end(s);
   return stop_reply(s);
 }
 
@@ -119,6 +152,8 @@ std::string Stub::vcont(const std::string& p) {
         const unsigned i = parse_thread(act.substr(colon + 1), ok);
         if (!ok) return kBadArg;
         g_thread_ = i;
+        step_thread_ = i;
+        step_thread_set_ = true;
       }
     } else if (a != 'c' && a != 'C') {
       return "";  // t, r: not offered
@@ -136,15 +171,19 @@ std::string Stub::refuse_reverse(const std::string& why) {
   return kBadArg;
 }
 
+// Back to just before the last instruction the stepping CPU executed
+// (with several CPUs, the instructions of the others after it are undone
+// too: the position is the machine's).
 std::string Stub::reverse_step() {
   if (const std::string why = t_.reverse_unsupported(); !why.empty()) return refuse_reverse(why);
   StopInfo s;
-  s.cpu = last_stop_.cpu;
-  const uint64_t now = t_.position();
-  if (now <= t_.history_start()) {
+  s.cpu = t_.cpu_count() > 1 ? step_cpu() : last_stop_.cpu;
+  const std::optional<uint64_t> back = t_.previous_step(s.cpu, t_.position());
+  if (!back) {
+    if (t_.position() > t_.history_start()) t_.seek(t_.history_start());
     s.kind = StopInfo::HistoryStart;
   } else {
-    t_.seek(now - 1);
+    t_.seek(*back);
     s.kind = t_.position() <= t_.history_start() ? StopInfo::HistoryStart : StopInfo::Step;
   }
   last_stop_ = s;
@@ -211,8 +250,9 @@ std::string Stub::reverse_continue() {
   return stop_reply(s);
 }
 
-std::string Stub::stop_reply(const StopInfo& s) const {
+std::string Stub::stop_reply(const StopInfo& s) {
   if (s.kind == StopInfo::Exited) return "W" + byte_hex(unsigned(s.exit_status) & 0xff);
+  g_thread_ = s.cpu;
   unsigned sig = SIGTRAP_NUM;
   if (s.kind == StopInfo::Interrupted) sig = SIGINT_NUM;
   if (s.kind == StopInfo::Ended) sig = SIGSEGV_NUM;

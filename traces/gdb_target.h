@@ -4,6 +4,7 @@
 // (traces/gdb_pc_target.h) implement it.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "emu/cpu.h"
@@ -52,6 +53,24 @@ class Target {
   // The debugger changed guest state (registers, memory): what was
   // recorded before no longer leads here, so the history restarts now.
   virtual void state_edited() = 0;
+
+  // ---- several CPUs -------------------------------------------------------
+  // The position just before the last instruction CPU `cpu` executed
+  // before `position` (reverse-stepi of that CPU), if the history holds
+  // one. With one CPU: position - 1.
+  virtual std::optional<uint64_t> previous_step(unsigned cpu, uint64_t position) const {
+    (void)cpu;
+    if (position <= history_start()) return std::nullopt;
+    return position - 1;
+  }
+  // resume() also stops once CPU `cpu` has retired `count` instructions
+  // (stepi of one CPU while the others run as scheduled); NO_CPU: no such
+  // stop. A machine with one CPU steps with resume(position() + 1).
+  static constexpr unsigned NO_CPU = ~0u;
+  virtual void set_cpu_limit(unsigned cpu, uint64_t count) {
+    (void)cpu;
+    (void)count;
+  }
 };
 
 }  // namespace softvt::gdb

@@ -61,16 +61,17 @@ EptWalkResult EptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   const uint64_t addr_mask = bits_between(phys_addr_bits - 1, 12);
   const unsigned levels = ((eptp >> eptp_bits::WALK_LENGTH_SHIFT) & 7) + 1;
   uint64_t table = eptp & addr_mask;
-  uint64_t addrs[5], entries[5];
-  unsigned used = 0;
   r.rwx = ept_entry::RWX;
   for (unsigned level = levels; level >= 1; --level) {
     const unsigned shift = 12 + 9 * (level - 1);
     const uint64_t addr = table + ((gpa >> shift) & 0x1ff) * 8;
+    if (inspect && addr + 8 > mem.ram_size()) {
+      r.outcome = EptWalkResult::Violation;
+      r.why = "entry outside RAM";
+      return r;
+    }
     const uint64_t e = mem.read_phys(addr, 8);
-    addrs[used] = addr;
-    entries[used] = e;
-    ++used;
+    r.entries[r.used++] = EptWalkResult::Entry{level, addr, e};
     r.level = level;
     r.rwx &= uint32_t(e & ept_entry::RWX);
     // Not present: bits 2:0 all 0 (no mode-based execute control).
@@ -104,14 +105,14 @@ EptWalkResult EptWalker::walk(uint64_t gpa, bool write, bool fetch) const {
   // SDM 29.3.5: with EPTP[6], the accessed flag of every entry used and,
   // for a write, the dirty flag of the leaf (only for a walk that
   // succeeds: softvt sets no flag for a faulting access, docs/decisions.md).
-  const bool ad = eptp & eptp_bits::AD_ENABLE;
-  uint64_t leaf = entries[used - 1];
+  const bool ad = (eptp & eptp_bits::AD_ENABLE) && !inspect;
+  uint64_t leaf = r.entries[r.used - 1].value;
   if (ad) {
-    for (unsigned i = 0; i < used; ++i) {
-      uint64_t ne = entries[i] | ept_entry::ACCESSED;
-      if (i == used - 1 && write) ne |= ept_entry::DIRTY;
-      if (ne != entries[i]) mem.write_phys(addrs[i], 8, ne);
-      if (i == used - 1) leaf = ne;
+    for (unsigned i = 0; i < r.used; ++i) {
+      uint64_t ne = r.entries[i].value | ept_entry::ACCESSED;
+      if (i == r.used - 1 && write) ne |= ept_entry::DIRTY;
+      if (ne != r.entries[i].value) mem.write_phys(r.entries[i].addr, 8, ne);
+      if (i == r.used - 1) leaf = ne;
     }
   }
   r.dirty = leaf & ept_entry::DIRTY;

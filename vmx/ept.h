@@ -73,7 +73,14 @@ struct EptWalkResult {
   bool ignore_pat = false;
   bool dirty = false;       // the leaf's dirty flag after this access (A/D enabled)
   unsigned level = 0;       // the level of the entry that ended the walk (4..1)
-  const char* why = "";     // misconfiguration: which rule (tests, traces)
+  const char* why = "";     // misconfiguration: which rule (tests, traces); an inspection: an entry outside RAM
+  // The entries read, top level first (the debugger shows them:
+  // traces/gdb_walk.cpp).
+  struct Entry {
+    unsigned level;
+    uint64_t addr, value;
+  } entries[5] = {};
+  unsigned used = 0;
 };
 
 struct EptWalker {
@@ -81,6 +88,10 @@ struct EptWalker {
   uint64_t eptp;
   uint64_t caps;            // IA32_VMX_EPT_VPID_CAP
   unsigned phys_addr_bits;
+  // The debugger's walk: no accessed or dirty flag is set, and an entry
+  // outside RAM is not read (no MMIO access) but ends the walk as a
+  // violation with `why` saying so.
+  bool inspect = false;
 
   // Translates `gpa` for an access that is a read, a write (`write`) or a
   // fetch (`fetch`); with EPTP[6], a successful walk sets the accessed

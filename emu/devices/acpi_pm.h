@@ -62,6 +62,17 @@ class AcpiPm {
   uint16_t control() const { return cnt_; }
   bool sci_level() const { return sci_; }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(sts_);
+    io(en_);
+    io(cnt_);
+    io(tmr_sts_since_ns_);
+    io(sci_);
+  }
+
  private:
   static uint64_t timer_ticks(uint64_t now_ns);
   uint16_t read16(uint64_t now_ns, unsigned reg_offset) const;

@@ -31,6 +31,17 @@ class CmosRtc {
   bool nmi_masked() const { return nmi_masked_; }
   uint8_t byte(unsigned index) const { return cmos_[index & 0x7f]; }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(offset_);
+    io(cmos_);
+    io(index_);
+    io(nmi_masked_);
+    io(last_periodic_ns_);
+  }
+
  private:
   int64_t unix_time() const;          // the RTC's current time (seconds)
   uint64_t ns_in_second() const;

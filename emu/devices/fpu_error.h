@@ -39,6 +39,15 @@ class FpuErrorLatch {
   bool irq13() const { return irq_; }
   bool ignne() const { return ignne_; }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(ferr_);
+    io(irq_);
+    io(ignne_);
+  }
+
  private:
   void drive_irq(bool level);
   void drive_ignne(bool asserted);

@@ -48,6 +48,14 @@ class FwCfg {
   void select(uint16_t key);
   uint8_t read_byte();
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(current_);
+    io(offset_);
+  }
+
  private:
   void rebuild_directory();
   std::map<uint16_t, std::vector<uint8_t>> items_;

@@ -60,6 +60,17 @@ class Hpet {
   bool legacy_replacement() const { return gen_conf_ & LEG_RT_CNF; }
   uint64_t counter(uint64_t now_ns) const;
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(gen_conf_);
+    io(isr_);
+    io(counter_base_);
+    io(counter_base_ns_);
+    io(timers_);
+  }
+
  private:
   struct Timer {
     uint64_t config = 0;

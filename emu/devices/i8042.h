@@ -27,6 +27,19 @@ class I8042 {
   // 0xDF; the machine wires it; docs/decisions.md "A20").
   std::function<void(bool enabled)> on_a20;
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(out_);
+    io(last_);
+    io(command_byte_);
+    io(output_port_);
+    io(pending_);
+    io(last_was_command_);
+    io(keyboard_param_);
+  }
+
  private:
   void queue(uint8_t v, bool aux = false);
   void update_irqs();

@@ -46,6 +46,16 @@ class IoApic {
   uint64_t redirection(unsigned pin) const { return rte_[pin]; }
   uint32_t id() const { return id_; }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(select_);
+    io(id_);
+    io(rte_);
+    io(level_);
+  }
+
  private:
   uint32_t read_register(uint32_t index) const;
   void write_register(uint32_t index, uint32_t value);

@@ -206,6 +206,34 @@ class LocalApic final : public Cpu::InterruptSource {
   uint64_t tsc_deadline() const { return tsc_deadline_; }
   Cpu* cpu() const { return cpu_; }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(apic_base_);
+    io(xapic_id_);
+    io(tpr_);
+    io(ldr_);
+    io(dfr_);
+    io(svr_);
+    io(isr_);
+    io(tmr_);
+    io(irr_);
+    io(esr_);
+    io(esr_pending_);
+    io(icr_);
+    io(lvt_);
+    io(lint_level_);
+    io(extint_message_);
+    io(initial_count_);
+    io(divide_config_);
+    io(timer_base_ns_);
+    io(timer_base_count_);
+    io(timer_fired_);
+    io(tsc_deadline_);
+    io(timer_deadline_ns_);
+  }
+
  private:
   using VectorSet = std::array<uint32_t, 8>;
   static bool test(const VectorSet& s, uint8_t v) { return s[v >> 5] & (1u << (v & 31)); }

@@ -32,6 +32,14 @@ class PcTestdev {
   void write_register(unsigned byte, unsigned size, uint64_t v);
   uint32_t echo() const { return data_; }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(data_);
+    io(iomem_);
+  }
+
  private:
   std::function<void(unsigned, bool)> set_irq_;
   uint32_t data_ = 0;

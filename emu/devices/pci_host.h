@@ -25,6 +25,16 @@ class PciHost {
   uint32_t config_read(unsigned bus, unsigned dev, unsigned fn, unsigned reg, unsigned size) const;
   void config_write(unsigned bus, unsigned dev, unsigned fn, unsigned reg, unsigned size, uint32_t v);
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(address_);
+    io(reset_control_);
+    io(host_);
+    io(isa_);
+  }
+
  private:
   using Space = std::array<uint8_t, 256>;
   Space* function(unsigned bus, unsigned dev, unsigned fn);

@@ -45,6 +45,31 @@ class Pic8259 {
   void set_elcr(uint8_t v);
   bool auto_eoi() const { return aeoi_; }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(irr_);
+    io(isr_);
+    io(imr_);
+    io(lines_);
+    io(cascade_);
+    io(elcr_);
+    io(icw2_);
+    io(icw3_);
+    io(lowest_);
+    io(init_step_);
+    io(icw4_needed_);
+    io(single_);
+    io(ltim_);
+    io(aeoi_);
+    io(rotate_aeoi_);
+    io(sfnm_);
+    io(special_mask_);
+    io(read_isr_);
+    io(poll_);
+  }
+
  private:
   int highest_request() const;
   int highest_in(uint8_t bits) const;  // highest-priority IR in `bits`, -1 if none
@@ -87,6 +112,14 @@ class Pic8259Pair : public Cpu::InterruptSource {
   Pic8259& master() { return master_; }
   Pic8259& slave() { return slave_; }
   bool int_output() const { return master_.int_output(); }
+
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    master_.state_io(io);
+    slave_.state_io(io);
+  }
 
  private:
   void update();

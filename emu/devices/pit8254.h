@@ -35,6 +35,14 @@ class Pit8254 {
   uint16_t current_count(unsigned counter);  // the counting element now (binary or BCD as programmed)
   uint64_t ticks() const { return ns_to_ticks(clock_.now(), HZ); }
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(c_);
+    io(port61_);
+  }
+
  private:
   struct Counter {
     uint8_t control = 0;     // the control word's bits 5-0 (RW, mode, BCD)

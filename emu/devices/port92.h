@@ -21,6 +21,13 @@ class Port92 {
   // machine wires it; docs/decisions.md "A20").
   std::function<void(bool enabled)> on_a20;
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(value_);
+  }
+
  private:
   std::function<void()> reset_;
   uint8_t value_ = 0x02;  // A20 enabled, as the BIOS leaves it

@@ -29,6 +29,23 @@ class Uart16550 {
 
   static constexpr uint8_t LSR_DR = 0x01, LSR_OE = 0x02, LSR_THRE = 0x20, LSR_TEMT = 0x40;
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(divisor_);
+    io(ier_);
+    io(lcr_);
+    io(mcr_);
+    io(lsr_);
+    io(msr_);
+    io(scr_);
+    io(fcr_);
+    io(rx_trigger_);
+    io(thr_interrupt_);
+    io(rx_);
+  }
+
  private:
   uint8_t interrupt_id() const;  // IIR bits 3-0 (1 = none pending)
   void update_irq();

@@ -58,6 +58,16 @@ class Clock {
   // (the run loop shortens the CPU's current slice).
   std::function<void()> on_earlier_deadline;
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(insns_);
+    io(counter_offset_);
+    io(skipped_);
+    for (Timer& t : timers_) io(t.when);
+  }
+
  private:
   struct Timer {
     uint64_t when = NEVER;

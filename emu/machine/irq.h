@@ -27,6 +27,13 @@ class IrqRouter {
   // APIC side's business.
   std::function<void(unsigned line, bool level)> ioapic;
 
+  // Snapshots (emu/machine/state_io.h): the fields that change as the
+  // machine runs.
+  template <class Io>
+  void state_io(Io& io) {
+    io(levels_);
+  }
+
  private:
   Pic8259Pair* pic_;
   uint32_t levels_ = 0;

@@ -246,17 +246,10 @@ StopReason Pc::run_engine_slice(unsigned i) {
   return engine_->run(i, until);
 }
 
-// Runs CPU i for one slice: up to the next timer deadline, at most a
-// slice (one CPU) or a quantum (several), and within --max-insns.
-StopReason Pc::run_slice(unsigned i, uint64_t max, bool& budget_limited) {
-  budget_limited = false;
-  if (engine_) return run_engine_slice(i);
-  Clock& clk = *clock_;
-  CpuSlot& slot = cpus_[i];
-  Cpu& c = *slot.cpu;
-  running_ = i;
-  clk.set_counter(&c.s.insn_count);
-  catch_up_tsc(i);
+// A new slice's length: up to the next timer deadline, at most a slice
+// (one CPU) or a quantum (several).
+uint64_t Pc::new_slice_length() const {
+  const Clock& clk = *clock_;
   uint64_t slice = clk.source() == ClockSource::Host ? HOST_SLICE_INSNS
                    : cpus_.size() > 1               ? SMP_QUANTUM_INSNS
                                                     : SLICE_INSNS;
@@ -266,13 +259,50 @@ StopReason Pc::run_slice(unsigned i, uint64_t max, bool& budget_limited) {
     const uint64_t to_deadline = deadline > now ? (deadline - now + Clock::NS_PER_INSN - 1) / Clock::NS_PER_INSN : 0;
     if (to_deadline < slice) slice = to_deadline ? to_deadline : 1;
   }
-  const uint64_t left = max - total_insns();
-  budget_limited = left <= slice;
-  if (budget_limited) slice = left;
+  return slice;
+}
+
+// The slice is over when its CPU stopped by itself (HLT, shutdown, an
+// error), a device cut it, or the CPU took the slice's steps; not when the
+// run was cut from outside (--max-insns, the per-CPU limit, a debugger
+// stop). Slices count steps (Cpu::steps_taken: retired instructions and
+// steps that retired nothing), which a cut run does not change.
+void Pc::end_slice_if_over(const Cpu& c, StopReason r) {
+  const bool cut_outside = r == StopReason::Limit || r == StopReason::Debug;
+  if (!cut_outside || slice_cut_ || c.steps_taken() >= slice_.end) slice_.active = false;
+}
+
+// Runs CPU i for (the rest of) its slice, within --max-insns and the
+// per-CPU limit; `budget_limited`: one of those ended the run first.
+StopReason Pc::run_slice(unsigned i, uint64_t max, bool& budget_limited) {
+  budget_limited = false;
+  if (engine_) return run_engine_slice(i);
+  Clock& clk = *clock_;
+  CpuSlot& slot = cpus_[i];
+  Cpu& c = *slot.cpu;
+  running_ = i;
+  clk.set_counter(&c.s.insn_count);
+  catch_up_tsc(i);
+  if (!slice_.active) slice_ = Slice{true, i, c.steps_taken() + new_slice_length()};
+  uint64_t until = c.s.insn_count + (max - total_insns());
+  if (i == limit_cpu_ && limit_cpu_count_ < until) until = limit_cpu_count_;
   slice_cut_ = false;
-  const StopReason r = c.run(c.s.insn_count + slice);
+  c.step_limit = slice_.end;
+  const StopReason r = c.run(until);
+  c.step_limit = ~uint64_t(0);
   slot.tsc_synced_ns = clk.now();
+  end_slice_if_over(c, r);
+  budget_limited = r == StopReason::Limit && slice_.active;
   return r;
+}
+
+// Round-robin over the runnable CPUs, from the one after the last run
+// (cpu_count() if none is runnable).
+unsigned Pc::pick_next_cpu() const {
+  const unsigned n = cpu_count();
+  for (unsigned k = 0; k < n; ++k)
+    if (runnable((next_rr_ + k) % n)) return (next_rr_ + k) % n;
+  return n;
 }
 
 PcOutcome Pc::run() {
@@ -286,11 +316,11 @@ PcOutcome Pc::run() {
     feed_serial_input();
     if (exit_) return *exit_;
     if (total_insns() >= max) return PcOutcome{pc_exit::LIMIT, "limit", "--max-insns reached"};
+    if (limit_cpu_ < n && cpu(limit_cpu_).s.insn_count >= limit_cpu_count_)
+      return PcOutcome{pc_exit::LIMIT, "limit", "the CPU's instruction limit reached"};
 
-    // Round-robin over the runnable CPUs, from the one after the last run.
-    unsigned pick = n;
-    for (unsigned k = 0; k < n && pick == n; ++k)
-      if (runnable((next_rr_ + k) % n)) pick = (next_rr_ + k) % n;
+    // The slice in progress goes on; else the next runnable CPU.
+    const unsigned pick = slice_.active ? slice_.cpu : pick_next_cpu();
     if (pick == n) {
       // Every CPU is halted or waiting for SIPI: let guest time jump to the
       // next timer, or end the run if nothing can ever wake one.
@@ -300,7 +330,8 @@ PcOutcome Pc::run() {
       clk.idle_until(next);
       continue;
     }
-    next_rr_ = (pick + 1) % n;
+    if (!slice_.active) next_rr_ = (pick + 1) % n;
+    if (on_slice) on_slice(pick);
     bool budget_limited = false;
     const StopReason r = run_slice(pick, max, budget_limited);
     if (exit_) return *exit_;
@@ -317,7 +348,8 @@ PcOutcome Pc::run() {
         // A slice ended (deadline, a device's request) or --max-insns: the
         // loop's top decides. A slice of steps that retired nothing (a long
         // REP, faults) ends here too and the next slice continues.
-        if (budget_limited && total_insns() < max && !slice_cut_) {
+        if (budget_limited && total_insns() < max && !slice_cut_ &&
+            !(pick == limit_cpu_ && c.s.insn_count >= limit_cpu_count_)) {
           // The remaining budget went to steps that retire nothing.
           return PcOutcome{pc_exit::LIMIT, "limit", "--max-insns reached"};
         }

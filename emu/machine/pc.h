@@ -112,6 +112,25 @@ class Pc {
   // traces/gdb_pc_target.h). A host debugger's stop (StopReason::Debug)
   // ends run() with reason "debug"; run() may be called again to go on.
   void set_max_insns(uint64_t n) { config_.max_insns = n; }
+  // Also ends run() (reason "limit") once CPU i has retired `count`
+  // instructions: the gdb stub steps one CPU of several. NO_CPU: none.
+  static constexpr unsigned NO_CPU = ~0u;
+  void set_cpu_insn_limit(unsigned i, uint64_t count) {
+    limit_cpu_ = i;
+    limit_cpu_count_ = count;
+  }
+  // Called when CPU i starts or resumes a slice (total_insns() is where):
+  // the gdb stub's map of which CPU executes which instruction.
+  std::function<void(unsigned i)> on_slice;
+  // The CPU that executed last.
+  unsigned running_cpu() const { return running_; }
+  // Snapshots (emu/machine/pc_state.cpp; traces/gdb_pc_target.cpp): the
+  // devices' changing state, the clock's timers, the interrupt lines and
+  // the scheduler, as bytes (the CPUs and RAM are emu/snapshot.h's).
+  // Restored into the machine they were saved from (the wiring and
+  // callbacks are its own); the cache of decoded code starts empty.
+  std::vector<uint8_t> save_state();
+  void restore_state(const std::vector<uint8_t>& bytes);
   // Whether instruction counts (total_insns, --max-insns) are known.
   bool counts_instructions() const { return !engine_; }
   const Engine* engine() const { return engine_.get(); }
@@ -217,6 +236,23 @@ class Pc {
   Clock::TimerId hpet_timer_ = 0, pm_timer_ = 0;
   std::optional<PcOutcome> exit_;
   bool slice_cut_ = false;  // the current slice was ended early by a device
+  // The slice in progress (interpreter only). A run() that ends inside it
+  // (--max-insns, a debugger stop) leaves it to the next run(), so where
+  // the machine was stopped never changes which CPU executes which
+  // instruction (docs/decisions.md "SMP under gdb").
+  struct Slice {
+    bool active = false;
+    unsigned cpu = 0;
+    uint64_t end = 0;  // that CPU's steps_taken() where the slice ends
+  } slice_;
+  unsigned limit_cpu_ = NO_CPU;
+  uint64_t limit_cpu_count_ = 0;
+  unsigned pick_next_cpu() const;
+  template <class Io>
+  void state_io(Io& io);
+  void drop_decoded_code();
+  uint64_t new_slice_length() const;
+  void end_slice_if_over(const Cpu& c, StopReason r);
 };
 
 }  // namespace softvt

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <regex>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -116,5 +118,42 @@ class Softvt {
   }
 
 inline bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+
+// The address of a label in a flat nasm source loaded at 0x10000: from its
+// listing, the offset of the label's own line if it emits code, else of
+// the first line after it that does.
+inline uint64_t label_address(const std::string& source, const std::string& label) {
+  const std::string lst = "/tmp/softvt_gdb_lst_" + std::to_string(getpid());
+  const CliResult r = shell("nasm -f bin -o /dev/null -l " + lst + " -i " + kSourceDir + "/tests/guest/ " + source);
+  REQUIRE(r.status == 0);
+  const std::string text = slurp(lst);
+  std::remove(lst.c_str());
+  const size_t at = text.find(" " + label + ":");
+  REQUIRE(at != std::string::npos);
+  const size_t line_start = text.rfind('\n', at);
+  const std::regex line(R"(\n *\d+ ([0-9A-F]{8}) [0-9A-F])");
+  std::smatch m;
+  const std::string rest = text.substr(line_start == std::string::npos ? 0 : line_start);
+  REQUIRE(std::regex_search(rest, m, line));
+  return 0x10000 + std::stoull(m[1].str(), nullptr, 16);
+}
+
+// The address of a symbol of an ELF kernel (nm).
+inline uint64_t symbol_address(const std::string& elf, const std::string& symbol) {
+  const CliResult r = shell("nm " + elf + " | awk '$3 == \"" + symbol + "\" { print $1 }'");
+  REQUIRE(r.status == 0);
+  REQUIRE(!r.out.empty());
+  return std::stoull(r.out, nullptr, 16);
+}
+
+inline std::string kernel_path(const std::string& name) {
+  return env_or("SOFTVT_KERNEL_DIR", "build/tests/kernels") + "/" + name + ".elf";
+}
+
+inline std::string hex_address(uint64_t a) {
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", (unsigned long long)a);
+  return b;
+}
 
 }  // namespace softvt::test

@@ -90,27 +90,6 @@ TEST_CASE("gdb: reverse-stepi and reverse-continue rebuild earlier states", "[gd
   CHECK(s.out() == "ok");
 }
 
-namespace {
-
-// The address of a label in a nasm source: from its listing (offset of the
-// first line after the label that emits code) plus the load address.
-uint64_t label_address(const std::string& source, const std::string& label) {
-  const std::string lst = "/tmp/softvt_gdb_lst_" + std::to_string(getpid());
-  const softvt::test::CliResult r =
-      shell("nasm -f bin -o /dev/null -l " + lst + " -i " + kSourceDir + "/tests/guest/ " + source);
-  REQUIRE(r.status == 0);
-  const std::string text = slurp(lst);
-  std::remove(lst.c_str());
-  const size_t at = text.find(" " + label + ":");
-  REQUIRE(at != std::string::npos);
-  const std::regex line(R"(\n *\d+ ([0-9A-F]{8}) [0-9A-F])");
-  std::smatch m;
-  const std::string rest = text.substr(at);
-  REQUIRE(std::regex_search(rest, m, line));
-  return 0x10000 + std::stoull(m[1].str(), nullptr, 16);
-}
-
-}  // namespace
 
 TEST_CASE("gdb: monitor commands in a VMX L1 kernel, and reverse execution across VM exits", "[gdb][cli]") {
   REQUIRE_GDB();
@@ -209,10 +188,6 @@ TEST_CASE("gdb: without --wait-gdb and without a debugger the run goes to its en
 }
 
 namespace {
-
-std::string kernel_path(const std::string& name) {
-  return env_or("SOFTVT_KERNEL_DIR", "build/tests/kernels") + "/" + name + ".elf";
-}
 
 // The addresses gdb prints when it stops ("0x... in ?? ()"), in order.
 std::vector<std::string> stop_addresses(const std::string& o) {
