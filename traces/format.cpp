@@ -21,7 +21,11 @@ constexpr uint8_t EVENT = 0x80;              // tag bit 7: an event record
 constexpr uint8_t I_BYTES = 0x40, I_ADDR = 0x20, I_COUNT = 0x10, I_LEN = 0x0f;
 // Event tags: EVENT | code.
 constexpr uint8_t E_CPU = 0, E_MODE = 1, E_EXC = 2, E_INT = 3, E_VMENTRY = 4, E_VMEXIT = 5, E_VMFAIL = 6,
-                  E_IO = 7, E_MMIO = 8, E_NOTE = 9, E_REGS = 10, E_MEMW = 11, E_END = 12;
+                  E_IO = 7, E_MMIO = 8, E_NOTE = 9, E_REGS = 10, E_MEMW = 11, E_END = 12, E_SERIAL = 13,
+                  E_CLOCK = 14;
+// The highest event code of each format version.
+uint8_t last_event_code(uint16_t version) { return version >= 2 ? E_CLOCK : E_END; }
+constexpr uint8_t CLOCK_KINDS = 2;  // HostClock `sub`: 0 monotonic ns, 1 wall-clock seconds
 constexpr uint8_t SUB_WRITE = 0x80;  // Io/Mmio: direction bit of `sub`
 constexpr uint32_t NO_ERROR = 0xffffffffu;
 
@@ -115,6 +119,8 @@ uint8_t event_code(Kind k) {
     case Kind::Regs: return E_REGS;
     case Kind::MemWrite: return E_MEMW;
     case Kind::End: return E_END;
+    case Kind::SerialIn: return E_SERIAL;
+    case Kind::HostClock: return E_CLOCK;
     case Kind::Insn: break;
   }
   return 0xff;
@@ -149,6 +155,8 @@ const char* kind_name(Kind k) {
     case Kind::Regs: return "regs";
     case Kind::MemWrite: return "mem-write";
     case Kind::End: return "end";
+    case Kind::SerialIn: return "serial-input";
+    case Kind::HostClock: return "host-clock";
   }
   return "?";
 }
@@ -177,6 +185,8 @@ bool Record::same_as(const Record& o) const {
     case Kind::Regs: return regs == o.regs;
     case Kind::MemWrite: return size == o.size && a == o.a && b == o.b;
     case Kind::End: return sub == o.sub && a == o.a && text == o.text;
+    case Kind::SerialIn: return a == o.a && text == o.text;
+    case Kind::HostClock: return sub == o.sub && a == o.a;
   }
   return false;
 }
@@ -317,6 +327,17 @@ void TraceEncoder::encode(const Record& r) {
       put_uleb(out_, r.a);
       put_str(out_, r.text);
       break;
+    case Kind::SerialIn:
+      put_uleb(out_, r.a);
+      put_str(out_, r.text);
+      break;
+    case Kind::HostClock:
+      // A clock moves on a little between readings: the difference from
+      // the previous reading of the same kind is short.
+      out_.push_back(r.sub);
+      put_sleb(out_, int64_t(r.a - last_clock_[r.sub % CLOCK_KINDS]));
+      last_clock_[r.sub % CLOCK_KINDS] = r.a;
+      break;
     case Kind::Insn: break;
   }
 }
@@ -404,9 +425,9 @@ void TraceDecoder::parse_header() {
     fail(size_, "the file is " + std::to_string(size_) + " bytes, shorter than a trace header (16 bytes)");
   if (std::memcmp(data_, MAGIC, 8) != 0) fail(0, "not a softvt trace (bad magic; expected \"SVTTRACE\")");
   header_.version = uint16_t(data_[8] | data_[9] << 8);
-  if (header_.version != FORMAT_VERSION)
-    fail(8, "format version " + std::to_string(header_.version) + ", this softvt reads version " +
-                std::to_string(FORMAT_VERSION));
+  if (header_.version < OLDEST_READABLE_VERSION || header_.version > FORMAT_VERSION)
+    fail(8, "format version " + std::to_string(header_.version) + ", this softvt reads versions " +
+                std::to_string(OLDEST_READABLE_VERSION) + " to " + std::to_string(FORMAT_VERSION));
   const uint32_t body = uint32_t(data_[12]) | uint32_t(data_[13]) << 8 | uint32_t(data_[14]) << 16 |
                         uint32_t(data_[15]) << 24;
   if (body > size_ - HEADER_FIXED) fail(12, "the header is " + std::to_string(body) + " bytes but the file ends first");
@@ -495,7 +516,12 @@ void TraceDecoder::decode_insn(uint8_t tag, Record& r) {
 void TraceDecoder::decode_event(uint8_t tag, Record& r) {
   const uint8_t code = tag & 0x7f;
   const TraceEncoder::CpuPos& p = cpus_[cur_cpu_];
-  if (code > E_END) fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
+  if (code > last_event_code(header_.version)) {
+    if (code <= E_CLOCK)
+      fail(r.offset, "record tag " + hex(tag) + " does not exist in format version " +
+                         std::to_string(header_.version) + " (corrupt)");
+    fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
+  }
   r.icount = p.icount + uint64_t(sleb());
   switch (code) {
     case E_MODE:
@@ -568,8 +594,28 @@ void TraceDecoder::decode_event(uint8_t tag, Record& r) {
       if (pos_ != size_) fail(pos_, std::to_string(size_ - pos_) + " unexpected bytes after the end record");
       ended_ = true;
       break;
+    case E_SERIAL:
+      r.kind = Kind::SerialIn;
+      r.a = uleb();
+      r.text = str();
+      if (r.text.empty()) fail(r.offset, "a serial input record without bytes (corrupt)");
+      break;
+    case E_CLOCK:
+      r.kind = Kind::HostClock;
+      r.sub = byte();
+      if (r.sub >= CLOCK_KINDS) fail(r.offset, "unknown host-clock reading kind " + std::to_string(r.sub) + " (corrupt)");
+      r.a = last_clock_[r.sub] += uint64_t(sleb());
+      break;
     default: fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
   }
+}
+
+bool has_input_records(const std::vector<uint8_t>& data, const std::string& file) {
+  TraceDecoder dec(data.data(), data.size(), file);
+  Record r;
+  while (dec.next(r))
+    if (r.kind == Kind::SerialIn || r.kind == Kind::HostClock) return true;
+  return false;
 }
 
 std::vector<uint8_t> read_trace_file(const std::string& path) {

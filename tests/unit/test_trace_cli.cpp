@@ -306,6 +306,24 @@ TEST_CASE("the PC machine: record a multiboot kernel and replay it") {
   std::remove(t.c_str());
 }
 
+TEST_CASE("the PC machine: a kernel named by a relative path replays from any directory") {
+  // The multiboot command line starts with the kernel's path as given,
+  // and pc_devices prints it: a replay that named the kernel by its
+  // absolute path ran 16 instructions more per character and parted from
+  // the recording at the first OUT to COM1 of the path.
+  const std::string dir = env_path("SOFTVT_KERNEL_DIR"), t = tmp("relative.trace");
+  const CliResult r = shell("cd " + dir + " && " + softvt_exe() + " run --kernel ./pc_devices.elf --serial stdio --record " + t +
+                            " </dev/null");
+  INFO(r.err);
+  REQUIRE(r.status == 33);
+  CHECK(r.out.find("cmdline: ./pc_devices.elf \n") != std::string::npos);
+  CHECK(run("trace show " + t + " --to 0").out.find("# options: --kernel ./pc_devices.elf\n") != std::string::npos);
+  const CliResult p = shell("cd / && " + softvt_exe() + " replay " + t);
+  INFO(p.out << p.err);
+  CHECK(p.status == 0);
+  std::remove(t.c_str());
+}
+
 TEST_CASE("recording options: bad paths and combinations are named") {
   const std::string img = flat_image("opts", "hlt\n");
   CliResult r = run("run --flat " + img + " --record /nonexistent/dir/x.trace");

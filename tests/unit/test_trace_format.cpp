@@ -93,7 +93,7 @@ std::vector<Record> random_stream(std::mt19937_64& rng, size_t n) {
     Record r;
     r.cpu = cpu;
     r.icount = p.icount + pick(2);
-    switch (choice % 11) {
+    switch (choice % 13) {
       case 0: r.kind = Kind::Mode, r.sub = uint8_t(pick(7)); break;
       case 1: r.kind = Kind::Exception, r.vector = uint8_t(pick(32)), r.error = pick(2) ? 0xffffffffu : uint32_t(rng());
         if (r.vector == 14) r.a = rng();
@@ -109,6 +109,14 @@ std::vector<Record> random_stream(std::mt19937_64& rng, size_t n) {
         r.kind = Kind::Regs;
         for (unsigned reg = 0; reg < treg::COUNT; ++reg)
           if (pick(4) == 0) r.regs.push_back(RegValue{uint8_t(reg), rng() >> pick(64)});
+        break;
+      case 11:  // a look for COM1 input that received 1-16 bytes
+        r.kind = Kind::SerialIn, r.a = pick(1000000);
+        for (uint64_t k = 0, n = 1 + pick(16); k < n; ++k) r.text += char(rng());
+        break;
+      case 12:  // a host-clock reading (monotonic ones grow; the wall clock's are seconds)
+        r.kind = Kind::HostClock, r.sub = uint8_t(pick(2));
+        r.a = r.sub ? 1700000000 + pick(100) : rng() >> pick(64);
         break;
       default: r.kind = Kind::MemWrite, r.size = uint8_t(1 + pick(8)), r.a = rng(), r.b = rng(); break;
     }
@@ -245,11 +253,38 @@ TEST_CASE("malformed files are rejected with the offset and the problem") {
   }
   SECTION("another format version") {
     std::vector<uint8_t> f = good;
-    f[8] = 2;
-    const std::string m = rejection(f, off);
-    CHECK(m.find("format version 2, this softvt reads version 1") != std::string::npos);
+    f[8] = 3;
+    std::string m = rejection(f, off);
+    CHECK(m.find("format version 3, this softvt reads versions 1 to 2") != std::string::npos);
     CHECK(m.find("'t.trace'") != std::string::npos);
     CHECK(off == 8);
+    f[8] = 0;
+    CHECK(rejection(f, off).find("format version 0, this softvt reads versions 1 to 2") != std::string::npos);
+  }
+  SECTION("a version 1 file: its records are read, the input records of version 2 are not") {
+    std::vector<uint8_t> f = encode_header(sample_header());
+    f[8] = 1;
+    Record io;
+    io.kind = Kind::Io, io.sub = 0x81, io.a = 0x3f8, io.b = 0x41;
+    TraceEncoder enc;
+    enc.encode(io);
+    enc.encode(end_record(0));
+    std::vector<uint8_t> v1 = f;
+    v1.insert(v1.end(), enc.buffer().begin(), enc.buffer().end());
+    const std::vector<Record> back = decode_all(v1);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].same_as(io));
+    f.insert(f.end(), {0x8d, 0x00, 0x00, 0x01, 'x'});  // a serial input record
+    CHECK(rejection(f, off).find("record tag 0x8d does not exist in format version 1") != std::string::npos);
+    CHECK(off == f.size() - 5);
+  }
+  SECTION("an input record out of range") {
+    std::vector<uint8_t> f = encode_header(sample_header());
+    f.insert(f.end(), {0x8e, 0x00, 0x02, 0x00});  // host clock of kind 2
+    CHECK(rejection(f, off).find("unknown host-clock reading kind 2") != std::string::npos);
+    f = encode_header(sample_header());
+    f.insert(f.end(), {0x8d, 0x00, 0x00, 0x00});  // serial input without bytes
+    CHECK(rejection(f, off).find("a serial input record without bytes") != std::string::npos);
   }
   SECTION("truncated in the records: no end record") {
     const std::vector<uint8_t> f(good.begin(), good.end() - 7);
@@ -260,8 +295,8 @@ TEST_CASE("malformed files are rejected with the offset and the problem") {
   }
   SECTION("an unknown record tag") {
     std::vector<uint8_t> f = encode_header(sample_header());
-    f.push_back(0x8d);
-    CHECK(rejection(f, off).find("unknown record tag 0x8d") != std::string::npos);
+    f.push_back(0x8f);
+    CHECK(rejection(f, off).find("unknown record tag 0x8f") != std::string::npos);
     CHECK(off == f.size() - 1);
   }
   SECTION("bytes after the end record") {
