@@ -52,7 +52,7 @@ void put_sleb(std::vector<uint8_t>& o, int64_t v) {
     o.push_back(b | 0x80);
   }
 }
-// The same into a raw buffer with room (10 bytes at most); returns the end.
+// put_uleb into a raw buffer with room (10 bytes at most); returns the end.
 uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
   while (v >= 0x80) {
     *o++ = uint8_t(v) | 0x80;
@@ -61,16 +61,41 @@ uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
   *o++ = uint8_t(v);
   return o;
 }
-uint8_t* put_sleb_raw(uint8_t* o, int64_t v) {
-  for (;;) {
-    const uint8_t b = uint8_t(v) & 0x7f;
-    v >>= 7;  // arithmetic shift
-    if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
-      *o++ = b;
-      return o;
-    }
-    *o++ = b | 0x80;
+
+// put_sleb into a raw buffer (the same bytes), without a loop: one byte
+// for -64..63, else the length
+// from the count of significant bits, the 7-bit groups spread into one
+// 64-bit word with their continuation bits, and bytes 9 and 10 written
+// unconditionally; writes up to 10 bytes at `o` whatever the length.
+[[gnu::always_inline]] inline uint8_t* put_sleb_fast(uint8_t* o, int64_t v) {
+  const uint64_t u = uint64_t(v);
+  // Redundant sign bits become leading zeros; one more bit holds the sign.
+  const uint64_t z = u ^ uint64_t(v >> 63);
+  if (z < 64) {  // -64..63: one byte (a count delta, most flag changes)
+    *o = uint8_t(u & 0x7f);
+    return o + 1;
   }
+  const unsigned n = unsigned(71 - __builtin_clzll(z | 1)) / 7;  // 1..10
+  uint64_t w = u & 0x7f;
+#pragma GCC unroll 7
+  for (unsigned k = 1; k < 8; ++k) w |= (u << k) & (uint64_t(0x7f) << (8 * k));
+  // Continuation bits on every byte but the last (within the first 8).
+  static constexpr uint64_t CONT[11] = {0,
+                                        0,
+                                        0x80,
+                                        0x8080,
+                                        0x808080,
+                                        0x80808080,
+                                        0x8080808080,
+                                        0x808080808080,
+                                        0x80808080808080,
+                                        0x8080808080808080,
+                                        0x8080808080808080};
+  w |= CONT[n];
+  std::memcpy(o, &w, 8);
+  o[8] = uint8_t(((u >> 56) & 0x7f) | (n == 10 ? 0x80 : 0));
+  o[9] = uint8_t(uint64_t(v >> 63) & 0x7f);
+  return o + n;
 }
 
 // Bit i set where a[i] != b[i] (i < n, n even), two 64-bit words per SSE2
@@ -245,30 +270,43 @@ void TraceEncoder::put_reg(CpuPos& p, const RegValue& v) {
   p.regs[v.reg] = v.value;
 }
 
-bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t (&now)[treg::COUNT], bool all) {
+bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                                       const uint64_t* sys, bool all) {
   if (cpu != cur_cpu_) switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
+  uint64_t* prev = p.regs.data();
   // An instruction changes one or two registers and RFLAGS, in no
-  // predictable pattern: the GPRs, RFLAGS and CR0 are compared two at a
-  // time; the rest (CR2..GS base) rarely change, so one test covers them
-  // before they are compared one by one.
-  constexpr unsigned REST = treg::COUNT - treg::CR2;
-  uint32_t mask = differing_words<treg::CR2>(now, p.regs.data());
-  if (any_differs<REST>(now + treg::CR2, p.regs.data() + treg::CR2))
-    mask |= differing_words<REST>(now + treg::CR2, p.regs.data() + treg::CR2) << treg::CR2;
+  // predictable pattern: the GPRs are compared two at a time, straight
+  // from the caller's state; the system registers only when the caller
+  // saw one change (`sys`).
+  uint32_t mask = differing_words<16>(gpr, prev) | uint32_t(rflags != prev[treg::RFLAGS]) << treg::RFLAGS;
+  constexpr unsigned SYS = treg::COUNT - treg::CR0;
+  if (sys)
+    for (unsigned i = 0; i < SYS; ++i) mask |= uint32_t(sys[i] != prev[treg::CR0 + i]) << (treg::CR0 + i);
   if (all) mask = (1u << treg::COUNT) - 1;
   if (!mask) return false;
-  // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes) and
-  // appended once.
-  uint8_t buf[1 + 10 + 5 + treg::COUNT * 10];
+  // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes, and
+  // the slack put_sleb_fast writes beyond a value) and appended once.
+  uint8_t buf[1 + 10 + 5 + treg::COUNT * 10 + 8];
   uint8_t* o = buf;
   *o++ = EVENT | E_REGS;
-  o = put_sleb_raw(o, int64_t(icount - p.icount));
+  o = put_sleb_fast(o, int64_t(icount - p.icount));
   o = put_uleb_raw(o, mask);
-  for (uint32_t m = mask; m; m &= m - 1) {
+  uint32_t m = mask;
+  for (; m && __builtin_ctz(m) < 16; m &= m - 1) {
     const unsigned i = unsigned(__builtin_ctz(m));
-    o = put_sleb_raw(o, int64_t(now[i] - p.regs[i]));
-    p.regs[i] = now[i];
+    o = put_sleb_fast(o, int64_t(gpr[i] - prev[i]));
+    prev[i] = gpr[i];
+  }
+  if (m >> treg::RFLAGS & 1) {
+    o = put_sleb_fast(o, int64_t(rflags - prev[treg::RFLAGS]));
+    prev[treg::RFLAGS] = rflags;
+    m &= m - 1;
+  }
+  for (; m; m &= m - 1) {
+    const unsigned i = unsigned(__builtin_ctz(m));
+    o = put_sleb_fast(o, int64_t(sys[i - treg::CR0] - prev[i]));
+    prev[i] = sys[i - treg::CR0];
   }
   out_.insert(out_.end(), buf, o);
   return true;

@@ -138,11 +138,14 @@ class TraceEncoder {
     }
     encode_insn_slow(cpu, icount, rip, phys, bytes, len);
   }
-  // A Regs record of the registers in `now` (treg:: order) that differ
-  // from this CPU's previous Regs record (all of them if `all`), without
-  // building a Record (--record-regs writes one per instruction). Returns
-  // false, writing nothing, if none differs.
-  bool encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t (&now)[treg::COUNT], bool all);
+  // A Regs record of the registers that differ from this CPU's previous
+  // Regs record (all of them if `all`), without building a Record
+  // (--record-regs writes one per instruction): `gpr` RAX..R15 (16 in a
+  // row), `rflags`, and `sys` the rest in treg:: order (CR0..GS base), or
+  // nullptr when the caller knows they are those of the previous record.
+  // Returns false, writing nothing, if none differs.
+  bool encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags, const uint64_t* sys,
+                           bool all);
   std::vector<uint8_t>& buffer() { return out_; }
 
   // The bytes cache: slots of the last bytes recorded at a physical address.

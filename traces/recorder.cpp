@@ -223,21 +223,26 @@ void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_
 
 // The registers compared with the encoder's copy of the last Regs record
 // (traces/format.h encode_changed_regs): the same record as
-// emit_register_changes builds, without a Record and its vector.
+// emit_register_changes builds, without a Record and its vector. The
+// system registers (CR0..GS base) rarely change: they are compared with
+// the writer's own copy of them (t.regs) in one OR of XORs, and copied
+// and handed to the encoder only when one did.
 void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
   const CpuState& s = cpu.s;
-  uint64_t now[treg::COUNT];
-  std::memcpy(now, s.gpr, sizeof s.gpr);
-  now[treg::RFLAGS] = s.rflags;
-  now[treg::CR0] = s.cr0;
-  now[treg::CR2] = s.cr2;
-  now[treg::CR3] = s.cr3;
-  now[treg::CR4] = s.cr4;
-  now[treg::EFER] = s.efer;
-  for (unsigned i = 0; i < 6; ++i) now[treg::ES + i] = s.seg[i].sel;
-  now[treg::FS_BASE] = s.seg[FS].base;
-  now[treg::GS_BASE] = s.seg[GS].base;
-  enc_.encode_changed_regs(cpu.initial_apic_id, s.insn_count, now, !t.seen);
+  uint64_t* sys = t.regs.data() + treg::CR0;
+  constexpr unsigned SEL = treg::ES - treg::CR0, BASE = treg::FS_BASE - treg::CR0;
+  const uint64_t changed = (s.cr0 ^ sys[0]) | (s.cr2 ^ sys[1]) | (s.cr3 ^ sys[2]) | (s.cr4 ^ sys[3]) |
+                           (s.efer ^ sys[4]) | (s.seg[ES].sel ^ sys[SEL + ES]) | (s.seg[CS].sel ^ sys[SEL + CS]) |
+                           (s.seg[SS].sel ^ sys[SEL + SS]) | (s.seg[DS].sel ^ sys[SEL + DS]) |
+                           (s.seg[FS].sel ^ sys[SEL + FS]) | (s.seg[GS].sel ^ sys[SEL + GS]) |
+                           (s.seg[FS].base ^ sys[BASE]) | (s.seg[GS].base ^ sys[BASE + 1]);
+  const bool all = !t.seen;
+  if (changed || all) {
+    sys[0] = s.cr0, sys[1] = s.cr2, sys[2] = s.cr3, sys[3] = s.cr4, sys[4] = s.efer;
+    for (unsigned i = 0; i < 6; ++i) sys[SEL + i] = s.seg[i].sel;
+    sys[BASE] = s.seg[FS].base, sys[BASE + 1] = s.seg[GS].base;
+  }
+  enc_.encode_changed_regs(cpu.initial_apic_id, s.insn_count, s.gpr, s.rflags, changed || all ? sys : nullptr, all);
 }
 
 void TraceWriter::emit(const Record& r) {

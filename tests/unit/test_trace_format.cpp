@@ -5,6 +5,8 @@
 // the problem and never a crash.
 #include <catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <random>
 #include <string>
@@ -333,4 +335,57 @@ TEST_CASE("fuzz: mutated and truncated traces decode or fail with TraceError, ne
   }
   // Truncation alone (a quarter of the cases) is always detected.
   CHECK(rejected >= 5000);
+}
+
+// --record-regs writes Regs records through encode_changed_regs (no
+// Record, a loop-free LEB128 writer, the system registers only when the
+// caller saw one change); they must be the bytes encode() writes for the
+// same Record, whatever the values: every LEB128 length from 1 to 10
+// bytes, both signs, the deltas at each length's boundary.
+TEST_CASE("encode_changed_regs writes the bytes encode() writes for the same Regs record") {
+  std::mt19937_64 rng(20261122);
+  std::vector<uint64_t> interesting = {0, 1, ~uint64_t(0), uint64_t(1) << 63, (uint64_t(1) << 63) - 1};
+  for (unsigned b = 5; b < 64; b += 7)
+    for (int64_t d = -2; d <= 2; ++d) {
+      interesting.push_back((uint64_t(1) << b) + uint64_t(d));
+      interesting.push_back(-(uint64_t(1) << b) + uint64_t(d));
+    }
+  const auto pick = [&] {
+    switch (rng() % 4) {
+      case 0: return interesting[rng() % interesting.size()];
+      case 1: return uint64_t(rng() >> (rng() % 64));
+      default: return uint64_t(rng());
+    }
+  };
+  TraceEncoder fast, slow;
+  uint64_t gpr[16] = {}, rflags = 0, sys[treg::COUNT - treg::CR0] = {};
+  // Each CPU's registers in its last record (the encoders start from zeros).
+  std::vector<std::array<uint64_t, treg::COUNT>> last(3);
+  uint64_t icount = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const bool all = step == 0;
+    const uint32_t cpu = rng() % 100 == 0 ? uint32_t(rng() % 3) : 0;
+    // Usually a few GPRs and RFLAGS change; now and then a system register
+    // (on CPU 0; CPUs 1 and 2 always hand theirs over, as the recorder
+    // does when its copy of a CPU's system registers differs).
+    for (unsigned k = 0, n = unsigned(rng() % 4); k < n; ++k) gpr[rng() % 16] = pick();
+    if (rng() % 2) rflags = pick();
+    const bool sys_changed = all || cpu != 0 || rng() % 50 == 0;
+    if (sys_changed && cpu == 0) sys[rng() % (treg::COUNT - treg::CR0)] = pick();
+    icount += rng() % 3;
+    fast.encode_changed_regs(cpu, icount, gpr, rflags, sys_changed ? sys : nullptr, all);
+    // The same record through encode(): the registers that differ from the
+    // previous record of that CPU.
+    Record r;
+    r.kind = Kind::Regs, r.cpu = cpu, r.icount = icount;
+    for (unsigned i = 0; i < treg::COUNT; ++i) {
+      const uint64_t v = i < 16 ? gpr[i] : i == treg::RFLAGS ? rflags : sys[i - treg::CR0];
+      if (all || v != last[cpu][i]) r.regs.push_back(RegValue{uint8_t(i), v});
+      last[cpu][i] = v;
+    }
+    if (!r.regs.empty()) slow.encode(r);
+    INFO("step " << step);
+    REQUIRE(fast.buffer() == slow.buffer());
+  }
+  CHECK(fast.buffer().size() > 100000);
 }
