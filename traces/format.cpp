@@ -62,6 +62,23 @@ uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
   return o;
 }
 
+// Whether the host has BMI2's PDEP (a Zen 3 or later, a Haswell or later).
+const bool HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
+
+// Bits 7k..7k+6 of u into byte k (k < 8): one PDEP where the host has it
+// (inline assembly: the build targets baseline x86-64).
+[[gnu::always_inline]] inline uint64_t spread_7bit_groups(uint64_t u) {
+  if (HAS_PDEP) {
+    uint64_t w;
+    asm("pdep %2, %1, %0" : "=r"(w) : "r"(u), "r"(uint64_t(0x7f7f7f7f7f7f7f7f)));
+    return w;
+  }
+  uint64_t w = u & 0x7f;
+#pragma GCC unroll 7
+  for (unsigned k = 1; k < 8; ++k) w |= (u << k) & (uint64_t(0x7f) << (8 * k));
+  return w;
+}
+
 // put_sleb into a raw buffer (the same bytes), without a loop: one byte
 // for -64..63, else the length
 // from the count of significant bits, the 7-bit groups spread into one
@@ -76,9 +93,7 @@ uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
     return o + 1;
   }
   const unsigned n = unsigned(71 - __builtin_clzll(z | 1)) / 7;  // 1..10
-  uint64_t w = u & 0x7f;
-#pragma GCC unroll 7
-  for (unsigned k = 1; k < 8; ++k) w |= (u << k) & (uint64_t(0x7f) << (8 * k));
+  uint64_t w = spread_7bit_groups(u);
   // Continuation bits on every byte but the last (within the first 8).
   static constexpr uint64_t CONT[11] = {0,
                                         0,
