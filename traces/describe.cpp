@@ -171,6 +171,7 @@ std::string RecordPrinter::event_words(const Record& r) const {
     case Kind::HostClock:
       return r.sub == 0 ? "input: host clock reads " + std::to_string(r.a) + " ns since power-on"
                         : "input: host wall clock reads " + std::to_string(r.a) + " s since 1970";
+    case Kind::StopRequest: return "input: SIGINT (Ctrl-C) stops the run";
   }
   return "?";
 }

@@ -22,9 +22,9 @@ constexpr uint8_t I_BYTES = 0x40, I_ADDR = 0x20, I_COUNT = 0x10, I_LEN = 0x0f;
 // Event tags: EVENT | code.
 constexpr uint8_t E_CPU = 0, E_MODE = 1, E_EXC = 2, E_INT = 3, E_VMENTRY = 4, E_VMEXIT = 5, E_VMFAIL = 6,
                   E_IO = 7, E_MMIO = 8, E_NOTE = 9, E_REGS = 10, E_MEMW = 11, E_END = 12, E_SERIAL = 13,
-                  E_CLOCK = 14;
+                  E_CLOCK = 14, E_STOP = 15;
 // The highest event code of each format version.
-uint8_t last_event_code(uint16_t version) { return version >= 2 ? E_CLOCK : E_END; }
+uint8_t last_event_code(uint16_t version) { return version >= 2 ? E_STOP : E_END; }
 constexpr uint8_t CLOCK_KINDS = 2;  // HostClock `sub`: 0 monotonic ns, 1 wall-clock seconds
 constexpr uint8_t SUB_WRITE = 0x80;  // Io/Mmio: direction bit of `sub`
 constexpr uint32_t NO_ERROR = 0xffffffffu;
@@ -161,6 +161,7 @@ uint8_t event_code(Kind k) {
     case Kind::End: return E_END;
     case Kind::SerialIn: return E_SERIAL;
     case Kind::HostClock: return E_CLOCK;
+    case Kind::StopRequest: return E_STOP;
     case Kind::Insn: break;
   }
   return 0xff;
@@ -197,6 +198,7 @@ const char* kind_name(Kind k) {
     case Kind::End: return "end";
     case Kind::SerialIn: return "serial-input";
     case Kind::HostClock: return "host-clock";
+    case Kind::StopRequest: return "stop-request";
   }
   return "?";
 }
@@ -227,6 +229,7 @@ bool Record::same_as(const Record& o) const {
     case Kind::End: return sub == o.sub && a == o.a && text == o.text;
     case Kind::SerialIn: return a == o.a && text == o.text;
     case Kind::HostClock: return sub == o.sub && a == o.a;
+    case Kind::StopRequest: return true;
   }
   return false;
 }
@@ -391,6 +394,7 @@ void TraceEncoder::encode(const Record& r) {
       put_sleb(out_, int64_t(r.a - last_clock_[r.sub % CLOCK_KINDS]));
       last_clock_[r.sub % CLOCK_KINDS] = r.a;
       break;
+    case Kind::StopRequest: break;
     case Kind::Insn: break;
   }
 }
@@ -570,7 +574,7 @@ void TraceDecoder::decode_event(uint8_t tag, Record& r) {
   const uint8_t code = tag & 0x7f;
   const TraceEncoder::CpuPos& p = cpus_[cur_cpu_];
   if (code > last_event_code(header_.version)) {
-    if (code <= E_CLOCK)
+    if (code <= E_STOP)
       fail(r.offset, "record tag " + hex(tag) + " does not exist in format version " +
                          std::to_string(header_.version) + " (corrupt)");
     fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
@@ -659,6 +663,7 @@ void TraceDecoder::decode_event(uint8_t tag, Record& r) {
       if (r.sub >= CLOCK_KINDS) fail(r.offset, "unknown host-clock reading kind " + std::to_string(r.sub) + " (corrupt)");
       r.a = last_clock_[r.sub] += uint64_t(sleb());
       break;
+    case E_STOP: r.kind = Kind::StopRequest; break;
     default: fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
   }
 }
@@ -667,7 +672,7 @@ bool has_input_records(const std::vector<uint8_t>& data, const std::string& file
   TraceDecoder dec(data.data(), data.size(), file);
   Record r;
   while (dec.next(r))
-    if (r.kind == Kind::SerialIn || r.kind == Kind::HostClock) return true;
+    if (r.kind == Kind::SerialIn || r.kind == Kind::HostClock || r.kind == Kind::StopRequest) return true;
   return false;
 }
 

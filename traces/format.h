@@ -17,7 +17,7 @@
 namespace softvt::trace {
 
 constexpr char MAGIC[8] = {'S', 'V', 'T', 'T', 'R', 'A', 'C', 'E'};
-// Version 2 added the input records (SerialIn, HostClock) and the
+// Version 2 added the input records (SerialIn, HostClock, StopRequest) and the
 // INPUTS header flag; version 1 files are still read (they have neither).
 constexpr uint16_t FORMAT_VERSION = 2;
 constexpr uint16_t OLDEST_READABLE_VERSION = 1;
@@ -74,6 +74,7 @@ enum class Kind : uint8_t {
   End,            // the run ended (stop reason, total instructions, detail)
   SerialIn,       // bytes COM1 received from outside (poll number, bytes)
   HostClock,      // a host-clock reading the machine took (HostReading, value)
+  StopRequest,    // SIGINT (Ctrl-C) stopped the run here
 };
 const char* kind_name(Kind k);
 

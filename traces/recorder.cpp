@@ -177,6 +177,11 @@ unsigned RecordingTracer::serial_input(const Cpu& running, uint64_t poll, uint8_
   return n;
 }
 
+bool RecordingTracer::stop_requested(const Cpu& running, bool live) {
+  if (live) emit(event(running, Kind::StopRequest));
+  return live;
+}
+
 void RecordingTracer::end(StopReason stop, uint64_t total_insns, const std::string& detail) {
   Record r;
   r.kind = Kind::End;
@@ -363,6 +368,21 @@ unsigned TraceChecker::serial_input(const Cpu& running, uint64_t poll, uint8_t* 
   accept(want);
   std::memcpy(out, want.text.data(), want.text.size());
   return unsigned(want.text.size());
+}
+
+// The replay stops where the recording was stopped by Ctrl-C (the same
+// CPU and count), or where the user stops the replay itself.
+bool TraceChecker::stop_requested(const Cpu& running, bool live) {
+  if (first_divergence_) throw *first_divergence_;
+  if (live) return true;
+  const Record* next = peek_expected();
+  if (!next || next->kind != Kind::StopRequest) return false;
+  Record want;
+  take_expected(want);
+  const Record actual = event(running, Kind::StopRequest);
+  if (!want.same_as(actual)) diverge("the recording was stopped by Ctrl-C elsewhere", &want, &actual);
+  accept(want);
+  return true;
 }
 
 void TraceChecker::check_complete() {

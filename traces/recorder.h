@@ -41,6 +41,7 @@ class RecordingTracer : public Cpu::Tracer, public InputLog {
   uint64_t host_reading(const Cpu& running, HostReading kind, const std::function<uint64_t()>& live) override;
   unsigned serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
                         const std::function<int()>& live) override;
+  bool stop_requested(const Cpu& running, bool live) override;
 
  protected:
   virtual void emit(const Record& r) = 0;
@@ -137,6 +138,7 @@ class TraceChecker : public RecordingTracer {
   uint64_t host_reading(const Cpu& running, HostReading kind, const std::function<uint64_t()>& live) override;
   unsigned serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
                         const std::function<int()>& live) override;
+  bool stop_requested(const Cpu& running, bool live) override;
 
  protected:
   void emit(const Record& r) override;

@@ -52,6 +52,7 @@ TraceStats collect_stats(const std::string& file) {
       case Kind::Regs: break;
       case Kind::SerialIn: s.serial_input_bytes += r.text.size(); break;
       case Kind::HostClock: ++s.clock_readings; break;
+      case Kind::StopRequest: break;  // the end record's detail says it
       case Kind::End:
         s.ended = true;
         s.stop = r.sub;

@@ -1,7 +1,7 @@
 // The inputs of a PC run that do not follow from its image and options
 // (DESIGN.md "Determinism"): the bytes COM1 receives from outside the
-// machine (standard input) and, under `--clock host`, every reading of the
-// host's clocks. A recording notes each at the point it enters the machine
+// machine (standard input), under `--clock host` every reading of the
+// host's clocks, and a Ctrl-C that stops the run. A recording notes each at the point it enters the machine
 // (traces/recorder.h); a replay supplies the recorded ones instead of the
 // host's, so the replayed machine sees the same inputs at the same points
 // (traces/README.md "Inputs").
@@ -37,6 +37,10 @@ class InputLog {
   // this poll (`live` is not called).
   virtual unsigned serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
                                 const std::function<int()>& live) = 0;
+  // Whether the run stops here (between slices) at the user's request:
+  // `live` says whether SIGINT (Ctrl-C) came. Recording: `live`, noted if
+  // true. Replay: true where the recording stopped (or at a live Ctrl-C).
+  virtual bool stop_requested(const Cpu& running, bool live) = 0;
 };
 
 }  // namespace softvt

@@ -276,7 +276,8 @@ PcOutcome Pc::run() {
   const uint64_t max = config_.max_insns;
   const unsigned n = cpu_count();
   for (;;) {
-    if (interrupt_requested)
+    if (config_.inputs ? config_.inputs->stop_requested(*cpus_[running_].cpu, interrupt_requested != 0)
+                       : interrupt_requested != 0)
       return PcOutcome{pc_exit::INTERRUPTED, "interrupted", "stopped by SIGINT (Ctrl-C)"};
     clk.fire_expired();
     feed_serial_input();

@@ -14,6 +14,7 @@
 #include "cli_support.h"
 #include "flat_run_support.h"
 #include "nasm_support.h"
+#include "trace_test_support.h"
 #include "traces/format.h"
 
 using softvt::test::CliResult;
@@ -26,13 +27,8 @@ namespace {
 std::string tmp(const std::string& name) { return "/tmp/softvt_inputs_" + std::to_string(getpid()) + "_" + name; }
 CliResult run(const std::string& args) { return shell(softvt::test::env_path("SOFTVT") + " " + args); }
 
-void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-}
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  const std::string s = slurp(path);
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
+using softvt::test::read_bytes;
+using softvt::test::write_bytes;
 
 // A multiboot kernel (the a.out kludge: loaded at 1 MiB as it is, entered
 // in 32-bit protected mode with paging off) from nasm source. `putc` and
@@ -282,6 +278,25 @@ TEST_CASE("--clock host readings are recorded, and a replay retraces the run wha
     CHECK(p.status == 1);
     CHECK(p.out.find("in port 0x40 size 1") != std::string::npos);
   }
+  for (const std::string& f : {k, t}) std::remove(f.c_str());
+}
+
+TEST_CASE("a Ctrl-C that stopped a recording stops its replay at the same instruction") {
+  // Spins until SIGINT: the machine takes it between two slices.
+  const std::string k = multiboot_kernel("spin", "spin:\njmp spin\n");
+  const std::string t = tmp("sigint.trace");
+  const CliResult r = shell("{ " + softvt::test::env_path("SOFTVT") + " run --kernel " + k +
+                            " --serial none --max-insns 20000000000 --record " + t +
+                            " & p=$!; sleep 0.2; kill -INT $p; wait $p; }");
+  INFO(r.err);
+  REQUIRE(r.status == 130);
+  CHECK(r.err.find("stopped by SIGINT") != std::string::npos);
+  CHECK(run("trace show " + t + " --events-only").out.find("-- input: SIGINT (Ctrl-C) stops the run") !=
+        std::string::npos);
+  const CliResult p = run("replay " + t);
+  INFO(p.out << p.err);
+  CHECK(p.status == 0);
+  CHECK(p.out.find("retraced the recording exactly") != std::string::npos);
   for (const std::string& f : {k, t}) std::remove(f.c_str());
 }
 

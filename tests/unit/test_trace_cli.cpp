@@ -18,6 +18,7 @@
 #include "cli_support.h"
 #include "flat_run_support.h"
 #include "nasm_support.h"
+#include "trace_test_support.h"
 
 using softvt::test::CliResult;
 using softvt::test::shell;
@@ -29,13 +30,8 @@ using softvt::test::env_path;
 std::string softvt_exe() { return env_path("SOFTVT"); }
 std::string tmp(const std::string& name) { return "/tmp/softvt_trace_" + std::to_string(getpid()) + "_" + name; }
 
-void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-}
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  const std::string s = slurp(path);
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
+using softvt::test::read_bytes;
+using softvt::test::write_bytes;
 
 // A long64 flat image from nasm source (org 0x10000 prepended).
 std::string flat_image(const std::string& name, const std::string& body) {
