@@ -11,7 +11,11 @@
 # it never asserts a timing.
 #
 # Usage: bench/trace_overhead.sh [ITERATIONS]   (default 1000000 = ~20M insns)
-# Environment: SOFTVT (default build/softvt), REPEAT (default 3).
+# Environment: SOFTVT (default build/softvt), REPEAT (default 3), BEFORE
+# (another softvt binary, e.g. one built from an older commit: its
+# recording configurations run interleaved with SOFTVT's, against the
+# same run without recording, so that before/after come from one
+# invocation and one host load; their traces must be the same size).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ITER=${1:-1000000}
@@ -32,13 +36,22 @@ echo
 # in the host's load affects them alike); the fastest run of each counts.
 LABELS=("no recording" "--record" "--record --record-regs" "--record --record-regs --record-mem")
 OPTS=("" "--record $WORK/t.trace" "--record $WORK/t.trace --record-regs" "--record $WORK/t.trace --record-regs --record-mem")
+BINS=("$SOFTVT" "$SOFTVT" "$SOFTVT" "$SOFTVT")
+if [ -n "${BEFORE:-}" ]; then
+  [ -x "$BEFORE" ] || { echo "trace_overhead: BEFORE='$BEFORE' is not an executable" >&2; exit 2; }
+  for i in 1 2 3; do
+    LABELS+=("${LABELS[$i]} (BEFORE)")
+    OPTS+=("${OPTS[$i]}")
+    BINS+=("$BEFORE")
+  done
+fi
 declare -a BEST BYTES
 for _ in $(seq "$REPEAT"); do
   for i in "${!LABELS[@]}"; do
     rm -f "$WORK/t.trace"
     TIMEFORMAT='%3U %3S'
     # shellcheck disable=SC2086
-    { time "$SOFTVT" run --flat "$WORK/w.bin" --dump-state "$WORK/state.json" ${OPTS[$i]} 2>"$WORK/err"; } \
+    { time "${BINS[$i]}" run --flat "$WORK/w.bin" --dump-state "$WORK/state.json" ${OPTS[$i]} 2>"$WORK/err"; } \
       2>"$WORK/time" || { echo "${LABELS[$i]}: the run failed: $(head -c 300 "$WORK/err")"; exit 1; }
     s=$(awk '{ printf "%.3f", $1 + $2 }' "$WORK/time")
     BEST[$i]=$(awk -v a="${BEST[$i]:-$s}" -v b="$s" 'BEGIN { print (b < a) ? b : a }')
@@ -49,12 +62,12 @@ for _ in $(seq "$REPEAT"); do
   done
 done
 
-printf "%-36s %8s  %8s  %12s  %14s\n" "configuration" "CPU s" "slowdown" "trace bytes" "bytes/M insns"
+printf "%-45s %8s  %8s  %12s  %14s\n" "configuration" "CPU s" "slowdown" "trace bytes" "bytes/M insns"
 for i in "${!LABELS[@]}"; do
   if [ "$i" -eq 0 ]; then
-    printf "%-36s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[0]}" "1.00" "-" "-"
+    printf "%-45s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[0]}" "1.00" "-" "-"
   else
-    printf "%-36s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[$i]}" \
+    printf "%-45s %8s  %7sx  %12s  %14s\n" "${LABELS[$i]}" "${BEST[$i]}" \
       "$(awk -v a="${BEST[$i]}" -v b="${BEST[0]}" 'BEGIN { printf "%.2f", a / b }')" "${BYTES[$i]}" \
       "$(awk -v n="${BYTES[$i]}" -v i="$INSNS" 'BEGIN { printf "%.0f", n / (i / 1e6) }')"
   fi

@@ -16,6 +16,23 @@ std::string hex(uint64_t v) {
   return b;
 }
 
+// Bytes as a C string literal: printable ASCII as is, the rest escaped.
+std::string quoted_bytes(const std::string& bytes) {
+  std::string o = "\"";
+  for (unsigned char c : bytes) {
+    if (c == '\n') o += "\\n";
+    else if (c == '\r') o += "\\r";
+    else if (c == '\t') o += "\\t";
+    else if (c == '"' || c == '\\') o += '\\', o += char(c);
+    else if (c < 0x20 || c >= 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      o += b;
+    } else o += char(c);
+  }
+  return o + "\"";
+}
+
 std::string json_escape(const std::string& s) {
   std::string o;
   for (unsigned char c : s) {
@@ -148,6 +165,13 @@ std::string RecordPrinter::event_words(const Record& r) const {
     case Kind::End:
       return std::string("end: ") + stop_name(r.sub) + " after " + std::to_string(r.a) + " instructions" +
              (r.text.empty() ? "" : " (" + r.text + ")");
+    case Kind::SerialIn:
+      return "input: COM1 receives " + std::to_string(r.text.size()) + (r.text.size() == 1 ? " byte " : " bytes ") +
+             quoted_bytes(r.text) + " (poll " + std::to_string(r.a) + ")";
+    case Kind::HostClock:
+      return r.sub == 0 ? "input: host clock reads " + std::to_string(r.a) + " ns since power-on"
+                        : "input: host wall clock reads " + std::to_string(r.a) + " s since 1970";
+    case Kind::StopRequest: return "input: SIGINT (Ctrl-C) stops the run";
   }
   return "?";
 }
@@ -214,6 +238,15 @@ std::string RecordPrinter::json(const Record& r) const {
       s += ",\"size\":" + std::to_string(r.size);
       field("value", hex(r.b));
       break;
+    case Kind::SerialIn:
+      field("device", "com1");
+      s += ",\"poll\":" + std::to_string(r.a);
+      field("bytes", r.text);
+      break;
+    case Kind::HostClock:
+      field("clock", r.sub == 0 ? "monotonic-ns" : "wall-seconds");
+      s += ",\"value\":" + std::to_string(r.a);
+      break;
     case Kind::End:
       field("stop", stop_name(r.sub));
       s += ",\"instructions\":" + std::to_string(r.a);
@@ -231,7 +264,8 @@ std::string header_text(const TraceHeader& h) {
   for (const std::string& o : h.options) s += " " + o;
   s += "\n";
   if (h.flags) s += std::string("# detail:") + (h.flags & header_flag::REGS ? " registers" : "") +
-                    (h.flags & header_flag::MEM ? " memory-writes" : "") + "\n";
+                    (h.flags & header_flag::MEM ? " memory-writes" : "") +
+                    (h.flags & header_flag::INPUTS ? " inputs" : "") + "\n";
   for (const ImageHash& i : h.images)
     s += "# image " + i.option + " " + i.path + " (" + std::to_string(i.size) + " bytes, sha256 " + sha256_hex(i.sha256) +
          ")\n";

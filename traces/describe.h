@@ -16,6 +16,7 @@ const char* interrupt_source(uint8_t event_type);
 const char* stop_name(uint8_t stop);
 std::string hex(uint64_t v);
 std::string json_escape(const std::string& s);
+std::string quoted_bytes(const std::string& bytes);  // "ab\n\x01": a C string literal
 
 class RecordPrinter {
  public:

@@ -105,6 +105,14 @@ std::string record_differences(const Record& a, const Record& b) {
       }
       break;
     }
+    case Kind::SerialIn:
+      add(d, a.a != b.a, "poll");
+      add(d, a.text != b.text, "bytes");
+      break;
+    case Kind::HostClock:
+      add(d, a.sub != b.sub, "clock");
+      add(d, a.a != b.a, "value");
+      break;
     case Kind::End:
       add(d, a.sub != b.sub, "stop reason");
       add(d, a.a != b.a, "instructions retired");

@@ -21,7 +21,11 @@ constexpr uint8_t EVENT = 0x80;              // tag bit 7: an event record
 constexpr uint8_t I_BYTES = 0x40, I_ADDR = 0x20, I_COUNT = 0x10, I_LEN = 0x0f;
 // Event tags: EVENT | code.
 constexpr uint8_t E_CPU = 0, E_MODE = 1, E_EXC = 2, E_INT = 3, E_VMENTRY = 4, E_VMEXIT = 5, E_VMFAIL = 6,
-                  E_IO = 7, E_MMIO = 8, E_NOTE = 9, E_REGS = 10, E_MEMW = 11, E_END = 12;
+                  E_IO = 7, E_MMIO = 8, E_NOTE = 9, E_REGS = 10, E_MEMW = 11, E_END = 12, E_SERIAL = 13,
+                  E_CLOCK = 14, E_STOP = 15;
+// The highest event code of each format version.
+uint8_t last_event_code(uint16_t version) { return version >= 2 ? E_STOP : E_END; }
+constexpr uint8_t CLOCK_KINDS = 2;  // HostClock `sub`: 0 monotonic ns, 1 wall-clock seconds
 constexpr uint8_t SUB_WRITE = 0x80;  // Io/Mmio: direction bit of `sub`
 constexpr uint32_t NO_ERROR = 0xffffffffu;
 
@@ -48,7 +52,7 @@ void put_sleb(std::vector<uint8_t>& o, int64_t v) {
     o.push_back(b | 0x80);
   }
 }
-// The same into a raw buffer with room (10 bytes at most); returns the end.
+// put_uleb into a raw buffer with room (10 bytes at most); returns the end.
 uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
   while (v >= 0x80) {
     *o++ = uint8_t(v) | 0x80;
@@ -57,16 +61,56 @@ uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
   *o++ = uint8_t(v);
   return o;
 }
-uint8_t* put_sleb_raw(uint8_t* o, int64_t v) {
-  for (;;) {
-    const uint8_t b = uint8_t(v) & 0x7f;
-    v >>= 7;  // arithmetic shift
-    if ((v == 0 && !(b & 0x40)) || (v == -1 && (b & 0x40))) {
-      *o++ = b;
-      return o;
-    }
-    *o++ = b | 0x80;
+
+// Whether the host has BMI2's PDEP (a Zen 3 or later, a Haswell or later).
+const bool HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
+
+// Bits 7k..7k+6 of u into byte k (k < 8): one PDEP where the host has it
+// (inline assembly: the build targets baseline x86-64).
+[[gnu::always_inline]] inline uint64_t spread_7bit_groups(uint64_t u) {
+  if (HAS_PDEP) {
+    uint64_t w;
+    asm("pdep %2, %1, %0" : "=r"(w) : "r"(u), "r"(uint64_t(0x7f7f7f7f7f7f7f7f)));
+    return w;
   }
+  uint64_t w = u & 0x7f;
+#pragma GCC unroll 7
+  for (unsigned k = 1; k < 8; ++k) w |= (u << k) & (uint64_t(0x7f) << (8 * k));
+  return w;
+}
+
+// put_sleb into a raw buffer (the same bytes), without a loop: one byte
+// for -64..63, else the length
+// from the count of significant bits, the 7-bit groups spread into one
+// 64-bit word with their continuation bits, and bytes 9 and 10 written
+// unconditionally; writes up to 10 bytes at `o` whatever the length.
+[[gnu::always_inline]] inline uint8_t* put_sleb_fast(uint8_t* o, int64_t v) {
+  const uint64_t u = uint64_t(v);
+  // Redundant sign bits become leading zeros; one more bit holds the sign.
+  const uint64_t z = u ^ uint64_t(v >> 63);
+  if (z < 64) {  // -64..63: one byte (a count delta, most flag changes)
+    *o = uint8_t(u & 0x7f);
+    return o + 1;
+  }
+  const unsigned n = unsigned(71 - __builtin_clzll(z | 1)) / 7;  // 1..10
+  uint64_t w = spread_7bit_groups(u);
+  // Continuation bits on every byte but the last (within the first 8).
+  static constexpr uint64_t CONT[11] = {0,
+                                        0,
+                                        0x80,
+                                        0x8080,
+                                        0x808080,
+                                        0x80808080,
+                                        0x8080808080,
+                                        0x808080808080,
+                                        0x80808080808080,
+                                        0x8080808080808080,
+                                        0x8080808080808080};
+  w |= CONT[n];
+  std::memcpy(o, &w, 8);
+  o[8] = uint8_t(((u >> 56) & 0x7f) | (n == 10 ? 0x80 : 0));
+  o[9] = uint8_t(uint64_t(v >> 63) & 0x7f);
+  return o + n;
 }
 
 // Bit i set where a[i] != b[i] (i < n, n even), two 64-bit words per SSE2
@@ -115,6 +159,9 @@ uint8_t event_code(Kind k) {
     case Kind::Regs: return E_REGS;
     case Kind::MemWrite: return E_MEMW;
     case Kind::End: return E_END;
+    case Kind::SerialIn: return E_SERIAL;
+    case Kind::HostClock: return E_CLOCK;
+    case Kind::StopRequest: return E_STOP;
     case Kind::Insn: break;
   }
   return 0xff;
@@ -149,6 +196,9 @@ const char* kind_name(Kind k) {
     case Kind::Regs: return "regs";
     case Kind::MemWrite: return "mem-write";
     case Kind::End: return "end";
+    case Kind::SerialIn: return "serial-input";
+    case Kind::HostClock: return "host-clock";
+    case Kind::StopRequest: return "stop-request";
   }
   return "?";
 }
@@ -177,6 +227,9 @@ bool Record::same_as(const Record& o) const {
     case Kind::Regs: return regs == o.regs;
     case Kind::MemWrite: return size == o.size && a == o.a && b == o.b;
     case Kind::End: return sub == o.sub && a == o.a && text == o.text;
+    case Kind::SerialIn: return a == o.a && text == o.text;
+    case Kind::HostClock: return sub == o.sub && a == o.a;
+    case Kind::StopRequest: return true;
   }
   return false;
 }
@@ -235,30 +288,43 @@ void TraceEncoder::put_reg(CpuPos& p, const RegValue& v) {
   p.regs[v.reg] = v.value;
 }
 
-bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t (&now)[treg::COUNT], bool all) {
+bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                                       const uint64_t* sys, bool all) {
   if (cpu != cur_cpu_) switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
+  uint64_t* prev = p.regs.data();
   // An instruction changes one or two registers and RFLAGS, in no
-  // predictable pattern: the GPRs, RFLAGS and CR0 are compared two at a
-  // time; the rest (CR2..GS base) rarely change, so one test covers them
-  // before they are compared one by one.
-  constexpr unsigned REST = treg::COUNT - treg::CR2;
-  uint32_t mask = differing_words<treg::CR2>(now, p.regs.data());
-  if (any_differs<REST>(now + treg::CR2, p.regs.data() + treg::CR2))
-    mask |= differing_words<REST>(now + treg::CR2, p.regs.data() + treg::CR2) << treg::CR2;
+  // predictable pattern: the GPRs are compared two at a time, straight
+  // from the caller's state; the system registers only when the caller
+  // saw one change (`sys`).
+  uint32_t mask = differing_words<16>(gpr, prev) | uint32_t(rflags != prev[treg::RFLAGS]) << treg::RFLAGS;
+  constexpr unsigned SYS = treg::COUNT - treg::CR0;
+  if (sys)
+    for (unsigned i = 0; i < SYS; ++i) mask |= uint32_t(sys[i] != prev[treg::CR0 + i]) << (treg::CR0 + i);
   if (all) mask = (1u << treg::COUNT) - 1;
   if (!mask) return false;
-  // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes) and
-  // appended once.
-  uint8_t buf[1 + 10 + 5 + treg::COUNT * 10];
+  // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes, and
+  // the slack put_sleb_fast writes beyond a value) and appended once.
+  uint8_t buf[1 + 10 + 5 + treg::COUNT * 10 + 8];
   uint8_t* o = buf;
   *o++ = EVENT | E_REGS;
-  o = put_sleb_raw(o, int64_t(icount - p.icount));
+  o = put_sleb_fast(o, int64_t(icount - p.icount));
   o = put_uleb_raw(o, mask);
-  for (uint32_t m = mask; m; m &= m - 1) {
+  uint32_t m = mask;
+  for (; m && __builtin_ctz(m) < 16; m &= m - 1) {
     const unsigned i = unsigned(__builtin_ctz(m));
-    o = put_sleb_raw(o, int64_t(now[i] - p.regs[i]));
-    p.regs[i] = now[i];
+    o = put_sleb_fast(o, int64_t(gpr[i] - prev[i]));
+    prev[i] = gpr[i];
+  }
+  if (m >> treg::RFLAGS & 1) {
+    o = put_sleb_fast(o, int64_t(rflags - prev[treg::RFLAGS]));
+    prev[treg::RFLAGS] = rflags;
+    m &= m - 1;
+  }
+  for (; m; m &= m - 1) {
+    const unsigned i = unsigned(__builtin_ctz(m));
+    o = put_sleb_fast(o, int64_t(sys[i - treg::CR0] - prev[i]));
+    prev[i] = sys[i - treg::CR0];
   }
   out_.insert(out_.end(), buf, o);
   return true;
@@ -317,6 +383,18 @@ void TraceEncoder::encode(const Record& r) {
       put_uleb(out_, r.a);
       put_str(out_, r.text);
       break;
+    case Kind::SerialIn:
+      put_uleb(out_, r.a);
+      put_str(out_, r.text);
+      break;
+    case Kind::HostClock:
+      // A clock moves on a little between readings: the difference from
+      // the previous reading of the same kind is short.
+      out_.push_back(r.sub);
+      put_sleb(out_, int64_t(r.a - last_clock_[r.sub % CLOCK_KINDS]));
+      last_clock_[r.sub % CLOCK_KINDS] = r.a;
+      break;
+    case Kind::StopRequest: break;
     case Kind::Insn: break;
   }
 }
@@ -404,9 +482,9 @@ void TraceDecoder::parse_header() {
     fail(size_, "the file is " + std::to_string(size_) + " bytes, shorter than a trace header (16 bytes)");
   if (std::memcmp(data_, MAGIC, 8) != 0) fail(0, "not a softvt trace (bad magic; expected \"SVTTRACE\")");
   header_.version = uint16_t(data_[8] | data_[9] << 8);
-  if (header_.version != FORMAT_VERSION)
-    fail(8, "format version " + std::to_string(header_.version) + ", this softvt reads version " +
-                std::to_string(FORMAT_VERSION));
+  if (header_.version < OLDEST_READABLE_VERSION || header_.version > FORMAT_VERSION)
+    fail(8, "format version " + std::to_string(header_.version) + ", this softvt reads versions " +
+                std::to_string(OLDEST_READABLE_VERSION) + " to " + std::to_string(FORMAT_VERSION));
   const uint32_t body = uint32_t(data_[12]) | uint32_t(data_[13]) << 8 | uint32_t(data_[14]) << 16 |
                         uint32_t(data_[15]) << 24;
   if (body > size_ - HEADER_FIXED) fail(12, "the header is " + std::to_string(body) + " bytes but the file ends first");
@@ -495,7 +573,12 @@ void TraceDecoder::decode_insn(uint8_t tag, Record& r) {
 void TraceDecoder::decode_event(uint8_t tag, Record& r) {
   const uint8_t code = tag & 0x7f;
   const TraceEncoder::CpuPos& p = cpus_[cur_cpu_];
-  if (code > E_END) fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
+  if (code > last_event_code(header_.version)) {
+    if (code <= E_STOP)
+      fail(r.offset, "record tag " + hex(tag) + " does not exist in format version " +
+                         std::to_string(header_.version) + " (corrupt)");
+    fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
+  }
   r.icount = p.icount + uint64_t(sleb());
   switch (code) {
     case E_MODE:
@@ -568,8 +651,29 @@ void TraceDecoder::decode_event(uint8_t tag, Record& r) {
       if (pos_ != size_) fail(pos_, std::to_string(size_ - pos_) + " unexpected bytes after the end record");
       ended_ = true;
       break;
+    case E_SERIAL:
+      r.kind = Kind::SerialIn;
+      r.a = uleb();
+      r.text = str();
+      if (r.text.empty()) fail(r.offset, "a serial input record without bytes (corrupt)");
+      break;
+    case E_CLOCK:
+      r.kind = Kind::HostClock;
+      r.sub = byte();
+      if (r.sub >= CLOCK_KINDS) fail(r.offset, "unknown host-clock reading kind " + std::to_string(r.sub) + " (corrupt)");
+      r.a = last_clock_[r.sub] += uint64_t(sleb());
+      break;
+    case E_STOP: r.kind = Kind::StopRequest; break;
     default: fail(r.offset, "unknown record tag " + hex(tag) + " (corrupt)");
   }
+}
+
+bool has_input_records(const std::vector<uint8_t>& data, const std::string& file) {
+  TraceDecoder dec(data.data(), data.size(), file);
+  Record r;
+  while (dec.next(r))
+    if (r.kind == Kind::SerialIn || r.kind == Kind::HostClock || r.kind == Kind::StopRequest) return true;
+  return false;
 }
 
 std::vector<uint8_t> read_trace_file(const std::string& path) {

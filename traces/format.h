@@ -17,7 +17,10 @@
 namespace softvt::trace {
 
 constexpr char MAGIC[8] = {'S', 'V', 'T', 'T', 'R', 'A', 'C', 'E'};
-constexpr uint16_t FORMAT_VERSION = 1;
+// Version 2 added the input records (SerialIn, HostClock, StopRequest) and the
+// INPUTS header flag; version 1 files are still read (they have neither).
+constexpr uint16_t FORMAT_VERSION = 2;
+constexpr uint16_t OLDEST_READABLE_VERSION = 1;
 
 // A malformed trace: names the file, the byte offset and the problem.
 struct TraceError : std::runtime_error {
@@ -31,6 +34,9 @@ struct TraceError : std::runtime_error {
 namespace header_flag {
 constexpr uint64_t REGS = 1;  // Regs records after instructions (--record-regs)
 constexpr uint64_t MEM = 2;   // MemWrite records (--record-mem)
+// The run took inputs from outside the machine (COM1 bytes from standard
+// input, --clock host readings): SerialIn/HostClock records (version 2).
+constexpr uint64_t INPUTS = 4;
 }  // namespace header_flag
 
 struct ImageHash {
@@ -66,6 +72,9 @@ enum class Kind : uint8_t {
   Regs,           // registers changed since the previous Regs of this CPU
   MemWrite,       // a guest memory write (linear address, size, value)
   End,            // the run ended (stop reason, total instructions, detail)
+  SerialIn,       // bytes COM1 received from outside (poll number, bytes)
+  HostClock,      // a host-clock reading the machine took (HostReading, value)
+  StopRequest,    // SIGINT (Ctrl-C) stopped the run here
 };
 const char* kind_name(Kind k);
 
@@ -98,10 +107,12 @@ struct Record {
   uint8_t sub = 0;
   uint8_t vector = 0;               // Exception, Interrupt
   uint32_t error = 0xffffffffu;     // Exception: the error code or NO_ERROR_CODE
-  uint64_t a = 0;  // Exception: CR2 (#PF); VmExit: reason; Io: port; Mmio/MemWrite: address; End: instructions
+  // Exception: CR2 (#PF); VmExit: reason; Io: port; Mmio/MemWrite: address;
+  // End: instructions; SerialIn: the machine's poll number; HostClock: the value.
+  uint64_t a = 0;
   uint64_t b = 0;  // VmExit: qualification; Io/Mmio/MemWrite: value
   uint8_t size = 0;                  // MemWrite: bytes
-  std::string text;                  // Note, VmEntryFailed, End (detail)
+  std::string text;                  // Note, VmEntryFailed, End (detail), SerialIn (the bytes)
   std::vector<RegValue> regs;        // Regs
 
   // Equal in everything a replay must reproduce (not the file offset).
@@ -128,11 +139,14 @@ class TraceEncoder {
     }
     encode_insn_slow(cpu, icount, rip, phys, bytes, len);
   }
-  // A Regs record of the registers in `now` (treg:: order) that differ
-  // from this CPU's previous Regs record (all of them if `all`), without
-  // building a Record (--record-regs writes one per instruction). Returns
-  // false, writing nothing, if none differs.
-  bool encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t (&now)[treg::COUNT], bool all);
+  // A Regs record of the registers that differ from this CPU's previous
+  // Regs record (all of them if `all`), without building a Record
+  // (--record-regs writes one per instruction): `gpr` RAX..R15 (16 in a
+  // row), `rflags`, and `sys` the rest in treg:: order (CR0..GS base), or
+  // nullptr when the caller knows they are those of the previous record.
+  // Returns false, writing nothing, if none differs.
+  bool encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags, const uint64_t* sys,
+                           bool all);
   std::vector<uint8_t>& buffer() { return out_; }
 
   // The bytes cache: slots of the last bytes recorded at a physical address.
@@ -167,6 +181,8 @@ class TraceEncoder {
     // Each register's value in the last Regs record (deltas are from it).
     std::array<uint64_t, treg::COUNT> regs{};
   };
+  // The last HostClock value of each reading kind (deltas are from it).
+  std::array<uint64_t, 2> last_clock_{};
   struct CacheSlot {
     uint64_t phys = ~uint64_t(0);
     uint8_t len = 0;
@@ -212,11 +228,15 @@ class TraceDecoder {
   bool ended_ = false;
   std::vector<TraceEncoder::CpuPos> cpus_;
   std::vector<TraceEncoder::CacheSlot> cache_;
+  std::array<uint64_t, 2> last_clock_{};
   uint32_t cur_cpu_ = 0;
 };
 
 // The header's bytes (magic, version, length, body).
 std::vector<uint8_t> encode_header(const TraceHeader& h);
+
+// Whether a trace holds input records (SerialIn, HostClock); decodes it all.
+bool has_input_records(const std::vector<uint8_t>& data, const std::string& file);
 
 // Reads a whole trace file; throws TraceError naming it if it cannot.
 std::vector<uint8_t> read_trace_file(const std::string& path);

@@ -151,6 +151,37 @@ void RecordingTracer::mem_write(const Cpu& cpu, uint64_t lin, unsigned size, uin
   emit(r);
 }
 
+uint64_t RecordingTracer::host_reading(const Cpu& running, HostReading kind, const std::function<uint64_t()>& live) {
+  const uint64_t value = live();
+  Record r = event(running, Kind::HostClock);
+  r.sub = uint8_t(kind);
+  r.a = value;
+  emit(r);
+  return value;
+}
+
+unsigned RecordingTracer::serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
+                                       const std::function<int()>& live) {
+  unsigned n = 0;
+  while (n < room) {
+    const int b = live();
+    if (b < 0) break;
+    out[n++] = uint8_t(b);
+  }
+  if (n) {
+    Record r = event(running, Kind::SerialIn);
+    r.a = poll;
+    r.text.assign(reinterpret_cast<const char*>(out), n);
+    emit(r);
+  }
+  return n;
+}
+
+bool RecordingTracer::stop_requested(const Cpu& running, bool live) {
+  if (live) emit(event(running, Kind::StopRequest));
+  return live;
+}
+
 void RecordingTracer::end(StopReason stop, uint64_t total_insns, const std::string& detail) {
   Record r;
   r.kind = Kind::End;
@@ -197,21 +228,26 @@ void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_
 
 // The registers compared with the encoder's copy of the last Regs record
 // (traces/format.h encode_changed_regs): the same record as
-// emit_register_changes builds, without a Record and its vector.
+// emit_register_changes builds, without a Record and its vector. The
+// system registers (CR0..GS base) rarely change: they are compared with
+// the writer's own copy of them (t.regs) in one OR of XORs, and copied
+// and handed to the encoder only when one did.
 void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
   const CpuState& s = cpu.s;
-  uint64_t now[treg::COUNT];
-  std::memcpy(now, s.gpr, sizeof s.gpr);
-  now[treg::RFLAGS] = s.rflags;
-  now[treg::CR0] = s.cr0;
-  now[treg::CR2] = s.cr2;
-  now[treg::CR3] = s.cr3;
-  now[treg::CR4] = s.cr4;
-  now[treg::EFER] = s.efer;
-  for (unsigned i = 0; i < 6; ++i) now[treg::ES + i] = s.seg[i].sel;
-  now[treg::FS_BASE] = s.seg[FS].base;
-  now[treg::GS_BASE] = s.seg[GS].base;
-  enc_.encode_changed_regs(cpu.initial_apic_id, s.insn_count, now, !t.seen);
+  uint64_t* sys = t.regs.data() + treg::CR0;
+  constexpr unsigned SEL = treg::ES - treg::CR0, BASE = treg::FS_BASE - treg::CR0;
+  const uint64_t changed = (s.cr0 ^ sys[0]) | (s.cr2 ^ sys[1]) | (s.cr3 ^ sys[2]) | (s.cr4 ^ sys[3]) |
+                           (s.efer ^ sys[4]) | (s.seg[ES].sel ^ sys[SEL + ES]) | (s.seg[CS].sel ^ sys[SEL + CS]) |
+                           (s.seg[SS].sel ^ sys[SEL + SS]) | (s.seg[DS].sel ^ sys[SEL + DS]) |
+                           (s.seg[FS].sel ^ sys[SEL + FS]) | (s.seg[GS].sel ^ sys[SEL + GS]) |
+                           (s.seg[FS].base ^ sys[BASE]) | (s.seg[GS].base ^ sys[BASE + 1]);
+  const bool all = !t.seen;
+  if (changed || all) {
+    sys[0] = s.cr0, sys[1] = s.cr2, sys[2] = s.cr3, sys[3] = s.cr4, sys[4] = s.efer;
+    for (unsigned i = 0; i < 6; ++i) sys[SEL + i] = s.seg[i].sel;
+    sys[BASE] = s.seg[FS].base, sys[BASE + 1] = s.seg[GS].base;
+  }
+  enc_.encode_changed_regs(cpu.initial_apic_id, s.insn_count, s.gpr, s.rflags, changed || all ? sys : nullptr, all);
 }
 
 void TraceWriter::emit(const Record& r) {
@@ -264,18 +300,89 @@ void TraceChecker::diverge(const std::string& what, const Record* expected, cons
   throw d;
 }
 
-void TraceChecker::emit(const Record& r) {
-  if (first_divergence_) throw *first_divergence_;
-  if (stopped_early_ && r.kind == Kind::End) return;
-  Record want;
-  if (!dec_.next(want))
-    diverge("the replay goes on after the recording ended", nullptr, &r);
-  if (!want.same_as(r)) diverge("the replay differs from the recording", &want, &r);
+bool TraceChecker::take_expected(Record& r) {
+  if (has_lookahead_) {
+    r = std::move(lookahead_);
+    has_lookahead_ = false;
+    return true;
+  }
+  return dec_.next(r);
+}
+
+const Record* TraceChecker::peek_expected() {
+  if (!has_lookahead_) has_lookahead_ = dec_.next(lookahead_);
+  return has_lookahead_ ? &lookahead_ : nullptr;
+}
+
+void TraceChecker::accept(const Record& want) {
   if (want.kind == Kind::Mode) modes_[want.cpu] = want.sub;
   if (want.kind == Kind::Insn) last_insn_ = want;
   recent_.push_back(want);
   if (recent_.size() > CONTEXT) recent_.pop_front();
   ++checked_;
+}
+
+void TraceChecker::emit(const Record& r) {
+  if (first_divergence_) throw *first_divergence_;
+  if (stopped_early_ && r.kind == Kind::End) return;
+  Record want;
+  if (!take_expected(want))
+    diverge("the replay goes on after the recording ended", nullptr, &r);
+  if (!want.same_as(r)) diverge("the replay differs from the recording", &want, &r);
+  accept(want);
+}
+
+// The replay reads the host clock where the recording did: the same CPU
+// and instruction count, the next record. The value is the recording's
+// (what it changes shows in the records that follow).
+uint64_t TraceChecker::host_reading(const Cpu& running, HostReading kind, const std::function<uint64_t()>&) {
+  if (first_divergence_) throw *first_divergence_;
+  Record actual = event(running, Kind::HostClock);
+  actual.sub = uint8_t(kind);
+  Record want;
+  if (!take_expected(want)) diverge("the replay reads the host clock after the recording ended", nullptr, &actual);
+  actual.a = want.a;
+  if (!want.same_as(actual)) diverge("the replay reads the host clock where the recording did not", &want, &actual);
+  accept(want);
+  return want.a;
+}
+
+// COM1 receives the recorded bytes at the poll the recording received
+// them at (polls without input are not recorded).
+unsigned TraceChecker::serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
+                                    const std::function<int()>&) {
+  if (first_divergence_) throw *first_divergence_;
+  const Record* next = peek_expected();
+  if (!next || next->kind != Kind::SerialIn || next->a > poll) return 0;
+  Record actual = event(running, Kind::SerialIn);
+  actual.a = poll;
+  actual.text = next->text;
+  Record want;
+  take_expected(want);
+  if (!want.same_as(actual))
+    diverge("COM1's input arrives where the recording did not receive it", &want, &actual);
+  if (want.text.size() > room)
+    diverge("the recording's COM1 input (" + std::to_string(want.text.size()) + " bytes) does not fit the replay's receiver (room for " +
+                std::to_string(room) + ")",
+            &want, &actual);
+  accept(want);
+  std::memcpy(out, want.text.data(), want.text.size());
+  return unsigned(want.text.size());
+}
+
+// The replay stops where the recording was stopped by Ctrl-C (the same
+// CPU and count), or where the user stops the replay itself.
+bool TraceChecker::stop_requested(const Cpu& running, bool live) {
+  if (first_divergence_) throw *first_divergence_;
+  if (live) return true;
+  const Record* next = peek_expected();
+  if (!next || next->kind != Kind::StopRequest) return false;
+  Record want;
+  take_expected(want);
+  const Record actual = event(running, Kind::StopRequest);
+  if (!want.same_as(actual)) diverge("the recording was stopped by Ctrl-C elsewhere", &want, &actual);
+  accept(want);
+  return true;
 }
 
 void TraceChecker::check_complete() {
@@ -284,7 +391,7 @@ void TraceChecker::check_complete() {
   Record want;
   // A replay that ended early: the recording has more (other than End,
   // which the replay emits itself through end() and emit()).
-  if (dec_.next(want)) diverge("the replay ended before the recording did", &want, nullptr);
+  if (take_expected(want)) diverge("the replay ended before the recording did", &want, nullptr);
 }
 
 }  // namespace softvt::trace

@@ -11,11 +11,15 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/machine/input_log.h"
 #include "traces/format.h"
 
 namespace softvt::trace {
 
-class RecordingTracer : public Cpu::Tracer {
+// Also the machine's input log (emu/machine/input_log.h): a recording
+// notes each input as a SerialIn/HostClock record where it enters the
+// machine; TraceChecker supplies the recorded ones in a replay.
+class RecordingTracer : public Cpu::Tracer, public InputLog {
  public:
   explicit RecordingTracer(uint64_t flags) { set_flags(flags); }
   // Hooks `mem`'s MMIO observer (the accesses are the current CPU's).
@@ -32,6 +36,12 @@ class RecordingTracer : public Cpu::Tracer {
   void vm_entry_failed(const Cpu&, const char* check) override;
   void io(const Cpu&, uint16_t port, unsigned size, uint64_t value, bool write) override;
   void mem_write(const Cpu&, uint64_t lin, unsigned size, uint64_t value) override;
+
+  bool replaying() const override { return false; }
+  uint64_t host_reading(const Cpu& running, HostReading kind, const std::function<uint64_t()>& live) override;
+  unsigned serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
+                        const std::function<int()>& live) override;
+  bool stop_requested(const Cpu& running, bool live) override;
 
  protected:
   virtual void emit(const Record& r) = 0;
@@ -52,11 +62,12 @@ class RecordingTracer : public Cpu::Tracer {
   CpuTrack& track(const Cpu& cpu) { return cpus_[cpu.initial_apic_id]; }
   // A Mode record: the CPU runs in a mode other than its last instruction's.
   void emit_mode(const Cpu& cpu, CpuTrack& t);
+  // A record of kind `k` at `cpu`'s current instruction count.
+  static Record event(const Cpu& cpu, Kind k);
   uint64_t flags_;
   uint32_t cur_cpu_ = 0;  // the CPU of the last instruction (MMIO accesses)
 
  private:
-  Record event(const Cpu& cpu, Kind k);
   void emit_register_changes(const Cpu& cpu, CpuTrack& t);
   std::array<CpuTrack, MAX_CPU + 1> cpus_{};
   Record insn_{};         // reused for every instruction (no allocation)
@@ -120,15 +131,31 @@ class TraceChecker : public RecordingTracer {
   // (monitor trace-position). Decodes the recording from its start.
   std::string describe_position(uint32_t cpu, uint64_t icount, uint64_t rip) const;
 
+  // The inputs come from the recording (traces/README.md "Inputs"): each
+  // host-clock reading must be the recording's next record; the serial
+  // bytes of a poll are those the recording received at that poll.
+  bool replaying() const override { return true; }
+  uint64_t host_reading(const Cpu& running, HostReading kind, const std::function<uint64_t()>& live) override;
+  unsigned serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
+                        const std::function<int()>& live) override;
+  bool stop_requested(const Cpu& running, bool live) override;
+
  protected:
   void emit(const Record& r) override;
 
  private:
   [[noreturn]] void diverge(const std::string& what, const Record* expected, const Record* actual);
+  // The recording's next record, taken (false after its end) / looked at.
+  bool take_expected(Record& r);
+  const Record* peek_expected();
+  // A record of the replay equal to the recording's next one: taken and counted.
+  void accept(const Record& want);
   const std::vector<uint8_t>& data_;
   std::string file_;
   TraceDecoder dec_;
   Record last_insn_{};
+  Record lookahead_{};
+  bool has_lookahead_ = false;
   bool stopped_early_ = false;
   // After the first divergence every further record is that one again
   // (the End of a run stopped there included).

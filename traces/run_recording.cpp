@@ -2,6 +2,8 @@
 
 #include <climits>
 #include <cstdlib>
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "softvt_version.h"
@@ -21,21 +23,6 @@ std::string absolute(const std::string& path) {
   char buf[PATH_MAX];
   if (realpath(path.c_str(), buf)) return buf;
   return path;
-}
-
-// "PATH ARGS,PATH2" (--initrd): each entry's path made absolute.
-std::string absolute_initrd_list(const std::string& list) {
-  std::string out;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = list.find(',', start);
-    std::string entry = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const size_t space = entry.find(' ');
-    entry = absolute(entry.substr(0, space)) + (space == std::string::npos ? "" : entry.substr(space));
-    out += (out.empty() ? "" : ",") + entry;
-    if (comma == std::string::npos) return out;
-    start = comma + 1;
-  }
 }
 
 std::string model_description(const CpuModel& m) {
@@ -75,14 +62,59 @@ std::vector<std::string> replayable_options(int argc, char** argv) {
       continue;
     }
     out.push_back(o);
-    if (i + 1 < argc && (o == "--flat" || o == "--kernel")) out.push_back(absolute(argv[++i]));
-    else if (i + 1 < argc && o == "--initrd") out.push_back(absolute_initrd_list(argv[++i]));
   }
   return out;
 }
 
-void set_replay_checker(TraceChecker* checker) { g_replay = checker; }
+namespace {
+
+// The path of each entry of an --initrd list ("PATH ARGS,PATH2").
+std::vector<std::string> initrd_paths(const std::string& list) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= list.size();) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    const std::string entry = list.substr(start, end - start);
+    out.push_back(entry.substr(0, entry.find(' ')));
+    start = end + 1;
+  }
+  return out;
+}
+
+// For a replay: each image path the recorded options name (as the user
+// gave it, which the guest may see: a multiboot command line starts with
+// the kernel's path) -> the absolute path the recording hashed.
+std::map<std::string, std::string> recorded_image_paths(const TraceHeader& h) {
+  std::map<std::string, std::vector<std::string>> given;  // by option, in order
+  for (size_t i = 0; i + 1 < h.options.size(); ++i) {
+    const std::string& o = h.options[i];
+    if (o == "--flat" || o == "--kernel") given[o].push_back(h.options[++i]);
+    else if (o == "--initrd")
+      for (const std::string& p : initrd_paths(h.options[++i])) given[o].push_back(p);
+  }
+  std::map<std::string, std::string> out;
+  std::map<std::string, size_t> next;
+  for (const ImageHash& img : h.images) {
+    const std::vector<std::string>& names = given[img.option];
+    const size_t k = next[img.option]++;
+    if (k < names.size()) out[names[k]] = img.path;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> g_image_paths;
+
+}  // namespace
+
+void set_replay_checker(TraceChecker* checker) {
+  g_replay = checker;
+  g_image_paths = checker ? recorded_image_paths(checker->header()) : std::map<std::string, std::string>{};
+}
 TraceChecker* replay_checker() { return g_replay; }
+
+std::string image_path(const std::string& path) {
+  const auto it = g_image_paths.find(path);
+  return it == g_image_paths.end() ? path : it->second;
+}
 
 std::function<std::string(const Cpu&, uint64_t)> replay_position_reporter() {
   if (!g_replay) return nullptr;
@@ -109,7 +141,8 @@ std::unique_ptr<RunRecording> RunRecording::open(const RecordOptions& opt, int a
   h.machine = d.machine;
   h.description = d.description;
   h.cpu_model = d.model ? model_description(*d.model) : "";
-  h.flags = (opt.regs ? header_flag::REGS : 0) | (opt.mem ? header_flag::MEM : 0);
+  h.flags = (opt.regs ? header_flag::REGS : 0) | (opt.mem ? header_flag::MEM : 0) |
+            (d.inputs ? header_flag::INPUTS : 0);
   h.options = replayable_options(argc, argv);
   for (const auto& [option, path] : d.images) h.images.push_back(hash_image(option, path));
   r->path_ = opt.path;

@@ -32,6 +32,9 @@ struct RunDescription {
   std::string description;  // one line
   const CpuModel* model = nullptr;
   std::vector<std::pair<std::string, std::string>> images;  // (option, path) of each image file read
+  // The run may take inputs from outside (COM1 from standard input, --clock
+  // host): header_flag::INPUTS, and the machine's InputLog is inputs().
+  bool inputs = false;
 };
 
 class RunRecording {
@@ -44,6 +47,9 @@ class RunRecording {
   // The tracer to install: the recording's, or both it and `text` (--trace).
   Cpu::Tracer* tracer(Cpu::Tracer* text);
   void attach_memory(Memory& mem);
+  // The machine's input log (PcConfig::inputs): the recording notes the
+  // inputs, a replay supplies them.
+  InputLog* inputs() { return rec_; }
   // Ends the recording (the End record); throws UsageError if it could not
   // be written.
   void finish(StopReason stop, uint64_t total_insns, const std::string& detail);
@@ -60,10 +66,17 @@ class RunRecording {
 };
 
 // Options that only name outputs (files, consoles, debugger): a replay
-// drops them. Returns the arguments after "run" without them.
+// drops them. Returns the arguments after "run" without them (image paths
+// as given: see image_path).
 std::vector<std::string> replayable_options(int argc, char** argv);
 
-// Makes RunRecording::open check runs against `checker` (nullptr: off).
+// In a replay, the file an image path of the recorded options names: the
+// absolute path the recording hashed (the options keep the paths as the
+// user gave them, since the guest may see them). Otherwise `path`.
+std::string image_path(const std::string& path);
+
+// Makes RunRecording::open check runs against `checker` (nullptr: off),
+// and image_path() resolve its recording's image paths.
 void set_replay_checker(TraceChecker* checker);
 // The active replay's checker (nullptr: none).
 TraceChecker* replay_checker();

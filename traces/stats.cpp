@@ -50,6 +50,9 @@ TraceStats collect_stats(const std::string& file) {
       case Kind::Note: ++s.notes; break;
       case Kind::MemWrite: ++s.mem_writes; break;
       case Kind::Regs: break;
+      case Kind::SerialIn: s.serial_input_bytes += r.text.size(); break;
+      case Kind::HostClock: ++s.clock_readings; break;
+      case Kind::StopRequest: break;  // the end record's detail says it
       case Kind::End:
         s.ended = true;
         s.stop = r.sub;
@@ -102,6 +105,9 @@ void print_stats(const TraceStats& s, std::FILE* out) {
   std::fprintf(out, "\nMMIO: %llu accesses\n", (unsigned long long)s.mmio);
   if (s.mem_writes) std::fprintf(out, "memory writes: %llu\n", (unsigned long long)s.mem_writes);
   std::fprintf(out, "notes: %llu\n", (unsigned long long)s.notes);
+  if (s.serial_input_bytes || s.clock_readings)
+    std::fprintf(out, "inputs: %llu bytes of COM1 input, %llu host-clock readings\n",
+                 (unsigned long long)s.serial_input_bytes, (unsigned long long)s.clock_readings);
 }
 
 }  // namespace softvt::trace

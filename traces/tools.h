@@ -43,6 +43,7 @@ struct TraceStats {
   std::map<std::string, uint64_t> failed_checks;
   std::map<uint16_t, uint64_t> io_ports;
   uint64_t io = 0, mmio = 0, mode_changes = 0, notes = 0, mem_writes = 0;
+  uint64_t serial_input_bytes = 0, clock_readings = 0;  // recorded inputs
   struct Exit {
     uint64_t icount;
     uint32_t cpu;

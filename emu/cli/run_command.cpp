@@ -135,7 +135,7 @@ int run_command(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--kernel")) return run_machine_command(argc, argv);
   RunConfig c = parse(argc, argv);
   const uint64_t ram = c.ram_mib << 20;
-  std::vector<uint8_t> image = read_file(c.flat, "--flat", ram);
+  std::vector<uint8_t> image = read_file(trace::image_path(c.flat), "--flat", ram);
   std::string problem = check_flat_layout(c.load, image.size(), c.mode, ram);
   if (!problem.empty()) throw UsageError("--flat '" + c.flat + "': " + problem);
   if (c.dump_mem && (c.dump_mem->addr > ram || c.dump_mem->len > ram - c.dump_mem->addr))

@@ -182,7 +182,7 @@ std::vector<MultibootModule> read_modules(const std::string& list, uint64_t max_
     // "PATH ARGS": the path ends at the first space; the whole entry is the
     // module's string (as QEMU passes it).
     const std::string path = entry.substr(0, entry.find(' '));
-    mods.push_back(MultibootModule{entry, read_file(path, "--initrd", max_bytes)});
+    mods.push_back(MultibootModule{entry, read_file(trace::image_path(path), "--initrd", max_bytes)});
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -251,6 +251,7 @@ trace::RunDescription record_description(const MachineConfig& c) {
   trace::RunDescription d{"pc", "pc, " + std::to_string(c.ram_mib) + " MiB, " + std::to_string(c.smp) + " CPU(s), clock " +
                                     (c.clock == ClockSource::Instructions ? "insns" : "host"),
                           &c.cpu, {{"--kernel", c.kernel}}};
+  d.inputs = c.serial == "stdio" || c.clock == ClockSource::Host;
   for (size_t start = 0; !c.initrd.empty() && start <= c.initrd.size();) {
     const size_t end = std::min(c.initrd.find(',', start), c.initrd.size());
     const std::string entry = c.initrd.substr(start, end - start);
@@ -280,6 +281,7 @@ struct MachineInputs {
   Cpu::Tracer* tracer = nullptr;
   std::function<void(uint8_t)> serial_out;
   std::function<int()> serial_in;
+  InputLog* inputs = nullptr;  // a recording's or a replay's (traces/README.md "Inputs")
 };
 
 // The machine of the options, loaded and ready to run. The gdb stub builds
@@ -298,6 +300,7 @@ std::unique_ptr<Pc> build_machine(const MachineInputs& in) {
   pc_config.tracer = in.tracer;
   pc_config.serial_out = in.serial_out;
   pc_config.serial_in = in.serial_in;
+  pc_config.inputs = in.inputs;
   std::unique_ptr<Pc> pc;
   try {
     pc = std::make_unique<Pc>(pc_config, machine_cpu_model(c));
@@ -354,7 +357,9 @@ std::unique_ptr<Pc> build_machine(const MachineInputs& in) {
 int run_machine_command(int argc, char** argv) {
   const MachineConfig c = parse(argc, argv);
   const uint64_t ram = c.ram_mib << 20;
-  const std::vector<uint8_t> kernel = read_file(c.kernel, "--kernel", ram);
+  // The kernel's path as given stays what the guest sees (the multiboot
+  // command line); a replay reads the file the recording hashed.
+  const std::vector<uint8_t> kernel = read_file(trace::image_path(c.kernel), "--kernel", ram);
   const std::vector<MultibootModule> modules = read_modules(c.initrd, ram);
   std::unique_ptr<TextTrace> trace;
   if (!c.trace.empty()) {
@@ -375,6 +380,9 @@ int run_machine_command(int argc, char** argv) {
   if (!c.gdb.empty() && tracer) tracer = (gate = std::make_unique<trace::TraceGate>(tracer)).get();
   MachineInputs inputs{c, kernel, modules, tracer, [&serial](uint8_t b) { serial.put(b); }, nullptr};
   if (c.serial == "stdio") inputs.serial_in = [&input] { return input.next(); };
+  // Under gdb the machine is re-executed and polls for input more often
+  // than the recording did: replay --gdb refuses recordings with inputs.
+  if (record && c.gdb.empty()) inputs.inputs = record->inputs();
   std::unique_ptr<Pc> pc = build_machine(inputs);
   if (record) record->attach_memory(pc->mem());
   if (c.accel == "kvm") {

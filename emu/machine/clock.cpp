@@ -14,10 +14,18 @@ bool parse_clock_source(const std::string& text, ClockSource& out) {
 Clock::Clock(const uint64_t* insn_counter, ClockSource source)
     : insns_(insn_counter), source_(source), start_(std::chrono::steady_clock::now()) {}
 
+uint64_t Clock::host_elapsed_ns() const {
+  return uint64_t(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count());
+}
+
+void Clock::set_host_source(std::function<uint64_t()> read, bool sleeps) {
+  host_source_ = std::move(read);
+  sleeps_ = sleeps;
+}
+
 uint64_t Clock::now() const {
-  if (source_ == ClockSource::Host)
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now() - start_).count());
+  if (source_ == ClockSource::Host) return host_source_ ? host_source_() : host_elapsed_ns();
   return (*insns_ + counter_offset_) * NS_PER_INSN + skipped_;
 }
 
@@ -67,6 +75,7 @@ void Clock::idle_until(uint64_t when_ns, unsigned max_sleep_ms) {
     skipped_ += when_ns - t;
     return;
   }
+  if (!sleeps_) return;
   const uint64_t wait = std::min<uint64_t>(when_ns - t, uint64_t(max_sleep_ms) * 1000000);
   std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
 }

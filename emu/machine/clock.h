@@ -31,6 +31,13 @@ class Clock {
   explicit Clock(const uint64_t* insn_counter, ClockSource source = ClockSource::Instructions);
 
   ClockSource source() const { return source_; }
+  // --clock host: take readings (ns since power-on) from `read` instead of
+  // the host's steady clock directly (a recording notes them, a replay
+  // supplies them: emu/machine/input_log.h); `sleeps`: whether idle_until
+  // waits for host time (a replay is told the time, it does not wait).
+  void set_host_source(std::function<uint64_t()> read, bool sleeps);
+  // The host's steady clock: ns since this clock was made.
+  uint64_t host_elapsed_ns() const;
   // Derive time from another counter from now on (the machine switches to
   // the CPU it runs next), keeping now() unchanged at the switch.
   void set_counter(const uint64_t* insn_counter);
@@ -78,6 +85,8 @@ class Clock {
   ClockSource source_;
   uint64_t skipped_ = 0;
   std::chrono::steady_clock::time_point start_;
+  std::function<uint64_t()> host_source_;  // set_host_source
+  bool sleeps_ = true;
   std::vector<Timer> timers_;
 };
 

@@ -37,6 +37,14 @@ Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(
   mem_ = std::make_unique<Memory>(config.ram_bytes);
   create_cpus();
   clock_ = std::make_unique<Clock>(&cpu(0).s.insn_count, config.clock);
+  // --clock host readings through the input log (recorded or replayed).
+  if (config.inputs && config.clock == ClockSource::Host)
+    clock_->set_host_source(
+        [this] {
+          return config_.inputs->host_reading(*cpus_[running_].cpu, HostReading::MonotonicNs,
+                                              [this] { return clock_->host_elapsed_ns(); });
+        },
+        !config.inputs->replaying());
   // A timer armed during a slice for an earlier time than the slice's end
   // ends the slice after the current instruction.
   clock_->on_earlier_deadline = [this] {
@@ -63,7 +71,7 @@ Pc::Pc(const PcConfig& config, const CpuModel& model) : config_(config), model_(
   com2_ = std::make_unique<Uart16550>([this](bool level) { irq_->set_level(COM2_IRQ, level); }, nullptr);
   com2_->map_ports(io_, 0x2f8, "com2");
 
-  const int64_t epoch = config.clock == ClockSource::Host ? int64_t(std::time(nullptr)) : CmosRtc::DETERMINISTIC_EPOCH;
+  const int64_t epoch = config.clock == ClockSource::Host ? host_epoch() : CmosRtc::DETERMINISTIC_EPOCH;
   rtc_ = std::make_unique<CmosRtc>(*clock_, epoch, [this, hpet_owns](bool level) {
     if (!hpet_owns()) irq_->set_level(RTC_IRQ, level);
   });
@@ -172,9 +180,30 @@ PcOutcome Pc::halted_outcome(uint64_t deadline) const {
   return PcOutcome{};
 }
 
+// The RTC's start under --clock host: the host's wall clock (through the
+// input log when there is one).
+int64_t Pc::host_epoch() {
+  const auto live = [] { return uint64_t(std::time(nullptr)); };
+  if (!config_.inputs) return int64_t(live());
+  return int64_t(config_.inputs->host_reading(cpu(0), HostReading::WallSeconds, live));
+}
+
 void Pc::feed_serial_input() {
-  if (!config_.serial_in || com1_->rx_room() == 0) return;
-  for (unsigned room = com1_->rx_room(); room; --room) {
+  InputLog* log = config_.inputs;
+  if (!config_.serial_in && !(log && log->replaying())) return;
+  // Every look counts, so that a replay finds the one where the recording
+  // received its bytes.
+  const uint64_t poll = serial_polls_++;
+  const unsigned room = com1_->rx_room();
+  if (room == 0) return;
+  if (log) {
+    uint8_t bytes[16];  // at most a full FIFO
+    const unsigned n =
+        log->serial_input(*cpus_[running_].cpu, poll, bytes, std::min(room, unsigned(sizeof bytes)), config_.serial_in);
+    for (unsigned i = 0; i < n; ++i) com1_->receive(bytes[i]);
+    return;
+  }
+  for (unsigned left = room; left; --left) {
     const int b = config_.serial_in();
     if (b < 0) return;
     com1_->receive(uint8_t(b));
@@ -310,7 +339,8 @@ PcOutcome Pc::run() {
   const uint64_t max = config_.max_insns;
   const unsigned n = cpu_count();
   for (;;) {
-    if (interrupt_requested)
+    if (config_.inputs ? config_.inputs->stop_requested(*cpus_[running_].cpu, interrupt_requested != 0)
+                       : interrupt_requested != 0)
       return PcOutcome{pc_exit::INTERRUPTED, "interrupted", "stopped by SIGINT (Ctrl-C)"};
     clk.fire_expired();
     feed_serial_input();

@@ -15,6 +15,7 @@
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
 #include "emu/machine/clock.h"
+#include "emu/machine/input_log.h"
 #include "emu/machine/io_bus.h"
 #include "emu/machine/irq.h"
 
@@ -61,6 +62,9 @@ struct PcConfig {
   std::function<int()> serial_in;
   uint64_t max_insns = ~uint64_t(0);
   Cpu::Tracer* tracer = nullptr;
+  // Where COM1's input and the --clock host readings go through (a
+  // recording) or come from (a replay); nullptr: straight from the host.
+  InputLog* inputs = nullptr;
 };
 
 struct PcOutcome {
@@ -194,6 +198,7 @@ class Pc {
   uint64_t vmx_timer_wake(unsigned i) const;
   uint64_t next_wake() const;
   void feed_serial_input();
+  int64_t host_epoch();
   void create_cpus();
   void wire_interrupt_controllers();
   void wire_acpi();
@@ -253,6 +258,7 @@ class Pc {
   void drop_decoded_code();
   uint64_t new_slice_length() const;
   void end_slice_if_over(const Cpu& c, StopReason r);
+  uint64_t serial_polls_ = 0;  // looks for COM1 input so far (InputLog::serial_input)
 };
 
 }  // namespace softvt

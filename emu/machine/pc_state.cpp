@@ -48,6 +48,7 @@ void Pc::state_io(Io& io) {
   io(next_rr_);
   io(slice_);
   io(slice_cut_);
+  io(serial_polls_);
 }
 
 std::vector<uint8_t> Pc::save_state() {

@@ -18,6 +18,7 @@
 #include "cli_support.h"
 #include "flat_run_support.h"
 #include "nasm_support.h"
+#include "trace_test_support.h"
 
 using softvt::test::CliResult;
 using softvt::test::shell;
@@ -29,13 +30,8 @@ using softvt::test::env_path;
 std::string softvt_exe() { return env_path("SOFTVT"); }
 std::string tmp(const std::string& name) { return "/tmp/softvt_trace_" + std::to_string(getpid()) + "_" + name; }
 
-void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-}
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  const std::string s = slurp(path);
-  return std::vector<uint8_t>(s.begin(), s.end());
-}
+using softvt::test::read_bytes;
+using softvt::test::write_bytes;
 
 // A long64 flat image from nasm source (org 0x10000 prepended).
 std::string flat_image(const std::string& name, const std::string& body) {
@@ -301,6 +297,24 @@ TEST_CASE("the PC machine: record a multiboot kernel and replay it") {
   CHECK(s.out.find("external interrupt") != std::string::npos);  // its timer interrupts
   CHECK(s.out.find("[0x3f8: ") != std::string::npos);             // COM1
   const CliResult p = run("replay " + t);
+  INFO(p.out << p.err);
+  CHECK(p.status == 0);
+  std::remove(t.c_str());
+}
+
+TEST_CASE("the PC machine: a kernel named by a relative path replays from any directory") {
+  // The multiboot command line starts with the kernel's path as given,
+  // and pc_devices prints it: a replay that named the kernel by its
+  // absolute path ran 16 instructions more per character and parted from
+  // the recording at the first OUT to COM1 of the path.
+  const std::string dir = env_path("SOFTVT_KERNEL_DIR"), t = tmp("relative.trace");
+  const CliResult r = shell("cd " + dir + " && " + softvt_exe() + " run --kernel ./pc_devices.elf --serial stdio --record " + t +
+                            " </dev/null");
+  INFO(r.err);
+  REQUIRE(r.status == 33);
+  CHECK(r.out.find("cmdline: ./pc_devices.elf \n") != std::string::npos);
+  CHECK(run("trace show " + t + " --to 0").out.find("# options: --kernel ./pc_devices.elf\n") != std::string::npos);
+  const CliResult p = shell("cd / && " + softvt_exe() + " replay " + t);
   INFO(p.out << p.err);
   CHECK(p.status == 0);
   std::remove(t.c_str());

@@ -5,6 +5,8 @@
 // the problem and never a crash.
 #include <catch.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <random>
 #include <string>
@@ -93,7 +95,7 @@ std::vector<Record> random_stream(std::mt19937_64& rng, size_t n) {
     Record r;
     r.cpu = cpu;
     r.icount = p.icount + pick(2);
-    switch (choice % 11) {
+    switch (choice % 15) {  // every case: choice is 75..99 here
       case 0: r.kind = Kind::Mode, r.sub = uint8_t(pick(7)); break;
       case 1: r.kind = Kind::Exception, r.vector = uint8_t(pick(32)), r.error = pick(2) ? 0xffffffffu : uint32_t(rng());
         if (r.vector == 14) r.a = rng();
@@ -110,6 +112,15 @@ std::vector<Record> random_stream(std::mt19937_64& rng, size_t n) {
         for (unsigned reg = 0; reg < treg::COUNT; ++reg)
           if (pick(4) == 0) r.regs.push_back(RegValue{uint8_t(reg), rng() >> pick(64)});
         break;
+      case 11:  // a look for COM1 input that received 1-16 bytes
+        r.kind = Kind::SerialIn, r.a = pick(1000000);
+        for (uint64_t k = 0, n = 1 + pick(16); k < n; ++k) r.text += char(rng());
+        break;
+      case 12:  // a host-clock reading (monotonic ones grow; the wall clock's are seconds)
+        r.kind = Kind::HostClock, r.sub = uint8_t(pick(2));
+        r.a = r.sub ? 1700000000 + pick(100) : rng() >> pick(64);
+        break;
+      case 13: r.kind = Kind::StopRequest; break;
       default: r.kind = Kind::MemWrite, r.size = uint8_t(1 + pick(8)), r.a = rng(), r.b = rng(); break;
     }
     out.push_back(r);
@@ -245,11 +256,38 @@ TEST_CASE("malformed files are rejected with the offset and the problem") {
   }
   SECTION("another format version") {
     std::vector<uint8_t> f = good;
-    f[8] = 2;
-    const std::string m = rejection(f, off);
-    CHECK(m.find("format version 2, this softvt reads version 1") != std::string::npos);
+    f[8] = 3;
+    std::string m = rejection(f, off);
+    CHECK(m.find("format version 3, this softvt reads versions 1 to 2") != std::string::npos);
     CHECK(m.find("'t.trace'") != std::string::npos);
     CHECK(off == 8);
+    f[8] = 0;
+    CHECK(rejection(f, off).find("format version 0, this softvt reads versions 1 to 2") != std::string::npos);
+  }
+  SECTION("a version 1 file: its records are read, the input records of version 2 are not") {
+    std::vector<uint8_t> f = encode_header(sample_header());
+    f[8] = 1;
+    Record io;
+    io.kind = Kind::Io, io.sub = 0x81, io.a = 0x3f8, io.b = 0x41;
+    TraceEncoder enc;
+    enc.encode(io);
+    enc.encode(end_record(0));
+    std::vector<uint8_t> v1 = f;
+    v1.insert(v1.end(), enc.buffer().begin(), enc.buffer().end());
+    const std::vector<Record> back = decode_all(v1);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].same_as(io));
+    f.insert(f.end(), {0x8d, 0x00, 0x00, 0x01, 'x'});  // a serial input record
+    CHECK(rejection(f, off).find("record tag 0x8d does not exist in format version 1") != std::string::npos);
+    CHECK(off == f.size() - 5);
+  }
+  SECTION("an input record out of range") {
+    std::vector<uint8_t> f = encode_header(sample_header());
+    f.insert(f.end(), {0x8e, 0x00, 0x02, 0x00});  // host clock of kind 2
+    CHECK(rejection(f, off).find("unknown host-clock reading kind 2") != std::string::npos);
+    f = encode_header(sample_header());
+    f.insert(f.end(), {0x8d, 0x00, 0x00, 0x00});  // serial input without bytes
+    CHECK(rejection(f, off).find("a serial input record without bytes") != std::string::npos);
   }
   SECTION("truncated in the records: no end record") {
     const std::vector<uint8_t> f(good.begin(), good.end() - 7);
@@ -260,8 +298,8 @@ TEST_CASE("malformed files are rejected with the offset and the problem") {
   }
   SECTION("an unknown record tag") {
     std::vector<uint8_t> f = encode_header(sample_header());
-    f.push_back(0x8d);
-    CHECK(rejection(f, off).find("unknown record tag 0x8d") != std::string::npos);
+    f.push_back(0x90);
+    CHECK(rejection(f, off).find("unknown record tag 0x90") != std::string::npos);
     CHECK(off == f.size() - 1);
   }
   SECTION("bytes after the end record") {
@@ -298,4 +336,57 @@ TEST_CASE("fuzz: mutated and truncated traces decode or fail with TraceError, ne
   }
   // Truncation alone (a quarter of the cases) is always detected.
   CHECK(rejected >= 5000);
+}
+
+// --record-regs writes Regs records through encode_changed_regs (no
+// Record, a loop-free LEB128 writer, the system registers only when the
+// caller saw one change); they must be the bytes encode() writes for the
+// same Record, whatever the values: every LEB128 length from 1 to 10
+// bytes, both signs, the deltas at each length's boundary.
+TEST_CASE("encode_changed_regs writes the bytes encode() writes for the same Regs record") {
+  std::mt19937_64 rng(20261122);
+  std::vector<uint64_t> interesting = {0, 1, ~uint64_t(0), uint64_t(1) << 63, (uint64_t(1) << 63) - 1};
+  for (unsigned b = 5; b < 64; b += 7)
+    for (int64_t d = -2; d <= 2; ++d) {
+      interesting.push_back((uint64_t(1) << b) + uint64_t(d));
+      interesting.push_back(-(uint64_t(1) << b) + uint64_t(d));
+    }
+  const auto pick = [&] {
+    switch (rng() % 4) {
+      case 0: return interesting[rng() % interesting.size()];
+      case 1: return uint64_t(rng() >> (rng() % 64));
+      default: return uint64_t(rng());
+    }
+  };
+  TraceEncoder fast, slow;
+  uint64_t gpr[16] = {}, rflags = 0, sys[treg::COUNT - treg::CR0] = {};
+  // Each CPU's registers in its last record (the encoders start from zeros).
+  std::vector<std::array<uint64_t, treg::COUNT>> last(3);
+  uint64_t icount = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const bool all = step == 0;
+    const uint32_t cpu = rng() % 100 == 0 ? uint32_t(rng() % 3) : 0;
+    // Usually a few GPRs and RFLAGS change; now and then a system register
+    // (on CPU 0; CPUs 1 and 2 always hand theirs over, as the recorder
+    // does when its copy of a CPU's system registers differs).
+    for (unsigned k = 0, n = unsigned(rng() % 4); k < n; ++k) gpr[rng() % 16] = pick();
+    if (rng() % 2) rflags = pick();
+    const bool sys_changed = all || cpu != 0 || rng() % 50 == 0;
+    if (sys_changed && cpu == 0) sys[rng() % (treg::COUNT - treg::CR0)] = pick();
+    icount += rng() % 3;
+    fast.encode_changed_regs(cpu, icount, gpr, rflags, sys_changed ? sys : nullptr, all);
+    // The same record through encode(): the registers that differ from the
+    // previous record of that CPU.
+    Record r;
+    r.kind = Kind::Regs, r.cpu = cpu, r.icount = icount;
+    for (unsigned i = 0; i < treg::COUNT; ++i) {
+      const uint64_t v = i < 16 ? gpr[i] : i == treg::RFLAGS ? rflags : sys[i - treg::CR0];
+      if (all || v != last[cpu][i]) r.regs.push_back(RegValue{uint8_t(i), v});
+      last[cpu][i] = v;
+    }
+    if (!r.regs.empty()) slow.encode(r);
+    INFO("step " << step);
+    REQUIRE(fast.buffer() == slow.buffer());
+  }
+  CHECK(fast.buffer().size() > 100000);
 }

@@ -1,0 +1,46 @@
+// The inputs of a PC run that do not follow from its image and options
+// (DESIGN.md "Determinism"): the bytes COM1 receives from outside the
+// machine (standard input), under `--clock host` every reading of the
+// host's clocks, and a Ctrl-C that stops the run. A recording notes each at the point it enters the machine
+// (traces/recorder.h); a replay supplies the recorded ones instead of the
+// host's, so the replayed machine sees the same inputs at the same points
+// (traces/README.md "Inputs").
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace softvt {
+
+class Cpu;
+
+// The host clocks a PC reads.
+enum class HostReading : uint8_t {
+  MonotonicNs = 0,  // guest time under --clock host: host ns since power-on
+  WallSeconds = 1,  // the RTC's start under --clock host: seconds since 1970
+};
+
+class InputLog {
+ public:
+  virtual ~InputLog() = default;
+  // True when the log supplies the inputs (a replay): the machine then
+  // reads neither the host clocks nor its serial source, and never sleeps
+  // waiting for host time.
+  virtual bool replaying() const = 0;
+  // A host-clock reading the machine takes while `running` is its current
+  // CPU: returns the value to use. Recording: `live()`, noted. Replay: the
+  // recorded value (`live` is not called).
+  virtual uint64_t host_reading(const Cpu& running, HostReading kind, const std::function<uint64_t()>& live) = 0;
+  // The machine's `poll`-th look for COM1 input (counted from 0), with room
+  // for `room` bytes in the receiver: stores the bytes received now in
+  // `out` and returns how many. Recording: up to `room` bytes from `live`
+  // (-1: none available now), noted if any. Replay: the bytes recorded at
+  // this poll (`live` is not called).
+  virtual unsigned serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
+                                const std::function<int()>& live) = 0;
+  // Whether the run stops here (between slices) at the user's request:
+  // `live` says whether SIGINT (Ctrl-C) came. Recording: `live`, noted if
+  // true. Replay: true where the recording stopped (or at a live Ctrl-C).
+  virtual bool stop_requested(const Cpu& running, bool live) = 0;
+};
+
+}  // namespace softvt
