@@ -167,6 +167,11 @@ start:
     ENTER vmresume
     EXIT_IS "INVLPG exit: qualification = linear address", 14, 0x123456, 3
     ENTER vmresume
+    ; SDM 27.1.3 / 28.2.5 Table 28-14: scaling 0, 64-bit address size, DS,
+    ; no index, base RSI, Reg2 RAX
+    CHECK_EQ "INVPCID exit: instruction information", qword [x_info], (2 << 7) | (3 << 15) | (1 << 22) | (6 << 23)
+    EXIT_IS "INVPCID exit (INVLPG exiting + enable INVPCID): qualification = displacement", 58, 0x40, 7   ; nasm: 66 48 0F 38 82 46 40
+    ENTER vmresume
     EXIT_IS "MOV from CR3 (CR3-store exiting): CR3, type 1, RAX", 28, 0x13, 3
     ; MOV to CR3 of the CR3-target value 0 did not exit
     ENTER vmresume
@@ -397,6 +402,9 @@ g_cpuid:
     rdtscp
     mov rbx, 0x123456
     invlpg [rbx]
+    mov eax, 2                           ; INVPCID type 2 (all contexts)
+    lea rsi, [rel invpcid_desc - 0x40]
+    invpcid rax, [rsi + 0x40]
     mov rax, cr3
     mov rcx, [rel host_cr3]
     mov cr3, rcx                         ; the CR3-target value: no exit
@@ -553,7 +561,7 @@ build_vmcs:
     ; HLT, INVLPG, RDTSC, CR3 load/store, CR8 load/store, MOV DR, I/O and MSR bitmaps, secondary
     or eax, (1 << 7) | (1 << 9) | (1 << 12) | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 23) | (1 << 25) | (1 << 28) | (1 << 31)
     VMW PROC_CTL, rax
-    VMW PROC2_CTL, 0x48                  ; enable RDTSCP, WBINVD exiting
+    VMW PROC2_CTL, 0x1048                ; enable RDTSCP, WBINVD exiting, enable INVPCID
     mov ecx, 0x48f
     rdmsr
     or eax, 1 << 9                       ; host address-space size
@@ -694,6 +702,7 @@ x_rsp:          dq 0
 x_rflags:       dq 0
 g_cr0_seen:     dq -1
 g_cr4_seen:     dq -1
+invpcid_desc:   dq 0, 0
 g_msw_seen:     dq -1
 g_in_seen:      dq 0
 g_efer_seen:    dq 0
