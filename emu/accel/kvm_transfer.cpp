@@ -63,10 +63,31 @@ std::string set_registers(const Vm& vm, unsigned vcpu, const CpuState& s) {
   return vcpu_ioctl(vm, vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
+// XCR0 travels with the XSAVE image: an XRSTOR or XSAVE one backend runs
+// must see the XCR0 the other set (SDM Vol. 1 13.3: XSTATE_BV bits outside
+// XCR0 make XRSTOR #GP).
+static std::string set_xcr0(const Vm& vm, unsigned vcpu, uint64_t xcr0) {
+  kvm_xcrs xcrs{};
+  xcrs.nr_xcrs = 1;
+  xcrs.xcrs[0].xcr = 0;
+  xcrs.xcrs[0].value = xcr0;
+  return vcpu_ioctl(vm, vcpu, KVM_SET_XCRS, &xcrs, "KVM_SET_XCRS");
+}
+
+static std::string get_xcr0(const Vm& vm, unsigned vcpu, uint64_t& xcr0) {
+  kvm_xcrs xcrs{};
+  std::string e = vcpu_ioctl(vm, vcpu, KVM_GET_XCRS, &xcrs, "KVM_GET_XCRS");
+  if (!e.empty()) return e;
+  for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; ++i)
+    if (xcrs.xcrs[i].xcr == 0) xcr0 = xcrs.xcrs[i].value;
+  return "";
+}
+
 std::string set_fpu_and_msrs(const Vm& vm, unsigned vcpu, const CpuState& s) {
   std::vector<uint8_t> xsave = to_kvm_xsave(s, vm.xsave_size());
   std::string e = vcpu_ioctl(vm, vcpu, IOCTL_SET_XSAVE, xsave.data(), "KVM_SET_XSAVE");
   if (!e.empty()) return e;
+  if (!(e = set_xcr0(vm, vcpu, s.xcr0)).empty()) return e;
   auto msrs = transferred_msrs();
   List<kvm_msr_entry> list = msr_list(s);
   const int n = ioctl(vm.vcpu_fd(vcpu), IOCTL_SET_MSRS, list.data());
@@ -90,6 +111,7 @@ std::string get_state(const Vm& vm, unsigned vcpu, CpuState& s) {
   from_kvm_regs(regs, s);
   from_kvm_sregs(sregs, s);
   from_kvm_xsave(xsave, s);
+  if (!(e = get_xcr0(vm, vcpu, s.xcr0)).empty()) return e;
   auto msrs = transferred_msrs();
   List<kvm_msr_entry> list = msr_list(s);
   const int n = ioctl(vm.vcpu_fd(vcpu), IOCTL_GET_MSRS, list.data());

@@ -1,7 +1,7 @@
 ; expect-mode: long64
 ; kvm: skip the host has no VMX (AMD EPYC, PVM KVM without nesting): CPUID.1:ECX.VMX is 0 there
 ; native: skip VMX instructions, MSRs and CR4 need ring 0
-; expect: rax=0 rbx=250 exit=hlt
+; expect: rax=0 rbx=255 exit=hlt
 ;
 ; An L1 test kernel for VM entry and VM exits (SDM Vol. 3C "VM Entries",
 ; "VM Exits", "VMX Non-Root Operation"): it builds a VMCS for a 64-bit L2
