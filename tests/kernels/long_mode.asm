@@ -87,6 +87,10 @@ long_entry:
     ; (SDM Vol. 1 13.3, 13.8: a bit outside XCR0 would be #GP). Under
     ; --accel kvm an XRSTOR at CPL 0 may be run by softvt's interpreter on
     ; the vCPU's state, which must carry the XCR0 KVM holds.
+    mov eax, 1
+    cpuid
+    bt ecx, 26                 ; CPUID.01H:ECX.XSAVE (QEMU's qemu64 has none)
+    jnc .xsave_done
     mov rax, cr4
     or eax, (1 << 18) | (1 << 9) ; OSXSAVE, OSFXSR
     mov cr4, rax
@@ -104,6 +108,7 @@ long_entry:
     xgetbv
     cmp eax, 3
     jne .fail
+.xsave_done:
     lea rsi, [rel msg_ok]
 .print:
     lodsb
