@@ -251,21 +251,25 @@ NestedTranslation Npt::translate(Cpu& cpu, uint64_t gpa, const NestedAccess& a) 
 // mode with EFER.LMA (5 levels with CR4.LA57), else PAE with CR4.PAE, else
 // 32-bit paging (with CR4.PSE's 4-Mbyte pages). VMRUN's checks made sure
 // the host's CR0.PG is 1.
-unsigned host_paging_levels(const Cpu& cpu) {
+static unsigned host_paging_levels(const Cpu& cpu) {
   if (cpu.s.efer & efer::LMA) return (cpu.s.cr4 & cr4::LA57) ? 5 : 4;
   return (cpu.s.cr4 & cr4::PAE) ? 3 : 2;
 }
 
-void enter_nested_paging(Cpu& cpu, uint64_t n_cr3) {
-  Npt& npt = cpu.svm.npt;
+Npt host_nested_paging(const Cpu& cpu, uint64_t n_cr3) {
+  Npt npt;
   npt.n_cr3 = n_cr3;
   npt.levels = host_paging_levels(cpu);
   npt.nxe = (cpu.s.efer & efer::NXE) != 0 && npt.levels >= 3;
   npt.pse = npt.levels == 2 && (cpu.s.cr4 & cr4::PSE);
   npt.pse36 = ((cpu.model.cpuid(1, 0).edx >> 17) & 1) != 0;
   npt.pages_1g = model_has(cpu.model, "pdpe1gb");
-  npt.quiet = false;
-  cpu.nested_paging = &npt;
+  return npt;
+}
+
+void enter_nested_paging(Cpu& cpu, uint64_t n_cr3) {
+  cpu.svm.npt = host_nested_paging(cpu, n_cr3);
+  cpu.nested_paging = &cpu.svm.npt;
 }
 
 void leave_nested_paging(Cpu& cpu) { cpu.nested_paging = nullptr; }

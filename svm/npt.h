@@ -99,9 +99,10 @@ class Npt final : public NestedPaging {
   // registers, unlike EPT): NestedPaging's default pdpte_registers().
 };
 
-// The host's paging mode as the nested tables' format (APM 15.25.3):
-// 2 (32-bit), 3 (PAE), 4 or 5 (long mode, with CR4.LA57).
-unsigned host_paging_levels(const Cpu& cpu);
+// The nested paging VMRUN would set up now for N_CR3 `n_cr3`: the tables'
+// format is the host's current paging mode (APM 15.25.3). The debugger
+// uses it to walk the last VMRUN's tables from the host.
+Npt host_nested_paging(const Cpu& cpu, uint64_t n_cr3);
 
 // VMRUN with NP_ENABLE = 1, before the guest state is loaded: N_CR3 and
 // the host's paging mode (CR4.PAE, CR4.PSE, CR4.LA57, EFER.LMA, EFER.NXE)

@@ -237,17 +237,16 @@ SecondLevel ept_level(uint64_t eptp, const char* whose) {
   return s;
 }
 
-SecondLevel npt_level(uint64_t n_cr3, unsigned levels, bool nxe, bool pages_1g, bool pse, bool pse36,
-                      const char* whose) {
+SecondLevel npt_level(const svm::Npt& n, const char* whose) {
   SecondLevel s;
   s.kind = SecondLevel::Npt;
-  s.root = n_cr3;
-  s.levels = levels;
-  s.nxe = nxe;
-  s.pages_1g = pages_1g;
-  s.pse = pse;
-  s.pse36 = pse36;
-  s.description = "NPT (N_CR3 " + hex(n_cr3) + ", " + std::to_string(levels) + "-level" + (nxe ? ", NXE" : "") +
+  s.root = n.n_cr3;
+  s.levels = n.levels;
+  s.nxe = n.nxe;
+  s.pages_1g = n.pages_1g;
+  s.pse = n.pse;
+  s.pse36 = n.pse36;
+  s.description = "NPT (N_CR3 " + hex(n.n_cr3) + ", " + std::to_string(n.levels) + "-level" + (n.nxe ? ", NXE" : "") +
                   "; " + whose + ")";
   return s;
 }
@@ -274,8 +273,7 @@ const char* second_kind(const SecondLevel& s) { return s.kind == SecondLevel::Ep
 SecondLevel active_second_level(const Cpu& cpu) {
   if (!cpu.nested_paging) return SecondLevel{};
   if (cpu.nested_paging == &cpu.vmx.ept) return ept_level(cpu.vmx.ept.eptp, "the running L2's");
-  const svm::Npt& n = cpu.svm.npt;
-  return npt_level(n.n_cr3, n.levels, n.nxe, n.pages_1g, n.pse, n.pse36, "the running L2's");
+  return npt_level(cpu.svm.npt, "the running L2's");
 }
 
 SecondLevel configured_second_level(const Cpu& cpu) {
@@ -290,9 +288,7 @@ SecondLevel configured_second_level(const Cpu& cpu) {
   if (cpu.svm.vmcb_pa && read_ram(cpu, cpu.svm.vmcb_pa + svm::vmcb::NP_CONTROL, 8, np) &&
       read_ram(cpu, cpu.svm.vmcb_pa + svm::vmcb::N_CR3, 8, n_cr3) && (np & svm::NP_ENABLE))
     // The nested tables take the host's paging mode at VMRUN (APM 15.25.3): the current one here.
-    return npt_level(n_cr3, svm::host_paging_levels(cpu), (cpu.s.efer & efer::NXE) != 0,
-                     model_has(cpu.model, "pdpe1gb"), (cpu.s.cr4 & cr4::PSE) != 0, model_has(cpu.model, "pse36"),
-                     "the last VMRUN's VMCB, not in use in L1");
+    return npt_level(svm::host_nested_paging(cpu, n_cr3), "the last VMRUN's VMCB, not in use in L1");
   return SecondLevel{};
 }
 
