@@ -21,6 +21,7 @@
 #include "emu/devices/pit8254.h"
 #include "emu/devices/port92.h"
 #include "emu/devices/uart16550.h"
+#include "emu/loader/loader_state.h"
 #include "vmx/event_exits.h"
 
 namespace softvt {
@@ -125,6 +126,11 @@ void Pc::create_cpus() {
   cpus_.resize(config_.cpus);
   for (unsigned i = 0; i < config_.cpus; ++i) {
     auto c = std::make_unique<Cpu>(*mem_, model_);
+    // Every CPU powers on with the registers INIT leaves alone at their
+    // reset values (MXCSR, PAT, XCR0, the x87 state...; SDM Vol. 3A
+    // Table 9-1); the loader then sets the BSP's entry state, and INIT
+    // (wire_interrupt_controllers) the rest of an AP's.
+    c->s = loader_base_state();
     c->blocks = blocks_.get();
     c->tracer = config_.tracer;
     c->initial_apic_id = uint8_t(i);

@@ -92,12 +92,9 @@ void Pc::wire_interrupt_controllers() {
       cpus_[i].apic->tick(now);
       sync_apic_timer(i);
     });
-    // Application processors wait for INIT-SIPI-SIPI (SDM 9.4). XCR0 is 1
-    // from power-on (SDM Vol. 3A Table 9-1; INIT leaves it unchanged).
-    if (i != 0) {
-      slot.cpu->s.xcr0 = 1;
-      slot.cpu->init_signal();
-    }
+    // Application processors wait for INIT-SIPI-SIPI (SDM 9.4); INIT keeps
+    // the power-on values pc.cpp gave them (XCR0, MXCSR, PAT...).
+    if (i != 0) slot.cpu->init_signal();
   }
   // The BSP as a BIOS leaves it for a directly loaded kernel: APIC enabled
   // in virtual-wire mode, the 8259A on LINT0 (MP spec 3.6.2.2).

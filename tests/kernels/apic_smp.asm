@@ -43,6 +43,7 @@ ticks: resd 1
 self_ipis: resd 1
 ap_started: resd 1
 ap_bad_id: resd 1
+ap_bad_reset: resd 1
 ap_ipis: resd 1
 
 section .data
@@ -197,6 +198,8 @@ _start:
     CHECK e, "every AP started (INIT-SIPI-SIPI)"
     cmp dword [ap_bad_id], 0
     CHECK e, "every AP's CPUID initial APIC ID equals its APIC ID register"
+    cmp dword [ap_bad_reset], 0
+    CHECK e, "every AP starts with the power-on MXCSR, PAT, DR6 and DR7"
     mov dword [APIC + APIC_ICR_LOW], 0xc4000 | BROADCAST_VECTOR  ; fixed, all excluding self
     WAIT_FOR ap_ipis, ebx
     cmp [ap_ipis], ebx
@@ -243,6 +246,7 @@ ap_main:
     add esp, ap_stacks
     lidt [idt_ptr]
     mov esi, eax
+    call check_ap_reset_state          ; keeps ESI
     mov eax, 1
     cpuid
     shr ebx, 24
@@ -256,6 +260,35 @@ ap_main:
 .idle:
     hlt
     jmp .idle
+
+; The registers INIT leaves alone hold their power-on values on an AP that
+; only ever saw INIT-SIPI-SIPI (SDM Vol. 3A 9.1.1, Table 9-1): MXCSR 1F80H,
+; IA32_PAT 0007040600070406H, DR6 FFFF0FF0H, DR7 00000400H.
+check_ap_reset_state:
+    mov eax, cr4
+    or eax, 1 << 9                     ; CR4.OSFXSR, or STMXCSR is #UD
+    mov cr4, eax
+    sub esp, 4
+    stmxcsr [esp]                      ; on this AP's own stack
+    pop eax
+    cmp eax, 0x1f80
+    jne .bad
+    mov ecx, 0x277
+    rdmsr
+    cmp eax, 0x00070406
+    jne .bad
+    cmp edx, 0x00070406
+    jne .bad
+    mov eax, dr6
+    cmp eax, 0xffff0ff0
+    jne .bad
+    mov eax, dr7
+    cmp eax, 0x400
+    jne .bad
+    ret
+.bad:
+    lock inc dword [ap_bad_reset]
+    ret
 
 ; ---- the SIPI trampoline, copied to TRAMPOLINE (real mode, CS = 0x0800) ----------
 bits 16

@@ -149,6 +149,7 @@ std::string apic_smp_output(unsigned cpus) {
   if (cpus > 1)
     out += "ok every AP started (INIT-SIPI-SIPI)\n"
            "ok every AP's CPUID initial APIC ID equals its APIC ID register\n"
+           "ok every AP starts with the power-on MXCSR, PAT, DR6 and DR7\n"
            "ok broadcast IPI reached every AP\n";
   return out + "failures: 00000000\n";
 }
