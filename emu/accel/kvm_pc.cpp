@@ -60,10 +60,16 @@ class KvmEngine final : public Pc::Engine {
     c.s.halted = 0;
     kvm_run* r = vm_.run(i);
     r->immediate_exit = 0;
-    kvm::Watchdog watchdog;
     const uint64_t now = pc_.clock().now();
-    const std::string armed = watchdog.arm_ns(r, until_ns > now + MIN_RUN_NS ? until_ns - now : MIN_RUN_NS);
+    const std::string armed = watchdog_.arm_ns(r, until_ns > now + MIN_RUN_NS ? until_ns - now : MIN_RUN_NS);
     if (!armed.empty()) return error(c, armed);
+    const StopReason stop = run_until_stop(c, i, r);
+    watchdog_.disarm();
+    return stop;
+  }
+
+ private:
+  StopReason run_until_stop(Cpu& c, unsigned i, kvm_run* r) {
     for (;;) {
       before_entry(i, r);
       r->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -79,7 +85,6 @@ class KvmEngine final : public Pc::Engine {
     }
   }
 
- private:
   struct VcpuState {
     bool loaded = false;
     uint32_t epoch = 0;
@@ -258,6 +263,7 @@ class KvmEngine final : public Pc::Engine {
 
   Pc& pc_;
   kvm::Vm vm_;
+  kvm::Watchdog watchdog_;  // one timer for every slice (kvm_vm.h)
   std::vector<VcpuState> vcpus_;
   std::map<std::string, uint64_t> interpreted_;
 };

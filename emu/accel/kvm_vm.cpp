@@ -159,14 +159,17 @@ std::string Vm::map_ram(Memory& mem) {
 }
 
 Watchdog::~Watchdog() {
-  if (armed_) timer_delete(timer_);
+  if (created_) timer_delete(timer_);
   tls_kick_run = nullptr;
   if (mask_saved_) pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
 // The handler stays installed afterwards: a signal still in flight when
-// the run ends must not meet the default action (terminate).
-std::string Watchdog::arm_ns(kvm_run* run, uint64_t ns) {
+// the run ends must not meet the default action (terminate). The timer is
+// made once, on the first arming, and re-armed after that: a PC run arms
+// one per slice, and making and deleting a timer each time cost more
+// system calls than the KVM_RUN of a short slice.
+std::string Watchdog::create_timer() {
   struct sigaction sa {};
   sa.sa_handler = on_timeout_signal;
   sigemptyset(&sa.sa_mask);
@@ -177,20 +180,38 @@ std::string Watchdog::arm_ns(kvm_run* run, uint64_t ns) {
   sigaddset(&unblock, timeout_signal());
   if (pthread_sigmask(SIG_UNBLOCK, &unblock, &old_mask_) != 0) return "pthread_sigmask failed";
   mask_saved_ = true;
-  tls_timed_out = 0;
-  tls_kick_run = run;
   sigevent ev{};
   ev.sigev_notify = SIGEV_THREAD_ID;
   ev.sigev_signo = timeout_signal();
   ev._sigev_un._tid = gettid();  // glibc's name for sigev_notify_thread_id
   if (timer_create(CLOCK_MONOTONIC, &ev, &timer_) < 0) return sys_error("timer_create");
-  armed_ = true;
+  created_ = true;
+  return "";
+}
+
+std::string Watchdog::arm_ns(kvm_run* run, uint64_t ns) {
+  if (!created_) {
+    const std::string e = create_timer();
+    if (!e.empty()) return e;
+  }
+  tls_timed_out = 0;
+  tls_kick_run = run;
   itimerspec t{};
   t.it_value.tv_sec = time_t(ns / 1000000000);
   t.it_value.tv_nsec = long(ns % 1000000000);
   if (ns == 0) t.it_value.tv_nsec = 1;  // 0 would disarm the timer
   if (timer_settime(timer_, 0, &t, nullptr) < 0) return sys_error("timer_settime");
   return "";
+}
+
+// A signal the timer raised is delivered by the time timer_settime returns
+// (it is directed at this thread and not blocked), so after disarm() no
+// kick from this arming can reach a later run.
+void Watchdog::disarm() {
+  if (!created_) return;
+  const itimerspec zero{};
+  timer_settime(timer_, 0, &zero, nullptr);
+  tls_kick_run = nullptr;
 }
 
 bool Watchdog::fired() const { return tls_timed_out != 0; }

@@ -151,11 +151,14 @@ class Watchdog {
   ~Watchdog();
   std::string arm(kvm_run* run, uint64_t ms) { return arm_ns(run, ms * 1000000); }
   std::string arm_ns(kvm_run* run, uint64_t ns);
+  // Stops the timer of the last arming; a later arm_ns re-arms it.
+  void disarm();
   bool fired() const;
 
  private:
+  std::string create_timer();
   timer_t timer_{};
-  bool armed_ = false;
+  bool created_ = false;
   sigset_t old_mask_{};
   bool mask_saved_ = false;
 };
