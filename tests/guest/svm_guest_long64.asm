@@ -22,6 +22,7 @@ bits 64
 org 0x10000
 
 %include "l1_svm_defs.inc"
+%include "l1_macros.inc"
 
 %define VMCB         0x200000
 %define HSAVE        0x203000
@@ -44,17 +45,6 @@ org 0x10000
 
 %define MSR_TSC_RATIO 0xc0000104
 
-
-; CHK "name", "field", actual, expected
-%macro CHK 4
-    mov r8, %3
-    mov r9, %4
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, %2, 0
-%%e:
-%endmacro
 
 ; EXIT "name", code, exitinfo1, exitinfo2, guest RIP, NRIP: VMRUN from the
 ; VMCB's RIP, check the #VMEXIT, and continue the guest at `resume_at`
@@ -494,24 +484,7 @@ setup_guest_idt:
     xor eax, eax
     mov ecx, 512
     rep stosq
-    lea rax, [rel h_gp]
-    mov ecx, 0x0d
-    call set_guest_gate
-    lea rax, [rel h51]
-    mov ecx, 0x51
-    call set_guest_gate
-    lea rax, [rel h52]
-    mov ecx, 0x52
-    call set_guest_gate
-    lea rax, [rel h53]
-    mov ecx, 0x53
-    call set_guest_gate
-    lea rax, [rel h54]
-    mov ecx, 0x54
-    call set_guest_gate
-    lea rax, [rel h54]
-    mov ecx, 0x55
-    call set_guest_gate
+    GUEST_GATES h_gp, 0x0d, h51, 0x51, h52, 0x52, h53, 0x53, h54, 0x54, h54, 0x55
     mov byte [GUEST_IDT + 0x55 * 16 + 5], 0x0e       ; P = 0
     ret
 

@@ -29,6 +29,7 @@ bits 64
 org 0x10000
 
 %include "l1_svm_defs.inc"
+%include "l1_macros.inc"
 
 %define VMCB         0x200000
 %define HSAVE        0x203000
@@ -60,17 +61,6 @@ org 0x10000
 %define MSR_PAT      0x277
 
 
-
-; CHK "name", "field", actual, expected
-%macro CHK 4
-    mov r8, %3
-    mov r9, %4
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, %2, 0
-%%e:
-%endmacro
 
 ; RUN label: L2 from `label`
 %macro RUN 1
@@ -311,32 +301,12 @@ build_tables:
     mov rdi, IOPM
     mov ecx, (0x3000 + 0x2000) / 8
     rep stosq
-    mov qword [NPML4], NPDPT | 7
-    mov qword [NPDPT], NPD | 7
-    mov qword [GPML4], GPDPT | 7
-    mov qword [GPDPT], GPD | 7
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x87
-    mov [NPD + rcx * 8], rax
-    mov [GPD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pd
+    MAP_2M_IDENTITY NPML4, NPDPT, NPD, 512, 0x87
+    MAP_2M_IDENTITY GPML4, GPDPT, GPD, 512, 0x87
     mov qword [NPD + 2 * 8], NPT | 7
     mov qword [GPD + 2 * 8], GPT | 7
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, 0x400000 | 7
-    mov [NPT + rcx * 8], rax
-    mov [GPT + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, NPT, 0x400000 | 7, 0x1000, 512
+    FILL_ENTRIES 8, GPT, 0x400000 | 7, 0x1000, 512
     mov qword [NPTE(REMAP_G)], REMAP_H | 7
     mov qword [NPTE(NP_PAGE)], 0
     mov qword [NPTE(RO_PAGE)], RO_PAGE | 5
@@ -368,15 +338,7 @@ setup_guest_idt:
     xor eax, eax
     mov ecx, 512
     rep stosq
-    lea rax, [rel h60]
-    mov rcx, GUEST_IDT + 0x60 * 16
-    mov [rcx], ax
-    mov word [rcx + 2], 0x08
-    mov word [rcx + 4], 0x8e00
-    shr rax, 16
-    mov [rcx + 6], ax
-    shr rax, 16
-    mov [rcx + 8], eax
+    GUEST_GATES h60, 0x60
     ret
 
 ; A 64-bit L2 with nested paging, its CR3 = GPML4 (guest-physical), L1's
@@ -470,6 +432,8 @@ bits 64
 
 %include "l1_checks.inc"
 %include "l1_svm_vmcb.inc"
+%include "l1_guest_idt.inc"
+%include "l1_page_tables.inc"
 
 align 8
 host_pat:       dq 0

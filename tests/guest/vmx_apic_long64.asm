@@ -154,16 +154,9 @@ start:
     call l1_load_gdt_tss
     call build_tables
     call build_ept
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [rel ptr_vmxon]
-    vmclear [rel ptr_vmcs]
-    vmptrld [rel ptr_vmcs]
+    mov edi, VMXON_REGION
+    mov esi, VMCS1
+    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
     call build_vmcs
 
     ; ---- the capabilities: TPR shadow and APIC-access virtualization only -----------------
@@ -511,32 +504,12 @@ start:
 
 ; ---- entering the guest and the exit handler ------------------------------------------
 
-; VMLAUNCH the first time, VMRESUME after; returns after the exit (or a
-; VMfail with its flags: x_reason = -1).
-enter_guest:
-    mov [saved_rsp], rsp
-    mov qword [x_reason], -1
-    cmp byte [launched], 0
-    jne .resume
-    mov byte [launched], 1
-    vmlaunch
-    ret
-.resume:
-    vmresume
-    ret
-
+; enter_guest (l1_vmx_enter.inc): VMLAUNCH the first time, VMRESUME after;
+; returns after the exit (or a VMfail with its flags: x_reason = -1).
 exit_handler:
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_intr_info, EXIT_INTR_INFO, \
+                x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP
     ret                                  ; from enter_guest
 
 ; rdi = primary bits besides the must-be-1 ones and "activate secondary
@@ -666,15 +639,7 @@ guest64:
 ; table for 8-10 MiB at WALK_PT (PD0 entry 4; only the L2 with EPT uses
 ; it), the pages' contents and the L2's IDT.
 build_tables:
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, APIC_PAGE | 3
-    mov [L1_PT + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, L1_PT, APIC_PAGE | 3, 0x1000, 512
     mov qword [0x3000 + 3 * 8], L1_PT | 3     ; the flat runner's PD0
     mov qword [0x3000 + 4 * 8], WALK_PT | 3
     mov rax, cr3
@@ -685,15 +650,7 @@ build_tables:
     rep stosd
     mov dword [APIC_PAGE + 0x80], PAGE_VTPR
     mov dword [REDIRECT + 0x80], 0x11223344
-    ; the L2's IDT: vector 30H -> g_handler (64-bit interrupt gate)
-    lea rax, [rel g_handler]
-    mov [GUEST_IDT + 0x30 * 16], ax
-    mov word [GUEST_IDT + 0x30 * 16 + 2], 0x08
-    mov word [GUEST_IDT + 0x30 * 16 + 4], 0x8e00
-    shr rax, 16
-    mov [GUEST_IDT + 0x30 * 16 + 6], ax
-    shr rax, 16
-    mov [GUEST_IDT + 0x30 * 16 + 8], rax
+    GUEST_GATES g_handler, 0x30          ; the L2's IDT: vector 30H -> g_handler
     ret
 
 ; EPT: identity for gpa 0-64 MiB (2-MiB pages; 4-KiB pages for 6-8 MiB),
@@ -703,27 +660,9 @@ build_ept:
     mov ecx, 4 * 512
     xor eax, eax
     rep stosq
-    mov qword [EPT_PML4], EPT_PDPT | 7
-    mov qword [EPT_PDPT], EPT_PD | 7
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x80 | LEAF
-    mov [EPT_PD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 32
-    jb .pd
+    MAP_2M_IDENTITY EPT_PML4, EPT_PDPT, EPT_PD, 32, 0x80 | LEAF
     mov qword [EPT_PD + 3 * 8], EPT_PT3 | 7
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, APIC_PAGE | LEAF
-    mov [EPT_PT3 + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, EPT_PT3, APIC_PAGE | LEAF, 0x1000, 512
     mov qword [EPT_PTE(APIC_PAGE)], REDIRECT | LEAF
     mov qword [EPT_PTE(APIC_ALIAS)], APIC_PAGE | LEAF
     mov qword [EPT_PTE(WALK_PT)], APIC_PAGE | LEAF
@@ -759,13 +698,15 @@ build_vmcs:
 %include "l1_checks.inc"
 
 %include "l1_vmx_flat64.inc"
+%include "l1_vmx_enter.inc"
+%include "l1_page_tables.inc"
+%include "l1_guest_idt.inc"
 
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 align 16
 inv_desc:       dq 0, 0
 launched:       dq 0
 saved_rsp:      dq 0
+entry_flags:    dq 0
 x_reason:       dq 0
 x_qual:         dq 0
 x_intr_info:    dq 0

@@ -154,16 +154,9 @@ start:
     call setup_idt
     call setup_user
     call build_ept
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [rel ptr_vmxon]
-    vmclear [rel ptr_vmcs]
-    vmptrld [rel ptr_vmcs]
+    mov edi, VMXON_REGION
+    mov esi, VMCS1
+    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
     call build_vmcs
 
     ; ---- IA32_VMX_EPT_VPID_CAP / IA32_VMX_VMFUNC: what softvt implements ----------
@@ -622,40 +615,13 @@ start:
 
 ; ---- entering the guest and the exit handler ------------------------------------------
 
-; VMLAUNCH the first time, VMRESUME after; returns after the exit (or a
-; VMfail: x_reason = -1).
-enter_guest:
-    mov [saved_rsp], rsp
-    mov qword [x_reason], -1
-    cmp byte [launched], 0
-    jne .resume
-    mov byte [launched], 1
-    vmlaunch
-    ret
-.resume:
-    vmresume
-    ret
-
+; enter_guest (l1_vmx_enter.inc): VMLAUNCH the first time, VMRESUME after;
+; returns after the exit (or a VMfail: x_reason = -1).
 exit_handler:
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
-    VMR rbx, G_LINEAR
-    mov [x_linear], rbx
-    VMR rbx, GUEST_PHYS
-    mov [x_gpa], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO, \
+                x_linear, G_LINEAR, x_gpa, GUEST_PHYS, x_intr_info, EXIT_INTR_INFO, \
+                x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP
     ret                                  ; from enter_guest
 
 invept_single_a:
@@ -761,15 +727,7 @@ build_pae_tables:
     rep stosq
     mov qword [PAE_PDPT], PAE_PD | 1
     mov qword [PAE_PDPT2], PAE_PD | 9    ; PWT: tells the two PDPTEs apart
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x83                         ; P, R/W, PS
-    mov [PAE_PD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pd
+    FILL_ENTRIES 8, PAE_PD, 0x83, 0x200000, 512   ; P, R/W, PS
     mov qword [PTE(PAE_PDPT2)], 0        ; EPT: not present
     mov qword [P_STALE], VAL_X
     call invept_single_a
@@ -872,31 +830,12 @@ build_ept:
     mov ecx, 6 * 512
     xor eax, eax
     rep stosq
-    mov qword [EPT_PML4], EPT_PDPT | 7
-    mov qword [EPT_PDPT], EPT_PD | 7
     ; PD: 2-MiB identity pages for 0-64 MiB; entries 0 and 2 -> 4-KiB tables
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x80 | LEAF
-    mov [EPT_PD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 32
-    jb .pd
+    MAP_2M_IDENTITY EPT_PML4, EPT_PDPT, EPT_PD, 32, 0x80 | LEAF
     mov qword [EPT_PD], EPT_PT0 | 7
     mov qword [EPT_PD + 16], EPT_PT2 | 7
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    or rax, LEAF
-    mov [EPT_PT0 + rcx * 8], rax
-    add rax, 0x400000
-    mov [EPT_PT2 + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, EPT_PT0, LEAF, 0x1000, 512
+    FILL_ENTRIES 8, EPT_PT2, 0x400000 | LEAF, 0x1000, 512
     ; the test pages in 4-6 MiB
     mov qword [PTE(P_READ)], 0
     mov qword [PTE(P_MIS1)], P_MIS1 | 0x32   ; write without read
@@ -904,15 +843,7 @@ build_ept:
     mov rax, (1 << 45) | P_MIS3 | LEAF
     mov [PTE(P_MIS3)], rax
     ; the L2's page table for linear 8-10 MiB (identity, 4-KiB pages)
-    xor ecx, ecx
-.gpt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, 0x800000 | 3
-    mov [GUEST_PT + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .gpt
+    FILL_ENTRIES 8, GUEST_PT, 0x800000 | 3, 0x1000, 512
     mov qword [0x3000 + 4 * 8], GUEST_PT | 3     ; the flat runner's PD0 entry 4
     invlpg [0x800000]
     ret
@@ -993,16 +924,18 @@ build_vmcs:
 
 %include "l1_checks.inc"
 %include "l1_vmx_flat_state.inc"
+%include "l1_vmx_on.inc"
+%include "l1_vmx_enter.inc"
+%include "l1_page_tables.inc"
 
 %include "l1_ring3.inc"
 
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 align 16
 inv_desc:       dq 0, 0
 launched:       dq 0
 saved_pde:      dq 0
 saved_rsp:      dq 0
+entry_flags:    dq 0
 x_reason:       dq 0
 x_qual:         dq 0
 x_len:          dq 0

@@ -137,16 +137,9 @@ org 0x10000
 
 start:
     call setup_tables
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [ptr_vmxon]
-    vmclear [ptr_vmcs]
-    vmptrld [ptr_vmcs]
+    mov edi, VMXON_REGION
+    mov esi, VMCS1
+    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
     call build_vmcs
     mov dx, 0xe0
     in al, dx
@@ -730,22 +723,9 @@ source_tests:
 exit_handler:
     mov [x_rcx], rcx
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
-    VMR rbx, ENTRY_INTR
-    mov [x_entry_intr], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO, \
+                x_intr_info, EXIT_INTR_INFO, x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP, \
+                x_entry_intr, ENTRY_INTR
     jmp [resume]
 
 ; ---- the L2 guests ------------------------------------------------------------------------
@@ -989,6 +969,7 @@ guest_segments:
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
 %include "l1_vmx_flat_state.inc"
+%include "l1_vmx_on.inc"
 
 ; The L1's GDT (with the guest's user segments, TSS descriptors and a
 ; task gate for the task-switch exits), an empty L1 IDT, the guest IDTs
@@ -1005,18 +986,7 @@ setup_tables:
     mov ax, 0x30
     ltr ax
     lidt [rel idtr]
-    lea rax, [rel guest_vec_0x41]
-    mov ecx, 0x41
-    call set_guest_gate
-    lea rax, [rel guest_vec_6]
-    mov ecx, 6
-    call set_guest_gate
-    lea rax, [rel guest_vec_2]
-    mov ecx, 2
-    call set_guest_gate
-    lea rax, [rel guest_vec_1]
-    mov ecx, 1
-    call set_guest_gate
+    GUEST_GATES guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_2, 2, guest_vec_1, 1
     ; 32-bit IDT: vector 30H is a task gate for TSS 40H (P, DPL 0, type 5)
     mov dword [GUEST_IDT32 + 8 * 0x30], 0x00400000
     mov dword [GUEST_IDT32 + 8 * 0x30 + 4], 0x00008500
@@ -1050,8 +1020,6 @@ gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS (base set at run tim
                 dq 0x00008b0800000067     ; 50H: busy 32-bit TSS at 80000H
 gdt_end:
 tss:            times 104 db 0
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 align 8
 scratch:        times 4 dq 0
 resume:         dq 0

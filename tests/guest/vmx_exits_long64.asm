@@ -121,16 +121,9 @@ org 0x10000
 
 start:
     call setup_tables
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [ptr_vmxon]
-    vmclear [ptr_vmcs]
-    vmptrld [ptr_vmcs]
+    mov edi, VMXON_REGION
+    mov esi, VMCS1
+    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
     call build_vmcs
     mov rax, 0x5555000
     mov cr2, rax                         ; a #PF exit must not write CR2
@@ -371,24 +364,9 @@ exit_handler:
     mov rsp, [saved_rsp]
     pushfq
     pop qword [x_rflags]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
-    VMR rbx, G_LINEAR
-    mov [x_linear], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, EXIT_INTR_ERR
-    mov [x_intr_err], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO, \
+                x_linear, G_LINEAR, x_intr_info, EXIT_INTR_INFO, x_intr_err, EXIT_INTR_ERR, \
+                x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP
     jmp [resume]
 
 ; ---- the L2 guest -----------------------------------------------------------------------
@@ -624,6 +602,7 @@ build_vmcs:
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
 %include "l1_vmx_flat_state.inc"
+%include "l1_vmx_on.inc"
 
 
 ; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
@@ -641,24 +620,8 @@ setup_tables:
     mov ax, 0x30
     ltr ax
     lidt [rel idtr]
-    lea rax, [rel guest_pf_handler]
-    mov ecx, 14
-    call set_guest_gate
-    lea rax, [rel guest_vec_0x41]
-    mov ecx, 0x41
-    call set_guest_gate
-    lea rax, [rel guest_vec_6]
-    mov ecx, 6
-    call set_guest_gate
-    lea rax, [rel guest_vec_13]
-    mov ecx, 13
-    call set_guest_gate
-    lea rax, [rel guest_vec_0x42]
-    mov ecx, 0x42
-    call set_guest_gate
-    lea rax, [rel guest_vec_2]
-    mov ecx, 2
-    call set_guest_gate
+    GUEST_GATES guest_pf_handler, 14, guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_13, 13, \
+                guest_vec_0x42, 0x42, guest_vec_2, 2
     ret
 
 align 8
@@ -679,8 +642,6 @@ gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS (base set at run tim
                 dq 0
 gdt_end:
 tss:            times 104 db 0
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 host_cr3:       dq 0
 lmsw_source:    dw 0x0031                 ; PE, ET, NE: TS = 0 differs from the shadow's 1
 align 8

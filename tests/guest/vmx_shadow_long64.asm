@@ -315,19 +315,13 @@ start:
 
     ; ==== VMX operation =================================================================
     call l1_load_gdt_tss
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
+    mov edi, VMXON_REGION
+    mov esi, VMCS1
+    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
+    mov eax, [VMCS1]                     ; the revision identifier l1_vmx_on wrote
     mov [ORD2], eax
     or eax, 0x80000000                   ; the shadow-VMCS indicator
     mov [SHADOW], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [rel ptr_vmxon]
-    vmclear [rel ptr_vmcs]
-    vmptrld [rel ptr_vmcs]
     call build_vmcs
 
     ; ---- a shadow VMCS in VMX root operation (SDM 25.10, 31.3 VMPTRLD) -----------------
@@ -556,32 +550,11 @@ check_tsc_range:
     mov r9d, 1
     jmp check_eq
 
-enter_guest:
-    mov [saved_rsp], rsp
-    mov qword [x_reason], -1
-    mov qword [entry_flags], -1
-    cmp byte [launched], 0
-    jne .resume
-    mov byte [launched], 1
-    vmlaunch
-    jmp .failed
-.resume:
-    vmresume
-.failed:
-    pushfq
-    pop qword [entry_flags]
-    ret
-
+; enter_guest (l1_vmx_enter.inc): VMLAUNCH the first time, VMRESUME after;
+; returns after the exit (or a VMfail: x_reason = -1, entry_flags).
 exit_handler:
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO
     ret                                  ; from enter_guest
 
 ; Controls: the TRUE_ capability MSRs' must-be-1 bits, secondary controls,
@@ -683,11 +656,11 @@ g_rdpmc:
     cpuid
 
 %include "l1_vmx_flat64.inc"
+%include "l1_vmx_enter.inc"
 %include "l1_checks.inc"
 %include "l1_ring3.inc"
 
 align 8
-ptr_vmxon:      dq VMXON_REGION
 ptr_vmcs:       dq VMCS1
 ptr_shadow:     dq SHADOW
 ptr_tmp:        dq 0
