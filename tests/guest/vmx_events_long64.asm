@@ -970,21 +970,16 @@ guest_segments:
 %include "l1_guest_idt.inc"
 %include "l1_vmx_flat_state.inc"
 %include "l1_vmx_on.inc"
+%include "l1_gdt_tss.inc"
 
 ; The L1's GDT (with the guest's user segments, TSS descriptors and a
 ; task gate for the task-switch exits), an empty L1 IDT, the guest IDTs
 ; and the PAE PDPT of the 32-bit guest.
 setup_tables:
     lea rax, [rel tss]
-    mov word [gdt_tss + 2], ax
-    shr rax, 16
-    mov byte [gdt_tss + 4], al
-    mov byte [gdt_tss + 7], ah
-    shr rax, 16
-    mov dword [gdt_tss + 8], eax
-    lgdt [rel gdtr]
-    mov ax, 0x30
-    ltr ax
+    lea rdi, [rel gdt_tss]
+    lea rsi, [rel gdtr]
+    call load_gdt_tss                    ; l1_gdt_tss.inc
     lidt [rel idtr]
     GUEST_GATES guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_2, 2, guest_vec_1, 1
     ; 32-bit IDT: vector 30H is a task gate for TSS 40H (P, DPL 0, type 5)

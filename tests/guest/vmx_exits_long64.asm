@@ -603,6 +603,7 @@ build_vmcs:
 %include "l1_guest_idt.inc"
 %include "l1_vmx_flat_state.inc"
 %include "l1_vmx_on.inc"
+%include "l1_gdt_tss.inc"
 
 
 ; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
@@ -610,15 +611,9 @@ build_vmcs:
 ; with a #PF gate.
 setup_tables:
     lea rax, [rel tss]
-    mov word [gdt_tss + 2], ax
-    shr rax, 16
-    mov byte [gdt_tss + 4], al
-    mov byte [gdt_tss + 7], ah
-    shr rax, 16
-    mov dword [gdt_tss + 8], eax
-    lgdt [rel gdtr]
-    mov ax, 0x30
-    ltr ax
+    lea rdi, [rel gdt_tss]
+    lea rsi, [rel gdtr]
+    call load_gdt_tss                    ; l1_gdt_tss.inc
     lidt [rel idtr]
     GUEST_GATES guest_pf_handler, 14, guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_13, 13, \
                 guest_vec_0x42, 0x42, guest_vec_2, 2
