@@ -209,14 +209,9 @@ start:
     CONTROLS P_TPR_SHADOW, P2_VID
     ENTRY_FAILS "virtual-interrupt delivery (not offered): VMfailValid(7)"
     CONTROLS P_TPR_SHADOW, 0
-    mov ecx, 0x48d
-    rdmsr
-    or eax, PIN_POSTED | 1                ; with external-interrupt exiting
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d, PIN_POSTED | 1   ; with external-interrupt exiting
     ENTRY_FAILS "process posted interrupts (not offered): VMfailValid(7)"
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
 
     ; ---- MOV from/to CR8 with the TPR shadow (SDM 31.3) -----------------------------------
     CONTROLS P_TPR_SHADOW, 0
@@ -386,10 +381,7 @@ start:
     CHECK_EQ "VTPR read, then a read at 100H: RIP = the second read", qword [x_guest_rip], rbx
     CHECK_EQ "the VTPR read before it completed", qword [g_val], 0x40
     ; an IRET that unblocks (virtual) NMIs and then reads the APIC-access page: bit 16
-    mov ecx, 0x48d
-    rdmsr
-    or eax, PIN_NMI | PIN_VNMI
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d, PIN_NMI | PIN_VNMI
     VMW G_INTERRUPTIBILITY, 8            ; virtual-NMI blocking
     mov r12, APIC_PAGE + 0x100
     RUN g_iret
@@ -398,9 +390,7 @@ start:
     CHECK_EQ "IRET's APIC-access exit: RIP = the IRET", qword [x_guest_rip], rbx
     VMR rbx, G_INTERRUPTIBILITY
     CHECK_EQ "IRET's exit: virtual-NMI blocking cleared", rbx, 0
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
     VMW G_RSP, GUEST_STACK
     ; an access during event delivery: the IDT on the APIC-access page
     VMW G_IDTR_BASE, APIC_PAGE
@@ -480,10 +470,7 @@ start:
     CHECK_EQ "EPT violation of a read: read, linear valid, final; no bit 12", qword [x_qual], 0x181
     ; an IRET that unblocks virtual NMIs and whose first pop is an EPT
     ; violation: bit 12 of the qualification (SDM 28.2.1 Table 28-7)
-    mov ecx, 0x48d
-    rdmsr
-    or eax, PIN_NMI | PIN_VNMI
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d, PIN_NMI | PIN_VNMI
     VMW G_INTERRUPTIBILITY, 8            ; virtual-NMI blocking
     mov r12, APIC_ALIAS + 0x100
     RUN g_iret
@@ -492,9 +479,7 @@ start:
     CHECK_EQ "EPT: IRET's EPT violation: RIP = the IRET", qword [x_guest_rip], rbx
     VMR rbx, G_INTERRUPTIBILITY
     CHECK_EQ "EPT: IRET's EPT violation: virtual-NMI blocking cleared", rbx, 0
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
     VMW G_RSP, GUEST_STACK
     mov qword [EPT_PTE(APIC_ALIAS)], APIC_PAGE | LEAF
     call invept_all
@@ -613,9 +598,7 @@ guest32_pae:
     mov qword [PAE_PDPT + 8], 0x4001
     mov qword [PAE_PDPT + 16], 0x5001
     mov qword [PAE_PDPT + 24], 0x6001
-    mov ecx, 0x490                       ; IA32_VMX_TRUE_ENTRY_CTLS: IA-32e mode guest = 0
-    rdmsr
-    VMW ENTRY_CTL, rax
+    VMW_CTLS ENTRY_CTL, 0x490            ; IA32_VMX_TRUE_ENTRY_CTLS: IA-32e mode guest = 0
     VMW G_CS_AR, 0xc09b                  ; 32-bit code
     VMW G_CR3, PAE_PDPT
     VMW G_PDPTE0, 0x3001
@@ -624,10 +607,7 @@ guest32_pae:
     VMW G_PDPTE0 + 6, 0x6001
     ret
 guest64:
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW G_CS_AR, 0xa09b
     mov rbx, cr3
     VMW G_CR3, rbx
@@ -671,18 +651,10 @@ build_ept:
 ; ---- the VMCS ----------------------------------------------------------------------------
 
 build_vmcs:
-    mov ecx, 0x48d                       ; IA32_VMX_TRUE_PINBASED_CTLS
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d              ; IA32_VMX_TRUE_PINBASED_CTLS
     CONTROLS 0, 0
-    mov ecx, 0x48f                       ; IA32_VMX_TRUE_EXIT_CTLS
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490                       ; IA32_VMX_TRUE_ENTRY_CTLS
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, 0xffffffff           ; every guest exception exits
     call l1_vmcs_flat64_state            ; CRs, GDT, TSS, flat segments (l1_vmx_flat64.inc)
     VMW H_RSP, HOST_STACK

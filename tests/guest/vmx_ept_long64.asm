@@ -875,47 +875,17 @@ build_ept2:
 ; ---- the VMCS ----------------------------------------------------------------------------
 
 build_vmcs:
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
-    mov ecx, 0x48e
-    rdmsr
-    or eax, 1 << 31                      ; activate secondary controls
-    VMW PROC_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d              ; IA32_VMX_TRUE_PINBASED_CTLS
+    VMW_CTLS PROC_CTL, 0x48e, 1 << 31    ; activate secondary controls
     VMW PROC2_CTL, P2_EPT
     VMW EPT_POINTER, EPTP_A
-    mov ecx, 0x48f
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, 0
-    VMW LINK_PTR, -1
-    ; host state
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    call vmx_host_flat_state
-    VMW H_IDTR_BASE, IDT
-    VMW H_RSP, HOST_STACK
-    lea rbx, [rel exit_handler]
-    VMW H_RIP, rbx
-    ; guest state: a 64-bit guest on the L1's page tables and GDT
-    mov rbx, cr0
-    VMW G_CR0, rbx
-    mov rbx, cr3
-    VMW G_CR3, rbx
-    mov rbx, cr4
-    VMW G_CR4, rbx
-    VMW G_DR7, 0x400
+    ; host state; guest state: a 64-bit guest on the L1's page tables and GDT
+    call vmx_flat_pair_state             ; l1_vmx_flat_state.inc
     VMW G_RSP, GUEST_STACK
     VMW G_RFLAGS, 2
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    mov edx, gdt_end - gdt - 1
-    call vmx_guest_flat_segments
     VMW G_IDTR_BASE, 0
     VMW G_IDTR_LIMIT, 0
     VMW G_ACTIVITY, 0

@@ -936,24 +936,9 @@ build_vmcs:
     or eax, 1 << 9                       ; IA-32e mode guest
     VMW ENTRY_CTL, rax
     VMW EXC_BITMAP, 0
-    VMW LINK_PTR, -1
-    ; host state
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    call vmx_host_flat_state
-    VMW H_IDTR_BASE, IDT
-    VMW H_RSP, HOST_STACK
-    lea rbx, [rel exit_handler]
-    VMW H_RIP, rbx
-    ; guest state: a 64-bit guest on the L1's page tables and GDT
-    mov rbx, cr0
-    VMW G_CR0, rbx
-    mov rbx, cr3
-    VMW G_CR3, rbx
-    mov rbx, cr4
-    VMW G_CR4, rbx
-    VMW G_DR7, 0x400
-    jmp guest_segments
+    ; host state; guest state: a 64-bit guest on the L1's page tables and GDT
+    call vmx_flat_pair_state             ; l1_vmx_flat_state.inc
+    jmp guest_idtr
 
 ; The guest's segment registers: 64-bit ring-0 code, flat data, TR, LDTR
 ; unusable, the GDT and IDT
@@ -962,6 +947,7 @@ guest_segments:
     lea rdi, [rel gdt]
     mov edx, gdt_end - gdt - 1
     call vmx_guest_flat_segments
+guest_idtr:
     VMW G_IDTR_BASE, GUEST_IDT
     VMW G_IDTR_LIMIT, 16 * 0x50 - 1
     ret

@@ -531,23 +531,12 @@ restore_guest:
 
 build_vmcs:
     ; controls: the TRUE_ MSRs' must-be-1 bits plus the exits under test
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
-    mov ecx, 0x48e
-    rdmsr
+    VMW_CTLS PIN_CTL, 0x48d              ; IA32_VMX_TRUE_PINBASED_CTLS
     ; HLT, INVLPG, RDTSC, CR3 load/store, CR8 load/store, MOV DR, I/O and MSR bitmaps, secondary
-    or eax, (1 << 7) | (1 << 9) | (1 << 12) | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 23) | (1 << 25) | (1 << 28) | (1 << 31)
-    VMW PROC_CTL, rax
+    VMW_CTLS PROC_CTL, 0x48e, (1 << 7) | (1 << 9) | (1 << 12) | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 23) | (1 << 25) | (1 << 28) | (1 << 31)
     VMW PROC2_CTL, 0x1048                ; enable RDTSCP, WBINVD exiting, enable INVPCID
-    mov ecx, 0x48f
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, (1 << 6) | (1 << 14)
     VMW PF_MASK, 2
     VMW PF_MATCH, 2
@@ -566,33 +555,16 @@ build_vmcs:
     mov byte [IO_BITMAP_B_PAGE + 0], 2            ; port 8001H
     mov byte [MSR_BITMAP_PAGE + 2], 1             ; read 10H
     mov byte [MSR_BITMAP_PAGE + 3072 + 0x20], 1   ; write C0000100H
-    VMW LINK_PTR, -1
     mov qword [BAD_PDPT + 8], 0x107000 | 1 | (1 << 5)
-    ; host state
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    call vmx_host_flat_state
-    VMW H_IDTR_BASE, IDT
-    VMW H_RSP, HOST_STACK
-    lea rbx, [rel exit_handler]
-    VMW H_RIP, rbx
-    ; guest state: a 64-bit guest on the L1's page tables and GDT
+    ; host state; guest state: a 64-bit guest on the L1's page tables and GDT
+    call vmx_flat_pair_state             ; l1_vmx_flat_state.inc
     mov rbx, cr0
     or rbx, 8                            ; CR0.TS = 1 (the shadow says 0)
     VMW G_CR0, rbx
-    mov rbx, cr3
-    VMW G_CR3, rbx
-    mov rbx, cr4
-    VMW G_CR4, rbx
-    VMW G_DR7, 0x400
     VMW G_RSP, GUEST_STACK
     lea rbx, [rel guest_code]
     VMW G_RIP, rbx
     VMW G_RFLAGS, 2
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    mov edx, gdt_end - gdt - 1
-    call vmx_guest_flat_segments
     VMW G_IDTR_BASE, GUEST_IDT
     VMW G_IDTR_LIMIT, 16 * 15 - 1
     VMW G_ACTIVITY, 0

@@ -560,23 +560,12 @@ exit_handler:
 ; Controls: the TRUE_ capability MSRs' must-be-1 bits, secondary controls,
 ; MSR bitmaps (all clear: RDMSR does not exit), every exception exits.
 build_vmcs:
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
-    mov ecx, 0x48e
-    rdmsr
-    or eax, (1 << 31) | (1 << 28)
-    VMW PROC_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
+    VMW_CTLS PROC_CTL, 0x48e, (1 << 31) | (1 << 28)
     VMW PROC2_CTL, 0
     VMW MSR_BM_F, MSR_BM
-    mov ecx, 0x48f
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, 0xffffffff
     call l1_vmcs_flat64_state
     VMW H_IDTR_BASE, IDT
