@@ -23,6 +23,7 @@ org 0x10000
 
 %include "l1_svm_defs.inc"
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
 %define VMCB         0x200000
 %define HSAVE        0x203000
@@ -35,12 +36,8 @@ org 0x10000
 %define GPT          0x223000
 %define PAGE_A       0x224000
 %define PAGE_B       0x225000
-%define IDT          0x80000
 %define GUEST_IDT    0x88000
 %define GUEST_STACK  0x90000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000
-%define NO_FAULT     0x30
 %define TLB_LIN      0x8000000000        ; PML4 entry 1
 
 %define MSR_TSC_RATIO 0xc0000104

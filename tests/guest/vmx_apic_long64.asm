@@ -154,9 +154,7 @@ start:
     call l1_load_gdt_tss
     call build_tables
     call build_ept
-    mov edi, VMXON_REGION
-    mov esi, VMCS1
-    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
 
     ; ---- the capabilities: TPR shadow and APIC-access virtualization only -----------------
@@ -676,10 +674,6 @@ build_vmcs:
 
 align 16
 inv_desc:       dq 0, 0
-launched:       dq 0
-saved_rsp:      dq 0
-entry_flags:    dq 0
-x_reason:       dq 0
 x_qual:         dq 0
 x_intr_info:    dq 0
 x_idt_vec:      dq 0

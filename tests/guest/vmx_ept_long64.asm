@@ -30,10 +30,6 @@ org 0x10000
 
 %define VMXON_REGION 0x100000
 %define VMCS1        0x101000
-%define IDT          0x80000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000             ; TSS.RSP0
-%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
@@ -84,6 +80,7 @@ org 0x10000
 
 
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
 ; RUN routine: VMRESUME (VMLAUNCH the first time) at the L2 routine; the
 ; exit information is in x_* afterwards.
@@ -129,34 +126,12 @@ org 0x10000
     CHECK_EQ %1, rbx, 28                 ; invalid operand to INVEPT/INVVPID
 %endmacro
 
-; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
-; raises the exception (NO_FAULT: it completes and INT 30H returns).
-%macro USER_FAULT 3+
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    push 0x2b                            ; SS: ring-3 data
-    push USER_STACK
-    push 0x2                             ; RFLAGS
-    push 0x23                            ; CS: ring-3 64-bit code
-    lea rax, [rel %%user]
-    push rax
-    iretq
-%%user:
-    %3
-    int NO_FAULT
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
 
 start:
     call setup_idt
     call setup_user
     call build_ept
-    mov edi, VMXON_REGION
-    mov esi, VMCS1
-    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
 
     ; ---- IA32_VMX_EPT_VPID_CAP / IA32_VMX_VMFUNC: what softvt implements ----------
@@ -902,11 +877,7 @@ build_vmcs:
 
 align 16
 inv_desc:       dq 0, 0
-launched:       dq 0
 saved_pde:      dq 0
-saved_rsp:      dq 0
-entry_flags:    dq 0
-x_reason:       dq 0
 x_qual:         dq 0
 x_len:          dq 0
 x_info:         dq 0

@@ -137,9 +137,7 @@ org 0x10000
 
 start:
     call setup_tables
-    mov edi, VMXON_REGION
-    mov esi, VMCS1
-    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
     mov dx, 0xe0
     in al, dx

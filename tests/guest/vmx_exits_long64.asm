@@ -121,9 +121,7 @@ org 0x10000
 
 start:
     call setup_tables
-    mov edi, VMXON_REGION
-    mov esi, VMCS1
-    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
     mov rax, 0x5555000
     mov cr2, rax                         ; a #PF exit must not write CR2

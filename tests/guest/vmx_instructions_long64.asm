@@ -21,10 +21,6 @@ org 0x10000
 %define VMCS2        0x102000
 %define SHADOW_VMCS  0x103000
 %define BADREV_VMCS  0x104000
-%define IDT          0x80000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000             ; TSS.RSP0
-%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 
 %define SUCCEED 0
 %define INVALID 1
@@ -60,6 +56,7 @@ org 0x10000
 %endmacro
 
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
 ; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
 ; exception (the handler resumes after it).
@@ -73,26 +70,6 @@ org 0x10000
     CHECK_EQ %1, qword [fault_vec], %2
 %endmacro
 
-; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
-; raises the exception (NO_FAULT: it completes and INT 30H returns).
-%macro USER_FAULT 3+
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    push 0x2b                            ; SS: ring-3 data
-    push USER_STACK
-    push 0x2                             ; RFLAGS
-    push 0x23                            ; CS: ring-3 64-bit code
-    lea rax, [rel %%user]
-    push rax
-    iretq
-%%user:
-    %3
-    int NO_FAULT
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
 
 %macro VMREAD_FIELD 1   ; rbx := field %1 (VMREAD must succeed)
     mov eax, %1

@@ -35,10 +35,6 @@ org 0x10000
 %define VMREAD_BM    0x104000
 %define VMWRITE_BM   0x105000
 %define MSR_BM       0x106000
-%define IDT          0x80000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000             ; TSS.RSP0
-%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
@@ -87,6 +83,7 @@ org 0x10000
 
 
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
 ; WRMSR_GP "name", msr, value, vector: the WRMSR at CPL 0 faults with
 ; `vector` (-1: it completes)
@@ -141,23 +138,6 @@ org 0x10000
     CHECK_EQ %1, rax, %2
 %endmacro
 
-; USER "name", routine, vector: runs `routine` at CPL 3; it ends with INT
-; NO_FAULT (vector NO_FAULT) unless it faults first
-%macro USER 3
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    push 0x2b                            ; SS: ring-3 data
-    push USER_STACK
-    push 0x2                             ; RFLAGS
-    push 0x23                            ; CS: ring-3 64-bit code
-    lea rax, [rel %2]
-    push rax
-    iretq
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %3
-%endmacro
 
 ; RUN routine: VMLAUNCH (the first time) or VMRESUME at the L2 routine
 %macro RUN 1
@@ -279,17 +259,17 @@ start:
 
     ; CPL 3: RDPMC needs CR4.PCE; the USR enable counts there
     WRMSR_OK FIXED_CTRL, 3
-    USER "RDPMC at CPL 3 with CR4.PCE = 0: #GP", u_count, 13
+    USER_FAULT "RDPMC at CPL 3 with CR4.PCE = 0: #GP", 13, jmp u_count
     mov rax, cr4
     or rax, 1 << 8                       ; CR4.PCE
     mov cr4, rax
-    USER "RDPMC at CPL 3 with CR4.PCE = 1: no fault", u_count, NO_FAULT
+    USER_FAULT "RDPMC at CPL 3 with CR4.PCE = 1: no fault", NO_FAULT, jmp u_count
     CHECK_EQ "OS and USR, at CPL 3: 12 instructions", qword [u_val], 12
     WRMSR_OK FIXED_CTRL, 2
-    USER "USR only", u_count, NO_FAULT
+    USER_FAULT "USR only", NO_FAULT, jmp u_count
     CHECK_EQ "USR only, at CPL 3: 12 instructions", qword [u_val], 12
     WRMSR_OK FIXED_CTRL, 1
-    USER "OS only", u_count, NO_FAULT
+    USER_FAULT "OS only", NO_FAULT, jmp u_count
     CHECK_EQ "OS only, at CPL 3: no count", qword [u_val], 0
 
     ; overflow: 2^48 - 1 -> 0 sets IA32_PERF_GLOBAL_STATUS[32]
@@ -315,9 +295,7 @@ start:
 
     ; ==== VMX operation =================================================================
     call l1_load_gdt_tss
-    mov edi, VMXON_REGION
-    mov esi, VMCS1
-    call l1_vmx_on                       ; VMXON, VMCS1 current (l1_vmx_on.inc)
+    VMX_ON VMXON_REGION, VMCS1
     mov eax, [VMCS1]                     ; the revision identifier l1_vmx_on wrote
     mov [ORD2], eax
     or eax, 0x80000000                   ; the shadow-VMCS indicator
@@ -653,10 +631,6 @@ align 8
 ptr_vmcs:       dq VMCS1
 ptr_shadow:     dq SHADOW
 ptr_tmp:        dq 0
-launched:       dq 0
-saved_rsp:      dq 0
-entry_flags:    dq 0
-x_reason:       dq 0
 x_qual:         dq 0
 x_len:          dq 0
 x_info:         dq 0
