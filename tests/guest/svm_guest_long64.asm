@@ -63,14 +63,6 @@ org 0x10000
     EXIT %1, %2, %3, %4, %5, %5 %+ _end, %5 %+ _end
 %endmacro
 
-; SET_MSR index, value64
-%macro SET_MSR 2
-    mov ecx, %1
-    mov rax, %2
-    mov rdx, rax
-    shr rdx, 32
-    wrmsr
-%endmacro
 
 start:
     call setup_idt
@@ -506,15 +498,8 @@ init_vmcb64:
 ; A VMCB for a 32-bit protected-mode L2 (no paging) at guest32.
 init_vmcb32:
     call init_vmcb_common
-    mov word [VMCB + V_CS], 0x18
-    mov word [VMCB + V_CS + 2], 0xc9b
-    mov word [VMCB + 0x402], 0xc93                  ; ES, SS, DS: D/B, G
-    mov word [VMCB + 0x422], 0xc93
-    mov word [VMCB + 0x432], 0xc93
-    mov qword [VMCB + V_EFER], 1 << 12
-    mov qword [VMCB + V_CR0], 0x11
+    call vmcb_flat32                     ; unpaged 32-bit (l1_svm_vmcb.inc)
     mov qword [VMCB + V_CR3], 0x5000
-    mov qword [VMCB + V_CR4], 0
     mov dword [VMCB + V_IEXC], 1 << 6
     lea rax, [rel guest32]
     mov [VMCB + V_RIP], rax

@@ -313,12 +313,7 @@ init_vmcb:
     mov rax, 0x0007040600070406
     mov [VMCB + V_GPAT], rax
     call vmcb_flat_segments
-    mov dword [VMCB + V_CS], 0x0c9b0018                              ; 32-bit code 18H
-    mov word [VMCB + V_ES + 2], 0xc93                                ; ES, SS, DS: D/B, G
-    mov word [VMCB + V_SS + 2], 0xc93
-    mov word [VMCB + V_DS + 2], 0xc93
-    mov qword [VMCB + V_EFER], 1 << 12
-    mov qword [VMCB + V_CR0], 0x11
+    call vmcb_flat32                     ; unpaged 32-bit
     mov qword [VMCB + V_RFLAGS], 2
     mov qword [VMCB + V_RSP], 0x90000
     ret

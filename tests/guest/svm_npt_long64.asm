@@ -263,15 +263,8 @@ start:
     VMMCALL_RAX "valid N_CR3 and G_PAT again", 0x6666
 
     ; ---- an unpaged 32-bit L2: its addresses are guest-physical, through the nested tables
-    mov word [VMCB + V_CS], 0x18
-    mov word [VMCB + V_CS + 2], 0xc9b
-    mov word [VMCB + 0x402], 0xc93                  ; ES, SS, DS: D/B, G
-    mov word [VMCB + 0x422], 0xc93
-    mov word [VMCB + 0x432], 0xc93
-    mov qword [VMCB + V_EFER], 1 << 12
-    mov qword [VMCB + V_CR0], 0x11
+    call vmcb_flat32                     ; unpaged 32-bit (l1_svm_vmcb.inc)
     mov qword [VMCB + V_CR3], 0
-    mov qword [VMCB + V_CR4], 0
     mov qword [VMCB + V_RSP], GUEST_STACK
     RUN g32
     VMMCALL_RAX "unpaged 32-bit L2: nested remap", 0x1234abcd

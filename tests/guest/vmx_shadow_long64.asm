@@ -88,34 +88,18 @@ org 0x10000
 ; WRMSR_GP "name", msr, value, vector: the WRMSR at CPL 0 faults with
 ; `vector` (-1: it completes)
 %macro WRMSR_GP 4
-    mov ecx, %2
-    mov rax, %3
-    mov rdx, rax
-    shr rdx, 32
     mov qword [fault_vec], -1
     lea r15, [rel %%resume]
     mov [resume], r15
     mov [saved_rsp], rsp
-    wrmsr
+    SET_MSR %2, %3
 %%resume:
     CHECK_EQ %1, qword [fault_vec], %4
 %endmacro
 
-; WRMSR_OK msr, value
-%macro WRMSR_OK 2
-    mov ecx, %1
-    mov rax, %2
-    mov rdx, rax
-    shr rdx, 32
-    wrmsr
-%endmacro
-
 ; RDMSR_EQ "name", msr, expected
 %macro RDMSR_EQ 3
-    mov ecx, %2
-    rdmsr
-    shl rdx, 32
-    or rax, rdx
+    GET_MSR %2
     CHECK_EQ %1, rax, %3
 %endmacro
 
@@ -225,7 +209,7 @@ start:
     WRMSR_GP "IA32_PERF_GLOBAL_CTRL bit 33 (no fixed counter 1): #GP", GLOBAL_CTRL, (1 << 33), 13
     WRMSR_GP "IA32_PERF_GLOBAL_CTRL bit 32: accepted", GLOBAL_CTRL, FIXED0_EN, -1
     RDMSR_EQ "IA32_PERF_GLOBAL_CTRL reads back", GLOBAL_CTRL, FIXED0_EN
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR GLOBAL_CTRL, 0
     WRMSR_GP "IA32_FIXED_CTR_CTRL bit 2 (AnyThread, version 3): #GP", FIXED_CTRL, 4, 13
     WRMSR_GP "IA32_FIXED_CTR_CTRL bit 4 (fixed counter 1): #GP", FIXED_CTRL, 0x10, 13
     WRMSR_GP "IA32_FIXED_CTR_CTRL PMI, OS, USR: accepted", FIXED_CTRL, 0xb, -1
@@ -240,41 +224,41 @@ start:
     RDPMC_GP "RDPMC ECX = 40000000H at CPL 0: no fault", 0x40000000, -1
 
     ; fixed counter 0 = INST_RETIRED.ANY
-    WRMSR_OK FIXED_CTR0, 0
-    WRMSR_OK FIXED_CTRL, 3
+    SET_MSR FIXED_CTR0, 0
+    SET_MSR FIXED_CTRL, 3
     COUNT "counter disabled by IA32_PERF_GLOBAL_CTRL: no count", 0
-    WRMSR_OK GLOBAL_CTRL, FIXED0_EN
+    SET_MSR GLOBAL_CTRL, FIXED0_EN
     COUNT "OS and USR: 12 instructions between two RDPMCs", 12
-    WRMSR_OK FIXED_CTRL, 1
+    SET_MSR FIXED_CTRL, 1
     COUNT "OS only, at CPL 0: 12 instructions", 12
-    WRMSR_OK FIXED_CTRL, 2
+    SET_MSR FIXED_CTRL, 2
     COUNT "USR only, at CPL 0: no count", 0
-    WRMSR_OK FIXED_CTRL, 0
+    SET_MSR FIXED_CTRL, 0
     COUNT "ENABLE = 0: no count", 0
-    WRMSR_OK FIXED_CTR0, 0x123456789ab
+    SET_MSR FIXED_CTR0, 0x123456789ab
     mov ecx, 0x40000000
     rdpmc
     CHECK_EQ "RDPMC: EAX = counter bits 31:0", rax, 0x456789ab
     CHECK_EQ "RDPMC: EDX = counter bits 47:32", rdx, 0x123
 
     ; CPL 3: RDPMC needs CR4.PCE; the USR enable counts there
-    WRMSR_OK FIXED_CTRL, 3
+    SET_MSR FIXED_CTRL, 3
     USER_FAULT "RDPMC at CPL 3 with CR4.PCE = 0: #GP", 13, jmp u_count
     mov rax, cr4
     or rax, 1 << 8                       ; CR4.PCE
     mov cr4, rax
     USER_FAULT "RDPMC at CPL 3 with CR4.PCE = 1: no fault", NO_FAULT, jmp u_count
     CHECK_EQ "OS and USR, at CPL 3: 12 instructions", qword [u_val], 12
-    WRMSR_OK FIXED_CTRL, 2
+    SET_MSR FIXED_CTRL, 2
     USER_FAULT "USR only", NO_FAULT, jmp u_count
     CHECK_EQ "USR only, at CPL 3: 12 instructions", qword [u_val], 12
-    WRMSR_OK FIXED_CTRL, 1
+    SET_MSR FIXED_CTRL, 1
     USER_FAULT "OS only", NO_FAULT, jmp u_count
     CHECK_EQ "OS only, at CPL 3: no count", qword [u_val], 0
 
     ; overflow: 2^48 - 1 -> 0 sets IA32_PERF_GLOBAL_STATUS[32]
-    WRMSR_OK FIXED_CTRL, 3
-    WRMSR_OK FIXED_CTR0, 0xfffffffffff0
+    SET_MSR FIXED_CTRL, 3
+    SET_MSR FIXED_CTR0, 0xfffffffffff0
     times 20 nop
     mov ecx, GLOBAL_STAT
     rdmsr
@@ -289,9 +273,9 @@ start:
     setb al
     movzx eax, al
     CHECK_EQ "overflow: the counter wrapped to a small value", rax, 1
-    WRMSR_OK GLOBAL_OVF, FIXED0_EN
+    SET_MSR GLOBAL_OVF, FIXED0_EN
     RDMSR_EQ "IA32_PERF_GLOBAL_OVF_CTRL clears the overflow bit", GLOBAL_STAT, 0
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR GLOBAL_CTRL, 0
 
     ; ==== VMX operation =================================================================
     call l1_load_gdt_tss
@@ -449,9 +433,9 @@ start:
     VMW PROC2_CTL, 0
 
     ; ---- IA32_PERF_GLOBAL_CTRL on entry and exit (28.3.2.1, 29.5.1) ---------------------
-    WRMSR_OK FIXED_CTRL, 3
-    WRMSR_OK FIXED_CTR0, 0
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR FIXED_CTRL, 3
+    SET_MSR FIXED_CTR0, 0
+    SET_MSR GLOBAL_CTRL, 0
     VMR rbx, ENTRY_CTL
     or rbx, N_LOAD_PERF
     VMW ENTRY_CTL, rbx
@@ -483,7 +467,7 @@ start:
     VMW PROC_CTL, rbx
     RUN g_rdpmc
     CHECK_EQ "L2 RDPMC with RDPMC exiting: exit 15", qword [x_reason], 15
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR GLOBAL_CTRL, 0
 
     ; ---- summary ---------------------------------------------------------------------
     vmxoff
