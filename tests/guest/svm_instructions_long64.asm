@@ -29,33 +29,7 @@ org 0x10000
 %include "l1_macros.inc"
 %include "l1_ring3_defs.inc"
 
-; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
-; exception (the handler resumes after it; NO_FAULT: none).
-%macro EXPECT_FAULT 3+
-    mov qword [fault_vec], NO_FAULT
-    lea r8, [rel %%resume]
-    mov [resume], r8
-    mov [saved_rsp], rsp
-    %3
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
 
-
-; SET_MSR index, value64 / GET_MSR index (-> rax)
-%macro SET_MSR 2
-    mov ecx, %1
-    mov rax, %2
-    mov rdx, rax
-    shr rdx, 32
-    wrmsr
-%endmacro
-%macro GET_MSR 1
-    mov ecx, %1
-    rdmsr
-    shl rdx, 32
-    or rax, rdx
-%endmacro
 
 start:
     call setup_idt

@@ -58,18 +58,6 @@ org 0x10000
 %include "l1_macros.inc"
 %include "l1_ring3_defs.inc"
 
-; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
-; exception (the handler resumes after it).
-%macro EXPECT_FAULT 3+
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    %3
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
-
 
 %macro VMREAD_FIELD 1   ; rbx := field %1 (VMREAD must succeed)
     mov eax, %1
