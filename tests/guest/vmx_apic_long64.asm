@@ -53,50 +53,9 @@ org 0x10000
 %define APIC_PAT     0xc3c3c3c3          ; the APIC-access page's own bytes (RET)
 %define PAGE_VTPR    0x5a5a5a5a          ; the APIC-access page's own dword at 80H
 
-; VMCS field encodings (SDM Vol. 3D Appendix B)
-%define VAPIC_ADDR        0x2012
-%define APIC_ACCESS_ADDR  0x2014
-%define EPT_POINTER       0x201a
-%define G_PDPTE0          0x280a
-%define PIN_CTL           0x4000
-%define PROC_CTL          0x4002
-%define EXC_BITMAP        0x4004
-%define EXIT_CTL          0x400c
-%define ENTRY_CTL         0x4012
-%define ENTRY_INTR        0x4016
-%define TPR_THRESHOLD     0x401c
-%define PROC2_CTL         0x401e
-%define VM_ERROR          0x4400
-%define EXIT_REASON       0x4402
-%define EXIT_INTR_INFO    0x4404
-%define IDT_VEC_INFO      0x4408
-%define G_IDTR_LIMIT      0x4812
-%define G_CS_AR           0x4816
-%define G_INTERRUPTIBILITY 0x4824
-%define G_ACTIVITY        0x4826
-%define EXIT_QUAL         0x6400
-%define G_CR3             0x6802
-%define G_IDTR_BASE       0x6818
-%define G_RSP             0x681c
-%define G_RIP             0x681e
-%define G_RFLAGS          0x6820
-%define G_PENDING_DBG     0x6822
-%define H_RSP             0x6c14
-%define H_RIP             0x6c16
+%include "l1_vmx_fields.inc"              ; VMCS field encodings
 
 ; Controls
-%define P_CR8_LOAD   (1 << 19)
-%define P_CR8_STORE  (1 << 20)
-%define P_TPR_SHADOW (1 << 21)
-%define P_SECONDARY  (1 << 31)
-%define P2_APIC      (1 << 0)            ; virtualize APIC accesses
-%define P2_EPT       (1 << 1)
-%define P2_X2APIC    (1 << 4)
-%define P2_APIC_REG  (1 << 8)
-%define P2_VID       (1 << 9)
-%define PIN_NMI      (1 << 3)
-%define PIN_VNMI     (1 << 5)
-%define PIN_POSTED   (1 << 7)
 
 
 %include "l1_macros.inc"
@@ -160,8 +119,8 @@ start:
     ; ---- the capabilities: TPR shadow and APIC-access virtualization only -----------------
     mov ecx, 0x48e                       ; IA32_VMX_TRUE_PROCBASED_CTLS
     rdmsr
-    and edx, P_TPR_SHADOW
-    CHECK_EQ "use TPR shadow may be 1", rdx, P_TPR_SHADOW
+    and edx, PROC_TPR_SHADOW
+    CHECK_EQ "use TPR shadow may be 1", rdx, PROC_TPR_SHADOW
     mov ecx, 0x48b                       ; IA32_VMX_PROCBASED_CTLS2
     rdmsr
     and edx, P2_APIC | P2_X2APIC | P2_APIC_REG | P2_VID
@@ -177,7 +136,7 @@ start:
     CHECK_EQ "VMLAUNCH: CPUID exit", qword [x_reason], 10
 
     ; ---- VM-entry checks (SDM 28.2.1.1): one invalid field each ---------------------------
-    CONTROLS P_TPR_SHADOW, 0
+    CONTROLS PROC_TPR_SHADOW, 0
     VMW VAPIC_ADDR, VAPIC | 0x800
     ENTRY_FAILS "virtual-APIC address bits 11:0 set: VMfailValid(7)"
     mov rbx, (1 << 40) | VAPIC
@@ -193,26 +152,26 @@ start:
     RUN g_cpuid
     CHECK_EQ "TPR threshold equal to VTPR[7:4]: the entry succeeds", qword [x_reason], 10
     VMW TPR_THRESHOLD, 0
-    CONTROLS P_TPR_SHADOW, P2_APIC
+    CONTROLS PROC_TPR_SHADOW, P2_APIC
     VMW APIC_ACCESS_ADDR, APIC_PAGE | 0x800
     ENTRY_FAILS "APIC-access address bits 11:0 set: VMfailValid(7)"
     mov rbx, (1 << 40) | APIC_PAGE
     VMW APIC_ACCESS_ADDR, rbx
     ENTRY_FAILS "APIC-access address beyond MAXPHYADDR: VMfailValid(7)"
     VMW APIC_ACCESS_ADDR, APIC_PAGE
-    CONTROLS P_TPR_SHADOW, P2_X2APIC
+    CONTROLS PROC_TPR_SHADOW, P2_X2APIC
     ENTRY_FAILS "virtualize x2APIC mode (not offered): VMfailValid(7)"
-    CONTROLS P_TPR_SHADOW, P2_APIC_REG
+    CONTROLS PROC_TPR_SHADOW, P2_APIC_REG
     ENTRY_FAILS "APIC-register virtualization (not offered): VMfailValid(7)"
-    CONTROLS P_TPR_SHADOW, P2_VID
+    CONTROLS PROC_TPR_SHADOW, P2_VID
     ENTRY_FAILS "virtual-interrupt delivery (not offered): VMfailValid(7)"
-    CONTROLS P_TPR_SHADOW, 0
+    CONTROLS PROC_TPR_SHADOW, 0
     VMW_CTLS PIN_CTL, 0x48d, PIN_POSTED | 1   ; with external-interrupt exiting
     ENTRY_FAILS "process posted interrupts (not offered): VMfailValid(7)"
     VMW_CTLS PIN_CTL, 0x48d
 
     ; ---- MOV from/to CR8 with the TPR shadow (SDM 31.3) -----------------------------------
-    CONTROLS P_TPR_SHADOW, 0
+    CONTROLS PROC_TPR_SHADOW, 0
     mov dword [VAPIC + 0x80], 0xffffff5a
     RUN g_read_cr8
     CHECK_EQ "MOV from CR8: exits only at the CPUID", qword [x_reason], 10
@@ -259,18 +218,18 @@ start:
     VMW G_RFLAGS, 2
     VMW G_PENDING_DBG, 0                 ; else the next entry delivers it
     VMW TPR_THRESHOLD, 0
-    CONTROLS P_TPR_SHADOW | P_CR8_LOAD, 0
+    CONTROLS PROC_TPR_SHADOW | PROC_CR8_LOAD, 0
     mov dword [VAPIC + 0x80], 0x40
     mov r12, 9
     RUN g_write_cr8
     EXIT "CR8-load exiting with the TPR shadow: MOV to CR8 exits", 28, 0xc08
     VTPR_IS "CR8-load exiting: VTPR unchanged", 0x40
-    CONTROLS P_TPR_SHADOW | P_CR8_STORE, 0
+    CONTROLS PROC_TPR_SHADOW | PROC_CR8_STORE, 0
     RUN g_read_cr8
     EXIT "CR8-store exiting with the TPR shadow: MOV from CR8 exits", 28, 0x18
 
     ; ---- the APIC-access page without EPT (SDM 31.4) --------------------------------------
-    CONTROLS P_TPR_SHADOW, P2_APIC
+    CONTROLS PROC_TPR_SHADOW, P2_APIC
     VMW APIC_ACCESS_ADDR, APIC_PAGE
     mov dword [VAPIC + 0x80], 0xaabbcc40
     mov r12, APIC_PAGE + 0x80
@@ -412,7 +371,7 @@ start:
     APIC_EXIT "read at 80H without the TPR shadow: APIC access", g_read4, APIC_PAGE + 0x80, 0x080
 
     ; ---- the APIC-access page behind EPT (a host-physical address) ------------------------
-    CONTROLS P_TPR_SHADOW, P2_APIC | P2_EPT
+    CONTROLS PROC_TPR_SHADOW, P2_APIC | P2_EPT
     VMW EPT_POINTER, EPTP
     mov dword [VAPIC + 0x80], 0xa0
     mov r12, APIC_ALIAS + 0x80
@@ -501,7 +460,7 @@ set_controls:
     mov ecx, 0x48e                       ; IA32_VMX_TRUE_PROCBASED_CTLS
     rdmsr
     or eax, edi
-    or eax, P_SECONDARY
+    or eax, PROC_SECONDARY
     VMW PROC_CTL, rax
     VMW PROC2_CTL, rsi
     ret

@@ -73,10 +73,6 @@ org 0x10000
 %include "l1_vmx_fields.inc"              ; VMCS field encodings
 
 ; Secondary controls
-%define P2_EPT       (1 << 1)
-%define P2_VPID      (1 << 5)
-%define P2_UG        (1 << 7)
-%define P2_VMFUNC    (1 << 13)
 
 
 %include "l1_macros.inc"

@@ -43,23 +43,6 @@ org 0x10000
 %include "l1_vmx_fields.inc"              ; VMCS field encodings
 
 ; controls
-%define PIN_EXT_INTR   (1 << 0)
-%define PIN_NMI        (1 << 3)
-%define PIN_VNMI       (1 << 5)
-%define PIN_TIMER      (1 << 6)
-%define PROC_INTR_WIN  (1 << 2)
-%define PROC_HLT       (1 << 7)
-%define PROC_MWAIT     (1 << 10)
-%define PROC_NMI_WIN   (1 << 22)
-%define PROC_MTF       (1 << 27)
-%define PROC_MONITOR   (1 << 29)
-%define PROC_PAUSE     (1 << 30)
-%define P2_DESC        (1 << 2)
-%define P2_PLE         (1 << 10)
-%define P2_RDRAND      (1 << 11)
-%define P2_RDSEED      (1 << 16)
-%define EXIT_ACK       (1 << 15)
-%define EXIT_SAVE_TIMER (1 << 22)
 
 
 %include "l1_macros.inc"

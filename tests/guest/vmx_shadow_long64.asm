@@ -38,40 +38,8 @@ org 0x10000
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
-; VMCS field encodings (SDM Vol. 3D Appendix B)
-%define G_ES_SEL          0x0800
-%define MSR_BM_F          0x2004
-%define TSC_OFFSET_F      0x2010
-%define VMREAD_BM_F       0x2026
-%define VMWRITE_BM_F      0x2028
-%define TSC_MULT          0x2032
-%define LINK_PTR          0x2800
-%define G_PERF            0x2808
-%define H_PERF            0x2c04
-%define PIN_CTL           0x4000
-%define PROC_CTL          0x4002
-%define EXC_BITMAP        0x4004
-%define EXIT_CTL          0x400c
-%define ENTRY_CTL         0x4012
-%define PROC2_CTL         0x401e
-%define VM_ERROR          0x4400
-%define EXIT_REASON       0x4402
-%define EXIT_LEN          0x440c
-%define EXIT_INSN_INFO    0x440e
-%define EXIT_QUAL         0x6400
-%define G_RSP             0x681c
-%define G_RIP             0x681e
-%define H_IDTR_BASE       0x6c0e
-%define H_RSP             0x6c14
-%define H_RIP             0x6c16
+%include "l1_vmx_fields.inc"              ; VMCS field encodings
 
-%define P_TSC_OFFSET (1 << 3)
-%define P_RDPMC_EXIT (1 << 11)
-%define P2_RDTSCP    (1 << 3)
-%define P2_SHADOW    (1 << 14)
-%define P2_TSC_SCALE (1 << 25)
-%define X_LOAD_PERF  (1 << 12)           ; VM-exit control
-%define N_LOAD_PERF  (1 << 13)           ; VM-entry control
 
 ; PMU MSRs (SDM Vol. 4 Table 2-2)
 %define FIXED_CTR0   0x309
@@ -414,7 +382,7 @@ start:
 
     ; ---- TSC scaling (SDM 27.3, 25.6.5) -------------------------------------------------
     VMR rbx, PROC_CTL
-    or rbx, P_TSC_OFFSET
+    or rbx, PROC_TSC_OFFSET
     VMW PROC_CTL, rbx
     VMW PROC2_CTL, P2_TSC_SCALE
     TSC_IN "RDTSC, multiplier 1.0: the TSC", (1 << 48), 0, 1, g_rdtsc
@@ -427,7 +395,7 @@ start:
     TSC_IN "RDTSCP, multiplier 0.5 and an offset", (1 << 47), 5000, 1, g_rdtscp
     VMW PROC2_CTL, P2_TSC_SCALE
     VMR rbx, PROC_CTL
-    and rbx, ~P_TSC_OFFSET
+    and rbx, ~PROC_TSC_OFFSET
     VMW PROC_CTL, rbx
     TSC_IN "TSC scaling without TSC offsetting: the TSC", (2 << 48), 0, 0, g_rdtsc
     VMW PROC2_CTL, 0
@@ -437,10 +405,10 @@ start:
     SET_MSR FIXED_CTR0, 0
     SET_MSR GLOBAL_CTRL, 0
     VMR rbx, ENTRY_CTL
-    or rbx, N_LOAD_PERF
+    or rbx, ENTRY_LOAD_PERF
     VMW ENTRY_CTL, rbx
     VMR rbx, EXIT_CTL
-    or rbx, X_LOAD_PERF
+    or rbx, EXIT_LOAD_PERF
     VMW EXIT_CTL, rbx
     mov rax, FIXED0_EN
     VMW G_PERF, rax
@@ -463,7 +431,7 @@ start:
     mov rax, FIXED0_EN
     VMW G_PERF, rax
     VMR rbx, PROC_CTL
-    or rbx, P_RDPMC_EXIT
+    or rbx, PROC_RDPMC
     VMW PROC_CTL, rbx
     RUN g_rdpmc
     CHECK_EQ "L2 RDPMC with RDPMC exiting: exit 15", qword [x_reason], 15
@@ -525,7 +493,7 @@ build_vmcs:
     VMW_CTLS PIN_CTL, 0x48d
     VMW_CTLS PROC_CTL, 0x48e, (1 << 31) | (1 << 28)
     VMW PROC2_CTL, 0
-    VMW MSR_BM_F, MSR_BM
+    VMW MSR_BMP, MSR_BM
     VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
     VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, 0xffffffff
