@@ -360,11 +360,5 @@ vmrun_table:
     ROW 0x058, ~0xffffffff, 0, "ASID = 0"
                 dq -1
 ptr_vmcb:       dq VMCB
-fault_vec:      dq 0
-resume:         dq 0
 saved_rsp:      dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "svm_instructions: done", 10, 0

@@ -359,8 +359,4 @@ long_cr3:       dd 0
 long_cr4:       dd 0
 host_cr3:       dd 0
 host_cr4:       dd 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "svm_npt_legacy: done", 10, 0

@@ -66,7 +66,7 @@ org 0x10000
 %macro RUN 1
     lea rax, [rel %1]
     mov [VMCB + V_RIP], rax
-    call run_guest
+    call svm_run
 %endmacro
 
 ; NPF_AT "name", exitinfo1, exitinfo2, guest RIP: the #VMEXIT was NPF
@@ -117,7 +117,7 @@ start:
     NPF_AT "not present (read)", F_FINAL | 4, NP_PAGE + 0x10, g_np
     mov qword [NPTE(NP_PAGE)], NP_PAGE | 7
     mov qword [NP_PAGE + 0x10], 0x4444
-    call run_guest
+    call svm_run
     VMMCALL_RAX "not present, fixed and resumed", 0x4444
     CHK "not present, fixed", ": nested PTE A only", qword [NPTE(NP_PAGE)], NP_PAGE | 0x27
 
@@ -127,7 +127,7 @@ start:
     CHK "write to read-only", ": nested PTE A, not D", qword [NPTE(RO_PAGE)], RO_PAGE | 0x25
     or qword [NPTE(RO_PAGE)], 2
     mov byte [VMCB + V_TLBCTL], 3
-    call run_guest
+    call svm_run
     mov byte [VMCB + V_TLBCTL], 0
     VMMCALL_RAX "read-only, fixed and resumed", 0x2222
     CHK "read-only, fixed", ": the write landed", qword [RO_PAGE + 0x20], 0x2222
@@ -139,7 +139,7 @@ start:
     mov rax, ~(1 << 63)
     and [NPTE(NX_PAGE)], rax
     mov byte [VMCB + V_TLBCTL], 3
-    call run_guest
+    call svm_run
     mov byte [VMCB + V_TLBCTL], 0
     VMMCALL_RAX "NX, fixed and resumed", 0x77
 
@@ -152,7 +152,7 @@ start:
     CHK "reserved bit 51", ": instruction bytes 48 8B 04", rax, 0x048b48
     mov rax, ~BIT51
     and [NPTE(RSV_PAGE)], rax
-    call run_guest
+    call svm_run
     VMMCALL_RAX "reserved bit, fixed and resumed", 0x3333
 
     ; ---- faults on the guest's own page tables (bit 33) ------------------------------------
@@ -160,7 +160,7 @@ start:
     RUN g_walk1
     NPF_AT "L2's page table not present", F_GUEST | 6, GPTE(WALK_LIN), g_walk1
     mov qword [NPTE(GPT)], GPT | 7
-    call run_guest
+    call svm_run
     VMMCALL_RAX "L2's page table, fixed and resumed", 0x5151
     ; read-only: the entries' A bits are set already, the walk still
     ; counts as a write (the nested walk of a guest page-table access)
@@ -187,7 +187,7 @@ start:
     CHK "NPF delivering INT 60H", ": guest RIP on INT", qword [VMCB + V_RIP], g_int60_insn
     mov qword [NPTE(STACK_PAGE)], STACK_PAGE | 7
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "INT 60H after the fix", ": handler ran", rbx, 0x60
 
     ; ---- INVLPGA and TLB_CONTROL with nested paging (APM 15.16) ----------------------------
@@ -273,12 +273,7 @@ start:
     NPF_AT "unpaged 32-bit L2: write, not present", F_FINAL | 6, NP2_PAGE + 4, g32_np
     jmp summary
 
-; ---- L1 helpers ------------------------------------------------------------------------
-
-run_guest:
-    mov rax, VMCB
-    vmrun
-    ret
+; ---- L1 helpers (svm_run: l1_svm_vmcb.inc) ----------------------------------------------
 
 ; Nested tables: 1 GiB identity, 2-Mbyte pages (P, W, U), the 2 Mbytes at
 ; 400000H in 4-Kbyte pages with the test's exceptions; L2's tables: the
@@ -430,8 +425,4 @@ bits 64
 
 align 8
 host_pat:       dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "svm_npt: done", 10, 0

@@ -638,8 +638,4 @@ x_intr_info:    dq 0
 x_idt_vec:      dq 0
 x_guest_rip:    dq 0
 g_val:          dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_apic: done", 10, 0

@@ -1002,8 +1002,4 @@ x_idt_vec:      dq 0
 x_guest_rip:    dq 0
 x_entry_intr:   dq 0
 x_rcx:          dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_events: done", 10, 0

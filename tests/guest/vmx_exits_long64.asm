@@ -641,8 +641,4 @@ g_tsc:          dq 0
 t0:             dq 0
 t1:             dq 0
 saved_proc:     dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_exits: done", 10, 0

@@ -390,13 +390,7 @@ ptr_misaligned: dq VMCS1 + 8
 ptr_wide:       dq 1 << 40                ; MAXPHYADDR of the intel model is 40
 revision:       dq 0
 flags_saved:    dq 0
-fault_vec:      dq 0
-resume:         dq 0
 saved_rsp:      dq 0
 scratch:        dq 0
 scratch2:       dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_instructions: done", 10, 0

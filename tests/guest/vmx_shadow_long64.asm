@@ -508,12 +508,7 @@ build_vmcs:
 ; ---- the ring-3 routine ------------------------------------------------------------------
 
 u_count:
-    mov ecx, 0x40000000
-    rdpmc
-    mov r10d, eax
-    times 10 nop
-    rdpmc
-    sub eax, r10d
+    call count_12
     mov [rel u_val], rax
     int NO_FAULT
 
@@ -588,13 +583,7 @@ x_len:          dq 0
 x_info:         dq 0
 t0:             dq 0
 t1:             dq 0
-fault_vec:      dq 0
-resume:         dq 0
 g_val:          dq 0
 g_flags:        dq 0
 u_val:          dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_shadow: done", 10, 0
