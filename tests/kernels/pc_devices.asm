@@ -28,60 +28,18 @@ testdev_irqs: resd 1
 name_buf: resb 56
 
 section .data
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9a000000ffff      ; 0x08 code
-    dq 0x00cf92000000ffff      ; 0x10 data
-gdt_end:
-gdt_ptr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idt_ptr:
-    dw 256 * 8 - 1
-    dd idt
+FLAT_GDT32
 tx_msg: db "irq-tx: sent by the THR-empty interrupt", 10, 0
 
 section .text
 DEFINE_SERIAL
-
-; CHECK cond, "name": counts a failure unless the flags satisfy `cond`.
-%macro CHECK 2
-    j%-1 %%bad
-    PRINT "ok "
-    jmp %%name
-%%bad:
-    inc dword [fails]
-    PRINT "FAIL "
-%%name:
-    PRINT %2
-    NEWLINE
-%endmacro
-
-; SET_GATE vector, handler: a 32-bit interrupt gate in the IDT.
-%macro SET_GATE 2
-    mov eax, %2
-    mov [idt + %1 * 8], ax
-    mov word [idt + %1 * 8 + 2], 0x08
-    mov word [idt + %1 * 8 + 4], 0x8e00
-    shr eax, 16
-    mov [idt + %1 * 8 + 6], ax
-%endmacro
 
 global _start
 _start:
     mov esp, stack_top
     mov [mb_magic], eax
     mov [mb_info], ebx
-    lgdt [gdt_ptr]
-    jmp 0x08:.reload
-.reload:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov fs, ax
-    mov gs, ax
+    LOAD_FLAT_GDT32
     PRINT "pc_devices: start"
     NEWLINE
 
@@ -364,14 +322,7 @@ _start:
     CHECK e, "pc-testdev IRQ line 10 through the slave PIC"
 
     ; ---- the end ---------------------------------------------------------------
-    PRINT "failures: "
-    mov eax, [fails]
-    call puthex
-    NEWLINE
-    add eax, 0x10
-    out DEBUG_EXIT, eax
-    cli
-    hlt
+    EXIT_WITH_FAILURES
 
 ; ---- helpers ----------------------------------------------------------------
 fw_select:                     ; AX = key
