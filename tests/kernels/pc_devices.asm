@@ -398,23 +398,9 @@ fw_e820:                       ; find "etc/e820" in the directory and print it
     cmp ebx, 20
     jb .done
     PRINT "e820: "
-    call fw_read32
-    mov esi, eax
-    call fw_read32
-    call puthex
-    mov eax, esi
-    call puthex
-    mov al, ' '
-    call putc
-    call fw_read32
-    mov esi, eax
-    call fw_read32
-    call puthex
-    mov eax, esi
-    call puthex
-    mov al, ' '
-    call putc
-    call fw_read32
+    call fw_put64                      ; base
+    call fw_put64                      ; length
+    call fw_read32                     ; type
     call puthex
     NEWLINE
     sub ebx, 20
@@ -425,6 +411,19 @@ fw_e820:                       ; find "etc/e820" in the directory and print it
     NEWLINE
 .done:
     popad
+    ret
+; fw_put64: the next 8 bytes of the selected fw_cfg item as a 64-bit
+; little-endian number in hex (high dword first) and a space. Clobbers
+; eax, esi.
+fw_put64:
+    call fw_read32
+    mov esi, eax
+    call fw_read32
+    call puthex
+    mov eax, esi
+    call puthex
+    mov al, ' '
+    call putc
     ret
 cmos_read:                     ; AL = index -> AL
     out 0x70, al
