@@ -935,9 +935,7 @@ guest_idtr:
 
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
-%include "l1_vmx_flat_state.inc"
-%include "l1_vmx_on.inc"
-%include "l1_gdt_tss.inc"
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_gdt_tss.inc
 
 ; The L1's GDT (with the guest's user segments, TSS descriptors and a
 ; task gate for the task-switch exits), an empty L1 IDT, the guest IDTs

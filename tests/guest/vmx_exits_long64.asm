@@ -571,9 +571,7 @@ build_vmcs:
 
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
-%include "l1_vmx_flat_state.inc"
-%include "l1_vmx_on.inc"
-%include "l1_gdt_tss.inc"
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_gdt_tss.inc
 
 
 ; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
