@@ -864,7 +864,7 @@ build_vmcs:
     ret
 
 %include "l1_checks.inc"
-%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_gdt_tss.inc
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_descriptors.inc
 %include "l1_vmx_enter.inc"
 %include "l1_page_tables.inc"
 

@@ -935,7 +935,7 @@ guest_idtr:
 
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
-%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_gdt_tss.inc
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_descriptors.inc
 
 ; The L1's GDT (with the guest's user segments, TSS descriptors and a
 ; task gate for the task-switch exits), an empty L1 IDT, the guest IDTs
@@ -944,7 +944,7 @@ setup_tables:
     lea rax, [rel tss]
     lea rdi, [rel gdt_tss]
     lea rsi, [rel gdtr]
-    call load_gdt_tss                    ; l1_gdt_tss.inc
+    call load_gdt_tss                    ; l1_descriptors.inc
     lidt [rel idtr]
     GUEST_GATES guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_2, 2, guest_vec_1, 1
     ; 32-bit IDT: vector 30H is a task gate for TSS 40H (P, DPL 0, type 5)

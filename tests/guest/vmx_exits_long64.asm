@@ -571,7 +571,7 @@ build_vmcs:
 
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
-%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_gdt_tss.inc
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_descriptors.inc
 
 
 ; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
@@ -581,7 +581,7 @@ setup_tables:
     lea rax, [rel tss]
     lea rdi, [rel gdt_tss]
     lea rsi, [rel gdtr]
-    call load_gdt_tss                    ; l1_gdt_tss.inc
+    call load_gdt_tss                    ; l1_descriptors.inc
     lidt [rel idtr]
     GUEST_GATES guest_pf_handler, 14, guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_13, 13, \
                 guest_vec_0x42, 0x42, guest_vec_2, 2
