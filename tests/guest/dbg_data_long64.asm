@@ -14,13 +14,10 @@
 bits 64
 org 0x10000
 
-%define ADDR(l) ((l) - $$ + 0x10000)
-%include "dbg_idt.inc"
+%include "dbg_idt.inc"                   ; ADDR, DB_START, DB_IDT
 
 start:
-    lidt [idtr]
-    mov rsp, 0x80000
-    xor r8, r8
+    DB_START
 
     ; Write breakpoint, DR1 = 0x70005 with LEN 4 covers 0x70004-0x70007.
     mov rax, 0x70005

@@ -14,13 +14,10 @@
 bits 64
 org 0x10000
 
-%define ADDR(l) ((l) - $$ + 0x10000)
-%include "dbg_idt.inc"
+%include "dbg_idt.inc"                   ; ADDR, DB_START, DB_IDT
 
 start:
-    lidt [idtr]
-    mov rsp, 0x80000
-    xor r8, r8
+    DB_START
     mov r11, dr6
     mov r12, dr7
 

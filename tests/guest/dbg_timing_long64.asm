@@ -12,12 +12,9 @@
 ; R15 = 6 traps in that section, RBX = the RFLAGS pushed by the last one).
 bits 64
 org 0x10000
-%define ADDR(l) ((l) - $$ + 0x10000)
-%include "dbg_idt.inc"
+%include "dbg_idt.inc"                   ; ADDR, DB_START, DB_IDT
 start:
-    lidt [idtr]
-    mov rsp, 0x80000
-    xor r8, r8
+    DB_START
     ; MOV SS + TF
     pushfq
     or qword [rsp], 0x100
