@@ -964,12 +964,7 @@ setup_tables:
 align 8
 idtr:           dw 16 * 32 - 1
                 dq IDT
-gdtr:           dw gdt_end - gdt - 1
-                dq gdt
-align 8
-gdt:            dq 0
-                dq 0x00af9b000000ffff     ; 08H: 64-bit code
-                dq 0x00cf93000000ffff     ; 10H: data
+L1_GDT                                    ; gdtr, gdt: null, 08H code, 10H data
                 dq 0
                 dq 0x00affb000000ffff     ; 20H: 64-bit code, DPL 3
                 dq 0x00cff3000000ffff     ; 28H: data, DPL 3

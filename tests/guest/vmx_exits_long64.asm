@@ -592,12 +592,7 @@ idtr:           dw 16 * 32 - 1
                 dq IDT
 zero_idtr:      dw 0
                 dq 0
-gdtr:           dw gdt_end - gdt - 1
-                dq gdt
-align 8
-gdt:            dq 0
-                dq 0x00af9b000000ffff     ; 08H: 64-bit code
-                dq 0x00cf93000000ffff     ; 10H: data
+L1_GDT                                    ; gdtr, gdt: null, 08H code, 10H data
                 dq 0
                 dq 0
                 dq 0
