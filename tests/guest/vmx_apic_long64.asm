@@ -53,11 +53,7 @@ org 0x10000
 %define APIC_PAT     0xc3c3c3c3          ; the APIC-access page's own bytes (RET)
 %define PAGE_VTPR    0x5a5a5a5a          ; the APIC-access page's own dword at 80H
 
-%include "l1_vmx_fields.inc"              ; VMCS field encodings
-
-; Controls
-
-
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 %include "l1_macros.inc"
 
 ; CONTROLS primary-extra, secondary: the TRUE_PROCBASED_CTLS must-be-1

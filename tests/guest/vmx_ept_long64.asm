@@ -70,11 +70,7 @@ org 0x10000
 %define RM_CODE      0x8000              ; the real-mode L2's code (gpa = linear)
 %define RM_HOLE      0x9f000             ; EPT not present for the real-mode L2
 
-%include "l1_vmx_fields.inc"              ; VMCS field encodings
-
-; Secondary controls
-
-
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 %include "l1_macros.inc"
 %include "l1_ring3_defs.inc"
 

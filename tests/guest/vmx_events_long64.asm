@@ -40,11 +40,7 @@ org 0x10000
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
-%include "l1_vmx_fields.inc"              ; VMCS field encodings
-
-; controls
-
-
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 %include "l1_macros.inc"
 
 ; CTLS pin, proc, proc2: the controls of the next entry on top of the

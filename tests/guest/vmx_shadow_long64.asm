@@ -38,8 +38,7 @@ org 0x10000
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
-%include "l1_vmx_fields.inc"              ; VMCS field encodings
-
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 
 ; PMU MSRs (SDM Vol. 4 Table 2-2)
 %define FIXED_CTR0   0x309
@@ -48,7 +47,6 @@ org 0x10000
 %define GLOBAL_CTRL  0x38f
 %define GLOBAL_OVF   0x390
 %define FIXED0_EN    (1 << 32)
-
 
 %include "l1_macros.inc"
 %include "l1_ring3_defs.inc"
