@@ -937,10 +937,7 @@ guest_idtr:
 ; task gate for the task-switch exits), an empty L1 IDT, the guest IDTs
 ; and the PAE PDPT of the 32-bit guest.
 setup_tables:
-    lea rax, [rel tss]
-    lea rdi, [rel gdt_tss]
-    lea rsi, [rel gdtr]
-    call load_gdt_tss                    ; l1_descriptors.inc
+    LOAD_GDT_TSS
     lidt [rel idtr]
     GUEST_GATES guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_2, 2, guest_vec_1, 1
     ; 32-bit IDT: vector 30H is a task gate for TSS 40H (P, DPL 0, type 5)

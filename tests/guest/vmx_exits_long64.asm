@@ -578,10 +578,7 @@ build_vmcs:
 ; busy, as a guest TR must be), an empty L1 IDT, and the guest's IDT
 ; with a #PF gate.
 setup_tables:
-    lea rax, [rel tss]
-    lea rdi, [rel gdt_tss]
-    lea rsi, [rel gdtr]
-    call load_gdt_tss                    ; l1_descriptors.inc
+    LOAD_GDT_TSS
     lidt [rel idtr]
     GUEST_GATES guest_pf_handler, 14, guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_13, 13, \
                 guest_vec_0x42, 0x42, guest_vec_2, 2
