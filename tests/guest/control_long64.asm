@@ -8,33 +8,7 @@
 bits 64
 org 0x10000
 
-%macro JT 2                     ; condition, register
-    j%1 %%taken
-    lea %2, [%2 * 2]
-    jmp %%done
-%%taken:
-    lea %2, [%2 * 2 + 1]
-%%done:
-%endmacro
-
-%macro ALL_CC 1
-    JT o, %1
-    JT no, %1
-    JT b, %1
-    JT ae, %1
-    JT e, %1
-    JT ne, %1
-    JT be, %1
-    JT a, %1
-    JT s, %1
-    JT ns, %1
-    JT p, %1
-    JT np, %1
-    JT l, %1
-    JT ge, %1
-    JT le, %1
-    JT g, %1
-%endmacro
+%include "control_cc.inc"                ; JT, ALL_CC
 
     ; State A: CF=1 PF=1 SF=1, ZF=0 OF=0. Taken: NO B NE BE S P L LE
     ; -> 0110 0110 1010 1010 = 0x66aa.

@@ -14,12 +14,10 @@
 bits 64
 org 0x10000
 
-%define ADDR(l) ((l) - $$ + 0x10000)
+%include "dbg_idt.inc"                   ; ADDR, DB_START, DB_IDT
 
 start:
-    lidt [idtr]
-    mov rsp, 0x80000
-    xor r8, r8
+    DB_START
 
     ; Write breakpoint, DR1 = 0x70005 with LEN 4 covers 0x70004-0x70007.
     mov rax, 0x70005
@@ -61,52 +59,4 @@ start:
     mov dr7, rax
     hlt
 
-; #DB: count, log RIP/RFLAGS/RCX/DR6, clear DR6's B bits, resume with RF.
-db_handler:
-    inc r8
-    push rax
-    mov rax, [rsp+8]
-    mov [last_rip], rax
-    mov rax, [rsp+24]
-    mov [last_rflags], rax
-    mov [last_rcx], rcx
-    mov rax, dr6
-    mov [last_dr6], rax
-    mov rax, 0xffff0ff0
-    mov dr6, rax
-    pop rax
-    or qword [rsp+16], 0x10000
-    iretq
-
-other_handler:
-    mov r8, 0xbad
-    hlt
-
-align 8
-last_rip:    dq 0
-last_rflags: dq 0
-last_rcx:    dq 0
-last_dr6:    dq 0
-
-align 16
-idt:
-%assign v 0
-%rep 32
-  %if v == 1
-    dw ADDR(db_handler) & 0xffff
-    dw 0x08
-    db 0, 0x8e
-    dw (ADDR(db_handler) >> 16) & 0xffff
-  %else
-    dw ADDR(other_handler) & 0xffff
-    dw 0x08
-    db 0, 0x8e
-    dw (ADDR(other_handler) >> 16) & 0xffff
-  %endif
-    dd 0, 0
-%assign v v+1
-%endrep
-idt_end:
-idtr:
-    dw idt_end - idt - 1
-    dq idt
+%include "dbg_db_log.inc"

@@ -12,11 +12,9 @@
 ; R15 = 6 traps in that section, RBX = the RFLAGS pushed by the last one).
 bits 64
 org 0x10000
-%define ADDR(l) ((l) - $$ + 0x10000)
+%include "dbg_idt.inc"                   ; ADDR, DB_START, DB_IDT
 start:
-    lidt [idtr]
-    mov rsp, 0x80000
-    xor r8, r8
+    DB_START
     ; MOV SS + TF
     pushfq
     or qword [rsp], 0x100
@@ -82,25 +80,4 @@ last_rflags: dq 0
 last_dr6:    dq 0
 count_at:    dq 0
 rip_log: times 8 dq 0
-align 16
-idt:
-%assign v 0
-%rep 32
-  %if v == 1
-    dw ADDR(db_handler) & 0xffff
-    dw 0x08
-    db 0, 0x8e
-    dw (ADDR(db_handler) >> 16) & 0xffff
-  %else
-    dw ADDR(other) & 0xffff
-    dw 0x08
-    db 0, 0x8e
-    dw (ADDR(other) >> 16) & 0xffff
-  %endif
-    dd 0, 0
-%assign v v+1
-%endrep
-idt_end:
-idtr:
-    dw idt_end - idt - 1
-    dq idt
+DB_IDT db_handler, other

@@ -38,9 +38,7 @@ org 0x10000
 start:
     PRINT "L1: a hypervisor in 64-bit mode; CPUID.1:ECX.VMX is set, entering VMX operation"
     call l1_load_gdt_tss
-    mov edi, VMXON_REGION
-    mov esi, VMCS_REGION
-    call l1_vmx_on                        ; VMXON, current VMCS (l1_vmx_flat64.inc)
+    VMX_ON VMXON_REGION, VMCS_REGION
     call build_vmcs
     PRINT "L1: VMLAUNCH of an L2 that runs CPUID, OUT 80H, RDMSR, HLT, RDTSC and VMCALL"
     mov [saved_rsp], rsp

@@ -414,39 +414,4 @@ res equ 0x30000             ; results, outside the image (zeroed RAM)
     OUTMX                                     ; 140
     hlt
 
-align 16
-v_mix:      dd 0x3f800000, 0xbf800000, 0x7fc00000, 0x80000000   ; 1, -1, QNaN, -0
-v_a:        dd 0x3fc00000, 0x7f800000, 0x7f800001, 0x00000001   ; 1.5, inf, SNaN, denormal
-v_b:        dd 0x40000000, 0x7f800000, 0x3f800000, 0x80000000   ; 2, inf, 1, -0
-v_sq:       dd 0x40800000, 0xbf800000, 0x80000000, 0x7f800000   ; 4, -1, -0, inf
-v_zero_inf: dd 0x00000000, 0x80000000, 0x7f800000, 0x40800000
-v_int:      dd 7, -8, 0x7fffffff, 0x80000000
-v_intf:     dd 0x40e00000, 0xc1000000, 0, 0                   ; 7.0, -8.0
-v_d1:       dq 0x3ff8000000000000, 0xc024000000000000             ; 1.5, -10
-v_d2:       dq 0x4000000000000000, 0x7ff0000000000001             ; 2, SNaN
-mx_default: dd 0x1f80
-mx_ftz:     dd 0x9f80
-mx_daz:     dd 0x1fc0
-mx_rc:      dd 0x1f80, 0x3f80, 0x5f80, 0x7f80
-f_snan:     dd 0x7f800001
-f_qnan:     dd 0x7fc00000
-f_max:      dd 0x7f7fffff
-f_zero:     dd 0
-f_minn:     dd 0x00800000
-f_half:     dd 0x3f000000
-f_third:    dd 0x3eaaaaab
-f_den:      dd 0x00000005
-f_one:      dd 0x3f800000
-f_three:    dd 0x40400000
-f_2p5:      dd 0x40200000
-f_m2p5:     dd 0xc0200000
-f_big:      dd 0x4f000000
-i_big:      dd 0x7fffffff
-align 8
-d_mone:     dq 0xbff0000000000000
-d_three:    dq 0x4008000000000000
-d_nan:      dq 0x7ff8000000000000
-d_huge:     dq 0x47f0000000000000
-align 16
-unal:       times 32 db 0
-scratch:    times 48 db 0
+%include "sse_data.inc"

@@ -22,6 +22,8 @@ bits 64
 org 0x10000
 
 %include "l1_svm_defs.inc"
+%include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
 %define VMCB         0x200000
 %define HSAVE        0x203000
@@ -34,33 +36,18 @@ org 0x10000
 %define GPT          0x223000
 %define PAGE_A       0x224000
 %define PAGE_B       0x225000
-%define IDT          0x80000
 %define GUEST_IDT    0x88000
 %define GUEST_STACK  0x90000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000
-%define NO_FAULT     0x30
 %define TLB_LIN      0x8000000000        ; PML4 entry 1
 
 %define MSR_TSC_RATIO 0xc0000104
 
 
-; CHK "name", "field", actual, expected
-%macro CHK 4
-    mov r8, %3
-    mov r9, %4
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, %2, 0
-%%e:
-%endmacro
-
 ; EXIT "name", code, exitinfo1, exitinfo2, guest RIP, NRIP: VMRUN from the
 ; VMCB's RIP, check the #VMEXIT, and continue the guest at `resume_at`
 ; (NRIP, or the label given when NRIP is 0)
 %macro EXIT 7
-    call run_guest
+    call svm_run
     CHK %1, ": EXITCODE", qword [VMCB + V_CODE], %2
     CHK %1, ": EXITINFO1", qword [VMCB + V_INFO1], %3
     CHK %1, ": EXITINFO2", qword [VMCB + V_INFO2], %4
@@ -76,14 +63,6 @@ org 0x10000
     EXIT %1, %2, %3, %4, %5, %5 %+ _end, %5 %+ _end
 %endmacro
 
-; SET_MSR index, value64
-%macro SET_MSR 2
-    mov ecx, %1
-    mov rax, %2
-    mov rdx, rax
-    shr rdx, 32
-    wrmsr
-%endmacro
 
 start:
     call setup_idt
@@ -211,7 +190,7 @@ svm_model:
     mov eax, 0x80000051
     mov [VMCB + V_EVENTINJ], rax       ; V, external interrupt, vector 51H
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "EVENTINJ INTR 51H", ": handler ran", rbx, 0x51
     CHK "EVENTINJ INTR 51H", ": EXITCODE (VMMCALL in the handler)", qword [VMCB + V_CODE], 0x81
     CHK "EVENTINJ INTR 51H", ": EVENTINJ.V cleared", qword [VMCB + V_EVENTINJ], 0x51
@@ -223,7 +202,7 @@ svm_model:
     mov rax, 0x00001234_80000b0d                   ; V, EV, exception, #GP, error 1234H
     mov [VMCB + V_EVENTINJ], rax
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "EVENTINJ #GP(1234H)", ": error code pushed", rbx, 0x1234
     call init_vmcb64
     lea rax, [rel g_idle]
@@ -232,7 +211,7 @@ svm_model:
     mov [VMCB + V_EVENTINJ], rax       ; V, software interrupt, vector 52H
     mov qword [VMCB + V_NRIP], 0x13579
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "EVENTINJ INT 52H", ": return address = NRIP", rbx, 0x13579
     ; an exception while delivering the injected event: IDT gate 55H not
     ; present -> #NP(55H*8+2+EXT), intercepted, EXITINTINFO = the event
@@ -242,7 +221,7 @@ svm_model:
     mov eax, 0x80000055
     mov [VMCB + V_EVENTINJ], rax
     mov dword [VMCB + V_IEXC], 1 << 11
-    call run_guest
+    call svm_run
     CHK "#NP delivering EVENTINJ", ": EXITCODE", qword [VMCB + V_CODE], 0x4b
     CHK "#NP delivering EVENTINJ", ": EXITINFO1", qword [VMCB + V_INFO1], 0x55 * 8 + 3
     CHK "#NP delivering EVENTINJ", ": EXITINTINFO", qword [VMCB + V_INTINFO], 0x80000055
@@ -256,7 +235,7 @@ svm_model:
     mov rax, (0x53 << 32) | (1 << 20) | (1 << 8)     ; vector 53H, V_IGN_TPR, V_IRQ
     mov [VMCB + V_VINTR], rax
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "V_IRQ 53H", ": delivered at once", rbx, 0x53
     CHK "V_IRQ 53H", ": guest RIP in the handler", qword [VMCB + V_RIP], h53_vmmcall
     CHK "V_IRQ 53H", ": V_IRQ cleared", qword [VMCB + V_VINTR], (0x53 << 32) | (1 << 20)
@@ -267,7 +246,7 @@ svm_model:
     mov [VMCB + V_RIP], rax
     mov qword [VMCB + V_RFLAGS], 0x202
     or dword [VMCB + V_MISC1], 1 << 4
-    call run_guest
+    call svm_run
     CHK "V_IRQ with VINTR intercept", ": EXITCODE", qword [VMCB + V_CODE], 0x64
     CHK "V_IRQ with VINTR intercept", ": V_IRQ kept", qword [VMCB + V_VINTR], (0x53 << 32) | (1 << 20) | (1 << 8)
     CHK "V_IRQ with VINTR intercept", ": guest RIP", qword [VMCB + V_RIP], g_vint
@@ -280,13 +259,13 @@ svm_model:
     mov [VMCB + V_RIP], rax
     mov qword [VMCB + V_RFLAGS], 0x202
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "V_TPR 5 holds priority 2", ": guest reached VMMCALL", qword [VMCB + V_RIP], g_tpr_vmmcall
     CHK "V_TPR 5 holds priority 2", ": not delivered", rbx, 0
     CHK "MOV RAX, CR8 in the guest", ": reads V_TPR", r12, 5
     mov rax, [VMCB + V_NRIP]
     mov [VMCB + V_RIP], rax
-    call run_guest
+    call svm_run
     CHK "MOV CR8, 1 in the guest", ": delivered", rbx, 0x53
     CHK "MOV CR8, 1 in the guest", ": V_TPR written back", qword [VMCB + V_VINTR], (0x53 << 32) | (1 << 24) | (2 << 16) | 1
     mov rax, cr8
@@ -300,7 +279,7 @@ svm_model:
     mov qword [VMCB + V_RFLAGS], 0x202
     mov qword [VMCB + V_SHADOW], 1
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "INTERRUPT_SHADOW = 1", ": one instruction first", rbx, 1
     CHK "INTERRUPT_SHADOW = 1", ": then the handler", qword [VMCB + V_RIP], h54_vmmcall
     CHK "INTERRUPT_SHADOW = 1", ": shadow 0, guest IF 0 written back", qword [VMCB + V_SHADOW], 0
@@ -311,7 +290,7 @@ svm_model:
     mov qword [VMCB + V_RFLAGS], 0x202
     mov qword [VMCB + V_SHADOW], 0
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "INTERRUPT_SHADOW = 0", ": handler first", rbx, 0
 
     ; ---- TSC offset and TSC_RATIO (APM 15.30.5) ---------------------------------------------
@@ -333,7 +312,7 @@ svm_model:
     shl rdx, 32
     or rax, rdx
     mov r14, rax                                     ; t0
-    call run_guest
+    call svm_run
     rdtsc
     shl rdx, 32
     or rax, rdx
@@ -374,7 +353,7 @@ svm_model:
     mov byte [VMCB + V_TLBCTL], 0
     lea rax, [rel g_tlb2]
     mov [VMCB + V_RIP], rax
-    call run_guest
+    call svm_run
     CHK "ASID 2 runs", ": reads page A", qword [VMCB + V_RAX], 0xaaaa
     mov dword [VMCB + V_ASID], 1
     call tlb_read
@@ -413,7 +392,7 @@ svm_model:
     mov dword [VMCB + V_IDTR_LIM], 0
     lea rax, [rel g_ud]
     mov [VMCB + V_RIP], rax
-    call run_guest
+    call svm_run
     CHK "triple fault", ": #VMEXIT(SHUTDOWN)", qword [VMCB + V_CODE], 0x7f
 
     ; ---- a 32-bit protected-mode L2 ----------------------------------------------------------
@@ -428,12 +407,7 @@ svm_model:
     CHK "32-bit L2", ": CS attributes (D, G)", rax, 0xc9b
     jmp summary
 
-; ---- L1 helpers ------------------------------------------------------------------------
-
-run_guest:
-    mov rax, VMCB
-    vmrun
-    ret
+; ---- L1 helpers (svm_run: l1_svm_vmcb.inc) ----------------------------------------------
 
 ; runs g_tsc: r12 = guest TSC - 2^40 - t0, r13 = t1 - t0
 tsc_window:
@@ -441,7 +415,7 @@ tsc_window:
     shl rdx, 32
     or rax, rdx
     mov r14, rax
-    call run_guest
+    call svm_run
     rdtsc
     shl rdx, 32
     or rax, rdx
@@ -457,7 +431,7 @@ tsc_window:
 tlb_read:
     lea rax, [rel g_tlb]
     mov [VMCB + V_RIP], rax
-    call run_guest
+    call svm_run
     mov rax, [VMCB + V_RAX]
     ret
 
@@ -494,24 +468,7 @@ setup_guest_idt:
     xor eax, eax
     mov ecx, 512
     rep stosq
-    lea rax, [rel h_gp]
-    mov ecx, 0x0d
-    call set_guest_gate
-    lea rax, [rel h51]
-    mov ecx, 0x51
-    call set_guest_gate
-    lea rax, [rel h52]
-    mov ecx, 0x52
-    call set_guest_gate
-    lea rax, [rel h53]
-    mov ecx, 0x53
-    call set_guest_gate
-    lea rax, [rel h54]
-    mov ecx, 0x54
-    call set_guest_gate
-    lea rax, [rel h54]
-    mov ecx, 0x55
-    call set_guest_gate
+    GUEST_GATES h_gp, 0x0d, h51, 0x51, h52, 0x52, h53, 0x53, h54, 0x54, h54, 0x55
     mov byte [GUEST_IDT + 0x55 * 16 + 5], 0x0e       ; P = 0
     ret
 
@@ -536,15 +493,8 @@ init_vmcb64:
 ; A VMCB for a 32-bit protected-mode L2 (no paging) at guest32.
 init_vmcb32:
     call init_vmcb_common
-    mov word [VMCB + V_CS], 0x18
-    mov word [VMCB + V_CS + 2], 0xc9b
-    mov word [VMCB + 0x402], 0xc93                  ; ES, SS, DS: D/B, G
-    mov word [VMCB + 0x422], 0xc93
-    mov word [VMCB + 0x432], 0xc93
-    mov qword [VMCB + V_EFER], 1 << 12
-    mov qword [VMCB + V_CR0], 0x11
+    call vmcb_flat32                     ; unpaged 32-bit (l1_svm_vmcb.inc)
     mov qword [VMCB + V_CR3], 0x5000
-    mov qword [VMCB + V_CR4], 0
     mov dword [VMCB + V_IEXC], 1 << 6
     lea rax, [rel guest32]
     mov [VMCB + V_RIP], rax
@@ -789,11 +739,5 @@ bits 64
 align 8
 gbuf:           times 16 db 0
 host_cr0:       dq 0
-fault_vec:      dq 0
-resume:         dq 0
 saved_rsp:      dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "svm_guest: done", 10, 0

@@ -21,64 +21,15 @@ org 0x10000
 %define VMCB2        0x201000
 %define VMCB_ORIG    0x202000
 %define HSAVE        0x203000
-%define IDT          0x80000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000             ; TSS.RSP0
-%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 
 %define MSR_EFER     0xc0000080
 %define MSR_VM_CR    0xc0010114
 %define MSR_HSAVE    0xc0010117
 
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
-; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
-; exception (the handler resumes after it; NO_FAULT: none).
-%macro EXPECT_FAULT 3+
-    mov qword [fault_vec], NO_FAULT
-    lea r8, [rel %%resume]
-    mov [resume], r8
-    mov [saved_rsp], rsp
-    %3
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
 
-; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
-; raises the exception (NO_FAULT: it completes and INT 30H returns).
-%macro USER_FAULT 3+
-    mov qword [fault_vec], -1
-    lea r8, [rel %%resume]
-    mov [resume], r8
-    mov [saved_rsp], rsp
-    push 0x2b                            ; SS: ring-3 data
-    push USER_STACK
-    push 0x2                             ; RFLAGS
-    push 0x23                            ; CS: ring-3 64-bit code
-    lea r8, [rel %%user]
-    push r8
-    iretq
-%%user:
-    %3
-    int NO_FAULT
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
-
-; SET_MSR index, value64 / GET_MSR index (-> rax)
-%macro SET_MSR 2
-    mov ecx, %1
-    mov rax, %2
-    mov rdx, rax
-    shr rdx, 32
-    wrmsr
-%endmacro
-%macro GET_MSR 1
-    mov ecx, %1
-    rdmsr
-    shl rdx, 32
-    or rax, rdx
-%endmacro
 
 start:
     call setup_idt
@@ -409,11 +360,5 @@ vmrun_table:
     ROW 0x058, ~0xffffffff, 0, "ASID = 0"
                 dq -1
 ptr_vmcb:       dq VMCB
-fault_vec:      dq 0
-resume:         dq 0
 saved_rsp:      dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "svm_instructions: done", 10, 0

@@ -231,25 +231,9 @@ build_host_tables:
     rep stosq
     mov dword [HPD32], HPT32 | 3
     mov dword [HPD32 + 4], HPT32 + 0x1000 | 3
-    xor ecx, ecx
-.pt:
-    mov eax, ecx
-    shl eax, 12
-    or eax, 3
-    mov [HPT32 + rcx * 4], eax
-    inc ecx
-    cmp ecx, 2048
-    jb .pt
+    FILL_ENTRIES 4, HPT32, 3, 0x1000, 2048
     mov qword [HPDPT], HPAE_PD | 1
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x83
-    mov [HPAE_PD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pd
+    FILL_ENTRIES 8, HPAE_PD, 0x83, 0x200000, 512
     ret
 
 ; 2-level: gPA 0-8 MB identity in 4-Kbyte pages (P, W, U) with the test's
@@ -269,43 +253,19 @@ build_nested_tables:
     mov dword [NPD2 + 4], NPT2 + 0x1000 | 7
     mov dword [NPD2 + 8], BIG_H | 0x87
     mov dword [NPD2 + 12], RSV_G | 0x87 | (1 << 21)
-    xor ecx, ecx
-.pt2:
-    mov eax, ecx
-    shl eax, 12
-    or eax, 7
-    mov [NPT2 + rcx * 4], eax
-    inc ecx
-    cmp ecx, 2048
-    jb .pt2
+    FILL_ENTRIES 4, NPT2, 7, 0x1000, 2048
     mov dword [NPTE2(REMAP_G)], REMAP_H | 7
     mov dword [NPTE2(NP_PAGE)], 0
     mov dword [NPTE2(RO_PAGE)], RO_PAGE | 5
     mov dword [NPTE2(FETCH_PAGE)], 0
     mov qword [NPDPT3], NPD3 | 1
     mov qword [NPDPT3 + 8], NPD3 | 3
-    xor ecx, ecx
-.pd3:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x87
-    mov [NPD3 + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pd3
+    FILL_ENTRIES 8, NPD3, 0x87, 0x200000, 512
     mov qword [NPD3 + 2 * 8], NPT3 | 7
     mov qword [NPD3 + 4 * 8], BIG_H | 0x87
     mov rax, PAE_RSV_G | 0x87 | (1 << 52)
     mov [NPD3 + 5 * 8], rax
-    xor ecx, ecx
-.pt3:
-    mov rax, rcx
-    shl rax, 12
-    add rax, 0x400000 | 7
-    mov [NPT3 + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt3
+    FILL_ENTRIES 8, NPT3, 0x400000 | 7, 0x1000, 512
     mov qword [NPTE3(REMAP_G)], REMAP_H | 7
     mov qword [NPTE3(NP_PAGE)], 0
     mov rax, FETCH_PAGE | 7 | (1 << 63)
@@ -319,25 +279,9 @@ build_data:
     xor eax, eax
     mov ecx, 0x2000 / 8
     rep stosq
-    xor ecx, ecx
-.gpd:
-    mov eax, ecx
-    shl eax, 22
-    or eax, 0x87
-    mov [GPD + rcx * 4], eax
-    inc ecx
-    cmp ecx, 1024
-    jb .gpd
+    FILL_ENTRIES 4, GPD, 0x87, 0x400000, 1024
     mov dword [GPD + 4], GPT | 7
-    xor ecx, ecx
-.gpt:
-    mov eax, ecx
-    shl eax, 12
-    add eax, 0x400000 | 7
-    mov [GPT + rcx * 4], eax
-    inc ecx
-    cmp ecx, 1024
-    jb .gpt
+    FILL_ENTRIES 4, GPT, 0x400000 | 7, 0x1000, 1024
     mov dword [REMAP_H], 0x1234abcd
     mov dword [REMAP_H + 8], 0
     mov dword [REMAP_G], 0xdead
@@ -369,12 +313,7 @@ init_vmcb:
     mov rax, 0x0007040600070406
     mov [VMCB + V_GPAT], rax
     call vmcb_flat_segments
-    mov dword [VMCB + V_CS], 0x0c9b0018                              ; 32-bit code 18H
-    mov word [VMCB + V_ES + 2], 0xc93                                ; ES, SS, DS: D/B, G
-    mov word [VMCB + V_SS + 2], 0xc93
-    mov word [VMCB + V_DS + 2], 0xc93
-    mov qword [VMCB + V_EFER], 1 << 12
-    mov qword [VMCB + V_CR0], 0x11
+    call vmcb_flat32                     ; unpaged 32-bit
     mov qword [VMCB + V_RFLAGS], 2
     mov qword [VMCB + V_RSP], 0x90000
     ret
@@ -413,14 +352,11 @@ bits 64
 
 %include "l1_checks.inc"
 %include "l1_svm_vmcb.inc"
+%include "l1_page_tables.inc"
 
 align 8
 long_cr3:       dd 0
 long_cr4:       dd 0
 host_cr3:       dd 0
 host_cr4:       dd 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "svm_npt_legacy: done", 10, 0

@@ -29,6 +29,7 @@ bits 64
 org 0x10000
 
 %include "l1_svm_defs.inc"
+%include "l1_macros.inc"
 
 %define VMCB         0x200000
 %define HSAVE        0x203000
@@ -61,22 +62,11 @@ org 0x10000
 
 
 
-; CHK "name", "field", actual, expected
-%macro CHK 4
-    mov r8, %3
-    mov r9, %4
-    lea rsi, [rel %%n]
-    call check_eq
-    jmp %%e
-%%n: db %1, %2, 0
-%%e:
-%endmacro
-
 ; RUN label: L2 from `label`
 %macro RUN 1
     lea rax, [rel %1]
     mov [VMCB + V_RIP], rax
-    call run_guest
+    call svm_run
 %endmacro
 
 ; NPF_AT "name", exitinfo1, exitinfo2, guest RIP: the #VMEXIT was NPF
@@ -127,7 +117,7 @@ start:
     NPF_AT "not present (read)", F_FINAL | 4, NP_PAGE + 0x10, g_np
     mov qword [NPTE(NP_PAGE)], NP_PAGE | 7
     mov qword [NP_PAGE + 0x10], 0x4444
-    call run_guest
+    call svm_run
     VMMCALL_RAX "not present, fixed and resumed", 0x4444
     CHK "not present, fixed", ": nested PTE A only", qword [NPTE(NP_PAGE)], NP_PAGE | 0x27
 
@@ -137,7 +127,7 @@ start:
     CHK "write to read-only", ": nested PTE A, not D", qword [NPTE(RO_PAGE)], RO_PAGE | 0x25
     or qword [NPTE(RO_PAGE)], 2
     mov byte [VMCB + V_TLBCTL], 3
-    call run_guest
+    call svm_run
     mov byte [VMCB + V_TLBCTL], 0
     VMMCALL_RAX "read-only, fixed and resumed", 0x2222
     CHK "read-only, fixed", ": the write landed", qword [RO_PAGE + 0x20], 0x2222
@@ -149,7 +139,7 @@ start:
     mov rax, ~(1 << 63)
     and [NPTE(NX_PAGE)], rax
     mov byte [VMCB + V_TLBCTL], 3
-    call run_guest
+    call svm_run
     mov byte [VMCB + V_TLBCTL], 0
     VMMCALL_RAX "NX, fixed and resumed", 0x77
 
@@ -162,7 +152,7 @@ start:
     CHK "reserved bit 51", ": instruction bytes 48 8B 04", rax, 0x048b48
     mov rax, ~BIT51
     and [NPTE(RSV_PAGE)], rax
-    call run_guest
+    call svm_run
     VMMCALL_RAX "reserved bit, fixed and resumed", 0x3333
 
     ; ---- faults on the guest's own page tables (bit 33) ------------------------------------
@@ -170,7 +160,7 @@ start:
     RUN g_walk1
     NPF_AT "L2's page table not present", F_GUEST | 6, GPTE(WALK_LIN), g_walk1
     mov qword [NPTE(GPT)], GPT | 7
-    call run_guest
+    call svm_run
     VMMCALL_RAX "L2's page table, fixed and resumed", 0x5151
     ; read-only: the entries' A bits are set already, the walk still
     ; counts as a write (the nested walk of a guest page-table access)
@@ -197,7 +187,7 @@ start:
     CHK "NPF delivering INT 60H", ": guest RIP on INT", qword [VMCB + V_RIP], g_int60_insn
     mov qword [NPTE(STACK_PAGE)], STACK_PAGE | 7
     xor ebx, ebx
-    call run_guest
+    call svm_run
     CHK "INT 60H after the fix", ": handler ran", rbx, 0x60
 
     ; ---- INVLPGA and TLB_CONTROL with nested paging (APM 15.16) ----------------------------
@@ -273,15 +263,8 @@ start:
     VMMCALL_RAX "valid N_CR3 and G_PAT again", 0x6666
 
     ; ---- an unpaged 32-bit L2: its addresses are guest-physical, through the nested tables
-    mov word [VMCB + V_CS], 0x18
-    mov word [VMCB + V_CS + 2], 0xc9b
-    mov word [VMCB + 0x402], 0xc93                  ; ES, SS, DS: D/B, G
-    mov word [VMCB + 0x422], 0xc93
-    mov word [VMCB + 0x432], 0xc93
-    mov qword [VMCB + V_EFER], 1 << 12
-    mov qword [VMCB + V_CR0], 0x11
+    call vmcb_flat32                     ; unpaged 32-bit (l1_svm_vmcb.inc)
     mov qword [VMCB + V_CR3], 0
-    mov qword [VMCB + V_CR4], 0
     mov qword [VMCB + V_RSP], GUEST_STACK
     RUN g32
     VMMCALL_RAX "unpaged 32-bit L2: nested remap", 0x1234abcd
@@ -290,12 +273,7 @@ start:
     NPF_AT "unpaged 32-bit L2: write, not present", F_FINAL | 6, NP2_PAGE + 4, g32_np
     jmp summary
 
-; ---- L1 helpers ------------------------------------------------------------------------
-
-run_guest:
-    mov rax, VMCB
-    vmrun
-    ret
+; ---- L1 helpers (svm_run: l1_svm_vmcb.inc) ----------------------------------------------
 
 ; Nested tables: 1 GiB identity, 2-Mbyte pages (P, W, U), the 2 Mbytes at
 ; 400000H in 4-Kbyte pages with the test's exceptions; L2's tables: the
@@ -311,32 +289,12 @@ build_tables:
     mov rdi, IOPM
     mov ecx, (0x3000 + 0x2000) / 8
     rep stosq
-    mov qword [NPML4], NPDPT | 7
-    mov qword [NPDPT], NPD | 7
-    mov qword [GPML4], GPDPT | 7
-    mov qword [GPDPT], GPD | 7
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x87
-    mov [NPD + rcx * 8], rax
-    mov [GPD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pd
+    MAP_2M_IDENTITY NPML4, NPDPT, NPD, 512, 0x87
+    MAP_2M_IDENTITY GPML4, GPDPT, GPD, 512, 0x87
     mov qword [NPD + 2 * 8], NPT | 7
     mov qword [GPD + 2 * 8], GPT | 7
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, 0x400000 | 7
-    mov [NPT + rcx * 8], rax
-    mov [GPT + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, NPT, 0x400000 | 7, 0x1000, 512
+    FILL_ENTRIES 8, GPT, 0x400000 | 7, 0x1000, 512
     mov qword [NPTE(REMAP_G)], REMAP_H | 7
     mov qword [NPTE(NP_PAGE)], 0
     mov qword [NPTE(RO_PAGE)], RO_PAGE | 5
@@ -368,15 +326,7 @@ setup_guest_idt:
     xor eax, eax
     mov ecx, 512
     rep stosq
-    lea rax, [rel h60]
-    mov rcx, GUEST_IDT + 0x60 * 16
-    mov [rcx], ax
-    mov word [rcx + 2], 0x08
-    mov word [rcx + 4], 0x8e00
-    shr rax, 16
-    mov [rcx + 6], ax
-    shr rax, 16
-    mov [rcx + 8], eax
+    GUEST_GATES h60, 0x60
     ret
 
 ; A 64-bit L2 with nested paging, its CR3 = GPML4 (guest-physical), L1's
@@ -470,11 +420,9 @@ bits 64
 
 %include "l1_checks.inc"
 %include "l1_svm_vmcb.inc"
+%include "l1_guest_idt.inc"
+%include "l1_page_tables.inc"
 
 align 8
 host_pat:       dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "svm_npt: done", 10, 0

@@ -53,52 +53,7 @@ org 0x10000
 %define APIC_PAT     0xc3c3c3c3          ; the APIC-access page's own bytes (RET)
 %define PAGE_VTPR    0x5a5a5a5a          ; the APIC-access page's own dword at 80H
 
-; VMCS field encodings (SDM Vol. 3D Appendix B)
-%define VAPIC_ADDR        0x2012
-%define APIC_ACCESS_ADDR  0x2014
-%define EPT_POINTER       0x201a
-%define G_PDPTE0          0x280a
-%define PIN_CTL           0x4000
-%define PROC_CTL          0x4002
-%define EXC_BITMAP        0x4004
-%define EXIT_CTL          0x400c
-%define ENTRY_CTL         0x4012
-%define ENTRY_INTR        0x4016
-%define TPR_THRESHOLD     0x401c
-%define PROC2_CTL         0x401e
-%define VM_ERROR          0x4400
-%define EXIT_REASON       0x4402
-%define EXIT_INTR_INFO    0x4404
-%define IDT_VEC_INFO      0x4408
-%define G_IDTR_LIMIT      0x4812
-%define G_CS_AR           0x4816
-%define G_INTERRUPTIBILITY 0x4824
-%define G_ACTIVITY        0x4826
-%define EXIT_QUAL         0x6400
-%define G_CR3             0x6802
-%define G_IDTR_BASE       0x6818
-%define G_RSP             0x681c
-%define G_RIP             0x681e
-%define G_RFLAGS          0x6820
-%define G_PENDING_DBG     0x6822
-%define H_RSP             0x6c14
-%define H_RIP             0x6c16
-
-; Controls
-%define P_CR8_LOAD   (1 << 19)
-%define P_CR8_STORE  (1 << 20)
-%define P_TPR_SHADOW (1 << 21)
-%define P_SECONDARY  (1 << 31)
-%define P2_APIC      (1 << 0)            ; virtualize APIC accesses
-%define P2_EPT       (1 << 1)
-%define P2_X2APIC    (1 << 4)
-%define P2_APIC_REG  (1 << 8)
-%define P2_VID       (1 << 9)
-%define PIN_NMI      (1 << 3)
-%define PIN_VNMI     (1 << 5)
-%define PIN_POSTED   (1 << 7)
-
-
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 %include "l1_macros.inc"
 
 ; CONTROLS primary-extra, secondary: the TRUE_PROCBASED_CTLS must-be-1
@@ -154,23 +109,14 @@ start:
     call l1_load_gdt_tss
     call build_tables
     call build_ept
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [rel ptr_vmxon]
-    vmclear [rel ptr_vmcs]
-    vmptrld [rel ptr_vmcs]
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
 
     ; ---- the capabilities: TPR shadow and APIC-access virtualization only -----------------
     mov ecx, 0x48e                       ; IA32_VMX_TRUE_PROCBASED_CTLS
     rdmsr
-    and edx, P_TPR_SHADOW
-    CHECK_EQ "use TPR shadow may be 1", rdx, P_TPR_SHADOW
+    and edx, PROC_TPR_SHADOW
+    CHECK_EQ "use TPR shadow may be 1", rdx, PROC_TPR_SHADOW
     mov ecx, 0x48b                       ; IA32_VMX_PROCBASED_CTLS2
     rdmsr
     and edx, P2_APIC | P2_X2APIC | P2_APIC_REG | P2_VID
@@ -186,7 +132,7 @@ start:
     CHECK_EQ "VMLAUNCH: CPUID exit", qword [x_reason], 10
 
     ; ---- VM-entry checks (SDM 28.2.1.1): one invalid field each ---------------------------
-    CONTROLS P_TPR_SHADOW, 0
+    CONTROLS PROC_TPR_SHADOW, 0
     VMW VAPIC_ADDR, VAPIC | 0x800
     ENTRY_FAILS "virtual-APIC address bits 11:0 set: VMfailValid(7)"
     mov rbx, (1 << 40) | VAPIC
@@ -202,31 +148,26 @@ start:
     RUN g_cpuid
     CHECK_EQ "TPR threshold equal to VTPR[7:4]: the entry succeeds", qword [x_reason], 10
     VMW TPR_THRESHOLD, 0
-    CONTROLS P_TPR_SHADOW, P2_APIC
+    CONTROLS PROC_TPR_SHADOW, P2_APIC
     VMW APIC_ACCESS_ADDR, APIC_PAGE | 0x800
     ENTRY_FAILS "APIC-access address bits 11:0 set: VMfailValid(7)"
     mov rbx, (1 << 40) | APIC_PAGE
     VMW APIC_ACCESS_ADDR, rbx
     ENTRY_FAILS "APIC-access address beyond MAXPHYADDR: VMfailValid(7)"
     VMW APIC_ACCESS_ADDR, APIC_PAGE
-    CONTROLS P_TPR_SHADOW, P2_X2APIC
+    CONTROLS PROC_TPR_SHADOW, P2_X2APIC
     ENTRY_FAILS "virtualize x2APIC mode (not offered): VMfailValid(7)"
-    CONTROLS P_TPR_SHADOW, P2_APIC_REG
+    CONTROLS PROC_TPR_SHADOW, P2_APIC_REG
     ENTRY_FAILS "APIC-register virtualization (not offered): VMfailValid(7)"
-    CONTROLS P_TPR_SHADOW, P2_VID
+    CONTROLS PROC_TPR_SHADOW, P2_VID
     ENTRY_FAILS "virtual-interrupt delivery (not offered): VMfailValid(7)"
-    CONTROLS P_TPR_SHADOW, 0
-    mov ecx, 0x48d
-    rdmsr
-    or eax, PIN_POSTED | 1                ; with external-interrupt exiting
-    VMW PIN_CTL, rax
+    CONTROLS PROC_TPR_SHADOW, 0
+    VMW_CTLS PIN_CTL, 0x48d, PIN_POSTED | 1   ; with external-interrupt exiting
     ENTRY_FAILS "process posted interrupts (not offered): VMfailValid(7)"
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
 
     ; ---- MOV from/to CR8 with the TPR shadow (SDM 31.3) -----------------------------------
-    CONTROLS P_TPR_SHADOW, 0
+    CONTROLS PROC_TPR_SHADOW, 0
     mov dword [VAPIC + 0x80], 0xffffff5a
     RUN g_read_cr8
     CHECK_EQ "MOV from CR8: exits only at the CPUID", qword [x_reason], 10
@@ -273,18 +214,18 @@ start:
     VMW G_RFLAGS, 2
     VMW G_PENDING_DBG, 0                 ; else the next entry delivers it
     VMW TPR_THRESHOLD, 0
-    CONTROLS P_TPR_SHADOW | P_CR8_LOAD, 0
+    CONTROLS PROC_TPR_SHADOW | PROC_CR8_LOAD, 0
     mov dword [VAPIC + 0x80], 0x40
     mov r12, 9
     RUN g_write_cr8
     EXIT "CR8-load exiting with the TPR shadow: MOV to CR8 exits", 28, 0xc08
     VTPR_IS "CR8-load exiting: VTPR unchanged", 0x40
-    CONTROLS P_TPR_SHADOW | P_CR8_STORE, 0
+    CONTROLS PROC_TPR_SHADOW | PROC_CR8_STORE, 0
     RUN g_read_cr8
     EXIT "CR8-store exiting with the TPR shadow: MOV from CR8 exits", 28, 0x18
 
     ; ---- the APIC-access page without EPT (SDM 31.4) --------------------------------------
-    CONTROLS P_TPR_SHADOW, P2_APIC
+    CONTROLS PROC_TPR_SHADOW, P2_APIC
     VMW APIC_ACCESS_ADDR, APIC_PAGE
     mov dword [VAPIC + 0x80], 0xaabbcc40
     mov r12, APIC_PAGE + 0x80
@@ -393,10 +334,7 @@ start:
     CHECK_EQ "VTPR read, then a read at 100H: RIP = the second read", qword [x_guest_rip], rbx
     CHECK_EQ "the VTPR read before it completed", qword [g_val], 0x40
     ; an IRET that unblocks (virtual) NMIs and then reads the APIC-access page: bit 16
-    mov ecx, 0x48d
-    rdmsr
-    or eax, PIN_NMI | PIN_VNMI
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d, PIN_NMI | PIN_VNMI
     VMW G_INTERRUPTIBILITY, 8            ; virtual-NMI blocking
     mov r12, APIC_PAGE + 0x100
     RUN g_iret
@@ -405,9 +343,7 @@ start:
     CHECK_EQ "IRET's APIC-access exit: RIP = the IRET", qword [x_guest_rip], rbx
     VMR rbx, G_INTERRUPTIBILITY
     CHECK_EQ "IRET's exit: virtual-NMI blocking cleared", rbx, 0
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
     VMW G_RSP, GUEST_STACK
     ; an access during event delivery: the IDT on the APIC-access page
     VMW G_IDTR_BASE, APIC_PAGE
@@ -431,7 +367,7 @@ start:
     APIC_EXIT "read at 80H without the TPR shadow: APIC access", g_read4, APIC_PAGE + 0x80, 0x080
 
     ; ---- the APIC-access page behind EPT (a host-physical address) ------------------------
-    CONTROLS P_TPR_SHADOW, P2_APIC | P2_EPT
+    CONTROLS PROC_TPR_SHADOW, P2_APIC | P2_EPT
     VMW EPT_POINTER, EPTP
     mov dword [VAPIC + 0x80], 0xa0
     mov r12, APIC_ALIAS + 0x80
@@ -487,10 +423,7 @@ start:
     CHECK_EQ "EPT violation of a read: read, linear valid, final; no bit 12", qword [x_qual], 0x181
     ; an IRET that unblocks virtual NMIs and whose first pop is an EPT
     ; violation: bit 12 of the qualification (SDM 28.2.1 Table 28-7)
-    mov ecx, 0x48d
-    rdmsr
-    or eax, PIN_NMI | PIN_VNMI
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d, PIN_NMI | PIN_VNMI
     VMW G_INTERRUPTIBILITY, 8            ; virtual-NMI blocking
     mov r12, APIC_ALIAS + 0x100
     RUN g_iret
@@ -499,9 +432,7 @@ start:
     CHECK_EQ "EPT: IRET's EPT violation: RIP = the IRET", qword [x_guest_rip], rbx
     VMR rbx, G_INTERRUPTIBILITY
     CHECK_EQ "EPT: IRET's EPT violation: virtual-NMI blocking cleared", rbx, 0
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
     VMW G_RSP, GUEST_STACK
     mov qword [EPT_PTE(APIC_ALIAS)], APIC_PAGE | LEAF
     call invept_all
@@ -511,32 +442,12 @@ start:
 
 ; ---- entering the guest and the exit handler ------------------------------------------
 
-; VMLAUNCH the first time, VMRESUME after; returns after the exit (or a
-; VMfail with its flags: x_reason = -1).
-enter_guest:
-    mov [saved_rsp], rsp
-    mov qword [x_reason], -1
-    cmp byte [launched], 0
-    jne .resume
-    mov byte [launched], 1
-    vmlaunch
-    ret
-.resume:
-    vmresume
-    ret
-
+; enter_guest (l1_vmx_enter.inc): VMLAUNCH the first time, VMRESUME after;
+; returns after the exit (or a VMfail with its flags: x_reason = -1).
 exit_handler:
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_intr_info, EXIT_INTR_INFO, \
+                x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP
     ret                                  ; from enter_guest
 
 ; rdi = primary bits besides the must-be-1 ones and "activate secondary
@@ -545,7 +456,7 @@ set_controls:
     mov ecx, 0x48e                       ; IA32_VMX_TRUE_PROCBASED_CTLS
     rdmsr
     or eax, edi
-    or eax, P_SECONDARY
+    or eax, PROC_SECONDARY
     VMW PROC_CTL, rax
     VMW PROC2_CTL, rsi
     ret
@@ -640,9 +551,7 @@ guest32_pae:
     mov qword [PAE_PDPT + 8], 0x4001
     mov qword [PAE_PDPT + 16], 0x5001
     mov qword [PAE_PDPT + 24], 0x6001
-    mov ecx, 0x490                       ; IA32_VMX_TRUE_ENTRY_CTLS: IA-32e mode guest = 0
-    rdmsr
-    VMW ENTRY_CTL, rax
+    VMW_CTLS ENTRY_CTL, 0x490            ; IA32_VMX_TRUE_ENTRY_CTLS: IA-32e mode guest = 0
     VMW G_CS_AR, 0xc09b                  ; 32-bit code
     VMW G_CR3, PAE_PDPT
     VMW G_PDPTE0, 0x3001
@@ -651,10 +560,7 @@ guest32_pae:
     VMW G_PDPTE0 + 6, 0x6001
     ret
 guest64:
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW G_CS_AR, 0xa09b
     mov rbx, cr3
     VMW G_CR3, rbx
@@ -666,15 +572,7 @@ guest64:
 ; table for 8-10 MiB at WALK_PT (PD0 entry 4; only the L2 with EPT uses
 ; it), the pages' contents and the L2's IDT.
 build_tables:
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, APIC_PAGE | 3
-    mov [L1_PT + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, L1_PT, APIC_PAGE | 3, 0x1000, 512
     mov qword [0x3000 + 3 * 8], L1_PT | 3     ; the flat runner's PD0
     mov qword [0x3000 + 4 * 8], WALK_PT | 3
     mov rax, cr3
@@ -685,15 +583,7 @@ build_tables:
     rep stosd
     mov dword [APIC_PAGE + 0x80], PAGE_VTPR
     mov dword [REDIRECT + 0x80], 0x11223344
-    ; the L2's IDT: vector 30H -> g_handler (64-bit interrupt gate)
-    lea rax, [rel g_handler]
-    mov [GUEST_IDT + 0x30 * 16], ax
-    mov word [GUEST_IDT + 0x30 * 16 + 2], 0x08
-    mov word [GUEST_IDT + 0x30 * 16 + 4], 0x8e00
-    shr rax, 16
-    mov [GUEST_IDT + 0x30 * 16 + 6], ax
-    shr rax, 16
-    mov [GUEST_IDT + 0x30 * 16 + 8], rax
+    GUEST_GATES g_handler, 0x30          ; the L2's IDT: vector 30H -> g_handler
     ret
 
 ; EPT: identity for gpa 0-64 MiB (2-MiB pages; 4-KiB pages for 6-8 MiB),
@@ -703,27 +593,9 @@ build_ept:
     mov ecx, 4 * 512
     xor eax, eax
     rep stosq
-    mov qword [EPT_PML4], EPT_PDPT | 7
-    mov qword [EPT_PDPT], EPT_PD | 7
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x80 | LEAF
-    mov [EPT_PD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 32
-    jb .pd
+    MAP_2M_IDENTITY EPT_PML4, EPT_PDPT, EPT_PD, 32, 0x80 | LEAF
     mov qword [EPT_PD + 3 * 8], EPT_PT3 | 7
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, APIC_PAGE | LEAF
-    mov [EPT_PT3 + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, EPT_PT3, APIC_PAGE | LEAF, 0x1000, 512
     mov qword [EPT_PTE(APIC_PAGE)], REDIRECT | LEAF
     mov qword [EPT_PTE(APIC_ALIAS)], APIC_PAGE | LEAF
     mov qword [EPT_PTE(WALK_PT)], APIC_PAGE | LEAF
@@ -732,18 +604,10 @@ build_ept:
 ; ---- the VMCS ----------------------------------------------------------------------------
 
 build_vmcs:
-    mov ecx, 0x48d                       ; IA32_VMX_TRUE_PINBASED_CTLS
-    rdmsr
-    VMW PIN_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d              ; IA32_VMX_TRUE_PINBASED_CTLS
     CONTROLS 0, 0
-    mov ecx, 0x48f                       ; IA32_VMX_TRUE_EXIT_CTLS
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490                       ; IA32_VMX_TRUE_ENTRY_CTLS
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, 0xffffffff           ; every guest exception exits
     call l1_vmcs_flat64_state            ; CRs, GDT, TSS, flat segments (l1_vmx_flat64.inc)
     VMW H_RSP, HOST_STACK
@@ -759,21 +623,15 @@ build_vmcs:
 %include "l1_checks.inc"
 
 %include "l1_vmx_flat64.inc"
+%include "l1_vmx_enter.inc"
+%include "l1_page_tables.inc"
+%include "l1_guest_idt.inc"
 
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 align 16
 inv_desc:       dq 0, 0
-launched:       dq 0
-saved_rsp:      dq 0
-x_reason:       dq 0
 x_qual:         dq 0
 x_intr_info:    dq 0
 x_idt_vec:      dq 0
 x_guest_rip:    dq 0
 g_val:          dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_apic: done", 10, 0

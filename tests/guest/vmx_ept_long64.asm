@@ -30,10 +30,6 @@ org 0x10000
 
 %define VMXON_REGION 0x100000
 %define VMCS1        0x101000
-%define IDT          0x80000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000             ; TSS.RSP0
-%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
@@ -74,16 +70,9 @@ org 0x10000
 %define RM_CODE      0x8000              ; the real-mode L2's code (gpa = linear)
 %define RM_HOLE      0x9f000             ; EPT not present for the real-mode L2
 
-%include "l1_vmx_fields.inc"              ; VMCS field encodings
-
-; Secondary controls
-%define P2_EPT       (1 << 1)
-%define P2_VPID      (1 << 5)
-%define P2_UG        (1 << 7)
-%define P2_VMFUNC    (1 << 13)
-
-
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
 ; RUN routine: VMRESUME (VMLAUNCH the first time) at the L2 routine; the
 ; exit information is in x_* afterwards.
@@ -129,41 +118,12 @@ org 0x10000
     CHECK_EQ %1, rbx, 28                 ; invalid operand to INVEPT/INVVPID
 %endmacro
 
-; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
-; raises the exception (NO_FAULT: it completes and INT 30H returns).
-%macro USER_FAULT 3+
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    push 0x2b                            ; SS: ring-3 data
-    push USER_STACK
-    push 0x2                             ; RFLAGS
-    push 0x23                            ; CS: ring-3 64-bit code
-    lea rax, [rel %%user]
-    push rax
-    iretq
-%%user:
-    %3
-    int NO_FAULT
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
 
 start:
     call setup_idt
     call setup_user
     call build_ept
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [rel ptr_vmxon]
-    vmclear [rel ptr_vmcs]
-    vmptrld [rel ptr_vmcs]
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
 
     ; ---- IA32_VMX_EPT_VPID_CAP / IA32_VMX_VMFUNC: what softvt implements ----------
@@ -622,40 +582,13 @@ start:
 
 ; ---- entering the guest and the exit handler ------------------------------------------
 
-; VMLAUNCH the first time, VMRESUME after; returns after the exit (or a
-; VMfail: x_reason = -1).
-enter_guest:
-    mov [saved_rsp], rsp
-    mov qword [x_reason], -1
-    cmp byte [launched], 0
-    jne .resume
-    mov byte [launched], 1
-    vmlaunch
-    ret
-.resume:
-    vmresume
-    ret
-
+; enter_guest (l1_vmx_enter.inc): VMLAUNCH the first time, VMRESUME after;
+; returns after the exit (or a VMfail: x_reason = -1).
 exit_handler:
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
-    VMR rbx, G_LINEAR
-    mov [x_linear], rbx
-    VMR rbx, GUEST_PHYS
-    mov [x_gpa], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO, \
+                x_linear, G_LINEAR, x_gpa, GUEST_PHYS, x_intr_info, EXIT_INTR_INFO, \
+                x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP
     ret                                  ; from enter_guest
 
 invept_single_a:
@@ -761,15 +694,7 @@ build_pae_tables:
     rep stosq
     mov qword [PAE_PDPT], PAE_PD | 1
     mov qword [PAE_PDPT2], PAE_PD | 9    ; PWT: tells the two PDPTEs apart
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x83                         ; P, R/W, PS
-    mov [PAE_PD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pd
+    FILL_ENTRIES 8, PAE_PD, 0x83, 0x200000, 512   ; P, R/W, PS
     mov qword [PTE(PAE_PDPT2)], 0        ; EPT: not present
     mov qword [P_STALE], VAL_X
     call invept_single_a
@@ -872,31 +797,12 @@ build_ept:
     mov ecx, 6 * 512
     xor eax, eax
     rep stosq
-    mov qword [EPT_PML4], EPT_PDPT | 7
-    mov qword [EPT_PDPT], EPT_PD | 7
     ; PD: 2-MiB identity pages for 0-64 MiB; entries 0 and 2 -> 4-KiB tables
-    xor ecx, ecx
-.pd:
-    mov rax, rcx
-    shl rax, 21
-    or rax, 0x80 | LEAF
-    mov [EPT_PD + rcx * 8], rax
-    inc ecx
-    cmp ecx, 32
-    jb .pd
+    MAP_2M_IDENTITY EPT_PML4, EPT_PDPT, EPT_PD, 32, 0x80 | LEAF
     mov qword [EPT_PD], EPT_PT0 | 7
     mov qword [EPT_PD + 16], EPT_PT2 | 7
-    xor ecx, ecx
-.pt:
-    mov rax, rcx
-    shl rax, 12
-    or rax, LEAF
-    mov [EPT_PT0 + rcx * 8], rax
-    add rax, 0x400000
-    mov [EPT_PT2 + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .pt
+    FILL_ENTRIES 8, EPT_PT0, LEAF, 0x1000, 512
+    FILL_ENTRIES 8, EPT_PT2, 0x400000 | LEAF, 0x1000, 512
     ; the test pages in 4-6 MiB
     mov qword [PTE(P_READ)], 0
     mov qword [PTE(P_MIS1)], P_MIS1 | 0x32   ; write without read
@@ -904,15 +810,7 @@ build_ept:
     mov rax, (1 << 45) | P_MIS3 | LEAF
     mov [PTE(P_MIS3)], rax
     ; the L2's page table for linear 8-10 MiB (identity, 4-KiB pages)
-    xor ecx, ecx
-.gpt:
-    mov rax, rcx
-    shl rax, 12
-    add rax, 0x800000 | 3
-    mov [GUEST_PT + rcx * 8], rax
-    inc ecx
-    cmp ecx, 512
-    jb .gpt
+    FILL_ENTRIES 8, GUEST_PT, 0x800000 | 3, 0x1000, 512
     mov qword [0x3000 + 4 * 8], GUEST_PT | 3     ; the flat runner's PD0 entry 4
     invlpg [0x800000]
     ret
@@ -944,47 +842,17 @@ build_ept2:
 ; ---- the VMCS ----------------------------------------------------------------------------
 
 build_vmcs:
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
-    mov ecx, 0x48e
-    rdmsr
-    or eax, 1 << 31                      ; activate secondary controls
-    VMW PROC_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d              ; IA32_VMX_TRUE_PINBASED_CTLS
+    VMW_CTLS PROC_CTL, 0x48e, 1 << 31    ; activate secondary controls
     VMW PROC2_CTL, P2_EPT
     VMW EPT_POINTER, EPTP_A
-    mov ecx, 0x48f
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, 0
-    VMW LINK_PTR, -1
-    ; host state
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    call vmx_host_flat_state
-    VMW H_IDTR_BASE, IDT
-    VMW H_RSP, HOST_STACK
-    lea rbx, [rel exit_handler]
-    VMW H_RIP, rbx
-    ; guest state: a 64-bit guest on the L1's page tables and GDT
-    mov rbx, cr0
-    VMW G_CR0, rbx
-    mov rbx, cr3
-    VMW G_CR3, rbx
-    mov rbx, cr4
-    VMW G_CR4, rbx
-    VMW G_DR7, 0x400
+    ; host state; guest state: a 64-bit guest on the L1's page tables and GDT
+    call vmx_flat_pair_state             ; l1_vmx_flat_state.inc
     VMW G_RSP, GUEST_STACK
     VMW G_RFLAGS, 2
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    mov edx, gdt_end - gdt - 1
-    call vmx_guest_flat_segments
     VMW G_IDTR_BASE, 0
     VMW G_IDTR_LIMIT, 0
     VMW G_ACTIVITY, 0
@@ -992,18 +860,15 @@ build_vmcs:
     ret
 
 %include "l1_checks.inc"
-%include "l1_vmx_flat_state.inc"
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_descriptors.inc
+%include "l1_vmx_enter.inc"
+%include "l1_page_tables.inc"
 
 %include "l1_ring3.inc"
 
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 align 16
 inv_desc:       dq 0, 0
-launched:       dq 0
 saved_pde:      dq 0
-saved_rsp:      dq 0
-x_reason:       dq 0
 x_qual:         dq 0
 x_len:          dq 0
 x_info:         dq 0
@@ -1012,11 +877,5 @@ x_gpa:          dq 0
 x_intr_info:    dq 0
 x_guest_rip:    dq 0
 x_idt_vec:      dq 0
-fault_vec:      dq 0
-resume:         dq 0
 g_val:          dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_ept: done", 10, 0

@@ -40,28 +40,7 @@ org 0x10000
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
-%include "l1_vmx_fields.inc"              ; VMCS field encodings
-
-; controls
-%define PIN_EXT_INTR   (1 << 0)
-%define PIN_NMI        (1 << 3)
-%define PIN_VNMI       (1 << 5)
-%define PIN_TIMER      (1 << 6)
-%define PROC_INTR_WIN  (1 << 2)
-%define PROC_HLT       (1 << 7)
-%define PROC_MWAIT     (1 << 10)
-%define PROC_NMI_WIN   (1 << 22)
-%define PROC_MTF       (1 << 27)
-%define PROC_MONITOR   (1 << 29)
-%define PROC_PAUSE     (1 << 30)
-%define P2_DESC        (1 << 2)
-%define P2_PLE         (1 << 10)
-%define P2_RDRAND      (1 << 11)
-%define P2_RDSEED      (1 << 16)
-%define EXIT_ACK       (1 << 15)
-%define EXIT_SAVE_TIMER (1 << 22)
-
-
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 %include "l1_macros.inc"
 
 ; CTLS pin, proc, proc2: the controls of the next entry on top of the
@@ -137,16 +116,7 @@ org 0x10000
 
 start:
     call setup_tables
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [ptr_vmxon]
-    vmclear [ptr_vmcs]
-    vmptrld [ptr_vmcs]
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
     mov dx, 0xe0
     in al, dx
@@ -730,22 +700,9 @@ source_tests:
 exit_handler:
     mov [x_rcx], rcx
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
-    VMR rbx, ENTRY_INTR
-    mov [x_entry_intr], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO, \
+                x_intr_info, EXIT_INTR_INFO, x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP, \
+                x_entry_intr, ENTRY_INTR
     jmp [resume]
 
 ; ---- the L2 guests ------------------------------------------------------------------------
@@ -956,24 +913,9 @@ build_vmcs:
     or eax, 1 << 9                       ; IA-32e mode guest
     VMW ENTRY_CTL, rax
     VMW EXC_BITMAP, 0
-    VMW LINK_PTR, -1
-    ; host state
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    call vmx_host_flat_state
-    VMW H_IDTR_BASE, IDT
-    VMW H_RSP, HOST_STACK
-    lea rbx, [rel exit_handler]
-    VMW H_RIP, rbx
-    ; guest state: a 64-bit guest on the L1's page tables and GDT
-    mov rbx, cr0
-    VMW G_CR0, rbx
-    mov rbx, cr3
-    VMW G_CR3, rbx
-    mov rbx, cr4
-    VMW G_CR4, rbx
-    VMW G_DR7, 0x400
-    jmp guest_segments
+    ; host state; guest state: a 64-bit guest on the L1's page tables and GDT
+    call vmx_flat_pair_state             ; l1_vmx_flat_state.inc
+    jmp guest_idtr
 
 ; The guest's segment registers: 64-bit ring-0 code, flat data, TR, LDTR
 ; unusable, the GDT and IDT
@@ -982,41 +924,22 @@ guest_segments:
     lea rdi, [rel gdt]
     mov edx, gdt_end - gdt - 1
     call vmx_guest_flat_segments
+guest_idtr:
     VMW G_IDTR_BASE, GUEST_IDT
     VMW G_IDTR_LIMIT, 16 * 0x50 - 1
     ret
 
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
-%include "l1_vmx_flat_state.inc"
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_descriptors.inc
 
 ; The L1's GDT (with the guest's user segments, TSS descriptors and a
 ; task gate for the task-switch exits), an empty L1 IDT, the guest IDTs
 ; and the PAE PDPT of the 32-bit guest.
 setup_tables:
-    lea rax, [rel tss]
-    mov word [gdt_tss + 2], ax
-    shr rax, 16
-    mov byte [gdt_tss + 4], al
-    mov byte [gdt_tss + 7], ah
-    shr rax, 16
-    mov dword [gdt_tss + 8], eax
-    lgdt [rel gdtr]
-    mov ax, 0x30
-    ltr ax
+    LOAD_GDT_TSS
     lidt [rel idtr]
-    lea rax, [rel guest_vec_0x41]
-    mov ecx, 0x41
-    call set_guest_gate
-    lea rax, [rel guest_vec_6]
-    mov ecx, 6
-    call set_guest_gate
-    lea rax, [rel guest_vec_2]
-    mov ecx, 2
-    call set_guest_gate
-    lea rax, [rel guest_vec_1]
-    mov ecx, 1
-    call set_guest_gate
+    GUEST_GATES guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_2, 2, guest_vec_1, 1
     ; 32-bit IDT: vector 30H is a task gate for TSS 40H (P, DPL 0, type 5)
     mov dword [GUEST_IDT32 + 8 * 0x30], 0x00400000
     mov dword [GUEST_IDT32 + 8 * 0x30 + 4], 0x00008500
@@ -1034,12 +957,7 @@ setup_tables:
 align 8
 idtr:           dw 16 * 32 - 1
                 dq IDT
-gdtr:           dw gdt_end - gdt - 1
-                dq gdt
-align 8
-gdt:            dq 0
-                dq 0x00af9b000000ffff     ; 08H: 64-bit code
-                dq 0x00cf93000000ffff     ; 10H: data
+L1_GDT                                    ; gdtr, gdt: null, 08H code, 10H data
                 dq 0
                 dq 0x00affb000000ffff     ; 20H: 64-bit code, DPL 3
                 dq 0x00cff3000000ffff     ; 28H: data, DPL 3
@@ -1050,8 +968,6 @@ gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS (base set at run tim
                 dq 0x00008b0800000067     ; 50H: busy 32-bit TSS at 80000H
 gdt_end:
 tss:            times 104 db 0
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 align 8
 scratch:        times 4 dq 0
 resume:         dq 0
@@ -1072,8 +988,4 @@ x_idt_vec:      dq 0
 x_guest_rip:    dq 0
 x_entry_intr:   dq 0
 x_rcx:          dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_events: done", 10, 0

@@ -121,16 +121,7 @@ org 0x10000
 
 start:
     call setup_tables
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [ptr_vmxon]
-    vmclear [ptr_vmcs]
-    vmptrld [ptr_vmcs]
+    VMX_ON VMXON_REGION, VMCS1
     call build_vmcs
     mov rax, 0x5555000
     mov cr2, rax                         ; a #PF exit must not write CR2
@@ -371,24 +362,9 @@ exit_handler:
     mov rsp, [saved_rsp]
     pushfq
     pop qword [x_rflags]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
-    VMR rbx, G_LINEAR
-    mov [x_linear], rbx
-    VMR rbx, EXIT_INTR_INFO
-    mov [x_intr_info], rbx
-    VMR rbx, EXIT_INTR_ERR
-    mov [x_intr_err], rbx
-    VMR rbx, IDT_VEC_INFO
-    mov [x_idt_vec], rbx
-    VMR rbx, G_RIP
-    mov [x_guest_rip], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO, \
+                x_linear, G_LINEAR, x_intr_info, EXIT_INTR_INFO, x_intr_err, EXIT_INTR_ERR, \
+                x_idt_vec, IDT_VEC_INFO, x_guest_rip, G_RIP
     jmp [resume]
 
 ; ---- the L2 guest -----------------------------------------------------------------------
@@ -553,23 +529,12 @@ restore_guest:
 
 build_vmcs:
     ; controls: the TRUE_ MSRs' must-be-1 bits plus the exits under test
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
-    mov ecx, 0x48e
-    rdmsr
+    VMW_CTLS PIN_CTL, 0x48d              ; IA32_VMX_TRUE_PINBASED_CTLS
     ; HLT, INVLPG, RDTSC, CR3 load/store, CR8 load/store, MOV DR, I/O and MSR bitmaps, secondary
-    or eax, (1 << 7) | (1 << 9) | (1 << 12) | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 23) | (1 << 25) | (1 << 28) | (1 << 31)
-    VMW PROC_CTL, rax
+    VMW_CTLS PROC_CTL, 0x48e, (1 << 7) | (1 << 9) | (1 << 12) | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 20) | (1 << 23) | (1 << 25) | (1 << 28) | (1 << 31)
     VMW PROC2_CTL, 0x1048                ; enable RDTSCP, WBINVD exiting, enable INVPCID
-    mov ecx, 0x48f
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, (1 << 6) | (1 << 14)
     VMW PF_MASK, 2
     VMW PF_MATCH, 2
@@ -588,33 +553,16 @@ build_vmcs:
     mov byte [IO_BITMAP_B_PAGE + 0], 2            ; port 8001H
     mov byte [MSR_BITMAP_PAGE + 2], 1             ; read 10H
     mov byte [MSR_BITMAP_PAGE + 3072 + 0x20], 1   ; write C0000100H
-    VMW LINK_PTR, -1
     mov qword [BAD_PDPT + 8], 0x107000 | 1 | (1 << 5)
-    ; host state
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    call vmx_host_flat_state
-    VMW H_IDTR_BASE, IDT
-    VMW H_RSP, HOST_STACK
-    lea rbx, [rel exit_handler]
-    VMW H_RIP, rbx
-    ; guest state: a 64-bit guest on the L1's page tables and GDT
+    ; host state; guest state: a 64-bit guest on the L1's page tables and GDT
+    call vmx_flat_pair_state             ; l1_vmx_flat_state.inc
     mov rbx, cr0
     or rbx, 8                            ; CR0.TS = 1 (the shadow says 0)
     VMW G_CR0, rbx
-    mov rbx, cr3
-    VMW G_CR3, rbx
-    mov rbx, cr4
-    VMW G_CR4, rbx
-    VMW G_DR7, 0x400
     VMW G_RSP, GUEST_STACK
     lea rbx, [rel guest_code]
     VMW G_RIP, rbx
     VMW G_RFLAGS, 2
-    lea rsi, [rel tss]
-    lea rdi, [rel gdt]
-    mov edx, gdt_end - gdt - 1
-    call vmx_guest_flat_segments
     VMW G_IDTR_BASE, GUEST_IDT
     VMW G_IDTR_LIMIT, 16 * 15 - 1
     VMW G_ACTIVITY, 0
@@ -623,42 +571,17 @@ build_vmcs:
 
 %include "l1_checks.inc"
 %include "l1_guest_idt.inc"
-%include "l1_vmx_flat_state.inc"
+%include "l1_vmx_flat_state.inc"              ; with l1_vmx_on.inc, l1_descriptors.inc
 
 
 ; The L1's GDT with a 64-bit TSS (loaded into TR, so its descriptor is
 ; busy, as a guest TR must be), an empty L1 IDT, and the guest's IDT
 ; with a #PF gate.
 setup_tables:
-    lea rax, [rel tss]
-    mov word [gdt_tss + 2], ax
-    shr rax, 16
-    mov byte [gdt_tss + 4], al
-    mov byte [gdt_tss + 7], ah
-    shr rax, 16
-    mov dword [gdt_tss + 8], eax
-    lgdt [rel gdtr]
-    mov ax, 0x30
-    ltr ax
+    LOAD_GDT_TSS
     lidt [rel idtr]
-    lea rax, [rel guest_pf_handler]
-    mov ecx, 14
-    call set_guest_gate
-    lea rax, [rel guest_vec_0x41]
-    mov ecx, 0x41
-    call set_guest_gate
-    lea rax, [rel guest_vec_6]
-    mov ecx, 6
-    call set_guest_gate
-    lea rax, [rel guest_vec_13]
-    mov ecx, 13
-    call set_guest_gate
-    lea rax, [rel guest_vec_0x42]
-    mov ecx, 0x42
-    call set_guest_gate
-    lea rax, [rel guest_vec_2]
-    mov ecx, 2
-    call set_guest_gate
+    GUEST_GATES guest_pf_handler, 14, guest_vec_0x41, 0x41, guest_vec_6, 6, guest_vec_13, 13, \
+                guest_vec_0x42, 0x42, guest_vec_2, 2
     ret
 
 align 8
@@ -666,12 +589,7 @@ idtr:           dw 16 * 32 - 1
                 dq IDT
 zero_idtr:      dw 0
                 dq 0
-gdtr:           dw gdt_end - gdt - 1
-                dq gdt
-align 8
-gdt:            dq 0
-                dq 0x00af9b000000ffff     ; 08H: 64-bit code
-                dq 0x00cf93000000ffff     ; 10H: data
+L1_GDT                                    ; gdtr, gdt: null, 08H code, 10H data
                 dq 0
                 dq 0
                 dq 0
@@ -679,8 +597,6 @@ gdt_tss:        dq 0x0000890000000067     ; 30H: 64-bit TSS (base set at run tim
                 dq 0
 gdt_end:
 tss:            times 104 db 0
-ptr_vmxon:      dq VMXON_REGION
-ptr_vmcs:       dq VMCS1
 host_cr3:       dq 0
 lmsw_source:    dw 0x0031                 ; PE, ET, NE: TS = 0 differs from the shadow's 1
 align 8
@@ -715,8 +631,4 @@ g_tsc:          dq 0
 t0:             dq 0
 t1:             dq 0
 saved_proc:     dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_exits: done", 10, 0

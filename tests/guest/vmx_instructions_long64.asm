@@ -21,10 +21,6 @@ org 0x10000
 %define VMCS2        0x102000
 %define SHADOW_VMCS  0x103000
 %define BADREV_VMCS  0x104000
-%define IDT          0x80000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000             ; TSS.RSP0
-%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 
 %define SUCCEED 0
 %define INVALID 1
@@ -60,39 +56,8 @@ org 0x10000
 %endmacro
 
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
-; EXPECT_FAULT "name", vector, instruction...: the instruction raises the
-; exception (the handler resumes after it).
-%macro EXPECT_FAULT 3+
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    %3
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
-
-; USER_FAULT "name", vector, instruction...: the instruction at CPL 3
-; raises the exception (NO_FAULT: it completes and INT 30H returns).
-%macro USER_FAULT 3+
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    push 0x2b                            ; SS: ring-3 data
-    push USER_STACK
-    push 0x2                             ; RFLAGS
-    push 0x23                            ; CS: ring-3 64-bit code
-    lea rax, [rel %%user]
-    push rax
-    iretq
-%%user:
-    %3
-    int NO_FAULT
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %2
-%endmacro
 
 %macro VMREAD_FIELD 1   ; rbx := field %1 (VMREAD must succeed)
     mov eax, %1
@@ -425,13 +390,7 @@ ptr_misaligned: dq VMCS1 + 8
 ptr_wide:       dq 1 << 40                ; MAXPHYADDR of the intel model is 40
 revision:       dq 0
 flags_saved:    dq 0
-fault_vec:      dq 0
-resume:         dq 0
 saved_rsp:      dq 0
 scratch:        dq 0
 scratch2:       dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_instructions: done", 10, 0

@@ -57,9 +57,7 @@ org 0x10000
 start:
     mov rsp, L1_STACK
     call l1_load_gdt_tss
-    mov edi, VMXON_REGION
-    mov esi, VMCS_REGION
-    call l1_vmx_on                       ; VMXON, current VMCS (l1_vmx_flat64.inc)
+    VMX_ON VMXON_REGION, VMCS_REGION
     call build_vmcs
 
     ENTER SHORT_TIMER, 1, 0x202, vmlaunch    ; external-interrupt exiting

@@ -35,47 +35,10 @@ org 0x10000
 %define VMREAD_BM    0x104000
 %define VMWRITE_BM   0x105000
 %define MSR_BM       0x106000
-%define IDT          0x80000
-%define USER_STACK   0x60000
-%define KERNEL_STACK 0x70000             ; TSS.RSP0
-%define NO_FAULT     0x30                ; the DPL-3 gate ring-3 code returns through
 %define HOST_STACK   0x78000
 %define GUEST_STACK  0x68000
 
-; VMCS field encodings (SDM Vol. 3D Appendix B)
-%define G_ES_SEL          0x0800
-%define MSR_BM_F          0x2004
-%define TSC_OFFSET_F      0x2010
-%define VMREAD_BM_F       0x2026
-%define VMWRITE_BM_F      0x2028
-%define TSC_MULT          0x2032
-%define LINK_PTR          0x2800
-%define G_PERF            0x2808
-%define H_PERF            0x2c04
-%define PIN_CTL           0x4000
-%define PROC_CTL          0x4002
-%define EXC_BITMAP        0x4004
-%define EXIT_CTL          0x400c
-%define ENTRY_CTL         0x4012
-%define PROC2_CTL         0x401e
-%define VM_ERROR          0x4400
-%define EXIT_REASON       0x4402
-%define EXIT_LEN          0x440c
-%define EXIT_INSN_INFO    0x440e
-%define EXIT_QUAL         0x6400
-%define G_RSP             0x681c
-%define G_RIP             0x681e
-%define H_IDTR_BASE       0x6c0e
-%define H_RSP             0x6c14
-%define H_RIP             0x6c16
-
-%define P_TSC_OFFSET (1 << 3)
-%define P_RDPMC_EXIT (1 << 11)
-%define P2_RDTSCP    (1 << 3)
-%define P2_SHADOW    (1 << 14)
-%define P2_TSC_SCALE (1 << 25)
-%define X_LOAD_PERF  (1 << 12)           ; VM-exit control
-%define N_LOAD_PERF  (1 << 13)           ; VM-entry control
+%include "l1_vmx_fields.inc"              ; VMCS field encodings, control bits
 
 ; PMU MSRs (SDM Vol. 4 Table 2-2)
 %define FIXED_CTR0   0x309
@@ -85,40 +48,24 @@ org 0x10000
 %define GLOBAL_OVF   0x390
 %define FIXED0_EN    (1 << 32)
 
-
 %include "l1_macros.inc"
+%include "l1_ring3_defs.inc"
 
 ; WRMSR_GP "name", msr, value, vector: the WRMSR at CPL 0 faults with
 ; `vector` (-1: it completes)
 %macro WRMSR_GP 4
-    mov ecx, %2
-    mov rax, %3
-    mov rdx, rax
-    shr rdx, 32
     mov qword [fault_vec], -1
     lea r15, [rel %%resume]
     mov [resume], r15
     mov [saved_rsp], rsp
-    wrmsr
+    SET_MSR %2, %3
 %%resume:
     CHECK_EQ %1, qword [fault_vec], %4
 %endmacro
 
-; WRMSR_OK msr, value
-%macro WRMSR_OK 2
-    mov ecx, %1
-    mov rax, %2
-    mov rdx, rax
-    shr rdx, 32
-    wrmsr
-%endmacro
-
 ; RDMSR_EQ "name", msr, expected
 %macro RDMSR_EQ 3
-    mov ecx, %2
-    rdmsr
-    shl rdx, 32
-    or rax, rdx
+    GET_MSR %2
     CHECK_EQ %1, rax, %3
 %endmacro
 
@@ -141,23 +88,6 @@ org 0x10000
     CHECK_EQ %1, rax, %2
 %endmacro
 
-; USER "name", routine, vector: runs `routine` at CPL 3; it ends with INT
-; NO_FAULT (vector NO_FAULT) unless it faults first
-%macro USER 3
-    mov qword [fault_vec], -1
-    lea rax, [rel %%resume]
-    mov [resume], rax
-    mov [saved_rsp], rsp
-    push 0x2b                            ; SS: ring-3 data
-    push USER_STACK
-    push 0x2                             ; RFLAGS
-    push 0x23                            ; CS: ring-3 64-bit code
-    lea rax, [rel %2]
-    push rax
-    iretq
-%%resume:
-    CHECK_EQ %1, qword [fault_vec], %3
-%endmacro
 
 ; RUN routine: VMLAUNCH (the first time) or VMRESUME at the L2 routine
 %macro RUN 1
@@ -245,7 +175,7 @@ start:
     WRMSR_GP "IA32_PERF_GLOBAL_CTRL bit 33 (no fixed counter 1): #GP", GLOBAL_CTRL, (1 << 33), 13
     WRMSR_GP "IA32_PERF_GLOBAL_CTRL bit 32: accepted", GLOBAL_CTRL, FIXED0_EN, -1
     RDMSR_EQ "IA32_PERF_GLOBAL_CTRL reads back", GLOBAL_CTRL, FIXED0_EN
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR GLOBAL_CTRL, 0
     WRMSR_GP "IA32_FIXED_CTR_CTRL bit 2 (AnyThread, version 3): #GP", FIXED_CTRL, 4, 13
     WRMSR_GP "IA32_FIXED_CTR_CTRL bit 4 (fixed counter 1): #GP", FIXED_CTRL, 0x10, 13
     WRMSR_GP "IA32_FIXED_CTR_CTRL PMI, OS, USR: accepted", FIXED_CTRL, 0xb, -1
@@ -260,41 +190,41 @@ start:
     RDPMC_GP "RDPMC ECX = 40000000H at CPL 0: no fault", 0x40000000, -1
 
     ; fixed counter 0 = INST_RETIRED.ANY
-    WRMSR_OK FIXED_CTR0, 0
-    WRMSR_OK FIXED_CTRL, 3
+    SET_MSR FIXED_CTR0, 0
+    SET_MSR FIXED_CTRL, 3
     COUNT "counter disabled by IA32_PERF_GLOBAL_CTRL: no count", 0
-    WRMSR_OK GLOBAL_CTRL, FIXED0_EN
+    SET_MSR GLOBAL_CTRL, FIXED0_EN
     COUNT "OS and USR: 12 instructions between two RDPMCs", 12
-    WRMSR_OK FIXED_CTRL, 1
+    SET_MSR FIXED_CTRL, 1
     COUNT "OS only, at CPL 0: 12 instructions", 12
-    WRMSR_OK FIXED_CTRL, 2
+    SET_MSR FIXED_CTRL, 2
     COUNT "USR only, at CPL 0: no count", 0
-    WRMSR_OK FIXED_CTRL, 0
+    SET_MSR FIXED_CTRL, 0
     COUNT "ENABLE = 0: no count", 0
-    WRMSR_OK FIXED_CTR0, 0x123456789ab
+    SET_MSR FIXED_CTR0, 0x123456789ab
     mov ecx, 0x40000000
     rdpmc
     CHECK_EQ "RDPMC: EAX = counter bits 31:0", rax, 0x456789ab
     CHECK_EQ "RDPMC: EDX = counter bits 47:32", rdx, 0x123
 
     ; CPL 3: RDPMC needs CR4.PCE; the USR enable counts there
-    WRMSR_OK FIXED_CTRL, 3
-    USER "RDPMC at CPL 3 with CR4.PCE = 0: #GP", u_count, 13
+    SET_MSR FIXED_CTRL, 3
+    USER_FAULT "RDPMC at CPL 3 with CR4.PCE = 0: #GP", 13, jmp u_count
     mov rax, cr4
     or rax, 1 << 8                       ; CR4.PCE
     mov cr4, rax
-    USER "RDPMC at CPL 3 with CR4.PCE = 1: no fault", u_count, NO_FAULT
+    USER_FAULT "RDPMC at CPL 3 with CR4.PCE = 1: no fault", NO_FAULT, jmp u_count
     CHECK_EQ "OS and USR, at CPL 3: 12 instructions", qword [u_val], 12
-    WRMSR_OK FIXED_CTRL, 2
-    USER "USR only", u_count, NO_FAULT
+    SET_MSR FIXED_CTRL, 2
+    USER_FAULT "USR only", NO_FAULT, jmp u_count
     CHECK_EQ "USR only, at CPL 3: 12 instructions", qword [u_val], 12
-    WRMSR_OK FIXED_CTRL, 1
-    USER "OS only", u_count, NO_FAULT
+    SET_MSR FIXED_CTRL, 1
+    USER_FAULT "OS only", NO_FAULT, jmp u_count
     CHECK_EQ "OS only, at CPL 3: no count", qword [u_val], 0
 
     ; overflow: 2^48 - 1 -> 0 sets IA32_PERF_GLOBAL_STATUS[32]
-    WRMSR_OK FIXED_CTRL, 3
-    WRMSR_OK FIXED_CTR0, 0xfffffffffff0
+    SET_MSR FIXED_CTRL, 3
+    SET_MSR FIXED_CTR0, 0xfffffffffff0
     times 20 nop
     mov ecx, GLOBAL_STAT
     rdmsr
@@ -309,25 +239,17 @@ start:
     setb al
     movzx eax, al
     CHECK_EQ "overflow: the counter wrapped to a small value", rax, 1
-    WRMSR_OK GLOBAL_OVF, FIXED0_EN
+    SET_MSR GLOBAL_OVF, FIXED0_EN
     RDMSR_EQ "IA32_PERF_GLOBAL_OVF_CTRL clears the overflow bit", GLOBAL_STAT, 0
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR GLOBAL_CTRL, 0
 
     ; ==== VMX operation =================================================================
     call l1_load_gdt_tss
-    mov ecx, 0x480                       ; IA32_VMX_BASIC: revision identifier
-    rdmsr
-    mov [VMXON_REGION], eax
-    mov [VMCS1], eax
+    VMX_ON VMXON_REGION, VMCS1
+    mov eax, [VMCS1]                     ; the revision identifier l1_vmx_on wrote
     mov [ORD2], eax
     or eax, 0x80000000                   ; the shadow-VMCS indicator
     mov [SHADOW], eax
-    mov rax, cr4
-    or rax, 0x2000                       ; CR4.VMXE
-    mov cr4, rax
-    vmxon [rel ptr_vmxon]
-    vmclear [rel ptr_vmcs]
-    vmptrld [rel ptr_vmcs]
     call build_vmcs
 
     ; ---- a shadow VMCS in VMX root operation (SDM 25.10, 31.3 VMPTRLD) -----------------
@@ -458,7 +380,7 @@ start:
 
     ; ---- TSC scaling (SDM 27.3, 25.6.5) -------------------------------------------------
     VMR rbx, PROC_CTL
-    or rbx, P_TSC_OFFSET
+    or rbx, PROC_TSC_OFFSET
     VMW PROC_CTL, rbx
     VMW PROC2_CTL, P2_TSC_SCALE
     TSC_IN "RDTSC, multiplier 1.0: the TSC", (1 << 48), 0, 1, g_rdtsc
@@ -471,20 +393,20 @@ start:
     TSC_IN "RDTSCP, multiplier 0.5 and an offset", (1 << 47), 5000, 1, g_rdtscp
     VMW PROC2_CTL, P2_TSC_SCALE
     VMR rbx, PROC_CTL
-    and rbx, ~P_TSC_OFFSET
+    and rbx, ~PROC_TSC_OFFSET
     VMW PROC_CTL, rbx
     TSC_IN "TSC scaling without TSC offsetting: the TSC", (2 << 48), 0, 0, g_rdtsc
     VMW PROC2_CTL, 0
 
     ; ---- IA32_PERF_GLOBAL_CTRL on entry and exit (28.3.2.1, 29.5.1) ---------------------
-    WRMSR_OK FIXED_CTRL, 3
-    WRMSR_OK FIXED_CTR0, 0
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR FIXED_CTRL, 3
+    SET_MSR FIXED_CTR0, 0
+    SET_MSR GLOBAL_CTRL, 0
     VMR rbx, ENTRY_CTL
-    or rbx, N_LOAD_PERF
+    or rbx, ENTRY_LOAD_PERF
     VMW ENTRY_CTL, rbx
     VMR rbx, EXIT_CTL
-    or rbx, X_LOAD_PERF
+    or rbx, EXIT_LOAD_PERF
     VMW EXIT_CTL, rbx
     mov rax, FIXED0_EN
     VMW G_PERF, rax
@@ -507,11 +429,11 @@ start:
     mov rax, FIXED0_EN
     VMW G_PERF, rax
     VMR rbx, PROC_CTL
-    or rbx, P_RDPMC_EXIT
+    or rbx, PROC_RDPMC
     VMW PROC_CTL, rbx
     RUN g_rdpmc
     CHECK_EQ "L2 RDPMC with RDPMC exiting: exit 15", qword [x_reason], 15
-    WRMSR_OK GLOBAL_CTRL, 0
+    SET_MSR GLOBAL_CTRL, 0
 
     ; ---- summary ---------------------------------------------------------------------
     vmxoff
@@ -556,54 +478,22 @@ check_tsc_range:
     mov r9d, 1
     jmp check_eq
 
-enter_guest:
-    mov [saved_rsp], rsp
-    mov qword [x_reason], -1
-    mov qword [entry_flags], -1
-    cmp byte [launched], 0
-    jne .resume
-    mov byte [launched], 1
-    vmlaunch
-    jmp .failed
-.resume:
-    vmresume
-.failed:
-    pushfq
-    pop qword [entry_flags]
-    ret
-
+; enter_guest (l1_vmx_enter.inc): VMLAUNCH the first time, VMRESUME after;
+; returns after the exit (or a VMfail: x_reason = -1, entry_flags).
 exit_handler:
     mov rsp, [saved_rsp]
-    VMR rbx, EXIT_REASON
-    mov [x_reason], rbx
-    VMR rbx, EXIT_QUAL
-    mov [x_qual], rbx
-    VMR rbx, EXIT_LEN
-    mov [x_len], rbx
-    VMR rbx, EXIT_INSN_INFO
-    mov [x_info], rbx
+    SAVE_FIELDS x_reason, EXIT_REASON, x_qual, EXIT_QUAL, x_len, EXIT_LEN, x_info, EXIT_INSN_INFO
     ret                                  ; from enter_guest
 
 ; Controls: the TRUE_ capability MSRs' must-be-1 bits, secondary controls,
 ; MSR bitmaps (all clear: RDMSR does not exit), every exception exits.
 build_vmcs:
-    mov ecx, 0x48d
-    rdmsr
-    VMW PIN_CTL, rax
-    mov ecx, 0x48e
-    rdmsr
-    or eax, (1 << 31) | (1 << 28)
-    VMW PROC_CTL, rax
+    VMW_CTLS PIN_CTL, 0x48d
+    VMW_CTLS PROC_CTL, 0x48e, (1 << 31) | (1 << 28)
     VMW PROC2_CTL, 0
-    VMW MSR_BM_F, MSR_BM
-    mov ecx, 0x48f
-    rdmsr
-    or eax, 1 << 9                       ; host address-space size
-    VMW EXIT_CTL, rax
-    mov ecx, 0x490
-    rdmsr
-    or eax, 1 << 9                       ; IA-32e mode guest
-    VMW ENTRY_CTL, rax
+    VMW MSR_BMP, MSR_BM
+    VMW_CTLS EXIT_CTL, 0x48f, 1 << 9     ; host address-space size
+    VMW_CTLS ENTRY_CTL, 0x490, 1 << 9    ; IA-32e mode guest
     VMW EXC_BITMAP, 0xffffffff
     call l1_vmcs_flat64_state
     VMW H_IDTR_BASE, IDT
@@ -616,12 +506,7 @@ build_vmcs:
 ; ---- the ring-3 routine ------------------------------------------------------------------
 
 u_count:
-    mov ecx, 0x40000000
-    rdpmc
-    mov r10d, eax
-    times 10 nop
-    rdpmc
-    sub eax, r10d
+    call count_12
     mov [rel u_val], rax
     int NO_FAULT
 
@@ -683,30 +568,20 @@ g_rdpmc:
     cpuid
 
 %include "l1_vmx_flat64.inc"
+%include "l1_vmx_enter.inc"
 %include "l1_checks.inc"
 %include "l1_ring3.inc"
 
 align 8
-ptr_vmxon:      dq VMXON_REGION
 ptr_vmcs:       dq VMCS1
 ptr_shadow:     dq SHADOW
 ptr_tmp:        dq 0
-launched:       dq 0
-saved_rsp:      dq 0
-entry_flags:    dq 0
-x_reason:       dq 0
 x_qual:         dq 0
 x_len:          dq 0
 x_info:         dq 0
 t0:             dq 0
 t1:             dq 0
-fault_vec:      dq 0
-resume:         dq 0
 g_val:          dq 0
 g_flags:        dq 0
 u_val:          dq 0
-passes:         dq 0
-fails:          dq 0
-msg_fail:       db "FAIL ", 0
-msg_nl:         db 10, 0
 msg_done:       db "vmx_shadow: done", 10, 0

@@ -47,42 +47,10 @@ ap_bad_reset: resd 1
 ap_ipis: resd 1
 
 section .data
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9a000000ffff      ; 0x08 code
-    dq 0x00cf92000000ffff      ; 0x10 data
-gdt_end:
-gdt_ptr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idt_ptr:
-    dw 256 * 8 - 1
-    dd idt
+FLAT_GDT32
 
 section .text
 DEFINE_SERIAL
-
-%macro CHECK 2
-    j%-1 %%bad
-    PRINT "ok "
-    jmp %%name
-%%bad:
-    inc dword [fails]
-    PRINT "FAIL "
-%%name:
-    PRINT %2
-    NEWLINE
-%endmacro
-
-%macro SET_GATE 2
-    mov eax, %2
-    mov [idt + %1 * 8], ax
-    mov word [idt + %1 * 8 + 2], 0x08
-    mov word [idt + %1 * 8 + 4], 0x8e00
-    shr eax, 16
-    mov [idt + %1 * 8 + 6], ax
-%endmacro
 
 ; WAIT_FOR counter, value: spins (PAUSE) until dword [counter] >= value or
 ; SPIN_LIMIT iterations passed; ZF... leaves CF clear when reached.
@@ -101,15 +69,7 @@ DEFINE_SERIAL
 global _start
 _start:
     mov esp, stack_top
-    lgdt [gdt_ptr]
-    jmp 0x08:.reload
-.reload:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov fs, ax
-    mov gs, ax
+    LOAD_FLAT_GDT32
     SET_GATE TIMER_VECTOR, timer_isr
     SET_GATE SELF_VECTOR, self_isr
     SET_GATE BROADCAST_VECTOR, broadcast_isr
@@ -206,14 +166,7 @@ _start:
     CHECK e, "broadcast IPI reached every AP"
 
 .finish:
-    mov eax, [fails]
-    PRINT "failures: "
-    call puthex
-    NEWLINE
-    add eax, 0x10
-    out DEBUG_EXIT, eax
-    cli
-    hlt
+    EXIT_WITH_FAILURES
 
 ; ---- interrupt handlers (every CPU) --------------------------------------------
 timer_isr:

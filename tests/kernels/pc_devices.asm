@@ -28,60 +28,18 @@ testdev_irqs: resd 1
 name_buf: resb 56
 
 section .data
-align 8
-gdt:
-    dq 0
-    dq 0x00cf9a000000ffff      ; 0x08 code
-    dq 0x00cf92000000ffff      ; 0x10 data
-gdt_end:
-gdt_ptr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idt_ptr:
-    dw 256 * 8 - 1
-    dd idt
+FLAT_GDT32
 tx_msg: db "irq-tx: sent by the THR-empty interrupt", 10, 0
 
 section .text
 DEFINE_SERIAL
-
-; CHECK cond, "name": counts a failure unless the flags satisfy `cond`.
-%macro CHECK 2
-    j%-1 %%bad
-    PRINT "ok "
-    jmp %%name
-%%bad:
-    inc dword [fails]
-    PRINT "FAIL "
-%%name:
-    PRINT %2
-    NEWLINE
-%endmacro
-
-; SET_GATE vector, handler: a 32-bit interrupt gate in the IDT.
-%macro SET_GATE 2
-    mov eax, %2
-    mov [idt + %1 * 8], ax
-    mov word [idt + %1 * 8 + 2], 0x08
-    mov word [idt + %1 * 8 + 4], 0x8e00
-    shr eax, 16
-    mov [idt + %1 * 8 + 6], ax
-%endmacro
 
 global _start
 _start:
     mov esp, stack_top
     mov [mb_magic], eax
     mov [mb_info], ebx
-    lgdt [gdt_ptr]
-    jmp 0x08:.reload
-.reload:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov fs, ax
-    mov gs, ax
+    LOAD_FLAT_GDT32
     PRINT "pc_devices: start"
     NEWLINE
 
@@ -364,14 +322,7 @@ _start:
     CHECK e, "pc-testdev IRQ line 10 through the slave PIC"
 
     ; ---- the end ---------------------------------------------------------------
-    PRINT "failures: "
-    mov eax, [fails]
-    call puthex
-    NEWLINE
-    add eax, 0x10
-    out DEBUG_EXIT, eax
-    cli
-    hlt
+    EXIT_WITH_FAILURES
 
 ; ---- helpers ----------------------------------------------------------------
 fw_select:                     ; AX = key
@@ -447,23 +398,9 @@ fw_e820:                       ; find "etc/e820" in the directory and print it
     cmp ebx, 20
     jb .done
     PRINT "e820: "
-    call fw_read32
-    mov esi, eax
-    call fw_read32
-    call puthex
-    mov eax, esi
-    call puthex
-    mov al, ' '
-    call putc
-    call fw_read32
-    mov esi, eax
-    call fw_read32
-    call puthex
-    mov eax, esi
-    call puthex
-    mov al, ' '
-    call putc
-    call fw_read32
+    call fw_put64                      ; base
+    call fw_put64                      ; length
+    call fw_read32                     ; type
     call puthex
     NEWLINE
     sub ebx, 20
@@ -474,6 +411,19 @@ fw_e820:                       ; find "etc/e820" in the directory and print it
     NEWLINE
 .done:
     popad
+    ret
+; fw_put64: the next 8 bytes of the selected fw_cfg item as a 64-bit
+; little-endian number in hex (high dword first) and a space. Clobbers
+; eax, esi.
+fw_put64:
+    call fw_read32
+    mov esi, eax
+    call fw_read32
+    call puthex
+    mov eax, esi
+    call puthex
+    mov al, ' '
+    call putc
     ret
 cmos_read:                     ; AL = index -> AL
     out 0x70, al
