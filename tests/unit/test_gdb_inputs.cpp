@@ -319,7 +319,7 @@ TEST_CASE("replay --gdb: a recording's COM1 input drives the replay forwards and
   CHECK(v[0] == uint8_t(text[1]));
   CHECK((v[1] & 0xff) != uint8_t(text[1]));
   CHECK((v[2] & 0xff) == uint8_t(text[1]));
-  CHECK(v[3] == uint8_t(text[0]));
+  CHECK((v[3] & 0xff) == uint8_t(text[0]));  // EAX's upper bits: the multiboot magic's until the first MOVZX
   CHECK(v[4] == uint8_t(text[2]));
   CHECK(v[5] == fnv1a(text.substr(0, 2)));
   CHECK_FALSE(contains(o, "SIGABRT"));
