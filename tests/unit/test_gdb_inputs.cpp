@@ -390,3 +390,30 @@ TEST_CASE("replay: host-clock readings a recording took after the run's last ins
   CHECK(contains(p.out, "retraced the recording exactly"));
   std::remove(t.c_str());
 }
+
+TEST_CASE("replay --gdb: a recording stopped by Ctrl-C stops there, before and after stepping back", "[gdb][replay][cli]") {
+  REQUIRE_GDB();
+  // Spins until SIGINT: the machine takes it between two slices.
+  const auto k = multiboot_kernel("spin", "spin:\n    inc ebx\n    jmp spin\n");
+  const std::string t = tmp("spin.trace");
+  const CliResult r = shell("{ " + kSoftvt + " run --kernel " + k->path +
+                            " --serial none --max-insns 20000000000 --record " + t +
+                            " & p=$!; sleep 0.2; kill -INT $p; wait $p; }");
+  INFO(r.err);
+  REQUIRE(r.status == 130);
+  Softvt s({"replay", t});
+  const std::string o = s.gdb({"continue", "p/x $ebx", "reverse-stepi", "p/x $ebx", "stepi", "p/x $ebx",
+                               "continue", "p/x $ebx", "detach"});
+  INFO(o);
+  const std::vector<uint64_t> v = printed_values(o);
+  REQUIRE(v.size() == 4);
+  CHECK(v[0] > 0);
+  CHECK(v[1] + 1 == v[0]);  // back before the last INC
+  CHECK(v[2] == v[0]);
+  CHECK(v[3] == v[0]);      // the stop again, where the recording's Ctrl-C came
+  CHECK(contains(o, "softvt: stopped by SIGINT (Ctrl-C)"));
+  CHECK_FALSE(contains(o, "SIGABRT"));
+  CHECK(s.wait_exit() == 0);
+  CHECK(contains(s.out(), "retraced the recording exactly"));
+  std::remove(t.c_str());
+}
