@@ -86,8 +86,6 @@ class TraceGate : public Cpu::Tracer, public InputLog {
   unsigned serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
                         const std::function<int()>& live) override;
   bool stop_requested(const Cpu& running, bool live) override;
-  // Inputs kept so far (every one the timeline took).
-  size_t inputs_kept() const { return taken_.size(); }
 
  private:
   // An input the timeline took, by its sequence number.
@@ -97,8 +95,8 @@ class TraceGate : public Cpu::Tracer, public InputLog {
     uint8_t sub = 0;        // HostReading: which clock
     uint32_t cpu = 0;       // where: the running CPU and its instruction count
     uint64_t icount = 0;
-    uint64_t value = 0;     // the reading
-    std::string bytes;      // COM1's input
+    uint64_t value = 0;     // the reading; for COM1 the look's number; for Ctrl-C 1 if it stopped the run
+    std::string bytes;      // COM1's input (none: the look found nothing)
   };
   // Counts the next input of the timeline: the one kept for its number if
   // the timeline took it before (it must be `want`'s kind, CPU and count:
@@ -112,8 +110,9 @@ class TraceGate : public Cpu::Tracer, public InputLog {
   static TakenInput where(const Cpu& c, InputKind kind);
   InputLog* inputs_;
   std::map<uint64_t, TakenInput> taken_;
-  // The inputs of the timeline are known below this sequence number (the
-  // furthest reached, until the debugger edits the state).
+  // One past the last input kept: the inputs numbered below it were taken
+  // before (a re-execution is given them); an edit by the debugger sets it
+  // back to where the history restarts.
   uint64_t inputs_end_ = 0;
 
   // Whether the next callback of the timeline is new (and counts it).
