@@ -123,6 +123,10 @@ RunStop PcTarget::resume(uint64_t until) {
 
 std::string PcTarget::reverse_unsupported() const {
   if (!pc_->counts_instructions()) return "the CPUs run on an engine that counts no instructions (--accel kvm)";
+  // Inputs from outside the machine (the host clock, standard input) are
+  // fine when the gate keeps them: a re-execution is given the ones the
+  // run took (traces/trace_gate.h).
+  if (gate_ && pc_->config().inputs == static_cast<InputLog*>(gate_)) return "";
   if (pc_->config().clock != ClockSource::Instructions)
     return "guest time follows the host clock (--clock host), so a re-execution would not retrace the run; "
            "use --clock insns";
@@ -142,7 +146,13 @@ void PcTarget::seek(uint64_t target) {
       divergence_position_ = position();
       divergence_ = gate_->report();
     }
-    rebuild_at(std::min(target, divergence_position_));
+    try {
+      rebuild_at(std::min(target, divergence_position_));
+    } catch (const trace::TraceStopped&) {
+      // Only inputs at the divergence itself are unknown, and a rebuild
+      // stops in front of them; should one be asked for anyway, the state
+      // stays where the re-execution got to.
+    }
   }
   set_host_debugger(host_);
   pc_->set_cpu_insn_limit(limit_cpu_, limit_count_);

@@ -5,7 +5,10 @@
 // (docs/decisions.md "Reverse execution in gdb"); with several
 // CPUs the position is the machine's retired-instruction count, whose
 // interleaving the PC's scheduler keeps independent of where the debugger
-// stops (docs/decisions.md "SMP under gdb").
+// stops (docs/decisions.md "SMP under gdb"). Inputs from outside the
+// machine (standard input, --clock host, a replay's recorded ones) go
+// through the gate, which feeds a re-execution the ones the run took
+// (traces/trace_gate.h).
 #pragma once
 #include <functional>
 #include <map>
@@ -25,8 +28,9 @@ using PcFactory = std::function<std::unique_ptr<Pc>(std::function<bool()> output
 
 class PcTarget : public Target {
  public:
-  // `gate`: the tracer's gate (nullptr: no tracer), marked at each
-  // snapshot and rewound when one is restored.
+  // `gate`: the tracer's gate and the machine's input log (nullptr: no
+  // tracer, no inputs), marked at each snapshot and rewound when one is
+  // restored.
   PcTarget(std::unique_ptr<Pc>& pc, trace::TraceGate* gate = nullptr);
 
   unsigned cpu_count() const override { return pc_->cpu_count(); }

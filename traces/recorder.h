@@ -145,6 +145,9 @@ class TraceChecker : public RecordingTracer {
 
  private:
   [[noreturn]] void diverge(const std::string& what, const Record* expected, const Record* actual);
+  // At the run's end: inputs a recording took after the run's last
+  // instruction (recorder.cpp) are passed over.
+  void skip_inputs_after_the_run();
   // The recording's next record, taken (false after its end) / looked at.
   bool take_expected(Record& r);
   const Record* peek_expected();

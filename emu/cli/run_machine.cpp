@@ -374,17 +374,26 @@ int run_machine_command(int argc, char** argv) {
 
   SerialSource input;
   Cpu::Tracer* tracer = record ? record->tracer(trace.get()) : trace.get();
+  // The recording's input log (a replay's: the recorded inputs).
+  InputLog* log = record ? record->inputs() : nullptr;
   // Under gdb the machine is rebuilt and re-executed: the tracer sees each
-  // instruction and event once (traces/trace_gate.h).
+  // instruction and event once, and the machine each input (COM1's, the
+  // host clock's, a replay's recorded ones) as the run first took it
+  // (traces/trace_gate.h).
   std::unique_ptr<trace::TraceGate> gate;
-  if (!c.gdb.empty() && tracer) tracer = (gate = std::make_unique<trace::TraceGate>(tracer)).get();
+  const bool live_inputs = c.serial == "stdio" || c.clock == ClockSource::Host;
+  if (!c.gdb.empty() && (tracer || log || live_inputs)) gate = std::make_unique<trace::TraceGate>(tracer, log);
+  if (gate && tracer) tracer = gate.get();
   MachineInputs inputs{c, kernel, modules, tracer, [&serial](uint8_t b) { serial.put(b); }, nullptr};
   if (c.serial == "stdio") inputs.serial_in = [&input] { return input.next(); };
-  // Under gdb the machine is re-executed and polls for input more often
-  // than the recording did: replay --gdb refuses recordings with inputs.
-  if (record && c.gdb.empty()) inputs.inputs = record->inputs();
-  std::unique_ptr<Pc> pc = build_machine(inputs);
-  if (record) record->attach_memory(pc->mem());
+  inputs.inputs = gate ? gate.get() : log;
+  // Under gdb, run_pc_with_gdb builds the machine (once: building one
+  // takes an input, the RTC's start under --clock host).
+  std::unique_ptr<Pc> pc;
+  if (c.gdb.empty()) {
+    pc = build_machine(inputs);
+    if (record) record->attach_memory(pc->mem());
+  }
   if (c.accel == "kvm") {
     std::string why;
     std::unique_ptr<Pc::Engine> engine = make_kvm_engine(*pc, why);
@@ -420,6 +429,8 @@ int run_machine_command(int argc, char** argv) {
     bool killed = false;
     try {
       out = gdb::run_pc_with_gdb(pc, rebuild, stub, gate.get(), &killed);
+    } catch (const UsageError&) {
+      throw;  // the machine's options (building it)
     } catch (const std::runtime_error& e) {
       throw UsageError(std::string("--gdb: ") + e.what());
     }

@@ -135,10 +135,6 @@ int replay_command(int argc, char** argv) {
     trace::TraceChecker checker(data, file);
     const trace::TraceHeader& h = checker.header();
     check_images(h);
-    if (!gdb.empty() && (h.flags & trace::header_flag::INPUTS) && trace::has_input_records(data, file))
-      throw UsageError("--gdb: '" + file + "' holds recorded inputs (COM1 input or --clock host readings), which a "
-                       "replay under gdb cannot feed yet (it re-executes and polls more often than the recording); "
-                       "replay it without --gdb");
     // The recorded run's command line, without what only named outputs
     // (a damaged header must not make the replay write files).
     std::vector<std::string> args = {"softvt", "run"};

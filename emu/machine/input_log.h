@@ -5,6 +5,13 @@
 // (traces/recorder.h); a replay supplies the recorded ones instead of the
 // host's, so the replayed machine sees the same inputs at the same points
 // (traces/README.md "Inputs").
+//
+// The machine takes its inputs at places of its run that do not depend on
+// where the run was stopped and resumed (Pc::run: the work between two
+// slices is done once per slice boundary, however many run() calls reach
+// it), so the n-th input of a re-execution from a snapshot is the n-th
+// input of the first run: under gdb, traces/trace_gate.h numbers them and
+// feeds a re-execution the ones taken before.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -26,6 +33,10 @@ class InputLog {
   // reads neither the host clocks nor its serial source, and never sleeps
   // waiting for host time.
   virtual bool replaying() const = 0;
+  // Whether the next input comes from the log rather than from the host:
+  // a replay, or (under gdb) the re-execution of inputs taken before. The
+  // machine does not wait for host time then.
+  virtual bool supplies_next() const { return replaying(); }
   // A host-clock reading the machine takes while `running` is its current
   // CPU: returns the value to use. Recording: `live()`, noted. Replay: the
   // recorded value (`live` is not called).

@@ -317,18 +317,46 @@ StopReason Pc::run_slice(unsigned i, uint64_t max, bool& budget_limited) {
   Cpu& c = *slot.cpu;
   running_ = i;
   clk.set_counter(&c.s.insn_count);
-  catch_up_tsc(i);
-  if (!slice_.active) slice_ = Slice{true, i, c.steps_taken() + new_slice_length()};
+  // The TSC catches up when a slice starts, and is synced when it ends
+  // (tsc_sync_due_): a slice cut from outside and resumed is one stretch
+  // of the CPU's time, so the cut reads no clock (under --clock host a
+  // reading is an input: it must not depend on where a debugger stopped).
+  if (!slice_.active) {
+    catch_up_tsc(i);
+    slice_ = Slice{true, i, c.steps_taken() + new_slice_length()};
+  }
   uint64_t until = c.s.insn_count + (max - total_insns());
   if (i == limit_cpu_ && limit_cpu_count_ < until) until = limit_cpu_count_;
   slice_cut_ = false;
   c.step_limit = slice_.end;
   const StopReason r = c.run(until);
   c.step_limit = ~uint64_t(0);
-  slot.tsc_synced_ns = clk.now();
   end_slice_if_over(c, r);
+  if (!slice_.active) tsc_sync_due_ = true;
   budget_limited = r == StopReason::Limit && slice_.active;
   return r;
+}
+
+// The work between two slices, done once per slice boundary: the TSC of
+// the CPU whose slice ended is synced, a Ctrl-C is taken, the expired
+// timers fire and COM1 looks for input. A run() that stops at a boundary
+// (--max-insns, the debugger's limits) stops before it and the next run()
+// does it, so a run stopped and resumed anywhere does it at the same
+// places, in the same order, as a run that never stopped: the inputs it
+// takes (host-clock readings, COM1 input, Ctrl-C) keep their place in the
+// timeline, which recording, replay and gdb's re-execution rely on
+// (emu/machine/input_log.h). Returns false when a Ctrl-C ends the run.
+bool Pc::between_slices() {
+  if (tsc_sync_due_) {
+    cpus_[running_].tsc_synced_ns = clock_->now();
+    tsc_sync_due_ = false;
+  }
+  if (config_.inputs ? config_.inputs->stop_requested(*cpus_[running_].cpu, interrupt_requested != 0)
+                     : interrupt_requested != 0)
+    return false;
+  clock_->fire_expired();
+  feed_serial_input();
+  return true;
 }
 
 // Round-robin over the runnable CPUs, from the one after the last run
@@ -345,15 +373,19 @@ PcOutcome Pc::run() {
   const uint64_t max = config_.max_insns;
   const unsigned n = cpu_count();
   for (;;) {
-    if (config_.inputs ? config_.inputs->stop_requested(*cpus_[running_].cpu, interrupt_requested != 0)
-                       : interrupt_requested != 0)
-      return PcOutcome{pc_exit::INTERRUPTED, "interrupted", "stopped by SIGINT (Ctrl-C)"};
-    clk.fire_expired();
-    feed_serial_input();
     if (exit_) return *exit_;
+    // The limits first: a run stopped here leaves the work between slices
+    // to the next run() (between_slices).
     if (total_insns() >= max) return PcOutcome{pc_exit::LIMIT, "limit", "--max-insns reached"};
     if (limit_cpu_ < n && cpu(limit_cpu_).s.insn_count >= limit_cpu_count_)
       return PcOutcome{pc_exit::LIMIT, "limit", "the CPU's instruction limit reached"};
+    if (!between_slices_done_) {
+      between_slices_done_ = true;
+      // A Ctrl-C ends the run for good (a debugger that resumes the
+      // machine gets the same outcome again).
+      if (!between_slices()) exit_ = PcOutcome{pc_exit::INTERRUPTED, "interrupted", "stopped by SIGINT (Ctrl-C)"};
+      if (exit_) return *exit_;
+    }
 
     // The slice in progress goes on; else the next runnable CPU.
     const unsigned pick = slice_.active ? slice_.cpu : pick_next_cpu();
@@ -363,13 +395,17 @@ PcOutcome Pc::run() {
       const uint64_t next = next_wake();
       PcOutcome stuck = halted_outcome(next);
       if (stuck.status) return stuck;
-      clk.idle_until(next);
+      // No waiting for host time while the input log supplies the clock's
+      // readings (a replay; gdb re-executing what it ran before).
+      clk.idle_until(next, config_.inputs && config_.inputs->supplies_next() ? 0 : 20);
+      between_slices_done_ = false;  // guest time moved on: a new boundary
       continue;
     }
     if (!slice_.active) next_rr_ = (pick + 1) % n;
     if (on_slice) on_slice(pick);
     bool budget_limited = false;
     const StopReason r = run_slice(pick, max, budget_limited);
+    if (!slice_.active) between_slices_done_ = false;  // the slice ended: a boundary
     if (exit_) return *exit_;
     Cpu& c = cpu(pick);
     const std::string who = n > 1 ? "CPU " + std::to_string(pick) + ": " : "";

@@ -259,6 +259,12 @@ class Pc {
   uint64_t new_slice_length() const;
   void end_slice_if_over(const Cpu& c, StopReason r);
   uint64_t serial_polls_ = 0;  // looks for COM1 input so far (InputLog::serial_input)
+  // Between slices (Pc::between_slices): whether the work of the current
+  // boundary was done, and whether the TSC of the CPU whose slice ended
+  // is still to be synced.
+  bool between_slices_done_ = false;
+  bool tsc_sync_due_ = false;
+  bool between_slices();
 };
 
 }  // namespace softvt

@@ -49,6 +49,8 @@ void Pc::state_io(Io& io) {
   io(slice_);
   io(slice_cut_);
   io(serial_polls_);
+  io(between_slices_done_);
+  io(tsc_sync_due_);
 }
 
 std::vector<uint8_t> Pc::save_state() {

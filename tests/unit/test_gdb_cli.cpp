@@ -223,15 +223,6 @@ TEST_CASE("gdb: the PC machine steps backwards by re-executing, its console writ
   CHECK(oks == 19);  // as without gdb (test_kernels.cpp): nothing written twice
 }
 
-TEST_CASE("gdb: reverse execution is refused, with the reason, under --clock host", "[gdb][cli]") {
-  REQUIRE_GDB();
-  Softvt s({"run", "--kernel", kernel_path("pc_devices"), "-m", "64", "--serial", "none", "--clock", "host"});
-  const std::string o = s.gdb({"stepi", "reverse-stepi", "reverse-continue", "kill"});
-  INFO(o);
-  CHECK(contains(o, "softvt: reverse execution is not available: guest time follows the host clock (--clock host)"));
-  CHECK(s.wait_exit() == 130);
-}
-
 TEST_CASE("gdb: monitor commands after failed VMRUNs in the SVM L1 kernel", "[gdb][cli]") {
   REQUIRE_GDB();
   Softvt s({"run", "--flat", kGuestDir + "/svm_instructions_long64.bin", "--cpu", "amd"});
