@@ -668,14 +668,6 @@ void TraceDecoder::decode_event(uint8_t tag, Record& r) {
   }
 }
 
-bool has_input_records(const std::vector<uint8_t>& data, const std::string& file) {
-  TraceDecoder dec(data.data(), data.size(), file);
-  Record r;
-  while (dec.next(r))
-    if (r.kind == Kind::SerialIn || r.kind == Kind::HostClock || r.kind == Kind::StopRequest) return true;
-  return false;
-}
-
 std::vector<uint8_t> read_trace_file(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw TraceError(path, 0, std::strerror(errno));

@@ -235,9 +235,6 @@ class TraceDecoder {
 // The header's bytes (magic, version, length, body).
 std::vector<uint8_t> encode_header(const TraceHeader& h);
 
-// Whether a trace holds input records (SerialIn, HostClock); decodes it all.
-bool has_input_records(const std::vector<uint8_t>& data, const std::string& file);
-
 // Reads a whole trace file; throws TraceError naming it if it cannot.
 std::vector<uint8_t> read_trace_file(const std::string& path);
 
