@@ -2,6 +2,7 @@
 // and mode, then execute each record through its pre-resolved handler.
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
+#include "emu/insn_sequence.h"
 #include "vmx/event_exits.h"
 #include "svm/intercepts.h"
 #include "emu/nested_paging.h"
@@ -342,6 +343,8 @@ StopReason Cpu::run(uint64_t max_insns) {
       const Block& b = blocks->lookup(*this);
       const uint64_t ip_mask = sequential_ip_mask(*this);
       const uint8_t* bytes = b.bytes.data();
+      // The tracer's first instruction of a block follows whatever came before.
+      if (tracer) insn_sequence = {this, nullptr};
       for (const Insn& in : b.insns) {
         if (budget_spent()) break;
         next_rip = (s.rip + in.len) & ip_mask;
@@ -411,6 +414,8 @@ StopReason Cpu::run(uint64_t max_insns) {
         // exit whatever RFLAGS.IF says: vmx/event_exits.h).
         if (dbg.pending || ((intr_line || nmi_pending || svm.v_irq_pending) && (event_deliverable() || vmx.non_root)))
           break;
+        // The next instruction follows this one with nothing between.
+        if (tracer) insn_sequence.previous = &in;
       }
     } catch (const GuestException& e) {
       abandon_step();

@@ -52,15 +52,6 @@ void put_sleb(std::vector<uint8_t>& o, int64_t v) {
     o.push_back(b | 0x80);
   }
 }
-// put_uleb into a raw buffer with room (10 bytes at most); returns the end.
-uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
-  while (v >= 0x80) {
-    *o++ = uint8_t(v) | 0x80;
-    v >>= 7;
-  }
-  *o++ = uint8_t(v);
-  return o;
-}
 
 // Whether the host has BMI2's PDEP (a Zen 3 or later, a Haswell or later).
 const bool HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
@@ -110,6 +101,17 @@ const bool HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
   std::memcpy(o, &w, 8);
   o[8] = uint8_t(((u >> 56) & 0x7f) | (n == 10 ? 0x80 : 0));
   o[9] = uint8_t(uint64_t(v >> 63) & 0x7f);
+  return o + n;
+}
+
+// put_uleb into a raw buffer, for a value below 2^56 (a Regs mask), without a loop: the
+// same spread as put_sleb_fast; writes 8 bytes at `o` whatever the length.
+[[gnu::always_inline]] inline uint8_t* put_uleb56_fast(uint8_t* o, uint64_t u) {
+  const unsigned n = unsigned(70 - __builtin_clzll(u | 1)) / 7;  // 1..8
+  static constexpr uint64_t CONT[9] = {0,          0,           0x80,           0x8080,          0x808080,
+                                       0x80808080, 0x8080808080, 0x808080808080, 0x80808080808080};
+  const uint64_t w = spread_7bit_groups(u) | CONT[n];
+  std::memcpy(o, &w, 8);
   return o + n;
 }
 
@@ -236,11 +238,17 @@ bool Record::same_as(const Record& o) const {
 
 // ---- encoder ----------------------------------------------------------------
 
-TraceEncoder::TraceEncoder() : pos_(1), cache_(CACHE_SLOTS) {
+TraceEncoder::TraceEncoder()
+    : stage_(new uint8_t[STAGE_BYTES]),
+      staged_(stage_.get()),
+      stage_limit_(stage_.get() + STAGE_BYTES - STAGE_SLACK),
+      pos_(1),
+      cache_(CACHE_SLOTS) {
   out_.reserve(1 << 21);
 }
 
 void TraceEncoder::switch_cpu(uint32_t cpu) {
+  commit();
   out_.push_back(EVENT | E_CPU);
   put_uleb(out_, cpu);
   cur_cpu_ = cpu;
@@ -249,6 +257,7 @@ void TraceEncoder::switch_cpu(uint32_t cpu) {
 
 void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys,
                                     const uint8_t* bytes, unsigned len) {
+  commit();
   if (cpu != cur_cpu_) switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
   const uint64_t seq_rip = p.rip + p.len, seq_phys = p.phys + p.len;
@@ -292,7 +301,7 @@ bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint
                                        const uint64_t* sys, bool all) {
   if (cpu != cur_cpu_) switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
-  uint64_t* prev = p.regs.data();
+  const uint64_t* prev = p.regs.data();
   // An instruction changes one or two registers and RFLAGS, in no
   // predictable pattern: the GPRs are compared two at a time, straight
   // from the caller's state; the system registers only when the caller
@@ -303,13 +312,36 @@ bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint
     for (unsigned i = 0; i < SYS; ++i) mask |= uint32_t(sys[i] != prev[treg::CR0 + i]) << (treg::CR0 + i);
   if (all) mask = (1u << treg::COUNT) - 1;
   if (!mask) return false;
-  // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes, and
-  // the slack put_sleb_fast writes beyond a value) and appended once.
-  uint8_t buf[1 + 10 + 5 + treg::COUNT * 10 + 8];
-  uint8_t* o = buf;
+  stage_regs(p, icount, mask, gpr, rflags, sys);
+  return true;
+}
+
+bool TraceEncoder::encode_candidate_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                                         uint32_t candidates) {
+  if (cpu != cur_cpu_) [[unlikely]] switch_cpu(cpu);
+  CpuPos& p = pos_[cur_cpu_];
+  const uint64_t* prev = p.regs.data();
+  uint32_t mask = uint32_t(rflags != prev[treg::RFLAGS]) << treg::RFLAGS;
+  for (uint32_t c = candidates & 0xffff; c; c &= c - 1) {
+    const unsigned i = unsigned(__builtin_ctz(c));
+    mask |= uint32_t(gpr[i] != prev[i]) << i;
+  }
+  if (!mask) return false;
+  stage_regs(p, icount, mask, gpr, rflags, nullptr);
+  return true;
+}
+
+// The record is written into the staging area in place (at most 1 + 10 +
+// 5 + 30 * 10 bytes, and the slack put_sleb_fast writes beyond a value).
+void TraceEncoder::stage_regs(CpuPos& p, uint64_t icount, uint32_t mask, const uint64_t* gpr, uint64_t rflags,
+                              const uint64_t* sys) {
+  static_assert(STAGE_SLACK >= 1 + 10 + 5 + treg::COUNT * 10 + 8);
+  if (staged_ >= stage_limit_) [[unlikely]] commit();
+  uint64_t* prev = p.regs.data();
+  uint8_t* o = staged_;
   *o++ = EVENT | E_REGS;
   o = put_sleb_fast(o, int64_t(icount - p.icount));
-  o = put_uleb_raw(o, mask);
+  o = put_uleb56_fast(o, mask);
   uint32_t m = mask;
   for (; m && __builtin_ctz(m) < 16; m &= m - 1) {
     const unsigned i = unsigned(__builtin_ctz(m));
@@ -326,12 +358,12 @@ bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint
     o = put_sleb_fast(o, int64_t(sys[i - treg::CR0] - prev[i]));
     prev[i] = sys[i - treg::CR0];
   }
-  out_.insert(out_.end(), buf, o);
-  return true;
+  staged_ = o;
 }
 
 void TraceEncoder::encode(const Record& r) {
   if (r.kind == Kind::Insn) return encode_insn(r.cpu, r.icount, r.rip, r.phys, r.bytes, r.len);
+  commit();
   if (r.cpu != cur_cpu_) switch_cpu(r.cpu);
   CpuPos& p = pos_[cur_cpu_];
   out_.push_back(EVENT | event_code(r.kind));

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -132,9 +133,9 @@ class TraceEncoder {
     CpuPos& p = pos_[cur_cpu_];
     const CacheSlot& slot = cache_[cache_index(phys)];
     if (cpu == cur_cpu_ && p.seen && icount == p.icount + 1 && rip == p.rip + p.len && phys == p.phys + p.len &&
-        slot.phys == phys && slot.len == len && same_bytes(slot.bytes, bytes, len)) {
+        staged_ < stage_limit_ && slot.phys == phys && slot.len == len && same_bytes(slot.bytes, bytes, len)) {
       p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.icount = icount;
-      out_.push_back(uint8_t(len));
+      *staged_++ = uint8_t(len);
       return;
     }
     encode_insn_slow(cpu, icount, rip, phys, bytes, len);
@@ -147,7 +148,21 @@ class TraceEncoder {
   // Returns false, writing nothing, if none differs.
   bool encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags, const uint64_t* sys,
                            bool all);
-  std::vector<uint8_t>& buffer() { return out_; }
+  // The same record when the caller knows that, since this CPU's previous
+  // Regs record, only RFLAGS and the GPRs of `candidates` (bit r: GPR r)
+  // can have changed (the instruction in between could write no others):
+  // only those are compared. The bytes are those encode_changed_regs
+  // writes for the same values.
+  bool encode_candidate_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                             uint32_t candidates);
+  // The bytes encoded so far (the staged ones appended first).
+  std::vector<uint8_t>& buffer() {
+    commit();
+    return out_;
+  }
+  // The size of buffer() without the staged bytes (at most 64 KiB less;
+  // cheap: for a writer deciding when to drain).
+  size_t committed_size() const { return out_.size(); }
 
   // The bytes cache: slots of the last bytes recorded at a physical address.
   static constexpr unsigned CACHE_SLOTS = 1u << 16;
@@ -192,6 +207,26 @@ class TraceEncoder {
   void put_reg(CpuPos& p, const RegValue& v);
   void encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                         unsigned len);
+  // The Regs record of the registers in `mask` (sys as in encode_changed_regs).
+  void stage_regs(CpuPos& p, uint64_t icount, uint32_t mask, const uint64_t* gpr, uint64_t rflags,
+                  const uint64_t* sys);
+  // Appends the staged bytes to out_ (before anything else writes there).
+  void commit() {
+    if (staged_ != stage_.get()) {
+      out_.insert(out_.end(), stage_.get(), staged_);
+      staged_ = stage_.get();
+    }
+  }
+  // The hot records (a sequential instruction, a Regs record) are written
+  // with plain stores into a fixed staging area, without the vector's
+  // capacity checks and its insert call; the other records go to out_
+  // after commit(). A hot record is staged only below stage_limit_:
+  // STAGE_SLACK is more than one record writes (a Regs record of 30
+  // registers with the spill of put_sleb_fast), else it commits first.
+  static constexpr size_t STAGE_BYTES = size_t(1) << 16, STAGE_SLACK = 1024;
+  std::unique_ptr<uint8_t[]> stage_;
+  uint8_t* staged_;       // the end of the staged bytes
+  uint8_t* stage_limit_;  // stage_ + STAGE_BYTES - STAGE_SLACK
   std::vector<uint8_t> out_;
   std::vector<CpuPos> pos_;
   std::vector<CacheSlot> cache_;

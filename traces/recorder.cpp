@@ -4,6 +4,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "emu/insn_sequence.h"
+#include "traces/reg_writes.h"
+
 namespace softvt::trace {
 
 namespace {
@@ -37,6 +40,8 @@ void RecordingTracer::attach_memory(Memory& mem) {
     r.sub = uint8_t(size | (write ? 0x80 : 0));
     r.a = phys;
     r.b = value;
+    // A device may have changed what the instruction's operands do not name.
+    regs_unsettled_ = true;
     emit(r);
   };
 }
@@ -223,7 +228,7 @@ void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_
   if (uint8_t(cpu.s.mode) != t.mode) [[unlikely]] emit_mode(cpu, t);
   t.icount = cpu.s.insn_count;
   enc_.encode_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
-  if (enc_.buffer().size() >= DRAIN_AT) [[unlikely]] drain();
+  if (enc_.committed_size() >= DRAIN_AT) [[unlikely]] drain();
 }
 
 // The registers compared with the encoder's copy of the last Regs record
@@ -232,8 +237,21 @@ void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_
 // system registers (CR0..GS base) rarely change: they are compared with
 // the writer's own copy of them (t.regs) in one OR of XORs, and copied
 // and handed to the encoder only when one did.
+//
+// When the run loop says the previous instruction ran just before this
+// one with nothing between (emu/insn_sequence.h) and it can write only
+// its register operands (traces/reg_writes.h), only those and RFLAGS are
+// compared: nothing else can differ from the last Regs point.
 void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
   const CpuState& s = cpu.s;
+  if (insn_sequence.cpu == &cpu && insn_sequence.previous && t.seen && !regs_unsettled_) {
+    const uint32_t candidates = gpr_write_candidates(*insn_sequence.previous);
+    if (candidates != ALL_REGS) {
+      enc_.encode_candidate_regs(cpu.initial_apic_id, s.insn_count, s.gpr, s.rflags, candidates);
+      return;
+    }
+  }
+  regs_unsettled_ = false;
   uint64_t* sys = t.regs.data() + treg::CR0;
   constexpr unsigned SEL = treg::ES - treg::CR0, BASE = treg::FS_BASE - treg::CR0;
   const uint64_t changed = (s.cr0 ^ sys[0]) | (s.cr2 ^ sys[1]) | (s.cr3 ^ sys[2]) | (s.cr4 ^ sys[3]) |
@@ -252,13 +270,13 @@ void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
 
 void TraceWriter::emit(const Record& r) {
   enc_.encode(r);
-  if (enc_.buffer().size() >= DRAIN_AT) drain();
+  if (enc_.committed_size() >= DRAIN_AT) drain();
 }
 
 void TraceWriter::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                             unsigned len) {
   enc_.encode_insn(cpu, icount, rip, phys, bytes, len);
-  if (enc_.buffer().size() >= DRAIN_AT) drain();
+  if (enc_.committed_size() >= DRAIN_AT) drain();
 }
 
 bool TraceWriter::finish() {

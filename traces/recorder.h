@@ -66,6 +66,10 @@ class RecordingTracer : public Cpu::Tracer, public InputLog {
   static Record event(const Cpu& cpu, Kind k);
   uint64_t flags_;
   uint32_t cur_cpu_ = 0;  // the CPU of the last instruction (MMIO accesses)
+  // An MMIO access since the last Regs point: the next one compares all
+  // registers (a device may have changed more than the instruction's
+  // operands; TraceWriter::encode_register_changes).
+  bool regs_unsettled_ = false;
 
  private:
   void emit_register_changes(const Cpu& cpu, CpuTrack& t);
