@@ -12,6 +12,8 @@
 
 namespace softvt::trace {
 
+const bool leb::HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
+
 namespace {
 
 constexpr size_t HEADER_FIXED = 16;          // magic, version, reserved, body length
@@ -53,67 +55,8 @@ void put_sleb(std::vector<uint8_t>& o, int64_t v) {
   }
 }
 
-// Whether the host has BMI2's PDEP (a Zen 3 or later, a Haswell or later).
-const bool HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
-
-// Bits 7k..7k+6 of u into byte k (k < 8): one PDEP where the host has it
-// (inline assembly: the build targets baseline x86-64).
-[[gnu::always_inline]] inline uint64_t spread_7bit_groups(uint64_t u) {
-  if (HAS_PDEP) {
-    uint64_t w;
-    asm("pdep %2, %1, %0" : "=r"(w) : "r"(u), "r"(uint64_t(0x7f7f7f7f7f7f7f7f)));
-    return w;
-  }
-  uint64_t w = u & 0x7f;
-#pragma GCC unroll 7
-  for (unsigned k = 1; k < 8; ++k) w |= (u << k) & (uint64_t(0x7f) << (8 * k));
-  return w;
-}
-
-// put_sleb into a raw buffer (the same bytes), without a loop: one byte
-// for -64..63, else the length
-// from the count of significant bits, the 7-bit groups spread into one
-// 64-bit word with their continuation bits, and bytes 9 and 10 written
-// unconditionally; writes up to 10 bytes at `o` whatever the length.
-[[gnu::always_inline]] inline uint8_t* put_sleb_fast(uint8_t* o, int64_t v) {
-  const uint64_t u = uint64_t(v);
-  // Redundant sign bits become leading zeros; one more bit holds the sign.
-  const uint64_t z = u ^ uint64_t(v >> 63);
-  if (z < 64) {  // -64..63: one byte (a count delta, most flag changes)
-    *o = uint8_t(u & 0x7f);
-    return o + 1;
-  }
-  const unsigned n = unsigned(71 - __builtin_clzll(z | 1)) / 7;  // 1..10
-  uint64_t w = spread_7bit_groups(u);
-  // Continuation bits on every byte but the last (within the first 8).
-  static constexpr uint64_t CONT[11] = {0,
-                                        0,
-                                        0x80,
-                                        0x8080,
-                                        0x808080,
-                                        0x80808080,
-                                        0x8080808080,
-                                        0x808080808080,
-                                        0x80808080808080,
-                                        0x8080808080808080,
-                                        0x8080808080808080};
-  w |= CONT[n];
-  std::memcpy(o, &w, 8);
-  o[8] = uint8_t(((u >> 56) & 0x7f) | (n == 10 ? 0x80 : 0));
-  o[9] = uint8_t(uint64_t(v >> 63) & 0x7f);
-  return o + n;
-}
-
-// put_uleb into a raw buffer, for a value below 2^56 (a Regs mask), without a loop: the
-// same spread as put_sleb_fast; writes 8 bytes at `o` whatever the length.
-[[gnu::always_inline]] inline uint8_t* put_uleb56_fast(uint8_t* o, uint64_t u) {
-  const unsigned n = unsigned(70 - __builtin_clzll(u | 1)) / 7;  // 1..8
-  static constexpr uint64_t CONT[9] = {0,          0,           0x80,           0x8080,          0x808080,
-                                       0x80808080, 0x8080808080, 0x808080808080, 0x80808080808080};
-  const uint64_t w = spread_7bit_groups(u) | CONT[n];
-  std::memcpy(o, &w, 8);
-  return o + n;
-}
+using leb::put_sleb_fast;
+using leb::put_uleb56_fast;
 
 // Bit i set where a[i] != b[i] (i < n, n even), two 64-bit words per SSE2
 // compare (a 64-bit lane is equal when both its 32-bit halves are).
@@ -257,8 +200,8 @@ void TraceEncoder::switch_cpu(uint32_t cpu) {
 
 void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys,
                                     const uint8_t* bytes, unsigned len) {
-  commit();
   if (cpu != cur_cpu_) switch_cpu(cpu);
+  if (staged_ >= stage_limit_) commit();
   CpuPos& p = pos_[cur_cpu_];
   const uint64_t seq_rip = p.rip + p.len, seq_phys = p.phys + p.len;
   const bool count_explicit = !p.seen || icount != p.icount + 1;
@@ -270,24 +213,24 @@ void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip,
   p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.seen = true;
   const uint64_t expected_count = p.icount + 1;
   p.icount = icount;
-  if (!(count_explicit | addr_explicit) && cached) {
-    out_.push_back(tag);  // the common case: one byte
-    return;
-  }
-  std::vector<uint8_t>& o = out_;
-  o.push_back(tag);
-  if (count_explicit) put_sleb(o, int64_t(icount - expected_count));
+  // Staged: at most a tag, three 10-byte numbers and 15 bytes (with the
+  // spill of put_sleb_fast), well within STAGE_SLACK.
+  uint8_t* o = staged_;
+  *o++ = tag;
+  if (count_explicit) o = put_sleb_fast(o, int64_t(icount - expected_count));
   if (addr_explicit) {
     const uint64_t drip = rip - seq_rip;
-    put_sleb(o, int64_t(drip));
-    put_sleb(o, int64_t(phys - seq_phys - drip));
+    o = put_sleb_fast(o, int64_t(drip));
+    o = put_sleb_fast(o, int64_t(phys - seq_phys - drip));
   }
   if (!cached) {
-    for (unsigned i = 0; i < len; ++i) o.push_back(bytes[i]);
+    std::memcpy(o, bytes, len);
+    o += len;
     slot.phys = phys;
     slot.len = uint8_t(len);
     std::memcpy(slot.bytes, bytes, len);
   }
+  staged_ = o;
 }
 
 // A register value as the difference from its previous one (a counter or
@@ -320,15 +263,17 @@ bool TraceEncoder::encode_candidate_regs(uint32_t cpu, uint64_t icount, const ui
                                          uint32_t candidates) {
   if (cpu != cur_cpu_) [[unlikely]] switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
-  const uint64_t* prev = p.regs.data();
-  uint32_t mask = uint32_t(rflags != prev[treg::RFLAGS]) << treg::RFLAGS;
-  for (uint32_t c = candidates & 0xffff; c; c &= c - 1) {
-    const unsigned i = unsigned(__builtin_ctz(c));
-    mask |= uint32_t(gpr[i] != prev[i]) << i;
-  }
+  const uint32_t mask = candidate_mask(p, gpr, rflags, candidates);
   if (!mask) return false;
   stage_regs(p, icount, mask, gpr, rflags, nullptr);
   return true;
+}
+
+void TraceEncoder::encode_candidate_regs_then_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr,
+                                                   uint64_t rflags, uint32_t candidates, uint64_t rip, uint64_t phys,
+                                                   const uint8_t* bytes, unsigned len) {
+  encode_candidate_regs(cpu, icount, gpr, rflags, candidates);
+  encode_insn(cpu, icount, rip, phys, bytes, len);
 }
 
 // The record is written into the staging area in place (at most 1 + 10 +
@@ -336,6 +281,7 @@ bool TraceEncoder::encode_candidate_regs(uint32_t cpu, uint64_t icount, const ui
 void TraceEncoder::stage_regs(CpuPos& p, uint64_t icount, uint32_t mask, const uint64_t* gpr, uint64_t rflags,
                               const uint64_t* sys) {
   static_assert(STAGE_SLACK >= 1 + 10 + 5 + treg::COUNT * 10 + 8);
+  static_assert(REGS_TAG == (EVENT | E_REGS));
   if (staged_ >= stage_limit_) [[unlikely]] commit();
   uint64_t* prev = p.regs.data();
   uint8_t* o = staged_;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "traces/leb128.h"
 #include "traces/sha256.h"
 
 namespace softvt::trace {
@@ -155,6 +156,47 @@ class TraceEncoder {
   // writes for the same values.
   bool encode_candidate_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
                              uint32_t candidates);
+  // encode_candidate_regs, then encode_insn for the same instruction
+  // count: --record-regs's common step, inline (TraceWriter::insn), the
+  // two records built with plain stores in the staging area.
+  void encode_candidate_regs_and_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                                      uint32_t candidates, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                                      unsigned len) {
+    if (cpu != cur_cpu_ || staged_ >= stage_limit_) [[unlikely]]
+      return encode_candidate_regs_then_insn(cpu, icount, gpr, rflags, candidates, rip, phys, bytes, len);
+    CpuPos& p = pos_[cur_cpu_];
+    uint64_t* prev = p.regs.data();
+    uint32_t m = candidate_mask(p, gpr, rflags, candidates);
+    uint8_t* o = staged_;
+    if (m) {
+      *o++ = REGS_TAG;
+      o = leb::put_sleb_fast(o, int64_t(icount - p.icount));
+      o = leb::put_uleb56_fast(o, m);
+      for (; m && __builtin_ctz(m) < 16; m &= m - 1) {
+        const unsigned i = unsigned(__builtin_ctz(m));
+        o = leb::put_sleb_fast(o, int64_t(gpr[i] - prev[i]));
+        prev[i] = gpr[i];
+      }
+      if (m) {  // RFLAGS, the only other bit
+        o = leb::put_sleb_fast(o, int64_t(rflags - prev[treg::RFLAGS]));
+        prev[treg::RFLAGS] = rflags;
+      }
+    }
+    const CacheSlot& slot = cache_[cache_index(phys)];
+    if (p.seen && icount == p.icount + 1 && rip == p.rip + p.len && phys == p.phys + p.len && slot.phys == phys &&
+        slot.len == len && same_bytes(slot.bytes, bytes, len)) {
+      p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.icount = icount;
+      *o++ = uint8_t(len);
+      staged_ = o;
+      return;
+    }
+    staged_ = o;
+    encode_insn_slow(cpu, icount, rip, phys, bytes, len);
+  }
+  // Whether the staging area is near its end: a writer that drains its
+  // buffer before calling encode_candidate_regs_and_insn then takes
+  // buffer() (which empties it) first.
+  bool stage_nearly_full() const { return staged_ >= stage_limit_; }
   // The bytes encoded so far (the staged ones appended first).
   std::vector<uint8_t>& buffer() {
     commit();
@@ -210,6 +252,22 @@ class TraceEncoder {
   // The Regs record of the registers in `mask` (sys as in encode_changed_regs).
   void stage_regs(CpuPos& p, uint64_t icount, uint32_t mask, const uint64_t* gpr, uint64_t rflags,
                   const uint64_t* sys);
+  // The GPRs of `candidates` and RFLAGS that differ from `p`'s last Regs record.
+  static uint32_t candidate_mask(const CpuPos& p, const uint64_t* gpr, uint64_t rflags, uint32_t candidates) {
+    const uint64_t* prev = p.regs.data();
+    uint32_t mask = uint32_t(rflags != prev[treg::RFLAGS]) << treg::RFLAGS;
+    for (uint32_t c = candidates & 0xffff; c; c &= c - 1) {
+      const unsigned i = unsigned(__builtin_ctz(c));
+      mask |= uint32_t(gpr[i] != prev[i]) << i;
+    }
+    return mask;
+  }
+  // encode_candidate_regs_and_insn's way when the CPU changes or the
+  // staging area is near its end.
+  void encode_candidate_regs_then_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                                       uint32_t candidates, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                                       unsigned len);
+  static constexpr uint8_t REGS_TAG = 0x80 | 10;  // an event record, code 10 (traces/README.md)
   // Appends the staged bytes to out_ (before anything else writes there).
   void commit() {
     if (staged_ != stage_.get()) {

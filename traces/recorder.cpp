@@ -222,12 +222,34 @@ void TraceWriter::drain() {
 
 void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) {
   CpuTrack& t = track(cpu);
+  // --record-regs after a plain instruction (see encode_register_changes):
+  // the Regs and instruction records in one inline step. The mode cannot
+  // have changed (no Mode record between them).
+  if ((flags_ & header_flag::REGS) && insn_sequence.cpu == &cpu && insn_sequence.previous && t.seen &&
+      !regs_unsettled_ && uint8_t(cpu.s.mode) == t.mode) [[likely]] {
+    const uint32_t candidates = gpr_write_candidates(*insn_sequence.previous);
+    if (candidates != ALL_REGS && !enc_.stage_nearly_full()) [[likely]] {
+      cur_cpu_ = cpu.initial_apic_id;
+      t.icount = cpu.s.insn_count;
+      enc_.encode_candidate_regs_and_insn(cur_cpu_, t.icount, cpu.s.gpr, cpu.s.rflags, candidates, rip, phys, bytes,
+                                          len > 15 ? 15 : len);
+      return;
+    }
+  }
+  insn_in_full(cpu, t, rip, phys, bytes, len);
+}
+
+// Any other instruction: all registers compared (with --record-regs), the
+// mode checked, the buffer drained when it is full.
+void TraceWriter::insn_in_full(const Cpu& cpu, CpuTrack& t, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                               unsigned len) {
   cur_cpu_ = cpu.initial_apic_id;
   if (flags_ & header_flag::REGS) encode_register_changes(cpu, t);
   t.seen = true;
   if (uint8_t(cpu.s.mode) != t.mode) [[unlikely]] emit_mode(cpu, t);
   t.icount = cpu.s.insn_count;
   enc_.encode_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
+  if (enc_.stage_nearly_full()) enc_.buffer();  // committed: the fast path stays within the staging area
   if (enc_.committed_size() >= DRAIN_AT) [[unlikely]] drain();
 }
 
@@ -240,17 +262,11 @@ void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_
 //
 // When the run loop says the previous instruction ran just before this
 // one with nothing between (emu/insn_sequence.h) and it can write only
-// its register operands (traces/reg_writes.h), only those and RFLAGS are
-// compared: nothing else can differ from the last Regs point.
+// its register operands (traces/reg_writes.h), TraceWriter::insn compares
+// only those and RFLAGS instead: nothing else can differ from the last
+// Regs point.
 void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
   const CpuState& s = cpu.s;
-  if (insn_sequence.cpu == &cpu && insn_sequence.previous && t.seen && !regs_unsettled_) {
-    const uint32_t candidates = gpr_write_candidates(*insn_sequence.previous);
-    if (candidates != ALL_REGS) {
-      enc_.encode_candidate_regs(cpu.initial_apic_id, s.insn_count, s.gpr, s.rflags, candidates);
-      return;
-    }
-  }
   regs_unsettled_ = false;
   uint64_t* sys = t.regs.data() + treg::CR0;
   constexpr unsigned SEL = treg::ES - treg::CR0, BASE = treg::FS_BASE - treg::CR0;

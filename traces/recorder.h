@@ -97,6 +97,8 @@ class TraceWriter final : public RecordingTracer {
 
  private:
   void drain();
+  [[gnu::noinline]] void insn_in_full(const Cpu& cpu, CpuTrack& t, uint64_t rip, uint64_t phys,
+                                      const uint8_t* bytes, unsigned len);
   void encode_register_changes(const Cpu& cpu, CpuTrack& t);
   std::FILE* f_;
   TraceEncoder enc_;

@@ -1,9 +1,5 @@
 #include "traces/reg_writes.h"
 
-#include <Zydis/Zydis.h>
-
-#include <array>
-
 namespace softvt::trace {
 
 namespace {
@@ -51,24 +47,33 @@ constexpr ZydisMnemonic kOperandsOnly[] = {
     ZYDIS_MNEMONIC_CMOVO,  ZYDIS_MNEMONIC_CMOVP,   ZYDIS_MNEMONIC_CMOVS,  ZYDIS_MNEMONIC_CMOVZ,
 };
 
-using Table = std::array<RegWrites, ZYDIS_MNEMONIC_MAX_VALUE + 1>;
+using Table = std::array<uint32_t, ZYDIS_MNEMONIC_MAX_VALUE + 1>;
 
-constexpr Table build() {
-  Table t{};  // RegWrites::Any
-  for (ZydisMnemonic m : kOperandsOnly) t[m] = RegWrites::Operands;
+constexpr uint32_t RAX = 1u << 0, RDX = 1u << 2;
+
+constexpr Table build_implicit() {
+  Table t{};
+  for (uint32_t& w : t) w = ALL_REGS;
+  for (ZydisMnemonic m : kOperandsOnly) t[m] = 0;
   // The one-operand forms write RDX:RAX (AX for 8-bit MUL/DIV), which the
   // decoder does not list; the others do not, but a superset is harmless.
   for (ZydisMnemonic m : {ZYDIS_MNEMONIC_MUL, ZYDIS_MNEMONIC_IMUL, ZYDIS_MNEMONIC_DIV, ZYDIS_MNEMONIC_IDIV})
-    t[m] = RegWrites::OperandsRaxRdx;
-  t[ZYDIS_MNEMONIC_CMPXCHG] = RegWrites::OperandsRax;  // SDM Vol. 2 CMPXCHG: the accumulator
+    t[m] = RAX | RDX;
+  t[ZYDIS_MNEMONIC_CMPXCHG] = RAX;  // SDM Vol. 2 CMPXCHG: the accumulator on a mismatch
   return t;
 }
 
-constexpr Table kTable = build();
+constexpr std::array<uint32_t, 256> build_operands() {
+  std::array<uint32_t, 256> t{};
+  for (uint32_t& w : t) w = ALL_REGS;
+  for (unsigned r = 0; r < 16; ++r) t[reg::GPR0 + r] = 1u << r;
+  for (unsigned r = 0; r < 4; ++r) t[reg::AH + r] = 1u << r;  // AH..BH: bits 15:8 of RAX..RBX
+  return t;
+}
 
 }  // namespace
 
-const RegWrites* const kRegWritesByMnemonic = kTable.data();
-const unsigned kRegWritesMnemonics = unsigned(kTable.size());
+constinit const Table kImplicitGprWrites = build_implicit();
+constinit const std::array<uint32_t, 256> kRegOperandGprs = build_operands();
 
 }  // namespace softvt::trace

@@ -6,6 +6,9 @@
 // control or debug register operand, a far branch, an instruction this
 // list does not name - answers ALL_REGS, and the recorder compares all.
 #pragma once
+#include <Zydis/Zydis.h>
+
+#include <array>
 #include <cstdint>
 
 #include "decoder/insn.h"
@@ -16,33 +19,23 @@ namespace softvt::trace {
 // may have changed.
 constexpr uint32_t ALL_REGS = ~uint32_t(0);
 
-// What the instructions of a mnemonic can write besides RFLAGS.
-enum class RegWrites : uint8_t {
-  Any,            // unknown or implicit writers: compare everything
-  Operands,       // only its register operands
-  OperandsRaxRdx, // and RAX, RDX (MUL, IMUL, DIV, IDIV: RDX:RAX implicitly)
-  OperandsRax,    // and RAX (CMPXCHG: the accumulator on a mismatch)
-};
-
-// Indexed by ZydisMnemonic (Insn::mnemonic); filled once at startup.
-extern const RegWrites* const kRegWritesByMnemonic;
-extern const unsigned kRegWritesMnemonics;
+// Indexed by ZydisMnemonic (Insn::mnemonic): the GPRs its instructions
+// write besides their register operands (RDX:RAX of MUL...), or ALL_REGS
+// for a mnemonic not known to write only those (traces/reg_writes.cpp).
+extern const std::array<uint32_t, ZYDIS_MNEMONIC_MAX_VALUE + 1> kImplicitGprWrites;
+// Indexed by a reg:: number: its GPR bit (AH..BH: RAX..RBX), ALL_REGS for
+// any other register (segment, control, debug, vector, unmapped).
+extern const std::array<uint32_t, 256> kRegOperandGprs;
 
 // Bit r set: GPR r (0-15, RAX..R15) may have been written by `in`, or
 // ALL_REGS. A conservative superset: operands read but not written count
 // too (a false candidate costs one compare, a missing one a wrong trace).
+// ALL_REGS has every bit set, so ORing it in keeps the answer ALL_REGS.
 inline uint32_t gpr_write_candidates(const Insn& in) {
-  if (in.mnemonic >= kRegWritesMnemonics || in.far_branch) return ALL_REGS;
-  const RegWrites w = kRegWritesByMnemonic[in.mnemonic];
-  if (w == RegWrites::Any) return ALL_REGS;
-  uint32_t m = w == RegWrites::OperandsRaxRdx ? 0x5u : w == RegWrites::OperandsRax ? 0x1u : 0u;
-  for (unsigned k = 0; k < in.nops; ++k) {
-    if (in.op[k].kind != OpKind::Reg) continue;
-    const unsigned r = in.op[k].reg;
-    if (r < 16) m |= 1u << r;
-    else if (r < reg::AH + 4) m |= 1u << (r - reg::AH);  // AH..BH are bits 15:8 of RAX..RBX
-    else return ALL_REGS;  // a segment, control, debug, vector or unmapped register
-  }
+  if (in.mnemonic >= kImplicitGprWrites.size() || in.far_branch) return ALL_REGS;
+  uint32_t m = kImplicitGprWrites[in.mnemonic];
+  for (unsigned k = 0; k < in.nops && k < 4; ++k)
+    if (in.op[k].kind == OpKind::Reg) m |= kRegOperandGprs[in.op[k].reg];
   return m;
 }
 
