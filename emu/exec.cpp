@@ -1,5 +1,7 @@
 // The run loop and the block cache: fetch/decode once per physical address
 // and mode, then execute each record through its pre-resolved handler.
+#include <utility>
+
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
 #include "emu/insn_sequence.h"
@@ -295,7 +297,15 @@ StopReason Cpu::run(uint64_t max_insns) {
       if (stop == StopReason::Debug) stop = StopReason::None;
     }
   };
+  // The last instruction of the previous block, when that block ran to its
+  // end and the loop went straight on to this one: the tracer's first
+  // instruction of a block then follows it (emu/insn_sequence.h). A copy,
+  // as the lookup may free retired blocks. Whatever takes a step between
+  // (an event, a fault, a VM exit) or leaves the loop drops it.
+  Insn block_end{};
+  bool block_ran_out = false;
   while (stop == StopReason::None) {
+    const bool follows_block_end = std::exchange(block_ran_out, false);
     // VMX non-root: the VM exits due at this boundary (INIT/SIPI, MTF, the
     // preemption timer, NMI/interrupt windows, NMI and interrupt exiting)
     // in their priority around the debug traps (vmx/event_exits.h).
@@ -343,8 +353,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       const Block& b = blocks->lookup(*this);
       const uint64_t ip_mask = sequential_ip_mask(*this);
       const uint8_t* bytes = b.bytes.data();
-      // The tracer's first instruction of a block follows whatever came before.
-      if (tracer) insn_sequence = {this, nullptr};
+      if (tracer) insn_sequence = {this, follows_block_end ? &block_end : nullptr};
       for (const Insn& in : b.insns) {
         if (budget_spent()) break;
         next_rip = (s.rip + in.len) & ip_mask;
@@ -416,6 +425,12 @@ StopReason Cpu::run(uint64_t max_insns) {
           break;
         // The next instruction follows this one with nothing between.
         if (tracer) insn_sequence.previous = &in;
+      }
+      // The block's last instruction (a branch, or the block is full) ran
+      // to the end of its step: the next block's first follows it.
+      if (tracer && !b.insns.empty() && insn_sequence.cpu == this && insn_sequence.previous == &b.insns.back()) {
+        block_end = b.insns.back();
+        block_ran_out = true;
       }
     } catch (const GuestException& e) {
       abandon_step();

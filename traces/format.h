@@ -159,9 +159,9 @@ class TraceEncoder {
   // encode_candidate_regs, then encode_insn for the same instruction
   // count: --record-regs's common step, inline (TraceWriter::insn), the
   // two records built with plain stores in the staging area.
-  void encode_candidate_regs_and_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
-                                      uint32_t candidates, uint64_t rip, uint64_t phys, const uint8_t* bytes,
-                                      unsigned len) {
+  [[gnu::always_inline]] void encode_candidate_regs_and_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr,
+                                                             uint64_t rflags, uint32_t candidates, uint64_t rip,
+                                                             uint64_t phys, const uint8_t* bytes, unsigned len) {
     if (cpu != cur_cpu_ || staged_ >= stage_limit_) [[unlikely]]
       return encode_candidate_regs_then_insn(cpu, icount, gpr, rflags, candidates, rip, phys, bytes, len);
     CpuPos& p = pos_[cur_cpu_];

@@ -97,6 +97,7 @@ void RecordingTracer::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uin
 }
 
 void RecordingTracer::exception(const Cpu& cpu, const GuestException& e) {
+  regs_unsettled_ = true;
   Record r = event(cpu, Kind::Exception);
   r.vector = e.vector;
   r.error = e.error_code;
@@ -111,6 +112,7 @@ void RecordingTracer::note(const Cpu& cpu, const std::string& text) {
 }
 
 void RecordingTracer::interrupt(const Cpu& cpu, uint8_t vector, EventType type) {
+  regs_unsettled_ = true;
   // Hardware exceptions were recorded by exception(), with their error code.
   if (type == EventType::HardwareException) return;
   Record r = event(cpu, Kind::Interrupt);
@@ -120,12 +122,14 @@ void RecordingTracer::interrupt(const Cpu& cpu, uint8_t vector, EventType type) 
 }
 
 void RecordingTracer::vm_entry(const Cpu& cpu, VmEntryKind kind) {
+  regs_unsettled_ = true;
   Record r = event(cpu, Kind::VmEntry);
   r.sub = uint8_t(kind);
   emit(r);
 }
 
 void RecordingTracer::vm_exit(const Cpu& cpu, VmArch arch, uint64_t reason, uint64_t qualification) {
+  regs_unsettled_ = true;
   Record r = event(cpu, Kind::VmExit);
   r.sub = uint8_t(arch);
   r.a = reason;
@@ -140,6 +144,7 @@ void RecordingTracer::vm_entry_failed(const Cpu& cpu, const char* check) {
 }
 
 void RecordingTracer::io(const Cpu& cpu, uint16_t port, unsigned size, uint64_t value, bool write) {
+  regs_unsettled_ = true;
   Record r = event(cpu, Kind::Io);
   r.sub = uint8_t(size | (write ? 0x80 : 0));
   r.a = port;
@@ -222,25 +227,34 @@ void TraceWriter::drain() {
 
 void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) {
   CpuTrack& t = track(cpu);
-  // --record-regs after a plain instruction (see encode_register_changes):
-  // the Regs and instruction records in one inline step. The mode cannot
-  // have changed (no Mode record between them).
-  if ((flags_ & header_flag::REGS) && insn_sequence.cpu == &cpu && insn_sequence.previous && t.seen &&
-      !regs_unsettled_ && uint8_t(cpu.s.mode) == t.mode) [[likely]] {
-    const uint32_t candidates = gpr_write_candidates(*insn_sequence.previous);
-    if (candidates != ALL_REGS && !enc_.stage_nearly_full()) [[likely]] {
+  if (t.seen && uint8_t(cpu.s.mode) == t.mode && !enc_.stage_nearly_full()) [[likely]] {
+    // --record-regs after a plain instruction (see encode_register_changes):
+    // the Regs and instruction records in one inline step.
+    if (flags_ & header_flag::REGS) {
+      if (insn_sequence.cpu == &cpu && insn_sequence.previous && !regs_unsettled_) [[likely]] {
+        const uint32_t candidates = gpr_write_candidates(*insn_sequence.previous);
+        if (candidates != ALL_REGS) [[likely]] {
+          cur_cpu_ = cpu.initial_apic_id;
+          t.icount = cpu.s.insn_count;
+          enc_.encode_candidate_regs_and_insn(cur_cpu_, t.icount, cpu.s.gpr, cpu.s.rflags, candidates, rip, phys,
+                                              bytes, len > 15 ? 15 : len);
+          return;
+        }
+      }
+    } else {
       cur_cpu_ = cpu.initial_apic_id;
       t.icount = cpu.s.insn_count;
-      enc_.encode_candidate_regs_and_insn(cur_cpu_, t.icount, cpu.s.gpr, cpu.s.rflags, candidates, rip, phys, bytes,
-                                          len > 15 ? 15 : len);
+      enc_.encode_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
       return;
     }
   }
   insn_in_full(cpu, t, rip, phys, bytes, len);
 }
 
-// Any other instruction: all registers compared (with --record-regs), the
-// mode checked, the buffer drained when it is full.
+// Any other instruction (the first of a CPU, one in another mode, one
+// after an event or a block lookup; one that finds the staging area near
+// its end): all registers compared (with --record-regs), the mode
+// checked, the staged bytes committed and the buffer drained when full.
 void TraceWriter::insn_in_full(const Cpu& cpu, CpuTrack& t, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                                unsigned len) {
   cur_cpu_ = cpu.initial_apic_id;

@@ -66,9 +66,11 @@ class RecordingTracer : public Cpu::Tracer, public InputLog {
   static Record event(const Cpu& cpu, Kind k);
   uint64_t flags_;
   uint32_t cur_cpu_ = 0;  // the CPU of the last instruction (MMIO accesses)
-  // An MMIO access since the last Regs point: the next one compares all
-  // registers (a device may have changed more than the instruction's
-  // operands; TraceWriter::encode_register_changes).
+  // An event (exception, interrupt, VM entry or exit, I/O, MMIO) since
+  // the last Regs point: the next one compares all registers, whatever
+  // the run loop says of the instruction before (a second guard: the run
+  // loop already drops the sequence at each event; an MMIO device may
+  // change more than the instruction's operands).
   bool regs_unsettled_ = false;
 
  private:
