@@ -213,7 +213,7 @@ class TraceEncoder {
   }
   // Equal instruction bytes (1..15), with fixed-size loads instead of a
   // memcmp call: the first and last 8 (or 4) bytes cover the whole range.
-  static bool same_bytes(const uint8_t* a, const uint8_t* b, unsigned len) {
+  [[gnu::always_inline]] static bool same_bytes(const uint8_t* a, const uint8_t* b, unsigned len) {
     if (len >= 8) {
       uint64_t x0, y0, x1, y1;
       std::memcpy(&x0, a, 8), std::memcpy(&y0, b, 8);

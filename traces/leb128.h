@@ -3,6 +3,7 @@
 // fixed number of bytes at `o` whatever the length and returns the end
 // of the number, so a record can be built with plain stores.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <cstring>
 
@@ -25,11 +26,35 @@ extern const bool HAS_PDEP;  // traces/format.cpp
   return w;
 }
 
+// The shape of a LEB128 number by the count of leading zeros of its
+// significant bits (for a signed number: of the value XOR its sign, plus
+// one bit for the sign): its length and the continuation bits of its
+// bytes 1-8 and of byte 9.
+struct LebShape {
+  uint64_t cont;  // bit 7 of each of the first 8 bytes but the last
+  uint8_t cont8;  // bit 7 of byte 9 (a 10-byte number)
+  uint8_t len;    // 1..10
+};
+template <unsigned EXTRA_BITS>
+constexpr std::array<LebShape, 65> leb_shapes() {
+  std::array<LebShape, 65> t{};
+  for (unsigned clz = 0; clz <= 64; ++clz) {
+    unsigned bits = 64 - clz + EXTRA_BITS;
+    const unsigned len = bits <= 7 ? 1 : (bits + 6) / 7;
+    uint64_t cont = 0;
+    for (unsigned k = 0; k + 1 < len && k < 8; ++k) cont |= uint64_t(0x80) << (8 * k);
+    t[clz] = LebShape{cont, uint8_t(len == 10 ? 0x80 : 0), uint8_t(len)};
+  }
+  return t;
+}
+inline constexpr std::array<LebShape, 65> SLEB_SHAPE = leb_shapes<1>();
+inline constexpr std::array<LebShape, 65> ULEB_SHAPE = leb_shapes<0>();
+
 // put_sleb into a raw buffer (the same bytes), without a loop: one byte
-// for -64..63, else the length
-// from the count of significant bits, the 7-bit groups spread into one
-// 64-bit word with their continuation bits, and bytes 9 and 10 written
-// unconditionally; writes up to 10 bytes at `o` whatever the length.
+// for -64..63, else the shape from the count of significant bits, the
+// 7-bit groups spread into one 64-bit word with their continuation bits,
+// and bytes 9 and 10 written unconditionally; writes up to 10 bytes at
+// `o` whatever the length.
 [[gnu::always_inline]] inline uint8_t* put_sleb_fast(uint8_t* o, int64_t v) {
   const uint64_t u = uint64_t(v);
   // Redundant sign bits become leading zeros; one more bit holds the sign.
@@ -38,36 +63,22 @@ extern const bool HAS_PDEP;  // traces/format.cpp
     *o = uint8_t(u & 0x7f);
     return o + 1;
   }
-  const unsigned n = unsigned(71 - __builtin_clzll(z | 1)) / 7;  // 1..10
-  uint64_t w = spread_7bit_groups(u);
-  // Continuation bits on every byte but the last (within the first 8).
-  static constexpr uint64_t CONT[11] = {0,
-                                        0,
-                                        0x80,
-                                        0x8080,
-                                        0x808080,
-                                        0x80808080,
-                                        0x8080808080,
-                                        0x808080808080,
-                                        0x80808080808080,
-                                        0x8080808080808080,
-                                        0x8080808080808080};
-  w |= CONT[n];
+  const LebShape& sh = SLEB_SHAPE[unsigned(__builtin_clzll(z))];
+  const uint64_t w = spread_7bit_groups(u) | sh.cont;
   std::memcpy(o, &w, 8);
-  o[8] = uint8_t(((u >> 56) & 0x7f) | (n == 10 ? 0x80 : 0));
+  o[8] = uint8_t(((u >> 56) & 0x7f) | sh.cont8);
   o[9] = uint8_t(uint64_t(v >> 63) & 0x7f);
-  return o + n;
+  return o + sh.len;
 }
 
-// put_uleb into a raw buffer, for a value below 2^56 (a Regs mask), without a loop: the
-// same spread as put_sleb_fast; writes 8 bytes at `o` whatever the length.
+// put_uleb into a raw buffer, for a value below 2^56 (a Regs mask),
+// without a loop: the same spread; writes 8 bytes at `o` whatever the
+// length.
 [[gnu::always_inline]] inline uint8_t* put_uleb56_fast(uint8_t* o, uint64_t u) {
-  const unsigned n = unsigned(70 - __builtin_clzll(u | 1)) / 7;  // 1..8
-  static constexpr uint64_t CONT[9] = {0,          0,           0x80,           0x8080,          0x808080,
-                                       0x80808080, 0x8080808080, 0x808080808080, 0x80808080808080};
-  const uint64_t w = spread_7bit_groups(u) | CONT[n];
+  const LebShape& sh = ULEB_SHAPE[unsigned(__builtin_clzll(u | 1))];
+  const uint64_t w = spread_7bit_groups(u) | sh.cont;
   std::memcpy(o, &w, 8);
-  return o + n;
+  return o + sh.len;
 }
 
 }  // namespace softvt::trace::leb

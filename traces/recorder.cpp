@@ -41,7 +41,7 @@ void RecordingTracer::attach_memory(Memory& mem) {
     r.a = phys;
     r.b = value;
     // A device may have changed what the instruction's operands do not name.
-    regs_unsettled_ = true;
+    cpus_[cur_cpu_].regs_unsettled = true;
     emit(r);
   };
 }
@@ -97,7 +97,7 @@ void RecordingTracer::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uin
 }
 
 void RecordingTracer::exception(const Cpu& cpu, const GuestException& e) {
-  regs_unsettled_ = true;
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::Exception);
   r.vector = e.vector;
   r.error = e.error_code;
@@ -112,7 +112,7 @@ void RecordingTracer::note(const Cpu& cpu, const std::string& text) {
 }
 
 void RecordingTracer::interrupt(const Cpu& cpu, uint8_t vector, EventType type) {
-  regs_unsettled_ = true;
+  track(cpu).regs_unsettled = true;
   // Hardware exceptions were recorded by exception(), with their error code.
   if (type == EventType::HardwareException) return;
   Record r = event(cpu, Kind::Interrupt);
@@ -122,14 +122,14 @@ void RecordingTracer::interrupt(const Cpu& cpu, uint8_t vector, EventType type) 
 }
 
 void RecordingTracer::vm_entry(const Cpu& cpu, VmEntryKind kind) {
-  regs_unsettled_ = true;
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::VmEntry);
   r.sub = uint8_t(kind);
   emit(r);
 }
 
 void RecordingTracer::vm_exit(const Cpu& cpu, VmArch arch, uint64_t reason, uint64_t qualification) {
-  regs_unsettled_ = true;
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::VmExit);
   r.sub = uint8_t(arch);
   r.a = reason;
@@ -144,7 +144,7 @@ void RecordingTracer::vm_entry_failed(const Cpu& cpu, const char* check) {
 }
 
 void RecordingTracer::io(const Cpu& cpu, uint16_t port, unsigned size, uint64_t value, bool write) {
-  regs_unsettled_ = true;
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::Io);
   r.sub = uint8_t(size | (write ? 0x80 : 0));
   r.a = port;
@@ -231,7 +231,7 @@ void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_
     // --record-regs after a plain instruction (see encode_register_changes):
     // the Regs and instruction records in one inline step.
     if (flags_ & header_flag::REGS) {
-      if (insn_sequence.cpu == &cpu && insn_sequence.previous && !regs_unsettled_) [[likely]] {
+      if (insn_sequence.cpu == &cpu && insn_sequence.previous && !t.regs_unsettled) [[likely]] {
         const uint32_t candidates = gpr_write_candidates(*insn_sequence.previous);
         if (candidates != ALL_REGS) [[likely]] {
           cur_cpu_ = cpu.initial_apic_id;
@@ -281,7 +281,7 @@ void TraceWriter::insn_in_full(const Cpu& cpu, CpuTrack& t, uint64_t rip, uint64
 // Regs point.
 void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
   const CpuState& s = cpu.s;
-  regs_unsettled_ = false;
+  t.regs_unsettled = false;
   uint64_t* sys = t.regs.data() + treg::CR0;
   constexpr unsigned SEL = treg::ES - treg::CR0, BASE = treg::FS_BASE - treg::CR0;
   const uint64_t changed = (s.cr0 ^ sys[0]) | (s.cr2 ^ sys[1]) | (s.cr3 ^ sys[2]) | (s.cr4 ^ sys[3]) |

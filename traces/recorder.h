@@ -57,6 +57,13 @@ class RecordingTracer : public Cpu::Tracer, public InputLog {
     bool seen = false;
     uint8_t mode = 0xff;
     uint64_t icount = 0;
+    // An event of this CPU (exception, interrupt, VM entry or exit, I/O,
+    // MMIO) since its last Regs point: the next one compares all
+    // registers, whatever the run loop says of the instruction before (a
+    // second guard: the run loop already drops the sequence at each
+    // event; an MMIO device may change more than the instruction's
+    // operands).
+    bool regs_unsettled = false;
     std::array<uint64_t, treg::COUNT> regs{};
   };
   CpuTrack& track(const Cpu& cpu) { return cpus_[cpu.initial_apic_id]; }
@@ -66,12 +73,6 @@ class RecordingTracer : public Cpu::Tracer, public InputLog {
   static Record event(const Cpu& cpu, Kind k);
   uint64_t flags_;
   uint32_t cur_cpu_ = 0;  // the CPU of the last instruction (MMIO accesses)
-  // An event (exception, interrupt, VM entry or exit, I/O, MMIO) since
-  // the last Regs point: the next one compares all registers, whatever
-  // the run loop says of the instruction before (a second guard: the run
-  // loop already drops the sequence at each event; an MMIO device may
-  // change more than the instruction's operands).
-  bool regs_unsettled_ = false;
 
  private:
   void emit_register_changes(const Cpu& cpu, CpuTrack& t);
