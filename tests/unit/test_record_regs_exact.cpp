@@ -8,8 +8,8 @@
 // replay checker uses) and encodes each Record with TraceEncoder::encode -
 // and require the same bytes: a kernel of implicit register writers and
 // exceptions, the guest-program corpus, and (through `softvt replay`,
-// whose checker is that reference) a PC multiboot kernel and VMX L1
-// kernels.
+// whose checker is that reference) PC multiboot kernels and VMX and SVM
+// L1 kernels.
 #include <catch.hpp>
 
 #include <cstdio>
@@ -471,12 +471,13 @@ void record_and_replay(const std::string& run_args, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("--record-regs: a PC multiboot kernel and VMX/SVM L1 kernels retrace under the full-compare checker") {
+TEST_CASE("--record-regs: PC multiboot kernels (one and two CPUs) and VMX/SVM L1 kernels retrace under the full-compare checker") {
   const std::string kernels = corpus::env_or_empty("SOFTVT_KERNEL_DIR");
   const std::string guests = corpus::env_or_empty("SOFTVT_GUEST_DIR");
   REQUIRE(!kernels.empty());
   REQUIRE(!guests.empty());
   record_and_replay("--kernel " + kernels + "/pc_devices.elf --serial none", "pc");
+  record_and_replay("--kernel " + kernels + "/apic_smp.elf --smp 2 --serial none", "smp");  // CPUs take turns
   record_and_replay("--flat " + guests + "/vmx_exits_long64.bin", "vmx_exits");
   record_and_replay("--flat " + guests + "/vmx_events_long64.bin", "vmx_events");
   record_and_replay("--flat " + guests + "/svm_guest_long64.bin --cpu amd", "svm_guest");
