@@ -353,8 +353,10 @@ StopReason Cpu::run(uint64_t max_insns) {
       const Block& b = blocks->lookup(*this);
       const uint64_t ip_mask = sequential_ip_mask(*this);
       const uint8_t* bytes = b.bytes.data();
-      if (tracer) insn_sequence = {this, follows_block_end ? &block_end : nullptr};
-      for (const Insn& in : b.insns) {
+      if (tracer) insn_sequence.start_block(this, b.insns.data(), follows_block_end ? &block_end : nullptr);
+      auto next_insn = b.insns.begin();
+      for (const auto insns_end = b.insns.end(); next_insn != insns_end; ++next_insn) {
+        const Insn& in = *next_insn;
         if (budget_spent()) break;
         next_rip = (s.rip + in.len) & ip_mask;
         debug_before = dbg.pending;
@@ -362,8 +364,10 @@ StopReason Cpu::run(uint64_t max_insns) {
         // the instruction before it starts: it is not traced as executed.
         if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         // A resumed REP instruction was traced when it started.
-        if (tracer && !resuming_rep)
+        if (tracer && !resuming_rep) {
+          insn_sequence.current = &in;
           tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
+        }
         bytes += in.len;
         // Blocking by STI / MOV SS lasts for the one instruction after it
         // (SDM 6.8.3, Table 25-3); a shadow set by this instruction survives.
@@ -423,12 +427,10 @@ StopReason Cpu::run(uint64_t max_insns) {
         // exit whatever RFLAGS.IF says: vmx/event_exits.h).
         if (dbg.pending || ((intr_line || nmi_pending || svm.v_irq_pending) && (event_deliverable() || vmx.non_root)))
           break;
-        // The next instruction follows this one with nothing between.
-        if (tracer) insn_sequence.previous = &in;
       }
-      // The block's last instruction (a branch, or the block is full) ran
-      // to the end of its step: the next block's first follows it.
-      if (tracer && !b.insns.empty() && insn_sequence.cpu == this && insn_sequence.previous == &b.insns.back()) {
+      // The block ran out (its last instruction, a branch or the last that
+      // fits, completed its step): the next block's first follows it.
+      if (tracer && next_insn == b.insns.end() && !b.insns.empty()) {
         block_end = b.insns.back();
         block_ran_out = true;
       }

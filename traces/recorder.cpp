@@ -225,14 +225,31 @@ void TraceWriter::drain() {
   b.clear();
 }
 
+[[gnu::always_inline]] inline const Insn* TraceWriter::previous_insn(const Cpu& cpu, CpuTrack& t) {
+  const InsnSequence& q = insn_sequence;
+  if (q.cpu != &cpu) [[unlikely]] {
+    t.last_reported = nullptr;
+    return nullptr;
+  }
+  const Insn* prev = nullptr;
+  if (q.current == q.first)
+    prev = q.carried;
+  else if (t.block_run == q.block_run && t.last_reported == q.current - 1)
+    prev = t.last_reported;
+  t.block_run = q.block_run;
+  t.last_reported = q.current;
+  return prev;
+}
+
 void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) {
   CpuTrack& t = track(cpu);
+  const Insn* const prev = flags_ & header_flag::REGS ? previous_insn(cpu, t) : nullptr;
   if (t.seen && uint8_t(cpu.s.mode) == t.mode && !enc_.stage_nearly_full()) [[likely]] {
     // --record-regs after a plain instruction (see encode_register_changes):
     // the Regs and instruction records in one inline step.
     if (flags_ & header_flag::REGS) {
-      if (insn_sequence.cpu == &cpu && insn_sequence.previous && !t.regs_unsettled) [[likely]] {
-        const uint32_t candidates = gpr_write_candidates(*insn_sequence.previous);
+      if (prev && !t.regs_unsettled) [[likely]] {
+        const uint32_t candidates = gpr_write_candidates(*prev);
         if (candidates != ALL_REGS) [[likely]] {
           cur_cpu_ = cpu.initial_apic_id;
           t.icount = cpu.s.insn_count;
