@@ -13,6 +13,8 @@
 #include <catch.hpp>
 
 #include <cstdio>
+#include <cstring>
+#include <random>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -419,6 +421,73 @@ TEST_CASE("the register-write candidates: operands only for plain instructions, 
     in.mnemonic = uint16_t(m);
     CHECK(gpr_write_candidates(in) == ALL_REGS);
   }
+}
+
+// The inline step (a Regs record of candidate GPRs and RFLAGS, then the
+// instruction) against encode() of the same Records: every LEB128 length,
+// both signs, CPU switches and the staging area filling up many times
+// (20000 steps of about 25 bytes; it holds 64 KiB).
+TEST_CASE("encode_candidate_regs_and_insn writes the bytes encode() writes for the same records") {
+  std::mt19937_64 rng(20261122);
+  const auto value = [&] {
+    switch (rng() % 4) {
+      case 0: return uint64_t(1) << (rng() % 64);
+      case 1: return uint64_t(rng() >> (rng() % 64));
+      default: return uint64_t(rng());
+    }
+  };
+  TraceEncoder fast, slow;
+  struct CpuRegs {
+    uint64_t gpr[16] = {}, rflags = 0, icount = 0, rip = 0x1000;
+    std::array<uint64_t, treg::COUNT> last{};  // as of the last Regs record
+  };
+  std::vector<CpuRegs> cpus(3);
+  const uint8_t code[4][15] = {{0x90}, {0x48, 0x01, 0xd8}, {0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8}, {0x0f, 0x05}};
+  const unsigned lens[4] = {1, 3, 10, 2};
+  for (int step = 0; step < 20000; ++step) {
+    const uint32_t cpu = rng() % 50 == 0 ? uint32_t(rng() % 3) : 0;
+    CpuRegs& c = cpus[cpu];
+    uint32_t candidates = 0;
+    for (unsigned k = 0, n = unsigned(rng() % 4); k < n; ++k) {
+      const unsigned r = unsigned(rng() % 16);
+      candidates |= 1u << r;
+      if (rng() % 4) c.gpr[r] = value();  // a candidate need not change
+    }
+    if (rng() % 2) c.rflags = value();
+    ++c.icount;
+    const unsigned form = unsigned(rng() % 4);
+    if (rng() % 8 == 0) c.rip += rng() % 64;  // a taken branch: an explicit address
+    const uint64_t rip = c.rip, phys = rip ^ 0x100000;
+    c.rip += lens[form];
+    // The first step of each CPU goes the full way (as the recorder's does).
+    const bool first = c.last[treg::CR0] == 0;
+    if (first) {
+      uint64_t sys[treg::COUNT - treg::CR0] = {1};  // CR0 = 1: a marker that the CPU was seen
+      fast.encode_changed_regs(cpu, c.icount, c.gpr, c.rflags, sys, true);
+      fast.encode_insn(cpu, c.icount, rip, phys, code[form], lens[form]);
+    } else {
+      fast.encode_candidate_regs_and_insn(cpu, c.icount, c.gpr, c.rflags, candidates, rip, phys, code[form],
+                                          lens[form]);
+    }
+    Record r;
+    r.kind = Kind::Regs, r.cpu = cpu, r.icount = c.icount;
+    for (unsigned i = 0; i < treg::COUNT; ++i) {
+      const uint64_t v = i < 16 ? c.gpr[i] : i == treg::RFLAGS ? c.rflags : i == treg::CR0 ? 1 : 0;
+      if (first || v != c.last[i]) r.regs.push_back(RegValue{uint8_t(i), v});
+      c.last[i] = v;
+    }
+    if (!r.regs.empty()) slow.encode(r);
+    Record in;
+    in.kind = Kind::Insn, in.cpu = cpu, in.icount = c.icount, in.rip = rip, in.phys = phys;
+    in.len = uint8_t(lens[form]);
+    std::memcpy(in.bytes, code[form], lens[form]);
+    slow.encode(in);
+    if (step % 97 == 0 || step == 19999) {
+      INFO("step " << step);
+      REQUIRE(fast.buffer() == slow.buffer());
+    }
+  }
+  CHECK(fast.buffer().size() > 200000);
 }
 
 TEST_CASE("--record-regs: implicit writers, exceptions and far transfers are recorded as a full compare does") {
