@@ -11,15 +11,17 @@
 # it never asserts a timing.
 #
 # Usage: bench/trace_overhead.sh [ITERATIONS]   (default 1000000 = ~20M insns)
-# Environment: SOFTVT (default build/softvt), REPEAT (default 3), BEFORE
+# Environment: SOFTVT (default build/softvt), REPEAT (default 7), BEFORE
 # (another softvt binary, e.g. one built from an older commit: its
 # recording configurations run interleaved with SOFTVT's, against the
 # same run without recording, so that before/after come from one
-# invocation and one host load; their traces must be the same size).
+# invocation and one host load; each of its traces is compared byte for
+# byte with SOFTVT's of the same configuration, and the script fails if
+# they differ).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ITER=${1:-1000000}
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-7}
 SOFTVT=${SOFTVT:-build/softvt}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -35,7 +37,7 @@ echo
 # The configurations, run in turn REPEAT times (interleaved, so a change
 # in the host's load affects them alike); the fastest run of each counts.
 LABELS=("no recording" "--record" "--record --record-regs" "--record --record-regs --record-mem")
-OPTS=("" "--record $WORK/t.trace" "--record $WORK/t.trace --record-regs" "--record $WORK/t.trace --record-regs --record-mem")
+OPTS=("" "--record" "--record --record-regs" "--record --record-regs --record-mem")
 BINS=("$SOFTVT" "$SOFTVT" "$SOFTVT" "$SOFTVT")
 if [ -n "${BEFORE:-}" ]; then
   [ -x "$BEFORE" ] || { echo "trace_overhead: BEFORE='$BEFORE' is not an executable" >&2; exit 2; }
@@ -48,17 +50,20 @@ fi
 declare -a BEST BYTES
 for _ in $(seq "$REPEAT"); do
   for i in "${!LABELS[@]}"; do
-    rm -f "$WORK/t.trace"
+    # Each configuration's trace is kept (the last run's) for the comparison below.
+    trace="$WORK/t$i.trace"
+    rm -f "$trace"
+    opts=${OPTS[$i]/--record/--record $trace}
     TIMEFORMAT='%3U %3S'
     # shellcheck disable=SC2086
-    { time "${BINS[$i]}" run --flat "$WORK/w.bin" --dump-state "$WORK/state.json" ${OPTS[$i]} 2>"$WORK/err"; } \
+    { time "${BINS[$i]}" run --flat "$WORK/w.bin" --dump-state "$WORK/state.json" $opts 2>"$WORK/err"; } \
       2>"$WORK/time" || { echo "${LABELS[$i]}: the run failed: $(head -c 300 "$WORK/err")"; exit 1; }
     s=$(awk '{ printf "%.3f", $1 + $2 }' "$WORK/time")
     BEST[$i]=$(awk -v a="${BEST[$i]:-$s}" -v b="$s" 'BEGIN { print (b < a) ? b : a }')
     got=$(( $(sed -n 's/.*"insns": "\(0x[0-9a-f]*\)".*/\1/p' "$WORK/state.json") ))
     [ "$got" -eq "$INSNS" ] || { echo "${LABELS[$i]}: ran $got instructions, expected $INSNS"; exit 1; }
     BYTES[$i]=0
-    [ -f "$WORK/t.trace" ] && BYTES[$i]=$(stat -c %s "$WORK/t.trace")
+    [ -f "$trace" ] && BYTES[$i]=$(stat -c %s "$trace")
   done
 done
 
@@ -72,4 +77,18 @@ for i in "${!LABELS[@]}"; do
       "$(awk -v n="${BYTES[$i]}" -v i="$INSNS" 'BEGIN { printf "%.0f", n / (i / 1e6) }')"
   fi
 done
-exit 0
+# BEFORE's traces against SOFTVT's: the same run must give the same bytes.
+status=0
+if [ -n "${BEFORE:-}" ]; then
+  echo
+  for i in 1 2 3; do
+    j=$((i + 3))
+    if cmp -s "$WORK/t$i.trace" "$WORK/t$j.trace"; then
+      echo "${LABELS[$i]}: the trace is byte for byte BEFORE's"
+    else
+      echo "${LABELS[$i]}: the trace DIFFERS from BEFORE's: $(cmp "$WORK/t$i.trace" "$WORK/t$j.trace" 2>&1 | head -1)"
+      status=1
+    fi
+  done
+fi
+exit $status

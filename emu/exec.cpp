@@ -1,7 +1,10 @@
 // The run loop and the block cache: fetch/decode once per physical address
 // and mode, then execute each record through its pre-resolved handler.
+#include <utility>
+
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
+#include "emu/insn_sequence.h"
 #include "vmx/event_exits.h"
 #include "svm/intercepts.h"
 #include "emu/nested_paging.h"
@@ -294,7 +297,15 @@ StopReason Cpu::run(uint64_t max_insns) {
       if (stop == StopReason::Debug) stop = StopReason::None;
     }
   };
+  // The last instruction of the previous block, when that block ran to its
+  // end and the loop went straight on to this one: the tracer's first
+  // instruction of a block then follows it (emu/insn_sequence.h). A copy,
+  // as the lookup may free retired blocks. Whatever takes a step between
+  // (an event, a fault, a VM exit) or leaves the loop drops it.
+  Insn block_end{};
+  bool block_ran_out = false;
   while (stop == StopReason::None) {
+    const bool follows_block_end = std::exchange(block_ran_out, false);
     // VMX non-root: the VM exits due at this boundary (INIT/SIPI, MTF, the
     // preemption timer, NMI/interrupt windows, NMI and interrupt exiting)
     // in their priority around the debug traps (vmx/event_exits.h).
@@ -342,7 +353,10 @@ StopReason Cpu::run(uint64_t max_insns) {
       const Block& b = blocks->lookup(*this);
       const uint64_t ip_mask = sequential_ip_mask(*this);
       const uint8_t* bytes = b.bytes.data();
-      for (const Insn& in : b.insns) {
+      if (tracer) insn_sequence.start_block(this, b.insns.data(), follows_block_end ? &block_end : nullptr);
+      auto next_insn = b.insns.begin();
+      for (const auto insns_end = b.insns.end(); next_insn != insns_end; ++next_insn) {
+        const Insn& in = *next_insn;
         if (budget_spent()) break;
         next_rip = (s.rip + in.len) & ip_mask;
         debug_before = dbg.pending;
@@ -350,8 +364,10 @@ StopReason Cpu::run(uint64_t max_insns) {
         // the instruction before it starts: it is not traced as executed.
         if (dbg.insn_armed) check_instruction_breakpoint(*this, resuming_rep);
         // A resumed REP instruction was traced when it started.
-        if (tracer && !resuming_rep)
+        if (tracer && !resuming_rep) {
+          insn_sequence.current = &in;
           tracer->insn(*this, s.rip, b.phys + uint64_t(bytes - b.bytes.data()), bytes, in.len);
+        }
         bytes += in.len;
         // Blocking by STI / MOV SS lasts for the one instruction after it
         // (SDM 6.8.3, Table 25-3); a shadow set by this instruction survives.
@@ -411,6 +427,12 @@ StopReason Cpu::run(uint64_t max_insns) {
         // exit whatever RFLAGS.IF says: vmx/event_exits.h).
         if (dbg.pending || ((intr_line || nmi_pending || svm.v_irq_pending) && (event_deliverable() || vmx.non_root)))
           break;
+      }
+      // The block ran out (its last instruction, a branch or the last that
+      // fits, completed its step): the next block's first follows it.
+      if (tracer && next_insn == b.insns.end() && !b.insns.empty()) {
+        block_end = b.insns.back();
+        block_ran_out = true;
       }
     } catch (const GuestException& e) {
       abandon_step();

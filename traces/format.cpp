@@ -12,6 +12,8 @@
 
 namespace softvt::trace {
 
+const bool leb::HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
+
 namespace {
 
 constexpr size_t HEADER_FIXED = 16;          // magic, version, reserved, body length
@@ -52,66 +54,9 @@ void put_sleb(std::vector<uint8_t>& o, int64_t v) {
     o.push_back(b | 0x80);
   }
 }
-// put_uleb into a raw buffer with room (10 bytes at most); returns the end.
-uint8_t* put_uleb_raw(uint8_t* o, uint64_t v) {
-  while (v >= 0x80) {
-    *o++ = uint8_t(v) | 0x80;
-    v >>= 7;
-  }
-  *o++ = uint8_t(v);
-  return o;
-}
 
-// Whether the host has BMI2's PDEP (a Zen 3 or later, a Haswell or later).
-const bool HAS_PDEP = (__builtin_cpu_init(), __builtin_cpu_supports("bmi2"));
-
-// Bits 7k..7k+6 of u into byte k (k < 8): one PDEP where the host has it
-// (inline assembly: the build targets baseline x86-64).
-[[gnu::always_inline]] inline uint64_t spread_7bit_groups(uint64_t u) {
-  if (HAS_PDEP) {
-    uint64_t w;
-    asm("pdep %2, %1, %0" : "=r"(w) : "r"(u), "r"(uint64_t(0x7f7f7f7f7f7f7f7f)));
-    return w;
-  }
-  uint64_t w = u & 0x7f;
-#pragma GCC unroll 7
-  for (unsigned k = 1; k < 8; ++k) w |= (u << k) & (uint64_t(0x7f) << (8 * k));
-  return w;
-}
-
-// put_sleb into a raw buffer (the same bytes), without a loop: one byte
-// for -64..63, else the length
-// from the count of significant bits, the 7-bit groups spread into one
-// 64-bit word with their continuation bits, and bytes 9 and 10 written
-// unconditionally; writes up to 10 bytes at `o` whatever the length.
-[[gnu::always_inline]] inline uint8_t* put_sleb_fast(uint8_t* o, int64_t v) {
-  const uint64_t u = uint64_t(v);
-  // Redundant sign bits become leading zeros; one more bit holds the sign.
-  const uint64_t z = u ^ uint64_t(v >> 63);
-  if (z < 64) {  // -64..63: one byte (a count delta, most flag changes)
-    *o = uint8_t(u & 0x7f);
-    return o + 1;
-  }
-  const unsigned n = unsigned(71 - __builtin_clzll(z | 1)) / 7;  // 1..10
-  uint64_t w = spread_7bit_groups(u);
-  // Continuation bits on every byte but the last (within the first 8).
-  static constexpr uint64_t CONT[11] = {0,
-                                        0,
-                                        0x80,
-                                        0x8080,
-                                        0x808080,
-                                        0x80808080,
-                                        0x8080808080,
-                                        0x808080808080,
-                                        0x80808080808080,
-                                        0x8080808080808080,
-                                        0x8080808080808080};
-  w |= CONT[n];
-  std::memcpy(o, &w, 8);
-  o[8] = uint8_t(((u >> 56) & 0x7f) | (n == 10 ? 0x80 : 0));
-  o[9] = uint8_t(uint64_t(v >> 63) & 0x7f);
-  return o + n;
-}
+using leb::put_sleb_fast;
+using leb::put_uleb56_fast;
 
 // Bit i set where a[i] != b[i] (i < n, n even), two 64-bit words per SSE2
 // compare (a 64-bit lane is equal when both its 32-bit halves are).
@@ -236,11 +181,17 @@ bool Record::same_as(const Record& o) const {
 
 // ---- encoder ----------------------------------------------------------------
 
-TraceEncoder::TraceEncoder() : pos_(1), cache_(CACHE_SLOTS) {
+TraceEncoder::TraceEncoder()
+    : stage_(new uint8_t[STAGE_BYTES]),
+      staged_(stage_.get()),
+      stage_limit_(stage_.get() + STAGE_BYTES - STAGE_SLACK),
+      pos_(1),
+      cache_(CACHE_SLOTS) {
   out_.reserve(1 << 21);
 }
 
 void TraceEncoder::switch_cpu(uint32_t cpu) {
+  commit();
   out_.push_back(EVENT | E_CPU);
   put_uleb(out_, cpu);
   cur_cpu_ = cpu;
@@ -250,6 +201,7 @@ void TraceEncoder::switch_cpu(uint32_t cpu) {
 void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys,
                                     const uint8_t* bytes, unsigned len) {
   if (cpu != cur_cpu_) switch_cpu(cpu);
+  if (staged_ >= stage_limit_) commit();
   CpuPos& p = pos_[cur_cpu_];
   const uint64_t seq_rip = p.rip + p.len, seq_phys = p.phys + p.len;
   const bool count_explicit = !p.seen || icount != p.icount + 1;
@@ -261,24 +213,24 @@ void TraceEncoder::encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip,
   p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.seen = true;
   const uint64_t expected_count = p.icount + 1;
   p.icount = icount;
-  if (!(count_explicit | addr_explicit) && cached) {
-    out_.push_back(tag);  // the common case: one byte
-    return;
-  }
-  std::vector<uint8_t>& o = out_;
-  o.push_back(tag);
-  if (count_explicit) put_sleb(o, int64_t(icount - expected_count));
+  // Staged: at most a tag, three 10-byte numbers and 15 bytes (with the
+  // spill of put_sleb_fast), well within STAGE_SLACK.
+  uint8_t* o = staged_;
+  *o++ = tag;
+  if (count_explicit) o = put_sleb_fast(o, int64_t(icount - expected_count));
   if (addr_explicit) {
     const uint64_t drip = rip - seq_rip;
-    put_sleb(o, int64_t(drip));
-    put_sleb(o, int64_t(phys - seq_phys - drip));
+    o = put_sleb_fast(o, int64_t(drip));
+    o = put_sleb_fast(o, int64_t(phys - seq_phys - drip));
   }
   if (!cached) {
-    for (unsigned i = 0; i < len; ++i) o.push_back(bytes[i]);
+    std::memcpy(o, bytes, len);
+    o += len;
     slot.phys = phys;
     slot.len = uint8_t(len);
     std::memcpy(slot.bytes, bytes, len);
   }
+  staged_ = o;
 }
 
 // A register value as the difference from its previous one (a counter or
@@ -292,7 +244,7 @@ bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint
                                        const uint64_t* sys, bool all) {
   if (cpu != cur_cpu_) switch_cpu(cpu);
   CpuPos& p = pos_[cur_cpu_];
-  uint64_t* prev = p.regs.data();
+  const uint64_t* prev = p.regs.data();
   // An instruction changes one or two registers and RFLAGS, in no
   // predictable pattern: the GPRs are compared two at a time, straight
   // from the caller's state; the system registers only when the caller
@@ -303,13 +255,39 @@ bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint
     for (unsigned i = 0; i < SYS; ++i) mask |= uint32_t(sys[i] != prev[treg::CR0 + i]) << (treg::CR0 + i);
   if (all) mask = (1u << treg::COUNT) - 1;
   if (!mask) return false;
-  // The record is built in place (at most 1 + 10 + 5 + 30 * 10 bytes, and
-  // the slack put_sleb_fast writes beyond a value) and appended once.
-  uint8_t buf[1 + 10 + 5 + treg::COUNT * 10 + 8];
-  uint8_t* o = buf;
+  stage_regs(p, icount, mask, gpr, rflags, sys);
+  return true;
+}
+
+bool TraceEncoder::encode_candidate_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                                         uint32_t candidates) {
+  if (cpu != cur_cpu_) [[unlikely]] switch_cpu(cpu);
+  CpuPos& p = pos_[cur_cpu_];
+  const uint32_t mask = candidate_mask(p, gpr, rflags, candidates);
+  if (!mask) return false;
+  stage_regs(p, icount, mask, gpr, rflags, nullptr);
+  return true;
+}
+
+void TraceEncoder::encode_candidate_regs_then_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr,
+                                                   uint64_t rflags, uint32_t candidates, uint64_t rip, uint64_t phys,
+                                                   const uint8_t* bytes, unsigned len) {
+  encode_candidate_regs(cpu, icount, gpr, rflags, candidates);
+  encode_insn(cpu, icount, rip, phys, bytes, len);
+}
+
+// The record is written into the staging area in place (at most 1 + 10 +
+// 5 + 30 * 10 bytes, and the slack put_sleb_fast writes beyond a value).
+void TraceEncoder::stage_regs(CpuPos& p, uint64_t icount, uint32_t mask, const uint64_t* gpr, uint64_t rflags,
+                              const uint64_t* sys) {
+  static_assert(STAGE_SLACK >= 1 + 10 + 5 + treg::COUNT * 10 + 8);
+  static_assert(REGS_TAG == (EVENT | E_REGS));
+  if (staged_ >= stage_limit_) [[unlikely]] commit();
+  uint64_t* prev = p.regs.data();
+  uint8_t* o = staged_;
   *o++ = EVENT | E_REGS;
   o = put_sleb_fast(o, int64_t(icount - p.icount));
-  o = put_uleb_raw(o, mask);
+  o = put_uleb56_fast(o, mask);
   uint32_t m = mask;
   for (; m && __builtin_ctz(m) < 16; m &= m - 1) {
     const unsigned i = unsigned(__builtin_ctz(m));
@@ -326,12 +304,12 @@ bool TraceEncoder::encode_changed_regs(uint32_t cpu, uint64_t icount, const uint
     o = put_sleb_fast(o, int64_t(sys[i - treg::CR0] - prev[i]));
     prev[i] = sys[i - treg::CR0];
   }
-  out_.insert(out_.end(), buf, o);
-  return true;
+  staged_ = o;
 }
 
 void TraceEncoder::encode(const Record& r) {
   if (r.kind == Kind::Insn) return encode_insn(r.cpu, r.icount, r.rip, r.phys, r.bytes, r.len);
+  commit();
   if (r.cpu != cur_cpu_) switch_cpu(r.cpu);
   CpuPos& p = pos_[cur_cpu_];
   out_.push_back(EVENT | event_code(r.kind));

@@ -8,10 +8,12 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "traces/leb128.h"
 #include "traces/sha256.h"
 
 namespace softvt::trace {
@@ -132,9 +134,9 @@ class TraceEncoder {
     CpuPos& p = pos_[cur_cpu_];
     const CacheSlot& slot = cache_[cache_index(phys)];
     if (cpu == cur_cpu_ && p.seen && icount == p.icount + 1 && rip == p.rip + p.len && phys == p.phys + p.len &&
-        slot.phys == phys && slot.len == len && same_bytes(slot.bytes, bytes, len)) {
+        staged_ < stage_limit_ && slot.phys == phys && slot.len == len && same_bytes(slot.bytes, bytes, len)) {
       p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.icount = icount;
-      out_.push_back(uint8_t(len));
+      *staged_++ = uint8_t(len);
       return;
     }
     encode_insn_slow(cpu, icount, rip, phys, bytes, len);
@@ -147,7 +149,62 @@ class TraceEncoder {
   // Returns false, writing nothing, if none differs.
   bool encode_changed_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags, const uint64_t* sys,
                            bool all);
-  std::vector<uint8_t>& buffer() { return out_; }
+  // The same record when the caller knows that, since this CPU's previous
+  // Regs record, only RFLAGS and the GPRs of `candidates` (bit r: GPR r)
+  // can have changed (the instruction in between could write no others):
+  // only those are compared. The bytes are those encode_changed_regs
+  // writes for the same values.
+  bool encode_candidate_regs(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                             uint32_t candidates);
+  // encode_candidate_regs, then encode_insn for the same instruction
+  // count: --record-regs's common step, inline (TraceWriter::insn), the
+  // two records built with plain stores in the staging area.
+  [[gnu::always_inline]] void encode_candidate_regs_and_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr,
+                                                             uint64_t rflags, uint32_t candidates, uint64_t rip,
+                                                             uint64_t phys, const uint8_t* bytes, unsigned len) {
+    if (cpu != cur_cpu_ || staged_ >= stage_limit_) [[unlikely]]
+      return encode_candidate_regs_then_insn(cpu, icount, gpr, rflags, candidates, rip, phys, bytes, len);
+    CpuPos& p = pos_[cur_cpu_];
+    uint64_t* prev = p.regs.data();
+    uint32_t m = candidate_mask(p, gpr, rflags, candidates);
+    uint8_t* o = staged_;
+    if (m) {
+      *o++ = REGS_TAG;
+      o = leb::put_sleb_fast(o, int64_t(icount - p.icount));
+      o = leb::put_uleb56_fast(o, m);
+      for (; m && __builtin_ctz(m) < 16; m &= m - 1) {
+        const unsigned i = unsigned(__builtin_ctz(m));
+        o = leb::put_sleb_fast(o, int64_t(gpr[i] - prev[i]));
+        prev[i] = gpr[i];
+      }
+      if (m) {  // RFLAGS, the only other bit
+        o = leb::put_sleb_fast(o, int64_t(rflags - prev[treg::RFLAGS]));
+        prev[treg::RFLAGS] = rflags;
+      }
+    }
+    const CacheSlot& slot = cache_[cache_index(phys)];
+    if (p.seen && icount == p.icount + 1 && rip == p.rip + p.len && phys == p.phys + p.len && slot.phys == phys &&
+        slot.len == len && same_bytes(slot.bytes, bytes, len)) {
+      p.rip = rip, p.phys = phys, p.len = uint8_t(len), p.icount = icount;
+      *o++ = uint8_t(len);
+      staged_ = o;
+      return;
+    }
+    staged_ = o;
+    encode_insn_slow(cpu, icount, rip, phys, bytes, len);
+  }
+  // Whether the staging area is near its end: a writer that drains its
+  // buffer before calling encode_candidate_regs_and_insn then takes
+  // buffer() (which empties it) first.
+  bool stage_nearly_full() const { return staged_ >= stage_limit_; }
+  // The bytes encoded so far (the staged ones appended first).
+  std::vector<uint8_t>& buffer() {
+    commit();
+    return out_;
+  }
+  // The size of buffer() without the staged bytes (at most 64 KiB less;
+  // cheap: for a writer deciding when to drain).
+  size_t committed_size() const { return out_.size(); }
 
   // The bytes cache: slots of the last bytes recorded at a physical address.
   static constexpr unsigned CACHE_SLOTS = 1u << 16;
@@ -156,7 +213,7 @@ class TraceEncoder {
   }
   // Equal instruction bytes (1..15), with fixed-size loads instead of a
   // memcmp call: the first and last 8 (or 4) bytes cover the whole range.
-  static bool same_bytes(const uint8_t* a, const uint8_t* b, unsigned len) {
+  [[gnu::always_inline]] static bool same_bytes(const uint8_t* a, const uint8_t* b, unsigned len) {
     if (len >= 8) {
       uint64_t x0, y0, x1, y1;
       std::memcpy(&x0, a, 8), std::memcpy(&y0, b, 8);
@@ -192,6 +249,42 @@ class TraceEncoder {
   void put_reg(CpuPos& p, const RegValue& v);
   void encode_insn_slow(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                         unsigned len);
+  // The Regs record of the registers in `mask` (sys as in encode_changed_regs).
+  void stage_regs(CpuPos& p, uint64_t icount, uint32_t mask, const uint64_t* gpr, uint64_t rflags,
+                  const uint64_t* sys);
+  // The GPRs of `candidates` and RFLAGS that differ from `p`'s last Regs record.
+  static uint32_t candidate_mask(const CpuPos& p, const uint64_t* gpr, uint64_t rflags, uint32_t candidates) {
+    const uint64_t* prev = p.regs.data();
+    uint32_t mask = uint32_t(rflags != prev[treg::RFLAGS]) << treg::RFLAGS;
+    for (uint32_t c = candidates & 0xffff; c; c &= c - 1) {
+      const unsigned i = unsigned(__builtin_ctz(c));
+      mask |= uint32_t(gpr[i] != prev[i]) << i;
+    }
+    return mask;
+  }
+  // encode_candidate_regs_and_insn's way when the CPU changes or the
+  // staging area is near its end.
+  void encode_candidate_regs_then_insn(uint32_t cpu, uint64_t icount, const uint64_t* gpr, uint64_t rflags,
+                                       uint32_t candidates, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                                       unsigned len);
+  static constexpr uint8_t REGS_TAG = 0x80 | 10;  // an event record, code 10 (traces/README.md)
+  // Appends the staged bytes to out_ (before anything else writes there).
+  void commit() {
+    if (staged_ != stage_.get()) {
+      out_.insert(out_.end(), stage_.get(), staged_);
+      staged_ = stage_.get();
+    }
+  }
+  // The hot records (a sequential instruction, a Regs record) are written
+  // with plain stores into a fixed staging area, without the vector's
+  // capacity checks and its insert call; the other records go to out_
+  // after commit(). A hot record is staged only below stage_limit_:
+  // STAGE_SLACK is more than one record writes (a Regs record of 30
+  // registers with the spill of put_sleb_fast), else it commits first.
+  static constexpr size_t STAGE_BYTES = size_t(1) << 16, STAGE_SLACK = 1024;
+  std::unique_ptr<uint8_t[]> stage_;
+  uint8_t* staged_;       // the end of the staged bytes
+  uint8_t* stage_limit_;  // stage_ + STAGE_BYTES - STAGE_SLACK
   std::vector<uint8_t> out_;
   std::vector<CpuPos> pos_;
   std::vector<CacheSlot> cache_;

@@ -4,6 +4,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "emu/insn_sequence.h"
+#include "traces/reg_writes.h"
+
 namespace softvt::trace {
 
 namespace {
@@ -37,6 +40,8 @@ void RecordingTracer::attach_memory(Memory& mem) {
     r.sub = uint8_t(size | (write ? 0x80 : 0));
     r.a = phys;
     r.b = value;
+    // A device may have changed what the instruction's operands do not name.
+    cpus_[cur_cpu_].regs_unsettled = true;
     emit(r);
   };
 }
@@ -92,6 +97,7 @@ void RecordingTracer::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uin
 }
 
 void RecordingTracer::exception(const Cpu& cpu, const GuestException& e) {
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::Exception);
   r.vector = e.vector;
   r.error = e.error_code;
@@ -106,6 +112,7 @@ void RecordingTracer::note(const Cpu& cpu, const std::string& text) {
 }
 
 void RecordingTracer::interrupt(const Cpu& cpu, uint8_t vector, EventType type) {
+  track(cpu).regs_unsettled = true;
   // Hardware exceptions were recorded by exception(), with their error code.
   if (type == EventType::HardwareException) return;
   Record r = event(cpu, Kind::Interrupt);
@@ -115,12 +122,14 @@ void RecordingTracer::interrupt(const Cpu& cpu, uint8_t vector, EventType type) 
 }
 
 void RecordingTracer::vm_entry(const Cpu& cpu, VmEntryKind kind) {
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::VmEntry);
   r.sub = uint8_t(kind);
   emit(r);
 }
 
 void RecordingTracer::vm_exit(const Cpu& cpu, VmArch arch, uint64_t reason, uint64_t qualification) {
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::VmExit);
   r.sub = uint8_t(arch);
   r.a = reason;
@@ -135,6 +144,7 @@ void RecordingTracer::vm_entry_failed(const Cpu& cpu, const char* check) {
 }
 
 void RecordingTracer::io(const Cpu& cpu, uint16_t port, unsigned size, uint64_t value, bool write) {
+  track(cpu).regs_unsettled = true;
   Record r = event(cpu, Kind::Io);
   r.sub = uint8_t(size | (write ? 0x80 : 0));
   r.a = port;
@@ -215,15 +225,63 @@ void TraceWriter::drain() {
   b.clear();
 }
 
+[[gnu::always_inline]] inline const Insn* TraceWriter::previous_insn(const Cpu& cpu, CpuTrack& t) {
+  const InsnSequence& q = insn_sequence;
+  if (q.cpu != &cpu) [[unlikely]] {
+    t.last_reported = nullptr;
+    return nullptr;
+  }
+  const Insn* prev = nullptr;
+  if (q.current == q.first)
+    prev = q.carried;
+  else if (t.block_run == q.block_run && t.last_reported == q.current - 1)
+    prev = t.last_reported;
+  t.block_run = q.block_run;
+  t.last_reported = q.current;
+  return prev;
+}
+
 void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_t* bytes, unsigned len) {
   CpuTrack& t = track(cpu);
+  const Insn* const prev = flags_ & header_flag::REGS ? previous_insn(cpu, t) : nullptr;
+  if (t.seen && uint8_t(cpu.s.mode) == t.mode && !enc_.stage_nearly_full()) [[likely]] {
+    // --record-regs after a plain instruction (see encode_register_changes):
+    // the Regs and instruction records in one inline step.
+    if (flags_ & header_flag::REGS) {
+      if (prev && !t.regs_unsettled) [[likely]] {
+        const uint32_t candidates = gpr_write_candidates(*prev);
+        if (candidates != ALL_REGS) [[likely]] {
+          cur_cpu_ = cpu.initial_apic_id;
+          t.icount = cpu.s.insn_count;
+          enc_.encode_candidate_regs_and_insn(cur_cpu_, t.icount, cpu.s.gpr, cpu.s.rflags, candidates, rip, phys,
+                                              bytes, len > 15 ? 15 : len);
+          return;
+        }
+      }
+    } else {
+      cur_cpu_ = cpu.initial_apic_id;
+      t.icount = cpu.s.insn_count;
+      enc_.encode_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
+      return;
+    }
+  }
+  insn_in_full(cpu, t, rip, phys, bytes, len);
+}
+
+// Any other instruction (the first of a CPU, one in another mode, one
+// after an event or a block lookup; one that finds the staging area near
+// its end): all registers compared (with --record-regs), the mode
+// checked, the staged bytes committed and the buffer drained when full.
+void TraceWriter::insn_in_full(const Cpu& cpu, CpuTrack& t, uint64_t rip, uint64_t phys, const uint8_t* bytes,
+                               unsigned len) {
   cur_cpu_ = cpu.initial_apic_id;
   if (flags_ & header_flag::REGS) encode_register_changes(cpu, t);
   t.seen = true;
   if (uint8_t(cpu.s.mode) != t.mode) [[unlikely]] emit_mode(cpu, t);
   t.icount = cpu.s.insn_count;
   enc_.encode_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
-  if (enc_.buffer().size() >= DRAIN_AT) [[unlikely]] drain();
+  if (enc_.stage_nearly_full()) enc_.buffer();  // committed: the fast path stays within the staging area
+  if (enc_.committed_size() >= DRAIN_AT) [[unlikely]] drain();
 }
 
 // The registers compared with the encoder's copy of the last Regs record
@@ -232,8 +290,15 @@ void TraceWriter::insn(const Cpu& cpu, uint64_t rip, uint64_t phys, const uint8_
 // system registers (CR0..GS base) rarely change: they are compared with
 // the writer's own copy of them (t.regs) in one OR of XORs, and copied
 // and handed to the encoder only when one did.
+//
+// When the run loop says the previous instruction ran just before this
+// one with nothing between (emu/insn_sequence.h) and it can write only
+// its register operands (traces/reg_writes.h), TraceWriter::insn compares
+// only those and RFLAGS instead: nothing else can differ from the last
+// Regs point.
 void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
   const CpuState& s = cpu.s;
+  t.regs_unsettled = false;
   uint64_t* sys = t.regs.data() + treg::CR0;
   constexpr unsigned SEL = treg::ES - treg::CR0, BASE = treg::FS_BASE - treg::CR0;
   const uint64_t changed = (s.cr0 ^ sys[0]) | (s.cr2 ^ sys[1]) | (s.cr3 ^ sys[2]) | (s.cr4 ^ sys[3]) |
@@ -252,13 +317,13 @@ void TraceWriter::encode_register_changes(const Cpu& cpu, CpuTrack& t) {
 
 void TraceWriter::emit(const Record& r) {
   enc_.encode(r);
-  if (enc_.buffer().size() >= DRAIN_AT) drain();
+  if (enc_.committed_size() >= DRAIN_AT) drain();
 }
 
 void TraceWriter::emit_insn(uint32_t cpu, uint64_t icount, uint64_t rip, uint64_t phys, const uint8_t* bytes,
                             unsigned len) {
   enc_.encode_insn(cpu, icount, rip, phys, bytes, len);
-  if (enc_.buffer().size() >= DRAIN_AT) drain();
+  if (enc_.committed_size() >= DRAIN_AT) drain();
 }
 
 bool TraceWriter::finish() {

@@ -57,6 +57,16 @@ class RecordingTracer : public Cpu::Tracer, public InputLog {
     bool seen = false;
     uint8_t mode = 0xff;
     uint64_t icount = 0;
+    // An event of this CPU (exception, interrupt, VM entry or exit, I/O,
+    // MMIO) since its last Regs point: the next one compares all
+    // registers, whatever the run loop says of the instruction before (a
+    // second guard: the run loop already drops the sequence at each
+    // event; an MMIO device may change more than the instruction's
+    // operands).
+    bool regs_unsettled = false;
+    // The last instruction reported (emu/insn_sequence.h) and its block run.
+    const Insn* last_reported = nullptr;
+    uint64_t block_run = 0;
     std::array<uint64_t, treg::COUNT> regs{};
   };
   CpuTrack& track(const Cpu& cpu) { return cpus_[cpu.initial_apic_id]; }
@@ -93,6 +103,11 @@ class TraceWriter final : public RecordingTracer {
 
  private:
   void drain();
+  // The instruction that ran just before `cpu`'s current one with nothing
+  // between (emu/insn_sequence.h), or nullptr; notes the current one.
+  static const Insn* previous_insn(const Cpu& cpu, CpuTrack& t);
+  [[gnu::noinline]] void insn_in_full(const Cpu& cpu, CpuTrack& t, uint64_t rip, uint64_t phys,
+                                      const uint8_t* bytes, unsigned len);
   void encode_register_changes(const Cpu& cpu, CpuTrack& t);
   std::FILE* f_;
   TraceEncoder enc_;
