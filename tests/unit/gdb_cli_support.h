@@ -156,4 +156,13 @@ inline std::string hex_address(uint64_t a) {
   return b;
 }
 
+// gdb's "p/x $NAME" answers ("$N = 0x..."), in order.
+inline std::vector<uint64_t> printed_values(const std::string& o) {
+  std::vector<uint64_t> v;
+  const std::regex p(R"(\$\d+ = 0x([0-9a-f]+))");
+  for (auto it = std::sregex_iterator(o.begin(), o.end(), p); it != std::sregex_iterator(); ++it)
+    v.push_back(std::stoull((*it)[1].str(), nullptr, 16));
+  return v;
+}
+
 }  // namespace softvt::test

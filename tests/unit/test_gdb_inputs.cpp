@@ -159,15 +159,6 @@ uint32_t fnv1a(const std::string& bytes) {
   return h;
 }
 
-// gdb's "p/x $NAME" answers ("$N = 0x..."), in order.
-std::vector<uint64_t> printed_values(const std::string& o) {
-  std::vector<uint64_t> v;
-  const std::regex p(R"(\$\d+ = 0x([0-9a-f]+))");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), p); it != std::sregex_iterator(); ++it)
-    v.push_back(std::stoull((*it)[1].str(), nullptr, 16));
-  return v;
-}
-
 // gdb's "x/Nxb ADDR" lines ("0x200000:\t0x78\t0x79..."), in order.
 std::vector<std::string> examined(const std::string& o) {
   std::vector<std::string> v;

@@ -64,15 +64,6 @@ std::vector<uint64_t> reported_counts(const std::string& o) {
   return v;
 }
 
-// gdb's "p/x $NAME" answers ("$N = 0x..."), in order.
-std::vector<uint64_t> printed_values(const std::string& o) {
-  std::vector<uint64_t> v;
-  const std::regex p(R"(\$\d+ = 0x([0-9a-f]+))");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), p); it != std::sregex_iterator(); ++it)
-    v.push_back(std::stoull((*it)[1].str(), nullptr, 16));
-  return v;
-}
-
 }  // namespace
 
 TEST_CASE("replay --gdb: break, step, reverse-stepi and reverse-continue on a recorded run", "[gdb][replay][cli]") {
