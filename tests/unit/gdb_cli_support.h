@@ -156,12 +156,22 @@ inline std::string hex_address(uint64_t a) {
   return b;
 }
 
+// The first group of every match of `pattern` in a gdb transcript, in order.
+inline std::vector<std::string> captures(const std::string& o, const std::string& pattern) {
+  std::vector<std::string> v;
+  const std::regex p(pattern);
+  for (auto it = std::sregex_iterator(o.begin(), o.end(), p); it != std::sregex_iterator(); ++it)
+    v.push_back((*it)[1].str());
+  return v;
+}
+
+// gdb's `p` answers ("$N = VALUE"), in order.
+inline std::vector<std::string> printed(const std::string& o) { return captures(o, R"(\$\d+ = ([^\n]*))"); }
+
 // gdb's "p/x $NAME" answers ("$N = 0x..."), in order.
 inline std::vector<uint64_t> printed_values(const std::string& o) {
   std::vector<uint64_t> v;
-  const std::regex p(R"(\$\d+ = 0x([0-9a-f]+))");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), p); it != std::sregex_iterator(); ++it)
-    v.push_back(std::stoull((*it)[1].str(), nullptr, 16));
+  for (const std::string& hex : captures(o, R"(\$\d+ = 0x([0-9a-f]+))")) v.push_back(std::stoull(hex, nullptr, 16));
   return v;
 }
 

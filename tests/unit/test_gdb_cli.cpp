@@ -191,11 +191,7 @@ namespace {
 
 // The addresses gdb prints when it stops ("0x... in ?? ()"), in order.
 std::vector<std::string> stop_addresses(const std::string& o) {
-  std::vector<std::string> v;
-  const std::regex stop(R"((0x[0-9a-f]{16}) in \?\? \(\))");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), stop); it != std::sregex_iterator(); ++it)
-    v.push_back((*it)[1].str());
-  return v;
+  return captures(o, R"((0x[0-9a-f]{16}) in \?\? \(\))");
 }
 
 }  // namespace

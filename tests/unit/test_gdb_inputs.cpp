@@ -160,13 +160,7 @@ uint32_t fnv1a(const std::string& bytes) {
 }
 
 // gdb's "x/Nxb ADDR" lines ("0x200000:\t0x78\t0x79..."), in order.
-std::vector<std::string> examined(const std::string& o) {
-  std::vector<std::string> v;
-  const std::regex x(R"(0x200000:\t([^\n]*))");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), x); it != std::sregex_iterator(); ++it)
-    v.push_back((*it)[1].str());
-  return v;
-}
+std::vector<std::string> examined(const std::string& o) { return captures(o, R"(0x200000:\t([^\n]*))"); }
 
 // softvt under the stub with standard input read from `input`: the child
 // inherits descriptor 0 when the Softvt helper forks it.

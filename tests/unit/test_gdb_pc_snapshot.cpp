@@ -225,10 +225,7 @@ TEST_CASE("gdb: the PC steps back from the end of a run past several snapshots",
                                "x/wx 0x200000", "kill"});
   std::remove(elf.c_str());
   INFO(o);
-  std::vector<std::string> v;
-  const std::regex value(R"(\$\d+ = ([^\n]*))");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), value); it != std::sregex_iterator(); ++it)
-    v.push_back((*it)[1].str());
+  const std::vector<std::string> v = printed(o);
   REQUIRE(v.size() == 9);
   CHECK(v[2] == "800000");
   CHECK(v[4] == "1");  // five back from after HLT: before the last dec ecx

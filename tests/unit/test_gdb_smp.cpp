@@ -13,19 +13,6 @@
 
 using namespace softvt::test;
 
-namespace {
-
-// The values of gdb's `p` commands ("$N = VALUE"), in order.
-std::vector<std::string> printed(const std::string& o) {
-  std::vector<std::string> v;
-  const std::regex value(R"(\$\d+ = ([^\n]*))");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), value); it != std::sregex_iterator(); ++it)
-    v.push_back((*it)[1].str());
-  return v;
-}
-
-}  // namespace
-
 TEST_CASE("gdb: two CPUs step forwards and backwards, each by its own instructions", "[gdb][cli]") {
   REQUIRE_GDB();
   const std::string elf = kernel_path("apic_smp");

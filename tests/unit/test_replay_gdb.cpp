@@ -58,9 +58,7 @@ std::map<std::string, uint64_t> recorded_registers(const std::string& trace, uin
 // The instruction counts `monitor trace-position` reported, in order.
 std::vector<uint64_t> reported_counts(const std::string& o) {
   std::vector<uint64_t> v;
-  const std::regex at(R"(CPU 0 at instruction count (\d+), RIP)");
-  for (auto it = std::sregex_iterator(o.begin(), o.end(), at); it != std::sregex_iterator(); ++it)
-    v.push_back(std::stoull((*it)[1].str()));
+  for (const std::string& n : captures(o, R"(CPU 0 at instruction count (\d+), RIP)")) v.push_back(std::stoull(n));
   return v;
 }
 
