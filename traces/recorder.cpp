@@ -172,12 +172,7 @@ uint64_t RecordingTracer::host_reading(const Cpu& running, HostReading kind, con
 
 unsigned RecordingTracer::serial_input(const Cpu& running, uint64_t poll, uint8_t* out, unsigned room,
                                        const std::function<int()>& live) {
-  unsigned n = 0;
-  while (n < room) {
-    const int b = live();
-    if (b < 0) break;
-    out[n++] = uint8_t(b);
-  }
+  const unsigned n = read_live_bytes(live, out, room);
   if (n) {
     Record r = event(running, Kind::SerialIn);
     r.a = poll;

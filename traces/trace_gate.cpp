@@ -177,12 +177,8 @@ unsigned TraceGate::serial_input(const Cpu& running, uint64_t poll, uint8_t* out
     std::memcpy(out, old->bytes.data(), got);
     return got;
   }
-  unsigned got = 0;
-  if (inputs_) {
-    got = from_source([&] { return inputs_->serial_input(running, poll, out, room, live); });
-  } else {
-    for (int b; got < room && live && (b = live()) >= 0;) out[got++] = uint8_t(b);
-  }
+  const unsigned got = inputs_ ? from_source([&] { return inputs_->serial_input(running, poll, out, room, live); })
+                               : read_live_bytes(live, out, room);
   in.bytes.assign(reinterpret_cast<const char*>(out), got);
   keep(n, std::move(in));
   return got;

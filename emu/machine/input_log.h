@@ -26,6 +26,15 @@ enum class HostReading : uint8_t {
   WallSeconds = 1,  // the RTC's start under --clock host: seconds since 1970
 };
 
+// Up to `room` bytes that `live` has now (it returns -1 when it has none),
+// stored in `out`; returns how many. The one way a COM1 look reads the
+// host's serial source, with or without an input log.
+inline unsigned read_live_bytes(const std::function<int()>& live, uint8_t* out, unsigned room) {
+  unsigned n = 0;
+  for (int b; n < room && live && (b = live()) >= 0;) out[n++] = uint8_t(b);
+  return n;
+}
+
 class InputLog {
  public:
   virtual ~InputLog() = default;

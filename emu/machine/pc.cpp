@@ -202,18 +202,11 @@ void Pc::feed_serial_input() {
   const uint64_t poll = serial_polls_++;
   const unsigned room = com1_->rx_room();
   if (room == 0) return;
-  if (log) {
-    uint8_t bytes[16];  // at most a full FIFO
-    const unsigned n =
-        log->serial_input(*cpus_[running_].cpu, poll, bytes, std::min(room, unsigned(sizeof bytes)), config_.serial_in);
-    for (unsigned i = 0; i < n; ++i) com1_->receive(bytes[i]);
-    return;
-  }
-  for (unsigned left = room; left; --left) {
-    const int b = config_.serial_in();
-    if (b < 0) return;
-    com1_->receive(uint8_t(b));
-  }
+  uint8_t bytes[16];  // at most a full FIFO
+  const unsigned want = std::min(room, unsigned(sizeof bytes));
+  const unsigned n = log ? log->serial_input(*cpus_[running_].cpu, poll, bytes, want, config_.serial_in)
+                         : read_live_bytes(config_.serial_in, bytes, want);
+  for (unsigned i = 0; i < n; ++i) com1_->receive(bytes[i]);
 }
 
 // A CPU the scheduler may run: started (not waiting for SIPI), and not
