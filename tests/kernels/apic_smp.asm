@@ -108,7 +108,13 @@ _start:
     ; ---- timer: one-shot count runs down, periodic interrupts -----------
     mov dword [APIC + APIC_TIMER_DIVIDE], 0xb          ; divide by 1
     mov dword [APIC + APIC_LVT_TIMER], 0x10000 | TIMER_VECTOR  ; masked one-shot
-    mov dword [APIC + APIC_TIMER_INITIAL], 1000000
+    ; The counts are long in host time too (--accel kvm runs on the host's
+    ; clock, and its CPL-0 code is slow): the one-shot count must not reach 0
+    ; between the two reads, and a handler that takes longer than the period
+    ; would find the next tick pending at every IRET and never let the loop
+    ; below test [ticks] (an interrupt is taken at the first instruction
+    ; boundary it may be, SDM 6.9).
+    mov dword [APIC + APIC_TIMER_INITIAL], 0xffffffff  ; about 4.3 s at 1 GHz
     mov eax, [APIC + APIC_TIMER_CURRENT]
     mov ecx, 100
 .burn:
@@ -118,7 +124,7 @@ _start:
     CHECK b, "one-shot current count decreases"
     mov dword [APIC + APIC_TIMER_INITIAL], 0
     mov dword [APIC + APIC_LVT_TIMER], 0x20000 | TIMER_VECTOR  ; periodic
-    mov dword [APIC + APIC_TIMER_INITIAL], 100000
+    mov dword [APIC + APIC_TIMER_INITIAL], 10000000    ; 10 ms at 1 GHz
     sti
 .wait_ticks:
     hlt
