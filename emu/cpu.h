@@ -10,6 +10,7 @@
 #include "emu/cpu_model.h"
 #include "emu/cpu_state.h"
 #include "emu/debug.h"
+#include "emu/insn_sequence.h"
 #include "emu/memory.h"
 #include "svm/svm_state.h"
 #include "vmx/vmx_state.h"
@@ -187,6 +188,9 @@ class Cpu {
   };
   Tracer* tracer = nullptr;
   bool trace_writes() const { return tracer && tracer->wants_writes; }
+  // Where the instruction reported to Tracer::insn stands in the run of
+  // its block (emu/insn_sequence.h); kept only while a tracer is set.
+  InsnSequence insn_sequence;
 
   // ---- events at instruction boundaries (emu/events.cpp) -----------------
   // The machine's interrupt controllers drive these lines; the run loop

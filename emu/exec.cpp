@@ -4,7 +4,6 @@
 
 #include "emu/block_cache.h"
 #include "emu/cpu.h"
-#include "emu/insn_sequence.h"
 #include "vmx/event_exits.h"
 #include "svm/intercepts.h"
 #include "emu/nested_paging.h"
@@ -353,7 +352,7 @@ StopReason Cpu::run(uint64_t max_insns) {
       const Block& b = blocks->lookup(*this);
       const uint64_t ip_mask = sequential_ip_mask(*this);
       const uint8_t* bytes = b.bytes.data();
-      if (tracer) insn_sequence.start_block(this, b.insns.data(), follows_block_end ? &block_end : nullptr);
+      if (tracer) insn_sequence.start_block(b.insns.data(), follows_block_end ? &block_end : nullptr);
       auto next_insn = b.insns.begin();
       for (const auto insns_end = b.insns.end(); next_insn != insns_end; ++next_insn) {
         const Insn& in = *next_insn;

@@ -8,34 +8,39 @@
 // fault, a VM exit, an unfinished REP, a stop - ends the block's run).
 // The first instruction of a block follows the last of the previous
 // block when that one ran to its end and the loop went straight on
-// (`carried`). A side channel rather than a Tracer argument or a Cpu
-// member, so that the tracers and every user of emu/cpu.h are untouched;
-// the run loop writes it only when a tracer is set, and a tracer must
-// check `cpu`.
+// (`carried`). A member of the Cpu (Cpu::insn_sequence) rather than a
+// Tracer::insn argument, so that tracers which do not need it are
+// untouched; the run loop writes it only when a tracer is set.
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 namespace softvt {
 
-class Cpu;
 struct Insn;
 
 struct InsnSequence {
-  const Cpu* cpu = nullptr;        // the CPU of the current block run
-  uint64_t block_run = 0;          // counts the block runs of this thread
+  // Numbers the CPU's block runs while traced. Each InsnSequence numbers
+  // from its own base, 2^40 apart, so that no two CPUs - nor two CPU
+  // objects in turn, as gdb's flat target makes a fresh one for each
+  // restored snapshot while its tracer lives on - share a number: a
+  // tracer that remembers (block run, instruction) from one can never
+  // match the other's.
+  uint64_t block_run = next_base();
   const Insn* first = nullptr;     // the first instruction of the block
   const Insn* carried = nullptr;   // what `first` follows (a copy of the previous block's last), or nullptr
   const Insn* current = nullptr;   // the instruction reported to Tracer::insn
-  void start_block(const Cpu* c, const Insn* block_first, const Insn* follows) {
-    cpu = c;
+  void start_block(const Insn* block_first, const Insn* follows) {
     ++block_run;
     first = block_first;
     carried = follows;
   }
-};
 
-// One per thread: a CPU runs in one thread at a time. Initial-exec:
-// softvt is one executable (the access is one load from %fs).
-inline thread_local InsnSequence insn_sequence [[gnu::tls_model("initial-exec")]];
+ private:
+  static uint64_t next_base() {
+    static std::atomic<uint64_t> sequences{0};
+    return (sequences.fetch_add(1, std::memory_order_relaxed) + 1) << 40;
+  }
+};
 
 }  // namespace softvt

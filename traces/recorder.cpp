@@ -4,7 +4,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "emu/insn_sequence.h"
 #include "traces/reg_writes.h"
 
 namespace softvt::trace {
@@ -221,11 +220,7 @@ void TraceWriter::drain() {
 }
 
 [[gnu::always_inline]] inline const Insn* TraceWriter::previous_insn(const Cpu& cpu, CpuTrack& t) {
-  const InsnSequence& q = insn_sequence;
-  if (q.cpu != &cpu) [[unlikely]] {
-    t.last_reported = nullptr;
-    return nullptr;
-  }
+  const InsnSequence& q = cpu.insn_sequence;
   const Insn* prev = nullptr;
   if (q.current == q.first)
     prev = q.carried;
