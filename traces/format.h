@@ -193,9 +193,9 @@ class TraceEncoder {
     staged_ = o;
     encode_insn_slow(cpu, icount, rip, phys, bytes, len);
   }
-  // Whether the staging area is near its end: a writer that drains its
-  // buffer before calling encode_candidate_regs_and_insn then takes
-  // buffer() (which empties it) first.
+  // Whether the staging area is near its end (the encoder commits it
+  // before it stages its next record): a writer's inline path then steps
+  // aside for one that may commit.
   bool stage_nearly_full() const { return staged_ >= stage_limit_; }
   // The bytes encoded so far (the staged ones appended first).
   std::vector<uint8_t>& buffer() {

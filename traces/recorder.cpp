@@ -270,7 +270,6 @@ void TraceWriter::insn_in_full(const Cpu& cpu, CpuTrack& t, uint64_t rip, uint64
   if (uint8_t(cpu.s.mode) != t.mode) [[unlikely]] emit_mode(cpu, t);
   t.icount = cpu.s.insn_count;
   enc_.encode_insn(cur_cpu_, t.icount, rip, phys, bytes, len > 15 ? 15 : len);
-  if (enc_.stage_nearly_full()) enc_.buffer();  // committed: the fast path stays within the staging area
   if (enc_.committed_size() >= DRAIN_AT) [[unlikely]] drain();
 }
 
