@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "emu/accel/kvm_state.h"
+#include "emu/accel/kvm_step.h"
+#include "emu/accel/kvm_syscall_entry.h"
 #include "emu/accel/kvm_transfer.h"
 #include "emu/accel/kvm_vm.h"
 #include "emu/block_cache.h"
@@ -36,6 +38,7 @@ class KvmEngine final : public Pc::Engine {
       std::vector<kvm_cpuid_entry2> cpuid;
       e = kvm::guest_cpuid_for(vm_, pc_.cpu(i).model, int(pc_.cpu(i).initial_apic_id), cpuid);
       if (e.empty()) e = kvm::set_cpuid(vm_, i, cpuid);
+      syscall_watch_.emplace_back(pc_.cpu(i).model);
     }
     return e;
   }
@@ -43,14 +46,22 @@ class KvmEngine final : public Pc::Engine {
   const char* name() const override { return "kvm"; }
 
   std::string summary() const override {
-    if (interpreted_.empty()) return "";
-    uint64_t total = 0;
-    std::string list;
-    for (const auto& [m, n] : interpreted_) {
-      total += n;
-      list += (list.empty() ? "" : ", ") + m + " " + std::to_string(n);
+    std::string s;
+    if (!interpreted_.empty()) {
+      uint64_t total = 0;
+      std::string list;
+      for (const auto& [m, n] : interpreted_) {
+        total += n;
+        list += (list.empty() ? "" : ", ") + m + " " + std::to_string(n);
+      }
+      s = std::to_string(total) + " instructions KVM's emulator cannot run were interpreted (" + list + ")";
     }
-    return std::to_string(total) + " instructions KVM's emulator cannot run were interpreted (" + list + ")";
+    uint64_t syscalls = 0;
+    for (const kvm::SyscallEntryWatch& w : syscall_watch_) syscalls += w.completed();
+    if (syscalls)
+      s += (s.empty() ? "" : "; ") + std::to_string(syscalls) +
+           " ring-3 SYSCALLs the host KVM left in ring 3 were completed (emu/accel/kvm_syscall_entry.h)";
+    return s;
   }
 
   StopReason run(unsigned i, uint64_t until_ns) override {
@@ -72,6 +83,8 @@ class KvmEngine final : public Pc::Engine {
   StopReason run_until_stop(Cpu& c, unsigned i, kvm_run* r) {
     for (;;) {
       before_entry(i, r);
+      const kvm::GuestView view(vm_.vcpu_fd(i), pc_.mem());
+      if (std::string e = syscall_watch_[i].before_run(vm_, i, *r, view); !e.empty()) return error(c, e + site(c));
       r->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
       if (ioctl(vm_.vcpu_fd(i), KVM_RUN, 0) < 0) {
         // EINTR: the slice's watchdog (or SIGINT) kicked the vCPU out.
@@ -151,6 +164,12 @@ class KvmEngine final : public Pc::Engine {
       case KVM_EXIT_INTR:
       case KVM_EXIT_SET_TPR:  // CR8 was written: after_exit took it
         return StopReason::None;
+      case KVM_EXIT_DEBUG: {
+        const unsigned i = c.initial_apic_id;
+        const kvm::GuestView view(vm_.vcpu_fd(i), pc_.mem());
+        const std::string e = syscall_watch_[i].on_debug_exit(vm_, i, *r, view);
+        return e.empty() ? StopReason::None : error(c, e + site(c));
+      }
       case KVM_EXIT_HLT:
         // RIP is past the HLT (SDM Vol. 2 HLT); the machine wakes the CPU
         // when an event is deliverable (its IF is current).
@@ -265,6 +284,7 @@ class KvmEngine final : public Pc::Engine {
   kvm::Vm vm_;
   kvm::Watchdog watchdog_;  // one timer for every slice (kvm_vm.h)
   std::vector<VcpuState> vcpus_;
+  std::vector<kvm::SyscallEntryWatch> syscall_watch_;  // one per vCPU
   std::map<std::string, uint64_t> interpreted_;
 };
 

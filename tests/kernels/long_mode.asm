@@ -52,27 +52,7 @@ _start:
     inc ecx
     cmp ecx, 512
     jb .map
-    mov eax, pml4
-    mov cr3, eax
-    mov eax, cr4
-    or eax, 1 << 5             ; PAE
-    mov cr4, eax
-    mov ecx, 0xc0000080        ; EFER
-    rdmsr
-    or eax, 1 << 8             ; LME
-    wrmsr
-    lgdt [gdt_ptr]
-    mov eax, cr0
-    or eax, 0x80000001         ; PG, PE
-    mov cr0, eax
-    jmp 0x08:long_entry
-
-bits 64
-long_entry:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    ENTER_LONG_MODE 0
     lea rsp, [rel stack_top]
     mov rax, 0x123456789abcdef0
     mov rbx, rax

@@ -172,6 +172,24 @@ TEST_CASE("apic_smp kernel: APIC timer, self IPI, INIT-SIPI-SIPI and a broadcast
   CHECK(amd.out == apic_smp_output(2));
 }
 
+TEST_CASE("syscall_user kernel: SYSRET to ring 3 and SYSCALL back, three times", "[kernels]") {
+  for (const char* model : {"intel", "amd"}) {
+    const CliResult r = run_softvt("--kernel " + kernel("syscall_user") + " --cpu " + model);
+    INFO(model << "\n" << r.out << r.err);
+    CHECK(r.status == 33);
+    std::string expected = "syscall_user: to ring 3\n";
+    for (int call = 1; call <= 3; ++call)
+      expected += "call 0000000" + std::to_string(call) +
+                  ": cs=00000008 ss=00000010 rflags=00000002 r11=00000602\n"
+                  "ok CS is STAR[47:32]\n"
+                  "ok SS is STAR[47:32] + 8\n"
+                  "ok RCX is the return address\n"
+                  "ok R11 is the ring-3 RFLAGS\n"
+                  "ok RFLAGS has the FMASK bits cleared\n";
+    CHECK(r.out == expected + "ring 3 exits\nfailures: 00000000\n");
+  }
+}
+
 TEST_CASE("a plain ELF64 kernel is entered in 64-bit mode", "[kernels]") {
   const CliResult r = run_softvt("--kernel " + kernel("elf64_plain"));
   INFO(r.out << r.err);
@@ -199,6 +217,7 @@ TEST_CASE("the test kernels print the same under qemu-system-x86_64", "[kernels]
       {kernel("apic_smp"), "-m 128"},
       {kernel("apic_smp"), "-m 128 -smp 2"},
       {kernel("apic_smp"), "-m 128 -smp 4"},
+      {kernel("syscall_user"), "-m 128"},
   };
   const std::pair<const char*, const char*> cpus[] = {{"GenuineIntel", "intel"}, {"AuthenticAMD", "amd"}};
   for (const auto& [vendor, model] : cpus)

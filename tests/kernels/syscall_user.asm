@@ -1,0 +1,242 @@
+; Bare-metal multiboot test kernel: ring 3 and back through SYSRET and
+; SYSCALL in 64-bit mode, laid out as Linux is: the kernel's pages are
+; supervisor-only, ring-3 code and stack live in a user page (2 MiB at
+; USER_BASE, where the kernel copies the position-independent user code),
+; and a TSS and an IDT are loaded. The kernel sets IA32_STAR, IA32_LSTAR
+; and IA32_FMASK and SYSRETs to ring-3 code that makes three system calls. Each call prints what the SYSCALL entry sees (SDM Vol. 2
+; SYSCALL): CS = STAR[47:32] with CPL 0, SS = STAR[47:32] + 8, RCX = the
+; address after the SYSCALL, R11 = the ring-3 RFLAGS and RFLAGS with the
+; FMASK bits cleared (here IF and DF, set in ring 3). Ring 3 runs with
+; IF = 1 as Linux user code does; the PICs mask every line, so no
+; interrupt comes (the kernel has no IDT). The fourth call exits
+; through isa-debug-exit with 10H + failures (status 33 when all pass).
+; Under --accel kvm this is what a host KVM that takes a guest's SYSCALL
+; itself must still get right (emu/accel/kvm_syscall_entry.h).
+%include "common.inc"
+
+%define USER_RFLAGS 0x602          ; IF, DF and the reserved bit 1
+%define FMASK 0x4700               ; TF IF DF NT, as Linux sets it
+%define SYS_EXIT 4
+%define USER_BASE 0x200000         ; the 2 MiB page with U/S = 1
+%define USER_STACK_TOP USER_BASE + 0x10000
+%define TSS_SEL 0x30
+
+MULTIBOOT_HEADER
+
+section .bss
+align 4096
+pml4: resb 4096
+pdpt: resb 4096
+pd: resb 4096
+kernel_stack: resb 4096
+kernel_stack_top:
+idt: resb 256 * 16
+tss: resb 104
+
+section .data
+align 8
+fails: dd 0
+align 8
+gdt:
+    dq 0
+    dq 0x00af9a000000ffff      ; 0x08 64-bit code, DPL 0
+    dq 0x00cf92000000ffff      ; 0x10 data, DPL 0
+    dq 0x00cffa000000ffff      ; 0x18 32-bit code, DPL 3 (SYSRET base)
+    dq 0x00cff2000000ffff      ; 0x20 data, DPL 3
+    dq 0x00affa000000ffff      ; 0x28 64-bit code, DPL 3
+    dq 0, 0                    ; 0x30 the 64-bit TSS (filled in at boot)
+gdt_end:
+gdt_ptr:
+    dw gdt_end - gdt - 1
+    dd gdt
+idt_ptr:
+    dw 256 * 16 - 1
+    dd idt, 0
+
+section .text
+bits 32
+DEFINE_SERIAL
+
+global _start
+_start:
+    mov esp, kernel_stack_top
+    ; Identity map of 1 GiB with 2 MiB pages. Only the page at USER_BASE
+    ; has U/S = 1 (the upper levels allow user access; the last level
+    ; decides, SDM Vol. 3A 4.6), so ring 3 cannot fetch kernel code.
+    mov eax, pdpt
+    or eax, 7
+    mov [pml4], eax
+    mov eax, pd
+    or eax, 7
+    mov [pdpt], eax
+    xor ecx, ecx
+.map:
+    mov eax, ecx
+    shl eax, 21
+    or eax, 0x83               ; present, writable, 2 MiB
+    cmp eax, USER_BASE | 0x83
+    jne .supervisor
+    or eax, 4                  ; user
+.supervisor:
+    mov [pd + ecx * 8], eax
+    inc ecx
+    cmp ecx, 512
+    jb .map
+    ; The TSS descriptor (SDM Vol. 3A 8.2.3): type 9, P, limit 103, and
+    ; RSP0, the stack an exception from ring 3 switches to.
+    mov eax, tss
+    mov word [gdt + TSS_SEL], 103
+    mov [gdt + TSS_SEL + 2], ax
+    shr eax, 16
+    mov [gdt + TSS_SEL + 4], al
+    mov byte [gdt + TSS_SEL + 5], 0x89
+    mov [gdt + TSS_SEL + 7], ah
+    mov dword [tss + 4], kernel_stack_top
+    ; Every vector 0-31 goes to `unexpected` (64-bit interrupt gates,
+    ; SDM Vol. 3A 6.14.1), the page fault to its own handler.
+    xor ecx, ecx
+.gate:
+    mov eax, unexpected
+    cmp ecx, 14
+    jne .set_gate
+    mov eax, page_fault
+.set_gate:
+    mov edx, ecx
+    shl edx, 4
+    mov [idt + edx], ax
+    mov word [idt + edx + 2], 0x08
+    mov word [idt + edx + 4], 0x8e00
+    shr eax, 16
+    mov [idt + edx + 6], ax
+    inc ecx
+    cmp ecx, 32
+    jb .gate
+    ENTER_LONG_MODE 1          ; and EFER.SCE (SYSCALL)
+    mov esp, kernel_stack_top  ; zero-extended into RSP
+    lidt [idt_ptr]
+    mov ax, TSS_SEL
+    ltr ax
+    mov al, 0xff               ; mask every PIC line (OCW1)
+    out 0x21, al
+    out 0xa1, al
+    mov ecx, 0xc0000081        ; STAR: SYSRET base 0x18, SYSCALL CS 0x08
+    xor eax, eax
+    mov edx, 0x00180008
+    wrmsr
+    mov ecx, 0xc0000082        ; LSTAR
+    mov eax, syscall_entry
+    xor edx, edx
+    wrmsr
+    mov ecx, 0xc0000084        ; FMASK
+    mov eax, FMASK
+    wrmsr
+    mov esi, user_main         ; the user code, to its page
+    mov rdi, USER_BASE
+    mov ecx, user_end - user_main
+    rep movsb
+    PRINT "syscall_user: to ring 3"
+    NEWLINE
+    mov [kernel_rsp], rsp
+    mov rcx, USER_BASE
+    mov r11, USER_RFLAGS
+    mov rsp, USER_STACK_TOP
+    o64 sysret
+
+; Ring 3 (position-independent, run at USER_BASE): three calls, then the
+; exit call. RBX counts up to show that registers the kernel leaves alone
+; survive the round trip.
+user_main:
+    xor ebx, ebx
+.call:
+    inc ebx
+    mov eax, ebx
+    push USER_RFLAGS
+    popfq
+    syscall
+.after:
+    cmp ebx, 3
+    jb .call
+    mov eax, SYS_EXIT
+    syscall
+    hlt                        ; not reached (a #GP at CPL 3)
+user_end:
+
+; The SYSCALL entry. The ring-3 stack is still loaded (SYSCALL does not
+; switch stacks); the kernel's is taken from kernel_rsp, as Linux does
+; with its per-CPU variable.
+syscall_entry:
+    mov [user_rsp], rsp
+    mov rsp, [kernel_rsp]
+    pushfq
+    pop qword [entry_rflags]
+    mov [entry_rcx], rcx
+    mov [entry_r11], r11
+    mov [entry_rax], rax
+    mov word [entry_cs], cs
+    mov word [entry_ss], ss
+    cmp qword [entry_rax], SYS_EXIT
+    je sys_exit
+    PRINT "call "
+    mov eax, [entry_rax]
+    call puthex
+    PRINT ": cs="
+    movzx eax, word [entry_cs]
+    call puthex
+    PRINT " ss="
+    movzx eax, word [entry_ss]
+    call puthex
+    PRINT " rflags="
+    mov eax, [entry_rflags]
+    call puthex
+    PRINT " r11="
+    mov eax, [entry_r11]
+    call puthex
+    NEWLINE
+    cmp word [entry_cs], 0x08
+    CHECK e, "CS is STAR[47:32]"
+    cmp word [entry_ss], 0x10
+    CHECK e, "SS is STAR[47:32] + 8"
+    mov rax, USER_BASE + user_main.after - user_main
+    cmp [entry_rcx], rax
+    CHECK e, "RCX is the return address"
+    cmp qword [entry_r11], USER_RFLAGS
+    CHECK e, "R11 is the ring-3 RFLAGS"
+    cmp qword [entry_rflags], USER_RFLAGS & ~FMASK
+    CHECK e, "RFLAGS has the FMASK bits cleared"
+    mov rcx, [entry_rcx]
+    mov r11, [entry_r11]
+    mov rsp, [user_rsp]
+    o64 sysret
+
+sys_exit:
+    PRINT "ring 3 exits"
+    NEWLINE
+    EXIT_WITH_FAILURES
+
+; No exception is expected: report it and fail.
+page_fault:
+    PRINT "FAIL page fault at "
+    mov rax, [rsp + 8]         ; the faulting RIP, after the error code
+    call puthex
+    PRINT ", CR2 "
+    mov rax, cr2
+    call puthex
+    NEWLINE
+    inc dword [fails]
+    EXIT_WITH_FAILURES
+unexpected:
+    PRINT "FAIL unexpected exception"
+    NEWLINE
+    inc dword [fails]
+    EXIT_WITH_FAILURES
+
+section .data
+align 8
+kernel_rsp: dq 0
+user_rsp: dq 0
+entry_rflags: dq 0
+entry_rcx: dq 0
+entry_r11: dq 0
+entry_rax: dq 0
+entry_cs: dw 0
+entry_ss: dw 0
