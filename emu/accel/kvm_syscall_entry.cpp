@@ -77,7 +77,10 @@ struct FaultFrame {
 
 std::string SyscallEntryWatch::before_run(const Vm& vm, unsigned vcpu, const kvm_run& run,
                                           const GuestView& view) {
-  if (stepping_) return "";
+  // A step whose trap never came (the vCPU left the handler's first
+  // instruction through an exit of another kind) is over as well.
+  if (stepping_ && run.s.regs.regs.rip == handler_) return "";
+  stepping_ = false;
   handler_ = gate_handler(run.s.regs.sregs, view, PAGE_FAULT_VECTOR);
   return handler_ == armed_at_ ? "" : arm(vm, vcpu, handler_);
 }
