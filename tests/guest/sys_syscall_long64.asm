@@ -1,5 +1,5 @@
 ; expect-mode: long64
-; kvm: skip this host's PVM KVM takes SYSCALL for itself (the "kernel" runs with CS 0x33, then a triple fault)
+; kvm: skip this host's PVM KVM leaves a ring-3 SYSCALL in ring 3 (the "kernel" runs with CS 0x33, then a triple fault); the PC engine's fix-up (emu/accel/kvm_syscall_entry.h) needs an IDT, which this image lacks
 ; native: skip privileged code (MSRs, CR4, SYSRET) cannot run as a host user process
 ; expect: rax=0 rbx=0x8 rcx=0x2b rdx=0x23 rsi=0x00007fff12345678 rdi=0x3333 r8=0 r9=0x202 r10=0x2 r11=0x1111 r12=0x2222 r13=0x5a5a r14=0x10 r15=0xcafe exit=hlt
 ;
