@@ -6,10 +6,15 @@
 ; and IA32_FMASK and SYSRETs to ring-3 code that makes three system calls. Each call prints what the SYSCALL entry sees (SDM Vol. 2
 ; SYSCALL): CS = STAR[47:32] with CPL 0, SS = STAR[47:32] + 8, RCX = the
 ; address after the SYSCALL, R11 = the ring-3 RFLAGS and RFLAGS with the
-; FMASK bits cleared (here IF and DF, set in ring 3). Ring 3 runs with
+; FMASK bits cleared (here IF and DF, set in ring 3). Ring 3 then checks
+; what it got back: each call's return value (RAX, through SYSRET), an FS
+; base the kernel set with WRMSR (as Linux's arch_prctl does), and a
+; write to a page that is not present until the kernel's page-fault
+; handler maps it and IRETQ retries the write (demand paging). Ring 3 runs with
 ; IF = 1 as Linux user code does; the PICs mask every line, so no
 ; interrupt comes (the kernel has no IDT). The fourth call exits
 ; through isa-debug-exit with 10H + failures (status 33 when all pass).
+; Ring 3's results are in R12-R15, which the kernel does not touch.
 ; Under --accel kvm this is what a host KVM that takes a guest's SYSCALL
 ; itself must still get right (emu/accel/kvm_syscall_entry.h).
 %include "common.inc"
@@ -17,6 +22,9 @@
 %define USER_RFLAGS 0x602          ; IF, DF and the reserved bit 1
 %define FMASK 0x4700               ; TF IF DF NT, as Linux sets it
 %define SYS_EXIT 4
+%define SYS_SET_FS 5               ; FS base = RDI
+%define LAZY_PAGE 0x400000         ; 2 MiB, mapped at its first fault
+%define TLS_OFFSET -0x90
 %define USER_BASE 0x200000         ; the 2 MiB page with U/S = 1
 %define USER_STACK_TOP USER_BASE + 0x10000
 %define TSS_SEL 0x30
@@ -74,6 +82,11 @@ _start:
     mov eax, ecx
     shl eax, 21
     or eax, 0x83               ; present, writable, 2 MiB
+    cmp eax, LAZY_PAGE | 0x83
+    jne .not_lazy
+    xor eax, eax               ; not present
+    jmp .supervisor
+.not_lazy:
     cmp eax, USER_BASE | 0x83
     jne .supervisor
     or eax, 4                  ; user
@@ -147,6 +160,7 @@ _start:
 ; survive the round trip.
 user_main:
     xor ebx, ebx
+    xor r12d, r12d             ; wrong return values
 .call:
     inc ebx
     mov eax, ebx
@@ -154,8 +168,22 @@ user_main:
     popfq
     syscall
 .after:
+    imul edx, ebx, 0x111       ; the kernel returns call * 111H
+    cmp rax, rdx
+    je .returned
+    inc r12d
+.returned:
     cmp ebx, 3
     jb .call
+    lea rdi, [rel user_main + 0x8000]
+    mov qword [rdi + TLS_OFFSET], 0x1234
+    mov eax, SYS_SET_FS
+    syscall
+    mov rax, TLS_OFFSET
+    mov r14, [fs:rax]          ; 1234H through the new FS base
+    mov rax, LAZY_PAGE + 0x10
+    mov qword [rax], 0x77      ; faults once, then retried
+    mov r15, [rax]
     mov eax, SYS_EXIT
     syscall
     hlt                        ; not reached (a #GP at CPL 3)
@@ -176,6 +204,8 @@ syscall_entry:
     mov word [entry_ss], ss
     cmp qword [entry_rax], SYS_EXIT
     je sys_exit
+    cmp qword [entry_rax], SYS_SET_FS
+    je sys_set_fs
     PRINT "call "
     mov eax, [entry_rax]
     call puthex
@@ -203,6 +233,18 @@ syscall_entry:
     CHECK e, "R11 is the ring-3 RFLAGS"
     cmp qword [entry_rflags], USER_RFLAGS & ~FMASK
     CHECK e, "RFLAGS has the FMASK bits cleared"
+    imul eax, [entry_rax], 0x111
+    jmp sys_return
+
+; IA32_FS_BASE = RDI (SDM Vol. 4 Table 2-2, C0000100H), returns 0.
+sys_set_fs:
+    mov ecx, 0xc0000100
+    mov eax, edi
+    mov rdx, rdi
+    shr rdx, 32
+    wrmsr
+    xor eax, eax
+sys_return:
     mov rcx, [entry_rcx]
     mov r11, [entry_r11]
     mov rsp, [user_rsp]
@@ -211,10 +253,29 @@ syscall_entry:
 sys_exit:
     PRINT "ring 3 exits"
     NEWLINE
+    test r12d, r12d
+    CHECK z, "each call's return value reached ring 3"
+    cmp r14, 0x1234
+    CHECK e, "the FS base set with WRMSR is ring 3's"
+    cmp r15, 0x77
+    CHECK e, "a ring-3 write to a page mapped at its fault was retried"
     EXIT_WITH_FAILURES
 
-; No exception is expected: report it and fail.
+; The first access to LAZY_PAGE maps it and returns to the faulting
+; instruction; any other page fault is reported as a failure. DF may be
+; ring 3's (an interrupt gate leaves it alone), so it is cleared.
 page_fault:
+    cld
+    push rax
+    mov rax, cr2
+    shr rax, 21
+    cmp rax, LAZY_PAGE >> 21
+    pop rax
+    jne .unexpected
+    mov qword [pd + (LAZY_PAGE >> 21) * 8], LAZY_PAGE | 0x87
+    add rsp, 8                 ; the error code
+    iretq
+.unexpected:
     PRINT "FAIL page fault at "
     mov rax, [rsp + 8]         ; the faulting RIP, after the error code
     call puthex
@@ -225,6 +286,7 @@ page_fault:
     inc dword [fails]
     EXIT_WITH_FAILURES
 unexpected:
+    cld
     PRINT "FAIL unexpected exception"
     NEWLINE
     inc dword [fails]
