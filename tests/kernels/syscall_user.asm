@@ -3,20 +3,22 @@
 ; supervisor-only, ring-3 code and stack live in a user page (2 MiB at
 ; USER_BASE, where the kernel copies the position-independent user code),
 ; and a TSS and an IDT are loaded. The kernel sets IA32_STAR, IA32_LSTAR
-; and IA32_FMASK and SYSRETs to ring-3 code that makes three system calls. Each call prints what the SYSCALL entry sees (SDM Vol. 2
-; SYSCALL): CS = STAR[47:32] with CPL 0, SS = STAR[47:32] + 8, RCX = the
-; address after the SYSCALL, R11 = the ring-3 RFLAGS and RFLAGS with the
-; FMASK bits cleared (here IF and DF, set in ring 3). Ring 3 then checks
-; what it got back: each call's return value (RAX, through SYSRET), an FS
-; base the kernel set with WRMSR (as Linux's arch_prctl does), and a
-; write to a page that is not present until the kernel's page-fault
-; handler maps it and IRETQ retries the write (demand paging). Ring 3 runs with
-; IF = 1 as Linux user code does; the PICs mask every line, so no
-; interrupt comes (the kernel has no IDT). The fourth call exits
-; through isa-debug-exit with 10H + failures (status 33 when all pass).
-; Ring 3's results are in R12-R15, which the kernel does not touch.
-; Under --accel kvm this is what a host KVM that takes a guest's SYSCALL
-; itself must still get right (emu/accel/kvm_syscall_entry.h).
+; and IA32_FMASK and SYSRETs to ring 3, which first has the kernel set its
+; FS base with WRMSR (as Linux's arch_prctl does), then makes three
+; system calls. Each of the three prints what the SYSCALL entry sees (SDM
+; Vol. 2 SYSCALL): CS = STAR[47:32] with CPL 0, SS = STAR[47:32] + 8,
+; RCX = the address after the SYSCALL, R11 = the ring-3 RFLAGS and
+; RFLAGS with the FMASK bits cleared (here IF and DF, set in ring 3).
+; Ring 3 then checks what it got back: each call's return value (RAX,
+; through SYSRET), that the FS base survived the calls, and a write to a
+; page that is not present until the kernel's page-fault handler maps it
+; and IRETQ retries the write (demand paging). Ring 3 runs with IF = 1 as
+; Linux user code does; the PICs mask every line, so no interrupt comes.
+; The exit call ends the run through isa-debug-exit with 10H + failures
+; (status 33 when all pass). Ring 3's results are in R12-R15, which the
+; kernel does not touch. Under --accel kvm this is what a host KVM that
+; takes a guest's SYSCALL itself must still get right
+; (emu/accel/kvm_syscall_entry.h).
 %include "common.inc"
 
 %define USER_RFLAGS 0x602          ; IF, DF and the reserved bit 1
@@ -159,6 +161,10 @@ _start:
 ; exit call. RBX counts up to show that registers the kernel leaves alone
 ; survive the round trip.
 user_main:
+    lea rdi, [rel user_main + 0x8000]
+    mov qword [rdi + TLS_OFFSET], 0x1234
+    mov eax, SYS_SET_FS
+    syscall
     xor ebx, ebx
     xor r12d, r12d             ; wrong return values
 .call:
@@ -175,10 +181,6 @@ user_main:
 .returned:
     cmp ebx, 3
     jb .call
-    lea rdi, [rel user_main + 0x8000]
-    mov qword [rdi + TLS_OFFSET], 0x1234
-    mov eax, SYS_SET_FS
-    syscall
     mov rax, TLS_OFFSET
     mov r14, [fs:rax]          ; 1234H through the new FS base
     mov rax, LAZY_PAGE + 0x10
