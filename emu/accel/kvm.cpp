@@ -20,10 +20,6 @@
 namespace softvt {
 namespace {
 
-// DR7 (SDM 17.2.4): L0 enables breakpoint 0 (R/W0 = 00: instruction
-// execution, LEN0 = 00); bit 10 reads as 1.
-constexpr uint64_t DR7_L0 = 1, DR7_FIXED1 = 1u << 10;
-
 std::string hex(uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
@@ -64,10 +60,6 @@ class KvmRun {
     out_.detail = detail;
   }
 
-  std::string vcpu_ioctl(unsigned long req, void* arg, const char* name) {
-    return ioctl(vm_.vcpu_fd(), req, arg) < 0 ? kvm::sys_error(name) : "";
-  }
-
   // ---- state in ------------------------------------------------------------
   std::string load_state() {
     std::vector<kvm_cpuid_entry2> cpuid;
@@ -84,16 +76,7 @@ class KvmRun {
   // instructions (LFENCE, MFENCE, SFENCE, RDRAND, RDSEED, SWAPGS) without
   // the single-step trap; the breakpoint then stops the vCPU before the
   // next instruction, so a step is still exactly one instruction.
-  std::string arm_step(uint64_t breakpoint) {
-    kvm_guest_debug dbg{};
-    dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-    if (breakpoint) {
-      dbg.control |= KVM_GUESTDBG_USE_HW_BP;
-      dbg.arch.debugreg[0] = breakpoint;
-      dbg.arch.debugreg[7] = DR7_L0 | DR7_FIXED1;
-    }
-    return vcpu_ioctl(KVM_SET_GUEST_DEBUG, &dbg, "KVM_SET_GUEST_DEBUG");
-  }
+  std::string arm_step(uint64_t breakpoint) { return kvm::set_guest_debug(vm_, 0, true, breakpoint); }
 
   // ---- state out -----------------------------------------------------------
   std::string read_state(CpuState& s) {

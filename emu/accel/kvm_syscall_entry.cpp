@@ -16,15 +16,9 @@ constexpr unsigned PAGE_FAULT_VECTOR = 14, GATE_SIZE = 16;
 // (I/D, the fetch bit, is only reported with EFER.NXE or CR4.SMEP set;
 // RIP = CR2 identifies the fetch instead.)
 constexpr uint64_t PF_USER = 1u << 2;
-// DR7 (SDM 17.2.4): L0 enables breakpoint 0 (R/W0 = 00: instruction
-// execution, LEN0 = 00); bit 10 reads as 1. DR6 (17.2.3): B0 = breakpoint
-// 0 matched.
-constexpr uint64_t DR7_L0 = 1, DR7_FIXED1 = 1u << 10, DR6_B0 = 1;
+// DR6 (SDM 17.2.3): B0 = breakpoint 0 matched.
+constexpr uint64_t DR6_B0 = 1;
 constexpr uint64_t RFLAGS_FIXED1 = 1u << 1, RFLAGS_RF = 1u << 16, RFLAGS_VM = 1u << 17;
-
-std::string vcpu_ioctl(const Vm& vm, unsigned vcpu, unsigned long req, void* arg, const char* name) {
-  return ioctl(vm.vcpu_fd(vcpu), req, arg) < 0 ? sys_error(name) : "";
-}
 
 // Reads the MSRs `index[0..N)` into `value`.
 template <size_t N>
@@ -145,16 +139,10 @@ std::string SyscallEntryWatch::step_over(const Vm& vm, unsigned vcpu, const Gues
   ZydisDecodedInstruction insn;
   uint8_t bytes[15];
   unsigned n = 0;
-  kvm_guest_debug dbg{};
-  dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-  if (decode_guest(view, decoder_, DecodeMode::Long64, handler_, insn, bytes, n)) {
-    dbg.control |= KVM_GUESTDBG_USE_HW_BP;
-    dbg.arch.debugreg[0] = handler_ + insn.length;
-    dbg.arch.debugreg[7] = DR7_L0 | DR7_FIXED1;
-  }
+  const bool decoded = decode_guest(view, decoder_, DecodeMode::Long64, handler_, insn, bytes, n);
   stepping_ = true;
   armed_at_ = 0;
-  return vcpu_ioctl(vm, vcpu, KVM_SET_GUEST_DEBUG, &dbg, "KVM_SET_GUEST_DEBUG");
+  return set_guest_debug(vm, vcpu, true, decoded ? handler_ + insn.length : 0);
 }
 
 // A #DB raised by the guest itself, delivered as the CPU would have: DR6
@@ -176,14 +164,8 @@ std::string SyscallEntryWatch::deliver_to_guest(const Vm& vm, unsigned vcpu, uin
 
 // A breakpoint on `address`, or none when it is 0.
 std::string SyscallEntryWatch::arm(const Vm& vm, unsigned vcpu, uint64_t address) {
-  kvm_guest_debug dbg{};
-  if (address) {
-    dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
-    dbg.arch.debugreg[0] = address;
-    dbg.arch.debugreg[7] = DR7_L0 | DR7_FIXED1;
-  }
   armed_at_ = address;
-  return vcpu_ioctl(vm, vcpu, KVM_SET_GUEST_DEBUG, &dbg, "KVM_SET_GUEST_DEBUG");
+  return set_guest_debug(vm, vcpu, false, address);
 }
 
 }  // namespace softvt::kvm

@@ -29,8 +29,8 @@
 // page runs it in ring 3 and is not helped; compatibility-mode SYSCALL
 // (IA32_CSTAR) and SYSENTER are not watched; a ring-3 jump to the LSTAR
 // address would be taken as a SYSCALL. On a host whose KVM runs guests on
-// VT-x or AMD-V the fault never happens and the watch only costs one stop
-// per guest page fault.
+// VT-x or AMD-V the fault never happens and the watch only costs two stops
+// per guest page fault (the breakpoint, then the step over it).
 #pragma once
 #include <linux/kvm.h>
 

@@ -18,10 +18,6 @@ std::string hex(uint64_t v) {
   return b;
 }
 
-std::string vcpu_ioctl(const Vm& vm, unsigned vcpu, unsigned long req, void* arg, const char* name) {
-  return ioctl(vm.vcpu_fd(vcpu), req, arg) < 0 ? sys_error(name) : "";
-}
-
 List<kvm_msr_entry> msr_list(const CpuState& s) {
   auto msrs = transferred_msrs();
   List<kvm_msr_entry> list(msrs.size());

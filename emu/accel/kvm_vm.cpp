@@ -43,6 +43,23 @@ int timeout_signal() { return SIGRTMIN; }
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
 
+std::string vcpu_ioctl(const Vm& vm, unsigned vcpu, unsigned long request, void* arg, const char* name) {
+  return ioctl(vm.vcpu_fd(vcpu), request, arg) < 0 ? sys_error(name) : "";
+}
+
+std::string set_guest_debug(const Vm& vm, unsigned vcpu, bool single_step, uint64_t breakpoint) {
+  // DR7: L0 (bit 0) enables breakpoint 0; bit 10 reads as 1.
+  constexpr uint64_t DR7_L0 = 1, DR7_FIXED1 = 1u << 10;
+  kvm_guest_debug dbg{};
+  if (single_step) dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+  if (breakpoint) {
+    dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+    dbg.arch.debugreg[0] = breakpoint;
+    dbg.arch.debugreg[7] = DR7_L0 | DR7_FIXED1;
+  }
+  return vcpu_ioctl(vm, vcpu, KVM_SET_GUEST_DEBUG, &dbg, "KVM_SET_GUEST_DEBUG");
+}
+
 void serve_mmio(kvm_run& run, Memory& mem) {
   auto& m = run.mmio;
   const unsigned len = m.len > 8 ? 8 : m.len;

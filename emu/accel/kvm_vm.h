@@ -21,6 +21,17 @@ namespace softvt::kvm {
 // "what: strerror(errno)".
 std::string sys_error(const std::string& what);
 
+class Vm;
+
+// An ioctl on vCPU `vcpu`: "" or "name: strerror(errno)".
+std::string vcpu_ioctl(const Vm& vm, unsigned vcpu, unsigned long request, void* arg, const char* name);
+
+// KVM_SET_GUEST_DEBUG: single-stepping when `single_step`, plus a hardware
+// execution breakpoint in DR0 on the linear `breakpoint` unless it is 0
+// (DR7 L0, R/W0 = 00, LEN0 = 00: SDM 17.2.4); with neither, guest
+// debugging is off.
+std::string set_guest_debug(const Vm& vm, unsigned vcpu, bool single_step, uint64_t breakpoint);
+
 // A KVM_EXIT_MMIO (an access outside RAM) served by Memory's MMIO map;
 // unclaimed addresses read as all ones and drop writes
 // (Memory::read_phys/write_phys).
