@@ -29,7 +29,7 @@
 %define TLS_OFFSET -0x90
 %define USER_BASE 0x200000         ; the 2 MiB page with U/S = 1
 %define USER_STACK_TOP USER_BASE + 0x10000
-%define TSS_SEL 0x30
+%define TSS_SEL 0x30               ; the selector load_gdt_tss loads into TR
 
 MULTIBOOT_HEADER
 
@@ -54,11 +54,11 @@ gdt:
     dq 0x00cffa000000ffff      ; 0x18 32-bit code, DPL 3 (SYSRET base)
     dq 0x00cff2000000ffff      ; 0x20 data, DPL 3
     dq 0x00affa000000ffff      ; 0x28 64-bit code, DPL 3
-    dq 0, 0                    ; 0x30 the 64-bit TSS (filled in at boot)
+    dq 0x0000890000000067, 0   ; 0x30 64-bit TSS: type 9, P, limit 103 (base set at boot)
 gdt_end:
-gdt_ptr:
+gdt_ptr:                       ; LGDT's operand in 32-bit and in 64-bit code
     dw gdt_end - gdt - 1
-    dd gdt
+    dd gdt, 0
 idt_ptr:
     dw 256 * 16 - 1
     dd idt, 0
@@ -97,40 +97,32 @@ _start:
     inc ecx
     cmp ecx, 512
     jb .map
-    ; The TSS descriptor (SDM Vol. 3A 8.2.3): type 9, P, limit 103, and
-    ; RSP0, the stack an exception from ring 3 switches to.
-    mov eax, tss
-    mov word [gdt + TSS_SEL], 103
-    mov [gdt + TSS_SEL + 2], ax
-    shr eax, 16
-    mov [gdt + TSS_SEL + 4], al
-    mov byte [gdt + TSS_SEL + 5], 0x89
-    mov [gdt + TSS_SEL + 7], ah
+    ENTER_LONG_MODE 1          ; and EFER.SCE (SYSCALL)
+    mov esp, kernel_stack_top  ; zero-extended into RSP
+    ; The TSS's RSP0 is the stack an exception from ring 3 switches to;
+    ; load_gdt_tss (tests/guest/l1_descriptors.inc) puts the TSS's base in
+    ; its descriptor at TSS_SEL and loads GDTR and TR.
     mov dword [tss + 4], kernel_stack_top
-    ; Every vector 0-31 goes to `unexpected` (64-bit interrupt gates,
-    ; SDM Vol. 3A 6.14.1), the page fault to its own handler.
-    xor ecx, ecx
+    mov eax, tss
+    mov esi, gdt_ptr
+    mov edi, gdt + TSS_SEL
+    call load_gdt_tss
+    ; Every vector 0-31 goes to `unexpected`, the page fault to its own
+    ; handler (idt_gate: 64-bit interrupt gates).
+    xor ebx, ebx
 .gate:
     mov eax, unexpected
-    cmp ecx, 14
+    cmp ebx, 14
     jne .set_gate
     mov eax, page_fault
 .set_gate:
-    mov edx, ecx
-    shl edx, 4
-    mov [idt + edx], ax
-    mov word [idt + edx + 2], 0x08
-    mov word [idt + edx + 4], 0x8e00
-    shr eax, 16
-    mov [idt + edx + 6], ax
-    inc ecx
-    cmp ecx, 32
+    mov ecx, ebx
+    mov edx, idt
+    call idt_gate
+    inc ebx
+    cmp ebx, 32
     jb .gate
-    ENTER_LONG_MODE 1          ; and EFER.SCE (SYSCALL)
-    mov esp, kernel_stack_top  ; zero-extended into RSP
     lidt [idt_ptr]
-    mov ax, TSS_SEL
-    ltr ax
     mov al, 0xff               ; mask every PIC line (OCW1)
     out 0x21, al
     out 0xa1, al
@@ -251,6 +243,8 @@ sys_return:
     mov r11, [entry_r11]
     mov rsp, [user_rsp]
     o64 sysret
+
+%include "l1_descriptors.inc"
 
 sys_exit:
     PRINT "ring 3 exits"
