@@ -103,7 +103,7 @@ class KvmRun {
     t.rflags = s.rflags;
     t.seg[CS] = s.seg[CS];
     t.seg[SS] = s.seg[SS];
-    t.cpl = s.seg[SS].dpl();
+    t.cpl = s.cpl;  // SS.DPL (from_kvm_sregs)
     scratch_.update_mode();
     s.mode = t.mode;
     s.cpl = t.cpl;

@@ -209,7 +209,8 @@ class KvmEngine final : public Pc::Engine {
   StopReason interpret_one(Cpu& c, kvm_run* r) {
     const unsigned i = c.initial_apic_id;
     kvm_vcpu_events ev{};
-    std::string e = kvm::get_state(vm_, i, c.s);
+    std::vector<uint8_t> xsave;
+    std::string e = kvm::get_state(vm_, i, c.s, &xsave);
     if (e.empty() && ioctl(vm_.vcpu_fd(i), KVM_GET_VCPU_EVENTS, &ev) < 0) e = kvm::sys_error("KVM_GET_VCPU_EVENTS");
     if (!e.empty()) return error(c, e);
     c.update_mode();
@@ -226,7 +227,7 @@ class KvmEngine final : public Pc::Engine {
     if (stop == StopReason::Shutdown || stop == StopReason::Error) return stop;
     c.stop = StopReason::None;
     e = kvm::set_registers(vm_, i, c.s);
-    if (e.empty()) e = kvm::set_fpu_and_msrs(vm_, i, c.s);
+    if (e.empty()) e = kvm::set_fpu_and_msrs(vm_, i, c.s, xsave);
     ev.flags = KVM_VCPUEVENT_VALID_SHADOW;
     ev.nmi.masked = c.s.nmi_blocked;
     ev.interrupt.shadow = uint8_t(c.s.interrupt_shadow ? KVM_X86_SHADOW_INT_MOV_SS : 0);

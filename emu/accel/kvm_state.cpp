@@ -158,13 +158,23 @@ void from_kvm_sregs(const kvm_sregs& k, CpuState& s) {
   s.cr8 = k.cr8;
   s.efer = k.efer;
   s.apic_base = k.apic_base;
+  // KVM keeps no CPL field; SS.DPL is CPL in protected mode (SDM Vol. 3A
+  // 5.7: SS is only ever loaded with DPL = CPL), as KVM itself reads it.
+  // Without this the interpreter would run an instruction KVM hands over
+  // at the privilege level of the last one it ran.
+  s.cpl = s.seg[SS].dpl();
 }
 
-std::vector<uint8_t> to_kvm_xsave(const CpuState& s, size_t image_size) {
-  std::vector<uint8_t> image(std::max(image_size, XSAVE_HEADER + 64), 0);
+std::vector<uint8_t> to_kvm_xsave(const CpuState& s, size_t image_size,
+                                  const std::vector<uint8_t>& kept) {
+  std::vector<uint8_t> image = kept;
+  image.resize(std::max({image_size, image.size(), XSAVE_HEADER + 64}), 0);
   std::memcpy(image.data(), s.xsave, XSAVE_LEGACY_SIZE);
-  // XSTATE_BV; XCOMP_BV stays 0 (standard format).
-  store<uint64_t>(image.data() + XSAVE_HEADER, XSTATE_X87 | XSTATE_SSE);
+  // XSTATE_BV; XCOMP_BV stays 0 (standard format, which KVM_GET_XSAVE
+  // also returns).
+  uint64_t xstate_bv;
+  std::memcpy(&xstate_bv, image.data() + XSAVE_HEADER, sizeof xstate_bv);
+  store<uint64_t>(image.data() + XSAVE_HEADER, xstate_bv | XSTATE_X87 | XSTATE_SSE);
   return image;
 }
 

@@ -21,8 +21,10 @@ kvm_segment to_kvm_segment(const SegReg& seg);
 SegReg from_kvm_segment(const kvm_segment& k);
 
 kvm_sregs to_kvm_sregs(const CpuState& s);
-// Fills segments, descriptor tables, control registers, EFER and the APIC
-// base; the caller derives mode/CPL afterwards (Cpu::update_mode).
+// Fills segments, descriptor tables, control registers, EFER, the APIC
+// base and CPL as protected mode defines it (SS.DPL); the caller derives
+// the mode afterwards (Cpu::update_mode, which also makes CPL 0 in real
+// mode and 3 in virtual-8086 mode).
 void from_kvm_sregs(const kvm_sregs& k, CpuState& s);
 
 // x87/SSE state as a KVM_SET_XSAVE/KVM_GET_XSAVE image (the standard,
@@ -33,8 +35,15 @@ void from_kvm_sregs(const kvm_sregs& k, CpuState& s);
 // (measured on this host: XMM registers and MXCSR set with KVM_SET_FPU
 // read back through KVM_GET_XSAVE as zero / 0x1f80).
 // The legacy region (FXSAVE layout, SDM Vol. 1 Table 10-2) of CpuState's
-// xsave area, with XSTATE_BV = x87 | SSE so both are loaded.
-std::vector<uint8_t> to_kvm_xsave(const CpuState& s, size_t image_size);
+// xsave area, with XSTATE_BV = x87 | SSE so both are loaded. `kept`, when
+// given, is an image read from KVM before: its other components (AVX,
+// AVX-512, ... which softvt does not model) and their XSTATE_BV bits stay
+// as they were, so an instruction the interpreter runs for KVM does not
+// reset them. Ring-3 code can hold such state even where the guest's CPUID
+// lacks it: this host's KVM (PVM) runs ring 3 natively, with the host's
+// CPUID and XCR0 (glibc's memcpy then uses YMM16..31).
+std::vector<uint8_t> to_kvm_xsave(const CpuState& s, size_t image_size,
+                                  const std::vector<uint8_t>& kept = {});
 // Copies the legacy region back; KVM fills components the guest left in
 // their init state with the architectural init values.
 void from_kvm_xsave(const std::vector<uint8_t>& image, CpuState& s);

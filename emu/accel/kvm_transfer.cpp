@@ -79,8 +79,9 @@ static std::string get_xcr0(const Vm& vm, unsigned vcpu, uint64_t& xcr0) {
   return "";
 }
 
-std::string set_fpu_and_msrs(const Vm& vm, unsigned vcpu, const CpuState& s) {
-  std::vector<uint8_t> xsave = to_kvm_xsave(s, vm.xsave_size());
+std::string set_fpu_and_msrs(const Vm& vm, unsigned vcpu, const CpuState& s,
+                             const std::vector<uint8_t>& kept_xsave) {
+  std::vector<uint8_t> xsave = to_kvm_xsave(s, vm.xsave_size(), kept_xsave);
   std::string e = vcpu_ioctl(vm, vcpu, IOCTL_SET_XSAVE, xsave.data(), "KVM_SET_XSAVE");
   if (!e.empty()) return e;
   if (!(e = set_xcr0(vm, vcpu, s.xcr0)).empty()) return e;
@@ -93,7 +94,7 @@ std::string set_fpu_and_msrs(const Vm& vm, unsigned vcpu, const CpuState& s) {
   return "";
 }
 
-std::string get_state(const Vm& vm, unsigned vcpu, CpuState& s) {
+std::string get_state(const Vm& vm, unsigned vcpu, CpuState& s, std::vector<uint8_t>* xsave_image) {
   kvm_regs regs{};
   kvm_sregs sregs{};
   std::vector<uint8_t> xsave(vm.xsave_size());
@@ -107,6 +108,7 @@ std::string get_state(const Vm& vm, unsigned vcpu, CpuState& s) {
   from_kvm_regs(regs, s);
   from_kvm_sregs(sregs, s);
   from_kvm_xsave(xsave, s);
+  if (xsave_image) *xsave_image = std::move(xsave);
   if (!(e = get_xcr0(vm, vcpu, s.xcr0)).empty()) return e;
   auto msrs = transferred_msrs();
   List<kvm_msr_entry> list = msr_list(s);

@@ -27,9 +27,14 @@ std::string set_cpuid(const Vm& vm, unsigned vcpu, const std::vector<kvm_cpuid_e
 // RIP and RFLAGS.
 std::string set_registers(const Vm& vm, unsigned vcpu, const CpuState& s);
 // The rest of the state the backends transfer: x87/SSE (XSAVE image) and
-// the MSRs of transferred_msrs().
-std::string set_fpu_and_msrs(const Vm& vm, unsigned vcpu, const CpuState& s);
-// Everything above, read back; the caller derives mode and CPL.
-std::string get_state(const Vm& vm, unsigned vcpu, CpuState& s);
+// the MSRs of transferred_msrs(). `kept_xsave`: an image get_state read,
+// whose components softvt does not model are written back unchanged
+// (kvm_state.h to_kvm_xsave).
+std::string set_fpu_and_msrs(const Vm& vm, unsigned vcpu, const CpuState& s,
+                             const std::vector<uint8_t>& kept_xsave = {});
+// Everything above, read back (CPL too, from SS.DPL; the caller derives
+// the mode). `xsave_image`, when given, receives KVM's whole XSAVE image.
+std::string get_state(const Vm& vm, unsigned vcpu, CpuState& s,
+                      std::vector<uint8_t>* xsave_image = nullptr);
 
 }  // namespace softvt::kvm

@@ -12,7 +12,13 @@
 ; Ring 3 then checks what it got back: each call's return value (RAX,
 ; through SYSRET), that the FS base survived the calls, and a write to a
 ; page that is not present until the kernel's page-fault handler maps it
-; and IRETQ retries the write (demand paging). Ring 3 runs with IF = 1 as
+; and IRETQ retries the write (demand paging). A last call has the
+; kernel run a locked CMPXCHG16B on kernel data (an instruction this
+; host's KVM hands to softvt's interpreter, which must run it at CPL 0),
+; while ring 3 keeps a value in the upper half of YMM2 where its CPUID and
+; XGETBV say AVX is usable (only where ring 3 sees the host's CPUID, as
+; under this host's KVM): the value must survive the call, although
+; softvt models no AVX state. Ring 3 runs with IF = 1 as
 ; Linux user code does; the PICs mask every line, so no interrupt comes.
 ; The exit call ends the run through isa-debug-exit with 10H + failures
 ; (status 33 when all pass). Ring 3's results are in R12-R15, which the
@@ -25,6 +31,8 @@
 %define FMASK 0x4700               ; TF IF DF NT, as Linux sets it
 %define SYS_EXIT 4
 %define SYS_SET_FS 5               ; FS base = RDI
+%define SYS_SWAP16 6               ; CMPXCHG16B on kernel_pair
+%define YMM_MARK 0x5a5a5a5a
 %define LAZY_PAGE 0x400000         ; 2 MiB, mapped at its first fault
 %define TLS_OFFSET -0x90
 %define USER_BASE 0x200000         ; the 2 MiB page with U/S = 1
@@ -178,9 +186,40 @@ user_main:
     mov rax, LAZY_PAGE + 0x10
     mov qword [rax], 0x77      ; faults once, then retried
     mov r15, [rax]
+    xor r13d, r13d             ; 1: the upper half of YMM2 was lost
+    call user_avx_usable
+    jne .swap
+    mov eax, YMM_MARK
+    vmovd xmm2, eax
+    vinsertf128 ymm2, ymm2, xmm2, 1
+.swap:
+    mov eax, SYS_SWAP16
+    syscall
+    call user_avx_usable
+    jne .exit
+    vextractf128 xmm3, ymm2, 1
+    vmovd eax, xmm3
+    cmp eax, YMM_MARK
+    setne r13b
+.exit:
     mov eax, SYS_EXIT
     syscall
     hlt                        ; not reached (a #GP at CPL 3)
+
+; ZF = 1 when AVX state is usable: CPUID.1:ECX has OSXSAVE and AVX and
+; XCR0 enables SSE and AVX state (SDM Vol. 1 14.3). Clobbers RAX-RDX.
+user_avx_usable:
+    mov eax, 1
+    cpuid
+    and ecx, (1 << 27) | (1 << 28)
+    cmp ecx, (1 << 27) | (1 << 28)
+    jne .done
+    xor ecx, ecx
+    xgetbv
+    and eax, 6
+    cmp eax, 6
+.done:
+    ret
 user_end:
 
 ; The SYSCALL entry. The ring-3 stack is still loaded (SYSCALL does not
@@ -200,6 +239,8 @@ syscall_entry:
     je sys_exit
     cmp qword [entry_rax], SYS_SET_FS
     je sys_set_fs
+    cmp qword [entry_rax], SYS_SWAP16
+    je sys_swap16
     PRINT "call "
     mov eax, [entry_rax]
     call puthex
@@ -244,6 +285,17 @@ sys_return:
     mov rsp, [user_rsp]
     o64 sysret
 
+; kernel_pair: 1 becomes 2 (SDM Vol. 2 CMPXCHG8B/CMPXCHG16B: RDX:RAX is
+; compared, RCX:RBX stored), returns 0.
+sys_swap16:
+    xor edx, edx
+    mov eax, 1
+    xor ecx, ecx
+    mov ebx, 2
+    lock cmpxchg16b [kernel_pair]
+    xor eax, eax
+    jmp sys_return
+
 %include "l1_descriptors.inc"
 
 sys_exit:
@@ -255,6 +307,10 @@ sys_exit:
     CHECK e, "the FS base set with WRMSR is ring 3's"
     cmp r15, 0x77
     CHECK e, "a ring-3 write to a page mapped at its fault was retried"
+    cmp qword [kernel_pair], 2
+    CHECK e, "CMPXCHG16B in the kernel swapped kernel data"
+    test r13d, r13d
+    CHECK z, "a YMM upper half ring 3 holds survived the call"
     EXIT_WITH_FAILURES
 
 ; The first access to LAZY_PAGE maps it and returns to the faulting
@@ -289,7 +345,8 @@ unexpected:
     EXIT_WITH_FAILURES
 
 section .data
-align 8
+align 16
+kernel_pair: dq 1, 0
 kernel_rsp: dq 0
 user_rsp: dq 0
 entry_rflags: dq 0

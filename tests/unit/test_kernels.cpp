@@ -191,6 +191,8 @@ TEST_CASE("syscall_user kernel: SYSRET to ring 3 and SYSCALL back, return values
                        "ok each call's return value reached ring 3\n"
                        "ok the FS base set with WRMSR is ring 3's\n"
                        "ok a ring-3 write to a page mapped at its fault was retried\n"
+                       "ok CMPXCHG16B in the kernel swapped kernel data\n"
+                       "ok a YMM upper half ring 3 holds survived the call\n"
                        "failures: 00000000\n");
   }
 }
