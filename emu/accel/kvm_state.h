@@ -41,7 +41,7 @@ void from_kvm_sregs(const kvm_sregs& k, CpuState& s);
 // as they were, so an instruction the interpreter runs for KVM does not
 // reset them. Ring-3 code can hold such state even where the guest's CPUID
 // lacks it: this host's KVM (PVM) runs ring 3 natively, with the host's
-// CPUID and XCR0 (glibc's memcpy then uses YMM16..31).
+// CPUID and XCR0 (glibc's memcpy may then use YMM16..31).
 std::vector<uint8_t> to_kvm_xsave(const CpuState& s, size_t image_size,
                                   const std::vector<uint8_t>& kept = {});
 // Copies the legacy region back; KVM fills components the guest left in
