@@ -2,7 +2,7 @@
 # Installs the Debian packages softvt needs that are not installed yet.
 set -euo pipefail
 packages=(g++ meson ninja-build pkg-config python3 nasm binutils libzydis-dev libcapstone-dev
-          libboost-dev catch2 libxbyak-dev acpica-tools gdb)
+          libboost-dev catch2 libxbyak-dev liblzma-dev zlib1g-dev acpica-tools gdb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

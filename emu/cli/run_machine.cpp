@@ -46,6 +46,7 @@ struct MachineConfig {
   trace::RecordOptions record;         // --record FILE [--record-regs] [--record-mem]
   std::string gdb;        // --gdb tcp:HOST:PORT (traces/gdb_stub.h)
   bool wait_gdb = false;  // --wait-gdb
+  bool host_decompress = false;  // --host-decompress (emu/loader/bzimage.h)
 };
 
 // KVM counts no instructions: guest time is the host's, and what needs
@@ -83,6 +84,7 @@ MachineConfig parse(int argc, char** argv) {
     else if (trace::parse_record_option(o, a, c.record)) continue;
     else if (o == "--gdb") c.gdb = a.value(o);
     else if (o == "--wait-gdb") c.wait_gdb = true;
+    else if (o == "--host-decompress") c.host_decompress = true;
     else throw UsageError("unknown option '" + o + "' for run --kernel");
   }
   if (c.kernel.empty()) throw UsageError("missing --kernel FILE");
@@ -324,11 +326,14 @@ std::unique_ptr<Pc> build_machine(const MachineInputs& in) {
       boot.cmdline = c.append;
       boot.e820 = bios_e820_map(ram, amd_ht_hole);
       boot.acpi_rsdp = pc->acpi_rsdp();
+      boot.host_decompress = c.host_decompress;
       try {
         pc->cpu().s = load_linux(pc->mem(), boot);
       } catch (const BzImageError& e) {
         throw LoadError(e.what());
       }
+    } else if (c.host_decompress) {
+      throw LoadError("--host-decompress: not a bzImage (no \"HdrS\" setup header at offset 0x202)");
     } else if (find_multiboot_header(kernel)) {
       MultibootLoad mb = load_multiboot(pc->mem(), kernel, c.kernel, c.append, modules, bios_e820_map(ram, amd_ht_hole));
       multiboot_fw_cfg(pc->fw_cfg(), mb);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "emu/loader/elf.h"
+#include "emu/loader/kernel_payload.h"
 #include "emu/loader/loader_state.h"
 
 namespace softvt {
@@ -112,6 +114,50 @@ SegReg boot_segment(uint16_t sel, uint64_t descriptor) {
   return r;
 }
 
+struct PlacedKernel {
+  uint64_t entry;  // physical address of the first instruction
+  uint64_t end;    // end of the memory the kernel occupies
+};
+
+// The compressed kernel as the boot protocol places it; its decompressor
+// runs in the guest.
+PlacedKernel place_compressed(uint8_t* ram, const LinuxBoot& boot, const SetupHeader& h) {
+  const uint64_t setup_bytes = (uint64_t(h.setup_sects) + 1) * 512;
+  const uint64_t load = place_kernel(h, boot.e820);
+  std::memcpy(ram + load, boot.kernel.data() + setup_bytes, boot.kernel.size() - setup_bytes);
+  return {load + 0x200, load + h.init_size};  // startup_64: boot.rst "at the offset 0x200"
+}
+
+// The vmlinux inside the payload, its PT_LOAD segments at their physical
+// addresses (LOAD_PHYSICAL_ADDR, where the kernel runs without relocation).
+PlacedKernel place_decompressed(uint8_t* ram, const LinuxBoot& boot) {
+  std::vector<uint8_t> vmlinux;
+  ElfImage elf;
+  try {
+    vmlinux = decompress_payload(bzimage_payload(boot.kernel));
+    elf = parse_elf(vmlinux);
+  } catch (const PayloadError& e) {
+    throw BzImageError(std::string("--host-decompress: ") + e.what());
+  } catch (const LoadError& e) {
+    throw BzImageError(std::string("--host-decompress: the decompressed kernel: ") + e.what());
+  }
+  if (!elf.is64 || elf.machine != EM_X86_64)
+    throw BzImageError("--host-decompress: the decompressed kernel is not an x86-64 ELF file");
+  bool entry_loaded = false;
+  for (const ElfSegment& seg : elf.load) {
+    if (!usable_end(boot.e820, seg.paddr, seg.memsz))
+      throw BzImageError("--host-decompress: the kernel's segment at " + hex(seg.paddr) + "-" +
+                         hex(seg.paddr + seg.memsz - 1) + " is not in usable RAM: give more memory (-m)");
+    std::memcpy(ram + seg.paddr, vmlinux.data() + seg.offset, seg.filesz);
+    std::memset(ram + seg.paddr + seg.filesz, 0, seg.memsz - seg.filesz);
+    entry_loaded |= elf.entry >= seg.paddr && elf.entry < seg.paddr + seg.filesz;
+  }
+  if (!entry_loaded)
+    throw BzImageError("--host-decompress: the kernel's entry point " + hex(elf.entry) +
+                       " is not the physical address of loaded code");
+  return {elf.entry, elf.high()};
+}
+
 }  // namespace
 
 SetupHeader parse_setup_header(const std::vector<uint8_t>& image) {
@@ -151,16 +197,12 @@ CpuState load_linux(Memory& mem, const LinuxBoot& boot) {
   using namespace linux_layout;
   const SetupHeader h = parse_setup_header(boot.kernel);
   uint8_t* ram = mem.ram();
-  const uint64_t setup_bytes = (uint64_t(h.setup_sects) + 1) * 512;
-  const uint64_t pm_size = boot.kernel.size() - setup_bytes;
-
   for (const E820Range& r : boot.e820)
     if (r.type == e820::RAM && r.addr + r.size > mem.ram_size())
       throw BzImageError("the e820 map names RAM at " + hex(r.addr) + "-" + hex(r.addr + r.size - 1) +
                          " beyond the machine's " + std::to_string(mem.ram_size() >> 20) + " MiB");
   if (mem.ram_size() < 0x100000) throw BzImageError("the machine needs at least 1 MiB of RAM");
-  const uint64_t load = place_kernel(h, boot.e820);
-  std::memcpy(ram + load, boot.kernel.data() + setup_bytes, pm_size);
+  const PlacedKernel kernel = boot.host_decompress ? place_decompressed(ram, boot) : place_compressed(ram, boot, h);
 
   if (boot.cmdline.size() + 1 > std::max<uint32_t>(h.cmdline_size, 255) + 1)
     throw BzImageError("the command line (" + std::to_string(boot.cmdline.size()) +
@@ -182,7 +224,7 @@ CpuState load_linux(Memory& mem, const LinuxBoot& boot) {
     const uint64_t limit = (h.xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G) ? ~uint64_t(0) >> 1
                                                                        : uint64_t(h.initrd_addr_max) + 1;
     const uint64_t at = place_initrd(boot.initrd.size(), std::min<uint64_t>(limit, 0x100000000ull),
-                                     load + h.init_size, boot.e820);
+                                     kernel.end, boot.e820);
     std::memcpy(ram + at, boot.initrd.data(), boot.initrd.size());
     put<uint32_t>(bp, hdr::RAMDISK_IMAGE, uint32_t(at));
     put<uint32_t>(bp, hdr::RAMDISK_SIZE, uint32_t(boot.initrd.size()));
@@ -205,7 +247,7 @@ CpuState load_linux(Memory& mem, const LinuxBoot& boot) {
   build_identity_map(ram);
 
   CpuState s = loader_base_state();
-  s.rip = load + 0x200;  // startup_64 (boot.rst: "at the offset 0x200")
+  s.rip = kernel.entry;
   s.gpr[RSI] = BOOT_PARAMS;
   s.gpr[RSP] = STACK_TOP;
   s.seg[CS] = boot_segment(0x10, gdt[2]);

@@ -31,6 +31,10 @@ struct LinuxBoot {
   std::string cmdline;
   std::vector<E820Range> e820;  // the machine's memory map
   uint64_t acpi_rsdp = 0;       // 0: the kernel scans the BIOS area for it
+  // --host-decompress: decompress the payload here and enter the vmlinux
+  // at its startup_64 (the ELF entry) rather than the compressed kernel's
+  // 64-bit entry; the kernel's decompressor, and with it KASLR, never runs.
+  bool host_decompress = false;
 };
 
 // Where the loader puts its own structures (all in low memory, which Linux
@@ -62,7 +66,9 @@ struct SetupHeader {
 // 2.12 or later with XLF_KERNEL_64); throws BzImageError naming the problem.
 SetupHeader parse_setup_header(const std::vector<uint8_t>& image);
 
-// Loads everything into RAM and returns the CPU state at the 64-bit entry.
+// Loads everything into RAM and returns the CPU state at the 64-bit entry
+// (the same state for the compressed kernel and, with host_decompress, for
+// the vmlinux, whose head_64.S startup_64 takes the same contract).
 // Throws BzImageError if the image is invalid or does not fit.
 CpuState load_linux(Memory& mem, const LinuxBoot& boot);
 
