@@ -327,6 +327,10 @@ TEST_CASE("bad input to run --kernel: exit 2 naming the input", "[kernels]") {
     expect_bad("--kernel " + kernel("long_mode") + " -m 1", "-m", "at least 2 MiB");
     expect_bad("--kernel " + kernel("long_mode") + " -m 4G", "-m", "at most");
   }
+  SECTION("--host-decompress on a kernel that is not a bzImage") {
+    const std::string k = kernel("long_mode");
+    expect_bad("--kernel " + k + " --host-decompress", k, "--host-decompress: not a bzImage");
+  }
   SECTION("bad --serial") { expect_bad("--kernel " + kernel("long_mode") + " --serial tcp:4444", "--serial", "tcp:4444"); }
   SECTION("missing --initrd file") {
     expect_bad("--kernel " + kernel("long_mode") + " --initrd /nonexistent/mod", "/nonexistent/mod", "No such file");
