@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages softvt needs that are not installed yet.
+# qemu-system-x86 is the peer the `kernels` test compares the test kernels'
+# output against and bench/ measures against.
 set -euo pipefail
 packages=(g++ meson ninja-build pkg-config python3 nasm binutils libzydis-dev libcapstone-dev
-          libboost-dev catch2 libxbyak-dev liblzma-dev zlib1g-dev acpica-tools gdb)
+          libboost-dev catch2 libxbyak-dev liblzma-dev zlib1g-dev acpica-tools gdb qemu-system-x86)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
