@@ -76,6 +76,12 @@ SegReg Cpu::segment_from_descriptor(uint16_t selector, uint64_t d) {
   return r;
 }
 
+// A null selector load clears the hidden base (and limit). Intel does so;
+// AMD parts before Zen 2 left the base stale (Xen's XSA-191 test notes;
+// Linux's X86_BUG_NULL_SEG probe), later ones clear it (CPUID
+// 8000_0021H EAX[6], NullSelectorClearsBase). Both models here clear it:
+// the amd model is a family 19H (Zen 3) part, and this project's AMD EPYC
+// host, in ring 3, reads GS base 0 with RDGSBASE after MOV GS, 0.
 SegReg null_segment(uint16_t sel, uint8_t dpl) {
   SegReg r{};
   r.sel = sel;
