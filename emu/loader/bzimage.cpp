@@ -18,7 +18,7 @@ constexpr size_t VERSION = 0x206, TYPE_OF_LOADER = 0x210, LOADFLAGS = 0x211;
 constexpr size_t RAMDISK_IMAGE = 0x218, RAMDISK_SIZE = 0x21c, CMD_LINE_PTR = 0x228;
 constexpr size_t INITRD_ADDR_MAX = 0x22c, KERNEL_ALIGNMENT = 0x230, RELOCATABLE = 0x234;
 constexpr size_t XLOADFLAGS = 0x236, CMDLINE_SIZE = 0x238, PREF_ADDRESS = 0x258;
-constexpr size_t INIT_SIZE = 0x260;
+constexpr size_t PAYLOAD_OFFSET = 0x248, PAYLOAD_LENGTH = 0x24c, INIT_SIZE = 0x260;
 }  // namespace hdr
 
 // boot_params fields outside the header (zero-page.rst).
@@ -130,11 +130,11 @@ PlacedKernel place_compressed(uint8_t* ram, const LinuxBoot& boot, const SetupHe
 
 // The vmlinux inside the payload, its PT_LOAD segments at their physical
 // addresses (LOAD_PHYSICAL_ADDR, where the kernel runs without relocation).
-PlacedKernel place_decompressed(uint8_t* ram, const LinuxBoot& boot) {
+PlacedKernel place_decompressed(uint8_t* ram, const LinuxBoot& boot, const SetupHeader& h) {
   std::vector<uint8_t> vmlinux;
   ElfImage elf;
   try {
-    vmlinux = decompress_payload(bzimage_payload(boot.kernel));
+    vmlinux = decompress_payload(bzimage_payload(boot.kernel, h));
     elf = parse_elf(vmlinux);
   } catch (const PayloadError& e) {
     throw BzImageError(std::string("--host-decompress: ") + e.what());
@@ -181,6 +181,8 @@ SetupHeader parse_setup_header(const std::vector<uint8_t>& image) {
   h.cmdline_size = get<uint32_t>(image, hdr::CMDLINE_SIZE);
   h.pref_address = get<uint64_t>(image, hdr::PREF_ADDRESS);
   h.init_size = get<uint32_t>(image, hdr::INIT_SIZE);
+  h.payload_offset = get<uint32_t>(image, hdr::PAYLOAD_OFFSET);  // protocol 2.08+
+  h.payload_length = get<uint32_t>(image, hdr::PAYLOAD_LENGTH);
   if (!(h.xloadflags & XLF_KERNEL_64)) throw BzImageError("the kernel has no 64-bit entry point (xloadflags bit 0 clear)");
   if (!(h.loadflags & LOADED_HIGH)) throw BzImageError("not a bzImage (a zImage loads low; loadflags bit 0 clear)");
   const uint64_t setup_bytes = (uint64_t(h.setup_sects) + 1) * 512;
@@ -202,7 +204,7 @@ CpuState load_linux(Memory& mem, const LinuxBoot& boot) {
       throw BzImageError("the e820 map names RAM at " + hex(r.addr) + "-" + hex(r.addr + r.size - 1) +
                          " beyond the machine's " + std::to_string(mem.ram_size() >> 20) + " MiB");
   if (mem.ram_size() < 0x100000) throw BzImageError("the machine needs at least 1 MiB of RAM");
-  const PlacedKernel kernel = boot.host_decompress ? place_decompressed(ram, boot) : place_compressed(ram, boot, h);
+  const PlacedKernel kernel = boot.host_decompress ? place_decompressed(ram, boot, h) : place_compressed(ram, boot, h);
 
   if (boot.cmdline.size() + 1 > std::max<uint32_t>(h.cmdline_size, 255) + 1)
     throw BzImageError("the command line (" + std::to_string(boot.cmdline.size()) +

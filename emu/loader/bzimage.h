@@ -60,6 +60,8 @@ struct SetupHeader {
   uint32_t cmdline_size;
   uint64_t pref_address;
   uint32_t init_size;
+  uint32_t payload_offset;  // the compressed kernel, from the protected-mode part's start
+  uint32_t payload_length;
 };
 
 // Parses and checks the setup header (boot flag 0xAA55, "HdrS", protocol

@@ -8,18 +8,9 @@
 namespace softvt {
 namespace {
 
-constexpr size_t SETUP_SECTS = 0x1f1, VERSION = 0x206, PAYLOAD_OFFSET = 0x248, PAYLOAD_LENGTH = 0x24c;
-constexpr uint16_t PAYLOAD_PROTOCOL = 0x0208;  // boot.rst: payload_offset/length since 2.08
 // A vmlinux is tens of MiB; a claimed size beyond this is a corrupt or
 // hostile image, not a kernel.
 constexpr uint64_t MAX_KERNEL_BYTES = 1ull << 30;
-
-template <typename T>
-T get(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 std::string format_error(const char* format, const std::string& what) {
   return std::string("the kernel's ") + format + " payload " + what;
@@ -42,7 +33,7 @@ void check_outcome(const char* format, Outcome o, int code, size_t produced, siz
 
 // liblzma's stream decoder, without LZMA_CONCATENATED: it stops at the end
 // of the first xz stream, so the appended size word is not read as data.
-void inflate_xz(const std::vector<uint8_t>& in, std::vector<uint8_t>& out) {
+void inflate_xz(std::span<const uint8_t> in, std::vector<uint8_t>& out) {
   lzma_stream s = LZMA_STREAM_INIT;
   if (lzma_stream_decoder(&s, UINT64_MAX, 0) != LZMA_OK) throw PayloadError("liblzma cannot start an xz decoder");
   s.next_in = in.data();
@@ -59,7 +50,7 @@ void inflate_xz(const std::vector<uint8_t>& in, std::vector<uint8_t>& out) {
 }
 
 // zlib with windowBits 15 + 16: a gzip member (RFC 1952) with its header.
-void inflate_gzip(const std::vector<uint8_t>& in, std::vector<uint8_t>& out) {
+void inflate_gzip(std::span<const uint8_t> in, std::vector<uint8_t>& out) {
   z_stream s{};
   if (inflateInit2(&s, 15 + 16) != Z_OK) throw PayloadError("zlib cannot start a gzip decoder");
   s.next_in = const_cast<Bytef*>(in.data());
@@ -107,34 +98,29 @@ PayloadFormat payload_format(const uint8_t* d, size_t n) {
   return PayloadFormat::Unknown;
 }
 
-std::vector<uint8_t> bzimage_payload(const std::vector<uint8_t>& image) {
-  if (image.size() < PAYLOAD_LENGTH + 4) throw PayloadError("too small to hold a setup header");
-  const uint16_t version = get<uint16_t>(image.data() + VERSION);
-  if (version < PAYLOAD_PROTOCOL)
-    throw PayloadError("boot protocol " + std::to_string(version >> 8) + "." + std::to_string(version & 0xff) +
-                       " does not locate the compressed kernel (2.08 or later is needed)");
-  const uint64_t sects = image[SETUP_SECTS] ? image[SETUP_SECTS] : 4;
-  const uint64_t start = (sects + 1) * 512 + get<uint32_t>(image.data() + PAYLOAD_OFFSET);
-  const uint64_t length = get<uint32_t>(image.data() + PAYLOAD_LENGTH);
+std::span<const uint8_t> bzimage_payload(const std::vector<uint8_t>& image, const SetupHeader& h) {
+  const uint64_t start = (uint64_t(h.setup_sects) + 1) * 512 + h.payload_offset;
+  const uint64_t length = h.payload_length;
   if (length == 0) throw PayloadError("the setup header gives an empty payload (payload_length 0)");
   if (start > image.size() || length > image.size() - start)
     throw PayloadError("the payload (" + std::to_string(length) + " bytes at file offset " + std::to_string(start) +
                        ") lies beyond the end of the file (" + std::to_string(image.size()) + " bytes)");
-  return {image.begin() + long(start), image.begin() + long(start + length)};
+  return std::span<const uint8_t>(image).subspan(start, length);
 }
 
-std::vector<uint8_t> decompress_payload(const std::vector<uint8_t>& payload) {
+std::vector<uint8_t> decompress_payload(std::span<const uint8_t> payload) {
   const PayloadFormat f = payload_format(payload.data(), payload.size());
   if (f == PayloadFormat::Unknown) throw PayloadError("the compressed kernel's format is not recognised (unknown magic bytes)");
   if (f != PayloadFormat::Xz && f != PayloadFormat::Gzip)
     throw PayloadError(std::string("the kernel is compressed with ") + payload_format_name(f) +
                        ", which --host-decompress does not decompress (xz and gzip are supported)");
   if (payload.size() < 8) throw PayloadError(format_error(payload_format_name(f), "is truncated"));
-  const uint32_t size = get<uint32_t>(payload.data() + payload.size() - 4);
+  uint32_t size;
+  std::memcpy(&size, payload.data() + payload.size() - 4, sizeof size);
   if (size == 0 || size > MAX_KERNEL_BYTES)
     throw PayloadError(format_error(payload_format_name(f), "records an implausible decompressed size (" +
                                                                 std::to_string(size) + " bytes)"));
-  std::vector<uint8_t> stream(payload.begin(), payload.end() - 4);
+  const std::span<const uint8_t> stream = payload.first(payload.size() - 4);
   std::vector<uint8_t> out(size);
   if (f == PayloadFormat::Xz) inflate_xz(stream, out);
   else inflate_gzip(stream, out);

@@ -5,9 +5,12 @@
 // instead of running the kernel's own decompressor in the guest.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "emu/loader/bzimage.h"
 
 namespace softvt {
 
@@ -22,13 +25,14 @@ enum class PayloadFormat { Gzip, Bzip2, Lzma, Xz, Lzo, Lz4, Zstd, Unknown };
 const char* payload_format_name(PayloadFormat f);
 PayloadFormat payload_format(const uint8_t* data, size_t size);
 
-// The payload bytes of a bzImage whose setup header parse_setup_header has
-// accepted. Throws PayloadError when the header places it outside the file.
-std::vector<uint8_t> bzimage_payload(const std::vector<uint8_t>& image);
+// The payload bytes (a view into `image`) of a bzImage whose setup header
+// parse_setup_header returned as `h`. Throws PayloadError when the header
+// places it outside the file.
+std::span<const uint8_t> bzimage_payload(const std::vector<uint8_t>& image, const SetupHeader& h);
 
 // Decompresses a payload. The kernel build appends the decompressed size as
 // a little-endian 32-bit word after the compressed stream; the result must
 // have exactly that size. Throws PayloadError naming the format and problem.
-std::vector<uint8_t> decompress_payload(const std::vector<uint8_t>& payload);
+std::vector<uint8_t> decompress_payload(std::span<const uint8_t> payload);
 
 }  // namespace softvt

@@ -355,7 +355,7 @@ TEST_CASE("The Debian kernel's setup header", "[bzimage][debian]") {
   CHECK(h.pref_address == 0x1000000);
   // Its payload is xz (Debian's choice) and decompresses to the vmlinux,
   // entered at startup_64's physical address, LOAD_PHYSICAL_ADDR.
-  const std::vector<uint8_t> payload = bzimage_payload(k);
+  const std::span<const uint8_t> payload = bzimage_payload(k, h);
   CHECK(payload_format(payload.data(), payload.size()) == PayloadFormat::Xz);
   const std::vector<uint8_t> vmlinux = decompress_payload(payload);
   const ElfImage elf = parse_elf(vmlinux);
